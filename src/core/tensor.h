@@ -1,0 +1,67 @@
+// Two tensor types, one for each side of loading:
+//  - RawTensor: a tensor as a checkpoint stores it (any dtype, borrowed bytes kept alive by `owner`,
+//    e.g. a memory map). Readers of untrusted files produce these after checking every size.
+//  - Tensor: an owned, 64-byte aligned, row-major fp32 array the kernels compute with.
+// Dimension letters used across squish: B batch, T tokens, H hidden, NH heads, HD head dim,
+// FF intermediate (feed-forward) size, V vocabulary, L layers, C classes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace squish {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(const Shape& s);  // "[768, 3072]"
+int64_t shape_numel(const Shape& s);
+
+struct RawTensor {
+  DType dtype = DType::kF32;
+  Shape shape;
+  const void* data = nullptr;
+  size_t nbytes = 0;
+  std::shared_ptr<const void> owner;  // keeps `data` valid
+};
+
+// Tensors of one checkpoint by name; ordered so error messages and listings are stable.
+using TensorMap = std::map<std::string, RawTensor>;
+
+template <class T, size_t kAlign = 64>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U, kAlign>&) {}
+  template <class U>
+  struct rebind {
+    using other = AlignedAllocator<U, kAlign>;
+  };
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(kAlign))); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(kAlign)); }
+  bool operator==(const AlignedAllocator&) const { return true; }
+};
+
+template <class T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
+struct Tensor {
+  Shape shape;
+  AlignedVector<float> values;
+
+  Tensor() = default;
+  explicit Tensor(Shape s) : shape(std::move(s)), values(static_cast<size_t>(shape_numel(shape)), 0.0f) {}
+  float* data() { return values.data(); }
+  const float* data() const { return values.data(); }
+  int64_t numel() const { return static_cast<int64_t>(values.size()); }
+  int64_t dim(int i) const { return shape.at(static_cast<size_t>(i)); }
+};
+
+}  // namespace squish
