@@ -1,0 +1,105 @@
+#include "io/hf_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_util.h"
+
+namespace squish {
+namespace {
+
+using nlohmann::json;
+
+int64_t positive_int(const json& j, const char* key, int64_t fallback, const std::string& path) {
+  if (!j.contains(key)) return fallback;
+  const json& v = j.at(key);
+  if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+    throw ConfigError(path + ": \"" + key + "\" must be a positive integer, found " + v.dump());
+  return v.get<int64_t>();
+}
+
+}  // namespace
+
+BertConfig parse_bert_config_text(const std::string& json_text, const std::string& path) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw FormatError(path + ": malformed JSON: " + e.what());
+  }
+  if (!j.is_object()) throw FormatError(path + ": expected a JSON object at top level");
+
+  const std::string model_type = j.value("model_type", std::string());
+  if (model_type != "bert")
+    throw ConfigError(path + ": unknown model_type \"" + model_type +
+                      "\"; squish runs \"bert\" encoders (BertModel, BertForSequenceClassification)");
+  BertConfig c;
+  if (j.contains("architectures")) {
+    const json& a = j.at("architectures");
+    if (!a.is_array() || a.empty() || !a[0].is_string())
+      throw ConfigError(path + ": \"architectures\" must be a non-empty list of names, found " + a.dump());
+    c.architecture = a[0].get<std::string>();
+  } else {
+    c.architecture = "BertModel";
+  }
+  static const char* kKnown[] = {"BertModel", "BertForSequenceClassification", "BertForMaskedLM", "BertForPreTraining"};
+  bool known = false;
+  for (const char* k : kKnown) known |= c.architecture == k;
+  if (!known)
+    throw ConfigError(path + ": unknown architecture \"" + c.architecture +
+                      "\"; expected one of BertModel, BertForSequenceClassification, BertForMaskedLM, BertForPreTraining");
+
+  c.vocab_size = positive_int(j, "vocab_size", c.vocab_size, path);
+  c.hidden_size = positive_int(j, "hidden_size", c.hidden_size, path);
+  c.num_hidden_layers = positive_int(j, "num_hidden_layers", c.num_hidden_layers, path);
+  c.num_attention_heads = positive_int(j, "num_attention_heads", c.num_attention_heads, path);
+  c.intermediate_size = positive_int(j, "intermediate_size", c.intermediate_size, path);
+  c.max_position_embeddings = positive_int(j, "max_position_embeddings", c.max_position_embeddings, path);
+  c.type_vocab_size = positive_int(j, "type_vocab_size", c.type_vocab_size, path);
+  if (j.contains("pad_token_id") && j.at("pad_token_id").is_number_integer()) c.pad_token_id = j.at("pad_token_id");
+  if (c.hidden_size % c.num_attention_heads != 0)
+    throw ConfigError(path + ": hidden_size " + std::to_string(c.hidden_size) + " is not a multiple of num_attention_heads " +
+                      std::to_string(c.num_attention_heads));
+  if (j.contains("layer_norm_eps")) {
+    const json& e = j.at("layer_norm_eps");
+    if (!e.is_number() || e.get<double>() <= 0) throw ConfigError(path + ": \"layer_norm_eps\" must be a positive number");
+    c.layer_norm_eps = e.get<float>();
+  }
+  c.hidden_act = j.value("hidden_act", std::string("gelu"));
+  if (c.hidden_act != "gelu")
+    throw ConfigError(path + ": hidden_act \"" + c.hidden_act + "\" is not supported; squish implements BERT's erf \"gelu\"");
+  const std::string pos = j.value("position_embedding_type", std::string("absolute"));
+  if (pos != "absolute")
+    throw ConfigError(path + ": position_embedding_type \"" + pos + "\" is not supported; expected \"absolute\"");
+
+  if (j.contains("id2label")) {
+    const json& m = j.at("id2label");
+    if (!m.is_object()) throw ConfigError(path + ": \"id2label\" must be an object");
+    for (const auto& [k, v] : m.items()) {
+      size_t used = 0;
+      int64_t id = -1;
+      try {
+        id = std::stoll(k, &used);
+      } catch (const std::exception&) {
+      }
+      if (used != k.size() || id < 0 || !v.is_string())
+        throw ConfigError(path + ": \"id2label\" entry \"" + k + "\" must map a label id to a name");
+      c.id2label[id] = v.get<std::string>();
+    }
+  }
+  const int64_t labels_from_map = static_cast<int64_t>(c.id2label.size());
+  c.num_labels = positive_int(j, "num_labels", labels_from_map > 0 ? labels_from_map : 2, path);
+  if (labels_from_map > 0 && labels_from_map != c.num_labels)
+    throw ConfigError(path + ": num_labels " + std::to_string(c.num_labels) + " disagrees with id2label's " +
+                      std::to_string(labels_from_map) + " entries");
+  for (int64_t i = 0; i < c.num_labels; ++i)
+    if (!c.id2label.count(i)) c.id2label[i] = "LABEL_" + std::to_string(i);
+  return c;
+}
+
+BertConfig parse_bert_config_file(const std::string& path) {
+  if (!file_exists(path)) throw IoError(path + ": missing (a HF model directory needs config.json)");
+  return parse_bert_config_text(read_file(path), path);
+}
+
+}  // namespace squish

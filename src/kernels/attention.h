@@ -1,0 +1,21 @@
+// Multi-head self-attention with a padding mask, on the fused QKV projection:
+//   ctx[b,t,h*HD:(h+1)*HD] = softmax_j( Q_bh[t]·K_bh[j] / sqrt(HD), j < len[b] ) · V_bh
+// Sequences are right-padded: keys at positions >= len[b] get probability 0 (HF adds the most
+// negative float before softmax, which gives the same zeros). Rows of padded queries are computed
+// but meaningless; callers ignore them.
+#pragma once
+
+#include <cstdint>
+
+namespace squish {
+
+struct AttentionShape {
+  int64_t batch, tokens, heads, head_dim;
+  int64_t hidden() const { return heads * head_dim; }
+};
+
+// qkv: [B, T, 3H] (per token: Q for all heads, then K, then V). ctx: [B, T, H].
+// scores: scratch of B*NH*T*T floats. lengths: B valid lengths, each in [1, T].
+void attention(float* ctx, float* scores, const float* qkv, const int32_t* lengths, const AttentionShape& s);
+
+}  // namespace squish

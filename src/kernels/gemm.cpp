@@ -1,0 +1,142 @@
+#include "kernels/gemm.h"
+
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <tuple>
+
+#include "core/error.h"
+#include "kernels/cpu_features.h"
+
+namespace squish {
+namespace {
+
+using dnnl::memory;
+using Dt = memory::data_type;
+using Tag = memory::format_tag;
+
+// oneDNN chooses its ISA when the first primitive is made, so SQUISH_ISA's cap is applied here, before that.
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine = [] {
+    switch (active_isa()) {
+      case Isa::kAvx512: break;
+      case Isa::kAvx2: dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2); break;
+      case Isa::kScalar: dnnl::set_max_cpu_isa(dnnl::cpu_isa::sse41); break;
+    }
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
+  return engine;
+}
+
+// oneDNN streams are cheap but not free; one per thread keeps concurrent callers apart.
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+dnnl::primitive_attr epilogue_attr(Epilogue e) {
+  dnnl::post_ops ops;
+  switch (e) {
+    case Epilogue::kNone: break;
+    case Epilogue::kGelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
+    case Epilogue::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
+    case Epilogue::kAccumulate: ops.append_sum(1.0f); break;
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+dnnl::matmul::primitive_desc linear_desc(int64_t m, int64_t n, int64_t k, const memory::desc& weights,
+                                         bool has_bias, Epilogue e) {
+  const memory::desc src({m, k}, Dt::f32, Tag::ab);
+  const memory::desc dst({m, n}, Dt::f32, Tag::ab);
+  if (has_bias) {
+    const memory::desc bias({1, n}, Dt::f32, Tag::ab);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), epilogue_attr(e), cpu_engine());
+  }
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), epilogue_attr(e), cpu_engine());
+}
+
+// The layout is chosen for a typical encoder M; oneDNN picks the same blocking for every M (brgemm:
+// checked for M = 1..4096 at BERT shapes; the AVX2 gemm path uses a plain layout), and gemm_packed
+// reports an internal error should a shape ever refuse it rather than silently repacking.
+constexpr int64_t kPackingM = 128;
+
+}  // namespace
+
+struct PackedWeights::Impl {
+  memory::desc packed_desc;
+  memory packed;
+  mutable std::mutex mutex;
+  mutable std::map<std::tuple<int64_t, bool, Epilogue>, dnnl::matmul> primitives;
+};
+
+PackedWeights PackedWeights::pack(const float* w, int64_t n, int64_t k) {
+  auto impl = std::make_shared<Impl>();
+  const memory::desc any({k, n}, Dt::f32, Tag::any);
+  const auto pd = linear_desc(kPackingM, n, k, any, true, Epilogue::kNone);
+  impl->packed_desc = pd.weights_desc();
+  // W is [N,K] row-major, i.e. the [K,N] matrix oneDNN wants in column-major ("ba") order.
+  memory plain(memory::desc({k, n}, Dt::f32, Tag::ba), cpu_engine(), const_cast<float*>(w));
+  impl->packed = memory(impl->packed_desc, cpu_engine());
+  dnnl::reorder(plain, impl->packed).execute(thread_stream(), plain, impl->packed);
+  thread_stream().wait();
+  PackedWeights out;
+  out.n_ = n;
+  out.k_ = k;
+  out.impl_ = std::move(impl);
+  return out;
+}
+
+size_t PackedWeights::packed_bytes() const { return impl_ ? impl_->packed_desc.get_size() : 0; }
+
+void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue) {
+  if (m <= 0) return;
+  const auto& impl = *w.impl_;
+  dnnl::matmul primitive;
+  {
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    const auto key = std::make_tuple(m, bias != nullptr, epilogue);
+    auto it = impl.primitives.find(key);
+    if (it == impl.primitives.end()) {
+      try {
+        it = impl.primitives
+                 .emplace(key, dnnl::matmul(linear_desc(m, w.n(), w.k(), impl.packed_desc, bias != nullptr, epilogue)))
+                 .first;
+      } catch (const dnnl::error& e) {
+        throw Error(ExitCode::kInternal, "oneDNN refused a GEMM of shape M=" + std::to_string(m) +
+                                             " N=" + std::to_string(w.n()) + " K=" + std::to_string(w.k()) +
+                                             " with packed weights: " + e.what());
+      }
+    }
+    primitive = it->second;
+  }
+  auto& engine = cpu_engine();
+  memory src({{m, w.k()}, Dt::f32, Tag::ab}, engine, const_cast<float*>(x));
+  memory dst({{m, w.n()}, Dt::f32, Tag::ab}, engine, y);
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_DST, dst}};
+  if (bias) args[DNNL_ARG_BIAS] = memory({{1, w.n()}, Dt::f32, Tag::ab}, engine, const_cast<float*>(bias));
+  primitive.execute(thread_stream(), args);
+  thread_stream().wait();
+}
+
+void batched_gemm(float* c, const int64_t c_strides[4], const StridedMatrix& a, const StridedMatrix& b, int64_t b0,
+                  int64_t b1, int64_t m, int64_t n, int64_t k, float alpha) {
+  const memory::desc a_md({b0, b1, m, k}, Dt::f32, memory::dims{a.stride_b0, a.stride_b1, a.stride_row, a.stride_col});
+  const memory::desc b_md({b0, b1, k, n}, Dt::f32, memory::dims{b.stride_b0, b.stride_b1, b.stride_row, b.stride_col});
+  const memory::desc c_md({b0, b1, m, n}, Dt::f32, memory::dims{c_strides[0], c_strides[1], c_strides[2], c_strides[3]});
+  dnnl::primitive_attr attr;
+  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  // oneDNN keeps its own cache of primitives keyed by descriptor, so re-creating one per call is cheap.
+  dnnl::matmul primitive(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, cpu_engine()));
+  auto& engine = cpu_engine();
+  memory am(a_md, engine, const_cast<float*>(a.data));
+  memory bm(b_md, engine, const_cast<float*>(b.data));
+  memory cm(c_md, engine, c);
+  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  thread_stream().wait();
+}
+
+}  // namespace squish

@@ -1,0 +1,48 @@
+// fp32 GEMMs of the Linear layers: y[M,N] = x[M,K] · W[N,K]^T + b[N], then an epilogue, through
+// oneDNN's matmul with W packed once, at load time, into the blocked layout oneDNN's brgemm kernel
+// wants (repacking per call would cost as much as the multiply for small M). oneDNN picks its own
+// ISA at run time (AVX-512 or AVX2), capped by SQUISH_ISA like squish's own kernels.
+// Not here: int8 and low-bit GEMMs (quantized Linear, later), attention's batched products (attention.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace squish {
+
+enum class Epilogue {
+  kNone,        // y = xW^T + b
+  kGelu,        // y = gelu_erf(xW^T + b)
+  kTanh,        // y = tanh(xW^T + b)
+  kAccumulate,  // y = y + xW^T + b   (residual connection folded into the GEMM)
+};
+
+// W[N,K] (PyTorch nn.Linear layout) packed for oneDNN. Immutable after packing; shareable across threads.
+class PackedWeights {
+ public:
+  static PackedWeights pack(const float* w, int64_t n, int64_t k);
+  int64_t n() const { return n_; }
+  int64_t k() const { return k_; }
+  size_t packed_bytes() const;
+  struct Impl;
+
+ private:
+  int64_t n_ = 0, k_ = 0;
+  std::shared_ptr<const Impl> impl_;
+  friend void gemm_packed(float*, const float*, const PackedWeights&, const float*, int64_t, Epilogue);
+};
+
+// y[m, w.n()] from x[m, w.k()]; bias may be null. Row-major, contiguous.
+void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue);
+
+// Row-major batched products for attention, all operands given by strides (in floats):
+//   c[b][i][j] = alpha * sum_p a[b][i][p] * bmat[b][p][j]
+// with `batch` = (b0, b1) two batch dims so [B, NH] head views of a [B, T, 3H] buffer need no copy.
+struct StridedMatrix {
+  const float* data;
+  int64_t stride_b0, stride_b1, stride_row, stride_col;
+};
+void batched_gemm(float* c, const int64_t c_strides[4], const StridedMatrix& a, const StridedMatrix& b,
+                  int64_t b0, int64_t b1, int64_t m, int64_t n, int64_t k, float alpha);
+
+}  // namespace squish

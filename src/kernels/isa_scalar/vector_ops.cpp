@@ -1,0 +1,3 @@
+// VectorOps compiled for scalar (flags in src/kernels/CMakeLists.txt).
+#define SQUISH_ISA_NS isa_scalar
+#include "kernels/vector_ops_impl.h"

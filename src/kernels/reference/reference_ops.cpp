@@ -1,0 +1,75 @@
+#include "kernels/reference/reference_ops.h"
+
+#include <cmath>
+#include <vector>
+
+namespace squish::reference {
+
+float gelu_erf(float x) { return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))); }
+
+void linear(float* y, const float* x, const float* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = b ? b[j] : 0.0;
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(x[i * k + p]) * w[j * k + p];
+      float& out = y[i * n + j];
+      switch (e) {
+        case Epilogue::kNone: out = static_cast<float>(acc); break;
+        case Epilogue::kGelu: out = gelu_erf(static_cast<float>(acc)); break;
+        case Epilogue::kTanh: out = static_cast<float>(std::tanh(acc)); break;
+        case Epilogue::kAccumulate: out = static_cast<float>(out + acc); break;
+      }
+    }
+  }
+}
+
+void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < n; ++i) mean += x[r * n + i];
+    mean /= static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) var += (x[r * n + i] - mean) * (x[r * n + i] - mean);
+    var /= static_cast<double>(n);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] = static_cast<float>((x[r * n + i] - mean) * inv * gamma[i] + beta[i]);
+  }
+}
+
+void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * cols;
+    double mx = -INFINITY;
+    for (int64_t j = 0; j < valid; ++j) mx = std::fmax(mx, row[j]);
+    double sum = 0;
+    std::vector<double> e(static_cast<size_t>(valid));
+    for (int64_t j = 0; j < valid; ++j) sum += e[j] = std::exp((row[j] - mx) * scale);
+    for (int64_t j = 0; j < valid; ++j) row[j] = static_cast<float>(e[j] / sum);
+    for (int64_t j = valid; j < cols; ++j) row[j] = 0.0f;
+  }
+}
+
+void attention(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s) {
+  const int64_t T = s.tokens, HD = s.head_dim, H = s.hidden();
+  std::vector<float> scores(static_cast<size_t>(T));
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t h = 0; h < s.heads; ++h) {
+      for (int64_t i = 0; i < T; ++i) {
+        const float* q = qkv + (b * T + i) * 3 * H + h * HD;
+        for (int64_t j = 0; j < T; ++j) {
+          const float* k = qkv + (b * T + j) * 3 * H + H + h * HD;
+          double dot = 0;
+          for (int64_t d = 0; d < HD; ++d) dot += static_cast<double>(q[d]) * k[d];
+          scores[j] = static_cast<float>(dot);
+        }
+        masked_softmax(scores.data(), 1, T, lengths[b], static_cast<float>(1.0 / std::sqrt(static_cast<double>(HD))));
+        for (int64_t d = 0; d < HD; ++d) {
+          double acc = 0;
+          for (int64_t j = 0; j < T; ++j) acc += static_cast<double>(scores[j]) * qkv[(b * T + j) * 3 * H + 2 * H + h * HD + d];
+          ctx[(b * T + i) * H + h * HD + d] = static_cast<float>(acc);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace squish::reference

@@ -1,0 +1,20 @@
+// The unoptimised twins of every kernel: plain loops, double accumulation, libm functions. Never
+// tuned, never used on a fast path; tests hold the fast kernels against them and bench/ reports
+// how much faster the real ones are.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/attention.h"
+#include "kernels/gemm.h"
+
+namespace squish::reference {
+
+// y[M,N] = x[M,K] W[N,K]^T + b (b may be null), then the epilogue.
+void linear(float* y, const float* x, const float* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e);
+void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps);
+void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale);
+float gelu_erf(float x);
+void attention(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s);
+
+}  // namespace squish::reference

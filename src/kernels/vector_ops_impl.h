@@ -1,0 +1,80 @@
+// The body of every VectorOps variant. Included once per ISA by isa_*/vector_ops.cpp with
+// SQUISH_ISA_NS set; the compiler vectorises the `omp simd` loops for that ISA's -m flags.
+// exp is a polynomial approximation written here rather than a libm call so that the softmax
+// loop vectorises on every ISA (glibc's vector math only exists under -ffast-math, which would
+// also drop squish's handling of infinities). Accuracy is a few ulp; tests bound it.
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/vector_ops.h"
+
+namespace squish::SQUISH_ISA_NS {
+
+// exp(x) for x <= 0 down to -inf (softmax only feeds it x - max): Cody-Waite range reduction to
+// x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r; 2^n assembled in the exponent bits.
+static inline float exp_nonpositive(float x) {
+  x = x < -87.0f ? -87.0f : x;  // e^-87 ~ 1.6e-38: keeps 2^n a normal float; smaller results flush to ~0
+  const float n = std::nearbyint(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * std::bit_cast<float>(bits);
+}
+
+static void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n,
+                      float eps) {
+#pragma omp parallel for schedule(static) if (rows * n > 32768)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    float* yr = y + r * n;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) sum += xr[i];
+    const float mean = sum / static_cast<float>(n);
+    float sq = 0.0f;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < n; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
+    const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
+  }
+}
+
+static void add(float* y, const float* x, const float* r, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] + r[i];
+}
+
+static void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale) {
+#pragma omp parallel for schedule(static) if (rows * cols > 32768)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * cols;
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < valid; ++j) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < valid; ++j) {
+      const float e = exp_nonpositive((row[j] - mx) * scale);
+      row[j] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < valid; ++j) row[j] *= inv;
+    for (int64_t j = valid; j < cols; ++j) row[j] = 0.0f;
+  }
+}
+
+extern const VectorOps kVectorOps;  // external linkage: vector_ops.cpp picks it by ISA
+const VectorOps kVectorOps = {layernorm, add, masked_softmax};
+
+}  // namespace squish::SQUISH_ISA_NS

@@ -1,0 +1,41 @@
+// The weights of a BERT encoder with an optional sequence-classification head, as plain structs.
+// Q, K and V are fused into one [3H, H] Linear at load time (one GEMM instead of three; the
+// attention kernel reads head views straight out of its [B, T, 3H] output).
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "model/bert/bert_config.h"
+#include "model/linear.h"
+
+namespace squish {
+
+struct BertLayerWeights {
+  Linear qkv;              // [3H, H]: rows 0..H-1 query, H..2H-1 key, 2H..3H-1 value
+  Linear attention_out;    // [H, H]
+  Tensor attention_ln_gamma, attention_ln_beta;  // [H]
+  Linear intermediate;     // [FF, H]
+  Linear output;           // [H, FF]
+  Tensor output_ln_gamma, output_ln_beta;        // [H]
+};
+
+struct BertWeights {
+  Tensor word_embeddings;        // [V, H]
+  Tensor position_embeddings;    // [max_positions, H]
+  Tensor token_type_embeddings;  // [type_vocab, H]
+  Tensor embeddings_ln_gamma, embeddings_ln_beta;  // [H]
+  std::vector<BertLayerWeights> layers;            // L
+  bool has_classifier = false;
+  Linear pooler;      // [H, H], tanh
+  Linear classifier;  // [C, H]
+};
+
+struct BertModel {
+  BertConfig config;
+  BertWeights weights;
+  std::string source;  // the file the weights came from ("random" for generated ones)
+  int64_t parameter_count() const;
+};
+
+}  // namespace squish

@@ -1,0 +1,92 @@
+// The oneDNN GEMM path against the double-precision reference, with an error bound from the
+// standard model of floating-point summation: |y - ref| <= gamma_K * sum_p |x_p||w_p| (+ the bias),
+// gamma_K ~ K * eps. A kernel that drops a term or misreads a layout is off by O(|x||w|), far outside it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/reference/reference_ops.h"
+
+namespace squish {
+namespace {
+
+std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+struct GemmCase {
+  int64_t m, n, k;
+  Epilogue epilogue;
+};
+
+class GemmTest : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(GemmTest, MatchesReferenceWithinErrorBound) {
+  const auto [m, n, k, epilogue] = GetParam();
+  const auto x = random_vector(m * k, 1), w = random_vector(n * k, 2, 0.1f), b = random_vector(n, 3);
+  const auto y0 = random_vector(m * n, 4);  // initial contents matter for kAccumulate
+  std::vector<float> y = y0, ref = y0;
+  const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+  gemm_packed(y.data(), x.data(), packed, b.data(), m, epilogue);
+  reference::linear(ref.data(), x.data(), w.data(), b.data(), m, n, k, epilogue);
+  const double eps = 1.2e-7;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double abs_sum = std::fabs(b[j]) + (epilogue == Epilogue::kAccumulate ? std::fabs(y0[i * n + j]) : 0.0);
+      for (int64_t p = 0; p < k; ++p) abs_sum += std::fabs(x[i * k + p] * w[j * k + p]);
+      // The activations are 1-Lipschitz (up to 1.13 for GELU), so the same bound holds after them,
+      // plus the activation's own approximation error.
+      const double bound = 2.0 * (k + 2) * eps * abs_sum + 1e-6;
+      ASSERT_NEAR(y[i * n + j], ref[i * n + j], bound) << "at (" << i << ", " << j << ")";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
+                         ::testing::Values(GemmCase{1, 1, 1, Epilogue::kNone}, GemmCase{1, 768, 768, Epilogue::kNone},
+                                           GemmCase{7, 96, 33, Epilogue::kGelu}, GemmCase{128, 384, 128, Epilogue::kGelu},
+                                           GemmCase{5, 64, 256, Epilogue::kTanh},
+                                           GemmCase{130, 128, 512, Epilogue::kAccumulate},
+                                           GemmCase{3, 2, 128, Epilogue::kNone}));
+
+TEST(Gemm, SamePackedWeightsServeEveryM) {
+  const int64_t n = 64, k = 48;
+  const auto w = random_vector(n * k, 5), b = random_vector(n, 6);
+  const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+  for (int64_t m : {1, 2, 31, 128, 300}) {
+    const auto x = random_vector(m * k, 7 + m);
+    std::vector<float> y(m * n), ref(m * n);
+    gemm_packed(y.data(), x.data(), packed, b.data(), m, Epilogue::kNone);
+    reference::linear(ref.data(), x.data(), w.data(), b.data(), m, n, k, Epilogue::kNone);
+    for (int64_t i = 0; i < m * n; ++i) ASSERT_NEAR(y[i], ref[i], 1e-4) << "m=" << m << " i=" << i;
+  }
+}
+
+TEST(Gemm, BatchedStridedProductMatchesLoops) {
+  // c[b0][b1] = a[b0][b1] (m x k) * bmat (k x n) with bmat read transposed out of a wider buffer.
+  const int64_t B0 = 2, B1 = 3, m = 5, n = 4, k = 6, ld = 20;
+  const auto a = random_vector(B0 * B1 * m * k, 8), buf = random_vector(B0 * B1 * n * ld, 9);
+  std::vector<float> c(B0 * B1 * m * n);
+  const int64_t c_strides[4] = {B1 * m * n, m * n, n, 1};
+  const StridedMatrix am{a.data(), B1 * m * k, m * k, k, 1};
+  // bmat[b0][b1][p][j] = buf[((b0*B1 + b1)*n + j)*ld + p]
+  const StridedMatrix bm{buf.data(), B1 * n * ld, n * ld, 1, ld};
+  batched_gemm(c.data(), c_strides, am, bm, B0, B1, m, n, k, 0.5f);
+  for (int64_t b = 0; b < B0 * B1; ++b)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; ++p) acc += a[(b * m + i) * k + p] * buf[(b * n + j) * ld + p];
+        ASSERT_NEAR(c[(b * m + i) * n + j], 0.5 * acc, 1e-5);
+      }
+}
+
+}  // namespace
+}  // namespace squish
