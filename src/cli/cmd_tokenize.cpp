@@ -1,0 +1,58 @@
+// squish tokenize: JSONL {"text", "text_pair"?} on stdin → JSONL {"input_ids", "token_type_ids",
+// "attention_mask"} on stdout, with the model's WordPiece tokenizer.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "io/tokenizer/wordpiece.h"
+
+namespace squish::cli {
+namespace {
+
+struct TokenizeOptions {
+  std::string model_dir;
+  int max_length = 512;
+};
+
+void run_tokenize(const TokenizeOptions& o) {
+  const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_model_dir(o.model_dir);
+  if (o.max_length < 2) throw UsageError("--max_length must be at least 2 ([CLS] and [SEP])");
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json in;
+    try {
+      in = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw FormatError("stdin:" + std::to_string(line_no) + ": malformed JSON: " + e.what());
+    }
+    if (!in.is_object() || !in.contains("text") || !in["text"].is_string())
+      throw FormatError("stdin:" + std::to_string(line_no) + ": expected an object with a string \"text\"");
+    const bool pair = in.contains("text_pair") && !in["text_pair"].is_null();
+    if (pair && !in["text_pair"].is_string())
+      throw FormatError("stdin:" + std::to_string(line_no) + ": \"text_pair\" must be a string");
+    const Encoding e = pair ? tokenizer.encode_pair(in["text"].get<std::string>(), in["text_pair"].get<std::string>(), o.max_length)
+                            : tokenizer.encode(in["text"].get<std::string>(), o.max_length);
+    const nlohmann::json out = {{"input_ids", e.input_ids}, {"token_type_ids", e.token_type_ids}, {"attention_mask", e.attention_mask}};
+    std::cout << out.dump() << '\n';
+  }
+  std::cout.flush();
+}
+
+}  // namespace
+
+void add_tokenize_command(CLI::App& app) {
+  auto o = std::make_shared<TokenizeOptions>();
+  CLI::App* cmd = app.add_subcommand("tokenize", "Tokenize JSONL from stdin exactly like HF's BERT tokenizer");
+  cmd->add_option("--model_dir", o->model_dir, "Folder with vocab.txt and tokenizer_config.json")->required();
+  cmd->add_option("--max_length", o->max_length, "Truncate to this many tokens (longest_first for pairs)")->capture_default_str();
+  cmd->callback([o] { run_tokenize(*o); });
+}
+
+}  // namespace squish::cli

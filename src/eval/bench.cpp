@@ -1,0 +1,61 @@
+#include "eval/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "model/bert/bert_forward.h"
+
+namespace squish {
+
+double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq) {
+  const double M = static_cast<double>(batch * seq), H = static_cast<double>(c.hidden_size);
+  const double FF = static_cast<double>(c.intermediate_size), T = static_cast<double>(seq);
+  const double per_layer = 2.0 * M * (4.0 * H * H + 2.0 * H * FF) + 2.0 * 2.0 * static_cast<double>(batch) * T * T * H;
+  const double head = 2.0 * static_cast<double>(batch) * H * (H + static_cast<double>(c.num_labels));
+  return per_layer * static_cast<double>(c.num_hidden_layers) + head;
+}
+
+BenchResult bench_forward(const BertModel& model, int64_t batch, int64_t seq, int runs, int warmup, uint64_t seed) {
+  const BertConfig& c = model.config;
+  if (batch <= 0 || seq <= 0 || runs <= 0)
+    throw UsageError("bench: --batch, --seq and --runs must be positive");
+  if (seq > c.max_position_embeddings)
+    throw UsageError("bench: --seq " + std::to_string(seq) + " exceeds the model's max_position_embeddings " +
+                     std::to_string(c.max_position_embeddings));
+  TokenBatch b;
+  b.batch = batch;
+  b.tokens = seq;
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(c.vocab_size - 1));
+  for (int64_t i = 0; i < batch * seq; ++i) b.input_ids.push_back(id(rng));
+  b.token_type_ids.assign(static_cast<size_t>(batch * seq), 0);
+  b.lengths.assign(static_cast<size_t>(batch), static_cast<int32_t>(seq));
+
+  BertActivations act;
+  std::vector<float> logits;
+  for (int i = 0; i < warmup; ++i) bert_forward(model, b, act, logits);
+  BenchResult r;
+  r.batch = batch;
+  r.seq = seq;
+  r.runs = runs;
+  r.threads = num_threads();
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    bert_forward(model, b, act, logits);
+    r.run_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::vector<double> sorted = r.run_ms;
+  std::sort(sorted.begin(), sorted.end());
+  r.median_ms = sorted[sorted.size() / 2];
+  r.min_ms = sorted.front();
+  r.max_ms = sorted.back();
+  r.forward_gflop = bert_forward_flops(c, batch, seq) / 1e9;
+  r.sequences_per_second = static_cast<double>(batch) / (r.median_ms / 1e3);
+  r.gflops_per_second = r.forward_gflop / (r.median_ms / 1e3);
+  return r;
+}
+
+}  // namespace squish

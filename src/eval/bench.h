@@ -1,0 +1,27 @@
+// Forward-pass throughput on random token ids: what `squish bench` measures. Times whole forwards
+// (embeddings to logits) after warm-up runs, so packing and primitive creation are not counted.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/bert/bert_weights.h"
+
+namespace squish {
+
+struct BenchResult {
+  int64_t batch = 0, seq = 0;
+  int runs = 0, threads = 0;
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+  double sequences_per_second = 0;  // at the median
+  double gflops_per_second = 0;     // forward FLOPs / median time
+  double forward_gflop = 0;         // FLOPs of one forward, in GFLOP
+  std::vector<double> run_ms;
+};
+
+// Multiply-adds counted as 2 FLOPs: every Linear, QK^T and PV; the row-wise ops are not counted.
+double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq);
+
+BenchResult bench_forward(const BertModel& model, int64_t batch, int64_t seq, int runs, int warmup, uint64_t seed);
+
+}  // namespace squish

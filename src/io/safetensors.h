@@ -1,0 +1,18 @@
+// Reader for HuggingFace .safetensors checkpoints, written for untrusted files: every length, count,
+// offset and shape in the header is checked before it is used, and any inconsistency is a FormatError
+// naming the file and the tensor. It is not a writer, and it does not convert dtypes (see core/dtype.h).
+#pragma once
+
+#include <string>
+
+#include "core/tensor.h"
+
+namespace squish {
+
+// Memory-maps `path` and returns its tensors; their `data` points into the map (which `owner` keeps
+// alive) and carries no alignment guarantee beyond one byte. Accepted dtypes: F32, F16, BF16, F64, I64,
+// I32, I8, U8, BOOL. `__metadata__` (string -> string) is checked and ignored.
+// Throws IoError when the file cannot be opened, FormatError when its bytes are not a valid safetensors file.
+TensorMap read_safetensors(const std::string& path);
+
+}  // namespace squish

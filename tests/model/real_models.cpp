@@ -1,0 +1,41 @@
+#include "model/real_models.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "core/file_util.h"
+#include "test_paths.h"
+
+namespace squish::test {
+
+std::string model_dir(const std::string& name) { return shared_dir() + "/models/" + name; }
+
+std::vector<std::string> classifier_models() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(shared_dir() + "/models", ec)) {
+    const std::string dir = entry.path().string();
+    if (!file_exists(dir + "/config.json")) continue;
+    if (!file_exists(dir + "/model.safetensors") && !file_exists(dir + "/pytorch_model.bin")) continue;
+    const auto config = nlohmann::json::parse(read_file(dir + "/config.json"), nullptr, false);
+    if (config.is_discarded() || config.value("model_type", "") != "bert") continue;
+    bool classifier = false;
+    for (const auto& a : config.value("architectures", nlohmann::json::array()))
+      classifier |= a.is_string() && a.get<std::string>().ends_with("ForSequenceClassification");
+    if (classifier) out.push_back(entry.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+nlohmann::json model_golden(const std::string& name) {
+  std::vector<std::string> candidates = {fixtures_dir() + "/models/" + name + ".json.gz"};
+  if (const char* dir = std::getenv("SQUISH_GOLDEN_DIR")) candidates.push_back(std::string(dir) + "/" + name + ".json.gz");
+  for (const auto& path : candidates)
+    if (file_exists(path)) return nlohmann::json::parse(read_maybe_gzip(path));
+  throw std::runtime_error("no golden for model " + name + ": run python3 tools/make_model_goldens.py --missing-only");
+}
+
+}  // namespace squish::test

@@ -1,0 +1,118 @@
+// A tiny random BERT (tools/make_tiny_fixture.py) against HF transformers' logits on the shapes
+// real checkpoints do not reach: batch 1 x length 1, length = max positions, heavy padding, token
+// type 1, and F16/BF16 weights.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "io/hf_config.h"
+#include "io/safetensors.h"
+#include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_forward.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+std::string tiny_dir() { return test::fixtures_dir() + "/tiny_bert"; }
+
+nlohmann::json golden() { return nlohmann::json::parse(read_file(tiny_dir() + "/golden.json")); }
+
+BertModel tiny_model(const std::string& weights_file) {
+  const BertConfig config = parse_bert_config_file(tiny_dir() + "/config.json");
+  const std::string path = tiny_dir() + "/" + weights_file;
+  return bert_from_tensors(config, read_safetensors(path), path);
+}
+
+TokenBatch batch_of(const nlohmann::json& sequences, const std::vector<size_t>& which) {
+  TokenBatch b;
+  b.batch = static_cast<int64_t>(which.size());
+  for (size_t i : which) b.tokens = std::max<int64_t>(b.tokens, static_cast<int64_t>(sequences[i]["ids"].size()));
+  for (size_t i : which) {
+    auto ids = sequences[i]["ids"].get<std::vector<int32_t>>();
+    auto types = sequences[i]["types"].get<std::vector<int32_t>>();
+    b.lengths.push_back(static_cast<int32_t>(ids.size()));
+    ids.resize(static_cast<size_t>(b.tokens), 0);
+    types.resize(static_cast<size_t>(b.tokens), 0);
+    b.input_ids.insert(b.input_ids.end(), ids.begin(), ids.end());
+    b.token_type_ids.insert(b.token_type_ids.end(), types.begin(), types.end());
+  }
+  return b;
+}
+
+void expect_logits(const BertModel& model, const nlohmann::json& g, const std::string& key, double tol) {
+  const auto& seqs = g["sequences"];
+  const auto& want = g[key];
+  BertActivations act;
+  std::vector<float> logits;
+  const int64_t C = model.config.num_labels;
+  // Each sequence alone, then all of them in one padded batch: both must equal the reference.
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    bert_forward(model, batch_of(seqs, {i}), act, logits);
+    for (int64_t c = 0; c < C; ++c)
+      EXPECT_NEAR(logits[c], want[i][c].get<double>(), tol) << key << " alone: " << seqs[i]["name"];
+  }
+  std::vector<size_t> all(seqs.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  bert_forward(model, batch_of(seqs, all), act, logits);
+  for (size_t i = 0; i < seqs.size(); ++i)
+    for (int64_t c = 0; c < C; ++c)
+      EXPECT_NEAR(logits[i * C + c], want[i][c].get<double>(), tol) << key << " padded batch: " << seqs[i]["name"];
+}
+
+TEST(TinyBert, Fp32LogitsMatchTransformersOnOddShapes) { expect_logits(tiny_model("model.safetensors"), golden(), "logits_f32", 1e-5); }
+TEST(TinyBert, F16WeightsMatchTransformers) { expect_logits(tiny_model("model_f16.safetensors"), golden(), "logits_f16", 1e-5); }
+TEST(TinyBert, Bf16WeightsMatchTransformers) { expect_logits(tiny_model("model_bf16.safetensors"), golden(), "logits_bf16", 1e-5); }
+
+TEST(TinyBert, ActivationBuffersGrowAndShrinkWithTheBatch) {
+  const BertModel model = tiny_model("model.safetensors");
+  const auto g = golden();
+  BertActivations act;
+  std::vector<float> logits;
+  bert_forward(model, batch_of(g["sequences"], {0}), act, logits);  // smallest first: buffers must grow
+  bert_forward(model, batch_of(g["sequences"], {1, 3, 4}), act, logits);
+  bert_forward(model, batch_of(g["sequences"], {2}), act, logits);
+  for (int64_t c = 0; c < model.config.num_labels; ++c)
+    EXPECT_NEAR(logits[c], g["logits_f32"][2][c].get<double>(), 1e-5);
+}
+
+TEST(TinyBert, TapSeesEverySiteInOrder) {
+  const BertModel model = tiny_model("model.safetensors");
+  std::vector<std::pair<int, TapSite>> seen;
+  const Tap tap = [&](int layer, TapSite site, const TapView& v) {
+    seen.emplace_back(layer, site);
+    EXPECT_EQ(v.batch, 2);
+    EXPECT_EQ(v.rows, site == TapSite::kPooled || site == TapSite::kLogits ? 2 : 2 * v.tokens);
+  };
+  BertActivations act;
+  std::vector<float> logits;
+  bert_forward(model, batch_of(golden()["sequences"], {0, 2}), act, logits, &tap);
+  ASSERT_EQ(seen.size(), 1 + 4 * 2 + 2u);
+  EXPECT_EQ(seen.front(), std::make_pair(-1, TapSite::kEmbeddings));
+  EXPECT_EQ(seen[4], std::make_pair(0, TapSite::kLayerOutput));
+  EXPECT_EQ(seen.back(), std::make_pair(-1, TapSite::kLogits));
+}
+
+TEST(TinyBert, RejectsBatchesOutsideTheModel) {
+  const BertModel model = tiny_model("model.safetensors");
+  BertActivations act;
+  std::vector<float> logits;
+  TokenBatch b = batch_of(golden()["sequences"], {2});
+  b.input_ids[1] = 61;  // vocab_size
+  EXPECT_THROW(bert_forward(model, b, act, logits), ShapeError);
+  b = batch_of(golden()["sequences"], {2});
+  b.token_type_ids[0] = 2;
+  EXPECT_THROW(bert_forward(model, b, act, logits), ShapeError);
+  TokenBatch too_long;
+  too_long.batch = 1;
+  too_long.tokens = 21;  // max_position_embeddings is 20
+  too_long.input_ids.assign(21, 1);
+  too_long.token_type_ids.assign(21, 0);
+  too_long.lengths = {21};
+  EXPECT_THROW(bert_forward(model, too_long, act, logits), ShapeError);
+}
+
+}  // namespace
+}  // namespace squish

@@ -1,0 +1,123 @@
+// Every classifier in shared/models against HF transformers: logits on every SST-2 and MRPC dev
+// example and on IMDB test reviews within 1e-4 (max abs), identical predictions, and the accuracy
+// its README states. squish runs batched with length bucketing (so padding is exercised); the
+// reference ran one example at a time without padding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <cstring>
+
+#include "core/file_util.h"
+#include "eval/metrics.h"
+#include "eval/runner.h"
+#include "io/datasets/dataset.h"
+#include "io/safetensors.h"
+#include "io/torch_zip.h"
+#include "io/tokenizer/wordpiece.h"
+#include "model/bert/bert_checkpoint.h"
+#include "model/real_models.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+constexpr double kLogitTolerance = 1e-4;
+
+class RealModel : public ::testing::TestWithParam<std::string> {};
+
+struct Comparison {
+  double max_abs_diff = 0;
+  int64_t prediction_mismatches = 0;
+  double accuracy = 0;
+};
+
+Comparison compare(const std::string& name, Task task, Split split, const nlohmann::json& golden,
+                   const std::vector<int64_t>& subset = {}) {
+  const BertModel model = load_bert_model(test::model_dir(name));
+  const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_model_dir(test::model_dir(name));
+  Dataset data = load_dataset(task, split, test::shared_dir() + "/data");
+  if (!subset.empty()) {
+    std::vector<Example> picked;
+    for (int64_t i : subset) picked.push_back(data.examples.at(static_cast<size_t>(i)));
+    data.examples = std::move(picked);
+  }
+  const auto& want = golden["logits"];
+  EXPECT_EQ(want.size(), data.examples.size());
+  const auto encodings = encode_dataset(tokenizer, data, golden["max_length"].get<int>());
+  const auto logits = predict_logits(model, encodings, tokenizer.pad_id(), 32, false);
+  Comparison c;
+  int64_t correct = 0;
+  for (size_t i = 0; i < data.examples.size() && i < want.size(); ++i) {
+    int ours = 0, theirs = 0;
+    for (size_t k = 0; k < logits[i].size(); ++k) {
+      c.max_abs_diff = std::max(c.max_abs_diff, std::fabs(logits[i][k] - want[i][k].get<double>()));
+      if (logits[i][k] > logits[i][static_cast<size_t>(ours)]) ours = static_cast<int>(k);
+      if (want[i][k].get<double>() > want[i][static_cast<size_t>(theirs)].get<double>()) theirs = static_cast<int>(k);
+    }
+    c.prediction_mismatches += ours != theirs;
+    correct += ours == data.examples[i].label;
+  }
+  c.accuracy = static_cast<double>(correct) / static_cast<double>(data.examples.size());
+  return c;
+}
+
+TEST_P(RealModel, Sst2DevLogitsPredictionsAndReadmeAccuracy) {
+  const auto golden = test::model_golden(GetParam());
+  const Comparison c = compare(GetParam(), Task::kSst2, Split::kDev, golden["sst2_dev"]);
+  EXPECT_LE(c.max_abs_diff, kLogitTolerance);
+  EXPECT_EQ(c.prediction_mismatches, 0);
+  if (golden["readme_reference"].contains("sst2_dev"))
+    EXPECT_NEAR(c.accuracy, golden["readme_reference"]["sst2_dev"].get<double>(), 5e-5);
+  std::printf("%s sst2 dev: accuracy %.4f, max |logit diff| %.2e\n", GetParam().c_str(), c.accuracy, c.max_abs_diff);
+}
+
+TEST_P(RealModel, MrpcDevLogitsPredictionsAndReadmeAccuracy) {
+  const auto golden = test::model_golden(GetParam());
+  const Comparison c = compare(GetParam(), Task::kMrpc, Split::kDev, golden["mrpc_dev"]);
+  EXPECT_LE(c.max_abs_diff, kLogitTolerance);
+  EXPECT_EQ(c.prediction_mismatches, 0);
+  if (golden["readme_reference"].contains("mrpc_dev"))
+    EXPECT_NEAR(c.accuracy, golden["readme_reference"]["mrpc_dev"].get<double>(), 5e-5);
+  std::printf("%s mrpc dev: accuracy %.4f, max |logit diff| %.2e\n", GetParam().c_str(), c.accuracy, c.max_abs_diff);
+}
+
+TEST_P(RealModel, ImdbTestReviewsAt512MatchLogits) {
+  const auto golden = test::model_golden(GetParam());
+  const auto& g = golden["imdb_test"];
+  const Comparison c = compare(GetParam(), Task::kImdb, Split::kTest, g, g["indices"].get<std::vector<int64_t>>());
+  EXPECT_LE(c.max_abs_diff, kLogitTolerance);
+  EXPECT_EQ(c.prediction_mismatches, 0);
+}
+
+TEST_P(RealModel, SafetensorsAndPytorchBinHoldTheSameWeights) {
+  const std::string dir = test::model_dir(GetParam());
+  const std::string st = dir + "/model.safetensors", bin = dir + "/pytorch_model.bin";
+  if (!file_exists(st) || !file_exists(bin)) {
+    // Only models stored both ways can be compared; the others were read by the tests above.
+    SUCCEED() << "only one weights file";
+    return;
+  }
+  const TensorMap a = read_safetensors(st), b = read_torch_zip(bin);
+  for (const auto& [name, t] : a) {
+    if (!b.count(name)) continue;  // e.g. position_ids buffers stored in one format only
+    const RawTensor& u = b.at(name);
+    ASSERT_EQ(t.shape, u.shape) << name;
+    ASSERT_EQ(t.dtype, u.dtype) << name;
+    ASSERT_EQ(t.nbytes, u.nbytes) << name;
+    EXPECT_EQ(std::memcmp(t.data, u.data, t.nbytes), 0) << name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedModels, RealModel, ::testing::ValuesIn(test::classifier_models()),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+TEST(RealModels, SharedHoldsAtLeastOneClassifier) { EXPECT_GE(test::classifier_models().size(), 1u); }
+
+}  // namespace
+}  // namespace squish

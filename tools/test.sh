@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: builds, makes reference goldens for any model in ../shared/models that has
+# none yet (needs the PyPI reference tools, installed on demand), runs every test with ctest, then
+# the input-handling tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Usage: bash tools/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${SQUISH_SHARED_DIR:-$(cd .. && pwd)/shared}
+export SQUISH_SHARED_DIR=$shared
+export SQUISH_GOLDEN_DIR=${SQUISH_GOLDEN_DIR:-$PWD/build/goldens}
+
+bash tools/setup.sh
+
+missing=$(python3 tools/make_model_goldens.py --shared "$shared" --out "$SQUISH_GOLDEN_DIR" \
+          --also-look-in tests/fixtures/models --list-missing)
+if [ -n "$missing" ]; then
+  echo "test: making reference goldens for: $missing" >&2
+  python3 -c "import torch, transformers, tokenizers" 2>/dev/null || pip install -q -r tools/requirements-reference.txt
+  python3 tools/make_model_goldens.py --shared "$shared" --out "$SQUISH_GOLDEN_DIR" \
+    --also-look-in tests/fixtures/models --missing-only
+fi
+
+ctest --test-dir build --output-on-failure -j2 --timeout 1500
+
+# Hostile and broken inputs under the sanitizers (their own build folder, tests of src/io and the CLI).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSQUISH_SANITIZE=ON -DSQUISH_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$(nproc)" --target test_io squish
+ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -j2 -L '^io$' --timeout 1500
