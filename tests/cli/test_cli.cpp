@@ -1,0 +1,231 @@
+// The squish binary end to end: help and usage errors, eval/tokenize/inspect/bench on real and
+// tiny models, and broken inputs that must give a clear message and a non-zero exit, never a crash.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/file_util.h"
+#include "io/tokenizer/wordpiece.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+RunResult run_squish(const std::string& args, const std::string& stdin_text = "") {
+  const std::string dir = test::temp_dir("cli");
+  std::ofstream(dir + "/in") << stdin_text;
+  const std::string cmd = quote(test::squish_binary()) + " " + args + " < " + quote(dir + "/in") + " > " +
+                          quote(dir + "/out") + " 2> " + quote(dir + "/err");
+  const int status = std::system(cmd.c_str());
+  RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(dir + "/out"),
+              read_file(dir + "/err")};
+  fs::remove_all(dir);
+  return r;
+}
+
+std::string tiny_model() { return test::shared_dir() + "/models/bert-tiny-sst2-scratch"; }
+std::string data_dir() { return test::shared_dir() + "/data"; }
+
+// A model directory with the real tiny model's config and vocab and the given weights bytes.
+std::string model_dir_with(const std::string& weights_name, const std::string& weights_bytes,
+                           const std::string& config = "") {
+  const std::string dir = test::temp_dir("model");
+  fs::copy_file(tiny_model() + "/vocab.txt", dir + "/vocab.txt");
+  fs::copy_file(tiny_model() + "/tokenizer_config.json", dir + "/tokenizer_config.json");
+  if (config.empty()) fs::copy_file(tiny_model() + "/config.json", dir + "/config.json");
+  else std::ofstream(dir + "/config.json") << config;
+  if (!weights_name.empty()) std::ofstream(dir + "/" + weights_name, std::ios::binary) << weights_bytes;
+  return dir;
+}
+
+TEST(Cli, HelpListsSubcommandsAndEachHasHelp) {
+  const RunResult r = run_squish("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"eval", "tokenize", "inspect", "bench"}) {
+    EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
+    const RunResult h = run_squish(std::string(sub) + " --help");
+    EXPECT_EQ(h.exit_code, 0) << sub;
+    EXPECT_NE(h.out.find("--"), std::string::npos) << sub;
+  }
+  EXPECT_NE(run_squish("eval --help").out.find("--max_length"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(run_squish("").exit_code, 2);
+  EXPECT_EQ(run_squish("frobnicate").exit_code, 2);
+  EXPECT_EQ(run_squish("eval --task sst2").exit_code, 2);  // --model_dir missing
+  const RunResult r = run_squish("eval --model_dir " + quote(tiny_model()) + " --task sst2 --no_such_flag");
+  EXPECT_EQ(r.exit_code, 2);
+  const RunResult task = run_squish("eval --model_dir " + quote(tiny_model()) + " --task cola --data_dir " + quote(data_dir()));
+  EXPECT_EQ(task.exit_code, 2);
+  EXPECT_NE(task.err.find("cola"), std::string::npos) << task.err;
+  const RunResult len = run_squish("eval --model_dir " + quote(tiny_model()) + " --task sst2 --max_length 513 --data_dir " + quote(data_dir()));
+  EXPECT_EQ(len.exit_code, 2);
+  EXPECT_NE(len.err.find("max_length"), std::string::npos) << len.err;
+}
+
+TEST(Cli, EvalWritesJsonAndPredictionsInDatasetOrder) {
+  const std::string dir = test::temp_dir("eval");
+  const RunResult r = run_squish("eval --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " + quote(data_dir()) +
+                                 " --max_samples 60 --seed 3 --batch_size 8 --threads 1 --output " + quote(dir + "/r.json") +
+                                 " --predictions " + quote(dir + "/p.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("accuracy"), std::string::npos);
+  const auto j = nlohmann::json::parse(read_file(dir + "/r.json"));
+  EXPECT_EQ(j["examples"], 60);
+  EXPECT_EQ(j["task_metric"]["name"], "accuracy");
+  EXPECT_EQ(j["model_size"]["parameters"], 4386178);
+  EXPECT_EQ(j["timing"]["threads"], 1);
+  std::ifstream preds(dir + "/p.jsonl");
+  std::string line;
+  int64_t n = 0, correct = 0, last_index = -1;
+  while (std::getline(preds, line)) {
+    const auto p = nlohmann::json::parse(line);
+    EXPECT_GT(p["index"].get<int64_t>(), last_index);
+    last_index = p["index"];
+    EXPECT_EQ(p["logits"].size(), 2u);
+    const auto& l = p["logits"];
+    EXPECT_EQ(p["pred"].get<int>(), l[1].get<double>() > l[0].get<double>() ? 1 : 0);
+    correct += p["pred"] == p["label"];
+    ++n;
+  }
+  EXPECT_EQ(n, 60);
+  EXPECT_DOUBLE_EQ(j["metrics"]["accuracy"].get<double>(), static_cast<double>(correct) / 60.0);
+  const auto& cm = j["confusion_matrix"]["counts"];
+  EXPECT_EQ(cm[0][0].get<int64_t>() + cm[1][1].get<int64_t>(), correct);
+  fs::remove_all(dir);
+}
+
+TEST(Cli, EvalIsDeterministicForASeedAndDiffersAcrossSeeds) {
+  auto preds = [&](int seed, int threads) {
+    const std::string dir = test::temp_dir("det");
+    const RunResult r = run_squish("eval --model_dir " + quote(tiny_model()) + " --task mrpc --data_dir " + quote(data_dir()) +
+                                   " --max_samples 40 --seed " + std::to_string(seed) + " --threads " +
+                                   std::to_string(threads) + " --predictions " + quote(dir + "/p.jsonl"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string s = read_file(dir + "/p.jsonl");
+    fs::remove_all(dir);
+    return s;
+  };
+  const std::string a = preds(5, 1);
+  EXPECT_EQ(a, preds(5, 1));
+  EXPECT_NE(a, preds(6, 1));
+}
+
+TEST(Cli, TokenizeMatchesTheLibraryTokenizer) {
+  const std::string input = "{\"text\": \"Hello, wörld! 你好\"}\n{\"text\": \"a b\", \"text_pair\": \"c d e\"}\n";
+  const RunResult r = run_squish("tokenize --model_dir " + quote(tiny_model()) + " --max_length 16", input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const WordPieceTokenizer tok = WordPieceTokenizer::from_model_dir(tiny_model());
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  auto j = nlohmann::json::parse(line);
+  const Encoding e1 = tok.encode("Hello, wörld! 你好", 16);
+  EXPECT_EQ(j["input_ids"].get<std::vector<int32_t>>(), e1.input_ids);
+  EXPECT_EQ(j["attention_mask"].get<std::vector<int32_t>>(), e1.attention_mask);
+  std::getline(lines, line);
+  j = nlohmann::json::parse(line);
+  const Encoding e2 = tok.encode_pair("a b", "c d e", 16);
+  EXPECT_EQ(j["input_ids"].get<std::vector<int32_t>>(), e2.input_ids);
+  EXPECT_EQ(j["token_type_ids"].get<std::vector<int32_t>>(), e2.token_type_ids);
+}
+
+TEST(Cli, TokenizeNamesTheBadLine) {
+  const RunResult r = run_squish("tokenize --model_dir " + quote(tiny_model()), "{\"text\": \"ok\"}\n{\"txt\": 1}\n");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("stdin:2"), std::string::npos) << r.err;
+  const RunResult bad = run_squish("tokenize --model_dir " + quote(tiny_model()), "not json\n");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_NE(bad.err.find("stdin:1"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, InspectReportsArchitectureAndParameters) {
+  const RunResult r = run_squish("inspect --json --model_dir " + quote(tiny_model()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "BertForSequenceClassification");
+  EXPECT_EQ(j["parameters"], 4386178);
+  EXPECT_EQ(j["dtypes"]["F32"], 41);
+  EXPECT_EQ(j["unused_tensors"], 0);
+  EXPECT_EQ(j["parameter_groups"]["embeddings"], 30522 * 128 + 512 * 128 + 2 * 128 + 2 * 128);
+  EXPECT_EQ(j["weights_file_bytes"], 17549312);
+  const RunResult text = run_squish("inspect --model_dir " + quote(tiny_model()));
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("feed_forward"), std::string::npos);
+}
+
+TEST(Cli, BenchRunsOnAConfigAndWritesJson) {
+  const std::string dir = test::temp_dir("bench");
+  const RunResult r = run_squish("bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") +
+                                 " --batch 2 --seq 20 --runs 3 --json " + quote(dir + "/b.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_file(dir + "/b.json"));
+  EXPECT_EQ(j["runs"], 3);
+  EXPECT_EQ(j["run_ms"].size(), 3u);
+  EXPECT_GT(j["sequences_per_second"].get<double>(), 0.0);
+  EXPECT_EQ(run_squish("bench --config x.json --model_dir y --batch 1").exit_code, 2);
+  EXPECT_EQ(run_squish("bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") + " --seq 21").exit_code, 2);
+  fs::remove_all(dir);
+}
+
+TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
+  const std::string good = read_file(tiny_model() + "/model.safetensors");
+  const std::string out_dir = test::temp_dir("out");
+  const std::string output = out_dir + "/results.json";
+  struct Case {
+    std::string name, dir;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"truncated safetensors", model_dir_with("model.safetensors", good.substr(0, good.size() / 2)), 4, "model.safetensors"},
+      {"header length lies", model_dir_with("model.safetensors", std::string("\xff\xff\xff\xff\x00\x00\x00\x00", 8) + "{}"), 4, "model.safetensors"},
+      {"no weights", model_dir_with("", ""), 3, "no weights found"},
+      {"unknown model_type", model_dir_with("model.safetensors", good, R"({"model_type": "llama"})"), 6, "unknown model_type"},
+      {"legacy pickle", model_dir_with("pytorch_model.bin", std::string("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.", 16)), 4, "legacy"},
+      {"not a directory", "/nonexistent/model", 3, "/nonexistent/model"},
+  };
+  for (const Case& c : cases) {
+    const RunResult r = run_squish("eval --model_dir " + quote(c.dir) + " --task sst2 --data_dir " + quote(data_dir()) +
+                                   " --output " + quote(output));
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << c.name;
+    EXPECT_FALSE(fs::exists(output)) << c.name;
+    EXPECT_EQ(fs::directory_iterator(out_dir), fs::directory_iterator()) << c.name << " left a file behind";
+  }
+}
+
+TEST(Cli, MalformedDatasetNamesFileAndLine) {
+  const std::string dir = test::temp_dir("data");
+  fs::create_directories(dir + "/glue/sst2");
+  std::ofstream(dir + "/glue/sst2/dev.tsv") << "sentence\tlabel\ngood film\t1\nbad row without label\n";
+  const RunResult r = run_squish("eval --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " + quote(dir));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("dev.tsv:3"), std::string::npos) << r.err;
+  const RunResult missing = run_squish("eval --model_dir " + quote(tiny_model()) + " --task mrpc --data_dir " + quote(dir));
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace squish
