@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -119,9 +120,9 @@ TEST(WordPieceGolden, MrpcDevEveryPairAt128And32) {
     const int max_length = g["cases"][k]["max_length"].get<int>();
     const Encoding e = uncased().encode_pair(row.at(3), row.at(4), max_length);
     truncated += static_cast<int>(e.input_ids.size()) == max_length;
-    bad += expect_encoding(uncased(), e, g["cases"][k],
-                           "mrpc dev row " + std::to_string(k % rows.size() + 1) + " max_length " +
-                               std::to_string(max_length));
+    bad += expect_encoding(
+        uncased(), e, g["cases"][k],
+        "mrpc dev row " + std::to_string(k % rows.size() + 1) + " max_length " + std::to_string(max_length));
   }
   EXPECT_EQ(bad, 0);
   EXPECT_GT(truncated, 100);  // max_length 32 must really exercise pair truncation
@@ -155,7 +156,8 @@ TEST(WordPieceGolden, Imdb500ReviewsAt512AndUntruncated) {
 
 std::string from_hex(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -174,8 +176,8 @@ TEST(WordPieceGolden, HardStringsUncasedAndCased) {
       text = c["text"].get<std::string>();
     }
     const int max_length = c["max_length"].get<int>();
-    const std::string what = c["name"].get<std::string>() + " (" + c["setting"].get<std::string>() +
-                             ", max_length " + std::to_string(max_length) + ")";
+    const std::string what = c["name"].get<std::string>() + " (" + c["setting"].get<std::string>() + ", max_length " +
+                             std::to_string(max_length) + ")";
     const Encoding e = c.contains("text_b") ? t.encode_pair(text, c["text_b"].get<std::string>(), max_length)
                                             : t.encode(text, max_length);
     bad += expect_encoding(t, e, c, what);
@@ -208,7 +210,8 @@ TEST(WordPieceGolden, EveryCodePointNormalizesAndSplitsLikeHf) {
     ls >> range >> w.clean >> w.cjk >> w.strip >> w.lower >> w.split;
     const size_t dash = range.find('-');
     const auto first = static_cast<char32_t>(std::stoul(range.substr(0, dash), nullptr, 16));
-    const auto last = dash == std::string::npos ? first : static_cast<char32_t>(std::stoul(range.substr(dash + 1), nullptr, 16));
+    const auto last =
+        dash == std::string::npos ? first : static_cast<char32_t>(std::stoul(range.substr(dash + 1), nullptr, 16));
     listed.push_back({{first, last}, w});
   }
   ASSERT_GT(listed.size(), 10000u);
@@ -220,8 +223,9 @@ TEST(WordPieceGolden, EveryCodePointNormalizesAndSplitsLikeHf) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     while (p < reinterpret_cast<const unsigned char*>(s.data()) + s.size()) {
       char buf[16];
-      std::snprintf(buf, sizeof buf, out.empty() ? "%X" : ",%X",
-                    static_cast<unsigned>(decode_utf8(&p, reinterpret_cast<const unsigned char*>(s.data()) + s.size())));
+      std::snprintf(
+          buf, sizeof buf, out.empty() ? "%X" : ",%X",
+          static_cast<unsigned>(decode_utf8(&p, reinterpret_cast<const unsigned char*>(s.data()) + s.size())));
       out += buf;
     }
     return out.empty() ? std::string("_") : out;
@@ -273,13 +277,19 @@ TEST(WordPiece, LoadsModelDirectories) {
   EXPECT_THROW(uncased().id_to_token(30522), UsageError);
 }
 
-// A temporary model directory holding the given files.
-std::string model_dir(const std::string& tag, const std::string& vocab, const std::string* config) {
-  const std::string dir = test::temp_dir("wordpiece_" + tag);
-  if (!vocab.empty()) std::ofstream(dir + "/vocab.txt") << vocab;
-  if (config) std::ofstream(dir + "/tokenizer_config.json") << *config;
-  return dir;
-}
+// Temporary model directories holding given files, removed when the test ends.
+struct ScratchDirs {
+  std::vector<std::string> dirs;
+  std::string make(const std::string& tag, const std::string& vocab, const std::string* config) {
+    dirs.push_back(test::temp_dir("wordpiece_" + tag));
+    if (!vocab.empty()) std::ofstream(dirs.back() + "/vocab.txt") << vocab;
+    if (config) std::ofstream(dirs.back() + "/tokenizer_config.json") << *config;
+    return dirs.back();
+  }
+  ~ScratchDirs() {
+    for (const auto& d : dirs) std::filesystem::remove_all(d);
+  }
+};
 
 template <class E, class F>
 std::string error_of(F&& f) {
@@ -295,16 +305,17 @@ std::string error_of(F&& f) {
 const std::string kTinyVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\n";
 
 TEST(WordPiece, ErrorsNameTheFile) {
+  ScratchDirs scratch;
   const std::string ok_cfg = R"({"do_lower_case": false})";
-  std::string dir = model_dir("novocab", "", &ok_cfg);
+  std::string dir = scratch.make("novocab", "", &ok_cfg);
   EXPECT_NE(error_of<IoError>([&] { WordPieceTokenizer::from_model_dir(dir); }).find(dir + "/vocab.txt"),
             std::string::npos);
-  dir = model_dir("nocfg", kTinyVocab, nullptr);
+  dir = scratch.make("nocfg", kTinyVocab, nullptr);
   EXPECT_NE(error_of<IoError>([&] { WordPieceTokenizer::from_model_dir(dir); }).find("tokenizer_config.json"),
             std::string::npos);
   for (const std::string bad : {R"({"do_lower_case": tru)", R"([1, 2])", R"({"do_lower_case": "yes"})",
                                 R"({"strip_accents": 1})", R"({"unk_token": 5})"}) {
-    dir = model_dir("badcfg", kTinyVocab, &bad);
+    dir = scratch.make("badcfg", kTinyVocab, &bad);
     const std::string msg = error_of<FormatError>([&] { WordPieceTokenizer::from_model_dir(dir); });
     EXPECT_NE(msg.find(dir + "/tokenizer_config.json"), std::string::npos) << msg;
   }
@@ -315,21 +326,22 @@ TEST(WordPiece, ErrorsNameTheFile) {
       {"\n", ":1: empty token"},
   };
   for (const auto& [vocab, expected] : bad_vocabs) {
-    dir = model_dir("badvocab", vocab, &ok_cfg);
+    dir = scratch.make("badvocab", vocab, &ok_cfg);
     const std::string msg = error_of<FormatError>([&] { WordPieceTokenizer::from_model_dir(dir); });
     EXPECT_NE(msg.find(dir + "/vocab.txt"), std::string::npos) << msg;
     EXPECT_NE(msg.find(expected), std::string::npos) << msg;
   }
-  dir = test::temp_dir("wordpiece_emptyvocab");
+  dir = scratch.make("emptyvocab", "", &ok_cfg);
   std::ofstream(dir + "/vocab.txt").close();
-  std::ofstream(dir + "/tokenizer_config.json") << ok_cfg;
   EXPECT_NE(error_of<FormatError>([&] { WordPieceTokenizer::from_model_dir(dir); }).find("empty vocabulary"),
             std::string::npos);
 }
 
 TEST(WordPiece, ConfigOptionsAndSpecialTokenNames) {
+  ScratchDirs scratch;
   const std::string cfg = R"({"do_lower_case": false, "strip_accents": null, "unk_token": {"content": "<unk>"}})";
-  const auto t = WordPieceTokenizer::from_model_dir(model_dir("cfg", "[PAD]\n<unk>\n[CLS]\n[SEP]\nhello\n##s\n", &cfg));
+  const auto t =
+      WordPieceTokenizer::from_model_dir(scratch.make("cfg", "[PAD]\n<unk>\n[CLS]\n[SEP]\nhello\n##s\n", &cfg));
   EXPECT_FALSE(t.options().lowercase);
   EXPECT_FALSE(t.options().strip_accents);  // null follows do_lower_case
   EXPECT_EQ(t.unk_id(), 1);

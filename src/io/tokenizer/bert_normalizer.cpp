@@ -37,14 +37,15 @@ bool newer_than_unicode(char32_t c, uint8_t major) {
 // 0.23.3 (tests/fixtures/tokenizer/codepoints.txt.gz); nothing else differs.
 int8_t hf_char_type(char32_t c) {
   switch (c) {
-    case 0x1734: return U_NON_SPACING_MARK;        // Mc since Unicode 14
-    case 0x1885: case 0x1886: return U_OTHER_LETTER;  // Mn since Unicode 9
+    case 0x1734: return U_NON_SPACING_MARK;  // Mc since Unicode 14
+    case 0x1885:
+    case 0x1886: return U_OTHER_LETTER;            // Mn since Unicode 9
     case 0xA9BD: return U_COMBINING_SPACING_MARK;  // Mn since Unicode 12
     case 0x111C9: return U_OTHER_PUNCTUATION;      // Mn since Unicode 11
     case 0x166D: return U_OTHER_PUNCTUATION;       // So since Unicode 12
     default: break;
   }
-
+  if (newer_than_unicode(c, 8)) return U_UNASSIGNED;
   return u_charType(static_cast<UChar32>(c));
 }
 
@@ -55,10 +56,9 @@ struct LowerRange {
   char32_t first, last, lower_of_first;
 };
 constexpr LowerRange kNewerLowercase[] = {
-    {0x1C89, 0x1C89, 0x1C8A}, {0xA7CB, 0xA7CB, 0x0264}, {0xA7CC, 0xA7CC, 0xA7CD},
-    {0xA7CE, 0xA7CE, 0xA7CF}, {0xA7D2, 0xA7D2, 0xA7D3}, {0xA7D4, 0xA7D4, 0xA7D5},
-    {0xA7DA, 0xA7DA, 0xA7DB}, {0xA7DC, 0xA7DC, 0x019B}, {0x10D50, 0x10D65, 0x10D70},
-    {0x16EA0, 0x16EB8, 0x16EBB},
+    {0x1C89, 0x1C89, 0x1C8A},    {0xA7CB, 0xA7CB, 0x0264},    {0xA7CC, 0xA7CC, 0xA7CD}, {0xA7CE, 0xA7CE, 0xA7CF},
+    {0xA7D2, 0xA7D2, 0xA7D3},    {0xA7D4, 0xA7D4, 0xA7D5},    {0xA7DA, 0xA7DA, 0xA7DB}, {0xA7DC, 0xA7DC, 0x019B},
+    {0x10D50, 0x10D65, 0x10D70}, {0x16EA0, 0x16EB8, 0x16EBB},
 };
 
 char32_t newer_lowercase(char32_t c) {
@@ -240,9 +240,7 @@ bool BertNormalizer::is_punctuation(char32_t c) {
          t == U_FINAL_PUNCTUATION;
 }
 
-bool BertNormalizer::is_nonspacing_mark(char32_t c) {
-  return c >= 0x300 && hf_char_type(c) == U_NON_SPACING_MARK;
-}
+bool BertNormalizer::is_nonspacing_mark(char32_t c) { return c >= 0x300 && hf_char_type(c) == U_NON_SPACING_MARK; }
 
 BertNormalizer::BertNormalizer(const BertNormalizerOptions& options) : options_(options) {
   if (options_.strip_accents) nfd_instance();  // fail at construction, not mid-run
@@ -287,8 +285,10 @@ void BertNormalizer::normalize_to(std::string_view utf8, std::u32string& out) co
     // (İ -> I + U+0307 -> I -> i).
     tmp.reserve(out.size() + 8);
     for (char32_t c : out) {
-      if (c < 0xC0) tmp.push_back(c);  // nothing below U+00C0 decomposes
-      else append_decomposition(c, tmp);
+      if (c < 0xC0)
+        tmp.push_back(c);  // nothing below U+00C0 decomposes
+      else
+        append_decomposition(c, tmp);
     }
     canonical_order(tmp);
     out.clear();
@@ -298,8 +298,10 @@ void BertNormalizer::normalize_to(std::string_view utf8, std::u32string& out) co
   if (options_.lowercase) {
     tmp.clear();
     for (char32_t c : out) {
-      if (c < 0x80) tmp.push_back(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-      else append_lower(c, tmp);
+      if (c < 0x80)
+        tmp.push_back(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      else
+        append_lower(c, tmp);
     }
     out.swap(tmp);
   }

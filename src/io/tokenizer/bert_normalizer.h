@@ -52,10 +52,10 @@ class BertNormalizer {
   const BertNormalizerOptions& options() const { return options_; }
 
   // The character classes HF uses, exposed for tests.
-  static bool is_whitespace(char32_t c);   // Rust char::is_whitespace (White_Space), plus \t \n \r
-  static bool is_control(char32_t c);      // Cc, Cf, Co except \t \n \r
-  static bool is_chinese_char(char32_t c); // HF's CJK ranges (not a Unicode property)
-  static bool is_punctuation(char32_t c);  // ASCII punctuation or Unicode P*
+  static bool is_whitespace(char32_t c);    // Rust char::is_whitespace (White_Space), plus \t \n \r
+  static bool is_control(char32_t c);       // Cc, Cf, Co except \t \n \r
+  static bool is_chinese_char(char32_t c);  // HF's CJK ranges (not a Unicode property)
+  static bool is_punctuation(char32_t c);   // ASCII punctuation or Unicode P*
   static bool is_nonspacing_mark(char32_t c);
 
  private:

@@ -47,10 +47,10 @@ void config_token(const nlohmann::json& cfg, const char* key, std::string& name,
 }  // namespace
 
 struct WordPieceTokenizer::Vocab {
-  std::string arena;                 // every token back to back; the maps view into it
-  std::vector<uint32_t> offsets;     // token i is arena[offsets[i], offsets[i + 1])
-  IdMap word_start;                  // every token, for the first piece of a word
-  IdMap continuation;                // "##xyz" keyed by "xyz", so lookups need no concatenation
+  std::string arena;              // every token back to back; the maps view into it
+  std::vector<uint32_t> offsets;  // token i is arena[offsets[i], offsets[i + 1])
+  IdMap word_start;               // every token, for the first piece of a word
+  IdMap continuation;             // "##xyz" keyed by "xyz", so lookups need no concatenation
   size_t max_start_bytes = 0, max_continuation_bytes = 0;
 
   std::string_view token(size_t i) const {
@@ -129,9 +129,9 @@ WordPieceTokenizer::WordPieceTokenizer(std::unique_ptr<Vocab> vocab, const WordP
   sep_id_ = required(names.sep, "separator");
   pad_id_ = required(names.pad, "padding");
   mask_id_ = vocab_->find(names.mask);
-  for (const auto& [name, id] : {std::pair{names.pad, pad_id_}, std::pair{names.unk, unk_id_},
-                                 std::pair{names.cls, cls_id_}, std::pair{names.sep, sep_id_},
-                                 std::pair{names.mask, mask_id_}}) {
+  for (const auto& [name, id] :
+       {std::pair{names.pad, pad_id_}, std::pair{names.unk, unk_id_}, std::pair{names.cls, cls_id_},
+        std::pair{names.sep, sep_id_}, std::pair{names.mask, mask_id_}}) {
     if (id >= 0) {
       specials_.emplace_back(name, id);
       special_first_byte_[static_cast<unsigned char>(name.front())] = true;
@@ -267,7 +267,8 @@ std::vector<int32_t> WordPieceTokenizer::tokenize(std::string_view text) const {
 
 Encoding WordPieceTokenizer::encode(std::string_view text, int max_length) const {
   if (max_length < 2) {
-    throw UsageError("max_length " + std::to_string(max_length) + " leaves no room for [CLS] and [SEP] (need at least 2)");
+    throw UsageError("max_length " + std::to_string(max_length) +
+                     " leaves no room for [CLS] and [SEP] (need at least 2)");
   }
   Encoding e;
   e.input_ids.push_back(cls_id_);
@@ -289,7 +290,7 @@ Encoding WordPieceTokenizer::encode_pair(std::string_view a, std::string_view b,
   if (ids_a.size() + ids_b.size() > budget) {
     // HF's LongestFirst, step for step: n1 is the shorter side.
     size_t n1 = ids_a.size(), n2 = ids_b.size();
-    const bool swapped = n1 >= n2;
+    const bool swapped = n1 > n2;
     if (swapped) std::swap(n1, n2);
     n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
     if (n1 + n2 > budget) {

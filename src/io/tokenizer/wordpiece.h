@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "io/tokenizer/bert_normalizer.h"
@@ -74,8 +75,8 @@ class WordPieceTokenizer {
   struct SpecialTokenNames {
     std::string unk = "[UNK]", sep = "[SEP]", pad = "[PAD]", cls = "[CLS]", mask = "[MASK]";
   };
-  WordPieceTokenizer(std::unique_ptr<Vocab> vocab, const WordPieceOptions& options,
-                     const SpecialTokenNames& names, const std::string& source);
+  WordPieceTokenizer(std::unique_ptr<Vocab> vocab, const WordPieceOptions& options, const SpecialTokenNames& names,
+                     const std::string& source);
 
   void append_ids(std::string_view text, std::vector<int32_t>& ids) const;
   void append_word_ids(std::string_view word, uint32_t chars, std::vector<int32_t>& ids) const;
