@@ -14,8 +14,11 @@ struct AttentionShape {
   int64_t hidden() const { return heads * head_dim; }
 };
 
-// qkv: [B, T, 3H] (per token: Q for all heads, then K, then V). ctx: [B, T, H].
-// scores: scratch of B*NH*T*T floats. lengths: B valid lengths, each in [1, T].
-void attention(float* ctx, float* scores, const float* qkv, const int32_t* lengths, const AttentionShape& s);
+// qkv: [B, T, 3H] (per token: Q for all heads, then K, then V). lengths: B valid lengths, each in [1, T].
+// Only the first `queries` positions of each sequence attend (T for a whole layer; 1 when only
+// [CLS] is needed, as in BERT's last layer under a classifier): ctx is [B, queries, H] and
+// scores a scratch of B*NH*queries*T floats.
+void attention(float* ctx, float* scores, const float* qkv, const int32_t* lengths, const AttentionShape& s,
+               int64_t queries);
 
 }  // namespace squish

@@ -93,7 +93,7 @@ TEST(Attention, MatchesReferenceWithPadding) {
   const std::vector<int32_t> lengths = {9, 1, 5};
   std::vector<float> ctx(shape.batch * shape.tokens * H), ref(ctx.size());
   std::vector<float> scores(shape.batch * shape.heads * shape.tokens * shape.tokens);
-  attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), shape);
+  attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), shape, shape.tokens);
   reference::attention(ref.data(), qkv.data(), lengths.data(), shape);
   for (int64_t b = 0; b < shape.batch; ++b)
     for (int64_t t = 0; t < lengths[b]; ++t)  // padded query rows are unspecified
@@ -111,9 +111,21 @@ TEST(Attention, PaddingDoesNotChangeValidRows) {
   std::vector<float> qkv_small(qkv_padded.begin(), qkv_padded.begin() + 4 * 3 * H);
   const std::vector<int32_t> len = {4};
   std::vector<float> ctx_small(4 * H), ctx_padded(7 * H), s1(2 * 16), s2(2 * 49);
-  attention(ctx_small.data(), s1.data(), qkv_small.data(), len.data(), small);
-  attention(ctx_padded.data(), s2.data(), qkv_padded.data(), len.data(), padded);
+  attention(ctx_small.data(), s1.data(), qkv_small.data(), len.data(), small, 4);
+  attention(ctx_padded.data(), s2.data(), qkv_padded.data(), len.data(), padded, 7);
   for (int64_t i = 0; i < 4 * H; ++i) ASSERT_NEAR(ctx_small[i], ctx_padded[i], 1e-6);
+}
+
+TEST(Attention, FirstQueryOnlyEqualsTheFirstRowOfTheFullResult) {
+  const AttentionShape shape{2, 6, 3, 8};
+  const int64_t H = shape.hidden();
+  const auto qkv = random_vector(2 * 6 * 3 * H, 13);
+  const std::vector<int32_t> lengths = {6, 3};
+  std::vector<float> full(2 * 6 * H), first(2 * H), scores(2 * 3 * 6 * 6);
+  attention(full.data(), scores.data(), qkv.data(), lengths.data(), shape, 6);
+  attention(first.data(), scores.data(), qkv.data(), lengths.data(), shape, 1);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < H; ++i) ASSERT_NEAR(first[b * H + i], full[b * 6 * H + i], 1e-6);
 }
 
 }  // namespace

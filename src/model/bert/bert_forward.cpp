@@ -83,20 +83,32 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const BertLayerWeights& l = w.layers[static_cast<size_t>(i)];
     const int layer = static_cast<int>(i);
+    // The classifier reads only [CLS]: past the last layer's K and V, no other token's output is
+    // needed, so that layer attends from [CLS] alone and runs its dense part on B rows instead of
+    // B*T. With a Tap present every row is computed, since observers want whole activations.
+    const bool cls_only = i + 1 == c.num_hidden_layers && tap == nullptr;
+    const int64_t queries = cls_only ? 1 : T, rows = B * queries;
+    float* x = hidden;
     linear_apply(l.qkv, act.qkv.data(), hidden, M);
-    attention(act.context.data(), act.scores.data(), act.qkv.data(), b.lengths.data(), shape);
-    emit(tap, layer, TapSite::kAttentionContext, act.context.data(), M, H, b);
-    linear_apply(l.attention_out, hidden, act.context.data(), M, Epilogue::kAccumulate);
-    ops.layernorm(hidden, hidden, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), M, H, c.layer_norm_eps);
-    emit(tap, layer, TapSite::kAttentionOutput, hidden, M, H, b);
-    linear_apply(l.intermediate, act.intermediate.data(), hidden, M, Epilogue::kGelu);
-    emit(tap, layer, TapSite::kIntermediate, act.intermediate.data(), M, FF, b);
-    linear_apply(l.output, hidden, act.intermediate.data(), M, Epilogue::kAccumulate);
-    ops.layernorm(hidden, hidden, l.output_ln_gamma.data(), l.output_ln_beta.data(), M, H, c.layer_norm_eps);
-    emit(tap, layer, TapSite::kLayerOutput, hidden, M, H, b);
+    attention(act.context.data(), act.scores.data(), act.qkv.data(), b.lengths.data(), shape, queries);
+    emit(tap, layer, TapSite::kAttentionContext, act.context.data(), rows, H, b);
+    if (cls_only) {
+      for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+      x = act.cls.data();
+    }
+    linear_apply(l.attention_out, x, act.context.data(), rows, Epilogue::kAccumulate);
+    ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, c.layer_norm_eps);
+    emit(tap, layer, TapSite::kAttentionOutput, x, rows, H, b);
+    linear_apply(l.intermediate, act.intermediate.data(), x, rows, Epilogue::kGelu);
+    emit(tap, layer, TapSite::kIntermediate, act.intermediate.data(), rows, FF, b);
+    linear_apply(l.output, x, act.intermediate.data(), rows, Epilogue::kAccumulate);
+    ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, c.layer_norm_eps);
+    emit(tap, layer, TapSite::kLayerOutput, x, rows, H, b);
   }
-  // The pooler reads each sequence's first token ([CLS]).
-  for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+  // The pooler reads each sequence's first token ([CLS]); the last layer already left it in act.cls
+  // unless a Tap made it compute every row.
+  if (tap != nullptr)
+    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
   linear_apply(w.pooler, act.pooled.data(), act.cls.data(), B, Epilogue::kTanh);
   emit(tap, -1, TapSite::kPooled, act.pooled.data(), B, H, b);
   logits.resize(static_cast<size_t>(B * c.num_labels));
