@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/mapped_file.h"
 
 namespace squish {
@@ -24,25 +25,6 @@ constexpr uint64_t kMaxHeaderBytes = 100u * 1000u * 1000u;
 // The format nests three deep (root -> tensor -> shape); a bound far above that stops a header of a
 // million '[' from costing a million-deep parse.
 constexpr int kMaxJsonDepth = 16;
-
-// Tensor names come from the file: keep error messages one readable line whatever the bytes are.
-std::string printable(std::string_view s) {
-  constexpr size_t kMax = 120;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMax) out += "...(" + std::to_string(s.size()) + " bytes)";
-  return out;
-}
 
 std::string json_kind(const json& j) {
   switch (j.type()) {

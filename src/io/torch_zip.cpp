@@ -10,12 +10,12 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "io/unpickler.h"
 
 namespace squish {
 namespace {
 
-using pickle::printable;
 using pickle::Value;
 
 // data.pkl of a state dict is ~100 bytes per tensor; this bounds the copy made before unpickling.

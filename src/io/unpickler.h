@@ -70,8 +70,4 @@ class Unpickler {
 // Whether `module.name` may appear in a GLOBAL. Exposed for tests and documentation.
 bool is_allowed_global(std::string_view qualified_name);
 
-// A file-supplied string made safe for one line of an error message (control bytes escaped, long
-// strings cut).
-std::string printable(std::string_view s);
-
 }  // namespace squish::pickle
