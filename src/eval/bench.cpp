@@ -11,11 +11,14 @@
 namespace squish {
 
 double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq) {
-  const double M = static_cast<double>(batch * seq), H = static_cast<double>(c.hidden_size);
-  const double FF = static_cast<double>(c.intermediate_size), T = static_cast<double>(seq);
-  const double per_layer = 2.0 * M * (4.0 * H * H + 2.0 * H * FF) + 2.0 * 2.0 * static_cast<double>(batch) * T * T * H;
-  const double head = 2.0 * static_cast<double>(batch) * H * (H + static_cast<double>(c.num_labels));
-  return per_layer * static_cast<double>(c.num_hidden_layers) + head;
+  const double B = static_cast<double>(batch), T = static_cast<double>(seq), M = B * T;
+  const double H = static_cast<double>(c.hidden_size), FF = static_cast<double>(c.intermediate_size);
+  // rows: tokens the dense part runs on; queries: attending positions per sequence.
+  auto layer = [&](double rows, double queries) {
+    return 2.0 * M * 3.0 * H * H + 2.0 * 2.0 * B * queries * T * H + 2.0 * rows * (H * H + 2.0 * H * FF);
+  };
+  const double head = 2.0 * B * H * (H + static_cast<double>(c.num_labels));
+  return layer(M, T) * static_cast<double>(c.num_hidden_layers - 1) + layer(B, 1.0) + head;
 }
 
 BenchResult bench_forward(const BertModel& model, int64_t batch, int64_t seq, int runs, int warmup, uint64_t seed) {

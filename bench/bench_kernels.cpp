@@ -1,0 +1,325 @@
+// Google Benchmark runs of squish's kernels at BERT-base shapes:
+//   gemm/...        PackedWeights::pack + gemm_packed, each Linear of a layer, M = 128 and 4096 tokens
+//   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
+//   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
+//   layernorm/..., masked_softmax/...   vector_ops_for(isa) for every ISA up to active_isa()
+//   encoder/...     bert_forward of a 1-layer random BERT-base (embeddings, 1 layer, pooler, head),
+//                   the layer whole (full) and as a classifier's last layer runs it ([CLS] only)
+// FLOP-counted benchmarks report GFLOP (a rate: GFLOP/s) and peak_fraction, their share of the
+// machine's fp32 FMA peak measured at start-up (or SQUISH_PEAK_GFLOPS). Extra flag: --threads=N
+// (default: all cores), besides Google Benchmark's own (--benchmark_filter=..., ...).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/threads.h"
+#include "eval/bench.h"
+#include "io/hf_config.h"
+#include "kernels/attention.h"
+#include "kernels/cpu_features.h"
+#include "kernels/gemm.h"
+#include "kernels/reference/reference_ops.h"
+#include "kernels/vector_ops.h"
+#include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_forward.h"
+#include "peak_fp32.h"
+
+#ifndef SQUISH_BENCH_CONFIG
+#define SQUISH_BENCH_CONFIG "../shared/models/bert-base-uncased-vocab/config.json"
+#endif
+
+namespace {
+
+using namespace squish;
+using Clock = std::chrono::steady_clock;
+
+double g_peak_flops = 0;  // fp32 peak of the threads in use, FLOP/s; 0 when unknown
+
+AlignedVector<float> random_floats(size_t n, uint64_t seed, float stddev = 1.0f) {
+  AlignedVector<float> v(n);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, stddev);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// GFLOP as a rate (shown as GFLOP=…/s) and the fraction of the fp32 peak. `elapsed` is the wall
+// time of the whole timed loop (the benchmarks use real time, the kernels being multi-threaded).
+void flop_counters(benchmark::State& state, double flop_per_iter, double elapsed) {
+  state.counters["GFLOP"] = benchmark::Counter(flop_per_iter * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (g_peak_flops > 0 && elapsed > 0)
+    state.counters["peak_fraction"] =
+        flop_per_iter * static_cast<double>(state.iterations()) / elapsed / g_peak_flops;
+}
+
+// ---- GEMM: the four Linears of a BERT-base layer ----
+
+void bm_gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k, Epilogue epilogue) {
+  const auto w = random_floats(static_cast<size_t>(n * k), 1, 0.02f);
+  const auto bias = random_floats(static_cast<size_t>(n), 2, 0.02f);
+  const auto x = random_floats(static_cast<size_t>(m * k), 3);
+  AlignedVector<float> y(static_cast<size_t>(m * n), 0.0f);
+  const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+  gemm_packed(y.data(), x.data(), packed, bias.data(), m, epilogue);  // primitive creation, first touch
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    gemm_packed(y.data(), x.data(), packed, bias.data(), m, epilogue);
+    benchmark::ClobberMemory();
+  }
+  flop_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
+                seconds_since(t0));
+}
+
+// ---- The reference twin at one small shape, against the fast path ----
+
+void bm_reference_linear(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
+  const auto w = random_floats(static_cast<size_t>(n * k), 1, 0.02f);
+  const auto bias = random_floats(static_cast<size_t>(n), 2, 0.02f);
+  const auto x = random_floats(static_cast<size_t>(m * k), 3);
+  AlignedVector<float> y(static_cast<size_t>(m * n), 0.0f);
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    reference::linear(y.data(), x.data(), w.data(), bias.data(), m, n, k, Epilogue::kNone);
+    benchmark::ClobberMemory();
+  }
+  const double ref_s = seconds_since(t0) / static_cast<double>(state.iterations());
+  const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  flop_counters(state, flop, ref_s * static_cast<double>(state.iterations()));
+  // The fast path on the same operands, outside the timed loop: fast_speedup = reference / fast.
+  const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+  for (int i = 0; i < 3; ++i) gemm_packed(y.data(), x.data(), packed, bias.data(), m, Epilogue::kNone);
+  std::vector<double> fast;
+  for (int i = 0; i < 30; ++i) {
+    const auto f0 = Clock::now();
+    gemm_packed(y.data(), x.data(), packed, bias.data(), m, Epilogue::kNone);
+    fast.push_back(seconds_since(f0));
+  }
+  std::sort(fast.begin(), fast.end());
+  state.counters["fast_speedup"] = ref_s / fast[fast.size() / 2];
+}
+
+// ---- Attention ----
+
+void bm_attention(benchmark::State& state, int64_t b, int64_t t, int64_t nh, int64_t hd) {
+  const AttentionShape s{b, t, nh, hd};
+  const auto qkv = random_floats(static_cast<size_t>(b * t * 3 * s.hidden()), 4);
+  AlignedVector<float> ctx(static_cast<size_t>(b * t * s.hidden()));
+  AlignedVector<float> scores(static_cast<size_t>(b * nh * t * t));
+  const std::vector<int32_t> lengths(static_cast<size_t>(b), static_cast<int32_t>(t));
+  attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), s, s.tokens);
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), s, s.tokens);
+    benchmark::ClobberMemory();
+  }
+  // QK^T and PV, 2 FLOPs per multiply-add; the softmax is not counted.
+  const double flop = 2.0 * 2.0 * static_cast<double>(b * nh) * static_cast<double>(t * t) * static_cast<double>(hd);
+  flop_counters(state, flop, seconds_since(t0));
+}
+
+// ---- Row-wise ops, per ISA ----
+
+void bm_layernorm(benchmark::State& state, Isa isa, int64_t rows, int64_t n) {
+  const VectorOps& ops = vector_ops_for(isa);
+  const auto x = random_floats(static_cast<size_t>(rows * n), 5);
+  const auto gamma = random_floats(static_cast<size_t>(n), 6);
+  const auto beta = random_floats(static_cast<size_t>(n), 7);
+  AlignedVector<float> y(static_cast<size_t>(rows * n));
+  for (auto _ : state) {
+    ops.layernorm(y.data(), x.data(), gamma.data(), beta.data(), rows, n, 1e-12f);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * rows * n * 2 * static_cast<int64_t>(sizeof(float)));
+}
+
+void bm_masked_softmax(benchmark::State& state, Isa isa, int64_t rows, int64_t cols, int64_t valid) {
+  const VectorOps& ops = vector_ops_for(isa);
+  const auto src = random_floats(static_cast<size_t>(rows * cols), 8, 4.0f);
+  AlignedVector<float> s(src.size());
+  const float scale = 1.0f / std::sqrt(64.0f);
+  for (auto _ : state) {
+    // In place, so restore raw scores first (untimed; a memcpy of the same size would be ~1/3 of
+    // the op's own traffic).
+    state.PauseTiming();
+    std::memcpy(s.data(), src.data(), src.size() * sizeof(float));
+    state.ResumeTiming();
+    ops.masked_softmax(s.data(), rows, cols, valid, scale);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * rows * cols * 2 * static_cast<int64_t>(sizeof(float)));
+}
+
+// ---- One encoder layer through the model's forward ----
+
+std::string config_path() {
+  if (const char* env = std::getenv("SQUISH_BENCH_CONFIG")) return env;
+  return SQUISH_BENCH_CONFIG;
+}
+
+// FLOPs bert_forward executes for a 1-layer model when that layer is the last one and no Tap
+// observes it: QKV for every token, then attention from [CLS] only and the dense part on B rows
+// (bert_forward.cpp). eval/bench.h's bert_forward_flops counts a whole layer.
+double cls_only_layer_flops(const BertConfig& c, int64_t b, int64_t t) {
+  const double M = static_cast<double>(b * t), B = static_cast<double>(b), T = static_cast<double>(t);
+  const double H = static_cast<double>(c.hidden_size), FF = static_cast<double>(c.intermediate_size);
+  const double qkv = 2.0 * M * H * 3.0 * H;
+  const double attn = 2.0 * 2.0 * B * T * H;  // QK^T and PV for one query per sequence
+  const double dense = 2.0 * B * (H * H + 2.0 * H * FF);
+  const double head = 2.0 * B * H * (H + static_cast<double>(c.num_labels));
+  return qkv + attn + dense + head;
+}
+
+// `full`: a no-op Tap is attached, which makes bert_forward compute every row of the (last and
+// only) layer: one whole encoder layer. Otherwise the layer runs as the last layer of a classifier
+// does, [CLS] rows only past the QKV GEMM.
+void bm_encoder(benchmark::State& state, int64_t b, int64_t t, bool full) {
+  BertConfig c;
+  try {
+    c = parse_bert_config_file(config_path());
+  } catch (const std::exception& e) {
+    state.SkipWithError((std::string("config: ") + e.what()).c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  c.num_hidden_layers = 1;
+  c.num_labels = 2;
+  const BertModel model = random_bert(c, 42);
+  TokenBatch batch;
+  batch.batch = b;
+  batch.tokens = t;
+  std::mt19937_64 rng(9);
+  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(c.vocab_size - 1));
+  for (int64_t i = 0; i < b * t; ++i) batch.input_ids.push_back(id(rng));
+  batch.token_type_ids.assign(static_cast<size_t>(b * t), 0);
+  batch.lengths.assign(static_cast<size_t>(b), static_cast<int32_t>(t));
+  BertActivations act;
+  std::vector<float> logits;
+  const Tap noop = [](int, TapSite, const TapView&) {};
+  const Tap* tap = full ? &noop : nullptr;
+  bert_forward(model, batch, act, logits, tap);  // buffers, primitives
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    bert_forward(model, batch, act, logits, tap);
+    benchmark::DoNotOptimize(logits.data());
+  }
+  flop_counters(state, full ? bert_forward_flops(c, b, t) : cls_only_layer_flops(c, b, t), seconds_since(t0));
+}
+
+// ---- Registration ----
+
+const char* epilogue_name(Epilogue e) {
+  switch (e) {
+    case Epilogue::kNone: return "none";
+    case Epilogue::kGelu: return "gelu";
+    case Epilogue::kTanh: return "tanh";
+    case Epilogue::kAccumulate: return "acc";
+  }
+  return "?";
+}
+
+void register_all() {
+  struct GemmShape {
+    const char* name;
+    int64_t n, k;
+    Epilogue epilogue;  // the one the forward pass uses for this Linear
+  };
+  const GemmShape shapes[] = {
+      {"qkv", 2304, 768, Epilogue::kNone},
+      {"attn_out", 768, 768, Epilogue::kAccumulate},
+      {"ffn_in", 3072, 768, Epilogue::kGelu},
+      {"ffn_out", 768, 3072, Epilogue::kAccumulate},
+  };
+  for (int64_t m : {128, 4096})
+    for (const GemmShape& g : shapes) {
+      const std::string name = std::string("gemm/") + g.name + "/M:" + std::to_string(m) + "/N:" +
+                               std::to_string(g.n) + "/K:" + std::to_string(g.k) + "/" + epilogue_name(g.epilogue);
+      benchmark::RegisterBenchmark(name.c_str(), bm_gemm, m, g.n, g.k, g.epilogue)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+
+  benchmark::RegisterBenchmark("reference/linear/M:128/N:768/K:768", bm_reference_linear, int64_t{128},
+                               int64_t{768}, int64_t{768})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+
+  for (auto [b, t] : {std::pair<int64_t, int64_t>{32, 128}, {8, 512}}) {
+    const std::string name = "attention/B:" + std::to_string(b) + "/T:" + std::to_string(t) + "/NH:12/HD:64";
+    benchmark::RegisterBenchmark(name.c_str(), bm_attention, b, t, int64_t{12}, int64_t{64})
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+
+  for (int i = 0; i <= static_cast<int>(active_isa()); ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    const std::string isa_s(isa_name(isa));
+    // LayerNorm over the [B*T, H] hidden state at B=32, T=128.
+    benchmark::RegisterBenchmark(("layernorm/" + isa_s + "/rows:4096/n:768").c_str(), bm_layernorm, isa,
+                                 int64_t{4096}, int64_t{768})
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    // Softmax over the [B, NH, T, T] scores: B=32 T=128 (all keys valid, and 100 of 128 valid) and B=8 T=512.
+    for (auto [rows, cols, valid] : {std::tuple<int64_t, int64_t, int64_t>{32 * 12 * 128, 128, 128},
+                                     {32 * 12 * 128, 128, 100},
+                                     {8 * 12 * 512, 512, 512}}) {
+      const std::string name = "masked_softmax/" + isa_s + "/rows:" + std::to_string(rows) + "/cols:" +
+                               std::to_string(cols) + "/valid:" + std::to_string(valid);
+      benchmark::RegisterBenchmark(name.c_str(), bm_masked_softmax, isa, rows, cols, valid)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+
+  // Embeddings + one layer + pooler + classifier. "full": every row of the layer (a no-op Tap
+  // disables the last-layer [CLS]-only path); "cls_only": as the last layer of a classifier runs.
+  for (auto [b, t] : {std::pair<int64_t, int64_t>{32, 128}, {1, 128}})
+    for (bool full : {true, false}) {
+      const std::string name = std::string("encoder/1_layer_") + (full ? "full" : "cls_only") +
+                               "/B:" + std::to_string(b) + "/T:" + std::to_string(t);
+      benchmark::RegisterBenchmark(name.c_str(), bm_encoder, b, t, full)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  int threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--threads=", 0) == 0) {
+      threads = std::atoi(a.c_str() + 10);
+    } else {
+      std::fprintf(stderr, "bench_kernels: unknown argument %s (own flag: --threads=N)\n", argv[i]);
+      return 2;
+    }
+  }
+  threads = squish::set_num_threads(threads);
+  const squish::bench::PeakFp32 peak = squish::bench::fp32_peak(threads);
+  g_peak_flops = peak.gflops * 1e9;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f", peak.gflops);
+  benchmark::AddCustomContext("squish_threads", std::to_string(threads));
+  benchmark::AddCustomContext("squish_isa", std::string(squish::isa_name(squish::active_isa())));
+  benchmark::AddCustomContext("fp32_peak_gflops", buf);
+  benchmark::AddCustomContext("fp32_peak_source", peak.source);
+  benchmark::AddCustomContext("bert_config", config_path());
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
