@@ -114,6 +114,25 @@ TEST(Cli, EvalWritesJsonAndPredictionsInDatasetOrder) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, UnlabeledTestSplitGivesPredictionsOnly) {
+  const std::string dir = test::temp_dir("test_split");
+  const RunResult r = run_squish("eval --model_dir " + quote(tiny_model()) + " --task sst2 --split test --data_dir " +
+                                 quote(data_dir()) + " --output " + quote(dir + "/r.json") + " --predictions " +
+                                 quote(dir + "/p.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_file(dir + "/r.json"));
+  EXPECT_EQ(j["examples"], 1821);
+  EXPECT_FALSE(j["labeled"].get<bool>());
+  EXPECT_FALSE(j.contains("metrics"));
+  std::istringstream lines(read_file(dir + "/p.jsonl"));
+  std::string first;
+  std::getline(lines, first);
+  const auto p = nlohmann::json::parse(first);
+  EXPECT_EQ(p["index"], 0);
+  EXPECT_EQ(p["label"], -1);
+  fs::remove_all(dir);
+}
+
 TEST(Cli, EvalIsDeterministicForASeedAndDiffersAcrossSeeds) {
   auto preds = [&](int seed, int threads) {
     const std::string dir = test::temp_dir("det");
