@@ -220,7 +220,7 @@ TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
       {"header length lies", model_dir_with("model.safetensors", std::string("\xff\xff\xff\xff\x00\x00\x00\x00", 8) + "{}"), 4, "model.safetensors"},
       {"no weights", model_dir_with("", ""), 3, "no weights found"},
       {"unknown model_type", model_dir_with("model.safetensors", good, R"({"model_type": "llama"})"), 6, "unknown model_type"},
-      {"legacy pickle", model_dir_with("pytorch_model.bin", std::string("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.", 16)), 4, "legacy"},
+      {"legacy pickle", model_dir_with("pytorch_model.bin", std::string("\x80\x02\x8a\x0al\xfc\x9c" "F\xf9 j\xa8P\x19.", 16)), 4, "legacy"},
       {"not a directory", "/nonexistent/model", 3, "/nonexistent/model"},
   };
   for (const Case& c : cases) {
