@@ -115,7 +115,7 @@ void bm_attention(benchmark::State& state, int64_t b, int64_t t, int64_t nh, int
   const AttentionShape s{b, t, nh, hd};
   const auto qkv = random_floats(static_cast<size_t>(b * t * 3 * s.hidden()), 4);
   AlignedVector<float> ctx(static_cast<size_t>(b * t * s.hidden()));
-  AlignedVector<float> scores(static_cast<size_t>(b * nh * t * t));
+  AlignedVector<float> scores(static_cast<size_t>(attention_workspace_floats(s, s.tokens)));
   const std::vector<int32_t> lengths(static_cast<size_t>(b), static_cast<int32_t>(t));
   attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), s, s.tokens);
   const auto t0 = Clock::now();

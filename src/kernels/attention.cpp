@@ -7,24 +7,27 @@
 
 namespace squish {
 
-void attention(float* ctx, float* scores, const float* qkv, const int32_t* lengths, const AttentionShape& s,
+// One sequence at a time, so its NH*Q*T scores stay in cache between the three passes over them
+// (for B=8, T=512 a whole batch's scores would be 100 MB per layer). The heads are strided views
+// straight into the [T, 3H] rows: measured against copying them into head-major blocks first, the
+// copies cost more than the faster GEMM kernel they unlock.
+int64_t attention_workspace_floats(const AttentionShape& s, int64_t queries) { return s.heads * queries * s.tokens; }
+
+void attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const AttentionShape& s,
                int64_t queries) {
   const int64_t T = s.tokens, NH = s.heads, HD = s.head_dim, H = s.hidden(), Q = queries;
   const int64_t token_stride = 3 * H;
-  // Head views straight into the [B,T,3H] buffer: no transposes or copies.
-  const StridedMatrix q{qkv, T * token_stride, HD, token_stride, 1};
-  const StridedMatrix k_transposed{qkv + H, T * token_stride, HD, 1, token_stride};
-  const int64_t score_strides[4] = {NH * Q * T, Q * T, T, 1};
-  batched_gemm(scores, score_strides, q, k_transposed, s.batch, NH, Q, T, HD,
-               1.0f / std::sqrt(static_cast<float>(HD)));
-
+  float* scores = workspace;  // [NH, Q, T]
   const VectorOps& ops = vector_ops();
-  for (int64_t b = 0; b < s.batch; ++b) ops.masked_softmax(scores + b * NH * Q * T, NH * Q, T, lengths[b], 1.0f);
-
-  const StridedMatrix probs{scores, NH * Q * T, Q * T, T, 1};
-  const StridedMatrix v{qkv + 2 * H, T * token_stride, HD, token_stride, 1};
-  const int64_t ctx_strides[4] = {Q * H, HD, H, 1};
-  batched_gemm(ctx, ctx_strides, probs, v, s.batch, NH, Q, HD, T, 1.0f);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    const float* rows = qkv + b * T * token_stride;
+    // scores[h] = Q_h K_h^T, K_h read as its transpose through the strides.
+    const int64_t score_strides[3] = {Q * T, T, 1};
+    batched_gemm(scores, score_strides, {rows, HD, token_stride, 1}, {rows + H, HD, 1, token_stride}, NH, Q, T, HD);
+    ops.masked_softmax(scores, NH * Q, T, lengths[b], 1.0f / std::sqrt(static_cast<float>(HD)));
+    const int64_t ctx_strides[3] = {HD, H, 1};
+    batched_gemm(ctx + b * Q * H, ctx_strides, {scores, Q * T, T, 1}, {rows + 2 * H, HD, token_stride, 1}, NH, Q, HD, T);
+  }
 }
 
 }  // namespace squish

@@ -14,11 +14,14 @@ struct AttentionShape {
   int64_t hidden() const { return heads * head_dim; }
 };
 
+// Floats of scratch attention() needs for this shape.
+int64_t attention_workspace_floats(const AttentionShape& s, int64_t queries);
+
 // qkv: [B, T, 3H] (per token: Q for all heads, then K, then V). lengths: B valid lengths, each in [1, T].
 // Only the first `queries` positions of each sequence attend (T for a whole layer; 1 when only
-// [CLS] is needed, as in BERT's last layer under a classifier): ctx is [B, queries, H] and
-// scores a scratch of B*NH*queries*T floats.
-void attention(float* ctx, float* scores, const float* qkv, const int32_t* lengths, const AttentionShape& s,
+// [CLS] is needed, as in BERT's last layer under a classifier): ctx is [B, queries, H].
+// workspace: attention_workspace_floats(s, queries) floats.
+void attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const AttentionShape& s,
                int64_t queries);
 
 }  // namespace squish

@@ -1,5 +1,6 @@
 #include "kernels/gemm.h"
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -122,15 +123,27 @@ void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* 
   thread_stream().wait();
 }
 
-void batched_gemm(float* c, const int64_t c_strides[4], const StridedMatrix& a, const StridedMatrix& b, int64_t b0,
-                  int64_t b1, int64_t m, int64_t n, int64_t k, float alpha) {
-  const memory::desc a_md({b0, b1, m, k}, Dt::f32, memory::dims{a.stride_b0, a.stride_b1, a.stride_row, a.stride_col});
-  const memory::desc b_md({b0, b1, k, n}, Dt::f32, memory::dims{b.stride_b0, b.stride_b1, b.stride_row, b.stride_col});
-  const memory::desc c_md({b0, b1, m, n}, Dt::f32, memory::dims{c_strides[0], c_strides[1], c_strides[2], c_strides[3]});
-  dnnl::primitive_attr attr;
-  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-  // oneDNN keeps its own cache of primitives keyed by descriptor, so re-creating one per call is cheap.
-  dnnl::matmul primitive(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, cpu_engine()));
+void batched_gemm(float* c, const int64_t c_strides[3], const StridedMatrix& a, const StridedMatrix& b, int64_t batch,
+                  int64_t m, int64_t n, int64_t k) {
+  // Creating a primitive descriptor costs tens of microseconds even when oneDNN's own cache hits,
+  // as much as a whole 12x128x128 product, so primitives are kept by shape and strides here.
+  using Key = std::array<int64_t, 13>;
+  static std::mutex mutex;
+  static std::map<Key, dnnl::matmul> primitives;
+  const Key key = {batch, m, n, k, a.stride_batch, a.stride_row, a.stride_col, b.stride_batch, b.stride_row,
+                   b.stride_col, c_strides[0], c_strides[1], c_strides[2]};
+  const memory::desc a_md({batch, m, k}, Dt::f32, memory::dims{a.stride_batch, a.stride_row, a.stride_col});
+  const memory::desc b_md({batch, k, n}, Dt::f32, memory::dims{b.stride_batch, b.stride_row, b.stride_col});
+  const memory::desc c_md({batch, m, n}, Dt::f32, memory::dims{c_strides[0], c_strides[1], c_strides[2]});
+  dnnl::matmul primitive;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = primitives.find(key);
+    if (it == primitives.end())
+      it = primitives.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), cpu_engine())))
+               .first;
+    primitive = it->second;
+  }
   auto& engine = cpu_engine();
   memory am(a_md, engine, const_cast<float*>(a.data));
   memory bm(b_md, engine, const_cast<float*>(b.data));

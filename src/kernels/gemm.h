@@ -35,14 +35,14 @@ class PackedWeights {
 // y[m, w.n()] from x[m, w.k()]; bias may be null. Row-major, contiguous.
 void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue);
 
-// Row-major batched products for attention, all operands given by strides (in floats):
-//   c[b][i][j] = alpha * sum_p a[b][i][p] * bmat[b][p][j]
-// with `batch` = (b0, b1) two batch dims so [B, NH] head views of a [B, T, 3H] buffer need no copy.
+// Batched products for attention, every operand given by strides (in floats):
+//   c[n][i][j] = sum_p a[n][i][p] * bmat[n][p][j]      for n < batch
+// so per-head views of a [T, 3H] buffer need no copy.
 struct StridedMatrix {
   const float* data;
-  int64_t stride_b0, stride_b1, stride_row, stride_col;
+  int64_t stride_batch, stride_row, stride_col;
 };
-void batched_gemm(float* c, const int64_t c_strides[4], const StridedMatrix& a, const StridedMatrix& b,
-                  int64_t b0, int64_t b1, int64_t m, int64_t n, int64_t k, float alpha);
+void batched_gemm(float* c, const int64_t c_strides[3], const StridedMatrix& a, const StridedMatrix& b, int64_t batch,
+                  int64_t m, int64_t n, int64_t k);
 
 }  // namespace squish

@@ -70,21 +70,21 @@ TEST(Gemm, SamePackedWeightsServeEveryM) {
 }
 
 TEST(Gemm, BatchedStridedProductMatchesLoops) {
-  // c[b0][b1] = a[b0][b1] (m x k) * bmat (k x n) with bmat read transposed out of a wider buffer.
-  const int64_t B0 = 2, B1 = 3, m = 5, n = 4, k = 6, ld = 20;
-  const auto a = random_vector(B0 * B1 * m * k, 8), buf = random_vector(B0 * B1 * n * ld, 9);
-  std::vector<float> c(B0 * B1 * m * n);
-  const int64_t c_strides[4] = {B1 * m * n, m * n, n, 1};
-  const StridedMatrix am{a.data(), B1 * m * k, m * k, k, 1};
-  // bmat[b0][b1][p][j] = buf[((b0*B1 + b1)*n + j)*ld + p]
-  const StridedMatrix bm{buf.data(), B1 * n * ld, n * ld, 1, ld};
-  batched_gemm(c.data(), c_strides, am, bm, B0, B1, m, n, k, 0.5f);
-  for (int64_t b = 0; b < B0 * B1; ++b)
+  // c[n] = a[n] (m x k) * bmat[n] (k x n) with bmat read transposed out of a wider buffer.
+  const int64_t batch = 3, m = 5, n = 4, k = 6, ld = 20;
+  const auto a = random_vector(batch * m * k, 8), buf = random_vector(batch * n * ld, 9);
+  std::vector<float> c(batch * m * n);
+  const int64_t c_strides[3] = {m * n, n, 1};
+  const StridedMatrix am{a.data(), m * k, k, 1};
+  // bmat[b][p][j] = buf[(b*n + j)*ld + p]
+  const StridedMatrix bm{buf.data(), n * ld, 1, ld};
+  batched_gemm(c.data(), c_strides, am, bm, batch, m, n, k);
+  for (int64_t b = 0; b < batch; ++b)
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         double acc = 0;
         for (int64_t p = 0; p < k; ++p) acc += a[(b * m + i) * k + p] * buf[(b * n + j) * ld + p];
-        ASSERT_NEAR(c[(b * m + i) * n + j], 0.5 * acc, 1e-5);
+        ASSERT_NEAR(c[(b * m + i) * n + j], acc, 1e-5);
       }
 }
 

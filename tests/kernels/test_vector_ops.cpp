@@ -92,7 +92,7 @@ TEST(Attention, MatchesReferenceWithPadding) {
   const auto qkv = random_vector(shape.batch * shape.tokens * 3 * H, 11, -1.0f, 1.0f);
   const std::vector<int32_t> lengths = {9, 1, 5};
   std::vector<float> ctx(shape.batch * shape.tokens * H), ref(ctx.size());
-  std::vector<float> scores(shape.batch * shape.heads * shape.tokens * shape.tokens);
+  std::vector<float> scores(attention_workspace_floats(shape, shape.tokens));
   attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), shape, shape.tokens);
   reference::attention(ref.data(), qkv.data(), lengths.data(), shape);
   for (int64_t b = 0; b < shape.batch; ++b)
@@ -110,7 +110,8 @@ TEST(Attention, PaddingDoesNotChangeValidRows) {
   auto qkv_padded = random_vector(7 * 3 * H, 12);
   std::vector<float> qkv_small(qkv_padded.begin(), qkv_padded.begin() + 4 * 3 * H);
   const std::vector<int32_t> len = {4};
-  std::vector<float> ctx_small(4 * H), ctx_padded(7 * H), s1(2 * 16), s2(2 * 49);
+  std::vector<float> ctx_small(4 * H), ctx_padded(7 * H), s1(attention_workspace_floats(small, 4)),
+      s2(attention_workspace_floats(padded, 7));
   attention(ctx_small.data(), s1.data(), qkv_small.data(), len.data(), small, 4);
   attention(ctx_padded.data(), s2.data(), qkv_padded.data(), len.data(), padded, 7);
   for (int64_t i = 0; i < 4 * H; ++i) ASSERT_NEAR(ctx_small[i], ctx_padded[i], 1e-6);
@@ -121,7 +122,7 @@ TEST(Attention, FirstQueryOnlyEqualsTheFirstRowOfTheFullResult) {
   const int64_t H = shape.hidden();
   const auto qkv = random_vector(2 * 6 * 3 * H, 13);
   const std::vector<int32_t> lengths = {6, 3};
-  std::vector<float> full(2 * 6 * H), first(2 * H), scores(2 * 3 * 6 * 6);
+  std::vector<float> full(2 * 6 * H), first(2 * H), scores(attention_workspace_floats(shape, 6));
   attention(full.data(), scores.data(), qkv.data(), lengths.data(), shape, 6);
   attention(first.data(), scores.data(), qkv.data(), lengths.data(), shape, 1);
   for (int64_t b = 0; b < 2; ++b)

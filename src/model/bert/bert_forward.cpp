@@ -72,7 +72,7 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   ensure(act.qkv, M * 3 * H);
   ensure(act.context, M * H);
   ensure(act.intermediate, M * FF);
-  ensure(act.scores, B * c.num_attention_heads * T * T);
+  ensure(act.attention, attention_workspace_floats(shape, T));
   ensure(act.cls, B * H);
   ensure(act.pooled, B * H);
   float* hidden = act.hidden.data();
@@ -90,7 +90,7 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
     const int64_t queries = cls_only ? 1 : T, rows = B * queries;
     float* x = hidden;
     linear_apply(l.qkv, act.qkv.data(), hidden, M);
-    attention(act.context.data(), act.scores.data(), act.qkv.data(), b.lengths.data(), shape, queries);
+    attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
     emit(tap, layer, TapSite::kAttentionContext, act.context.data(), rows, H, b);
     if (cls_only) {
       for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);

@@ -26,7 +26,7 @@ struct BertActivations {
   AlignedVector<float> qkv;           // [B*T, 3H]
   AlignedVector<float> context;       // [B*T, H]
   AlignedVector<float> intermediate;  // [B*T, FF]
-  AlignedVector<float> scores;        // [B, NH, T, T]
+  AlignedVector<float> attention;     // attention_workspace_floats(): one sequence's [NH, T, T] scores
   AlignedVector<float> cls;           // [B, H]
   AlignedVector<float> pooled;        // [B, H]
 };
