@@ -206,6 +206,19 @@ TEST(Cli, BenchRunsOnAConfigAndWritesJson) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, EvalReadsPytorchBinWhenThereIsNoSafetensors) {
+  const std::string dir = model_dir_with("pytorch_model.bin", read_file(tiny_model() + "/pytorch_model.bin"));
+  const std::string out = test::temp_dir("bin");
+  const RunResult r = run_squish("eval --model_dir " + quote(dir) + " --task sst2 --data_dir " + quote(data_dir()) +
+                                 " --output " + quote(out + "/r.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_file(out + "/r.json"));
+  EXPECT_NE(j["model"].get<std::string>().find("pytorch_model.bin"), std::string::npos);
+  EXPECT_EQ(j["metrics"]["accuracy"].get<double>(), 706.0 / 872.0);  // the README's 706/872
+  fs::remove_all(dir);
+  fs::remove_all(out);
+}
+
 TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
   const std::string good = read_file(tiny_model() + "/model.safetensors");
   const std::string out_dir = test::temp_dir("out");
