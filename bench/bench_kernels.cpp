@@ -167,19 +167,6 @@ std::string config_path() {
   return SQUISH_BENCH_CONFIG;
 }
 
-// FLOPs bert_forward executes for a 1-layer model when that layer is the last one and no Tap
-// observes it: QKV for every token, then attention from [CLS] only and the dense part on B rows
-// (bert_forward.cpp). eval/bench.h's bert_forward_flops counts a whole layer.
-double cls_only_layer_flops(const BertConfig& c, int64_t b, int64_t t) {
-  const double M = static_cast<double>(b * t), B = static_cast<double>(b), T = static_cast<double>(t);
-  const double H = static_cast<double>(c.hidden_size), FF = static_cast<double>(c.intermediate_size);
-  const double qkv = 2.0 * M * H * 3.0 * H;
-  const double attn = 2.0 * 2.0 * B * T * H;  // QK^T and PV for one query per sequence
-  const double dense = 2.0 * B * (H * H + 2.0 * H * FF);
-  const double head = 2.0 * B * H * (H + static_cast<double>(c.num_labels));
-  return qkv + attn + dense + head;
-}
-
 // `full`: a no-op Tap is attached, which makes bert_forward compute every row of the (last and
 // only) layer: one whole encoder layer. Otherwise the layer runs as the last layer of a classifier
 // does, [CLS] rows only past the QKV GEMM.
@@ -196,14 +183,7 @@ void bm_encoder(benchmark::State& state, int64_t b, int64_t t, bool full) {
   c.num_hidden_layers = 1;
   c.num_labels = 2;
   const BertModel model = random_bert(c, 42);
-  TokenBatch batch;
-  batch.batch = b;
-  batch.tokens = t;
-  std::mt19937_64 rng(9);
-  std::uniform_int_distribution<int32_t> id(0, static_cast<int32_t>(c.vocab_size - 1));
-  for (int64_t i = 0; i < b * t; ++i) batch.input_ids.push_back(id(rng));
-  batch.token_type_ids.assign(static_cast<size_t>(b * t), 0);
-  batch.lengths.assign(static_cast<size_t>(b), static_cast<int32_t>(t));
+  const TokenBatch batch = random_token_batch(c, b, t, 9);
   BertActivations act;
   std::vector<float> logits;
   const Tap noop = [](int, TapSite, const TapView&) {};
@@ -214,7 +194,7 @@ void bm_encoder(benchmark::State& state, int64_t b, int64_t t, bool full) {
     bert_forward(model, batch, act, logits, tap);
     benchmark::DoNotOptimize(logits.data());
   }
-  flop_counters(state, full ? bert_forward_flops(c, b, t) : cls_only_layer_flops(c, b, t), seconds_since(t0));
+  flop_counters(state, bert_forward_flops(c, b, t, !full), seconds_since(t0));
 }
 
 // ---- Registration ----

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/bert/bert_weights.h"
+#include "model/bert/bert_forward.h"
 
 namespace squish {
 
@@ -19,11 +19,14 @@ struct BenchResult {
   std::vector<double> run_ms;
 };
 
-// The FLOPs bert_forward executes (multiply-adds count 2; every Linear, QK^T and PV; row-wise ops
-// not counted). The last layer attends from [CLS] only and runs its dense part on B rows (see
-// bert_forward.cpp), so this is ~6% below a full forward at BERT-base shapes: compare engines by
-// sequences/s, not by GFLOP/s.
-double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq);
+// The FLOPs of a forward (multiply-adds count 2; every Linear, QK^T and PV; row-wise ops not
+// counted). Without a Tap, bert_forward's last layer attends from [CLS] only and runs its dense part
+// on B rows (`last_layer_cls_only`), ~6% below a full forward at BERT-base shapes: compare engines
+// by sequences/s, not by GFLOP/s.
+double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq, bool last_layer_cls_only);
+
+// B sequences of T uniformly random token ids (type 0, no padding), deterministic for a seed.
+TokenBatch random_token_batch(const BertConfig& c, int64_t batch, int64_t seq, uint64_t seed);
 
 BenchResult bench_forward(const BertModel& model, int64_t batch, int64_t seq, int runs, int warmup, uint64_t seed);
 

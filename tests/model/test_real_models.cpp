@@ -71,27 +71,20 @@ Comparison compare(const std::string& name, Task task, Split split, const nlohma
   return c;
 }
 
-TEST_P(RealModel, Sst2DevLogitsPredictionsAndReadmeAccuracy) {
-  const auto golden = test::model_golden(GetParam());
-  const Comparison c = compare(GetParam(), Task::kSst2, Split::kDev, golden["sst2_dev"]);
+// A whole dev set: logits, predictions, and the README's accuracy when it states one.
+void check_dev_set(const std::string& name, Task task, const std::string& key) {
+  const auto golden = test::model_golden(name);
+  const Comparison c = compare(name, task, Split::kDev, golden[key]);
   EXPECT_LE(c.max_abs_diff, kLogitTolerance);
   EXPECT_EQ(c.prediction_mismatches, 0);
-  if (golden["readme_reference"].contains("sst2_dev")) {
-    EXPECT_NEAR(c.accuracy, golden["readme_reference"]["sst2_dev"].get<double>(), 5e-5);
+  if (golden["readme_reference"].contains(key)) {
+    EXPECT_NEAR(c.accuracy, golden["readme_reference"][key].get<double>(), 5e-5);
   }
-  std::printf("%s sst2 dev: accuracy %.4f, max |logit diff| %.2e\n", GetParam().c_str(), c.accuracy, c.max_abs_diff);
+  std::printf("%s %s: accuracy %.4f, max |logit diff| %.2e\n", name.c_str(), key.c_str(), c.accuracy, c.max_abs_diff);
 }
 
-TEST_P(RealModel, MrpcDevLogitsPredictionsAndReadmeAccuracy) {
-  const auto golden = test::model_golden(GetParam());
-  const Comparison c = compare(GetParam(), Task::kMrpc, Split::kDev, golden["mrpc_dev"]);
-  EXPECT_LE(c.max_abs_diff, kLogitTolerance);
-  EXPECT_EQ(c.prediction_mismatches, 0);
-  if (golden["readme_reference"].contains("mrpc_dev")) {
-    EXPECT_NEAR(c.accuracy, golden["readme_reference"]["mrpc_dev"].get<double>(), 5e-5);
-  }
-  std::printf("%s mrpc dev: accuracy %.4f, max |logit diff| %.2e\n", GetParam().c_str(), c.accuracy, c.max_abs_diff);
-}
+TEST_P(RealModel, Sst2DevLogitsPredictionsAndReadmeAccuracy) { check_dev_set(GetParam(), Task::kSst2, "sst2_dev"); }
+TEST_P(RealModel, MrpcDevLogitsPredictionsAndReadmeAccuracy) { check_dev_set(GetParam(), Task::kMrpc, "mrpc_dev"); }
 
 TEST_P(RealModel, ImdbTestReviewsAt512MatchLogits) {
   const auto golden = test::model_golden(GetParam());
@@ -99,25 +92,6 @@ TEST_P(RealModel, ImdbTestReviewsAt512MatchLogits) {
   const Comparison c = compare(GetParam(), Task::kImdb, Split::kTest, g, g["indices"].get<std::vector<int64_t>>());
   EXPECT_LE(c.max_abs_diff, kLogitTolerance);
   EXPECT_EQ(c.prediction_mismatches, 0);
-}
-
-TEST_P(RealModel, SafetensorsAndPytorchBinHoldTheSameWeights) {
-  const std::string dir = test::model_dir(GetParam());
-  const std::string st = dir + "/model.safetensors", bin = dir + "/pytorch_model.bin";
-  if (!file_exists(st) || !file_exists(bin)) {
-    // Only models stored both ways can be compared; the others were read by the tests above.
-    SUCCEED() << "only one weights file";
-    return;
-  }
-  const TensorMap a = read_safetensors(st), b = read_torch_zip(bin);
-  for (const auto& [name, t] : a) {
-    if (!b.count(name)) continue;  // e.g. position_ids buffers stored in one format only
-    const RawTensor& u = b.at(name);
-    ASSERT_EQ(t.shape, u.shape) << name;
-    ASSERT_EQ(t.dtype, u.dtype) << name;
-    ASSERT_EQ(t.nbytes, u.nbytes) << name;
-    EXPECT_EQ(std::memcmp(t.data, u.data, t.nbytes), 0) << name;
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModel, ::testing::ValuesIn(test::classifier_models()),
@@ -172,6 +146,39 @@ TEST_P(RealModelFullImdb, ReproducesTheReadmeAccuracyOnAllTestReviews) {
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelFullImdb, ::testing::ValuesIn(models_with_affordable_imdb_reference()),
                          param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealModelFullImdb);
+
+// Models stored both ways (bert-tiny-sst2-scratch is): the two readers must agree byte for byte.
+std::vector<std::string> models_with_both_weight_files() {
+  std::vector<std::string> out;
+  for (const auto& name : test::classifier_models())
+    if (file_exists(test::model_dir(name) + "/model.safetensors") && file_exists(test::model_dir(name) + "/pytorch_model.bin"))
+      out.push_back(name);
+  return out;
+}
+
+class RealModelBothFormats : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RealModelBothFormats, SafetensorsAndPytorchBinHoldTheSameWeights) {
+  const std::string dir = test::model_dir(GetParam());
+  const TensorMap a = read_safetensors(dir + "/model.safetensors"), b = read_torch_zip(dir + "/pytorch_model.bin");
+  int64_t compared = 0;
+  for (const auto& [name, t] : a) {
+    if (!b.count(name)) continue;  // e.g. position_ids buffers stored in one format only
+    const RawTensor& u = b.at(name);
+    ASSERT_EQ(t.shape, u.shape) << name;
+    ASSERT_EQ(t.dtype, u.dtype) << name;
+    ASSERT_EQ(t.nbytes, u.nbytes) << name;
+    EXPECT_EQ(std::memcmp(t.data, u.data, t.nbytes), 0) << name;
+    ++compared;
+  }
+  // Every tensor the model needs is in both files (5 embedding, 16 per layer, 4 head tensors).
+  const BertConfig c = parse_bert_config_file(dir + "/config.json");
+  EXPECT_GE(compared, 5 + 16 * c.num_hidden_layers + 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelBothFormats, ::testing::ValuesIn(models_with_both_weight_files()),
+                         param_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealModelBothFormats);
 
 }  // namespace
 }  // namespace squish
