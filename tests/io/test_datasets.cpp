@@ -21,8 +21,8 @@ std::string data_dir() { return squish::test::shared_dir() + "/data"; }
 
 bool have_data() { return std::filesystem::exists(data_dir() + "/README.md"); }
 
-#define SKIP_WITHOUT_DATA() \
-  if (!have_data()) GTEST_SKIP() << "no shared data at " << data_dir()
+// The real data are part of the test environment (CI runs beside ../shared): missing data fail.
+#define REQUIRE_DATA() ASSERT_TRUE(have_data()) << "no shared data at " << data_dir()
 
 void write_file(const std::string& path, const std::string& contents) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -133,7 +133,7 @@ struct Documented {
 class DatasetReal : public ::testing::TestWithParam<Documented> {};
 
 TEST_P(DatasetReal, CountsMatchReadme) {
-  SKIP_WITHOUT_DATA();
+  REQUIRE_DATA();
   const Documented want = GetParam();
   const Dataset d = load_dataset(want.task, want.split, data_dir());
   EXPECT_EQ(d.task, want.task);
@@ -180,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(Readme, DatasetReal,
                          });
 
 TEST(DatasetRealRows, Sst2FirstRowsKeepTrailingSpace) {
-  SKIP_WITHOUT_DATA();
+  REQUIRE_DATA();
   const Dataset dev = load_dataset(Task::kSst2, Split::kDev, data_dir());
   // The README's first dev row; HF glue/sst2 has the same trailing space.
   EXPECT_EQ(dev.examples[0].text, "it 's a charming and often affecting journey . ");
@@ -202,7 +202,7 @@ TEST(DatasetRealRows, Sst2FirstRowsKeepTrailingSpace) {
 }
 
 TEST(DatasetRealRows, MrpcBomAndStrayQuotes) {
-  SKIP_WITHOUT_DATA();
+  REQUIRE_DATA();
   // train.tsv and dev.tsv start with a UTF-8 BOM before "Quality"; loading at all shows the column was found.
   const Dataset train = load_dataset(Task::kMrpc, Split::kTrain, data_dir());
   EXPECT_EQ(train.examples[0].label, 1);
@@ -230,7 +230,7 @@ TEST(DatasetRealRows, MrpcBomAndStrayQuotes) {
 }
 
 TEST(DatasetRealRows, ImdbClassBlocks) {
-  SKIP_WITHOUT_DATA();
+  REQUIRE_DATA();
   const Dataset train = load_dataset(Task::kImdb, Split::kTrain, data_dir());
   // README: label 0 first, then label 1; train/pos/0_9.txt is "Bromwell High is a cartoon comedy...".
   EXPECT_EQ(train.examples[12499].label, 0);
@@ -431,7 +431,7 @@ TEST(DatasetSubset, PinnedAcrossPlatforms) {
 }
 
 TEST(DatasetSubset, RealDevSubset) {
-  SKIP_WITHOUT_DATA();
+  REQUIRE_DATA();
   const Dataset dev = load_dataset(Task::kMrpc, Split::kDev, data_dir());
   const Dataset s = take_subset(dev, 64, 2024);
   ASSERT_EQ(s.examples.size(), 64u);
