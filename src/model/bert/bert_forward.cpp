@@ -77,6 +77,10 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   ensure(act.pooled, B * H);
   float* hidden = act.hidden.data();
   const VectorOps& ops = vector_ops();
+  // The pooler and a [CLS]-only last layer read each sequence's first token.
+  const auto gather_cls = [&] {
+    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+  };
 
   embed(model, b, hidden);
   emit(tap, -1, TapSite::kEmbeddings, hidden, M, H, b);
@@ -93,7 +97,7 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
     attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
     emit(tap, layer, TapSite::kAttentionContext, act.context.data(), rows, H, b);
     if (cls_only) {
-      for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+      gather_cls();
       x = act.cls.data();
     }
     linear_apply(l.attention_out, x, act.context.data(), rows, Epilogue::kAccumulate);
@@ -105,10 +109,8 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
     ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, c.layer_norm_eps);
     emit(tap, layer, TapSite::kLayerOutput, x, rows, H, b);
   }
-  // The pooler reads each sequence's first token ([CLS]); the last layer already left it in act.cls
-  // unless a Tap made it compute every row.
-  if (tap != nullptr)
-    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+  // Without a Tap the last layer already left its [CLS] rows in act.cls.
+  if (tap != nullptr) gather_cls();
   linear_apply(w.pooler, act.pooled.data(), act.cls.data(), B, Epilogue::kTanh);
   emit(tap, -1, TapSite::kPooled, act.pooled.data(), B, H, b);
   logits.resize(static_cast<size_t>(B * c.num_labels));
