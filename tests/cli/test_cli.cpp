@@ -235,6 +235,10 @@ TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
       {"unknown model_type", model_dir_with("model.safetensors", good, R"({"model_type": "llama"})"), 6, "unknown model_type"},
       {"legacy pickle", model_dir_with("pytorch_model.bin", std::string("\x80\x02\x8a\x0al\xfc\x9c" "F\xf9 j\xa8P\x19.", 16)), 4, "legacy"},
       {"not a directory", "/nonexistent/model", 3, "/nonexistent/model"},
+      {"vocab larger than the model's",  // the tiny fixture model (61 ids) beside a 30,522-token vocab.txt
+       model_dir_with("model.safetensors", read_file(test::fixtures_dir() + "/tiny_bert/model.safetensors"),
+                      read_file(test::fixtures_dir() + "/tiny_bert/config.json")),
+       6, "vocab_size is 61"},
   };
   for (const Case& c : cases) {
     const RunResult r = run_squish("eval --model_dir " + quote(c.dir) + " --task sst2 --data_dir " + quote(data_dir()) +
