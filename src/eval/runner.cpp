@@ -55,12 +55,12 @@ std::vector<std::vector<float>> predict_logits(const BertModel& model, const std
 
 EvalResult evaluate(const BertModel& model, const WordPieceTokenizer& tokenizer, const Dataset& data,
                     const EvalOptions& options) {
-  if (options.max_length < 2 || options.max_length > model.config.max_position_embeddings)
-    throw UsageError("--max_length " + std::to_string(options.max_length) + ": expected 2.." +
-                     std::to_string(model.config.max_position_embeddings) + " (the model's max_position_embeddings)");
   if (static_cast<int64_t>(tokenizer.vocab_size()) > model.config.vocab_size)
     throw ConfigError(model.source + ": the tokenizer's vocab.txt has " + std::to_string(tokenizer.vocab_size()) +
                       " tokens but the model's vocab_size is " + std::to_string(model.config.vocab_size));
+  if (options.max_length < 2 || options.max_length > model.config.max_position_embeddings)
+    throw UsageError("--max_length " + std::to_string(options.max_length) + ": expected 2.." +
+                     std::to_string(model.config.max_position_embeddings) + " (the model's max_position_embeddings)");
   if (model.config.num_labels != data.num_labels)
     throw ConfigError(model.source + ": the model has " + std::to_string(model.config.num_labels) +
                       " labels but task " + std::string(task_name(data.task)) + " has " + std::to_string(data.num_labels));
