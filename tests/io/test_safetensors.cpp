@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/safetensors.h"
+#include "io/format_error.h"
 #include "test_paths.h"
 
 namespace squish {
@@ -43,17 +44,8 @@ class SafetensorsTest : public ::testing::Test {
 
   // The FormatError message of reading `bytes`, after checking that it names every `needles`.
   std::string expect_format_error(const std::string& bytes, std::initializer_list<const char*> needles) {
-    const std::string path = write("hostile.safetensors", bytes);
-    std::string msg;
-    try {
-      read_safetensors(path);
-      ADD_FAILURE() << "expected a FormatError, the file was accepted";
-    } catch (const FormatError& e) {
-      msg = e.what();
-    }
-    EXPECT_NE(msg.find(path), std::string::npos) << "message does not name the file: " << msg;
-    for (const char* n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-    return msg;
+    return test::expect_format_error_of([](const std::string& p) { read_safetensors(p); },
+                                        write("hostile.safetensors", bytes), needles);
   }
 
   std::string dir_;

@@ -17,6 +17,7 @@
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "io/unpickler.h"
+#include "io/format_error.h"
 #include "test_paths.h"
 
 namespace squish {
@@ -161,16 +162,7 @@ class TorchZipTest : public ::testing::Test {
   }
 
   std::string expect_format_error(const std::string& path, std::initializer_list<const char*> needles) {
-    std::string msg;
-    try {
-      read_torch_zip(path);
-      ADD_FAILURE() << "expected a FormatError, " << path << " was accepted";
-    } catch (const FormatError& e) {
-      msg = e.what();
-    }
-    EXPECT_NE(msg.find(path), std::string::npos) << "message does not name the file: " << msg;
-    for (const char* n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-    return msg;
+    return test::expect_format_error_of([](const std::string& p) { read_torch_zip(p); }, path, needles);
   }
 
   std::string dir_;
