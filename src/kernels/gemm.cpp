@@ -90,8 +90,6 @@ PackedWeights PackedWeights::pack(const float* w, int64_t n, int64_t k) {
   return out;
 }
 
-size_t PackedWeights::packed_bytes() const { return impl_ ? impl_->packed_desc.get_size() : 0; }
-
 void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue) {
   if (m <= 0) return;
   const auto& impl = *w.impl_;

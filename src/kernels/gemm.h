@@ -23,7 +23,6 @@ class PackedWeights {
   static PackedWeights pack(const float* w, int64_t n, int64_t k);
   int64_t n() const { return n_; }
   int64_t k() const { return k_; }
-  size_t packed_bytes() const;
   struct Impl;
 
  private:

@@ -1,5 +1,5 @@
-// Row-wise kernels around the GEMMs: LayerNorm, residual adds, masked softmax. (GELU and tanh run
-// fused into the GEMMs as oneDNN post-ops, see gemm.h.)
+// Row-wise kernels around the GEMMs: LayerNorm and masked softmax. (GELU, tanh and the residual
+// adds run fused into the GEMMs as oneDNN post-ops, see gemm.h.)
 // Each is compiled three times (isa_avx512/, isa_avx2/, isa_scalar/ — the same source,
 // vector_ops_impl.h, under different -m flags) and the variant for active_isa() is chosen on first
 // use. Their unoptimised twins live in reference/ and the tests hold each variant against them.
@@ -15,8 +15,6 @@ struct VectorOps {
   // y[r,:] = (x[r,:] - mean) / sqrt(var + eps) * gamma + beta for `rows` rows of `n`; y may alias x.
   void (*layernorm)(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n,
                     float eps);
-  // y = x + r elementwise (residual connections); y may alias x.
-  void (*add)(float* y, const float* x, const float* r, int64_t n);
   // In place over `rows` rows of `cols` scores: softmax of scale * s over the first `valid` columns,
   // zeros after them (padded keys). valid >= 1.
   void (*masked_softmax)(float* s, int64_t rows, int64_t cols, int64_t valid, float scale);

@@ -48,11 +48,6 @@ static void layernorm(float* y, const float* x, const float* gamma, const float*
   }
 }
 
-static void add(float* y, const float* x, const float* r, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] + r[i];
-}
-
 static void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale) {
 #pragma omp parallel for schedule(static) if (rows * cols > 32768)
   for (int64_t r = 0; r < rows; ++r) {
@@ -75,6 +70,6 @@ static void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, 
 }
 
 extern const VectorOps kVectorOps;  // external linkage: vector_ops.cpp picks it by ISA
-const VectorOps kVectorOps = {layernorm, add, masked_softmax};
+const VectorOps kVectorOps = {layernorm, masked_softmax};
 
 }  // namespace squish::SQUISH_ISA_NS
