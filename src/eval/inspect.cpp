@@ -5,8 +5,6 @@
 #include <fmt/format.h>
 
 #include "io/hf_config.h"
-#include "io/safetensors.h"
-#include "io/torch_zip.h"
 #include "model/bert/bert_checkpoint.h"
 
 namespace squish {
@@ -17,34 +15,15 @@ ModelSummary inspect_model(const std::string& model_dir) {
   s.config = parse_bert_config_file(model_dir + "/config.json");
   s.weights_file = find_weights_file(model_dir);
   s.weights_file_bytes = static_cast<int64_t>(std::filesystem::file_size(s.weights_file));
-  const bool st = s.weights_file.ends_with(".safetensors");
-  const TensorMap tensors = st ? read_safetensors(s.weights_file) : read_torch_zip(s.weights_file);
+  const TensorMap tensors = read_weights_file(s.weights_file);
   s.tensors = static_cast<int64_t>(tensors.size());
   for (const auto& [name, t] : tensors) ++s.dtype_tensors[std::string(dtype_name(t.dtype))];
-
-  // Binding checks every tensor the architecture needs; counting goes by the model's own structs.
-  const BertModel m = bert_from_tensors(s.config, tensors, s.weights_file);
-  const BertWeights& w = m.weights;
-  auto lin = [](const Linear& l) { return l.weight.numel() + l.bias.numel(); };
-  int64_t attention = 0, ffn = 0, norms = 0;
-  for (const auto& l : w.layers) {
-    attention += lin(l.qkv) + lin(l.attention_out);
-    ffn += lin(l.intermediate) + lin(l.output);
-    norms += l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
-             l.output_ln_beta.numel();
-  }
-  const int64_t embeddings = w.word_embeddings.numel() + w.position_embeddings.numel() +
-                             w.token_type_embeddings.numel() + w.embeddings_ln_gamma.numel() +
-                             w.embeddings_ln_beta.numel();
-  s.groups = {{"embeddings", embeddings}, {"attention", attention}, {"feed_forward", ffn}, {"layer_norms", norms}};
-  if (w.has_classifier) {
-    s.groups.emplace_back("pooler", lin(w.pooler));
-    s.groups.emplace_back("classifier", lin(w.classifier));
-  }
+  // Binding checks every tensor the architecture needs and says which stored ones it left.
+  std::vector<std::string> unused;
+  const BertModel m = bert_from_tensors(s.config, tensors, s.weights_file, &unused);
+  s.groups = m.parameter_groups();
   s.parameters = m.parameter_count();
-  // Each model tensor comes from one stored tensor: the rest are unused (an MLM head, position_ids buffers).
-  const int64_t model_tensors = 5 + 16 * s.config.num_hidden_layers + (w.has_classifier ? 4 : 0);
-  s.unused_tensors = s.tensors - model_tensors;
+  s.unused_tensors = static_cast<int64_t>(unused.size());
   return s;
 }
 

@@ -38,6 +38,15 @@ TEST(BertCheckpoint, AcceptsUnprefixedAndGammaBetaNames) {
   EXPECT_EQ(a.parameter_count(), b.parameter_count());
 }
 
+TEST(BertCheckpoint, ReportsStoredTensorsTheArchitectureLeaves) {
+  TensorMap t = tiny_tensors();
+  t["cls.predictions.bias"] = t["classifier.bias"];
+  t["bert.embeddings.position_ids"] = t["classifier.bias"];
+  std::vector<std::string> unused;
+  bert_from_tensors(tiny_config(), t, "w.safetensors", &unused);
+  EXPECT_EQ(unused, (std::vector<std::string>{"bert.embeddings.position_ids", "cls.predictions.bias"}));
+}
+
 TEST(BertCheckpoint, MissingTensorNamesTensorFileAndShape) {
   TensorMap t = tiny_tensors();
   t.erase("bert.encoder.layer.1.intermediate.dense.weight");

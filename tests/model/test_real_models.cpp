@@ -171,9 +171,10 @@ TEST_P(RealModelBothFormats, SafetensorsAndPytorchBinHoldTheSameWeights) {
     EXPECT_EQ(std::memcmp(t.data, u.data, t.nbytes), 0) << name;
     ++compared;
   }
-  // Every tensor the model needs is in both files (5 embedding, 16 per layer, 4 head tensors).
-  const BertConfig c = parse_bert_config_file(dir + "/config.json");
-  EXPECT_GE(compared, 5 + 16 * c.num_hidden_layers + 4);
+  // Every tensor the model binds is in both files.
+  std::vector<std::string> unused;
+  bert_from_tensors(parse_bert_config_file(dir + "/config.json"), a, dir, &unused);
+  EXPECT_GE(compared, static_cast<int64_t>(a.size() - unused.size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelBothFormats, ::testing::ValuesIn(models_with_both_weight_files()),

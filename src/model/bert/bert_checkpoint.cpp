@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <random>
+#include <set>
 
 #include "core/error.h"
 #include "core/file_util.h"
@@ -39,12 +40,12 @@ class Binder {
  public:
   Binder(const TensorMap& tensors, std::string file) : tensors_(tensors), file_(std::move(file)) {}
 
-  Tensor take(const TensorSpec& spec) const {
+  Tensor take(const TensorSpec& spec) {
     const RawTensor* found = nullptr;
     for (const auto& name : name_variants(spec.name)) {
-      auto it = tensors_.find(name);
-      if (it != tensors_.end()) {
+      if (auto it = tensors_.find(name); it != tensors_.end()) {
         found = &it->second;
+        bound_.insert(it->first);
         break;
       }
     }
@@ -62,9 +63,18 @@ class Binder {
     return out;
   }
 
+  // Stored tensors the architecture did not take (an MLM head, position_ids buffers, ...).
+  std::vector<std::string> unbound() const {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : tensors_)
+      if (!bound_.count(name)) out.push_back(name);
+    return out;
+  }
+
  private:
   const TensorMap& tensors_;
   std::string file_;
+  std::set<std::string> bound_;
 };
 
 std::string layer_name(int64_t i, const std::string& rest) {
@@ -132,17 +142,22 @@ std::string find_weights_file(const std::string& model_dir) {
   throw IoError(model_dir + ": no weights found (expected model.safetensors or pytorch_model.bin)");
 }
 
-BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file) {
-  const Binder binder(tensors, file);
-  return build_bert(config, [&](const TensorSpec& s) { return binder.take(s); }, file);
+TensorMap read_weights_file(const std::string& path) {
+  return path.ends_with(".safetensors") ? read_safetensors(path) : read_torch_zip(path);
+}
+
+BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
+                            std::vector<std::string>* unused) {
+  Binder binder(tensors, file);
+  BertModel model = build_bert(config, [&](const TensorSpec& s) { return binder.take(s); }, file);
+  if (unused) *unused = binder.unbound();
+  return model;
 }
 
 BertModel load_bert_model(const std::string& model_dir) {
   const BertConfig config = parse_bert_config_file(model_dir + "/config.json");
   const std::string file = find_weights_file(model_dir);
-  const bool is_safetensors = file.size() >= 12 && file.compare(file.size() - 12, 12, ".safetensors") == 0;
-  const TensorMap tensors = is_safetensors ? read_safetensors(file) : read_torch_zip(file);
-  return bert_from_tensors(config, tensors, file);
+  return bert_from_tensors(config, read_weights_file(file), file);
 }
 
 BertModel random_bert(const BertConfig& config, uint64_t seed) {
@@ -163,16 +178,31 @@ BertModel random_bert(const BertConfig& config, uint64_t seed) {
       "random");
 }
 
-int64_t BertModel::parameter_count() const {
+std::vector<std::pair<std::string, int64_t>> BertModel::parameter_groups() const {
   const BertWeights& w = weights;
-  int64_t n = w.word_embeddings.numel() + w.position_embeddings.numel() + w.token_type_embeddings.numel() +
-              w.embeddings_ln_gamma.numel() + w.embeddings_ln_beta.numel();
   auto linear = [](const Linear& l) { return l.weight.numel() + l.bias.numel(); };
-  for (const auto& l : w.layers)
-    n += linear(l.qkv) + linear(l.attention_out) + linear(l.intermediate) + linear(l.output) +
-         l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
-         l.output_ln_beta.numel();
-  if (w.has_classifier) n += linear(w.pooler) + linear(w.classifier);
+  int64_t attention = 0, ffn = 0, norms = 0;
+  for (const auto& l : w.layers) {
+    attention += linear(l.qkv) + linear(l.attention_out);
+    ffn += linear(l.intermediate) + linear(l.output);
+    norms += l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
+             l.output_ln_beta.numel();
+  }
+  const int64_t embeddings = w.word_embeddings.numel() + w.position_embeddings.numel() +
+                             w.token_type_embeddings.numel() + w.embeddings_ln_gamma.numel() +
+                             w.embeddings_ln_beta.numel();
+  std::vector<std::pair<std::string, int64_t>> groups = {
+      {"embeddings", embeddings}, {"attention", attention}, {"feed_forward", ffn}, {"layer_norms", norms}};
+  if (w.has_classifier) {
+    groups.emplace_back("pooler", linear(w.pooler));
+    groups.emplace_back("classifier", linear(w.classifier));
+  }
+  return groups;
+}
+
+int64_t BertModel::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& [name, count] : parameter_groups()) n += count;
   return n;
 }
 

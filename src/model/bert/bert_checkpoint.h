@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 #include "model/bert/bert_weights.h"
@@ -17,9 +18,14 @@ std::string find_weights_file(const std::string& model_dir);
 
 BertModel load_bert_model(const std::string& model_dir);
 
+// The tensors of a weights file, by its name: *.safetensors, else a PyTorch zip checkpoint.
+TensorMap read_weights_file(const std::string& path);
+
 // Binds named tensors to a BertModel. `file` is named in errors: a missing tensor, a wrong shape
 // ("tensor X: expected [768, 768], found [768, 3072] in model.safetensors") or a non-float dtype.
-BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file);
+// `unused`, when given, receives the stored names the architecture did not take.
+BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
+                            std::vector<std::string>* unused = nullptr);
 
 // Random weights of the right shapes (normal, std 0.02 like HF's init; LayerNorm 1/0), for
 // benchmarks and shape tests. Deterministic for a seed.

@@ -3,6 +3,8 @@
 // attention kernel reads head views straight out of its [B, T, 3H] output).
 #pragma once
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -35,6 +37,8 @@ struct BertModel {
   BertConfig config;
   BertWeights weights;
   std::string source;  // the file the weights came from ("random" for generated ones)
+  // Parameter counts of embeddings, attention, feed_forward, layer_norms (+ pooler, classifier).
+  std::vector<std::pair<std::string, int64_t>> parameter_groups() const;
   int64_t parameter_count() const;
 };
 
