@@ -33,11 +33,12 @@ std::vector<Encoding> encode_dataset(const WordPieceTokenizer& tokenizer, const 
   return out;
 }
 
-std::vector<std::vector<float>> predict_logits(const BertModel& model, const std::vector<Encoding>& encodings,
-                                               int32_t pad_id, int batch_size, bool progress, const Tap* tap) {
+Predictions predict_logits(const BertModel& model, const std::vector<Encoding>& encodings, int32_t pad_id,
+                           int batch_size, bool progress, const Tap* tap) {
   std::vector<int64_t> lengths(encodings.size());
   for (size_t i = 0; i < encodings.size(); ++i) lengths[i] = static_cast<int64_t>(encodings[i].input_ids.size());
-  std::vector<std::vector<float>> logits(encodings.size());
+  Predictions out;
+  out.logits.resize(encodings.size());
   BertActivations act;
   std::vector<float> batch_logits;
   const int64_t C = model.config.num_labels;
@@ -45,12 +46,15 @@ std::vector<std::vector<float>> predict_logits(const BertModel& model, const std
   for (const auto& indices : length_buckets(lengths, batch_size)) {
     const TokenBatch batch = make_token_batch(encodings, indices, pad_id);
     bert_forward(model, batch, act, batch_logits, tap);
-    for (size_t s = 0; s < indices.size(); ++s)
-      logits[indices[s]].assign(batch_logits.begin() + static_cast<std::ptrdiff_t>(s * C),
-                                batch_logits.begin() + static_cast<std::ptrdiff_t>((s + 1) * C));
+    for (size_t s = 0; s < indices.size(); ++s) {
+      out.logits[indices[s]].assign(batch_logits.begin() + static_cast<std::ptrdiff_t>(s * C),
+                                    batch_logits.begin() + static_cast<std::ptrdiff_t>((s + 1) * C));
+      out.real_tokens += lengths[indices[s]];
+    }
+    out.padded_tokens += batch.batch * batch.tokens;
     bar.advance(static_cast<int64_t>(indices.size()));
   }
-  return logits;
+  return out;
 }
 
 EvalResult evaluate(const BertModel& model, const WordPieceTokenizer& tokenizer, const Dataset& data,
@@ -82,17 +86,11 @@ EvalResult evaluate(const BertModel& model, const WordPieceTokenizer& tokenizer,
   r.tokenize_seconds = seconds_since(t_start);
 
   const auto t_forward = std::chrono::steady_clock::now();
-  const auto logits = predict_logits(model, encodings, tokenizer.pad_id(), options.batch_size, options.progress);
+  const Predictions predictions = predict_logits(model, encodings, tokenizer.pad_id(), options.batch_size, options.progress);
+  const auto& logits = predictions.logits;
   r.forward_seconds = seconds_since(t_forward);
-
-  std::vector<int64_t> lengths(encodings.size());
-  for (size_t i = 0; i < encodings.size(); ++i) lengths[i] = static_cast<int64_t>(encodings[i].input_ids.size());
-  for (const auto& batch : length_buckets(lengths, options.batch_size)) {
-    int64_t longest = 0;
-    for (size_t i : batch) longest = std::max(longest, lengths[i]);
-    for (size_t i : batch) r.total_tokens += lengths[i];
-    r.padded_tokens += longest * static_cast<int64_t>(batch.size());
-  }
+  r.total_tokens = predictions.real_tokens;
+  r.padded_tokens = predictions.padded_tokens;
 
   std::vector<int> gold, pred;
   r.labeled = !data.examples.empty();

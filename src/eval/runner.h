@@ -47,10 +47,14 @@ struct EvalResult {
 // Tokenizes `data` with the model's tokenizer (pairs for MRPC), truncating to max_length.
 std::vector<Encoding> encode_dataset(const WordPieceTokenizer& tokenizer, const Dataset& data, int max_length);
 
-// Logits of every encoding, in the encodings' order, with length bucketing. `tap` observes each batch.
-std::vector<std::vector<float>> predict_logits(const BertModel& model, const std::vector<Encoding>& encodings,
-                                               int32_t pad_id, int batch_size, bool progress,
-                                               const Tap* tap = nullptr);
+struct Predictions {
+  std::vector<std::vector<float>> logits;  // one row per encoding, in the encodings' order
+  int64_t real_tokens = 0, padded_tokens = 0;  // tokens forwarded without and with the batches' padding
+};
+
+// Logits of every encoding with length bucketing. `tap` observes each batch.
+Predictions predict_logits(const BertModel& model, const std::vector<Encoding>& encodings, int32_t pad_id,
+                           int batch_size, bool progress, const Tap* tap = nullptr);
 
 EvalResult evaluate(const BertModel& model, const WordPieceTokenizer& tokenizer, const Dataset& data,
                     const EvalOptions& options);

@@ -54,7 +54,7 @@ Comparison compare(const std::string& name, Task task, Split split, const nlohma
   const auto& want = golden["logits"];
   EXPECT_EQ(want.size(), data.examples.size());
   const auto encodings = encode_dataset(tokenizer, data, golden["max_length"].get<int>());
-  const auto logits = predict_logits(model, encodings, tokenizer.pad_id(), 32, false);
+  const auto logits = predict_logits(model, encodings, tokenizer.pad_id(), 32, false).logits;
   Comparison c;
   int64_t correct = 0;
   for (size_t i = 0; i < data.examples.size() && i < want.size(); ++i) {
