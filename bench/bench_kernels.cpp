@@ -167,9 +167,8 @@ std::string config_path() {
   return SQUISH_BENCH_CONFIG;
 }
 
-// `full`: a no-op Tap is attached, which makes bert_forward compute every row of the (last and
-// only) layer: one whole encoder layer. Otherwise the layer runs as the last layer of a classifier
-// does, [CLS] rows only past the QKV GEMM.
+// `full`: the (last and only) layer computes every row, one whole encoder layer. Otherwise it runs
+// as the last layer of a classifier does, [CLS] rows only past the QKV GEMM.
 void bm_encoder(benchmark::State& state, int64_t b, int64_t t, bool full) {
   BertConfig c;
   try {
@@ -183,18 +182,18 @@ void bm_encoder(benchmark::State& state, int64_t b, int64_t t, bool full) {
   c.num_hidden_layers = 1;
   c.num_labels = 2;
   const BertModel model = random_bert(c, 42);
-  const TokenBatch batch = random_token_batch(c, b, t, 9);
+  const TokenBatch batch = random_token_batch(bert_token_limits(c), b, t, 9);
   BertActivations act;
   std::vector<float> logits;
-  const Tap noop = [](int, TapSite, const TapView&) {};
-  const Tap* tap = full ? &noop : nullptr;
-  bert_forward(model, batch, act, logits, tap);  // buffers, primitives
+  ForwardOptions options;
+  options.last_layer = full ? LastLayerRows::kAllTokens : LastLayerRows::kClsOnly;
+  bert_forward(model, batch, act, logits, options);  // buffers, primitives
   const auto t0 = Clock::now();
   for (auto _ : state) {
-    bert_forward(model, batch, act, logits, tap);
+    bert_forward(model, batch, act, logits, options);
     benchmark::DoNotOptimize(logits.data());
   }
-  flop_counters(state, bert_forward_flops(c, b, t, !full), seconds_since(t0));
+  flop_counters(state, bert_forward_flops(c, b, t, options.last_layer), seconds_since(t0));
 }
 
 // ---- Registration ----

@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "io/tokenizer/wordpiece.h"
+#include "io/tokenizer/tokenizer.h"
 
 namespace squish::cli {
 namespace {
@@ -19,8 +19,10 @@ struct TokenizeOptions {
 };
 
 void run_tokenize(const TokenizeOptions& o) {
-  const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_model_dir(o.model_dir);
-  if (o.max_length < 2) throw UsageError("--max_length must be at least 2 ([CLS] and [SEP])");
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(o.model_dir);
+  if (o.max_length < tokenizer->min_length(false))
+    throw UsageError("--max_length " + std::to_string(o.max_length) + ": expected at least " +
+                     std::to_string(tokenizer->min_length(false)) + " (room for the special tokens)");
   std::string line;
   int64_t line_no = 0;
   while (std::getline(std::cin, line)) {
@@ -37,8 +39,11 @@ void run_tokenize(const TokenizeOptions& o) {
     const bool pair = in.contains("text_pair") && !in["text_pair"].is_null();
     if (pair && !in["text_pair"].is_string())
       throw FormatError("stdin:" + std::to_string(line_no) + ": \"text_pair\" must be a string");
-    const Encoding e = pair ? tokenizer.encode_pair(in["text"].get<std::string>(), in["text_pair"].get<std::string>(), o.max_length)
-                            : tokenizer.encode(in["text"].get<std::string>(), o.max_length);
+    if (pair && o.max_length < tokenizer->min_length(true))
+      throw UsageError("--max_length " + std::to_string(o.max_length) + ": a text pair needs at least " +
+                       std::to_string(tokenizer->min_length(true)) + " (stdin:" + std::to_string(line_no) + ")");
+    const Encoding e = pair ? tokenizer->encode_pair(in["text"].get<std::string>(), in["text_pair"].get<std::string>(), o.max_length)
+                            : tokenizer->encode(in["text"].get<std::string>(), o.max_length);
     const nlohmann::json out = {{"input_ids", e.input_ids}, {"token_type_ids", e.token_type_ids}, {"attention_mask", e.attention_mask}};
     std::cout << out.dump() << '\n';
   }

@@ -10,6 +10,7 @@ void add_eval_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 // --threads, shared by every subcommand that computes: 0 (the default) = all cores.
 void add_threads_option(CLI::App& cmd, int& threads);

@@ -4,11 +4,10 @@
 #include <exception>
 #include <new>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "core/version.h"
 
 namespace squish::cli {
 
@@ -21,11 +20,12 @@ void add_threads_option(CLI::App& cmd, int& threads) {
 int main(int argc, char** argv) {
   CLI::App app{"squish: make BERT-style text models small and fast, and prove it on real benchmarks"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "squish 0.1.0");
+  app.set_version_flag("--version", "squish " + std::string(squish::kVersion));
   squish::cli::add_eval_command(app);
   squish::cli::add_tokenize_command(app);
   squish::cli::add_inspect_command(app);
   squish::cli::add_bench_command(app);
+  squish::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -40,9 +40,6 @@ int main(int argc, char** argv) {
   } catch (const squish::Error& e) {
     std::fprintf(stderr, "squish: error: %s\n", e.what());
     return static_cast<int>(e.code());
-  } catch (const nlohmann::json::exception& e) {
-    std::fprintf(stderr, "squish: error: malformed JSON: %s\n", e.what());
-    return static_cast<int>(squish::ExitCode::kFormat);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "squish: error: out of memory\n");
     return static_cast<int>(squish::ExitCode::kInternal);

@@ -36,6 +36,14 @@ std::string_view dtype_name(DType t) {
   return "?";
 }
 
+uint16_t float_to_half(float f) {
+  // GCC's _Float16 conversion is IEEE round-to-nearest-even (libgcc or F16C).
+  const _Float16 h = static_cast<_Float16>(f);
+  uint16_t bits;
+  std::memcpy(&bits, &h, sizeof bits);
+  return bits;
+}
+
 float half_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1fu;

@@ -15,6 +15,8 @@ std::string_view dtype_name(DType t);  // safetensors spelling: "F32", "F16", "B
 
 float half_to_float(uint16_t h);
 float bfloat16_to_float(uint16_t b);
+// Rounds to the nearest half, ties to even (IEEE 754, as torch's .half()); overflow gives infinity.
+uint16_t float_to_half(float f);
 
 // Converts n elements of `src` (of type `t`, little-endian, any alignment) into fp32.
 // Throws FormatError for types that do not hold real numbers.

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "io/tokenizer/wordpiece.h"
-#include "model/bert/bert_forward.h"
+#include "io/tokenizer/tokenizer.h"
+#include "model/common/token_batch.h"
 
 namespace squish {
 

@@ -1,74 +1,83 @@
 #include "eval/inspect.h"
 
-#include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
-#include "io/hf_config.h"
-#include "model/bert/bert_checkpoint.h"
+#include "core/file_util.h"
+#include "model/load_model.h"
+#include "core/human_format.h"
 
 namespace squish {
 
 ModelSummary inspect_model(const std::string& model_dir) {
+  const std::unique_ptr<SequenceModel> model = load_model(model_dir);
   ModelSummary s;
   s.model_dir = model_dir;
-  s.config = parse_bert_config_file(model_dir + "/config.json");
-  s.weights_file = find_weights_file(model_dir);
-  s.weights_file_bytes = static_cast<int64_t>(std::filesystem::file_size(s.weights_file));
-  const TensorMap tensors = read_weights_file(s.weights_file);
-  s.tensors = static_cast<int64_t>(tensors.size());
-  for (const auto& [name, t] : tensors) ++s.dtype_tensors[std::string(dtype_name(t.dtype))];
-  // Binding checks every tensor the architecture needs and says which stored ones it left.
-  std::vector<std::string> unused;
-  const BertModel m = bert_from_tensors(s.config, tensors, s.weights_file, &unused);
-  s.groups = m.parameter_groups();
-  s.parameters = m.parameter_count();
-  s.unused_tensors = static_cast<int64_t>(unused.size());
+  s.info = model->info();
+  s.config = nlohmann::json::parse(read_file(s.info.config_path));  // already validated by load_model
+  s.groups = model->parameter_groups();
+  s.parameters = model->parameter_count();
+  s.resident_bytes = model->resident_bytes();
+  for (const Linear* l : model->linears()) {
+    LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
+                     l->out_features(), l->in_features(), linear_bytes(*l), {}};
+    for (const auto& p : l->parts) ls.parts.push_back(p.name);
+    s.linears.push_back(std::move(ls));
+  }
   return s;
 }
 
 nlohmann::json model_summary_json(const ModelSummary& s) {
-  const BertConfig& c = s.config;
+  const ModelInfo& i = s.info;
   nlohmann::json groups = nlohmann::json::object();
   for (const auto& [name, n] : s.groups) groups[name] = n;
   nlohmann::json labels = nlohmann::json::object();
-  for (const auto& [id, name] : c.id2label) labels[std::to_string(id)] = name;
+  for (const auto& [id, name] : i.id2label) labels[std::to_string(id)] = name;
+  nlohmann::json linears = nlohmann::json::array();
+  for (const auto& l : s.linears)
+    linears.push_back({{"name", l.name}, {"role", l.role}, {"format", l.format},
+                       {"shape", {l.out_features, l.in_features}}, {"bytes", l.bytes}, {"parts", l.parts}});
   return {{"model_dir", s.model_dir},
-          {"weights_file", s.weights_file},
-          {"architecture", c.architecture},
-          {"config",
-           {{"vocab_size", c.vocab_size},
-            {"hidden_size", c.hidden_size},
-            {"num_hidden_layers", c.num_hidden_layers},
-            {"num_attention_heads", c.num_attention_heads},
-            {"intermediate_size", c.intermediate_size},
-            {"max_position_embeddings", c.max_position_embeddings},
-            {"type_vocab_size", c.type_vocab_size},
-            {"layer_norm_eps", c.layer_norm_eps},
-            {"hidden_act", c.hidden_act},
-            {"num_labels", c.num_labels},
-            {"id2label", labels}}},
+          {"weights_file", i.source},
+          {"weights_format", i.weights_format},
+          {"architecture", i.architecture},
+          {"has_classifier", i.has_classifier},
+          {"num_labels", i.num_labels},
+          {"id2label", i.has_classifier ? labels : nlohmann::json::object()},
+          {"config", s.config},
           {"parameters", s.parameters},
           {"parameter_groups", groups},
-          {"tensors", s.tensors},
-          {"unused_tensors", s.unused_tensors},
-          {"dtypes", s.dtype_tensors},
-          {"weights_file_bytes", s.weights_file_bytes},
-          {"parameter_bytes_fp32", s.parameters * 4}};
+          {"stored_tensors", i.stored_tensors},
+          {"unused_tensors", i.unused_tensors},
+          {"dtypes", i.stored_dtypes},
+          {"weights_file_bytes", i.weights_file_bytes},
+          {"resident_bytes", s.resident_bytes},
+          {"linears", linears}};
 }
 
 std::string model_summary_text(const ModelSummary& s) {
-  const BertConfig& c = s.config;
-  std::string out = fmt::format("{}\n  architecture  {}\n  weights       {} ({:.2f} MB, {} tensors", s.model_dir,
-                                c.architecture, s.weights_file, static_cast<double>(s.weights_file_bytes) / 1e6, s.tensors);
-  for (const auto& [dt, n] : s.dtype_tensors) out += fmt::format(", {} {}", n, dt);
-  out += fmt::format(")\n  shape         L={} H={} NH={} FF={} V={} max_positions={} labels={}\n", c.num_hidden_layers,
-                     c.hidden_size, c.num_attention_heads, c.intermediate_size, c.vocab_size,
-                     c.max_position_embeddings, c.num_labels);
-  out += fmt::format("  parameters    {} ({:.2f} MB as fp32)\n", s.parameters, static_cast<double>(s.parameters) * 4 / 1e6);
+  const ModelInfo& i = s.info;
+  std::string out = fmt::format("{}\n  architecture  {}\n  weights       {} ({}, {}, {} tensors", s.model_dir,
+                                i.architecture, i.source, i.weights_format, format_bytes(i.weights_file_bytes),
+                                format_count(i.stored_tensors));
+  for (const auto& [dt, n] : i.stored_dtypes) out += fmt::format(", {} {}", format_count(n), dt);
+  out += fmt::format(")\n  shape         L={} H={} NH={} FF={} V={} max_positions={}", i.layers, i.hidden_size, i.heads,
+                     i.intermediate_size, i.limits.vocab_size, i.limits.max_positions);
+  out += i.has_classifier ? fmt::format(" labels={}\n", i.num_labels) : std::string(" (no classification head)\n");
+  out += fmt::format("  parameters    {} ({} in memory)\n", format_count(s.parameters), format_bytes(s.resident_bytes));
   for (const auto& [name, n] : s.groups)
-    out += fmt::format("    {:<14}{:>12}  {:5.1f}%\n", name, n, 100.0 * static_cast<double>(n) / static_cast<double>(s.parameters));
-  if (s.unused_tensors > 0) out += fmt::format("  {} stored tensors are not used by this architecture\n", s.unused_tensors);
+    out += fmt::format("    {:<14}{:>12}  {:5.1f}%\n", name, format_count(n),
+                       100.0 * static_cast<double>(n) / static_cast<double>(s.parameters));
+  out += fmt::format("  linears       {}, by format:", s.linears.size());
+  std::map<std::string, int64_t> by_format;
+  for (const auto& l : s.linears) ++by_format[l.format];
+  for (const auto& [f, n] : by_format) out += fmt::format(" {} {}", n, f);
+  out += "\n";
+  if (!i.unused_tensors.empty()) {
+    out += fmt::format("  {} stored tensors are not used by this architecture:\n", i.unused_tensors.size());
+    for (const auto& name : i.unused_tensors) out += "    " + name + "\n";
+  }
   return out;
 }
 

@@ -1,27 +1,32 @@
 // What `squish inspect` reports about a model directory: architecture, parameter counts by group,
-// the dtypes stored in the weights file, and sizes.
+// the dtypes stored in the weights file, every Linear with its representation, and sizes.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "model/bert/bert_config.h"
+#include "model/common/sequence_model.h"
 
 namespace squish {
 
+struct LinearSummary {
+  std::string name, role, format;
+  int64_t out_features = 0, in_features = 0, bytes = 0;
+  std::vector<std::string> parts;
+};
+
 struct ModelSummary {
-  std::string model_dir, weights_file;
-  BertConfig config;
-  int64_t weights_file_bytes = 0;
-  int64_t tensors = 0;
-  std::map<std::string, int64_t> dtype_tensors;         // "F32" → number of tensors
+  std::string model_dir;
+  ModelInfo info;
+  nlohmann::json config;                                // config.json as written
   std::vector<std::pair<std::string, int64_t>> groups;  // parameter counts: embeddings, attention, ...
   int64_t parameters = 0;
-  int64_t unused_tensors = 0;                           // stored but not part of the model (e.g. an MLM head)
+  int64_t resident_bytes = 0;
+  std::vector<LinearSummary> linears;
 };
 
 ModelSummary inspect_model(const std::string& model_dir);

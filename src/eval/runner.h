@@ -1,16 +1,16 @@
-// Evaluation of a classifier on a data set: tokenize, bucket by length, forward, score. The CLI's
-// `squish eval` is a thin wrapper over evaluate(); tests call the same function.
+// Evaluation of a classifier on a data set: tokenize, bucket by length, forward, score. Works on
+// any SequenceModel and Tokenizer; run_eval() (eval_pipeline.h) adds loading on top.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "eval/metrics.h"
 #include "io/datasets/dataset.h"
-#include "io/tokenizer/wordpiece.h"
-#include "model/bert/bert_weights.h"
-#include "model/tap.h"
+#include "io/tokenizer/tokenizer.h"
+#include "model/common/sequence_model.h"
 
 namespace squish {
 
@@ -28,35 +28,38 @@ struct ExamplePrediction {
 };
 
 struct EvalResult {
-  std::string task, split, data_path, model_source;
+  std::string task, split, data_path, model_source, architecture;
+  std::map<int64_t, std::string> id2label;
   int64_t examples = 0;
   bool labeled = false;                // metrics below are meaningful only when every example has a label
   ConfusionMatrix confusion;
   ClassificationMetrics metrics{};
   TaskScore score;
   int64_t parameters = 0;
-  int64_t parameter_bytes = 0;         // fp32 bytes of the parameters as squish holds them
-  int64_t model_file_bytes = 0;        // the weights file on disk (0 for generated models)
-  int64_t total_tokens = 0, padded_tokens = 0;
-  double tokenize_seconds = 0, forward_seconds = 0, wall_seconds = 0;
-  double examples_per_second = 0;
+  int64_t resident_bytes = 0;          // the weights in memory as squish holds them
+  int64_t model_file_bytes = 0;        // the weights file(s) on disk (0 for generated models)
+  int64_t real_tokens = 0, batch_tokens = 0;  // tokens forwarded without and with the batches' padding
+  int64_t truncated_examples = 0;      // examples cut to max_length
+  double load_seconds = 0, tokenize_seconds = 0, forward_seconds = 0, wall_seconds = 0;
+  double examples_per_second = 0;      // over the forward pass
   int threads = 0;
   std::vector<ExamplePrediction> predictions;  // dataset order
 };
 
-// Tokenizes `data` with the model's tokenizer (pairs for MRPC), truncating to max_length.
-std::vector<Encoding> encode_dataset(const WordPieceTokenizer& tokenizer, const Dataset& data, int max_length);
+// Tokenizes `data` (pairs for MRPC), truncating to max_length; `truncated`, when given, receives
+// how many examples were cut.
+std::vector<Encoding> encode_dataset(const Tokenizer& tokenizer, const Dataset& data, int max_length,
+                                     int64_t* truncated = nullptr);
 
 struct Predictions {
   std::vector<std::vector<float>> logits;  // one row per encoding, in the encodings' order
-  int64_t real_tokens = 0, padded_tokens = 0;  // tokens forwarded without and with the batches' padding
+  int64_t real_tokens = 0, batch_tokens = 0;  // tokens forwarded without and with the batches' padding
 };
 
-// Logits of every encoding with length bucketing. `tap` observes each batch.
-Predictions predict_logits(const BertModel& model, const std::vector<Encoding>& encodings, int32_t pad_id,
-                           int batch_size, bool progress, const Tap* tap = nullptr);
+// Logits of every encoding with length bucketing.
+Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& encodings, int32_t pad_id, int batch_size,
+                           bool progress, const ForwardOptions& forward = {});
 
-EvalResult evaluate(const BertModel& model, const WordPieceTokenizer& tokenizer, const Dataset& data,
-                    const EvalOptions& options);
+EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 
 }  // namespace squish

@@ -18,6 +18,12 @@ int64_t positive_int(const json& j, const char* key, int64_t fallback, const std
   return v.get<int64_t>();
 }
 
+std::string string_field(const json& j, const char* key, const std::string& fallback, const std::string& path) {
+  if (!j.contains(key) || j.at(key).is_null()) return fallback;
+  if (!j.at(key).is_string()) throw ConfigError(path + ": \"" + key + "\" must be a string, found " + j.at(key).dump());
+  return j.at(key).get<std::string>();
+}
+
 }  // namespace
 
 BertConfig parse_bert_config_text(const std::string& json_text, const std::string& path) {
@@ -29,7 +35,7 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   }
   if (!j.is_object()) throw FormatError(path + ": expected a JSON object at top level");
 
-  const std::string model_type = j.value("model_type", std::string());
+  const std::string model_type = string_field(j, "model_type", "", path);
   if (model_type != "bert")
     throw ConfigError(path + ": unknown model_type \"" + model_type +
                       "\"; squish runs \"bert\" encoders (BertModel, BertForSequenceClassification)");
@@ -63,12 +69,13 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   if (j.contains("layer_norm_eps")) {
     const json& e = j.at("layer_norm_eps");
     if (!e.is_number() || e.get<double>() <= 0) throw ConfigError(path + ": \"layer_norm_eps\" must be a positive number");
-    c.layer_norm_eps = e.get<float>();
+    c.layer_norm_eps = e.get<double>();
   }
-  c.hidden_act = j.value("hidden_act", std::string("gelu"));
+  c.finetuning_task = string_field(j, "finetuning_task", "", path);
+  c.hidden_act = string_field(j, "hidden_act", "gelu", path);
   if (c.hidden_act != "gelu")
     throw ConfigError(path + ": hidden_act \"" + c.hidden_act + "\" is not supported; squish implements BERT's erf \"gelu\"");
-  const std::string pos = j.value("position_embedding_type", std::string("absolute"));
+  const std::string pos = string_field(j, "position_embedding_type", "absolute", path);
   if (pos != "absolute")
     throw ConfigError(path + ": position_embedding_type \"" + pos + "\" is not supported; expected \"absolute\"");
 

@@ -173,7 +173,7 @@ json parse_header_json(const std::string& path, const char* begin, const char* e
 
 }  // namespace
 
-TensorMap read_safetensors(const std::string& path) {
+TensorMap read_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
   auto file = MappedFile::open(path);
   const uint64_t size = file->size();
   if (size < 8)
@@ -201,6 +201,8 @@ TensorMap read_safetensors(const std::string& path) {
   for (const auto& [name, value] : header.items()) {
     if (name == "__metadata__") {
       parser.check_metadata(value);
+      if (metadata)
+        for (const auto& [k, v] : value.items()) (*metadata)[k] = v.get<std::string>();
       continue;
     }
     entries.push_back(parser.parse_entry(name, value));

@@ -3,6 +3,7 @@
 // naming the file and the tensor. It is not a writer, and it does not convert dtypes (see core/dtype.h).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "core/tensor.h"
@@ -11,8 +12,8 @@ namespace squish {
 
 // Memory-maps `path` and returns its tensors; their `data` points into the map (which `owner` keeps
 // alive) and carries no alignment guarantee beyond one byte. Accepted dtypes: F32, F16, BF16, F64, I64,
-// I32, I8, U8, BOOL. `__metadata__` (string -> string) is checked and ignored.
+// I32, I8, U8, BOOL. `__metadata__` (string -> string) is checked and, when `metadata` is given, returned there.
 // Throws IoError when the file cannot be opened, FormatError when its bytes are not a valid safetensors file.
-TensorMap read_safetensors(const std::string& path);
+TensorMap read_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 
 }  // namespace squish

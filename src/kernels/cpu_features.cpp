@@ -1,6 +1,7 @@
 #include "kernels/cpu_features.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "core/error.h"
@@ -52,6 +53,17 @@ std::string_view isa_name(Isa isa) {
     case Isa::kAvx512: return "avx512";
   }
   return "?";
+}
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown";
 }
 
 }  // namespace squish

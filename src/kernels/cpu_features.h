@@ -4,6 +4,7 @@
 // exercise every path on one machine).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace squish {
@@ -19,5 +20,7 @@ const CpuFeatures& cpu_features();
 // The best ISA both the CPU and the SQUISH_ISA cap allow.
 Isa active_isa();
 std::string_view isa_name(Isa isa);
+// The CPU's marketing name from /proc/cpuinfo ("AMD EPYC 9R14 96-Core Processor"), "unknown" if unreadable.
+std::string cpu_model_name();
 
 }  // namespace squish

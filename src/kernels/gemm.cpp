@@ -1,6 +1,7 @@
 #include "kernels/gemm.h"
 
 #include <array>
+#include <list>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -67,10 +68,31 @@ constexpr int64_t kPackingM = 128;
 }  // namespace
 
 struct PackedWeights::Impl {
+  using Key = std::tuple<int64_t, bool, Epilogue>;
   memory::desc packed_desc;
   memory packed;
   mutable std::mutex mutex;
-  mutable std::map<std::tuple<int64_t, bool, Epilogue>, dnnl::matmul> primitives;
+  // Most recently used first; a handful of entries, so a linear search beats a map.
+  mutable std::list<std::pair<Key, dnnl::matmul>> primitives;
+
+  dnnl::matmul primitive(int64_t m, int64_t n, int64_t k, bool has_bias, Epilogue e) const {
+    const Key key{m, has_bias, e};
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = primitives.begin(); it != primitives.end(); ++it) {
+      if (it->first != key) continue;
+      primitives.splice(primitives.begin(), primitives, it);
+      return primitives.front().second;
+    }
+    try {
+      primitives.emplace_front(key, dnnl::matmul(linear_desc(m, n, k, packed_desc, has_bias, e)));
+    } catch (const dnnl::error& err) {
+      throw Error(ExitCode::kInternal, "oneDNN refused a GEMM of shape M=" + std::to_string(m) + " N=" +
+                                           std::to_string(n) + " K=" + std::to_string(k) +
+                                           " with packed weights: " + err.what());
+    }
+    if (primitives.size() > static_cast<size_t>(kPrimitivesPerWeight)) primitives.pop_back();
+    return primitives.front().second;
+  }
 };
 
 PackedWeights PackedWeights::pack(const float* w, int64_t n, int64_t k) {
@@ -90,27 +112,24 @@ PackedWeights PackedWeights::pack(const float* w, int64_t n, int64_t k) {
   return out;
 }
 
+int64_t PackedWeights::bytes() const { return static_cast<int64_t>(impl_->packed_desc.get_size()); }
+
+void PackedWeights::unpack(float* w) const {
+  memory plain(memory::desc({k_, n_}, Dt::f32, Tag::ba), cpu_engine(), w);
+  memory packed = impl_->packed;  // a handle; the reorder only reads it
+  dnnl::reorder(packed, plain).execute(thread_stream(), packed, plain);
+  thread_stream().wait();
+}
+
+int PackedWeights::cached_primitives() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return static_cast<int>(impl_->primitives.size());
+}
+
 void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue) {
   if (m <= 0) return;
   const auto& impl = *w.impl_;
-  dnnl::matmul primitive;
-  {
-    std::lock_guard<std::mutex> lock(impl.mutex);
-    const auto key = std::make_tuple(m, bias != nullptr, epilogue);
-    auto it = impl.primitives.find(key);
-    if (it == impl.primitives.end()) {
-      try {
-        it = impl.primitives
-                 .emplace(key, dnnl::matmul(linear_desc(m, w.n(), w.k(), impl.packed_desc, bias != nullptr, epilogue)))
-                 .first;
-      } catch (const dnnl::error& e) {
-        throw Error(ExitCode::kInternal, "oneDNN refused a GEMM of shape M=" + std::to_string(m) +
-                                             " N=" + std::to_string(w.n()) + " K=" + std::to_string(w.k()) +
-                                             " with packed weights: " + e.what());
-      }
-    }
-    primitive = it->second;
-  }
+  const dnnl::matmul primitive = impl.primitive(m, w.n(), w.k(), bias != nullptr, epilogue);
   auto& engine = cpu_engine();
   memory src({{m, w.k()}, Dt::f32, Tag::ab}, engine, const_cast<float*>(x));
   memory dst({{m, w.n()}, Dt::f32, Tag::ab}, engine, y);

@@ -2,20 +2,20 @@
 // oneDNN's matmul with W packed once, at load time, into the blocked layout oneDNN's brgemm kernel
 // wants (repacking per call would cost as much as the multiply for small M). oneDNN picks its own
 // ISA at run time (AVX-512 or AVX2), capped by SQUISH_ISA like squish's own kernels.
+// Compiled primitives are cached per packed weight by (M, bias, epilogue), at most
+// kPrimitivesPerWeight of them, least recently used first out: length bucketing gives every batch
+// its own M, and an unbounded cache grew by one primitive per distinct M in every Linear.
 // Not here: int8 and low-bit GEMMs (quantized Linear, later), attention's batched products (attention.h).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include "kernels/epilogue.h"
+
 namespace squish {
 
-enum class Epilogue {
-  kNone,        // y = xW^T + b
-  kGelu,        // y = gelu_erf(xW^T + b)
-  kTanh,        // y = tanh(xW^T + b)
-  kAccumulate,  // y = y + xW^T + b   (residual connection folded into the GEMM)
-};
+inline constexpr int kPrimitivesPerWeight = 8;
 
 // W[N,K] (PyTorch nn.Linear layout) packed for oneDNN. Immutable after packing; shareable across threads.
 class PackedWeights {
@@ -23,6 +23,12 @@ class PackedWeights {
   static PackedWeights pack(const float* w, int64_t n, int64_t k);
   int64_t n() const { return n_; }
   int64_t k() const { return k_; }
+  // The packed bytes oneDNN holds (its blocked layout may pad N and K).
+  int64_t bytes() const;
+  // W back in [N,K] row-major order, exactly (a reorder, no arithmetic).
+  void unpack(float* w) const;
+  // Primitives cached now, for tests of the bound.
+  int cached_primitives() const;
   struct Impl;
 
  private:

@@ -5,11 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/runner.h"
+#include "eval/eval_pipeline.h"
 
 namespace squish {
 
-nlohmann::json eval_result_json(const EvalResult& r);
+// Schema "squish.eval", version 1 (docs/cli.md): run header, request, model, data, metrics,
+// confusion matrix with its label names, tokens, timing.
+nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& request);
 // One line per example in dataset order: {"index", "label", "pred", "logits"}.
 std::string predictions_jsonl(const EvalResult& r);
 std::string eval_result_table(const EvalResult& r);

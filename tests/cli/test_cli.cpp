@@ -90,10 +90,21 @@ TEST(Cli, EvalWritesJsonAndPredictionsInDatasetOrder) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("accuracy"), std::string::npos);
   const auto j = nlohmann::json::parse(read_file(dir + "/r.json"));
-  EXPECT_EQ(j["examples"], 60);
+  EXPECT_EQ(j["schema"], "squish.eval");
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["host"]["threads"], 1);
+  EXPECT_EQ(j["request"]["seed"], 3);
+  EXPECT_EQ(j["request"]["data_dir"], data_dir());
+  EXPECT_EQ(j["data"]["examples"], 60);
   EXPECT_EQ(j["task_metric"]["name"], "accuracy");
-  EXPECT_EQ(j["model_size"]["parameters"], 4386178);
+  EXPECT_EQ(j["model"]["parameters"], 4386178);
+  EXPECT_EQ(j["model"]["id2label"]["1"], "positive");
+  EXPECT_EQ(j["model"]["weights_file_bytes"], 17549312);
+  // The packed weights are all squish keeps (no second fp32 copy): within 1% of the fp32 parameters.
+  EXPECT_LT(j["model"]["resident_bytes"].get<double>(), 4386178 * 4 * 1.01);
   EXPECT_EQ(j["timing"]["threads"], 1);
+  EXPECT_GT(j["timing"]["load_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(j["confusion_matrix"]["labels"], nlohmann::json({"negative", "positive"}));
   std::ifstream preds(dir + "/p.jsonl");
   std::string line;
   int64_t n = 0, correct = 0, last_index = -1;
@@ -121,8 +132,8 @@ TEST(Cli, UnlabeledTestSplitGivesPredictionsOnly) {
                                  quote(dir + "/p.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(read_file(dir + "/r.json"));
-  EXPECT_EQ(j["examples"], 1821);
-  EXPECT_FALSE(j["labeled"].get<bool>());
+  EXPECT_EQ(j["data"]["examples"], 1821);
+  EXPECT_FALSE(j["data"]["labeled"].get<bool>());
   EXPECT_FALSE(j.contains("metrics"));
   std::istringstream lines(read_file(dir + "/p.jsonl"));
   std::string first;
@@ -147,6 +158,10 @@ TEST(Cli, EvalIsDeterministicForASeedAndDiffersAcrossSeeds) {
   const std::string a = preds(5, 1);
   EXPECT_EQ(a, preds(5, 1));
   EXPECT_NE(a, preds(6, 1));
+  // oneDNN and squish's kernels split work by rows and columns, never along a dot product, so the
+  // thread count does not change a single bit of the logits.
+  EXPECT_EQ(a, preds(5, 2));
+  EXPECT_EQ(preds(5, 2), preds(5, 2));
 }
 
 TEST(Cli, TokenizeMatchesTheLibraryTokenizer) {
@@ -184,7 +199,15 @@ TEST(Cli, InspectReportsArchitectureAndParameters) {
   EXPECT_EQ(j["architecture"], "BertForSequenceClassification");
   EXPECT_EQ(j["parameters"], 4386178);
   EXPECT_EQ(j["dtypes"]["F32"], 41);
-  EXPECT_EQ(j["unused_tensors"], 0);
+  EXPECT_EQ(j["unused_tensors"].size(), 0u);
+  EXPECT_EQ(j["config"]["layer_norm_eps"].dump(), "1e-12");  // as config.json writes it
+  ASSERT_EQ(j["linears"].size(), 2u * 4 + 2);
+  EXPECT_EQ(j["linears"][0]["name"], "encoder.layer.0.attention.self.qkv");
+  EXPECT_EQ(j["linears"][0]["parts"], nlohmann::json({"encoder.layer.0.attention.self.query",
+                                                      "encoder.layer.0.attention.self.key",
+                                                      "encoder.layer.0.attention.self.value"}));
+  EXPECT_EQ(j["linears"][0]["format"], "f32");
+  EXPECT_EQ(j["linears"][9]["name"], "classifier");
   EXPECT_EQ(j["parameter_groups"]["embeddings"], 30522 * 128 + 512 * 128 + 2 * 128 + 2 * 128);
   EXPECT_EQ(j["weights_file_bytes"], 17549312);
   const RunResult text = run_squish("inspect --model_dir " + quote(tiny_model()));
@@ -198,7 +221,11 @@ TEST(Cli, BenchRunsOnAConfigAndWritesJson) {
                                  " --batch 2 --seq 20 --runs 3 --json " + quote(dir + "/b.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(read_file(dir + "/b.json"));
+  EXPECT_EQ(j["schema"], "squish.bench");
   EXPECT_EQ(j["runs"], 3);
+  EXPECT_EQ(j["warmup"], 2);
+  EXPECT_EQ(j["seed"], 42);
+  EXPECT_EQ(j["config"], test::fixtures_dir() + "/tiny_bert/config.json");
   EXPECT_EQ(j["run_ms"].size(), 3u);
   EXPECT_GT(j["sequences_per_second"].get<double>(), 0.0);
   EXPECT_EQ(run_squish("bench --config x.json --model_dir y --batch 1").exit_code, 2);
@@ -213,10 +240,39 @@ TEST(Cli, EvalReadsPytorchBinWhenThereIsNoSafetensors) {
                                  " --output " + quote(out + "/r.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(read_file(out + "/r.json"));
-  EXPECT_NE(j["model"].get<std::string>().find("pytorch_model.bin"), std::string::npos);
+  EXPECT_NE(j["model"]["weights_file"].get<std::string>().find("pytorch_model.bin"), std::string::npos);
   EXPECT_EQ(j["metrics"]["accuracy"].get<double>(), 706.0 / 872.0);  // the README's 706/872
   fs::remove_all(dir);
   fs::remove_all(out);
+}
+
+// export writes what eval reads back to the same logits (transformers reading it is checked by
+// tools/check_export.py); an existing output directory is never overwritten.
+TEST(Cli, ExportRoundTripsThroughEval) {
+  const std::string dir = test::temp_dir("export");
+  auto preds = [&](const std::string& model) {
+    const RunResult r = run_squish("eval --model_dir " + quote(model) + " --task sst2 --data_dir " + quote(data_dir()) +
+                                   " --max_samples 50 --threads 1 --predictions " + quote(dir + "/p.jsonl"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return read_file(dir + "/p.jsonl");
+  };
+  const RunResult f32 = run_squish("export --model_dir " + quote(tiny_model()) + " --output_dir " + quote(dir + "/f32"));
+  ASSERT_EQ(f32.exit_code, 0) << f32.err;
+  EXPECT_EQ(preds(dir + "/f32"), preds(tiny_model()));
+  // The same tensors as the original; only the header's padding may differ (squish aligns the data to 64 bytes).
+  EXPECT_NEAR(static_cast<double>(fs::file_size(dir + "/f32/model.safetensors")),
+              static_cast<double>(fs::file_size(tiny_model() + "/model.safetensors")), 64.0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/f32/config.json"))["dtype"], "float32");
+  const RunResult f16 = run_squish("export --model_dir " + quote(tiny_model()) + " --dtype f16 --output_dir " + quote(dir + "/f16"));
+  ASSERT_EQ(f16.exit_code, 0) << f16.err;
+  EXPECT_LT(fs::file_size(dir + "/f16/model.safetensors"), fs::file_size(dir + "/f32/model.safetensors") / 2 + 4096);
+  const RunResult again = run_squish("export --model_dir " + quote(tiny_model()) + " --output_dir " + quote(dir + "/f32"));
+  EXPECT_EQ(again.exit_code, 3);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(run_squish("export --model_dir " + quote(tiny_model()) + " --dtype f8 --output_dir " + quote(dir + "/x")).exit_code, 2);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  fs::remove_all(dir);
 }
 
 TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
@@ -234,7 +290,7 @@ TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
       {"no weights", model_dir_with("", ""), 3, "no weights found"},
       {"unknown model_type", model_dir_with("model.safetensors", good, R"({"model_type": "llama"})"), 6, "unknown model_type"},
       {"legacy pickle", model_dir_with("pytorch_model.bin", std::string("\x80\x02\x8a\x0al\xfc\x9c" "F\xf9 j\xa8P\x19.", 16)), 4, "legacy"},
-      {"not a directory", "/nonexistent/model", 3, "/nonexistent/model"},
+      {"missing directory", "/nonexistent/model", 3, "/nonexistent/model: no such directory"},
       {"vocab larger than the model's",  // the tiny fixture model (61 ids) beside a 30,522-token vocab.txt
        model_dir_with("model.safetensors", read_file(test::fixtures_dir() + "/tiny_bert/model.safetensors"),
                       read_file(test::fixtures_dir() + "/tiny_bert/config.json")),

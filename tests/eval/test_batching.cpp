@@ -4,8 +4,7 @@
 #include "core/error.h"
 #include "eval/batching.h"
 #include "eval/runner.h"
-#include "io/hf_config.h"
-#include "model/bert/bert_checkpoint.h"
+#include "model/load_model.h"
 #include "test_paths.h"
 
 namespace squish {
@@ -36,14 +35,13 @@ TEST(Batching, TokenBatchIsRightPaddedToItsLongestMember) {
 
 TEST(Batching, PredictionsCountRealAndPaddedTokens) {
   const std::string dir = test::fixtures_dir() + "/tiny_bert";
-  const BertConfig c = parse_bert_config_file(dir + "/config.json");
-  const BertModel model = bert_from_tensors(c, read_weights_file(dir + "/model.safetensors"), dir);
+  const auto model = load_model(dir);
   // Lengths 3, 1, 5, 2 in batches of 2: {1 (1), 3 (2)} pads to 2x2, {0 (3), 2 (5)} to 2x5.
   const std::vector<Encoding> e = {encoding_of({2, 7, 3}), encoding_of({2}), encoding_of({2, 4, 5, 6, 3}),
                                    encoding_of({2, 3})};
-  const Predictions p = predict_logits(model, e, 0, 2, false);
+  const Predictions p = predict_logits(*model, e, 0, 2, false);
   EXPECT_EQ(p.real_tokens, 11);
-  EXPECT_EQ(p.padded_tokens, 4 + 10);
+  EXPECT_EQ(p.batch_tokens, 4 + 10);
   ASSERT_EQ(p.logits.size(), 4u);
   for (const auto& row : p.logits) EXPECT_EQ(row.size(), 3u);
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "eval/bench.h"
+#include "model/bert/bert_forward.h"
 
 namespace squish {
 namespace {
@@ -16,14 +17,13 @@ TEST(BenchFlops, MatchHandCountedForward) {
   // B=2, T=5 (M=10). A full layer: 2*10*(4*24*24 + 2*24*40) + 2*2*2*5*5*24 = 84480 + 4800 = 89280.
   // The [CLS]-only last layer: QKV 2*10*3*24*24 = 34560, attention 2*2*2*1*5*24 = 960,
   // dense 2*2*(24*24 + 2*24*40) = 9984 → 45504. Pooler + classifier: 2*2*24*(24+3) = 2592.
-  EXPECT_DOUBLE_EQ(bert_forward_flops(c, 2, 5, false), 89280.0 * 2 + 2592);
-  EXPECT_DOUBLE_EQ(bert_forward_flops(c, 2, 5, true), 89280.0 + 45504 + 2592);
+  EXPECT_DOUBLE_EQ(bert_forward_flops(c, 2, 5, LastLayerRows::kAllTokens), 89280.0 * 2 + 2592);
+  EXPECT_DOUBLE_EQ(bert_forward_flops(c, 2, 5, LastLayerRows::kClsOnly), 89280.0 + 45504 + 2592);
 }
 
 TEST(BenchFlops, RandomTokenBatchIsDeterministicAndInRange) {
-  BertConfig c;
-  c.vocab_size = 50;
-  const TokenBatch a = random_token_batch(c, 3, 7, 11), b = random_token_batch(c, 3, 7, 11);
+  const TokenLimits limits{50, 2, 512};
+  const TokenBatch a = random_token_batch(limits, 3, 7, 11), b = random_token_batch(limits, 3, 7, 11);
   EXPECT_EQ(a.input_ids, b.input_ids);
   EXPECT_EQ(a.input_ids.size(), 21u);
   for (int32_t id : a.input_ids) {

@@ -69,6 +69,48 @@ TEST(Gemm, SamePackedWeightsServeEveryM) {
   }
 }
 
+TEST(Gemm, PrimitiveCacheStaysBoundedAcrossManyRowCounts) {
+  const int64_t n = 32, k = 16;
+  const auto w = random_vector(n * k, 10), b = random_vector(n, 11);
+  const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+  // Length bucketing gives every batch its own M; the cache must not grow with them.
+  for (int64_t m = 1; m <= 40; ++m) {
+    const auto x = random_vector(m * k, 12 + m);
+    std::vector<float> y(m * n), ref(m * n);
+    gemm_packed(y.data(), x.data(), packed, b.data(), m, Epilogue::kNone);
+    reference::linear(ref.data(), x.data(), w.data(), b.data(), m, n, k, Epilogue::kNone);
+    for (int64_t i = 0; i < m * n; ++i) ASSERT_NEAR(y[i], ref[i], 1e-4) << "m=" << m;
+    EXPECT_LE(packed.cached_primitives(), kPrimitivesPerWeight);
+  }
+  EXPECT_EQ(packed.cached_primitives(), kPrimitivesPerWeight);
+}
+
+TEST(Gemm, UnpackGivesBackTheExactWeights) {
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{2, 128}, {96, 33}, {768, 64}}) {
+    const auto w = random_vector(n * k, 13);
+    const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+    std::vector<float> back(n * k);
+    packed.unpack(back.data());
+    EXPECT_EQ(back, w) << n << "x" << k;
+    EXPECT_GE(packed.bytes(), n * k * static_cast<int64_t>(sizeof(float)));
+  }
+}
+
+// The epilogue kernel any non-oneDNN back end applies, against its double-precision twin.
+TEST(Epilogue, MatchesReferenceForEveryKind) {
+  const int64_t m = 7, n = 45;
+  const auto acc = random_vector(m * n, 14, 4.0f), bias = random_vector(n, 15), y0 = random_vector(m * n, 16);
+  for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate}) {
+    std::vector<float> y = y0, ref = y0;
+    apply_epilogue(y.data(), acc.data(), bias.data(), m, n, e);
+    reference::epilogue(ref.data(), acc.data(), bias.data(), m, n, e);
+    for (int64_t i = 0; i < m * n; ++i) ASSERT_NEAR(y[i], ref[i], 2e-6 * (1 + std::fabs(ref[i]))) << static_cast<int>(e);
+  }
+  std::vector<float> no_bias(m * n), ref(m * n);
+  apply_epilogue(no_bias.data(), acc.data(), nullptr, m, n, Epilogue::kNone);
+  EXPECT_EQ(no_bias, acc);
+}
+
 TEST(Gemm, BatchedStridedProductMatchesLoops) {
   // c[n] = a[n] (m x k) * bmat[n] (k x n) with bmat read transposed out of a wider buffer.
   const int64_t batch = 3, m = 5, n = 4, k = 6, ld = 20;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/file_util.h"
+#include "model/common/architecture_name.h"
 #include "test_paths.h"
 
 namespace squish::test {
@@ -23,7 +24,7 @@ std::vector<std::string> classifier_models() {
     if (config.is_discarded() || config.value("model_type", "") != "bert") continue;
     bool classifier = false;
     for (const auto& a : config.value("architectures", nlohmann::json::array()))
-      classifier |= a.is_string() && a.get<std::string>().ends_with("ForSequenceClassification");
+      classifier |= a.is_string() && is_sequence_classifier(a.get<std::string>());
     if (classifier) out.push_back(entry.path().filename().string());
   }
   std::sort(out.begin(), out.end());

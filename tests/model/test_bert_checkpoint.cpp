@@ -97,14 +97,70 @@ TEST(BertConfigParsing, ReadsTheRealTinyModelConfig) {
   EXPECT_EQ(c.intermediate_size, 512);
   EXPECT_EQ(c.num_labels, 2);
   EXPECT_EQ(c.id2label.at(1), "positive");
-  EXPECT_FLOAT_EQ(c.layer_norm_eps, 1e-12f);
+  EXPECT_DOUBLE_EQ(c.layer_norm_eps, 1e-12);  // as written, not rounded to float
 }
 
 TEST(BertCheckpoint, RandomModelIsDeterministicForASeed) {
   BertConfig c = tiny_config();
   const BertModel a = random_bert(c, 7), b = random_bert(c, 7), d = random_bert(c, 8);
-  EXPECT_EQ(a.weights.layers[0].qkv.weight.values, b.weights.layers[0].qkv.weight.values);
-  EXPECT_NE(a.weights.layers[0].qkv.weight.values, d.weights.layers[0].qkv.weight.values);
+  EXPECT_EQ(linear_dequantize(a.weights.layers[0].qkv).values, linear_dequantize(b.weights.layers[0].qkv).values);
+  EXPECT_NE(linear_dequantize(a.weights.layers[0].qkv).values, linear_dequantize(d.weights.layers[0].qkv).values);
+}
+
+// Walking the name table backward gives every stored tensor back, byte for byte, under its name:
+// the fused QKV split into its parts, nothing invented, nothing left out.
+TEST(BertCheckpoint, SavingGivesBackEveryStoredTensorExactly) {
+  const TensorMap stored = tiny_tensors();
+  const BertModel model = bert_from_tensors(tiny_config(), stored, "w.safetensors");
+  const std::vector<TensorToWrite> saved = bert_checkpoint_tensors(model, DType::kF32);
+  ASSERT_EQ(saved.size(), stored.size());
+  for (const TensorToWrite& t : saved) {
+    ASSERT_TRUE(stored.count(t.name)) << t.name;
+    const RawTensor& s = stored.at(t.name);
+    ASSERT_EQ(s.dtype, DType::kF32) << t.name;
+    EXPECT_EQ(t.shape, s.shape) << t.name;
+    EXPECT_EQ(t.bytes, std::string(static_cast<const char*>(s.data), s.nbytes)) << t.name;
+  }
+}
+
+TEST(BertCheckpoint, LinearsKnowTheHfModulesTheyCameFrom) {
+  const BertModel model = bert_from_tensors(tiny_config(), tiny_tensors(), "w.safetensors");
+  const auto linears = model.linears();
+  ASSERT_EQ(linears.size(), 2u * 4 + 2);
+  const Linear& qkv = *linears[4];
+  EXPECT_EQ(qkv.name, "encoder.layer.1.attention.self.qkv");
+  EXPECT_EQ(qkv.role, LinearRole::kAttentionQkv);
+  EXPECT_EQ(qkv.layer, 1);
+  ASSERT_EQ(qkv.parts.size(), 3u);
+  EXPECT_EQ(qkv.parts[1].name, "encoder.layer.1.attention.self.key");
+  EXPECT_EQ(qkv.parts[1].rows, 24);
+  EXPECT_EQ(linears[7]->name, "encoder.layer.1.output.dense");
+  EXPECT_EQ(linears[7]->role, LinearRole::kFfnOut);
+  EXPECT_EQ(linears[9]->name, "classifier");
+  EXPECT_EQ(linears[9]->layer, -1);
+  // Resident bytes are the Linears' own representation plus every other tensor in fp32.
+  int64_t linear_bytes_sum = 0, linear_params = 0;
+  for (const Linear* l : linears) {
+    linear_bytes_sum += linear_bytes(*l);
+    linear_params += linear_parameters(*l);
+  }
+  EXPECT_EQ(model.resident_bytes(), linear_bytes_sum + (model.parameter_count() - linear_params) * 4);
+}
+
+TEST(BertCheckpoint, EncoderWithStoredPoolerCountsIt) {
+  TensorMap t;
+  for (const auto& [name, raw] : tiny_tensors())
+    if (name.rfind("classifier.", 0) != 0) t[name.substr(name.rfind("bert.", 0) == 0 ? 5 : 0)] = raw;
+  BertConfig c = tiny_config();
+  c.architecture = "BertModel";
+  std::vector<std::string> unused;
+  const BertModel encoder = bert_from_tensors(c, t, "encoder.safetensors", &unused);
+  EXPECT_TRUE(unused.empty());
+  EXPECT_TRUE(encoder.weights.has_pooler);
+  EXPECT_FALSE(encoder.weights.has_classifier);
+  EXPECT_EQ(encoder.parameter_groups().back().first, "pooler");
+  // Saved as an encoder: no "bert." prefix, as HF's BertModel.save_pretrained writes.
+  for (const auto& s : bert_checkpoint_tensors(encoder, DType::kF32)) EXPECT_EQ(s.name.rfind("bert.", 0), std::string::npos);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_forward.h"
+#include "model/common/linear.h"
 #include "test_paths.h"
 
 namespace squish {
@@ -78,21 +79,102 @@ TEST(TinyBert, ActivationBuffersGrowAndShrinkWithTheBatch) {
     EXPECT_NEAR(logits[c], g["logits_f32"][2][c].get<double>(), 1e-5);
 }
 
-TEST(TinyBert, TapSeesEverySiteInOrder) {
+// What a Tap sees: every site in forward order, each Linear's input named by the Linear's identity,
+// and exactly the rows inference computes ([CLS] rows past the last layer's QKV).
+TEST(TinyBert, TapSeesEveryLinearInputByIdentityAndTheRowsInferenceComputes) {
   const BertModel model = tiny_model("model.safetensors");
-  std::vector<std::pair<int, TapSite>> seen;
-  const Tap tap = [&](int layer, TapSite site, const TapView& v) {
-    seen.emplace_back(layer, site);
+  const TokenBatch b = batch_of(golden()["sequences"], {0, 2});
+  std::vector<std::string> seen;
+  Tap tap;
+  tap.fn = [&](const TapPoint& p, const TapView& v) {
+    const std::string name = p.site == TapSite::kLinearInput ? p.linear->name
+                             : p.site == TapSite::kEmbeddings ? "embeddings"
+                             : p.site == TapSite::kLayerOutput ? "layer_output." + std::to_string(p.layer)
+                                                               : "logits";
+    seen.push_back(name);
+    EXPECT_EQ(v.mutable_data, nullptr) << name;
     EXPECT_EQ(v.batch, 2);
-    EXPECT_EQ(v.rows, site == TapSite::kPooled || site == TapSite::kLogits ? 2 : 2 * v.tokens);
+    EXPECT_EQ(v.rows, v.batch * v.row_tokens) << name;
+    if (p.site == TapSite::kLinearInput) EXPECT_EQ(v.cols, p.linear->in_features()) << name;
+    const bool all_tokens = p.site == TapSite::kEmbeddings || p.layer == 0 ||
+                            (p.linear && p.linear->name == "encoder.layer.1.attention.self.qkv");
+    EXPECT_EQ(v.row_tokens, all_tokens ? b.tokens : 1) << name;
+  };
+  ForwardOptions options;
+  options.tap = &tap;
+  BertActivations act;
+  std::vector<float> logits;
+  bert_forward(model, b, act, logits, options);
+  const std::vector<std::string> want = {
+      "embeddings",
+      "encoder.layer.0.attention.self.qkv", "encoder.layer.0.attention.output.dense",
+      "encoder.layer.0.intermediate.dense", "encoder.layer.0.output.dense", "layer_output.0",
+      "encoder.layer.1.attention.self.qkv", "encoder.layer.1.attention.output.dense",
+      "encoder.layer.1.intermediate.dense", "encoder.layer.1.output.dense", "layer_output.1",
+      "pooler.dense", "classifier", "logits"};
+  EXPECT_EQ(seen, want);
+}
+
+TEST(TinyBert, NoOpTapsLeaveLogitsBitForBit) {
+  const BertModel model = tiny_model("model.safetensors");
+  const TokenBatch b = batch_of(golden()["sequences"], {0, 1, 2, 3, 4});
+  BertActivations act;
+  std::vector<float> plain, observed, replaced;
+  bert_forward(model, b, act, plain);
+  Tap observe;
+  observe.fn = [](const TapPoint&, const TapView&) {};
+  Tap replace = observe;
+  replace.mode = Tap::Mode::kReplace;
+  bert_forward(model, b, act, observed, {LastLayerRows::kClsOnly, &observe});
+  bert_forward(model, b, act, replaced, {LastLayerRows::kClsOnly, &replace});
+  EXPECT_EQ(observed, plain);
+  EXPECT_EQ(replaced, plain);
+}
+
+TEST(TinyBert, ReplacingTapChangesOnlyTheLinearItTargets) {
+  const BertModel model = tiny_model("model.safetensors");
+  const TokenBatch b = batch_of(golden()["sequences"], {0, 2});
+  // Zeroing the classifier's input leaves its bias as the logits.
+  Tap zero_head;
+  zero_head.mode = Tap::Mode::kReplace;
+  zero_head.fn = [](const TapPoint& p, const TapView& v) {
+    if (p.linear && p.linear->role == LinearRole::kClassifier) std::fill_n(v.mutable_data, v.rows * v.cols, 0.0f);
   };
   BertActivations act;
   std::vector<float> logits;
-  bert_forward(model, batch_of(golden()["sequences"], {0, 2}), act, logits, &tap);
-  ASSERT_EQ(seen.size(), 1 + 4 * 2 + 2u);
-  EXPECT_EQ(seen.front(), std::make_pair(-1, TapSite::kEmbeddings));
-  EXPECT_EQ(seen[4], std::make_pair(0, TapSite::kLayerOutput));
-  EXPECT_EQ(seen.back(), std::make_pair(-1, TapSite::kLogits));
+  bert_forward(model, b, act, logits, {LastLayerRows::kClsOnly, &zero_head});
+  const Tensor& bias = model.weights.classifier.bias;
+  for (int64_t s = 0; s < 2; ++s)
+    for (int64_t c = 0; c < bias.numel(); ++c) EXPECT_EQ(logits[s * bias.numel() + c], bias.values[c]);
+  // Zeroing layer 0's QKV input must not touch the residual stream that shares its buffer: the
+  // attention output's input (its context) changes, the embeddings the residual adds do not.
+  const float* embeddings = nullptr;
+  std::vector<float> embeddings_before;
+  Tap zero_qkv;
+  zero_qkv.mode = Tap::Mode::kReplace;
+  zero_qkv.fn = [&](const TapPoint& p, const TapView& v) {
+    if (p.site == TapSite::kEmbeddings) {
+      embeddings = v.data;
+      embeddings_before.assign(v.data, v.data + v.rows * v.cols);
+    }
+    if (p.linear && p.linear->name == "encoder.layer.0.attention.self.qkv") {
+      EXPECT_NE(v.data, embeddings);
+      std::fill_n(v.mutable_data, v.rows * v.cols, 0.0f);
+      EXPECT_EQ(std::vector<float>(embeddings, embeddings + v.rows * v.cols), embeddings_before);
+    }
+  };
+  bert_forward(model, b, act, logits, {LastLayerRows::kClsOnly, &zero_qkv});
+}
+
+TEST(TinyBert, AllTokensLastLayerGivesTheSameLogits) {
+  const BertModel model = tiny_model("model.safetensors");
+  const TokenBatch b = batch_of(golden()["sequences"], {0, 1, 2, 3, 4});
+  BertActivations act;
+  std::vector<float> cls_only, all_tokens;
+  bert_forward(model, b, act, cls_only);
+  bert_forward(model, b, act, all_tokens, {LastLayerRows::kAllTokens, nullptr});
+  ASSERT_EQ(cls_only.size(), all_tokens.size());
+  for (size_t i = 0; i < cls_only.size(); ++i) EXPECT_NEAR(cls_only[i], all_tokens[i], 1e-6) << i;
 }
 
 TEST(TinyBert, RejectsBatchesOutsideTheModel) {

@@ -16,7 +16,10 @@
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "io/tokenizer/wordpiece.h"
+#include "eval/eval_pipeline.h"
 #include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_forward.h"
+#include "model/load_model.h"
 #include "model/real_models.h"
 #include "test_paths.h"
 
@@ -43,7 +46,7 @@ struct Comparison {
 
 Comparison compare(const std::string& name, Task task, Split split, const nlohmann::json& golden,
                    const std::vector<int64_t>& subset = {}) {
-  const BertModel model = load_bert_model(test::model_dir(name));
+  const auto model = load_model(test::model_dir(name));
   const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_model_dir(test::model_dir(name));
   Dataset data = load_dataset(task, split, test::shared_dir() + "/data");
   if (!subset.empty()) {
@@ -54,7 +57,7 @@ Comparison compare(const std::string& name, Task task, Split split, const nlohma
   const auto& want = golden["logits"];
   EXPECT_EQ(want.size(), data.examples.size());
   const auto encodings = encode_dataset(tokenizer, data, golden["max_length"].get<int>());
-  const auto logits = predict_logits(model, encodings, tokenizer.pad_id(), 32, false).logits;
+  const auto logits = predict_logits(*model, encodings, tokenizer.pad_id(), 32, false).logits;
   Comparison c;
   int64_t correct = 0;
   for (size_t i = 0; i < data.examples.size() && i < want.size(); ++i) {
@@ -114,13 +117,11 @@ std::vector<std::string> models_with_affordable_imdb_reference() {
     } catch (const std::runtime_error&) {
       // No golden yet: keep the model so its test fails and says how to make one.
     }
+    // The model's own FLOP count of full 512-token sequences, scaled to the test split's tokens.
     const BertConfig c = parse_bert_config_file(test::model_dir(name) + "/config.json");
-    const double per_token = 2.0 * static_cast<double>(c.num_hidden_layers) *
-                             (4.0 * c.hidden_size * c.hidden_size + 2.0 * c.hidden_size * c.intermediate_size +
-                              2.0 * 512.0 * c.hidden_size);
-    if (per_token * kImdbTokensEstimate <= kImdbBudgetFlops) out.push_back(name);
-    else std::printf("IMDB README accuracy of %s not checked in this suite: ~%.0f TFLOP\n", name.c_str(),
-                     per_token * kImdbTokensEstimate / 1e12);
+    const double flops = bert_forward_flops(c, 1, 512, LastLayerRows::kClsOnly) / 512.0 * kImdbTokensEstimate;
+    if (flops <= kImdbBudgetFlops) out.push_back(name);
+    else std::printf("IMDB README accuracy of %s not checked in this suite: ~%.0f TFLOP\n", name.c_str(), flops / 1e12);
   }
   return out;
 }
@@ -130,13 +131,14 @@ class RealModelFullImdb : public ::testing::TestWithParam<std::string> {};
 TEST_P(RealModelFullImdb, ReproducesTheReadmeAccuracyOnAllTestReviews) {
   const auto golden = test::model_golden(GetParam());
   const auto& ref = golden["readme_reference"];
-  const BertModel model = load_bert_model(test::model_dir(GetParam()));
-  const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_model_dir(test::model_dir(GetParam()));
-  const Dataset data = load_dataset(Task::kImdb, Split::kTest, test::shared_dir() + "/data");
-  EvalOptions options;
-  options.max_length = ref.value("imdb_max_length", 512);
-  options.progress = false;
-  const EvalResult r = evaluate(model, tokenizer, data, options);
+  EvalRequest request;
+  request.model_dir = test::model_dir(GetParam());
+  request.task = "imdb";
+  request.split = "test";
+  request.data_dir = test::shared_dir() + "/data";
+  request.options.max_length = ref.value("imdb_max_length", 512);
+  request.options.progress = false;
+  const EvalResult r = run_eval(request);
   EXPECT_EQ(r.examples, 25000);
   EXPECT_NEAR(r.metrics.accuracy, ref["imdb_test"].get<double>(), 5e-5);
   std::printf("%s imdb test: accuracy %.4f (README %.4f), %.1f s\n", GetParam().c_str(), r.metrics.accuracy,
@@ -145,7 +147,9 @@ TEST_P(RealModelFullImdb, ReproducesTheReadmeAccuracyOnAllTestReviews) {
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelFullImdb, ::testing::ValuesIn(models_with_affordable_imdb_reference()),
                          param_name);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealModelFullImdb);
+// shared/models/README.md states an IMDB figure for bert-tiny-sst2-scratch, whose full run fits
+// the budget: an empty suite here means the discovery broke, not that there is nothing to check.
+TEST(RealModels, SomeModelHasAnAffordableFullImdbReference) { EXPECT_GE(models_with_affordable_imdb_reference().size(), 1u); }
 
 // Models stored both ways (bert-tiny-sst2-scratch is): the two readers must agree byte for byte.
 std::vector<std::string> models_with_both_weight_files() {
@@ -179,7 +183,8 @@ TEST_P(RealModelBothFormats, SafetensorsAndPytorchBinHoldTheSameWeights) {
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelBothFormats, ::testing::ValuesIn(models_with_both_weight_files()),
                          param_name);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealModelBothFormats);
+// The README says bert-tiny-sst2-scratch is stored both ways.
+TEST(RealModels, SomeModelIsStoredInBothFormats) { EXPECT_GE(models_with_both_weight_files().size(), 1u); }
 
 }  // namespace
 }  // namespace squish

@@ -273,7 +273,8 @@ Encoding WordPieceTokenizer::encode(std::string_view text, int max_length) const
   Encoding e;
   e.input_ids.push_back(cls_id_);
   append_ids(text, e.input_ids);
-  if (e.input_ids.size() > static_cast<size_t>(max_length) - 1) e.input_ids.resize(static_cast<size_t>(max_length) - 1);
+  e.truncated = e.input_ids.size() > static_cast<size_t>(max_length) - 1;
+  if (e.truncated) e.input_ids.resize(static_cast<size_t>(max_length) - 1);
   e.input_ids.push_back(sep_id_);
   e.token_type_ids.assign(e.input_ids.size(), 0);
   e.attention_mask.assign(e.input_ids.size(), 1);
@@ -287,7 +288,8 @@ Encoding WordPieceTokenizer::encode_pair(std::string_view a, std::string_view b,
   }
   std::vector<int32_t> ids_a = tokenize(a), ids_b = tokenize(b);
   const size_t budget = static_cast<size_t>(max_length) - 3;
-  if (ids_a.size() + ids_b.size() > budget) {
+  const bool truncated = ids_a.size() + ids_b.size() > budget;
+  if (truncated) {
     // HF's LongestFirst, step for step: n1 is the shorter side.
     size_t n1 = ids_a.size(), n2 = ids_b.size();
     const bool swapped = n1 > n2;
@@ -302,6 +304,7 @@ Encoding WordPieceTokenizer::encode_pair(std::string_view a, std::string_view b,
     if (ids_b.size() > n2) ids_b.resize(n2);
   }
   Encoding e;
+  e.truncated = truncated;
   e.input_ids.reserve(ids_a.size() + ids_b.size() + 3);
   e.input_ids.push_back(cls_id_);
   e.input_ids.insert(e.input_ids.end(), ids_a.begin(), ids_a.end());

@@ -15,13 +15,9 @@
 #include <vector>
 
 #include "io/tokenizer/bert_normalizer.h"
+#include "io/tokenizer/tokenizer.h"
 
 namespace squish {
-
-// One encoded input, unpadded: every vector has one entry per real token.
-struct Encoding {
-  std::vector<int32_t> input_ids, token_type_ids, attention_mask;
-};
 
 struct WordPieceOptions {
   bool lowercase = true;
@@ -34,7 +30,7 @@ struct WordPieceOptions {
 // Means "do not truncate" for encode()/encode_pair().
 inline constexpr int kNoTruncation = std::numeric_limits<int>::max();
 
-class WordPieceTokenizer {
+class WordPieceTokenizer final : public Tokenizer {
  public:
   // Reads <dir>/vocab.txt and <dir>/tokenizer_config.json (do_lower_case, default true; strip_accents,
   // null = follow do_lower_case; tokenize_chinese_chars, default true; the special token strings
@@ -47,21 +43,22 @@ class WordPieceTokenizer {
   // Ids of `text` without [CLS]/[SEP].
   std::vector<int32_t> tokenize(std::string_view text) const;
   // [CLS] text [SEP], keeping the first max_length - 2 tokens of the text.
-  Encoding encode(std::string_view text, int max_length) const;
+  Encoding encode(std::string_view text, int max_length) const override;
   // [CLS] a [SEP] b [SEP] with token types 0 for "[CLS] a [SEP]" and 1 for "b [SEP]". When too long,
   // HF's longest_first: the longer side is cut first, down to the length of the shorter if need be;
   // when both must be cut, the budget max_length - 3 is split in half, the longer side (b on ties)
   // getting the odd token. Each side keeps its first tokens.
-  Encoding encode_pair(std::string_view a, std::string_view b, int max_length) const;
+  Encoding encode_pair(std::string_view a, std::string_view b, int max_length) const override;
   // HF silently skips truncation when max_length is below the number of special tokens (2 or 3);
   // squish throws UsageError instead, since an over-long sequence would break the model later.
+  int min_length(bool pair) const override { return pair ? 3 : 2; }
 
-  int32_t pad_id() const { return pad_id_; }
+  int32_t pad_id() const override { return pad_id_; }
   int32_t cls_id() const { return cls_id_; }
   int32_t sep_id() const { return sep_id_; }
   int32_t unk_id() const { return unk_id_; }
   int32_t mask_id() const { return mask_id_; }  // -1 when the vocabulary has no mask token
-  size_t vocab_size() const;
+  size_t vocab_size() const override;
   // The token of an id ("##ing"), for messages and debugging; throws UsageError when out of range.
   std::string_view id_to_token(int32_t id) const;
   const WordPieceOptions& options() const { return options_; }

@@ -7,18 +7,34 @@ namespace squish::reference {
 
 float gelu_erf(float x) { return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))); }
 
+namespace {
+
+float epilogue_value(double v, float before, Epilogue e) {
+  switch (e) {
+    case Epilogue::kNone: return static_cast<float>(v);
+    case Epilogue::kGelu: return gelu_erf(static_cast<float>(v));
+    case Epilogue::kTanh: return static_cast<float>(std::tanh(v));
+    case Epilogue::kAccumulate: return static_cast<float>(before + v);
+  }
+  return 0.0f;
+}
+
+}  // namespace
+
+void epilogue(float* y, const float* acc, const float* b, int64_t m, int64_t n, Epilogue e) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const double v = static_cast<double>(acc[i * n + j]) + (b ? b[j] : 0.0);
+      y[i * n + j] = epilogue_value(v, y[i * n + j], e);
+    }
+}
+
 void linear(float* y, const float* x, const float* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double acc = b ? b[j] : 0.0;
       for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(x[i * k + p]) * w[j * k + p];
-      float& out = y[i * n + j];
-      switch (e) {
-        case Epilogue::kNone: out = static_cast<float>(acc); break;
-        case Epilogue::kGelu: out = gelu_erf(static_cast<float>(acc)); break;
-        case Epilogue::kTanh: out = static_cast<float>(std::tanh(acc)); break;
-        case Epilogue::kAccumulate: out = static_cast<float>(out + acc); break;
-      }
+      y[i * n + j] = epilogue_value(acc, y[i * n + j], e);
     }
   }
 }

@@ -6,10 +6,12 @@
 #include <cstdint>
 
 #include "kernels/attention.h"
-#include "kernels/gemm.h"
+#include "kernels/epilogue.h"
 
 namespace squish::reference {
 
+// y[m, n] = epilogue(acc[m, n] + b[n]) in double, b may be null (twin of apply_epilogue).
+void epilogue(float* y, const float* acc, const float* b, int64_t m, int64_t n, Epilogue e);
 // y[M,N] = x[M,K] W[N,K]^T + b (b may be null), then the epilogue.
 void linear(float* y, const float* x, const float* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e);
 void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps);

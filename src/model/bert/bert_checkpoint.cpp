@@ -1,23 +1,17 @@
 #include "model/bert/bert_checkpoint.h"
 
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 
 #include "core/error.h"
-#include "core/file_util.h"
 #include "io/hf_config.h"
-#include "io/safetensors.h"
-#include "io/torch_zip.h"
+#include "io/weights_file.h"
+#include "model/bert/bert_tensor_table.h"
 
 namespace squish {
 namespace {
-
-// One row of the name table: a HF tensor name (with {i} for the layer index) and its expected shape.
-struct TensorSpec {
-  std::string name;
-  Shape shape;
-};
 
 // Candidate spellings of one canonical name, in order of preference.
 std::vector<std::string> name_variants(const std::string& canonical) {
@@ -36,29 +30,39 @@ std::vector<std::string> name_variants(const std::string& canonical) {
   return names;
 }
 
+// The name a tensor is looked up by on load: HF's classifier layout, the one with most prefixes.
+std::string canonical_name(const BertTensorInfo& info, int layer) {
+  return (bert_tensor_has_prefix(info.scope) ? "bert." : "") + bert_tensor_name(info.pattern, layer);
+}
+
 class Binder {
  public:
   Binder(const TensorMap& tensors, std::string file) : tensors_(tensors), file_(std::move(file)) {}
 
-  Tensor take(const TensorSpec& spec) {
+  bool has(const std::string& name) const {
+    for (const auto& n : name_variants(name))
+      if (tensors_.count(n)) return true;
+    return false;
+  }
+
+  Tensor take(const std::string& name, const Shape& shape) {
     const RawTensor* found = nullptr;
-    for (const auto& name : name_variants(spec.name)) {
-      if (auto it = tensors_.find(name); it != tensors_.end()) {
+    for (const auto& n : name_variants(name)) {
+      if (auto it = tensors_.find(n); it != tensors_.end()) {
         found = &it->second;
         bound_.insert(it->first);
         break;
       }
     }
-    if (!found)
-      throw ShapeError(file_ + ": missing tensor '" + spec.name + "', expected shape " + shape_str(spec.shape));
-    if (found->shape != spec.shape)
-      throw ShapeError(file_ + ": tensor '" + spec.name + "': expected shape " + shape_str(spec.shape) + ", found " +
+    if (!found) throw ShapeError(file_ + ": missing tensor '" + name + "', expected shape " + shape_str(shape));
+    if (found->shape != shape)
+      throw ShapeError(file_ + ": tensor '" + name + "': expected shape " + shape_str(shape) + ", found " +
                        shape_str(found->shape));
     const DType t = found->dtype;
     if (t != DType::kF32 && t != DType::kF16 && t != DType::kBF16 && t != DType::kF64)
-      throw FormatError(file_ + ": tensor '" + spec.name + "': expected a float dtype (F32, F16, BF16), found " +
+      throw FormatError(file_ + ": tensor '" + name + "': expected a float dtype (F32, F16, BF16, F64), found " +
                         std::string(dtype_name(t)));
-    Tensor out(spec.shape);
+    Tensor out(shape);
     convert_to_f32(out.data(), found->data, t, static_cast<size_t>(out.numel()));
     return out;
   }
@@ -77,87 +81,115 @@ class Binder {
   std::set<std::string> bound_;
 };
 
-std::string layer_name(int64_t i, const std::string& rest) {
-  return "bert.encoder.layer." + std::to_string(i) + "." + rest;
+bool scope_present(BertScope scope, const BertWeights& w) {
+  switch (scope) {
+    case BertScope::kEmbeddings:
+    case BertScope::kLayer: return true;
+    case BertScope::kPooler: return w.has_pooler;
+    case BertScope::kClassifier: return w.has_classifier;
+  }
+  return false;
 }
 
-Tensor concat_rows(const std::vector<const Tensor*>& parts) {
-  Shape shape = parts[0]->shape;
+// Visits the table rows the model has, in checkpoint order: embeddings, each layer, pooler, classifier.
+void for_each_tensor(const BertConfig& c, const BertWeights& w,
+                     const std::function<void(const BertTensorInfo&, int layer)>& visit) {
+  for (BertScope scope : {BertScope::kEmbeddings, BertScope::kLayer, BertScope::kPooler, BertScope::kClassifier}) {
+    if (!scope_present(scope, w)) continue;
+    const int layers = scope == BertScope::kLayer ? static_cast<int>(c.num_hidden_layers) : 1;
+    for (int i = 0; i < layers; ++i)
+      for (const BertTensorInfo& info : bert_tensor_table())
+        if (info.scope == scope) visit(info, scope == BertScope::kLayer ? i : -1);
+  }
+}
+
+// Weights is BertWeights or const BertWeights.
+template <class Weights>
+auto& linear_of(Weights& w, Linear BertWeights::*linear, Linear BertLayerWeights::*layer_linear, int layer) {
+  return layer_linear ? w.layers[static_cast<size_t>(layer)].*layer_linear : w.*linear;
+}
+
+const BertLinearInfo& linear_info_of(const BertTensorInfo& t) {
+  for (const BertLinearInfo& l : bert_linear_table())
+    if ((t.layer_linear && l.layer_linear == t.layer_linear) || (t.linear && l.linear == t.linear)) return l;
+  throw Error(ExitCode::kInternal, "name table: no Linear for tensor " + std::string(t.pattern));
+}
+
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  Shape shape = parts[0].shape;
   shape[0] = 0;
-  for (const Tensor* p : parts) shape[0] += p->dim(0);
+  for (const Tensor& p : parts) shape[0] += p.dim(0);
   Tensor out(shape);
   float* dst = out.data();
-  for (const Tensor* p : parts) dst = std::copy(p->values.begin(), p->values.end(), dst);
+  for (const Tensor& p : parts) dst = std::copy(p.values.begin(), p.values.end(), dst);
   return out;
 }
 
-// Walks the name table, pulling each tensor through `get` (from a checkpoint or a random source).
-BertModel build_bert(const BertConfig& c, const std::function<Tensor(const TensorSpec&)>& get, std::string source) {
-  const int64_t H = c.hidden_size, FF = c.intermediate_size;
+using TensorSource = std::function<Tensor(const std::string& name, const Shape& shape)>;
+
+// Walks the name table, pulling each tensor through `get`; a Linear is made once all its parts are in.
+BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& get, std::string source) {
   BertModel m;
   m.config = c;
   m.source = std::move(source);
   BertWeights& w = m.weights;
-  w.word_embeddings = get({"bert.embeddings.word_embeddings.weight", {c.vocab_size, H}});
-  w.position_embeddings = get({"bert.embeddings.position_embeddings.weight", {c.max_position_embeddings, H}});
-  w.token_type_embeddings = get({"bert.embeddings.token_type_embeddings.weight", {c.type_vocab_size, H}});
-  w.embeddings_ln_gamma = get({"bert.embeddings.LayerNorm.weight", {H}});
-  w.embeddings_ln_beta = get({"bert.embeddings.LayerNorm.bias", {H}});
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    BertLayerWeights l;
-    const Tensor qw = get({layer_name(i, "attention.self.query.weight"), {H, H}});
-    const Tensor kw = get({layer_name(i, "attention.self.key.weight"), {H, H}});
-    const Tensor vw = get({layer_name(i, "attention.self.value.weight"), {H, H}});
-    const Tensor qb = get({layer_name(i, "attention.self.query.bias"), {H}});
-    const Tensor kb = get({layer_name(i, "attention.self.key.bias"), {H}});
-    const Tensor vb = get({layer_name(i, "attention.self.value.bias"), {H}});
-    l.qkv = make_linear(concat_rows({&qw, &kw, &vw}), concat_rows({&qb, &kb, &vb}));
-    l.attention_out = make_linear(get({layer_name(i, "attention.output.dense.weight"), {H, H}}),
-                                  get({layer_name(i, "attention.output.dense.bias"), {H}}));
-    l.attention_ln_gamma = get({layer_name(i, "attention.output.LayerNorm.weight"), {H}});
-    l.attention_ln_beta = get({layer_name(i, "attention.output.LayerNorm.bias"), {H}});
-    l.intermediate = make_linear(get({layer_name(i, "intermediate.dense.weight"), {FF, H}}),
-                                 get({layer_name(i, "intermediate.dense.bias"), {FF}}));
-    l.output = make_linear(get({layer_name(i, "output.dense.weight"), {H, FF}}),
-                           get({layer_name(i, "output.dense.bias"), {H}}));
-    l.output_ln_gamma = get({layer_name(i, "output.LayerNorm.weight"), {H}});
-    l.output_ln_beta = get({layer_name(i, "output.LayerNorm.bias"), {H}});
-    w.layers.push_back(std::move(l));
-  }
+  w.layers.resize(static_cast<size_t>(c.num_hidden_layers));
   w.has_classifier = c.has_classifier();
-  if (w.has_classifier) {
-    w.pooler = make_linear(get({"bert.pooler.dense.weight", {H, H}}), get({"bert.pooler.dense.bias", {H}}));
-    w.classifier = make_linear(get({"classifier.weight", {c.num_labels, H}}), get({"classifier.bias", {c.num_labels}}));
+  w.has_pooler = with_pooler || w.has_classifier;
+  struct Staged {
+    std::map<int, Tensor> weights, biases;  // by part
+    std::map<int, std::string> part_names;
+  };
+  std::map<std::pair<const BertLinearInfo*, int>, Staged> staged;
+  for_each_tensor(c, w, [&](const BertTensorInfo& info, int layer) {
+    Tensor t = get(canonical_name(info, layer), bert_tensor_shape(info, c));
+    if (info.tensor) {
+      w.*info.tensor = std::move(t);
+    } else if (info.layer_tensor) {
+      w.layers[static_cast<size_t>(layer)].*info.layer_tensor = std::move(t);
+    } else {
+      Staged& s = staged[{&linear_info_of(info), layer}];
+      if (info.param == LinearParam::kWeight) {
+        s.weights[info.part] = std::move(t);
+        const std::string name = bert_tensor_name(info.pattern, layer);
+        s.part_names[info.part] = name.substr(0, name.size() - std::string_view(".weight").size());
+      } else {
+        s.biases[info.part] = std::move(t);
+      }
+    }
+  });
+  for (auto& [key, s] : staged) {
+    const auto& [info, layer] = key;
+    std::vector<Tensor> weights, biases;
+    std::vector<LinearPart> parts;
+    for (auto& [part, t] : s.weights) {
+      parts.push_back({s.part_names[part], t.dim(0)});
+      weights.push_back(std::move(t));
+      biases.push_back(std::move(s.biases.at(part)));
+    }
+    linear_of(w, info->linear, info->layer_linear, layer) =
+        make_linear(bert_tensor_name(info->name, layer), info->role, layer, concat_rows(weights), concat_rows(biases),
+                    std::move(parts));
   }
   return m;
 }
 
 }  // namespace
 
-std::string find_weights_file(const std::string& model_dir) {
-  for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
-    const std::string path = model_dir + "/" + name;
-    if (file_exists(path)) return path;
-  }
-  throw IoError(model_dir + ": no weights found (expected model.safetensors or pytorch_model.bin)");
-}
-
-TensorMap read_weights_file(const std::string& path) {
-  return path.ends_with(".safetensors") ? read_safetensors(path) : read_torch_zip(path);
-}
-
 BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
                             std::vector<std::string>* unused) {
   Binder binder(tensors, file);
-  BertModel model = build_bert(config, [&](const TensorSpec& s) { return binder.take(s); }, file);
+  const bool stored_pooler = binder.has("bert.pooler.dense.weight");
+  BertModel model = build_bert(
+      config, stored_pooler, [&](const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file);
   if (unused) *unused = binder.unbound();
   return model;
 }
 
 BertModel load_bert_model(const std::string& model_dir) {
   const BertConfig config = parse_bert_config_file(model_dir + "/config.json");
-  const std::string file = find_weights_file(model_dir);
-  return bert_from_tensors(config, read_weights_file(file), file);
+  const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
+  return bert_from_tensors(config, weights.tensors, weights.paths.front());
 }
 
 BertModel random_bert(const BertConfig& config, uint64_t seed) {
@@ -167,24 +199,52 @@ BertModel random_bert(const BertConfig& config, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   return build_bert(
-      c,
-      [&](const TensorSpec& s) {
-        Tensor t(s.shape);
-        const bool is_ln_gamma = s.name.find("LayerNorm.weight") != std::string::npos;
-        const bool is_bias = s.shape.size() == 1 && !is_ln_gamma;
+      c, true,
+      [&](const std::string& name, const Shape& shape) {
+        Tensor t(shape);
+        const bool is_ln_gamma = name.find("LayerNorm.weight") != std::string::npos;
+        const bool is_bias = shape.size() == 1 && !is_ln_gamma;
         for (float& v : t.values) v = is_ln_gamma ? 1.0f : (is_bias ? 0.0f : normal(rng));
         return t;
       },
       "random");
 }
 
+std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype) {
+  const bool prefixed = model.weights.has_classifier;
+  std::map<const Linear*, Tensor> dequantized;
+  std::vector<TensorToWrite> out;
+  const BertWeights& w = model.weights;
+  for_each_tensor(model.config, w, [&](const BertTensorInfo& info, int layer) {
+    const std::string name = (prefixed && bert_tensor_has_prefix(info.scope) ? "bert." : "") +
+                             bert_tensor_name(info.pattern, layer);
+    if (info.tensor || info.layer_tensor) {
+      const Tensor& t = info.tensor ? w.*info.tensor : w.layers[static_cast<size_t>(layer)].*info.layer_tensor;
+      out.push_back(tensor_to_write(name, t, dtype));
+      return;
+    }
+    const Linear& l = linear_of(w, info.linear, info.layer_linear, layer);
+    int64_t first_row = 0;
+    for (int p = 0; p < info.part; ++p) first_row += l.parts[static_cast<size_t>(p)].rows;
+    const int64_t rows = l.parts[static_cast<size_t>(info.part)].rows, K = l.in_features();
+    const bool weight = info.param == LinearParam::kWeight;
+    auto [it, fresh] = dequantized.try_emplace(&l);
+    if (fresh && weight) it->second = linear_dequantize(l);
+    const Tensor& source = weight ? it->second : l.bias;
+    const int64_t width = weight ? K : 1;
+    Tensor slice(weight ? Shape{rows, K} : Shape{rows});
+    std::copy_n(source.data() + first_row * width, rows * width, slice.data());
+    out.push_back(tensor_to_write(name, slice, dtype));
+  });
+  return out;
+}
+
 std::vector<std::pair<std::string, int64_t>> BertModel::parameter_groups() const {
   const BertWeights& w = weights;
-  auto linear = [](const Linear& l) { return l.weight.numel() + l.bias.numel(); };
   int64_t attention = 0, ffn = 0, norms = 0;
   for (const auto& l : w.layers) {
-    attention += linear(l.qkv) + linear(l.attention_out);
-    ffn += linear(l.intermediate) + linear(l.output);
+    attention += linear_parameters(l.qkv) + linear_parameters(l.attention_out);
+    ffn += linear_parameters(l.intermediate) + linear_parameters(l.output);
     norms += l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
              l.output_ln_beta.numel();
   }
@@ -193,10 +253,8 @@ std::vector<std::pair<std::string, int64_t>> BertModel::parameter_groups() const
                              w.embeddings_ln_beta.numel();
   std::vector<std::pair<std::string, int64_t>> groups = {
       {"embeddings", embeddings}, {"attention", attention}, {"feed_forward", ffn}, {"layer_norms", norms}};
-  if (w.has_classifier) {
-    groups.emplace_back("pooler", linear(w.pooler));
-    groups.emplace_back("classifier", linear(w.classifier));
-  }
+  if (w.has_pooler) groups.emplace_back("pooler", linear_parameters(w.pooler));
+  if (w.has_classifier) groups.emplace_back("classifier", linear_parameters(w.classifier));
   return groups;
 }
 
@@ -204,6 +262,27 @@ int64_t BertModel::parameter_count() const {
   int64_t n = 0;
   for (const auto& [name, count] : parameter_groups()) n += count;
   return n;
+}
+
+std::vector<const Linear*> BertModel::linears() const {
+  std::vector<const Linear*> out;
+  for (const auto& l : weights.layers)
+    for (const Linear* p : {&l.qkv, &l.attention_out, &l.intermediate, &l.output}) out.push_back(p);
+  if (weights.has_pooler) out.push_back(&weights.pooler);
+  if (weights.has_classifier) out.push_back(&weights.classifier);
+  return out;
+}
+
+int64_t BertModel::resident_bytes() const {
+  const BertWeights& w = weights;
+  int64_t floats = w.word_embeddings.numel() + w.position_embeddings.numel() + w.token_type_embeddings.numel() +
+                   w.embeddings_ln_gamma.numel() + w.embeddings_ln_beta.numel();
+  for (const auto& l : w.layers)
+    floats += l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
+              l.output_ln_beta.numel();
+  int64_t bytes = floats * static_cast<int64_t>(sizeof(float));
+  for (const Linear* l : linears()) bytes += linear_bytes(*l);
+  return bytes;
 }
 
 }  // namespace squish

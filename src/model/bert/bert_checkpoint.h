@@ -1,7 +1,8 @@
-// From a HF model directory to a BertModel: config.json, then weights from model.safetensors
-// (preferred, memory-mapped) or pytorch_model.bin, bound to the weight structs through one table
-// of HF tensor names and expected shapes (bert_checkpoint.cpp). Name variants accepted: with or
-// without the "bert." prefix, LayerNorm.weight/bias or the older LayerNorm.gamma/beta.
+// From a HF model directory to a BertModel and back: config.json, then the weights file (any
+// container io/weights_file.h knows, told by its bytes), bound to the weight structs by walking
+// the name table (bert_tensor_table.h) forward; saving walks it backward. Name variants accepted
+// on load: with or without the "bert." prefix, LayerNorm.weight/bias or the older
+// LayerNorm.gamma/beta.
 #pragma once
 
 #include <cstdint>
@@ -9,17 +10,12 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/safetensors_writer.h"
 #include "model/bert/bert_weights.h"
 
 namespace squish {
 
-// The weights file squish reads in a model directory; IoError listing what it looked for if none.
-std::string find_weights_file(const std::string& model_dir);
-
 BertModel load_bert_model(const std::string& model_dir);
-
-// The tensors of a weights file, by its name: *.safetensors, else a PyTorch zip checkpoint.
-TensorMap read_weights_file(const std::string& path);
 
 // Binds named tensors to a BertModel. `file` is named in errors: a missing tensor, a wrong shape
 // ("tensor X: expected [768, 768], found [768, 3072] in model.safetensors") or a non-float dtype.
@@ -28,7 +24,11 @@ BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, 
                             std::vector<std::string>* unused = nullptr);
 
 // Random weights of the right shapes (normal, std 0.02 like HF's init; LayerNorm 1/0), for
-// benchmarks and shape tests. Deterministic for a seed.
+// benchmarks and shape tests. Deterministic for a seed. Always has a pooler and classifier.
 BertModel random_bert(const BertConfig& config, uint64_t seed);
+
+// Every tensor of the model under its HF name, in the layout transformers loads
+// ("bert."-prefixed for a *ForSequenceClassification model, as HF saves it), as F32 or F16.
+std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype);
 
 }  // namespace squish

@@ -11,9 +11,29 @@ void ensure(AlignedVector<float>& buf, int64_t n) {
   if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
 }
 
-void emit(const Tap* tap, int layer, TapSite site, const float* data, int64_t rows, int64_t cols,
+// Calls the Tap, if any, on an activation the forward owns (a replacing Tap writes into it).
+void emit(const Tap* tap, TapPoint point, float* data, int64_t rows, int64_t cols, int64_t row_tokens,
           const TokenBatch& b) {
-  if (tap) (*tap)(layer, site, TapView{data, rows, cols, b.batch, b.tokens, b.lengths.data()});
+  if (!tap) return;
+  const bool replace = tap->mode == Tap::Mode::kReplace;
+  tap->fn(point, TapView{data, replace ? data : nullptr, rows, cols, b.batch, row_tokens, b.lengths.data()});
+}
+
+// A Linear's input as the Linear will read it: `x` itself, or, for a replacing Tap, a copy the Tap
+// rewrote, so the change reaches only this Linear and not the residual stream that shares `x`.
+const float* tapped_input(const Tap* tap, BertActivations& act, int layer, const Linear& linear, const float* x,
+                          int64_t rows, int64_t row_tokens, const TokenBatch& b) {
+  if (!tap) return x;
+  const int64_t cols = linear.in_features();
+  const TapPoint point{TapSite::kLinearInput, layer, &linear};
+  if (tap->mode == Tap::Mode::kObserve) {
+    tap->fn(point, TapView{x, nullptr, rows, cols, b.batch, row_tokens, b.lengths.data()});
+    return x;
+  }
+  ensure(act.tap_input, rows * cols);
+  std::copy_n(x, rows * cols, act.tap_input.data());
+  tap->fn(point, TapView{act.tap_input.data(), act.tap_input.data(), rows, cols, b.batch, row_tokens, b.lengths.data()});
+  return act.tap_input.data();
 }
 
 // hidden[b,t,:] = LN(word[id] + position[t] + token_type[type])
@@ -30,43 +50,25 @@ void embed(const BertModel& model, const TokenBatch& b, float* hidden) {
     for (int64_t i = 0; i < H; ++i) out[i] = word[i] + pos[i] + type[i];
   }
   vector_ops().layernorm(hidden, hidden, w.embeddings_ln_gamma.data(), w.embeddings_ln_beta.data(),
-                         b.batch * b.tokens, H, model.config.layer_norm_eps);
+                         b.batch * b.tokens, H, static_cast<float>(model.config.layer_norm_eps));
 }
 
 }  // namespace
 
-void validate_batch(const BertConfig& c, const TokenBatch& b) {
-  const int64_t n = b.batch * b.tokens;
-  if (b.batch <= 0 || b.tokens <= 0 || static_cast<int64_t>(b.input_ids.size()) != n ||
-      static_cast<int64_t>(b.token_type_ids.size()) != n || static_cast<int64_t>(b.lengths.size()) != b.batch)
-    throw ShapeError("token batch: expected B*T ids and type ids and B lengths for B=" + std::to_string(b.batch) +
-                     " T=" + std::to_string(b.tokens));
-  if (b.tokens > c.max_position_embeddings)
-    throw ShapeError("token batch: " + std::to_string(b.tokens) + " tokens exceed max_position_embeddings " +
-                     std::to_string(c.max_position_embeddings));
-  for (int64_t i = 0; i < b.batch; ++i)
-    if (b.lengths[i] < 1 || b.lengths[i] > b.tokens)
-      throw ShapeError("token batch: sequence " + std::to_string(i) + " has length " + std::to_string(b.lengths[i]) +
-                       ", expected 1.." + std::to_string(b.tokens));
-  for (int64_t i = 0; i < n; ++i) {
-    if (b.input_ids[i] < 0 || b.input_ids[i] >= c.vocab_size)
-      throw ShapeError("token batch: input id " + std::to_string(b.input_ids[i]) + " at position " + std::to_string(i) +
-                       " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
-    if (b.token_type_ids[i] < 0 || b.token_type_ids[i] >= c.type_vocab_size)
-      throw ShapeError("token batch: token type id " + std::to_string(b.token_type_ids[i]) + " at position " +
-                       std::to_string(i) + " is outside [0, " + std::to_string(c.type_vocab_size) + ")");
-  }
+TokenLimits bert_token_limits(const BertConfig& c) {
+  return {c.vocab_size, c.type_vocab_size, c.max_position_embeddings};
 }
 
 void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& act, std::vector<float>& logits,
-                  const Tap* tap) {
+                  const ForwardOptions& options) {
   const BertConfig& c = model.config;
   const BertWeights& w = model.weights;
   if (!w.has_classifier)
     throw ConfigError(model.source + ": architecture " + c.architecture +
                       " has no sequence-classification head (pooler + classifier)");
-  validate_batch(c, b);
+  validate_token_batch(bert_token_limits(c), b);
   const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size, FF = c.intermediate_size;
+  const float eps = static_cast<float>(c.layer_norm_eps);
   const AttentionShape shape{B, T, c.num_attention_heads, c.head_dim()};
   ensure(act.hidden, M * H);
   ensure(act.qkv, M * 3 * H);
@@ -77,45 +79,55 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   ensure(act.pooled, B * H);
   float* hidden = act.hidden.data();
   const VectorOps& ops = vector_ops();
-  // The pooler and a [CLS]-only last layer read each sequence's first token.
-  const auto gather_cls = [&] {
-    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
-  };
+  const Tap* tap = options.tap;
 
   embed(model, b, hidden);
-  emit(tap, -1, TapSite::kEmbeddings, hidden, M, H, b);
+  emit(tap, {TapSite::kEmbeddings, -1}, hidden, M, H, T, b);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const BertLayerWeights& l = w.layers[static_cast<size_t>(i)];
     const int layer = static_cast<int>(i);
-    // The classifier reads only [CLS]: past the last layer's K and V, no other token's output is
-    // needed, so that layer attends from [CLS] alone and runs its dense part on B rows instead of
-    // B*T. With a Tap present every row is computed, since observers want whole activations.
-    const bool cls_only = i + 1 == c.num_hidden_layers && tap == nullptr;
+    const bool cls_only = i + 1 == c.num_hidden_layers && options.last_layer == LastLayerRows::kClsOnly;
     const int64_t queries = cls_only ? 1 : T, rows = B * queries;
-    float* x = hidden;
-    linear_apply(l.qkv, act.qkv.data(), hidden, M);
+    linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act, layer, l.qkv, hidden, M, T, b), M, Epilogue::kNone,
+                 act.linear);
     attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
-    emit(tap, layer, TapSite::kAttentionContext, act.context.data(), rows, H, b);
-    if (cls_only) {
-      gather_cls();
+    float* x = hidden;
+    if (cls_only) {  // the residual stream continues on the [CLS] rows alone
+      for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
       x = act.cls.data();
     }
-    linear_apply(l.attention_out, x, act.context.data(), rows, Epilogue::kAccumulate);
-    ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, c.layer_norm_eps);
-    emit(tap, layer, TapSite::kAttentionOutput, x, rows, H, b);
-    linear_apply(l.intermediate, act.intermediate.data(), x, rows, Epilogue::kGelu);
-    emit(tap, layer, TapSite::kIntermediate, act.intermediate.data(), rows, FF, b);
-    linear_apply(l.output, x, act.intermediate.data(), rows, Epilogue::kAccumulate);
-    ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, c.layer_norm_eps);
-    emit(tap, layer, TapSite::kLayerOutput, x, rows, H, b);
+    linear_apply(l.attention_out, x,
+                 tapped_input(tap, act, layer, l.attention_out, act.context.data(), rows, queries, b), rows,
+                 Epilogue::kAccumulate, act.linear);
+    ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, eps);
+    linear_apply(l.intermediate, act.intermediate.data(), tapped_input(tap, act, layer, l.intermediate, x, rows, queries, b),
+                 rows, Epilogue::kGelu, act.linear);
+    linear_apply(l.output, x, tapped_input(tap, act, layer, l.output, act.intermediate.data(), rows, queries, b), rows,
+                 Epilogue::kAccumulate, act.linear);
+    ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, eps);
+    emit(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
   }
-  // Without a Tap the last layer already left its [CLS] rows in act.cls.
-  if (tap != nullptr) gather_cls();
-  linear_apply(w.pooler, act.pooled.data(), act.cls.data(), B, Epilogue::kTanh);
-  emit(tap, -1, TapSite::kPooled, act.pooled.data(), B, H, b);
+  // The pooler reads each sequence's [CLS] row; a [CLS]-only last layer left them in act.cls already.
+  if (options.last_layer == LastLayerRows::kAllTokens)
+    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+  linear_apply(w.pooler, act.pooled.data(), tapped_input(tap, act, -1, w.pooler, act.cls.data(), B, 1, b), B,
+               Epilogue::kTanh, act.linear);
   logits.resize(static_cast<size_t>(B * c.num_labels));
-  linear_apply(w.classifier, logits.data(), act.pooled.data(), B);
-  emit(tap, -1, TapSite::kLogits, logits.data(), B, c.num_labels, b);
+  linear_apply(w.classifier, logits.data(), tapped_input(tap, act, -1, w.classifier, act.pooled.data(), B, 1, b), B,
+               Epilogue::kNone, act.linear);
+  emit(tap, {TapSite::kLogits, -1}, logits.data(), B, c.num_labels, 1, b);
+}
+
+double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq, LastLayerRows last_layer) {
+  const double B = static_cast<double>(batch), T = static_cast<double>(seq), M = B * T;
+  const double H = static_cast<double>(c.hidden_size), FF = static_cast<double>(c.intermediate_size);
+  // rows: tokens the dense part runs on; queries: attending positions per sequence.
+  auto layer = [&](double rows, double queries) {
+    return 2.0 * M * 3.0 * H * H + 2.0 * 2.0 * B * queries * T * H + 2.0 * rows * (H * H + 2.0 * H * FF);
+  };
+  const double head = 2.0 * B * H * (H + static_cast<double>(c.num_labels));
+  const double last = last_layer == LastLayerRows::kClsOnly ? layer(B, 1.0) : layer(M, T);
+  return layer(M, T) * static_cast<double>(c.num_hidden_layers - 1) + last + head;
 }
 
 }  // namespace squish

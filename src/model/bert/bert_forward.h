@@ -7,17 +7,10 @@
 
 #include "core/tensor.h"
 #include "model/bert/bert_weights.h"
-#include "model/tap.h"
+#include "model/common/forward_options.h"
+#include "model/common/token_batch.h"
 
 namespace squish {
-
-// Right-padded token sequences. Padding positions hold any valid id; attention ignores them.
-struct TokenBatch {
-  int64_t batch = 0, tokens = 0;        // B, T
-  std::vector<int32_t> input_ids;       // [B*T]
-  std::vector<int32_t> token_type_ids;  // [B*T]
-  std::vector<int32_t> lengths;         // [B], each in [1, T]
-};
 
 // Scratch of one forward. Buffers grow to the largest batch seen and are reused; never pinned to
 // the first shape.
@@ -29,14 +22,20 @@ struct BertActivations {
   AlignedVector<float> attention;     // attention_workspace_floats(): one sequence's [NH, T, T] scores
   AlignedVector<float> cls;           // [B, H]
   AlignedVector<float> pooled;        // [B, H]
+  AlignedVector<float> tap_input;     // a Linear's input copied for a replacing Tap
+  LinearWorkspace linear;             // the Linears' own scratch
 };
 
-// Checks a batch against the model: ShapeError naming the first bad id, type id or length.
-void validate_batch(const BertConfig& config, const TokenBatch& batch);
+TokenLimits bert_token_limits(const BertConfig& config);
 
 // logits: [B, C] row-major. The model must have a classification head (ConfigError otherwise).
-// `tap` may be null; then no site costs more than a null check.
+// Checks the batch against the model first (ShapeError naming the first bad id or length).
 void bert_forward(const BertModel& model, const TokenBatch& batch, BertActivations& act, std::vector<float>& logits,
-                  const Tap* tap = nullptr);
+                  const ForwardOptions& options = {});
+
+// The floating-point operations bert_forward executes for B sequences of T tokens: the one FLOP
+// model bench, tests and the end-to-end script read (multiply-adds count 2; LayerNorm, softmax
+// and GELU are left out, as every engine's GFLOP/s figure does).
+double bert_forward_flops(const BertConfig& config, int64_t batch, int64_t tokens, LastLayerRows last_layer);
 
 }  // namespace squish

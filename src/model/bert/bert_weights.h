@@ -1,6 +1,7 @@
-// The weights of a BERT encoder with an optional sequence-classification head, as plain structs.
-// Q, K and V are fused into one [3H, H] Linear at load time (one GEMM instead of three; the
-// attention kernel reads head views straight out of its [B, T, 3H] output).
+// The weights of a BERT encoder with an optional pooler and sequence-classification head, as plain
+// structs. Q, K and V are fused into one [3H, H] Linear at load time (one GEMM instead of three;
+// the attention kernel reads head views straight out of its [B, T, 3H] output); the Linear keeps
+// the three HF modules as its parts, so plans and exports still address each.
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "core/tensor.h"
 #include "model/bert/bert_config.h"
-#include "model/linear.h"
+#include "model/common/linear.h"
 
 namespace squish {
 
@@ -28,6 +29,7 @@ struct BertWeights {
   Tensor token_type_embeddings;  // [type_vocab, H]
   Tensor embeddings_ln_gamma, embeddings_ln_beta;  // [H]
   std::vector<BertLayerWeights> layers;            // L
+  bool has_pooler = false;       // classifiers always; encoders (BertModel) when the checkpoint stores one
   bool has_classifier = false;
   Linear pooler;      // [H, H], tanh
   Linear classifier;  // [C, H]
@@ -40,6 +42,10 @@ struct BertModel {
   // Parameter counts of embeddings, attention, feed_forward, layer_norms (+ pooler, classifier).
   std::vector<std::pair<std::string, int64_t>> parameter_groups() const;
   int64_t parameter_count() const;
+  // Every Linear in forward order.
+  std::vector<const Linear*> linears() const;
+  // Bytes of every weight as held in memory (Linears in their representation, the rest fp32).
+  int64_t resident_bytes() const;
 };
 
 }  // namespace squish

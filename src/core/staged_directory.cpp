@@ -1,0 +1,40 @@
+#include "core/staged_directory.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace squish {
+
+namespace fs = std::filesystem;
+
+StagedDirectory::StagedDirectory(std::string final_path) : final_(std::move(final_path)) {
+  while (final_.size() > 1 && final_.back() == '/') final_.pop_back();
+  std::error_code ec;
+  if (fs::exists(final_, ec) && !(fs::is_directory(final_, ec) && fs::is_empty(final_, ec)))
+    throw IoError(final_ + ": already exists and is not an empty directory; remove it or choose another --output_dir");
+  const fs::path parent = fs::absolute(final_, ec).parent_path();
+  if (!fs::is_directory(parent, ec)) throw IoError(final_ + ": parent directory " + parent.string() + " does not exist");
+  staging_ = final_ + ".tmp." + std::to_string(::getpid());
+  fs::remove_all(staging_, ec);
+  if (!fs::create_directory(staging_, ec))
+    throw IoError(staging_ + ": cannot create: " + ec.message());
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void StagedDirectory::commit() {
+  std::error_code ec;
+  if (fs::is_directory(final_, ec)) fs::remove(final_, ec);  // empty, checked at construction
+  fs::rename(staging_, final_, ec);
+  if (ec) throw IoError(final_ + ": cannot move the finished directory into place: " + ec.message());
+  committed_ = true;
+}
+
+}  // namespace squish

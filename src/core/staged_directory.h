@@ -1,0 +1,28 @@
+// A directory written as a whole: files go into "<final>.tmp.<pid>" beside it, and commit()
+// renames that into place, so an interrupted or failed run leaves no half-written model directory
+// (the temporary is removed when the object dies uncommitted).
+#pragma once
+
+#include <string>
+
+namespace squish {
+
+class StagedDirectory {
+ public:
+  // IoError naming the path when `final_path` exists and is not an empty directory, or when its
+  // parent is missing.
+  explicit StagedDirectory(std::string final_path);
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  const std::string& path() const { return staging_; }  // where to write now
+  std::string file(const std::string& name) const { return staging_ + "/" + name; }
+  void commit();
+
+ private:
+  std::string final_, staging_;
+  bool committed_ = false;
+};
+
+}  // namespace squish

@@ -1,0 +1,38 @@
+#include "eval/export.h"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/staged_directory.h"
+#include "io/safetensors_writer.h"
+#include "model/load_model.h"
+
+namespace squish {
+
+int64_t export_model(const ExportRequest& q) {
+  if (q.dtype != "f32" && q.dtype != "f16") throw UsageError("--dtype " + q.dtype + ": expected f32 or f16");
+  const DType dtype = q.dtype == "f16" ? DType::kF16 : DType::kF32;
+  StagedDirectory out(q.output_dir);
+  const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
+  // transformers 5 loads weights in the config's dtype; it must say what the file holds.
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_file(model->info().config_path));
+  const char* torch_dtype = dtype == DType::kF16 ? "float16" : "float32";
+  config["dtype"] = torch_dtype;
+  if (config.contains("torch_dtype")) config["torch_dtype"] = torch_dtype;
+  write_file_atomic(out.file("config.json"), config.dump(2) + "\n");
+  for (const char* name : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+    const std::string src = q.model_dir + "/" + name;
+    if (file_exists(src)) write_file_atomic(out.file(name), read_file(src));
+  }
+  // HF's writers tag the container with its framework; transformers refuses a file without it.
+  const std::string weights = out.file("model.safetensors");
+  write_safetensors(weights, model->checkpoint_tensors(dtype), {{"format", "pt"}});
+  const int64_t bytes = static_cast<int64_t>(std::filesystem::file_size(weights));
+  out.commit();
+  return bytes;
+}
+
+}  // namespace squish

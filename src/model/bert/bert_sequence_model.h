@@ -1,0 +1,30 @@
+// BERT behind the architecture-neutral SequenceModel interface: the weights, the scratch of its
+// forward and what loading found.
+#pragma once
+
+#include "model/bert/bert_forward.h"
+#include "model/common/sequence_model.h"
+
+namespace squish {
+
+class BertSequenceModel final : public SequenceModel {
+ public:
+  BertSequenceModel(BertModel model, ModelInfo loaded);
+
+  const ModelInfo& info() const override { return info_; }
+  void forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options) override;
+  double forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const override;
+  std::vector<const Linear*> linears() const override { return model_.linears(); }
+  std::vector<std::pair<std::string, int64_t>> parameter_groups() const override { return model_.parameter_groups(); }
+  int64_t resident_bytes() const override { return model_.resident_bytes(); }
+  std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const override;
+
+  const BertModel& model() const { return model_; }
+
+ private:
+  BertModel model_;
+  ModelInfo info_;
+  BertActivations activations_;
+};
+
+}  // namespace squish

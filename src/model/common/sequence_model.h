@@ -1,0 +1,61 @@
+// What the evaluation runner, bench, inspect and export need from a loaded model of any
+// architecture: token ids to logits (for models with a classification head), its limits, its
+// Linears, its size, the FLOPs it executes and its tensors under their HF names. BERT implements
+// it (model/bert/bert_sequence_model.h); a causal LM will be a sibling, and everything in eval/
+// works on it unchanged.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/safetensors_writer.h"
+#include "model/common/forward_options.h"
+#include "model/common/linear.h"
+#include "model/common/token_batch.h"
+
+namespace squish {
+
+struct ModelInfo {
+  std::string source;           // the weights file ("random" for generated weights)
+  std::string architecture;     // config.json's architectures[0]
+  std::string model_type;       // "bert"
+  bool has_classifier = false;
+  int64_t num_labels = 0;
+  std::map<int64_t, std::string> id2label;
+  std::string finetuning_task;  // config.json's, empty when not stated
+  TokenLimits limits;
+  int64_t hidden_size = 0, layers = 0, heads = 0, intermediate_size = 0;
+  std::string config_path;      // config.json it was read from (empty for generated weights)
+  // What the weights file held (empty for generated weights).
+  std::string weights_format;   // "safetensors", "torch-zip"
+  int64_t weights_file_bytes = 0;
+  int64_t stored_tensors = 0;
+  std::map<std::string, int64_t> stored_dtypes;  // "F16" -> tensor count
+  std::vector<std::string> unused_tensors;       // stored but not taken by the architecture
+};
+
+class SequenceModel {
+ public:
+  virtual ~SequenceModel() = default;
+  virtual const ModelInfo& info() const = 0;
+  // logits: [B, C] row-major; ConfigError for a model without a classification head. Scratch is
+  // the model's own, so one forward runs at a time per object.
+  virtual void forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options = {}) = 0;
+  // Floating-point operations a forward of B sequences of T tokens executes.
+  virtual double forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const = 0;
+  // Every Linear, in forward order.
+  virtual std::vector<const Linear*> linears() const = 0;
+  // Parameter counts by group ("embeddings", "attention", ...), in a stable order.
+  virtual std::vector<std::pair<std::string, int64_t>> parameter_groups() const = 0;
+  // Bytes the weights occupy in memory as squish holds them.
+  virtual int64_t resident_bytes() const = 0;
+  // Every tensor under its HF name, as transformers loads it.
+  virtual std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const = 0;
+
+  int64_t parameter_count() const;
+};
+
+}  // namespace squish

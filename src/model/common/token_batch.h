@@ -1,0 +1,26 @@
+// The input of every sequence model: right-padded token ids with their lengths. Shared by every
+// architecture, the evaluation runner and bench, so none of them depends on BERT.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace squish {
+
+// Right-padded token sequences. Padding positions hold any valid id; attention ignores them.
+struct TokenBatch {
+  int64_t batch = 0, tokens = 0;        // B, T
+  std::vector<int32_t> input_ids;       // [B*T]
+  std::vector<int32_t> token_type_ids;  // [B*T]
+  std::vector<int32_t> lengths;         // [B], each in [1, T]
+};
+
+// What a model accepts: ids below vocab_size, type ids below type_vocab_size, at most max_positions tokens.
+struct TokenLimits {
+  int64_t vocab_size = 0, type_vocab_size = 0, max_positions = 0;
+};
+
+// ShapeError naming the first bad id, type id or length.
+void validate_token_batch(const TokenLimits& limits, const TokenBatch& batch);
+
+}  // namespace squish

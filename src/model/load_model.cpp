@@ -1,0 +1,29 @@
+#include "model/load_model.h"
+
+#include "io/hf_config.h"
+#include "io/model_dir.h"
+#include "io/weights_file.h"
+#include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_sequence_model.h"
+
+namespace squish {
+
+std::unique_ptr<SequenceModel> load_model(const std::string& model_dir) {
+  require_model_dir(model_dir);
+  const BertConfig config = parse_bert_config_file(model_dir + "/config.json");
+  const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
+  ModelInfo info;
+  info.config_path = model_dir + "/config.json";
+  info.weights_format = weights.format;
+  info.weights_file_bytes = weights.file_bytes;
+  info.stored_tensors = static_cast<int64_t>(weights.tensors.size());
+  for (const auto& [name, t] : weights.tensors) ++info.stored_dtypes[std::string(dtype_name(t.dtype))];
+  BertModel model = bert_from_tensors(config, weights.tensors, weights.paths.front(), &info.unused_tensors);
+  return std::make_unique<BertSequenceModel>(std::move(model), std::move(info));
+}
+
+std::unique_ptr<SequenceModel> random_model(const std::string& config_path, uint64_t seed) {
+  return std::make_unique<BertSequenceModel>(random_bert(parse_bert_config_file(config_path), seed), ModelInfo{});
+}
+
+}  // namespace squish
