@@ -185,14 +185,6 @@ def measure_peak(threads: int, which: str) -> Peak:
 # FLOPs (multiply-add = 2 FLOPs: Linears, QK^T and PV; row-wise ops not counted)
 
 
-def full_forward_flops(cfg: dict, b: int, t: int, labels: int = 2) -> float:
-    """A whole forward, every layer on every token: what PyTorch and ORT compute."""
-    H, FF, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
-    m = b * t
-    layer = 2.0 * m * (4 * H * H + 2 * H * FF) + 4.0 * b * t * t * H
-    return L * layer + 2.0 * b * H * (H + labels)
-
-
 # ---------------------------------------------------------------------------------------------
 # Engines
 
@@ -506,12 +498,17 @@ def main() -> int:
             runs, warm = plan(b, t)
             r = {"batch": b, "seq": t, "runs": runs, "warmup": warm, "engines": {}}
             ids, mask, types = random_inputs(cfg, b, t, args.seed)
+            # One FLOP model, squish's: its bench JSON gives the FLOPs it executes and those of a whole
+            # forward (every layer on every token, what PyTorch and ORT compute).
+            squish_run = run_squish(args.squish, args.config, b, t, threads, runs, warm) if "squish" in engines else \
+                run_squish(args.squish, args.config, b, t, threads, 1, 0)
+            full_gflop = squish_run[1]["full_forward_gflop"]
+            r["full_forward_gflop"] = full_gflop
             for e in engines:
                 log(f"{b}x{t}: {ENGINE_TITLES[e]} ({runs} runs after {warm} warm-up) ...")
                 if e == "squish":
-                    tm, j = run_squish(args.squish, args.config, b, t, threads, runs, warm)
-                    meta["squish_isa"] = j.get("isa")
-                    # squish bench counts the FLOPs squish executes (eval/bench.cpp bert_forward_flops).
+                    tm, j = squish_run
+                    meta["squish_isa"] = j["host"]["isa"]
                     extra = {"executed_gflop": j["forward_gflop"]}
                 elif e == "torch":
                     import torch
@@ -530,7 +527,7 @@ def main() -> int:
                     tm, extra = time_calls(lambda: ort_model.session.run(None, feed), runs, warm), {}
                 d = {"median_ms": tm.median_ms, "min_ms": tm.min_ms, "run_ms": tm.runs_ms,
                      "sequences_per_second": b / (tm.median_ms / 1e3),
-                     "full_forward_gflops_per_second": full_forward_flops(cfg, b, t) / 1e9 / (tm.median_ms / 1e3)}
+                     "full_forward_gflops_per_second": full_gflop / (tm.median_ms / 1e3)}
                 if e == "squish":
                     d["gflops_per_second"] = extra["executed_gflop"] / (tm.median_ms / 1e3)
                     d["peak_fraction"] = d["gflops_per_second"] / peak.gflops if peak.gflops else None
@@ -547,7 +544,7 @@ def main() -> int:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
     meta["load_after"] = "%.2f %.2f %.2f" % os.getloadavg()
-    saved = sorted(1 - r["engines"]["squish"]["executed_gflop"] * 1e9 / full_forward_flops(cfg, r["batch"], r["seq"])
+    saved = sorted(1 - r["engines"]["squish"]["executed_gflop"] / r["full_forward_gflop"]
                    for r in results if "squish" in r["engines"])
     if saved:
         meta["squish_flops_saved"] = (f"{100 * saved[0]:.1f}%" if saved[-1] - saved[0] < 0.001

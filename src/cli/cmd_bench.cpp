@@ -55,6 +55,7 @@ void run_bench(const BenchCommandOptions& o) {
     j["sequences_per_second"] = r.sequences_per_second;
     j["gflops_per_second"] = r.gflops_per_second;
     j["forward_gflop"] = r.forward_gflop;
+    j["full_forward_gflop"] = r.full_forward_gflop;
     write_file_atomic(o.json, j.dump(2) + "\n");
   }
 }

@@ -49,6 +49,7 @@ BenchResult bench_forward(SequenceModel& model, const BenchOptions& o) {
   r.min_ms = sorted.front();
   r.max_ms = sorted.back();
   r.forward_gflop = model.forward_flops(o.batch, o.seq, LastLayerRows::kClsOnly) / 1e9;
+  r.full_forward_gflop = model.forward_flops(o.batch, o.seq, LastLayerRows::kAllTokens) / 1e9;
   r.sequences_per_second = static_cast<double>(o.batch) / (r.median_ms / 1e3);
   r.gflops_per_second = r.forward_gflop / (r.median_ms / 1e3);
   return r;

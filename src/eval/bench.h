@@ -25,6 +25,7 @@ struct BenchResult {
   // FLOPs one forward executes, in GFLOP. The last layer attends from [CLS] only and runs its dense
   // part on B rows, ~6% below a full forward at BERT-base shapes: compare engines by sequences/s.
   double forward_gflop = 0;
+  double full_forward_gflop = 0;    // every layer on every token: what PyTorch and ONNX Runtime execute
   std::vector<double> run_ms;
 };
 

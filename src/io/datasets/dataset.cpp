@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/file_util.h"
 
 namespace squish {
@@ -107,8 +108,8 @@ std::string where(const std::string& path, size_t line_no) { return path + ":" +
 // Short, printable excerpt of a bad field for an error message.
 std::string quote_excerpt(std::string_view s) {
   constexpr size_t kMax = 40;
-  std::string out = "'" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...'" : "'");
-  return out;
+  // printable(): a data file's control bytes must not reach the user's terminal.
+  return "'" + printable(s.substr(0, kMax)) + (s.size() > kMax ? "...'" : "'");
 }
 
 // Which header columns hold what for one GLUE file; empty name = not present in that split.

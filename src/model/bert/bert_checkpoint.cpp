@@ -115,6 +115,14 @@ const BertLinearInfo& linear_info_of(const BertTensorInfo& t) {
   throw Error(ExitCode::kInternal, "name table: no Linear for tensor " + std::string(t.pattern));
 }
 
+// Rows of the tensor table that feed one Linear (2 per part: weight and bias).
+int table_rows_of(const BertLinearInfo& linear) {
+  int n = 0;
+  for (const BertTensorInfo& t : bert_tensor_table())
+    if (t.linear || t.layer_linear) n += &linear_info_of(t) == &linear;
+  return n;
+}
+
 Tensor concat_rows(const std::vector<Tensor>& parts) {
   Shape shape = parts[0].shape;
   shape[0] = 0;
@@ -141,25 +149,9 @@ BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& 
     std::map<int, std::string> part_names;
   };
   std::map<std::pair<const BertLinearInfo*, int>, Staged> staged;
-  for_each_tensor(c, w, [&](const BertTensorInfo& info, int layer) {
-    Tensor t = get(canonical_name(info, layer), bert_tensor_shape(info, c));
-    if (info.tensor) {
-      w.*info.tensor = std::move(t);
-    } else if (info.layer_tensor) {
-      w.layers[static_cast<size_t>(layer)].*info.layer_tensor = std::move(t);
-    } else {
-      Staged& s = staged[{&linear_info_of(info), layer}];
-      if (info.param == LinearParam::kWeight) {
-        s.weights[info.part] = std::move(t);
-        const std::string name = bert_tensor_name(info.pattern, layer);
-        s.part_names[info.part] = name.substr(0, name.size() - std::string_view(".weight").size());
-      } else {
-        s.biases[info.part] = std::move(t);
-      }
-    }
-  });
-  for (auto& [key, s] : staged) {
-    const auto& [info, layer] = key;
+  // A Linear is packed as soon as its last part arrives, so the fp32 staging copies of one Linear,
+  // not of the whole model, are alive at once.
+  const auto finish = [&](const BertLinearInfo* info, int layer, Staged& s) {
     std::vector<Tensor> weights, biases;
     std::vector<LinearPart> parts;
     for (auto& [part, t] : s.weights) {
@@ -170,7 +162,31 @@ BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& 
     linear_of(w, info->linear, info->layer_linear, layer) =
         make_linear(bert_tensor_name(info->name, layer), info->role, layer, concat_rows(weights), concat_rows(biases),
                     std::move(parts));
-  }
+  };
+  for_each_tensor(c, w, [&](const BertTensorInfo& info, int layer) {
+    Tensor t = get(canonical_name(info, layer), bert_tensor_shape(info, c));
+    if (info.tensor) {
+      w.*info.tensor = std::move(t);
+      return;
+    }
+    if (info.layer_tensor) {
+      w.layers[static_cast<size_t>(layer)].*info.layer_tensor = std::move(t);
+      return;
+    }
+    const BertLinearInfo* linear = &linear_info_of(info);
+    Staged& s = staged[{linear, layer}];
+    if (info.param == LinearParam::kWeight) {
+      const std::string name = bert_tensor_name(info.pattern, layer);
+      s.part_names[info.part] = name.substr(0, name.size() - std::string_view(".weight").size());
+      s.weights[info.part] = std::move(t);
+    } else {
+      s.biases[info.part] = std::move(t);
+    }
+    if (static_cast<int>(s.weights.size() + s.biases.size()) == table_rows_of(*linear)) {
+      finish(linear, layer, s);
+      staged.erase({linear, layer});
+    }
+  });
   return m;
 }
 
