@@ -1,16 +1,15 @@
 #include "core/file_util.h"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/output_file.h"
 
 namespace squish {
 
@@ -57,23 +56,6 @@ std::string read_maybe_gzip(const std::string& path) {
   return out;
 }
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IoError(path + ": cannot write (temporary " + tmp + "): " + std::strerror(errno));
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw IoError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw IoError(path + ": cannot rename temporary file into place: " + why);
-  }
-}
+void write_file_atomic(const std::string& path, const std::string& contents) { write_output_file(path, "", contents); }
 
 }  // namespace squish
