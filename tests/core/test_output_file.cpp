@@ -224,7 +224,7 @@ TEST_F(OutputFileTest, FailedWriteLeavesTheOldFileAndNoTemporary) {
   // miniature and, unlike a 0555 directory, fails for root too. The child process owns the limit.
   write_output_file(path("r.json"), "", "old\n");
   const OutputPath o = check_output_path(path("r.json"), "--output");
-  const int status = test::exit_status_with_stdout(STDOUT_FILENO, [&] {
+  const int status = test::exit_status_in_child([&] {
     std::signal(SIGXFSZ, SIG_IGN);
     const rlimit limit{1000, 1000};
     if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return 2;
