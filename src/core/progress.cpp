@@ -1,13 +1,94 @@
 #include "core/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/human_format.h"
 
 namespace squish {
+namespace {
 
-ProgressBar::ProgressBar(std::string label, int64_t total)
-    : label_(std::move(label)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1) {
+constexpr int kDefaultColumns = 80;  // when stderr's terminal does not say (or stderr is no terminal)
+constexpr int kMinBar = 10;          // narrower than this a bar says less than the percentage beside it
+constexpr int kMaxBar = 40;
+constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
+
+int terminal_columns() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return kDefaultColumns;
+}
+
+std::string bar(double fraction, int width) {
+  const int filled = std::clamp(static_cast<int>(fraction * width), 0, width);
+  return fmt::format("[{}{}]", std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'));
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string line;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    if (!line.empty()) line += "  ";
+    line += p;
+  }
+  return line;
+}
+
+}  // namespace
+
+std::string format_progress_line(const ProgressSnapshot& s, int columns) {
+  const size_t room = static_cast<size_t>(std::max(columns - 1, 0));
+  const bool done = s.done >= s.total;
+  const double fraction = s.total > 0 ? std::clamp(static_cast<double>(s.done) / static_cast<double>(s.total), 0.0, 1.0) : 1.0;
+  const double rate = s.elapsed_seconds > 0 ? static_cast<double>(s.done) / s.elapsed_seconds : -1;
+  const std::string unit = s.unit.empty() ? "" : fmt::format(" {}", s.unit);
+
+  const std::string label(s.label);
+  const std::string count = fmt::format("{}/{}", format_count(s.done), format_count(s.total));
+  const std::string percent = fmt::format("{}%", static_cast<int>(fraction * 100));
+  const std::string rate_with_unit = fmt::format("{}{}/s", format_rate(rate), unit);
+  const std::string rate_short = fmt::format("{}/s", format_rate(rate));
+  const std::string elapsed = fmt::format("elapsed {}", format_duration(s.elapsed_seconds));
+  const double seconds_left = rate > 0 ? static_cast<double>(s.total - s.done) / rate : -1;
+  const std::string eta = done ? "" : fmt::format("ETA {}", format_duration(seconds_left));
+
+  // From the richest line to the barest; the first that fits wins. A bar is worth more than the
+  // unit repeated in the rate or the elapsed time, less than the rate or the ETA.
+  const std::vector<std::vector<std::string>> forms = {
+      {count + unit, percent, rate_with_unit, elapsed, eta},
+      {count + unit, percent, rate_short, elapsed, eta},
+      {count + unit, percent, rate_short, eta},
+      {count + unit, percent, eta},
+      {count, percent, eta},
+      {count, percent},
+      {count},
+  };
+  constexpr size_t kFormsWithBar = 3;
+  const std::string prefix = label + " ";
+  for (size_t i = 0; i < kFormsWithBar; ++i) {
+    const std::string rest = join(forms[i]);
+    const size_t without_bar = prefix.size() + rest.size() + 2 + 2;  // "[" "]" and the gap after the bar
+    if (without_bar + kMinBar <= room) {
+      const int width = static_cast<int>(std::min<size_t>(kMaxBar, room - without_bar));
+      return prefix + bar(fraction, width) + "  " + rest;
+    }
+  }
+  for (const auto& form : forms) {
+    const std::string rest = join(form);
+    if (prefix.size() + rest.size() <= room) return prefix + rest;
+  }
+  // Narrower than the label and the count: the count alone, cut if it must be.
+  return count.substr(0, room);
+}
+
+ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
@@ -16,7 +97,7 @@ ProgressBar::~ProgressBar() { finish(); }
 void ProgressBar::advance(int64_t n) {
   done_ += n;
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_draw_ > std::chrono::milliseconds(100)) {
+  if (now - last_draw_ > kRedrawInterval) {
     last_draw_ = now;
     draw(false);
   }
@@ -30,15 +111,11 @@ void ProgressBar::finish() {
 
 void ProgressBar::draw(bool final_draw) {
   if (!enabled_ || total_ <= 0) return;
-  constexpr int kWidth = 30;
-  const double frac = static_cast<double>(done_) / static_cast<double>(total_);
-  const int filled = static_cast<int>(frac * kWidth);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::string bar(static_cast<size_t>(filled), '#');
-  bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r%s [%s] %lld/%lld  %.1f/s", label_.c_str(), bar.c_str(), static_cast<long long>(done_),
-               static_cast<long long>(total_), secs > 0 ? static_cast<double>(done_) / secs : 0.0);
-  if (final_draw) std::fputc('\n', stderr);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::string line = format_progress_line({label_, unit_, done_, total_, elapsed}, terminal_columns());
+  // "\r" returns to the line's start, ESC[K erases what a longer earlier line left to the right.
+  const std::string frame = "\r" + line + "\x1b[K" + (final_draw ? "\n" : "");
+  std::fwrite(frame.data(), 1, frame.size(), stderr);
   std::fflush(stderr);
 }
 

@@ -1,23 +1,44 @@
 // A progress bar on stderr for long work, drawn only when stderr is a terminal so logs and CI
-// output stay clean.
+// output stay clean. Each redraw fits the terminal's width and clears what an earlier, longer line
+// left behind.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace squish {
 
+// Everything one line of progress shows.
+struct ProgressSnapshot {
+  std::string_view label;  // "forward"
+  std::string_view unit;   // "examples"; empty: counts without a unit
+  int64_t done = 0;
+  int64_t total = 0;
+  double elapsed_seconds = 0;
+};
+
+// The line, without "\r" or escapes, at most `columns - 1` characters (a character in the last
+// column makes some terminals wrap). The richest form, e.g. at 120 columns
+//   "forward [#############...........................]  300/872 examples  34%  40.0 examples/s  elapsed 0:07  ETA 0:14"
+// and as the terminal narrows: a shorter bar, "40.0/s" for the rate, no elapsed time, no bar, no rate,
+// no unit, no percentage, no label, and last the count cut. Once done >= total the ETA is left out;
+// with nothing measured yet the rate is "?/s" and the ETA "?:??".
+std::string format_progress_line(const ProgressSnapshot& s, int columns);
+
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total);
+  // total <= 0 draws nothing (callers pass 0 to turn the bar off).
+  ProgressBar(std::string label, int64_t total, std::string unit = "");
   ~ProgressBar();
   void advance(int64_t n);
+  // Draws the final line and a newline; later calls and the destructor do nothing.
   void finish();
 
  private:
   void draw(bool final_draw);
-  std::string label_;
+  std::string label_, unit_;
   int64_t total_;
   int64_t done_ = 0;
   bool enabled_;

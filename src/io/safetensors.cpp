@@ -171,6 +171,46 @@ json parse_header_json(const std::string& path, const char* begin, const char* e
   }
 }
 
+std::string span(const Entry& e) { return "[" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]"; }
+
+// The format requires the tensors to tile the data section: no shared bytes, no holes, nothing
+// before the first or after the last. A stray byte is not harmless padding: a header length one
+// byte short leaves one, and then every tensor is read one byte off. Two tensors sharing bytes would
+// alias silently (writing one would change the other in a tool that edits in place).
+// Zero-size tensors own no bytes, so they take no part in the tiling.
+void check_data_coverage(const std::string& path, const HeaderParser& parser, const std::vector<Entry>& entries,
+                         uint64_t data_size) {
+  std::vector<const Entry*> by_offset;
+  for (const auto& e : entries)
+    if (e.end > e.begin) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+  const std::string expected =
+      ": data section: expected tensors to cover all " + std::to_string(data_size) + " bytes without gaps, found ";
+  if (by_offset.empty()) {
+    if (data_size != 0) throw FormatError(path + expected + "no tensor with data (" + std::to_string(data_size) + " stray bytes)");
+    return;
+  }
+  if (by_offset.front()->begin != 0)
+    throw FormatError(path + expected + "bytes [0, " + std::to_string(by_offset.front()->begin) +
+                      ") before the first tensor '" + printable(by_offset.front()->name) + "' " + span(*by_offset.front()));
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const Entry& prev = *by_offset[i - 1];
+    const Entry& cur = *by_offset[i];
+    if (cur.begin < prev.end)
+      parser.fail(cur.name, "expected bytes not shared with another tensor, found data_offsets " + span(cur) +
+                                " overlapping tensor '" + printable(prev.name) + "' " + span(prev));
+    if (cur.begin > prev.end)
+      throw FormatError(path + expected + "bytes [" + std::to_string(prev.end) + ", " + std::to_string(cur.begin) +
+                        ") between tensor '" + printable(prev.name) + "' " + span(prev) + " and tensor '" +
+                        printable(cur.name) + "' " + span(cur));
+  }
+  const Entry& last = *by_offset.back();
+  if (last.end != data_size)
+    throw FormatError(path + expected + "bytes [" + std::to_string(last.end) + ", " + std::to_string(data_size) +
+                      ") after the last tensor '" + printable(last.name) + "' " + span(last) +
+                      " (a header length too short by that much, or trailing bytes)");
+}
+
 }  // namespace
 
 TensorMap read_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
@@ -208,20 +248,7 @@ TensorMap read_safetensors(const std::string& path, std::map<std::string, std::s
     entries.push_back(parser.parse_entry(name, value));
   }
 
-  // Two tensors sharing bytes would alias silently (writing one would change the other in a tool that
-  // edits in place); the format forbids it, so it is a corrupt file.
-  std::vector<const Entry*> by_offset;
-  for (const auto& e : entries)
-    if (e.end > e.begin) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const Entry& prev = *by_offset[i - 1];
-    const Entry& cur = *by_offset[i];
-    if (cur.begin < prev.end)
-      parser.fail(cur.name, "expected bytes not shared with another tensor, found data_offsets [" + std::to_string(cur.begin) +
-                                ", " + std::to_string(cur.end) + "] overlapping tensor '" + printable(prev.name) + "' [" +
-                                std::to_string(prev.begin) + ", " + std::to_string(prev.end) + "]");
-  }
+  check_data_coverage(path, parser, entries, size - data_start);
 
   TensorMap out;
   for (const auto& e : entries) {

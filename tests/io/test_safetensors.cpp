@@ -223,6 +223,54 @@ TEST_F(SafetensorsTest, RejectsMalformedDataOffsets) {
   expect_format_error(st_file(R"({"o":{"dtype":"F32","shape":[1]}})", data), {"tensor 'o'", "\"data_offsets\" field"});
 }
 
+TEST_F(SafetensorsTest, RejectsRealFileWhoseHeaderLengthIsOneByteShort) {
+  // bert-tiny's header ends in padding spaces, so a length one short still parses as JSON; the last
+  // space then becomes data byte 0 and every weight would be read one byte off.
+  std::string bytes = read_file(test::shared_dir() + "/models/bert-tiny-sst2-scratch/model.safetensors");
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  ASSERT_EQ(bytes[8 + header_len - 1], ' ');
+  const uint64_t data_size = bytes.size() - 8 - header_len;
+  bytes.replace(0, 8, le64(header_len - 1));
+  const std::string cut = "[" + std::to_string(data_size) + ", " + std::to_string(data_size + 1) + ")";
+  expect_format_error(bytes, {"data section", cut.c_str(), "after the last tensor", "header length too short"});
+}
+
+TEST_F(SafetensorsTest, RejectsByteAfterTheLastTensor) {
+  const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  expect_format_error(st_file(header, std::string(9, '\0')),
+                      {"data section", "all 9 bytes", "[8, 9)", "after the last tensor 'a' [0, 8]"});
+}
+
+TEST_F(SafetensorsTest, RejectsHoleBetweenTensors) {
+  const std::string header =
+      R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  expect_format_error(st_file(header, std::string(12, '\0')),
+                      {"data section", "[4, 8)", "between tensor 'a' [0, 4] and tensor 'b' [8, 12]"});
+}
+
+TEST_F(SafetensorsTest, RejectsBytesBeforeTheFirstTensor) {
+  const std::string header = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})";
+  expect_format_error(st_file(header, std::string(8, '\0')), {"data section", "[0, 4)", "before the first tensor 'a'"});
+}
+
+TEST_F(SafetensorsTest, RejectsDataThatNoTensorOwns) {
+  expect_format_error(st_file(R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", std::string(3, '\0')),
+                      {"data section", "no tensor with data", "3 stray bytes"});
+}
+
+TEST_F(SafetensorsTest, TensorsStoredOutOfHeaderOrderAreFine) {
+  // The header's key order need not follow the data: only the tiling of the bytes matters.
+  const std::string data("\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00", 12);
+  const std::string header =
+      R"({"late":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},"early":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})";
+  const TensorMap m = read_safetensors(write("ordered.safetensors", st_file(header, data)));
+  int32_t late = 0;
+  std::memcpy(&late, m.at("late").data, 4);
+  EXPECT_EQ(late, 3);
+  EXPECT_EQ(m.at("early").nbytes, 8u);
+}
+
 TEST_F(SafetensorsTest, RejectsSizeThatDisagreesWithShape) {
   expect_format_error(st_file(R"({"m":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')),
                       {"tensor 'm'", "expected 12 bytes", "spanning 8"});
