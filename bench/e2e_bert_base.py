@@ -5,7 +5,7 @@ All three run the same architecture (BERT-base from ../shared/models/bert-base-u
 config.json, random weights, 2 labels) on the same shapes with the same thread count, fp32, random
 token ids and a full attention mask:
 
-  squish        build/squish bench --config ... --batch B --seq S --threads N --runs R --json ...
+  squish        build/squish bench --config ... --batch B --seq S --threads N --runs R --output ...
   PyTorch       BertForSequenceClassification in eager mode, torch.inference_mode(), set_num_threads(N)
   ONNX Runtime  the PyTorch model exported to ONNX once (dynamic batch and sequence axes), then
                 onnxruntime.transformers.optimizer.optimize_model(model_type='bert') when it works;
@@ -214,7 +214,7 @@ def run_squish(squish: str, config: str, b: int, t: int, threads: int, runs: int
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "squish.json")
         cmd = [squish, "bench", "--config", config, "--batch", str(b), "--seq", str(t), "--threads", str(threads),
-               "--runs", str(runs), "--warmup", str(warmup), "--json", out]
+               "--runs", str(runs), "--warmup", str(warmup), "--output", out]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip() or p.stdout.strip()}")

@@ -1,14 +1,15 @@
 // squish bench: forward throughput of a model (or of random weights for a config.json) on random
 // token ids.
-#include <cstdio>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
 #include "core/error.h"
-#include "core/file_util.h"
-#include "core/threads.h"
+#include "core/output_file.h"
 #include "eval/bench.h"
 #include "kernels/cpu_features.h"
 #include "model/load_model.h"
@@ -21,43 +22,49 @@ struct BenchCommandOptions {
   std::string model_dir, config;
   BenchOptions bench;
   int threads = 0;
-  std::string json;
+  std::string output;
 };
+
+nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceModel& model, const BenchResult& r) {
+  nlohmann::ordered_json j = run_header("bench", 1);
+  j["model"] = model.info().source;
+  j["model_dir"] = o.model_dir;
+  j["config"] = o.config;
+  j["random_head"] = model.info().random_head;
+  j["batch"] = r.batch;
+  j["seq"] = r.seq;
+  j["runs"] = r.runs;
+  j["warmup"] = r.warmup;
+  j["seed"] = r.seed;
+  j["threads"] = r.threads;
+  j["median_ms"] = r.median_ms;
+  j["min_ms"] = r.min_ms;
+  j["max_ms"] = r.max_ms;
+  j["run_ms"] = r.run_ms;
+  j["sequences_per_second"] = r.sequences_per_second;
+  j["gflops_per_second"] = r.gflops_per_second;
+  j["forward_gflop"] = r.forward_gflop;
+  j["full_forward_gflop"] = r.full_forward_gflop;
+  return j;
+}
 
 void run_bench(const BenchCommandOptions& o) {
   if (o.model_dir.empty() == o.config.empty()) throw UsageError("bench: give exactly one of --model_dir or --config");
-  set_num_threads(o.threads);
+  std::optional<OutputPath> output;
+  if (!o.output.empty()) output = check_output_path(o.output, "--output");
+  // An encoder without a head is timed like --config's random weights: with a seeded random head.
   const std::unique_ptr<SequenceModel> model =
-      o.model_dir.empty() ? random_model(o.config, o.bench.seed) : load_model(o.model_dir);
+      o.model_dir.empty() ? random_model(o.config, o.bench.seed) : load_model(o.model_dir, {true, o.bench.seed});
   const BenchResult r = bench_forward(*model, o.bench);
-  const std::string host_isa(isa_name(active_isa()));
-  std::fputs(fmt::format("{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source, r.batch, r.seq, r.threads,
-                         host_isa).c_str(), stdout);
-  std::fputs(fmt::format("  median {:.2f} ms  min {:.2f} ms  max {:.2f} ms  ({} run{} after {} warm-up)\n", r.median_ms,
-                         r.min_ms, r.max_ms, r.runs, r.runs == 1 ? "" : "s", r.warmup).c_str(), stdout);
-  std::fputs(fmt::format("  {:.1f} sequences/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n", r.sequences_per_second,
-                         r.gflops_per_second, r.forward_gflop).c_str(), stdout);
-  if (!o.json.empty()) {
-    nlohmann::ordered_json j = run_header("bench", 1);
-    j["model"] = model->info().source;
-    j["model_dir"] = o.model_dir;
-    j["config"] = o.config;
-    j["batch"] = r.batch;
-    j["seq"] = r.seq;
-    j["runs"] = r.runs;
-    j["warmup"] = r.warmup;
-    j["seed"] = r.seed;
-    j["threads"] = r.threads;
-    j["median_ms"] = r.median_ms;
-    j["min_ms"] = r.min_ms;
-    j["max_ms"] = r.max_ms;
-    j["run_ms"] = r.run_ms;
-    j["sequences_per_second"] = r.sequences_per_second;
-    j["gflops_per_second"] = r.gflops_per_second;
-    j["forward_gflop"] = r.forward_gflop;
-    j["full_forward_gflop"] = r.full_forward_gflop;
-    write_file_atomic(o.json, j.dump(2) + "\n");
-  }
+  std::string text = fmt::format("{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
+                                 model->info().random_head ? " (random classification head)" : "", r.batch, r.seq,
+                                 r.threads, isa_name(active_isa()));
+  text += fmt::format("  median {:.2f} ms  min {:.2f} ms  max {:.2f} ms  ({} run{} after {} warm-up)\n", r.median_ms,
+                      r.min_ms, r.max_ms, r.runs, r.runs == 1 ? "" : "s", r.warmup);
+  text += fmt::format("  {:.1f} sequences/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n", r.sequences_per_second,
+                      r.gflops_per_second, r.forward_gflop);
+  if (!(output && output->kind == OutputKind::kStdout)) write_stdout(text);
+  if (output) write_output(*output, bench_json(o, *model, r).dump(2) + "\n");
 }
 
 }  // namespace
@@ -66,16 +73,17 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchCommandOptions>();
   BenchOptions& b = o->bench;
   CLI::App* cmd = app.add_subcommand("bench", "Forward throughput on random token ids");
-  cmd->add_option("--model_dir", o->model_dir, "HF model directory");
+  cmd->add_option("--model_dir", o->model_dir, "HF model directory (an encoder gets a random classification head)");
   cmd->add_option("--config", o->config, "A config.json: benchmark random weights of that shape");
-  cmd->add_option("--batch", b.batch, "Sequences per forward")->capture_default_str();
-  cmd->add_option("--seq", b.seq, "Tokens per sequence")->capture_default_str();
-  cmd->add_option("--runs", b.runs, "Timed runs")->capture_default_str();
-  cmd->add_option("--warmup", b.warmup, "Untimed runs first")->capture_default_str();
-  cmd->add_option("--seed", b.seed, "Seed of the random ids and weights")->capture_default_str();
+  cmd->add_option("--batch", b.batch, "Sequences per forward")->capture_default_str()->check(integer_in(1, 1 << 16));
+  cmd->add_option("--seq", b.seq, "Tokens per sequence (at most the model's max_position_embeddings)")
+      ->capture_default_str()->check(integer_in(1, 1 << 20));
+  cmd->add_option("--runs", b.runs, "Timed runs")->capture_default_str()->check(integer_in(1, 1 << 20));
+  cmd->add_option("--warmup", b.warmup, "Untimed runs first")->capture_default_str()->check(integer_in(0, 1 << 20));
+  add_seed_option(*cmd, b.seed, "Seed of the random ids and weights");
   add_threads_option(*cmd, o->threads);
-  cmd->add_option("--json", o->json, "Write the results as JSON here");
-  cmd->callback([o] { run_bench(*o); });
+  add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
+  cmd->callback(command(&o->threads, [o] { run_bench(*o); }));
 }
 
 }  // namespace squish::cli

@@ -1,11 +1,12 @@
 // squish eval: accuracy, precision, recall, F1, the task's metric, size and speed of a classifier
 // on a real data set.
-#include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
-#include "core/file_util.h"
-#include "core/threads.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
+#include "core/output_file.h"
 #include "eval/eval_pipeline.h"
 #include "report/eval_report.h"
 
@@ -19,12 +20,21 @@ struct EvalCommandOptions {
   std::string predictions;
 };
 
+std::optional<OutputPath> checked(const std::string& path, const char* flag) {
+  if (path.empty()) return std::nullopt;
+  return check_output_path(path, flag);
+}
+
 void run_eval_command(const EvalCommandOptions& o) {
-  set_num_threads(o.threads);
+  // Before the work: a typo in an output directory must not cost a whole evaluation.
+  const auto output = checked(o.output, "--output"), predictions = checked(o.predictions, "--predictions");
   const EvalResult r = run_eval(o.request);
-  std::fputs(eval_result_table(r).c_str(), stdout);
-  if (!o.output.empty()) write_file_atomic(o.output, eval_result_json(r, o.request).dump(2) + "\n");
-  if (!o.predictions.empty()) write_file_atomic(o.predictions, predictions_jsonl(r));
+  for (const auto& w : r.warnings) print_warning(w);
+  const bool table_on_stdout = !(output && output->kind == OutputKind::kStdout) &&
+                               !(predictions && predictions->kind == OutputKind::kStdout);
+  if (table_on_stdout) write_stdout(eval_result_table(r));
+  if (output) write_output(*output, eval_result_json(r, o.request).dump(2) + "\n");
+  if (predictions) write_output(*predictions, predictions_jsonl(r));
 }
 
 }  // namespace
@@ -33,18 +43,16 @@ void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalCommandOptions>();
   EvalRequest& q = o->request;
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a classifier on SST-2, MRPC or IMDB");
-  cmd->add_option("--model_dir", q.model_dir, "HF model directory (config.json, vocab.txt, weights)")->required();
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required();
-  cmd->add_option("--split", q.split, "dev | test | train (imdb: test | train)")->capture_default_str();
-  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
-  cmd->add_option("--max_length", q.options.max_length, "Truncate token sequences to this length")->capture_default_str();
-  cmd->add_option("--batch_size", q.options.batch_size, "Sequences per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max_samples", q.max_samples, "Evaluate a seeded random subset of this size (0 = all)")->capture_default_str();
-  cmd->add_option("--seed", q.seed, "Seed of the subset")->capture_default_str();
+  add_model_dir_option(*cmd, q.model_dir, "HF model directory (config.json, vocab.txt, weights)");
+  add_data_options(*cmd, q.task, q.split, q.data_dir);
+  add_max_length_option(*cmd, q.options.max_length);
+  add_batch_size_option(*cmd, q.options.batch_size);
+  add_max_samples_option(*cmd, q.max_samples);
+  add_seed_option(*cmd, q.seed, "Seed of the --max_samples subset");
   add_threads_option(*cmd, o->threads);
-  cmd->add_option("--output", o->output, "Write the results as JSON here");
-  cmd->add_option("--predictions", o->predictions, "Write one JSON line per example here");
-  cmd->callback([o] { run_eval_command(*o); });
+  add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
+  add_output_option(*cmd, "--predictions", o->predictions, "Write one JSON line per example here");
+  cmd->callback(command(&o->threads, [o] { run_eval_command(*o); }));
 }
 
 }  // namespace squish::cli

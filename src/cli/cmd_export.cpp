@@ -1,12 +1,12 @@
 // squish export: a model directory written back as HF-compatible safetensors (F32 or F16).
-#include <cstdio>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
 #include "core/human_format.h"
-#include "core/threads.h"
 #include "eval/export.h"
 
 namespace squish::cli {
@@ -18,16 +18,15 @@ void add_export_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("export", "Write a model as a HF directory (model.safetensors) that transformers loads");
-  cmd->add_option("--model_dir", o->request.model_dir, "Model directory squish reads")->required();
-  cmd->add_option("--output_dir", o->request.output_dir, "New directory to write (must not exist, or be empty)")->required();
-  cmd->add_option("--dtype", o->request.dtype, "f32 | f16")->capture_default_str();
+  add_model_dir_option(*cmd, o->request.model_dir, "Model directory squish reads");
+  add_output_dir_option(*cmd, o->request.output_dir, "New directory to write (must not exist, or be empty)");
+  cmd->add_option("--dtype", o->request.dtype, "f32 | f16")->capture_default_str()->check(one_of({"f32", "f16"}));
   add_threads_option(*cmd, o->threads);
-  cmd->callback([o] {
-    set_num_threads(o->threads);
+  cmd->callback(command(&o->threads, [o] {
     const int64_t bytes = export_model(o->request);
-    std::fputs(fmt::format("wrote {} ({} model.safetensors, {})\n", o->request.output_dir, format_bytes(bytes),
-                           o->request.dtype).c_str(), stdout);
-  });
+    write_stdout(fmt::format("wrote {} (model.safetensors {}, {})\n", o->request.output_dir, format_bytes(bytes),
+                             o->request.dtype));
+  }));
 }
 
 }  // namespace squish::cli

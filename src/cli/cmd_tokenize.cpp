@@ -7,6 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
+#include "core/file_util.h"
+#include "model/load_model.h"
 #include "core/error.h"
 #include "io/tokenizer/tokenizer.h"
 
@@ -23,6 +27,13 @@ void run_tokenize(const TokenizeOptions& o) {
   if (o.max_length < tokenizer->min_length(false))
     throw UsageError("--max_length " + std::to_string(o.max_length) + ": expected at least " +
                      std::to_string(tokenizer->min_length(false)) + " (room for the special tokens)");
+  // Ids longer than the model's positions would be refused by every model of this directory.
+  if (file_exists(o.model_dir + "/config.json")) {
+    const int64_t positions = describe_config(o.model_dir).info.limits.max_positions;
+    if (o.max_length > positions)
+      throw UsageError("--max_length " + std::to_string(o.max_length) + ": expected at most " +
+                       std::to_string(positions) + " (the model's max_position_embeddings)");
+  }
   std::string line;
   int64_t line_no = 0;
   while (std::getline(std::cin, line)) {
@@ -45,9 +56,8 @@ void run_tokenize(const TokenizeOptions& o) {
     const Encoding e = pair ? tokenizer->encode_pair(in["text"].get<std::string>(), in["text_pair"].get<std::string>(), o.max_length)
                             : tokenizer->encode(in["text"].get<std::string>(), o.max_length);
     const nlohmann::json out = {{"input_ids", e.input_ids}, {"token_type_ids", e.token_type_ids}, {"attention_mask", e.attention_mask}};
-    std::cout << out.dump() << '\n';
+    write_stdout(out.dump() + "\n");
   }
-  std::cout.flush();
 }
 
 }  // namespace
@@ -55,9 +65,9 @@ void run_tokenize(const TokenizeOptions& o) {
 void add_tokenize_command(CLI::App& app) {
   auto o = std::make_shared<TokenizeOptions>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Tokenize JSONL from stdin exactly like HF's BERT tokenizer");
-  cmd->add_option("--model_dir", o->model_dir, "Folder with vocab.txt and tokenizer_config.json")->required();
-  cmd->add_option("--max_length", o->max_length, "Truncate to this many tokens (longest_first for pairs)")->capture_default_str();
-  cmd->callback([o] { run_tokenize(*o); });
+  add_model_dir_option(*cmd, o->model_dir, "Folder with vocab.txt and tokenizer_config.json");
+  add_max_length_option(*cmd, o->max_length)->description("Truncate to this many tokens (longest_first for pairs)");
+  cmd->callback(command(nullptr, [o] { run_tokenize(*o); }));
 }
 
 }  // namespace squish::cli

@@ -3,19 +3,23 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
+#include <vector>
 
+#include "cli/arguments.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "core/threads.h"
 #include "core/version.h"
 
-namespace squish::cli {
+namespace {
 
-void add_threads_option(CLI::App& cmd, int& threads) {
-  cmd.add_option("--threads", threads, "Threads to compute with (default: all cores)")->check(CLI::NonNegativeNumber);
+int usage_error(const std::string& message, const std::string& command) {
+  std::fprintf(stderr, "squish: error: %s\n", message.c_str());
+  std::fprintf(stderr, "Run 'squish %s--help' for usage.\n", command.empty() ? "" : (command + " ").c_str());
+  return static_cast<int>(squish::ExitCode::kUsage);
 }
 
-}  // namespace squish::cli
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"squish: make BERT-style text models small and fast, and prove it on real benchmarks"};
@@ -26,17 +30,26 @@ int main(int argc, char** argv) {
   squish::cli::add_inspect_command(app);
   squish::cli::add_bench_command(app);
   squish::cli::add_export_command(app);
+
+  std::vector<std::string> args = squish::cli::normalize_flag_spellings(argc, argv);
+  std::vector<char*> normalized;
+  for (auto& a : args) normalized.push_back(a.data());
+  const std::string command = args.size() > 1 && args[1].rfind("-", 0) != 0 ? args[1] : "";
   try {
-    app.parse(argc, argv);
+    if (const std::string unknown = squish::cli::unknown_name_error(app, args); !unknown.empty())
+      return usage_error(unknown, unknown.rfind("unknown command", 0) == 0 ? "" : command);
+    app.parse(static_cast<int>(normalized.size()), normalized.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::RequiredError& e) {
+    if (command.empty()) return usage_error("a command is required: eval, tokenize, inspect, bench or export", "");
+    return usage_error(command + ": " + e.what(), command);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return static_cast<int>(squish::ExitCode::kUsage);
+    return usage_error((command.empty() ? "" : command + ": ") + e.what(), command);
   } catch (const squish::Error& e) {
     std::fprintf(stderr, "squish: error: %s\n", e.what());
     return static_cast<int>(e.code());
@@ -44,7 +57,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "squish: error: out of memory\n");
     return static_cast<int>(squish::ExitCode::kInternal);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "squish: internal error: %s\n", e.what());
+    std::fprintf(stderr, "squish: internal error (a bug, please report it): %s\n", e.what());
     return static_cast<int>(squish::ExitCode::kInternal);
   }
   return 0;

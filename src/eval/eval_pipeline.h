@@ -20,6 +20,8 @@ struct EvalRequest {
   EvalOptions options;
 };
 
+// Also fills r.warnings: stored tensors the config does not use (a config with fewer layers than its
+// weights), a model fine-tuned for another task, examples truncated to max_length.
 EvalResult run_eval(const EvalRequest& request);
 
 }  // namespace squish

@@ -5,15 +5,24 @@
 #include <fmt/format.h>
 
 #include "core/file_util.h"
+#include "io/weights_file.h"
 #include "model/load_model.h"
 #include "core/human_format.h"
 
 namespace squish {
 
 ModelSummary inspect_model(const std::string& model_dir) {
-  const std::unique_ptr<SequenceModel> model = load_model(model_dir);
   ModelSummary s;
   s.model_dir = model_dir;
+  if (!weights_file_in(model_dir)) {  // a tokenizer-and-config directory: sizes from config.json alone
+    ConfigSummary c = describe_config(model_dir);
+    s.info = std::move(c.info);
+    s.config = nlohmann::json::parse(read_file(s.info.config_path));
+    s.groups = std::move(c.parameter_groups);
+    for (const auto& [group, n] : s.groups) s.parameters += n;
+    return s;
+  }
+  const std::unique_ptr<SequenceModel> model = load_model(model_dir);
   s.info = model->info();
   s.config = nlohmann::json::parse(read_file(s.info.config_path));  // already validated by load_model
   s.groups = model->parameter_groups();
@@ -58,22 +67,31 @@ nlohmann::json model_summary_json(const ModelSummary& s) {
 
 std::string model_summary_text(const ModelSummary& s) {
   const ModelInfo& i = s.info;
-  std::string out = fmt::format("{}\n  architecture  {}\n  weights       {} ({}, {}, {} tensors", s.model_dir,
-                                i.architecture, i.source, i.weights_format, format_bytes(i.weights_file_bytes),
-                                format_count(i.stored_tensors));
-  for (const auto& [dt, n] : i.stored_dtypes) out += fmt::format(", {} {}", format_count(n), dt);
-  out += fmt::format(")\n  shape         L={} H={} NH={} FF={} V={} max_positions={}", i.layers, i.hidden_size, i.heads,
+  std::string out = fmt::format("{}\n  architecture  {}\n", s.model_dir, i.architecture);
+  if (i.source.empty()) {
+    out += "  weights       none stored: sizes below come from config.json\n";
+  } else {
+    out += fmt::format("  weights       {} ({}, {}, {} tensors", i.source, i.weights_format,
+                       format_bytes(i.weights_file_bytes), format_count(i.stored_tensors));
+    for (const auto& [dt, n] : i.stored_dtypes) out += fmt::format(", {} {}", format_count(n), dt);
+    out += ")\n";
+  }
+  out += fmt::format("  shape         L={} H={} NH={} FF={} V={} max_positions={}", i.layers, i.hidden_size, i.heads,
                      i.intermediate_size, i.limits.vocab_size, i.limits.max_positions);
   out += i.has_classifier ? fmt::format(" labels={}\n", i.num_labels) : std::string(" (no classification head)\n");
-  out += fmt::format("  parameters    {} ({} in memory)\n", format_count(s.parameters), format_bytes(s.resident_bytes));
+  out += s.resident_bytes > 0
+             ? fmt::format("  parameters    {} ({} in memory)\n", format_count(s.parameters), format_bytes(s.resident_bytes))
+             : fmt::format("  parameters    {} ({} as fp32)\n", format_count(s.parameters), format_bytes(s.parameters * 4));
   for (const auto& [name, n] : s.groups)
     out += fmt::format("    {:<14}{:>12}  {:5.1f}%\n", name, format_count(n),
                        100.0 * static_cast<double>(n) / static_cast<double>(s.parameters));
-  out += fmt::format("  linears       {}, by format:", s.linears.size());
-  std::map<std::string, int64_t> by_format;
-  for (const auto& l : s.linears) ++by_format[l.format];
-  for (const auto& [f, n] : by_format) out += fmt::format(" {} {}", n, f);
-  out += "\n";
+  if (!s.linears.empty()) {
+    out += fmt::format("  linears       {}, by format:", s.linears.size());
+    std::map<std::string, int64_t> by_format;
+    for (const auto& l : s.linears) ++by_format[l.format];
+    for (const auto& [f, n] : by_format) out += fmt::format(" {} {}", n, f);
+    out += "\n";
+  }
   if (!i.unused_tensors.empty()) {
     out += fmt::format("  {} stored tensors are not used by this architecture:\n", i.unused_tensors.size());
     for (const auto& name : i.unused_tensors) out += "    " + name + "\n";

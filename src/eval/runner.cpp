@@ -42,7 +42,7 @@ Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& en
   out.logits.resize(encodings.size());
   std::vector<float> batch_logits;
   const int64_t C = model.info().num_labels;
-  ProgressBar bar("forward", progress ? static_cast<int64_t>(encodings.size()) : 0);
+  ProgressBar bar("forward", progress ? static_cast<int64_t>(encodings.size()) : 0, "examples");
   for (const auto& indices : length_buckets(lengths, batch_size)) {
     const TokenBatch batch = make_token_batch(encodings, indices, pad_id);
     model.forward(batch, batch_logits, forward);

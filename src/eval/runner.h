@@ -43,6 +43,7 @@ struct EvalResult {
   double load_seconds = 0, tokenize_seconds = 0, forward_seconds = 0, wall_seconds = 0;
   double examples_per_second = 0;      // over the forward pass
   int threads = 0;
+  std::vector<std::string> warnings;   // where the user is about to be misled (run_eval fills them)
   std::vector<ExamplePrediction> predictions;  // dataset order
 };
 

@@ -123,13 +123,18 @@ WeightsFile read_weights_file(const std::string& path) {
   return read_single(path);
 }
 
-std::string find_weights_file(const std::string& model_dir) {
+std::optional<std::string> weights_file_in(const std::string& model_dir) {
   static const char* kNames[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                                  "pytorch_model.bin.index.json"};
   for (const char* name : kNames) {
     const std::string path = model_dir + "/" + name;
     if (file_exists(path)) return path;
   }
+  return std::nullopt;
+}
+
+std::string find_weights_file(const std::string& model_dir) {
+  if (auto path = weights_file_in(model_dir)) return *path;
   throw IoError(model_dir + ": no weights found (expected model.safetensors, model.safetensors.index.json, "
                 "pytorch_model.bin or pytorch_model.bin.index.json)");
 }

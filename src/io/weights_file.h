@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,5 +39,7 @@ WeightsFile read_weights_file(const std::string& path);
 // The weights file of a HF model directory: model.safetensors, model.safetensors.index.json,
 // pytorch_model.bin or pytorch_model.bin.index.json, in that order; IoError listing them if none.
 std::string find_weights_file(const std::string& model_dir);
+// The same, or nothing when the directory holds no weights.
+std::optional<std::string> weights_file_in(const std::string& model_dir);
 
 }  // namespace squish

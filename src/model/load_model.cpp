@@ -8,7 +8,7 @@
 
 namespace squish {
 
-std::unique_ptr<SequenceModel> load_model(const std::string& model_dir) {
+std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const LoadOptions& options) {
   require_model_dir(model_dir);
   const BertConfig config = parse_bert_config_file(model_dir + "/config.json");
   const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
@@ -19,7 +19,23 @@ std::unique_ptr<SequenceModel> load_model(const std::string& model_dir) {
   info.stored_tensors = static_cast<int64_t>(weights.tensors.size());
   for (const auto& [name, t] : weights.tensors) ++info.stored_dtypes[std::string(dtype_name(t.dtype))];
   BertModel model = bert_from_tensors(config, weights.tensors, weights.paths.front(), &info.unused_tensors);
+  if (options.random_head_if_missing && !model.weights.has_classifier) {
+    add_random_head(model, options.seed);
+    info.random_head = true;
+  }
   return std::make_unique<BertSequenceModel>(std::move(model), std::move(info));
+}
+
+ConfigSummary describe_config(const std::string& model_dir) {
+  require_model_dir(model_dir);
+  const BertConfig c = parse_bert_config_file(model_dir + "/config.json");
+  ConfigSummary s;
+  s.info.config_path = model_dir + "/config.json";
+  describe_bert(c, c.has_classifier(), s.info);
+  // transformers builds BertForMaskedLM without a pooler; the other BERT heads (and BertModel, unless
+  // add_pooling_layer=False, which config.json does not record) have one.
+  s.parameter_groups = bert_parameter_groups(c, c.architecture != "BertForMaskedLM", s.info.has_classifier);
+  return s;
 }
 
 std::unique_ptr<SequenceModel> random_model(const std::string& config_path, uint64_t seed) {

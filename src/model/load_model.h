@@ -11,7 +11,21 @@
 
 namespace squish {
 
-std::unique_ptr<SequenceModel> load_model(const std::string& model_dir);
+struct LoadOptions {
+  // An encoder without a classification head gets a seeded random one (for bench, which times
+  // whole forwards as --config's random weights do).
+  bool random_head_if_missing = false;
+  uint64_t seed = 42;
+};
+
+std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const LoadOptions& options = {});
+// What config.json alone says of a model directory that holds no weights (yet).
+struct ConfigSummary {
+  ModelInfo info;
+  std::vector<std::pair<std::string, int64_t>> parameter_groups;  // as if the weights were there
+};
+ConfigSummary describe_config(const std::string& model_dir);
+
 // Random weights of the config's shape, always with a classification head (for bench).
 std::unique_ptr<SequenceModel> random_model(const std::string& config_path, uint64_t seed);
 

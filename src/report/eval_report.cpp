@@ -54,6 +54,7 @@ nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& 
     j["confusion_matrix"] = {{"rows", "gold"}, {"columns", "pred"}, {"labels", names}, {"counts", rows}};
   }
   j["tokens"] = {{"real", r.real_tokens}, {"with_padding", r.batch_tokens}, {"padding_fraction", padding_fraction(r)}};
+  j["warnings"] = r.warnings;
   j["timing"] = {{"load_seconds", r.load_seconds},       {"tokenize_seconds", r.tokenize_seconds},
                  {"forward_seconds", r.forward_seconds}, {"wall_seconds", r.wall_seconds},
                  {"examples_per_second", r.examples_per_second}, {"threads", r.threads}};

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
+#include "io/safetensors.h"
+#include "io/safetensors_writer.h"
 #include "io/tokenizer/wordpiece.h"
 #include "test_paths.h"
 
@@ -59,7 +61,7 @@ std::string model_dir_with(const std::string& weights_name, const std::string& w
 TEST(Cli, HelpListsSubcommandsAndEachHasHelp) {
   const RunResult r = run_squish("--help");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"eval", "tokenize", "inspect", "bench"}) {
+  for (const char* sub : {"eval", "tokenize", "inspect", "bench", "export"}) {
     EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
     const RunResult h = run_squish(std::string(sub) + " --help");
     EXPECT_EQ(h.exit_code, 0) << sub;
@@ -218,7 +220,7 @@ TEST(Cli, InspectReportsArchitectureAndParameters) {
 TEST(Cli, BenchRunsOnAConfigAndWritesJson) {
   const std::string dir = test::temp_dir("bench");
   const RunResult r = run_squish("bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") +
-                                 " --batch 2 --seq 20 --runs 3 --json " + quote(dir + "/b.json"));
+                                 " --batch 2 --seq 20 --runs 3 --output " + quote(dir + "/b.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(read_file(dir + "/b.json"));
   EXPECT_EQ(j["schema"], "squish.bench");
@@ -305,6 +307,167 @@ TEST(Cli, BrokenModelsFailCleanlyAndLeaveNoOutput) {
     EXPECT_FALSE(fs::exists(output)) << c.name;
     EXPECT_EQ(fs::directory_iterator(out_dir), fs::directory_iterator()) << c.name << " left a file behind";
   }
+}
+
+// Every usage mistake a new user makes in the first hour: exit 2, squish's own words naming the flag,
+// the value and what was expected, never CLI11's internals, never an abort.
+TEST(Cli, UsageMistakesGetOneErrorStyle) {
+  const std::string m = " --model_dir " + quote(tiny_model()) + " --data_dir " + quote(data_dir());
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"evl", "unknown command 'evl' (did you mean 'eval'?)"},
+      {"", "a command is required"},
+      {"eval --task sst2", "eval: --model_dir is required"},
+      {"eval" + m + " --task sst2 --batch_size 0", "--batch_size: expected an integer from 1 to 65536, found '0'"},
+      {"eval" + m + " --task sst2 --max_lenght 64", "unknown flag --max_lenght (did you mean --max_length?)"},
+      {"eval" + m + " --task sst2 --max_samples -5", "--max_samples: expected an integer >= 0, found '-5'"},
+      {"eval" + m + " --task sst2 --seed -1", "--seed: expected an integer >= 0, found '-1'"},
+      {"eval" + m + " --task sst2 --threads 100000", "--threads: expected an integer from 0 to"},
+      {"eval" + m + " --task sst2 --batch_size abc", "--batch_size: expected an integer from 1 to 65536, found 'abc'"},
+      {"eval" + m + " --task cola", "--task: expected sst2 | mrpc | imdb, found 'cola'"},
+      {"eval" + m + " --task mrpc --max_length 2", "--max_length 2: expected 3..512"},
+      {"eval" + m + " --task sst2 --max_length 513", "--max_length 513: expected 2..512"},
+      {"bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") + " --warmup -1",
+       "--warmup: expected an integer from 0"},
+      {"bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") + " --seq 21", "exceeds the model's max_position_embeddings 20"},
+      {"tokenize --model_dir " + quote(tiny_model()) + " --max_length 100000", "--max_length 100000: expected at most 512"},
+      {"export --model_dir " + quote(tiny_model()) + " --output_dir x --dtype f8", "--dtype: expected f32 | f16, found 'f8'"},
+  };
+  for (const Case& c : cases) {
+    const RunResult r = run_squish(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find("squish: error: "), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << c.args;
+    EXPECT_EQ(r.err.find("not in range"), std::string::npos) << c.args << ": " << r.err;
+  }
+  // The Python tools' dash spelling is the same flag.
+  const RunResult dashed = run_squish("eval" + m + " --task sst2 --max-samples 8 --batch-size=4");
+  EXPECT_EQ(dashed.exit_code, 0) << dashed.err;
+  EXPECT_NE(dashed.out.find("sst2 dev (8 examples)"), std::string::npos) << dashed.out;
+}
+
+TEST(Cli, MisleadingDirectoriesAndEnvironmentAreNamed) {
+  const RunResult missing = run_squish("eval --model_dir /nonexistent --task sst2");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("/nonexistent: no such directory"), std::string::npos) << missing.err;
+  const RunResult file = run_squish("inspect --model_dir " + quote(tiny_model() + "/config.json"));
+  EXPECT_EQ(file.exit_code, 3);
+  EXPECT_NE(file.err.find("is a file, expected a HF model directory"), std::string::npos) << file.err;
+  EXPECT_EQ(file.err.find("config.json/"), std::string::npos) << file.err;
+  // The OPT tokenizer directory: one exit code whichever command meets it first.
+  const std::string opt = test::shared_dir() + "/models/opt-125m-tokenizer";
+  EXPECT_EQ(run_squish("eval --model_dir " + quote(opt) + " --task sst2").exit_code, 6);
+  EXPECT_EQ(run_squish("inspect --model_dir " + quote(opt)).exit_code, 6);
+  EXPECT_EQ(run_squish("tokenize --model_dir " + quote(opt), "{\"text\": \"hi\"}\n").exit_code, 6);
+  const RunResult isa = run_squish("tokenize --model_dir " + quote(tiny_model()), "{\"text\": \"hi\"}\n");
+  EXPECT_EQ(isa.exit_code, 0);
+  setenv("SQUISH_ISA", "bogus", 1);
+  const RunResult bogus = run_squish("tokenize --model_dir " + quote(tiny_model()), "{\"text\": \"hi\"}\n");
+  unsetenv("SQUISH_ISA");
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_NE(bogus.err.find("SQUISH_ISA=bogus"), std::string::npos) << bogus.err;
+}
+
+// Outputs are checked before the work and written into what they name: straight through to devices
+// and "-", through a symlink to its target, and a failed write to stdout is exit 3.
+TEST(Cli, OutputsAreCheckedFirstAndWrittenWhereTheyPoint) {
+  const std::string m = " --model_dir " + quote(tiny_model()) + " --data_dir " + quote(data_dir()) + " --task sst2 --max_samples 4";
+  for (const char* flag : {"--output", "--predictions"}) {
+    const RunResult r = run_squish("eval" + m + " " + flag + " /nonexistent/dir/r.json");
+    EXPECT_EQ(r.exit_code, 3) << flag;
+    EXPECT_NE(r.err.find(std::string(flag) + " /nonexistent/dir/r.json: directory /nonexistent/dir does not exist"),
+              std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << flag << ": the evaluation ran before the output was checked";
+  }
+  const std::string dir = test::temp_dir("outputs");
+  fs::create_symlink(dir + "/target.json", dir + "/link.json");
+  ASSERT_EQ(run_squish("eval" + m + " --output " + quote(dir + "/link.json")).exit_code, 0);
+  EXPECT_TRUE(fs::is_symlink(dir + "/link.json"));
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/target.json"))["schema"], "squish.eval");
+  const RunResult to_stdout = run_squish("eval" + m + " --output -");
+  ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+  EXPECT_EQ(nlohmann::json::parse(to_stdout.out)["data"]["examples"], 4);
+  EXPECT_FALSE(fs::exists("-"));
+  EXPECT_EQ(run_squish("eval" + m + " --predictions /dev/null").exit_code, 0);
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  const RunResult dir_as_file = run_squish("eval" + m + " --output " + quote(dir));
+  EXPECT_EQ(dir_as_file.exit_code, 3);
+  for (const std::string& cmd : {"eval" + m, "inspect --model_dir " + quote(tiny_model()),
+                                 "bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") + " --runs 1 --seq 8",
+                                 "tokenize --model_dir " + quote(tiny_model())}) {
+    const std::string full = quote(test::squish_binary()) + " " + cmd + " < " + quote(dir + "/in.jsonl") + " > /dev/full 2> " +
+                             quote(dir + "/err");
+    std::ofstream(dir + "/in.jsonl") << "{\"text\": \"hi\"}\n";
+    const int status = std::system(full.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 3) << cmd << ": " << read_file(dir + "/err");
+    EXPECT_NE(read_file(dir + "/err").find("stdout"), std::string::npos) << cmd;
+  }
+  fs::remove_all(dir);
+}
+
+// Where a user is about to be misled: warned on stderr, and the warnings are in the JSON.
+TEST(Cli, EvalWarnsAboutTruncationMismatchedTasksAndUnusedWeights) {
+  const std::string out = test::temp_dir("warn");
+  const RunResult imdb = run_squish("eval --model_dir " + quote(tiny_model()) + " --task imdb --split test --max_samples 40 --data_dir " +
+                                    quote(data_dir()) + " --output " + quote(out + "/r.json"));
+  ASSERT_EQ(imdb.exit_code, 0) << imdb.err;
+  EXPECT_NE(imdb.err.find("squish: warning: "), std::string::npos) << imdb.err;
+  EXPECT_NE(imdb.err.find("were longer than --max_length 128 and were truncated"), std::string::npos) << imdb.err;
+  const auto j = nlohmann::json::parse(read_file(out + "/r.json"));
+  EXPECT_GT(j["data"]["truncated_examples"].get<int64_t>(), 0);
+  ASSERT_GE(j["warnings"].size(), 1u);
+  EXPECT_NE(j["warnings"].back().get<std::string>().find("truncated"), std::string::npos) << j["warnings"];
+  // A config saying 1 layer over weights holding 2, and a model fine-tuned on SST-2 run on MRPC.
+  auto config = nlohmann::json::parse(read_file(tiny_model() + "/config.json"));
+  config["num_hidden_layers"] = 1;
+  config["finetuning_task"] = "sst-2";
+  const std::string dir = model_dir_with("model.safetensors", read_file(tiny_model() + "/model.safetensors"), config.dump());
+  const RunResult r = run_squish("eval --model_dir " + quote(dir) + " --task mrpc --max_samples 4 --data_dir " + quote(data_dir()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("tensors the model does not use (e.g. bert.encoder.layer.1."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("num_hidden_layers=1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("fine-tuned for 'sst-2'"), std::string::npos) << r.err;
+  const RunResult same_task = run_squish("eval --model_dir " + quote(dir) + " --task sst2 --max_samples 4 --data_dir " + quote(data_dir()));
+  EXPECT_EQ(same_task.err.find("fine-tuned for"), std::string::npos) << same_task.err;
+  fs::remove_all(dir);
+  fs::remove_all(out);
+}
+
+TEST(Cli, EncodersAndWeightlessDirectoriesAreInspectedAndBenchmarked) {
+  // An all-MiniLM-style encoder: the tiny fixture without its classifier, pooler kept, no "bert." prefix.
+  const std::string enc = test::temp_dir("encoder");
+  auto config = nlohmann::json::parse(read_file(test::fixtures_dir() + "/tiny_bert/config.json"));
+  config["architectures"] = {"BertModel"};
+  std::ofstream(enc + "/config.json") << config.dump();
+  std::vector<TensorToWrite> tensors;
+  for (const auto& [name, t] : read_safetensors(test::fixtures_dir() + "/tiny_bert/model.safetensors"))
+    if (name.rfind("classifier.", 0) != 0)
+      tensors.push_back({name.substr(5), t.dtype, t.shape, std::string(static_cast<const char*>(t.data), t.nbytes)});
+  write_safetensors(enc + "/model.safetensors", tensors, {{"format", "pt"}});
+  const RunResult enc_inspect = run_squish("inspect --json --model_dir " + quote(enc));
+  ASSERT_EQ(enc_inspect.exit_code, 0) << enc_inspect.err;
+  const auto e = nlohmann::json::parse(enc_inspect.out);
+  EXPECT_EQ(e["unused_tensors"].size(), 0u);
+  EXPECT_EQ(e["parameter_groups"]["pooler"], 24 * 24 + 24);  // counted, not called unused
+  EXPECT_EQ(e["num_labels"], 0);
+  const RunResult bench = run_squish("bench --model_dir " + quote(enc) + " --batch 2 --seq 8 --runs 2");
+  EXPECT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_NE(bench.out.find("(random classification head)"), std::string::npos) << bench.out;
+  fs::remove_all(enc);
+  // A tokenizer-and-config directory: sizes from config.json alone.
+  const RunResult inspect = run_squish("inspect --json --model_dir " + quote(test::shared_dir() + "/models/bert-base-uncased-vocab"));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  const auto j = nlohmann::json::parse(inspect.out);
+  // BertForMaskedLM's embeddings and encoder (transformers gives it no pooler; its MLM head is not counted).
+  EXPECT_EQ(j["parameters"], 108891648);
+  EXPECT_FALSE(j["has_classifier"].get<bool>());
+  EXPECT_EQ(j["num_labels"], 0);
+  const RunResult text = run_squish("inspect --model_dir " + quote(test::shared_dir() + "/models/bert-base-uncased-vocab"));
+  EXPECT_NE(text.out.find("no classification head"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("labels="), std::string::npos) << text.out;
 }
 
 TEST(Cli, MalformedDatasetNamesFileAndLine) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 
 #include "core/error.h"
 #include "io/hf_config.h"
@@ -92,9 +93,13 @@ bool scope_present(BertScope scope, const BertWeights& w) {
 }
 
 // Visits the table rows the model has, in checkpoint order: embeddings, each layer, pooler, classifier.
+constexpr BertScope kAllScopes[] = {BertScope::kEmbeddings, BertScope::kLayer, BertScope::kPooler,
+                                    BertScope::kClassifier};
+
 void for_each_tensor(const BertConfig& c, const BertWeights& w,
-                     const std::function<void(const BertTensorInfo&, int layer)>& visit) {
-  for (BertScope scope : {BertScope::kEmbeddings, BertScope::kLayer, BertScope::kPooler, BertScope::kClassifier}) {
+                     const std::function<void(const BertTensorInfo&, int layer)>& visit,
+                     std::span<const BertScope> scopes = kAllScopes) {
+  for (BertScope scope : scopes) {
     if (!scope_present(scope, w)) continue;
     const int layers = scope == BertScope::kLayer ? static_cast<int>(c.num_hidden_layers) : 1;
     for (int i = 0; i < layers; ++i)
@@ -135,15 +140,27 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
 
 using TensorSource = std::function<Tensor(const std::string& name, const Shape& shape)>;
 
-// Walks the name table, pulling each tensor through `get`; a Linear is made once all its parts are in.
-BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& get, std::string source) {
-  BertModel m;
-  m.config = c;
-  m.source = std::move(source);
+// Normal(0, 0.02) weights like HF's init, LayerNorm 1/0, zero biases; deterministic for a seed.
+TensorSource random_source(uint64_t seed) {
+  struct Generator {
+    std::mt19937_64 rng;
+    std::normal_distribution<float> normal{0.0f, 0.02f};
+  };
+  auto g = std::make_shared<Generator>(Generator{std::mt19937_64(seed)});
+  return [g](const std::string& name, const Shape& shape) {
+    Tensor t(shape);
+    const bool is_ln_gamma = name.find("LayerNorm.weight") != std::string::npos;
+    const bool is_bias = shape.size() == 1 && !is_ln_gamma;
+    for (float& v : t.values) v = is_ln_gamma ? 1.0f : (is_bias ? 0.0f : g->normal(g->rng));
+    return t;
+  };
+}
+
+// Walks the name table over `scopes`, pulling each tensor through `get`; a Linear is made once all
+// its parts are in.
+void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertScope> scopes) {
+  const BertConfig& c = m.config;
   BertWeights& w = m.weights;
-  w.layers.resize(static_cast<size_t>(c.num_hidden_layers));
-  w.has_classifier = c.has_classifier();
-  w.has_pooler = with_pooler || w.has_classifier;
   struct Staged {
     std::map<int, Tensor> weights, biases;  // by part
     std::map<int, std::string> part_names;
@@ -186,7 +203,17 @@ BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& 
       finish(linear, layer, s);
       staged.erase({linear, layer});
     }
-  });
+  }, scopes);
+}
+
+BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& get, std::string source) {
+  BertModel m;
+  m.config = c;
+  m.source = std::move(source);
+  m.weights.layers.resize(static_cast<size_t>(c.num_hidden_layers));
+  m.weights.has_classifier = c.has_classifier();
+  m.weights.has_pooler = with_pooler || m.weights.has_classifier;
+  bind_tensors(m, get, kAllScopes);
   return m;
 }
 
@@ -212,18 +239,16 @@ BertModel random_bert(const BertConfig& config, uint64_t seed) {
   BertConfig c = config;
   // A random model always gets a head so it can be benchmarked end to end like a classifier.
   c.architecture = "BertForSequenceClassification";
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.02f);
-  return build_bert(
-      c, true,
-      [&](const std::string& name, const Shape& shape) {
-        Tensor t(shape);
-        const bool is_ln_gamma = name.find("LayerNorm.weight") != std::string::npos;
-        const bool is_bias = shape.size() == 1 && !is_ln_gamma;
-        for (float& v : t.values) v = is_ln_gamma ? 1.0f : (is_bias ? 0.0f : normal(rng));
-        return t;
-      },
-      "random");
+  return build_bert(c, true, random_source(seed), "random");
+}
+
+void add_random_head(BertModel& model, uint64_t seed) {
+  BertWeights& w = model.weights;
+  if (w.has_classifier) return;
+  std::vector<BertScope> scopes = {BertScope::kClassifier};
+  if (!w.has_pooler) scopes.insert(scopes.begin(), BertScope::kPooler);
+  w.has_pooler = w.has_classifier = true;
+  bind_tensors(model, random_source(seed), scopes);
 }
 
 std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype) {
@@ -255,23 +280,40 @@ std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType
   return out;
 }
 
-std::vector<std::pair<std::string, int64_t>> BertModel::parameter_groups() const {
-  const BertWeights& w = weights;
-  int64_t attention = 0, ffn = 0, norms = 0;
-  for (const auto& l : w.layers) {
-    attention += linear_parameters(l.qkv) + linear_parameters(l.attention_out);
-    ffn += linear_parameters(l.intermediate) + linear_parameters(l.output);
-    norms += l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
-             l.output_ln_beta.numel();
-  }
-  const int64_t embeddings = w.word_embeddings.numel() + w.position_embeddings.numel() +
-                             w.token_type_embeddings.numel() + w.embeddings_ln_gamma.numel() +
-                             w.embeddings_ln_beta.numel();
+std::vector<std::pair<std::string, int64_t>> bert_parameter_groups(const BertConfig& config, bool with_pooler,
+                                                                   bool with_classifier) {
+  BertWeights presence;
+  presence.has_classifier = with_classifier;
+  presence.has_pooler = with_pooler || with_classifier;
   std::vector<std::pair<std::string, int64_t>> groups = {
-      {"embeddings", embeddings}, {"attention", attention}, {"feed_forward", ffn}, {"layer_norms", norms}};
-  if (w.has_pooler) groups.emplace_back("pooler", linear_parameters(w.pooler));
-  if (w.has_classifier) groups.emplace_back("classifier", linear_parameters(w.classifier));
+      {"embeddings", 0}, {"attention", 0}, {"feed_forward", 0}, {"layer_norms", 0}};
+  if (presence.has_pooler) groups.emplace_back("pooler", 0);
+  if (presence.has_classifier) groups.emplace_back("classifier", 0);
+  auto add = [&](const std::string& group, int64_t n) {
+    for (auto& [name, count] : groups)
+      if (name == group) count += n;
+  };
+  for_each_tensor(config, presence, [&](const BertTensorInfo& info, int) {
+    const int64_t n = shape_numel(bert_tensor_shape(info, config));
+    switch (info.scope) {
+      case BertScope::kEmbeddings: add("embeddings", n); break;
+      case BertScope::kPooler: add("pooler", n); break;
+      case BertScope::kClassifier: add("classifier", n); break;
+      case BertScope::kLayer:
+        if (info.layer_tensor) add("layer_norms", n);
+        else add(linear_info_of(info).role == LinearRole::kAttentionQkv ||
+                         linear_info_of(info).role == LinearRole::kAttentionOut
+                     ? "attention"
+                     : "feed_forward",
+                 n);
+        break;
+    }
+  });
   return groups;
+}
+
+std::vector<std::pair<std::string, int64_t>> BertModel::parameter_groups() const {
+  return bert_parameter_groups(config, weights.has_pooler, weights.has_classifier);
 }
 
 int64_t BertModel::parameter_count() const {

@@ -27,6 +27,15 @@ BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, 
 // benchmarks and shape tests. Deterministic for a seed. Always has a pooler and classifier.
 BertModel random_bert(const BertConfig& config, uint64_t seed);
 
+// Gives a model without a classification head a seeded random one (and a random pooler when none is
+// stored), so an encoder can be benchmarked end to end like a classifier.
+void add_random_head(BertModel& model, uint64_t seed);
+
+// Parameter counts by group (embeddings, attention, feed_forward, layer_norms, pooler, classifier)
+// of a model of this config, from the name table's shapes.
+std::vector<std::pair<std::string, int64_t>> bert_parameter_groups(const BertConfig& config, bool with_pooler,
+                                                                   bool with_classifier);
+
 // Every tensor of the model under its HF name, in the layout transformers loads
 // ("bert."-prefixed for a *ForSequenceClassification model, as HF saves it), as F32 or F16.
 std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype);

@@ -4,20 +4,23 @@
 
 namespace squish {
 
+void describe_bert(const BertConfig& c, bool has_classifier, ModelInfo& info) {
+  info.architecture = c.architecture;
+  info.model_type = "bert";
+  info.has_classifier = has_classifier;
+  info.num_labels = has_classifier ? c.num_labels : 0;
+  info.id2label = c.id2label;
+  info.finetuning_task = c.finetuning_task;
+  info.limits = bert_token_limits(c);
+  info.hidden_size = c.hidden_size;
+  info.layers = c.num_hidden_layers;
+  info.heads = c.num_attention_heads;
+  info.intermediate_size = c.intermediate_size;
+}
+
 BertSequenceModel::BertSequenceModel(BertModel model, ModelInfo loaded) : model_(std::move(model)), info_(std::move(loaded)) {
-  const BertConfig& c = model_.config;
   info_.source = model_.source;
-  info_.architecture = c.architecture;
-  info_.model_type = "bert";
-  info_.has_classifier = model_.weights.has_classifier;
-  info_.num_labels = info_.has_classifier ? c.num_labels : 0;
-  info_.id2label = c.id2label;
-  info_.finetuning_task = c.finetuning_task;
-  info_.limits = bert_token_limits(c);
-  info_.hidden_size = c.hidden_size;
-  info_.layers = c.num_hidden_layers;
-  info_.heads = c.num_attention_heads;
-  info_.intermediate_size = c.intermediate_size;
+  describe_bert(model_.config, model_.weights.has_classifier, info_);
 }
 
 void BertSequenceModel::forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options) {

@@ -7,6 +7,9 @@
 
 namespace squish {
 
+// The architecture's part of ModelInfo, from the config (what loading found is left as it is).
+void describe_bert(const BertConfig& config, bool has_classifier, ModelInfo& info);
+
 class BertSequenceModel final : public SequenceModel {
  public:
   BertSequenceModel(BertModel model, ModelInfo loaded);

@@ -23,6 +23,7 @@ struct ModelInfo {
   std::string architecture;     // config.json's architectures[0]
   std::string model_type;       // "bert"
   bool has_classifier = false;
+  bool random_head = false;     // the classification head is random (LoadOptions::random_head_if_missing)
   int64_t num_labels = 0;
   std::map<int64_t, std::string> id2label;
   std::string finetuning_task;  // config.json's, empty when not stated

@@ -1,0 +1,94 @@
+#include "cli/options.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "core/checked_stdout.h"
+#include "core/threads.h"
+#include "kernels/cpu_features.h"
+
+namespace squish::cli {
+
+CLI::Validator integer_in(int64_t lo, int64_t hi) {
+  std::string expected = hi == INT64_MAX ? "an integer >= " + std::to_string(lo)
+                                         : "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, expected](std::string& text) -> std::string {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
+          return "expected " + expected + ", found '" + text + "'";
+        return "";
+      },
+      expected, "");
+}
+
+CLI::Validator one_of(std::initializer_list<const char*> words) {
+  std::vector<std::string> list(words.begin(), words.end());
+  std::string joined;
+  for (const auto& w : list) joined += (joined.empty() ? "" : " | ") + w;
+  return CLI::Validator(
+      [list, joined](std::string& text) -> std::string {
+        for (const auto& w : list)
+          if (text == w) return "";
+        return "expected " + joined + ", found '" + text + "'";
+      },
+      joined, "");
+}
+
+CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::string& what) {
+  return cmd.add_option("--model_dir", dir, what)->required();
+}
+
+void add_data_options(CLI::App& cmd, std::string& task, std::string& split, std::string& data_dir) {
+  cmd.add_option("--task", task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd.add_option("--split", split, "dev | test | train (imdb: test | train)")->capture_default_str()
+      ->check(one_of({"dev", "test", "train"}));
+  cmd.add_option("--data_dir", data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+}
+
+CLI::Option* add_max_length_option(CLI::App& cmd, int& max_length) {
+  // The upper bound is the model's max_position_embeddings, checked once the model is known.
+  return cmd.add_option("--max_length", max_length, "Truncate token sequences to this length")
+      ->capture_default_str()->check(integer_in(1, 1 << 20));
+}
+
+CLI::Option* add_batch_size_option(CLI::App& cmd, int& batch_size) {
+  return cmd.add_option("--batch_size", batch_size, "Sequences per forward pass")->capture_default_str()
+      ->check(integer_in(1, 1 << 16));
+}
+
+CLI::Option* add_max_samples_option(CLI::App& cmd, int64_t& max_samples) {
+  return cmd.add_option("--max_samples", max_samples, "Use a seeded random subset of this size (0 = all)")
+      ->capture_default_str()->check(integer_in(0));
+}
+
+CLI::Option* add_seed_option(CLI::App& cmd, uint64_t& seed, const std::string& what) {
+  return cmd.add_option("--seed", seed, what)->capture_default_str()->check(integer_in(0));
+}
+
+CLI::Option* add_threads_option(CLI::App& cmd, int& threads) {
+  return cmd.add_option("--threads", threads, "Threads to compute with (0 = all cores)")->capture_default_str()
+      ->check(integer_in(0, hardware_threads()));
+}
+
+CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::string& path, const std::string& what) {
+  return cmd.add_option(flag, path, what + " ('-' = stdout)");
+}
+
+CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::string& what) {
+  return cmd.add_option("--output_dir", dir, what)->required();
+}
+
+std::function<void()> command(const int* threads, std::function<void()> body) {
+  return [threads, body = std::move(body)] {
+    active_isa();  // a bad SQUISH_ISA is a usage error for every subcommand, not only those that compute
+    if (threads) set_num_threads(*threads);
+    body();
+    flush_stdout();
+  };
+}
+
+void print_warning(const std::string& message) { std::fprintf(stderr, "squish: warning: %s\n", message.c_str()); }
+
+}  // namespace squish::cli

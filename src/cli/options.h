@@ -1,0 +1,40 @@
+// The flags several subcommands share, each declared once with one meaning, one default and one
+// validation (docs/cli.md lists them), and the prologue/epilogue every subcommand runs through.
+// Numeric flags are checked on the string the user typed, so "-1" for a seed is refused instead of
+// wrapping to 18446744073709551615, and errors read "expected an integer >= 1, found 0".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace squish::cli {
+
+// Integers in [lo, hi] (hi = INT64_MAX: no upper bound).
+CLI::Validator integer_in(int64_t lo, int64_t hi = INT64_MAX);
+// One of the listed words ("sst2 | mrpc | imdb").
+CLI::Validator one_of(std::initializer_list<const char*> words);
+
+CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::string& what);
+// --task, --split, --data_dir.
+void add_data_options(CLI::App& cmd, std::string& task, std::string& split, std::string& data_dir);
+CLI::Option* add_max_length_option(CLI::App& cmd, int& max_length);
+CLI::Option* add_batch_size_option(CLI::App& cmd, int& batch_size);
+CLI::Option* add_max_samples_option(CLI::App& cmd, int64_t& max_samples);
+CLI::Option* add_seed_option(CLI::App& cmd, uint64_t& seed, const std::string& what);
+// 0 (the default) = all cores; at most the machine's cores.
+CLI::Option* add_threads_option(CLI::App& cmd, int& threads);
+// A file the command writes (JSON results, predictions): checked before any work.
+CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::string& path, const std::string& what);
+CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::string& what);
+
+// What every subcommand's callback runs: the environment checked (SQUISH_ISA), the thread count
+// set, the body, then stdout flushed and checked (a full disk or closed pipe is exit 3).
+std::function<void()> command(const int* threads, std::function<void()> body);
+
+// "squish: warning: ..." on stderr.
+void print_warning(const std::string& message);
+
+}  // namespace squish::cli
