@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <string>
 
 namespace squish::test {
 
@@ -35,6 +36,15 @@ inline int exit_status_with_stdout(int fd, const std::function<int()>& body) {
     ::dup2(fd, STDOUT_FILENO);
     return body();
   });
+}
+
+// Everything readable from `fd` until end of file (or, on a non-blocking descriptor, until nothing is left).
+inline std::string read_fd(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
 }
 
 }  // namespace squish::test

@@ -29,14 +29,6 @@ int run_and_classify(const std::function<void()>& body) {
   return kNoError;
 }
 
-std::string read_all(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  return out;
-}
-
 TEST(CheckedStdout, WritesInOrderWithPrintfAndCout) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -49,7 +41,7 @@ TEST(CheckedStdout, WritesInOrderWithPrintfAndCout) {
     });
   });
   ::close(fds[1]);
-  EXPECT_EQ(read_all(fds[0]), "a=1\nb\nc\n");
+  EXPECT_EQ(test::read_fd(fds[0]), "a=1\nb\nc\n");
   ::close(fds[0]);
   EXPECT_EQ(status, kNoError);
 }

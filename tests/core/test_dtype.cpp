@@ -72,6 +72,22 @@ TEST(HalfToFloat, EveryBitPatternMatchesTheDefinition) {
   }
 }
 
+// The writer's rounding (squish export --dtype f16): every half survives the round trip, ties go to
+// even, values past the largest half become infinity, as torch's .half() does.
+TEST(FloatToHalf, RoundsToNearestEven) {
+  for (uint32_t v = 0; v <= 0xffff; ++v) {
+    const auto h = static_cast<uint16_t>(v);
+    if (std::isnan(half_to_float(h))) continue;
+    EXPECT_EQ(float_to_half(half_to_float(h)), h) << std::hex << v;
+  }
+  EXPECT_EQ(float_to_half(1.0f + 0x1p-11f), 0x3c00);           // halfway to the next half: down to even
+  EXPECT_EQ(float_to_half(1.0f + 3 * 0x1p-11f), 0x3c02);       // halfway from an odd one: up to even
+  EXPECT_EQ(float_to_half(1.0f + 0x1p-11f + 0x1p-20f), 0x3c01);  // past halfway: up
+  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);                  // rounds past 65504: infinity
+  EXPECT_EQ(float_to_half(0x1p-25f), 0x0000);                   // half the smallest subnormal: to even (zero)
+  EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
+}
+
 TEST(Bfloat16ToFloat, NamedValues) {
   EXPECT_EQ(bfloat16_to_float(0x3f80), 1.0f);
   EXPECT_EQ(bfloat16_to_float(0x4049), 3.140625f);

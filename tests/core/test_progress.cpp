@@ -83,11 +83,7 @@ int draw_five(int fd) {
 
 std::string read_available(int fd) {
   ::fcntl(fd, F_SETFL, O_NONBLOCK);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  return out;
+  return test::read_fd(fd);
 }
 
 TEST(ProgressBar, OnATerminalEachFrameClearsToTheEndOfTheLine) {
