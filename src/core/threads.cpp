@@ -14,12 +14,12 @@
 namespace squish {
 namespace {
 
-// How long a waiting thread spins before it sleeps: a trade measured on the 2-core EPYC of
-// NOTES-h8.md. Sleeping sooner costs idle speed (waking a sleeping thread costs more than the gaps
-// between parallel regions: at 15 us the MiniLM eval lost 7%, at 18 us 4%, from 20 us ~1%); spinning
-// longer takes CPU from a neighbour's threads and our own (beside a second squish the tiny model's
-// eval, whose regions are microseconds apart, took 2.1x its idle time at 15 us, 2.3x at 18 us,
-// 2.5x at 20 us, 2.7x at 22 us; libgomp's default of ~3-7 ms, 4-120x).
+// How long a waiting thread spins before it sleeps: a trade measured with bench/busy_machine.sh on
+// a 2-core AMD EPYC (Zen 4) VM. Sleeping sooner costs idle speed, because waking a thread costs more
+// than the gaps between parallel regions (the MiniLM eval lost 7% at 15 us, 4% at 18 us, ~1% from
+// 20 us). Spinning longer takes CPU from a neighbour's threads and from our own: beside a second
+// squish, the tiny model's eval, whose regions are microseconds apart, took 2.1x its idle time at
+// 15 us, 2.3x at 18 us, 2.5x at 20 us, 2.7x at 22 us, and up to 225x with libgomp's ~7 ms.
 constexpr double kSpinMicroseconds = 18;
 // Bounds on the count, should the timing below be absurd (a preempted probe, a coarse clock).
 constexpr long kMinSpins = 100;
@@ -36,9 +36,9 @@ inline void cpu_relax() {
 #endif
 }
 
-// libgomp counts spins, not time, and one spin (a relaxed load and a pause, as timed here) costs
-// ~22 ns on that EPYC, ~40 ns on recent Intel cores and a few ns on older ones: the same count would
-// be a different policy on each. Timing the same loop turns the chosen time into this CPU's count.
+// libgomp counts spins, not time, and one spin (a relaxed load and a pause, timed here the same way)
+// takes ~22 ns on that EPYC, while a pause alone is ~140 cycles on Intel cores since Skylake and ~10
+// before: one count would be a different policy on each. Timing the loop turns the time into a count.
 long spins_for(double microseconds) {
   constexpr int kProbeSpins = 2000;
   std::atomic<int> never_set{0};
