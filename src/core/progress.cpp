@@ -30,12 +30,33 @@ std::string bar(double fraction, int width) {
   return fmt::format("[{}{}]", std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'));
 }
 
-std::string join(const std::vector<std::string>& parts) {
+// One part of the line with the width it is given on every redraw: the widest it will usually get,
+// so that the bar keeps its length and the parts their places while the numbers change.
+struct Part {
+  std::string text;
+  size_t width;
+};
+
+Part part(std::string text, size_t usual_width) {
+  const size_t width = std::max(text.size(), usual_width);
+  return {std::move(text), width};
+}
+
+// The columns `parts` take: every part's width, an empty one (the ETA once done) included, so
+// that finishing does not widen the bar.
+size_t width_of(const std::vector<Part>& parts) {
+  size_t w = 0;
+  for (const auto& p : parts) w += p.width + (w == 0 ? 0 : 2);
+  return w;
+}
+
+// Right-aligned in their widths (they are numbers), two spaces apart, empty parts left out.
+std::string render(const std::vector<Part>& parts) {
   std::string line;
   for (const auto& p : parts) {
-    if (p.empty()) continue;
+    if (p.text.empty()) continue;
     if (!line.empty()) line += "  ";
-    line += p;
+    line.append(p.width - p.text.size(), ' ').append(p.text);
   }
   return line;
 }
@@ -50,21 +71,25 @@ std::string format_progress_line(const ProgressSnapshot& s, int columns) {
   const std::string unit = s.unit.empty() ? "" : fmt::format(" {}", s.unit);
 
   const std::string label(s.label);
-  const std::string count = fmt::format("{}/{}", format_count(s.done), format_count(s.total));
-  const std::string percent = fmt::format("{}%", static_cast<int>(fraction * 100));
-  const std::string rate_with_unit = fmt::format("{}{}/s", format_rate(rate), unit);
-  const std::string rate_short = fmt::format("{}/s", format_rate(rate));
-  const std::string elapsed = fmt::format("elapsed {}", format_duration(s.elapsed_seconds));
+  const std::string rate_text = format_rate(rate);
   const double seconds_left = rate > 0 ? static_cast<double>(s.total - s.done) / rate : -1;
-  const std::string eta = done ? "" : fmt::format("ETA {}", format_duration(seconds_left));
+  // Usual widths: the count at its total, 100%, a rate of four digits ("1,234"), under an hour.
+  const std::string full_count = fmt::format("{0}/{0}", format_count(s.total));
+  const Part count = part(fmt::format("{}/{}", format_count(s.done), format_count(s.total)), full_count.size());
+  const Part count_unit = part(count.text + unit, full_count.size() + unit.size());
+  const Part percent = part(fmt::format("{}%", static_cast<int>(fraction * 100)), 4);
+  const Part rate_with_unit = part(fmt::format("{}{}/s", rate_text, unit), 5 + unit.size() + 2);
+  const Part rate_short = part(fmt::format("{}/s", rate_text), 5 + 2);
+  const Part elapsed = part(fmt::format("elapsed {}", format_duration(s.elapsed_seconds)), 12);
+  const Part eta = part(done ? "" : fmt::format("ETA {}", format_duration(seconds_left)), 8);
 
   // From the richest line to the barest; the first that fits wins. A bar is worth more than the
   // unit repeated in the rate or the elapsed time, less than the rate or the ETA.
-  const std::vector<std::vector<std::string>> forms = {
-      {count + unit, percent, rate_with_unit, elapsed, eta},
-      {count + unit, percent, rate_short, elapsed, eta},
-      {count + unit, percent, rate_short, eta},
-      {count + unit, percent, eta},
+  const std::vector<std::vector<Part>> forms = {
+      {count_unit, percent, rate_with_unit, elapsed, eta},
+      {count_unit, percent, rate_short, elapsed, eta},
+      {count_unit, percent, rate_short, eta},
+      {count_unit, percent, eta},
       {count, percent, eta},
       {count, percent},
       {count},
@@ -72,19 +97,16 @@ std::string format_progress_line(const ProgressSnapshot& s, int columns) {
   constexpr size_t kFormsWithBar = 3;
   const std::string prefix = label + " ";
   for (size_t i = 0; i < kFormsWithBar; ++i) {
-    const std::string rest = join(forms[i]);
-    const size_t without_bar = prefix.size() + rest.size() + 2 + 2;  // "[" "]" and the gap after the bar
+    const size_t without_bar = prefix.size() + 2 + 2 + width_of(forms[i]);  // "[" "]" and the gap after it
     if (without_bar + kMinBar <= room) {
       const int width = static_cast<int>(std::min<size_t>(kMaxBar, room - without_bar));
-      return prefix + bar(fraction, width) + "  " + rest;
+      return prefix + bar(fraction, width) + "  " + render(forms[i]);
     }
   }
-  for (const auto& form : forms) {
-    const std::string rest = join(form);
-    if (prefix.size() + rest.size() <= room) return prefix + rest;
-  }
+  for (const auto& form : forms)
+    if (prefix.size() + width_of(form) <= room) return prefix + render(form);
   // Narrower than the label and the count: the count alone, cut if it must be.
-  return count.substr(0, room);
+  return count.text.substr(0, room);
 }
 
 ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)

@@ -21,10 +21,12 @@ struct ProgressSnapshot {
 
 // The line, without "\r" or escapes, at most `columns - 1` characters (a character in the last
 // column makes some terminals wrap). The richest form, e.g. at 120 columns
-//   "forward [#############...........................]  300/872 examples  34%  40.0 examples/s  elapsed 0:07  ETA 0:14"
+//   "forward [#############...........................]  300/872 examples   34%   40.0 examples/s  elapsed 0:07  ETA 0:14"
 // and as the terminal narrows: a shorter bar, "40.0/s" for the rate, no elapsed time, no bar, no rate,
-// no unit, no percentage, no label, and last the count cut. Once done >= total the ETA is left out;
-// with nothing measured yet the rate is "?/s" and the ETA "?:??".
+// no unit, no percentage, no label, and last the count cut. Numbers are right-aligned in the width
+// they usually reach (the count at its total, 100%, a 4-digit rate), so the bar keeps its length and
+// place from the first frame to the last. Once done >= total the ETA is left out; with nothing
+// measured yet the rate is "?/s" and the ETA "?:??".
 std::string format_progress_line(const ProgressSnapshot& s, int columns);
 
 class ProgressBar {
