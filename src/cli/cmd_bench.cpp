@@ -78,8 +78,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--batch", b.batch, "Sequences per forward")->capture_default_str()->check(integer_in(1, 1 << 16));
   cmd->add_option("--seq", b.seq, "Tokens per sequence (at most the model's max_position_embeddings)")
       ->capture_default_str()->check(integer_in(1, 1 << 20));
-  cmd->add_option("--runs", b.runs, "Timed runs")->capture_default_str()->check(integer_in(1, 1 << 20));
-  cmd->add_option("--warmup", b.warmup, "Untimed runs first")->capture_default_str()->check(integer_in(0, 1 << 20));
+  cmd->add_option("--runs", b.runs, "Timed runs")->capture_default_str()->check(integer_in(1, 1000000000));
+  cmd->add_option("--warmup", b.warmup, "Untimed runs first")->capture_default_str()->check(integer_in(0, 1000000000));
   add_seed_option(*cmd, b.seed, "Seed of the random ids and weights");
   add_threads_option(*cmd, o->threads);
   add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");

@@ -9,7 +9,7 @@
 namespace squish {
 
 // {"schema": "squish.<kind>", "schema_version": N, "squish_version", "created_utc",
-//  "host": {"cpu", "isa", "threads"}}
+//  "host": {"cpu", "isa", "threads", "thread_wait_policy"}} (timings depend on how threads wait)
 nlohmann::ordered_json run_header(std::string_view kind, int schema_version);
 
 }  // namespace squish

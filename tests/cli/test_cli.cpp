@@ -330,7 +330,7 @@ TEST(Cli, UsageMistakesGetOneErrorStyle) {
       {"eval" + m + " --task mrpc --max_length 2", "--max_length 2: expected 3..512"},
       {"eval" + m + " --task sst2 --max_length 513", "--max_length 513: expected 2..512"},
       {"bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") + " --warmup -1",
-       "--warmup: expected an integer from 0"},
+       "--warmup: expected an integer from 0 to 1000000000, found '-1'"},
       {"bench --config " + quote(test::fixtures_dir() + "/tiny_bert/config.json") + " --seq 21", "exceeds the model's max_position_embeddings 20"},
       {"tokenize --model_dir " + quote(tiny_model()) + " --max_length 100000", "--max_length 100000: expected at most 512"},
       {"export --model_dir " + quote(tiny_model()) + " --output_dir x --dtype f8", "--dtype: expected f32 | f16, found 'f8'"},
