@@ -95,7 +95,9 @@ TEST(TinyBert, TapSeesEveryLinearInputByIdentityAndTheRowsInferenceComputes) {
     EXPECT_EQ(v.mutable_data, nullptr) << name;
     EXPECT_EQ(v.batch, 2);
     EXPECT_EQ(v.rows, v.batch * v.row_tokens) << name;
-    if (p.site == TapSite::kLinearInput) EXPECT_EQ(v.cols, p.linear->in_features()) << name;
+    if (p.site == TapSite::kLinearInput) {
+      EXPECT_EQ(v.cols, p.linear->in_features()) << name;
+    }
     const bool all_tokens = p.site == TapSite::kEmbeddings || p.layer == 0 ||
                             (p.linear && p.linear->name == "encoder.layer.1.attention.self.qkv");
     EXPECT_EQ(v.row_tokens, all_tokens ? b.tokens : 1) << name;
