@@ -1,5 +1,7 @@
 // Google Benchmark runs of squish's kernels at BERT-base shapes:
 //   gemm/...        PackedWeights::pack + gemm_packed, each Linear of a layer, M = 128 and 4096 tokens
+//   gemm_int8/...   PackedInt8Weights::pack + gemm_u8s8s32 at the same shapes (GOP/s, int8_peak_fraction
+//                   of the VNNI peak measured at start-up or SQUISH_PEAK_GOPS)
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
 //   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
 //   layernorm/..., masked_softmax/...   vector_ops_for(isa) for every ISA up to active_isa()
@@ -27,11 +29,13 @@
 #include "kernels/attention.h"
 #include "kernels/cpu_features.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/reference/reference_ops.h"
 #include "kernels/vector_ops.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_forward.h"
 #include "peak_fp32.h"
+#include "peak_int8.h"
 
 #ifndef SQUISH_BENCH_CONFIG
 #define SQUISH_BENCH_CONFIG "../shared/models/bert-base-uncased-vocab/config.json"
@@ -43,6 +47,7 @@ using namespace squish;
 using Clock = std::chrono::steady_clock;
 
 double g_peak_flops = 0;  // fp32 peak of the threads in use, FLOP/s; 0 when unknown
+double g_peak_int8_ops = 0;  // int8 VNNI peak of the threads in use, op/s; 0 when unknown
 
 AlignedVector<float> random_floats(size_t n, uint64_t seed, float stddev = 1.0f) {
   AlignedVector<float> v(n);
@@ -79,6 +84,27 @@ void bm_gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k, Epilogue 
   }
   flop_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
                 seconds_since(t0));
+}
+
+// ---- Int8 GEMM (u8 x s8 -> s32) at the same shapes, against the int8 peak ----
+
+void bm_gemm_int8(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
+  std::vector<int8_t> w(static_cast<size_t>(n * k));
+  std::vector<uint8_t> x(static_cast<size_t>(m * k));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 7 % 255) - 127);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>(i * 13 % (int8_activation_max() + 1));
+  AlignedVector<int32_t> acc(static_cast<size_t>(m * n));
+  const PackedInt8Weights packed = PackedInt8Weights::pack(w.data(), n, k);
+  gemm_u8s8s32(acc.data(), x.data(), packed, m);  // primitive creation, first touch
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    gemm_u8s8s32(acc.data(), x.data(), packed, m);
+    benchmark::ClobberMemory();
+  }
+  const double elapsed = seconds_since(t0), ops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  state.counters["GOP"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (g_peak_int8_ops > 0 && elapsed > 0)
+    state.counters["int8_peak_fraction"] = ops * static_cast<double>(state.iterations()) / elapsed / g_peak_int8_ops;
 }
 
 // ---- The reference twin at one small shape, against the fast path ----
@@ -229,6 +255,13 @@ void register_all() {
           ->Unit(benchmark::kMillisecond);
     }
 
+  for (int64_t m : {128, 4096})
+    for (const GemmShape& g : shapes) {
+      const std::string name = std::string("gemm_int8/") + g.name + "/M:" + std::to_string(m) + "/N:" +
+                               std::to_string(g.n) + "/K:" + std::to_string(g.k);
+      benchmark::RegisterBenchmark(name.c_str(), bm_gemm_int8, m, g.n, g.k)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+
   benchmark::RegisterBenchmark("reference/linear/M:128/N:768/K:768", bm_reference_linear, int64_t{128},
                                int64_t{768}, int64_t{768})
       ->UseRealTime()
@@ -261,8 +294,8 @@ void register_all() {
     }
   }
 
-  // Embeddings + one layer + pooler + classifier. "full": every row of the layer (a no-op Tap
-  // disables the last-layer [CLS]-only path); "cls_only": as the last layer of a classifier runs.
+  // Embeddings + one layer + pooler + classifier. "full": every row of the layer (kAllTokens);
+  // "cls_only": as the last layer of a classifier runs.
   for (auto [b, t] : {std::pair<int64_t, int64_t>{32, 128}, {1, 128}})
     for (bool full : {true, false}) {
       const std::string name = std::string("encoder/1_layer_") + (full ? "full" : "cls_only") +
@@ -296,6 +329,11 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("squish_isa", std::string(squish::isa_name(squish::active_isa())));
   benchmark::AddCustomContext("fp32_peak_gflops", buf);
   benchmark::AddCustomContext("fp32_peak_source", peak.source);
+  const squish::bench::PeakInt8 int8 = squish::bench::int8_peak(threads);
+  g_peak_int8_ops = int8.gops * 1e9;
+  std::snprintf(buf, sizeof buf, "%.1f", int8.gops);
+  benchmark::AddCustomContext("int8_peak_gops", buf);
+  benchmark::AddCustomContext("int8_peak_source", int8.source);
   benchmark::AddCustomContext("bert_config", config_path());
   register_all();
   benchmark::RunSpecifiedBenchmarks();

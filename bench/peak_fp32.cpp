@@ -1,38 +1,13 @@
 #include "peak_fp32.h"
 
-#include <omp.h>
-
-#include <chrono>
 #include <cstdlib>
+
+#include "peak_timing.h"
 
 namespace squish::bench {
 
 float fma_chains_avx512(long n);  // peak_fp32_avx512.cpp
 float fma_chains_avx2(long n);    // peak_fp32_avx2.cpp
-
-namespace {
-
-volatile float g_sink;
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Best of `reps` runs of f(iters) on `threads` threads; flop_per_iter per thread per iteration.
-template <class F>
-double best_rate(F f, double flop_per_iter, long iters, int threads, int reps) {
-  double best = 0;
-  for (int rep = 0; rep < reps; ++rep) {
-    const double t0 = now_s();
-#pragma omp parallel num_threads(threads)
-    g_sink = f(iters);
-    const double r = flop_per_iter * static_cast<double>(iters) * threads / (now_s() - t0);
-    if (r > best) best = r;
-  }
-  return best;
-}
-
-}  // namespace
 
 PeakFp32 fp32_peak(int threads) {
   PeakFp32 p;
@@ -47,14 +22,7 @@ PeakFp32 fp32_peak(int threads) {
   }
   __builtin_cpu_init();
   const long iters = 20'000'000;
-  // The larger of the `threads`-thread rate and `threads` x the 1-thread rate: cores are alike,
-  // and a core busy with another process pulls the all-thread run down while one thread still
-  // finds a free core.
-  auto measure = [&](auto chains, double flop_per_iter) {
-    const double all = best_rate(chains, flop_per_iter, iters, threads, 5);
-    const double one = threads > 1 ? best_rate(chains, flop_per_iter, iters, 1, 5) * threads : 0.0;
-    return (all > one ? all : one) / 1e9;
-  };
+  auto measure = [&](auto chains, double flop_per_iter) { return peak_rate(chains, flop_per_iter, iters, threads) / 1e9; };
   if (__builtin_cpu_supports("avx512f")) {
     p.gflops = measure(fma_chains_avx512, 12.0 * 16 * 2);
     p.source = "avx512-fma";

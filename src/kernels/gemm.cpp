@@ -1,14 +1,12 @@
 #include "kernels/gemm.h"
 
 #include <array>
-#include <list>
-#include <map>
-#include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include "core/error.h"
-#include "kernels/cpu_features.h"
+#include "kernels/dnnl_context.h"
 
 namespace squish {
 namespace {
@@ -16,25 +14,6 @@ namespace {
 using dnnl::memory;
 using Dt = memory::data_type;
 using Tag = memory::format_tag;
-
-// oneDNN chooses its ISA when the first primitive is made, so SQUISH_ISA's cap is applied here, before that.
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine = [] {
-    switch (active_isa()) {
-      case Isa::kAvx512: break;
-      case Isa::kAvx2: dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2); break;
-      case Isa::kScalar: dnnl::set_max_cpu_isa(dnnl::cpu_isa::sse41); break;
-    }
-    return dnnl::engine(dnnl::engine::kind::cpu, 0);
-  }();
-  return engine;
-}
-
-// oneDNN streams are cheap but not free; one per thread keeps concurrent callers apart.
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream stream(cpu_engine());
-  return stream;
-}
 
 dnnl::primitive_attr epilogue_attr(Epilogue e) {
   dnnl::post_ops ops;
@@ -68,30 +47,20 @@ constexpr int64_t kPackingM = 128;
 }  // namespace
 
 struct PackedWeights::Impl {
-  using Key = std::tuple<int64_t, bool, Epilogue>;
   memory::desc packed_desc;
   memory packed;
-  mutable std::mutex mutex;
-  // Most recently used first; a handful of entries, so a linear search beats a map.
-  mutable std::list<std::pair<Key, dnnl::matmul>> primitives;
+  mutable PrimitiveCache<std::tuple<int64_t, bool, Epilogue>> primitives{kPrimitivesPerWeight};
 
   dnnl::matmul primitive(int64_t m, int64_t n, int64_t k, bool has_bias, Epilogue e) const {
-    const Key key{m, has_bias, e};
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto it = primitives.begin(); it != primitives.end(); ++it) {
-      if (it->first != key) continue;
-      primitives.splice(primitives.begin(), primitives, it);
-      return primitives.front().second;
-    }
-    try {
-      primitives.emplace_front(key, dnnl::matmul(linear_desc(m, n, k, packed_desc, has_bias, e)));
-    } catch (const dnnl::error& err) {
-      throw Error(ExitCode::kInternal, "oneDNN refused a GEMM of shape M=" + std::to_string(m) + " N=" +
-                                           std::to_string(n) + " K=" + std::to_string(k) +
-                                           " with packed weights: " + err.what());
-    }
-    if (primitives.size() > static_cast<size_t>(kPrimitivesPerWeight)) primitives.pop_back();
-    return primitives.front().second;
+    return primitives.get({m, has_bias, e}, [&] {
+      try {
+        return dnnl::matmul(linear_desc(m, n, k, packed_desc, has_bias, e));
+      } catch (const dnnl::error& err) {
+        throw Error(ExitCode::kInternal, "oneDNN refused a GEMM of shape M=" + std::to_string(m) + " N=" +
+                                             std::to_string(n) + " K=" + std::to_string(k) +
+                                             " with packed weights: " + err.what());
+      }
+    });
   }
 };
 
@@ -121,10 +90,7 @@ void PackedWeights::unpack(float* w) const {
   thread_stream().wait();
 }
 
-int PackedWeights::cached_primitives() const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return static_cast<int>(impl_->primitives.size());
-}
+int PackedWeights::cached_primitives() const { return static_cast<int>(impl_->primitives.size()); }
 
 void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue) {
   if (m <= 0) return;
@@ -143,24 +109,17 @@ void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* 
 void batched_gemm(float* c, const int64_t c_strides[3], const StridedMatrix& a, const StridedMatrix& b, int64_t batch,
                   int64_t m, int64_t n, int64_t k) {
   // Creating a primitive descriptor costs tens of microseconds even when oneDNN's own cache hits,
-  // as much as a whole 12x128x128 product, so primitives are kept by shape and strides here.
+  // as much as a whole 12x128x128 product, so primitives are kept by shape and strides here. A
+  // batch uses four shapes (QK^T and PV, for whole layers and [CLS]-only ones) in every layer.
   using Key = std::array<int64_t, 13>;
-  static std::mutex mutex;
-  static std::map<Key, dnnl::matmul> primitives;
+  static PrimitiveCache<Key> primitives(16);
   const Key key = {batch, m, n, k, a.stride_batch, a.stride_row, a.stride_col, b.stride_batch, b.stride_row,
                    b.stride_col, c_strides[0], c_strides[1], c_strides[2]};
   const memory::desc a_md({batch, m, k}, Dt::f32, memory::dims{a.stride_batch, a.stride_row, a.stride_col});
   const memory::desc b_md({batch, k, n}, Dt::f32, memory::dims{b.stride_batch, b.stride_row, b.stride_col});
   const memory::desc c_md({batch, m, n}, Dt::f32, memory::dims{c_strides[0], c_strides[1], c_strides[2]});
-  dnnl::matmul primitive;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = primitives.find(key);
-    if (it == primitives.end())
-      it = primitives.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), cpu_engine())))
-               .first;
-    primitive = it->second;
-  }
+  const dnnl::matmul primitive = primitives.get(
+      key, [&] { return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), cpu_engine())); });
   auto& engine = cpu_engine();
   memory am(a_md, engine, const_cast<float*>(a.data));
   memory bm(b_md, engine, const_cast<float*>(b.data));

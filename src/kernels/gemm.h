@@ -3,8 +3,7 @@
 // wants (repacking per call would cost as much as the multiply for small M). oneDNN picks its own
 // ISA at run time (AVX-512 or AVX2), capped by SQUISH_ISA like squish's own kernels.
 // Compiled primitives are cached per packed weight by (M, bias, epilogue), at most
-// kPrimitivesPerWeight of them, least recently used first out: length bucketing gives every batch
-// its own M, and an unbounded cache grew by one primitive per distinct M in every Linear.
+// kPrimitivesPerWeight of them (kernels/dnnl_context.h says why).
 // Not here: int8 and low-bit GEMMs (quantized Linear, later), attention's batched products (attention.h).
 #pragma once
 

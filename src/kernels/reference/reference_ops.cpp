@@ -39,6 +39,15 @@ void linear(float* y, const float* x, const float* w, const float* b, int64_t m,
   }
 }
 
+void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const int8_t* w, int64_t m, int64_t n, int64_t k) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t sum = 0;
+      for (int64_t p = 0; p < k; ++p) sum += static_cast<int64_t>(x[i * k + p]) * w[j * k + p];
+      acc[i * n + j] = static_cast<int32_t>(sum);
+    }
+}
+
 void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps) {
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0, var = 0;

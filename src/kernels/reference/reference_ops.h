@@ -14,6 +14,8 @@ namespace squish::reference {
 void epilogue(float* y, const float* acc, const float* b, int64_t m, int64_t n, Epilogue e);
 // y[M,N] = x[M,K] W[N,K]^T + b (b may be null), then the epilogue.
 void linear(float* y, const float* x, const float* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e);
+// acc[M,N] = x[M,K] W[N,K]^T in exact 64-bit integers, cast to int32 (twin of gemm_u8s8s32).
+void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const int8_t* w, int64_t m, int64_t n, int64_t k);
 void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps);
 void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale);
 float gelu_erf(float x);
