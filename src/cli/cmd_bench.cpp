@@ -13,6 +13,7 @@
 #include "eval/bench.h"
 #include "kernels/cpu_features.h"
 #include "model/load_model.h"
+#include "quant/quantize_model.h"
 #include "report/run_header.h"
 
 namespace squish::cli {
@@ -20,6 +21,10 @@ namespace {
 
 struct BenchCommandOptions {
   std::string model_dir, config;
+  std::string quant = "none";  // none | dynamic
+  bool per_tensor = false;
+  bool per_channel = false;  // the default either way; the flag is there for scripts that say it
+  bool quantize_head = false;
   BenchOptions bench;
   int threads = 0;
   std::string output;
@@ -31,6 +36,8 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["model_dir"] = o.model_dir;
   j["config"] = o.config;
   j["random_head"] = model.info().random_head;
+  j["quant"] = o.quant;
+  if (o.quant != "none") j["quant_options"] = {{"per_channel", !o.per_tensor}, {"quantize_head", o.quantize_head}};
   j["batch"] = r.batch;
   j["seq"] = r.seq;
   j["runs"] = r.runs;
@@ -55,10 +62,14 @@ void run_bench(const BenchCommandOptions& o) {
   // An encoder without a head is timed like --config's random weights: with a seeded random head.
   const std::unique_ptr<SequenceModel> model =
       o.model_dir.empty() ? random_model(o.config, o.bench.seed) : load_model(o.model_dir, {true, o.bench.seed});
+  std::string quantized;
+  if (o.quant == "dynamic")
+    quantized = fmt::format("  int8 dynamic W8A32 ({} Linears, weights per {})", quantize_dynamic(*model, {!o.per_tensor, o.quantize_head}),
+                            o.per_tensor ? "tensor" : "channel");
   const BenchResult r = bench_forward(*model, o.bench);
-  std::string text = fmt::format("{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
-                                 model->info().random_head ? " (random classification head)" : "", r.batch, r.seq,
-                                 r.threads, isa_name(active_isa()));
+  std::string text = fmt::format("{}{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
+                                 model->info().random_head ? " (random classification head)" : "", quantized, r.batch,
+                                 r.seq, r.threads, isa_name(active_isa()));
   text += fmt::format("  median {:.2f} ms  min {:.2f} ms  max {:.2f} ms  ({} run{} after {} warm-up)\n", r.median_ms,
                       r.min_ms, r.max_ms, r.runs, r.runs == 1 ? "" : "s", r.warmup);
   text += fmt::format("  {:.1f} sequences/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n", r.sequences_per_second,
@@ -81,6 +92,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--runs", b.runs, "Timed runs")->capture_default_str()->check(integer_in(1, 1000000000));
   cmd->add_option("--warmup", b.warmup, "Untimed runs first")->capture_default_str()->check(integer_in(0, 1000000000));
   add_seed_option(*cmd, b.seed, "Seed of the random ids and weights");
+  cmd->add_option("--quant", o->quant, "none | dynamic (int8 weights, activations quantized per row at run time)")
+      ->capture_default_str()->check(one_of({"none", "dynamic"}));
+  auto* per_tensor = cmd->add_flag("--per_tensor", o->per_tensor, "With --quant: one weight scale per tensor");
+  cmd->add_flag("--per_channel", o->per_channel, "With --quant: one weight scale per output channel (the default)")
+      ->excludes(per_tensor);
+  cmd->add_flag("--quantize_head", o->quantize_head, "With --quant: also the pooler and classifier");
   add_threads_option(*cmd, o->threads);
   add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
   cmd->callback(command(&o->threads, [o] { run_bench(*o); }));

@@ -1,6 +1,6 @@
 // What every squish kernel that calls oneDNN shares: the CPU engine (made once, after SQUISH_ISA's
 // cap is applied, since oneDNN fixes its ISA when the first primitive is made), a stream per thread,
-// and a small LRU cache of compiled matmul primitives per packed weight.
+// and a small LRU cache of compiled primitives (matmuls per packed weight, eltwise ops by size).
 #pragma once
 
 #include <cstddef>
@@ -21,12 +21,12 @@ dnnl::stream& thread_stream();
 // their own M, and oneDNN's fast matmul needs M fixed when the primitive is made (a run-time M sends
 // it to its reference kernel), so an unbounded cache grew by one primitive per M in every Linear.
 // A handful of entries: a linear search beats a map.
-template <class Key>
+template <class Key, class Primitive = dnnl::matmul>
 class PrimitiveCache {
  public:
   explicit PrimitiveCache(size_t capacity) : capacity_(capacity) {}
 
-  dnnl::matmul get(const Key& key, const std::function<dnnl::matmul()>& make) {
+  Primitive get(const Key& key, const std::function<Primitive()>& make) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
       if (it->first != key) continue;
@@ -46,7 +46,7 @@ class PrimitiveCache {
  private:
   size_t capacity_;
   mutable std::mutex mutex_;
-  std::list<std::pair<Key, dnnl::matmul>> entries_;  // most recently used first
+  std::list<std::pair<Key, Primitive>> entries_;  // most recently used first
 };
 
 }  // namespace squish

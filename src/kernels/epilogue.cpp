@@ -1,25 +1,60 @@
 #include "kernels/epilogue.h"
 
-#include <cmath>
+#include "kernels/dnnl_context.h"
 
 namespace squish {
+namespace {
+
+// GELU-erf and tanh through oneDNN's vectorised eltwise kernels, in place; cached by element count.
+void eltwise_in_place(float* y, int64_t count, dnnl::algorithm algorithm) {
+  using dnnl::memory;
+  static PrimitiveCache<std::pair<int64_t, dnnl::algorithm>, dnnl::eltwise_forward> primitives(8);
+  const memory::desc md({count}, memory::data_type::f32, memory::format_tag::a);
+  const auto primitive = primitives.get({count, algorithm}, [&] {
+    return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, algorithm, md, 0.0f, 0.0f), cpu_engine()));
+  });
+  memory m(md, cpu_engine(), y);
+  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+  thread_stream().wait();
+}
+
+void activate_in_place(float* y, int64_t count, Epilogue epilogue) {
+  if (epilogue == Epilogue::kGelu) eltwise_in_place(y, count, dnnl::algorithm::eltwise_gelu_erf);
+  if (epilogue == Epilogue::kTanh) eltwise_in_place(y, count, dnnl::algorithm::eltwise_tanh);
+}
+
+}  // namespace
 
 void apply_epilogue(float* y, const float* acc, const float* bias, int64_t m, int64_t n, Epilogue epilogue) {
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
 #pragma omp parallel for schedule(static) if (m * n > 65536)
   for (int64_t i = 0; i < m; ++i) {
     float* out = y + i * n;
     const float* in = acc + i * n;
-    for (int64_t j = 0; j < n; ++j) {
-      const float v = in[j] + (bias ? bias[j] : 0.0f);
-      switch (epilogue) {
-        case Epilogue::kNone: out[j] = v; break;
-        case Epilogue::kGelu: out[j] = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); break;
-        case Epilogue::kTanh: out[j] = std::tanh(v); break;
-        case Epilogue::kAccumulate: out[j] += v; break;
-      }
+    if (epilogue == Epilogue::kAccumulate) {
+      for (int64_t j = 0; j < n; ++j) out[j] += in[j] + (bias ? bias[j] : 0.0f);
+    } else {
+      for (int64_t j = 0; j < n; ++j) out[j] = in[j] + (bias ? bias[j] : 0.0f);
     }
   }
+  activate_in_place(y, m * n, epilogue);
+}
+
+void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,
+                            const float* col_scales, const int32_t* col_sums, const float* bias, int64_t m, int64_t n,
+                            Epilogue epilogue) {
+#pragma omp parallel for schedule(static) if (m * n > 65536)
+  for (int64_t i = 0; i < m; ++i) {
+    float* out = y + i * n;
+    const int32_t* in = acc + i * n;
+    const float s = row_scales[i];
+    const int32_t z = row_zero_points[i];
+    for (int64_t j = 0; j < n; ++j) {
+      const float v = s * col_scales[j] * static_cast<float>(in[j] - z * col_sums[j]) + (bias ? bias[j] : 0.0f);
+      out[j] = epilogue == Epilogue::kAccumulate ? out[j] + v : v;
+    }
+  }
+  activate_in_place(y, m * n, epilogue);
 }
 
 }  // namespace squish

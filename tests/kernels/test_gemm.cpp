@@ -111,6 +111,26 @@ TEST(Epilogue, MatchesReferenceForEveryKind) {
   EXPECT_EQ(no_bias, acc);
 }
 
+TEST(Epilogue, DequantizingVariantMatchesReference) {
+  const int64_t m = 6, n = 40;
+  std::mt19937_64 rng(17);
+  std::uniform_int_distribution<int32_t> acc_d(-200000, 200000), zero_d(0, 255), sum_d(-3000, 3000);
+  std::vector<int32_t> acc(m * n), zeros(m), sums(n);
+  for (auto& v : acc) v = acc_d(rng);
+  for (auto& v : zeros) v = zero_d(rng);
+  for (auto& v : sums) v = sum_d(rng);
+  const auto row_scales = random_vector(m, 18, 0.01f), col_scales = random_vector(n, 19, 0.001f);
+  const auto bias = random_vector(n, 20), y0 = random_vector(m * n, 21);
+  for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate}) {
+    std::vector<float> y = y0, ref = y0;
+    apply_dequant_epilogue(y.data(), acc.data(), row_scales.data(), zeros.data(), col_scales.data(), sums.data(),
+                           bias.data(), m, n, e);
+    reference::dequant_epilogue(ref.data(), acc.data(), row_scales.data(), zeros.data(), col_scales.data(), sums.data(),
+                                bias.data(), m, n, e);
+    for (int64_t i = 0; i < m * n; ++i) ASSERT_NEAR(y[i], ref[i], 4e-6 * (1 + std::fabs(ref[i]))) << static_cast<int>(e);
+  }
+}
+
 TEST(Gemm, BatchedStridedProductMatchesLoops) {
   // c[n] = a[n] (m x k) * bmat[n] (k x n) with bmat read transposed out of a wider buffer.
   const int64_t batch = 3, m = 5, n = 4, k = 6, ld = 20;

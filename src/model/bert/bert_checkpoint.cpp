@@ -322,14 +322,23 @@ int64_t BertModel::parameter_count() const {
   return n;
 }
 
-std::vector<const Linear*> BertModel::linears() const {
-  std::vector<const Linear*> out;
-  for (const auto& l : weights.layers)
-    for (const Linear* p : {&l.qkv, &l.attention_out, &l.intermediate, &l.output}) out.push_back(p);
-  if (weights.has_pooler) out.push_back(&weights.pooler);
-  if (weights.has_classifier) out.push_back(&weights.classifier);
+namespace {
+
+// Every Linear of the model in forward order; Weights is BertWeights or const BertWeights.
+template <class Weights>
+auto linears_of(Weights& w) {
+  std::vector<decltype(&w.pooler)> out;
+  for (auto& l : w.layers)
+    for (auto* p : {&l.qkv, &l.attention_out, &l.intermediate, &l.output}) out.push_back(p);
+  if (w.has_pooler) out.push_back(&w.pooler);
+  if (w.has_classifier) out.push_back(&w.classifier);
   return out;
 }
+
+}  // namespace
+
+std::vector<const Linear*> BertModel::linears() const { return linears_of(weights); }
+std::vector<Linear*> BertModel::mutable_linears() { return linears_of(weights); }
 
 int64_t BertModel::resident_bytes() const {
   const BertWeights& w = weights;

@@ -18,6 +18,7 @@ class BertSequenceModel final : public SequenceModel {
   void forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options) override;
   double forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const override;
   std::vector<const Linear*> linears() const override { return model_.linears(); }
+  std::vector<Linear*> mutable_linears() override { return model_.mutable_linears(); }
   std::vector<std::pair<std::string, int64_t>> parameter_groups() const override { return model_.parameter_groups(); }
   int64_t resident_bytes() const override { return model_.resident_bytes(); }
   std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const override;

@@ -44,6 +44,7 @@ struct BertModel {
   int64_t parameter_count() const;
   // Every Linear in forward order.
   std::vector<const Linear*> linears() const;
+  std::vector<Linear*> mutable_linears();
   // Bytes of every weight as held in memory (Linears in their representation, the rest fp32).
   int64_t resident_bytes() const;
 };

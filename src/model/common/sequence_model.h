@@ -49,6 +49,8 @@ class SequenceModel {
   virtual double forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const = 0;
   // Every Linear, in forward order.
   virtual std::vector<const Linear*> linears() const = 0;
+  // The same, for passes that change a Linear's representation (quantization) in place.
+  virtual std::vector<Linear*> mutable_linears() = 0;
   // Parameter counts by group ("embeddings", "attention", ...), in a stable order.
   virtual std::vector<std::pair<std::string, int64_t>> parameter_groups() const = 0;
   // Bytes the weights occupy in memory as squish holds them.
