@@ -1,7 +1,5 @@
 #include "peak_fp32.h"
 
-#include <cstdlib>
-
 #include "peak_timing.h"
 
 namespace squish::bench {
@@ -12,13 +10,9 @@ float fma_chains_avx2(long n);    // peak_fp32_avx2.cpp
 PeakFp32 fp32_peak(int threads) {
   PeakFp32 p;
   p.threads = threads;
-  if (const char* env = std::getenv("SQUISH_PEAK_GFLOPS")) {
-    const double v = std::atof(env);
-    if (v > 0) {
-      p.gflops = v;
-      p.source = "env SQUISH_PEAK_GFLOPS";
-      return p;
-    }
+  if ((p.gflops = stated_peak("SQUISH_PEAK_GFLOPS")) > 0) {
+    p.source = "env SQUISH_PEAK_GFLOPS";
+    return p;
   }
   __builtin_cpu_init();
   const long iters = 20'000'000;

@@ -1,7 +1,5 @@
 #include "peak_int8.h"
 
-#include <cstdlib>
-
 #include "peak_timing.h"
 
 namespace squish::bench {
@@ -11,13 +9,9 @@ float vnni_chains_avx512(long n);  // peak_int8_avx512.cpp
 PeakInt8 int8_peak(int threads) {
   PeakInt8 p;
   p.threads = threads;
-  if (const char* env = std::getenv("SQUISH_PEAK_GOPS")) {
-    const double v = std::atof(env);
-    if (v > 0) {
-      p.gops = v;
-      p.source = "env SQUISH_PEAK_GOPS";
-      return p;
-    }
+  if ((p.gops = stated_peak("SQUISH_PEAK_GOPS")) > 0) {
+    p.source = "env SQUISH_PEAK_GOPS";
+    return p;
   }
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512vnni")) {

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace squish::bench {
 
@@ -32,6 +33,14 @@ double peak_rate(F f, double ops_per_iter, long iters, int threads) {
   const double all = best_rate(f, ops_per_iter, iters, threads, 5);
   const double one = threads > 1 ? best_rate(f, ops_per_iter, iters, 1, 5) * threads : 0.0;
   return all > one ? all : one;
+}
+
+// A peak the user states instead of measuring (SQUISH_PEAK_GFLOPS, SQUISH_PEAK_GOPS): its value when
+// set and positive, else 0.
+inline double stated_peak(const char* variable) {
+  const char* env = std::getenv(variable);
+  const double v = env ? std::atof(env) : 0.0;
+  return v > 0 ? v : 0.0;
 }
 
 }  // namespace squish::bench
