@@ -49,7 +49,11 @@ TEST_P(GemmInt8Test, EqualsTheIntegerReferenceExactly) {
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmInt8Test,
                          ::testing::Values(Int8Case{1, 1, 1}, Int8Case{1, 768, 768}, Int8Case{37, 77, 129},
                                            Int8Case{130, 96, 33}, Int8Case{5, 2, 64}, Int8Case{128, 384, 1536},
-                                           Int8Case{3, 2304, 768}));
+                                           Int8Case{3, 2304, 768}),
+                         [](const ::testing::TestParamInfo<Int8Case>& info) {
+                           return "M" + std::to_string(info.param.m) + "_N" + std::to_string(info.param.n) + "_K" +
+                                  std::to_string(info.param.k);
+                         });
 
 TEST(GemmInt8, WorstCaseAtTheBoundIsExact) {
   // Every product at its largest: the pair sums vpmaddubsw forms are 2 * max * 127.

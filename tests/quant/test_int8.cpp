@@ -112,7 +112,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Int8LinearTest,
                          ::testing::Values(LinearCase{1, 64, 96, Epilogue::kNone, true},
                                            LinearCase{37, 77, 129, Epilogue::kGelu, true},
                                            LinearCase{16, 128, 384, Epilogue::kAccumulate, false},
-                                           LinearCase{5, 2, 64, Epilogue::kTanh, true}));
+                                           LinearCase{5, 2, 64, Epilogue::kTanh, true}),
+                         [](const ::testing::TestParamInfo<LinearCase>& info) {
+                           const LinearCase& c = info.param;
+                           return "M" + std::to_string(c.m) + "_N" + std::to_string(c.n) + "_K" + std::to_string(c.k) +
+                                  "_epilogue" + std::to_string(static_cast<int>(c.epilogue)) +
+                                  (c.per_channel ? "_per_channel" : "_per_tensor");
+                         });
 
 TEST(QuantizeDynamic, EncoderLinearsOnlyUnlessTheHeadIsAsked) {
   auto model = load_model(test::fixtures_dir() + "/tiny_bert");
