@@ -1,6 +1,7 @@
 #include "eval/eval_pipeline.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include <fmt/format.h>

@@ -26,20 +26,6 @@ void activate_in_place(float* y, int64_t count, Epilogue epilogue) {
 
 }  // namespace
 
-void apply_epilogue(float* y, const float* acc, const float* bias, int64_t m, int64_t n, Epilogue epilogue) {
-#pragma omp parallel for schedule(static) if (m * n > 65536)
-  for (int64_t i = 0; i < m; ++i) {
-    float* out = y + i * n;
-    const float* in = acc + i * n;
-    if (epilogue == Epilogue::kAccumulate) {
-      for (int64_t j = 0; j < n; ++j) out[j] += in[j] + (bias ? bias[j] : 0.0f);
-    } else {
-      for (int64_t j = 0; j < n; ++j) out[j] = in[j] + (bias ? bias[j] : 0.0f);
-    }
-  }
-  activate_in_place(y, m * n, epilogue);
-}
-
 void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,
                             const float* col_scales, const int32_t* col_sums, const float* bias, int64_t m, int64_t n,
                             Epilogue epilogue) {

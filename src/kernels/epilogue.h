@@ -1,7 +1,8 @@
 // What a Linear does to its accumulated products before they land in y. Every GEMM back end
 // applies the same four epilogues: oneDNN's fp32 path fuses them as post-ops; back ends that
-// accumulate on their own (int8, low-bit) hand their fp32 products to apply_epilogue(), so the
-// semantics live in one place with one reference twin (reference/reference_ops.h).
+// accumulate in integers (int8 today, low-bit next) hand their int32 products to
+// apply_dequant_epilogue(), so the semantics live in one place with one reference twin
+// (reference/reference_ops.h).
 #pragma once
 
 #include <cstdint>
@@ -15,10 +16,7 @@ enum class Epilogue {
   kAccumulate,  // y = y + acc + b   (the residual connection folded into the GEMM)
 };
 
-// y[m, n] = epilogue(acc[m, n] + bias[n]); bias may be null. acc may alias y except for kAccumulate.
-void apply_epilogue(float* y, const float* acc, const float* bias, int64_t m, int64_t n, Epilogue epilogue);
-
-// The same from an int8 GEMM's int32 products, dequantized on the way in one pass:
+// An integer GEMM's int32 products, dequantized, biased and finished in one pass:
 //   y[i, j] = epilogue(row_scales[i] * col_scales[j] * (acc[i, j] - row_zero_points[i] * col_sums[j]) + bias[j])
 // (real = scale * (q - zero_point) on both sides, quant/int8_scheme.h). bias may be null.
 void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,

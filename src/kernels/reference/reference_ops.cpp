@@ -21,14 +21,6 @@ float epilogue_value(double v, float before, Epilogue e) {
 
 }  // namespace
 
-void epilogue(float* y, const float* acc, const float* b, int64_t m, int64_t n, Epilogue e) {
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      const double v = static_cast<double>(acc[i * n + j]) + (b ? b[j] : 0.0);
-      y[i * n + j] = epilogue_value(v, y[i * n + j], e);
-    }
-}
-
 void dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,
                       const float* col_scales, const int32_t* col_sums, const float* b, int64_t m, int64_t n, Epilogue e) {
   for (int64_t i = 0; i < m; ++i)

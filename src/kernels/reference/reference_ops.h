@@ -10,8 +10,6 @@
 
 namespace squish::reference {
 
-// y[m, n] = epilogue(acc[m, n] + b[n]) in double, b may be null (twin of apply_epilogue).
-void epilogue(float* y, const float* acc, const float* b, int64_t m, int64_t n, Epilogue e);
 // Twin of apply_dequant_epilogue, in double.
 void dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,
                       const float* col_scales, const int32_t* col_sums, const float* b, int64_t m, int64_t n, Epilogue e);
