@@ -235,6 +235,20 @@ TEST(Cli, BenchRunsOnAConfigAndWritesJson) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, BenchTimesDynamicInt8) {
+  const std::string config = quote(test::fixtures_dir() + "/tiny_bert/config.json");
+  const RunResult r = run_squish("bench --config " + config + " --batch 2 --seq 8 --runs 2 --quant dynamic --output -");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["quant"], "dynamic");
+  EXPECT_EQ(j["quant_options"]["per_channel"], true);
+  const RunResult text = run_squish("bench --config " + config + " --batch 2 --seq 8 --runs 2 --quant dynamic --per_tensor --quantize_head");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("int8 dynamic W8A32 (10 Linears, weights per tensor)"), std::string::npos) << text.out;
+  EXPECT_EQ(run_squish("bench --config " + config + " --quant dynamic --per_tensor --per_channel").exit_code, 2);
+  EXPECT_EQ(run_squish("bench --config " + config + " --quant int4").exit_code, 2);
+}
+
 TEST(Cli, EvalReadsPytorchBinWhenThereIsNoSafetensors) {
   const std::string dir = model_dir_with("pytorch_model.bin", read_file(tiny_model() + "/pytorch_model.bin"));
   const std::string out = test::temp_dir("bin");
