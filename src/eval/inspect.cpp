@@ -19,7 +19,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
     s.info = std::move(c.info);
     s.config = nlohmann::json::parse(read_file(s.info.config_path));
     s.groups = std::move(c.parameter_groups);
-    for (const auto& [group, n] : s.groups) s.parameters += n;
+    s.parameters = total_parameters(s.groups);
     return s;
   }
   const std::unique_ptr<SequenceModel> model = load_model(model_dir);

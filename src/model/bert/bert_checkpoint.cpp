@@ -316,11 +316,7 @@ std::vector<std::pair<std::string, int64_t>> BertModel::parameter_groups() const
   return bert_parameter_groups(config, weights.has_pooler, weights.has_classifier);
 }
 
-int64_t BertModel::parameter_count() const {
-  int64_t n = 0;
-  for (const auto& [name, count] : parameter_groups()) n += count;
-  return n;
-}
+int64_t BertModel::parameter_count() const { return total_parameters(parameter_groups()); }
 
 namespace {
 

@@ -11,6 +11,7 @@
 #include "core/tensor.h"
 #include "model/bert/bert_config.h"
 #include "model/common/linear.h"
+#include "model/common/parameter_groups.h"
 
 namespace squish {
 

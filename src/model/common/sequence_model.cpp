@@ -2,10 +2,6 @@
 
 namespace squish {
 
-int64_t SequenceModel::parameter_count() const {
-  int64_t n = 0;
-  for (const auto& [group, count] : parameter_groups()) n += count;
-  return n;
-}
+int64_t SequenceModel::parameter_count() const { return total_parameters(parameter_groups()); }
 
 }  // namespace squish

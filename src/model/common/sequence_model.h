@@ -14,6 +14,7 @@
 #include "io/safetensors_writer.h"
 #include "model/common/forward_options.h"
 #include "model/common/linear.h"
+#include "model/common/parameter_groups.h"
 #include "model/common/token_batch.h"
 
 namespace squish {
