@@ -1,5 +1,6 @@
 // squish bench: forward throughput of a model (or of random weights for a config.json) on random
 // token ids.
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -13,22 +14,28 @@
 #include "eval/bench.h"
 #include "kernels/cpu_features.h"
 #include "model/load_model.h"
+#include "quant/calibration.h"
 #include "quant/quantize_model.h"
-#include "report/run_header.h"
+#include "eval/run_header.h"
 
 namespace squish::cli {
 namespace {
 
 struct BenchCommandOptions {
   std::string model_dir, config;
-  std::string quant = "none";  // none | dynamic
-  bool per_tensor = false;
-  bool per_channel = false;  // the default either way; the flag is there for scripts that say it
-  bool quantize_head = false;
+  std::string quant = "none";  // none | dynamic | static
+  QuantizeOptions quant_options;
   BenchOptions bench;
   int threads = 0;
   std::string output;
 };
+
+// How many Linears run in each format ("f32": 2, "int8-static": 72).
+nlohmann::ordered_json plan_formats(const SequenceModel& model) {
+  std::map<std::string, int> formats;
+  for (const Linear* l : model.linears()) ++formats[std::string(l->weights->format())];
+  return formats;
+}
 
 nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceModel& model, const BenchResult& r) {
   nlohmann::ordered_json j = run_header("bench", 1);
@@ -37,7 +44,10 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["config"] = o.config;
   j["random_head"] = model.info().random_head;
   j["quant"] = o.quant;
-  if (o.quant != "none") j["quant_options"] = {{"per_channel", !o.per_tensor}, {"quantize_head", o.quantize_head}};
+  if (o.quant != "none")
+    j["quant_options"] = {{"per_channel", o.quant_options.granularity == WeightGranularity::kPerChannel},
+                          {"quantize_head", o.quant_options.quantize_head}};
+  j["formats"] = plan_formats(model);
   j["batch"] = r.batch;
   j["seq"] = r.seq;
   j["runs"] = r.runs;
@@ -62,10 +72,20 @@ void run_bench(const BenchCommandOptions& o) {
   // An encoder without a head is timed like --config's random weights: with a seeded random head.
   const std::unique_ptr<SequenceModel> model =
       o.model_dir.empty() ? random_model(o.config, o.bench.seed) : load_model(o.model_dir, {true, o.bench.seed});
+  if (o.quant != "none" && model->info().squish_container)
+    throw UsageError("--quant " + o.quant + ": " + o.model_dir + " is already quantized; bench it without --quant");
   std::string quantized;
+  const char* per = o.quant_options.granularity == WeightGranularity::kPerChannel ? "channel" : "tensor";
   if (o.quant == "dynamic")
-    quantized = fmt::format("  int8 dynamic W8A32 ({} Linears, weights per {})", quantize_dynamic(*model, {!o.per_tensor, o.quantize_head}),
-                            o.per_tensor ? "tensor" : "channel");
+    quantized = fmt::format("  int8 dynamic W8A32 ({} Linears, weights per {})", quantize_dynamic(*model, o.quant_options), per);
+  if (o.quant == "static") {
+    // Speed does not depend on the scales' values: min-max ranges of one random batch of the timed shape.
+    const TokenBatch calibration = random_token_batch(model->info().limits, o.bench.batch, o.bench.seq, o.bench.seed + 1);
+    const CalibrationResult c = calibrate(*model, {&calibration, 1}, ObserverOptions{},
+                                          [&](const Linear& l) { return quantized_by_default(l, o.quant_options); });
+    quantized = fmt::format("  int8 static W8A8 ({} Linears, weights per {}, random calibration)",
+                            quantize_static(*model, o.quant_options, c.input_ranges), per);
+  }
   const BenchResult r = bench_forward(*model, o.bench);
   std::string text = fmt::format("{}{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
                                  model->info().random_head ? " (random classification head)" : "", quantized, r.batch,
@@ -92,12 +112,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--runs", b.runs, "Timed runs")->capture_default_str()->check(integer_in(1, 1000000000));
   cmd->add_option("--warmup", b.warmup, "Untimed runs first")->capture_default_str()->check(integer_in(0, 1000000000));
   add_seed_option(*cmd, b.seed, "Seed of the random ids and weights");
-  cmd->add_option("--quant", o->quant, "none | dynamic (int8 weights, activations quantized per row at run time)")
-      ->capture_default_str()->check(one_of({"none", "dynamic"}));
-  auto* per_tensor = cmd->add_flag("--per_tensor", o->per_tensor, "With --quant: one weight scale per tensor");
-  cmd->add_flag("--per_channel", o->per_channel, "With --quant: one weight scale per output channel (the default)")
-      ->excludes(per_tensor);
-  cmd->add_flag("--quantize_head", o->quantize_head, "With --quant: also the pooler and classifier");
+  cmd->add_option("--quant", o->quant,
+                  "none | dynamic (int8 weights, activations quantized per row at run time) | static (int8 "
+                  "activations on grids calibrated on a random batch)")
+      ->capture_default_str()->check(one_of({"none", "dynamic", "static"}));
+  add_quantization_options(*cmd, o->quant_options);
   add_threads_option(*cmd, o->threads);
   add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
   cmd->callback(command(&o->threads, [o] { run_bench(*o); }));

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   squish::cli::add_inspect_command(app);
   squish::cli::add_bench_command(app);
   squish::cli::add_export_command(app);
+  squish::cli::add_quantize_command(app);
 
   std::vector<std::string> args = squish::cli::normalize_flag_spellings(argc, argv);
   std::vector<char*> normalized;

@@ -76,6 +76,38 @@ CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::stri
   return cmd.add_option(flag, path, what + " ('-' = stdout)");
 }
 
+void add_quantization_options(CLI::App& cmd, QuantizeOptions& options) {
+  // A flag per choice, as PyTorch's and ONNX Runtime's scripts spell them; --per_channel is the default.
+  auto* tensor_flag = cmd.add_flag_callback(
+      "--per_tensor", [&options] { options.granularity = WeightGranularity::kPerTensor; },
+      "One weight scale per tensor (per HF module: Q, K and V each have their own)");
+  cmd.add_flag_callback(
+         "--per_channel", [&options] { options.granularity = WeightGranularity::kPerChannel; },
+         "One weight scale per output channel (the default)")
+      ->excludes(tensor_flag);
+  cmd.add_flag("--quantize_head", options.quantize_head, "Also quantize the pooler and classifier");
+}
+
+void add_observer_options(CLI::App& cmd, ObserverOptions& options) {
+  cmd.add_option_function<std::string>(
+         "--observer", [&options](const std::string& name) { options.kind = parse_observer(name); },
+         "minmax | moving_average | percentile | mse | entropy (default minmax)")
+      ->check(one_of({"minmax", "moving_average", "percentile", "mse", "entropy"}));
+  cmd.add_option("--percentile", options.percentile, "With --observer percentile: keep this percentile of each tail")
+      ->capture_default_str()->check(CLI::Range(50.0, 100.0));
+  cmd.add_option("--bins", options.bins, "Histogram bins per side of zero (percentile, mse, entropy)")
+      ->capture_default_str()->check(integer_in(128, 16384));
+}
+
+void add_calibration_options(CLI::App& cmd, std::string& split, int64_t& size, int& batch_size) {
+  cmd.add_option("--calib_split", split, "Split calibration examples come from (never the evaluated one)")
+      ->capture_default_str()->check(one_of({"train", "dev", "test"}));
+  cmd.add_option("--calib_size", size, "Calibration examples (a seeded random subset of --calib_split)")
+      ->capture_default_str()->check(integer_in(1));
+  cmd.add_option("--calib_batch_size", batch_size, "Sequences per calibration forward")->capture_default_str()
+      ->check(integer_in(1, 1 << 16));
+}
+
 CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::string& what) {
   return cmd.add_option("--output_dir", dir, what)->required();
 }

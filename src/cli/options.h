@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "quant/quantize_model.h"
+
 namespace squish::cli {
 
 // Integers in [lo, hi] (hi = INT64_MAX: no upper bound).
@@ -29,6 +31,13 @@ CLI::Option* add_threads_option(CLI::App& cmd, int& threads);
 // A file the command writes (JSON results, predictions): checked before any work.
 CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::string& path, const std::string& what);
 CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::string& what);
+
+// --per_channel (the default) | --per_tensor, --quantize_head.
+void add_quantization_options(CLI::App& cmd, QuantizeOptions& options);
+// --observer, --percentile, --bins.
+void add_observer_options(CLI::App& cmd, ObserverOptions& options);
+// --calib_split, --calib_size, --calib_batch_size.
+void add_calibration_options(CLI::App& cmd, std::string& split, int64_t& size, int& batch_size);
 
 // What every subcommand's callback runs: the environment checked (SQUISH_ISA), the thread count
 // set, the body, then stdout flushed and checked (a full disk or closed pipe is exit 3).

@@ -8,9 +8,20 @@
 #include "core/file_util.h"
 #include "core/staged_directory.h"
 #include "io/safetensors_writer.h"
+#include "model/common/linear_formats.h"
 #include "model/load_model.h"
 
 namespace squish {
+namespace {
+
+void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& out) {
+  for (const char* name : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+    const std::string src = source_dir + "/" + name;
+    if (file_exists(src)) write_file_atomic(out.file(name), read_file(src));
+  }
+}
+
+}  // namespace
 
 int64_t export_model(const ExportRequest& q) {
   if (q.dtype != "f32" && q.dtype != "f16") throw UsageError("--dtype " + q.dtype + ": expected f32 or f16");
@@ -23,16 +34,21 @@ int64_t export_model(const ExportRequest& q) {
   config["dtype"] = torch_dtype;
   if (config.contains("torch_dtype")) config["torch_dtype"] = torch_dtype;
   write_file_atomic(out.file("config.json"), config.dump(2) + "\n");
-  for (const char* name : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
-    const std::string src = q.model_dir + "/" + name;
-    if (file_exists(src)) write_file_atomic(out.file(name), read_file(src));
-  }
+  copy_tokenizer_files(q.model_dir, out);
   // HF's writers tag the container with its framework; transformers refuses a file without it.
   const std::string weights = out.file("model.safetensors");
   write_safetensors(weights, model->checkpoint_tensors(dtype), {{"format", "pt"}});
   const int64_t bytes = static_cast<int64_t>(std::filesystem::file_size(weights));
   out.commit();
   return bytes;
+}
+
+int64_t write_squish_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out) {
+  write_file_atomic(out.file("config.json"), read_file(model.info().config_path));
+  copy_tokenizer_files(source_dir, out);
+  const std::string weights = out.file("model.safetensors");
+  write_safetensors(weights, model.container_tensors(), container_metadata(plan_of(model.linears())));
+  return static_cast<int64_t>(std::filesystem::file_size(weights));
 }
 
 }  // namespace squish

@@ -28,6 +28,14 @@ TensorToWrite tensor_to_write(std::string name, const Tensor& t, DType dtype) {
   return out;
 }
 
+TensorToWrite tensor_to_write_lossless(std::string name, const Tensor& t) {
+  const bool f16_exact = std::all_of(t.values.begin(), t.values.end(), [](float v) {
+    const float back = half_to_float(float_to_half(v));
+    return std::memcmp(&back, &v, sizeof v) == 0;
+  });
+  return tensor_to_write(std::move(name), t, f16_exact ? DType::kF16 : DType::kF32);
+}
+
 std::string safetensors_bytes(const std::vector<TensorToWrite>& tensors, const std::map<std::string, std::string>& metadata) {
   std::vector<const TensorToWrite*> order;
   for (const auto& t : tensors) order.push_back(&t);

@@ -21,6 +21,15 @@ struct TensorToWrite {
 
 // The bytes of an fp32 tensor stored as F32 or F16 (rounded to nearest even).
 TensorToWrite tensor_to_write(std::string name, const Tensor& t, DType dtype);
+// As F16 when every value survives the round trip exactly (weights loaded from an F16 checkpoint),
+// else F32: squish's own container never loses a bit and never doubles an F16 model's size.
+TensorToWrite tensor_to_write_lossless(std::string name, const Tensor& t);
+// Raw bytes of a plain array (int8 weights, scales, zero points) under a name.
+template <class T>
+TensorToWrite array_to_write(std::string name, DType dtype, Shape shape, const T* values) {
+  std::string bytes(reinterpret_cast<const char*>(values), static_cast<size_t>(shape_numel(shape)) * sizeof(T));
+  return {std::move(name), dtype, std::move(shape), std::move(bytes)};
+}
 
 // InternalError (exit 1) when a tensor's bytes disagree with its shape: a writer bug, not bad input.
 std::string safetensors_bytes(const std::vector<TensorToWrite>& tensors, const std::map<std::string, std::string>& metadata);

@@ -18,7 +18,7 @@ enum class Epilogue {
 
 // An integer GEMM's int32 products, dequantized, biased and finished in one pass:
 //   y[i, j] = epilogue(row_scales[i] * col_scales[j] * (acc[i, j] - row_zero_points[i] * col_sums[j]) + bias[j])
-// (real = scale * (q - zero_point) on both sides, quant/int8_scheme.h). bias may be null.
+// (real = scale * (q - zero_point) on both sides, kernels/int8_scheme.h). bias may be null.
 void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,
                             const float* col_scales, const int32_t* col_sums, const float* bias, int64_t m, int64_t n,
                             Epilogue epilogue);

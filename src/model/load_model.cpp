@@ -5,6 +5,7 @@
 #include "io/weights_file.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_sequence_model.h"
+#include "model/common/linear_formats.h"
 
 namespace squish {
 
@@ -18,7 +19,10 @@ std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const Lo
   info.weights_file_bytes = weights.file_bytes;
   info.stored_tensors = static_cast<int64_t>(weights.tensors.size());
   for (const auto& [name, t] : weights.tensors) ++info.stored_dtypes[std::string(dtype_name(t.dtype))];
-  BertModel model = bert_from_tensors(config, weights.tensors, weights.paths.front(), &info.unused_tensors);
+  const std::optional<LinearPlan> plan = read_linear_plan(weights.metadata, weights.paths.front());
+  info.squish_container = plan.has_value();
+  BertModel model = bert_from_tensors(config, weights.tensors, weights.paths.front(), &info.unused_tensors,
+                                      plan ? &*plan : nullptr);
   if (options.random_head_if_missing && !model.weights.has_classifier) {
     add_random_head(model, options.seed);
     info.random_head = true;

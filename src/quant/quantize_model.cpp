@@ -1,15 +1,46 @@
 #include "quant/quantize_model.h"
 
-#include "quant/int8_linear.h"
+#include "core/error.h"
+#include "model/common/int8_linear_weights.h"
 
 namespace squish {
 
-int quantize_dynamic(SequenceModel& model, const DynamicQuantOptions& options) {
+bool quantized_by_default(const Linear& linear, const QuantizeOptions& options) {
+  const bool head = linear.role == LinearRole::kPooler || linear.role == LinearRole::kClassifier;
+  return !head || options.quantize_head;
+}
+
+Linear quantize_linear(const Linear& linear, WeightGranularity granularity, std::optional<ActivationRange> input_range) {
+  const Tensor w = linear_dequantize(linear);
+  std::vector<int64_t> tensor_rows;
+  for (const LinearPart& p : linear.parts) tensor_rows.push_back(p.rows);
+  std::optional<U8Params> input;
+  if (input_range) input = u8_params(input_range->lo, input_range->hi, kStoredActivationMax);
+  Linear out = linear;
+  out.weights = std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity, tensor_rows), w.dim(0),
+                                                    w.dim(1), granularity, input);
+  return out;
+}
+
+int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options) {
   int quantized = 0;
   for (Linear* l : model.mutable_linears()) {
-    const bool head = l->role == LinearRole::kPooler || l->role == LinearRole::kClassifier;
-    if (head && !options.quantize_head) continue;
-    *l = quantize_linear_dynamic(*l, options.per_channel);
+    if (!quantized_by_default(*l, options)) continue;
+    *l = quantize_linear(*l, options.granularity);
+    ++quantized;
+  }
+  return quantized;
+}
+
+int quantize_static(SequenceModel& model, const QuantizeOptions& options,
+                    const std::map<std::string, ActivationRange>& input_ranges) {
+  int quantized = 0;
+  for (Linear* l : model.mutable_linears()) {
+    if (!quantized_by_default(*l, options)) continue;
+    const auto range = input_ranges.find(l->name);
+    if (range == input_ranges.end())
+      throw Error(ExitCode::kInternal, "static quantization: no calibrated range for " + l->name);
+    *l = quantize_linear(*l, options.granularity, range->second);
     ++quantized;
   }
   return quantized;

@@ -1,18 +1,36 @@
 // Quantization passes over a whole model, through the Linear seam: each chosen Linear gets a new
-// representation, its identity kept; the forward pass is untouched.
+// representation (model/common/int8_linear_weights.h), its identity and bias kept; the forward
+// pass is untouched.
 #pragma once
 
+#include <map>
+#include <optional>
+#include <string>
+
+#include "kernels/int8_scheme.h"
 #include "model/common/sequence_model.h"
+#include "quant/observers.h"
 
 namespace squish {
 
-struct DynamicQuantOptions {
-  bool per_channel = true;     // weight scales per output channel (--per_channel), else per tensor
+struct QuantizeOptions {
+  WeightGranularity granularity = WeightGranularity::kPerChannel;  // --per_channel | --per_tensor
   bool quantize_head = false;  // also the pooler and classifier (--quantize_head)
 };
 
-// Dynamic W8A32 on every encoder Linear (Q/K/V, attention output, FFN in and out), and the head if
-// asked. Returns how many Linears it quantized.
-int quantize_dynamic(SequenceModel& model, const DynamicQuantOptions& options);
+// The Linears a pass quantizes: every encoder Linear (Q/K/V, attention output, FFN in and out), and
+// the pooler and classifier when asked.
+bool quantized_by_default(const Linear& linear, const QuantizeOptions& options);
+
+// The Linear with int8 weights: dynamic W8A32 without `input_range`, static W8A8 on that range's grid.
+Linear quantize_linear(const Linear& linear, WeightGranularity granularity,
+                       std::optional<ActivationRange> input_range = std::nullopt);
+
+// Dynamic W8A32 on the default Linears. Returns how many it quantized.
+int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options);
+// Static W8A8 on the default Linears, each on its calibrated input range (InternalError when one
+// has none). Returns how many it quantized.
+int quantize_static(SequenceModel& model, const QuantizeOptions& options,
+                    const std::map<std::string, ActivationRange>& input_ranges);
 
 }  // namespace squish

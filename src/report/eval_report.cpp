@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/human_format.h"
-#include "report/run_header.h"
+#include "eval/run_header.h"
 
 namespace squish {
 namespace {

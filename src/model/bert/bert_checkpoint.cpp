@@ -10,6 +10,7 @@
 #include "io/hf_config.h"
 #include "io/weights_file.h"
 #include "model/bert/bert_tensor_table.h"
+#include "model/common/linear_formats.h"
 
 namespace squish {
 namespace {
@@ -46,15 +47,19 @@ class Binder {
     return false;
   }
 
-  Tensor take(const std::string& name, const Shape& shape) {
-    const RawTensor* found = nullptr;
+  // The stored tensor under any spelling of `name`, marked used; null when there is none.
+  const RawTensor* find(const std::string& name) {
     for (const auto& n : name_variants(name)) {
       if (auto it = tensors_.find(n); it != tensors_.end()) {
-        found = &it->second;
         bound_.insert(it->first);
-        break;
+        return &it->second;
       }
     }
+    return nullptr;
+  }
+
+  Tensor take(const std::string& name, const Shape& shape) {
+    const RawTensor* found = find(name);
     if (!found) throw ShapeError(file_ + ": missing tensor '" + name + "', expected shape " + shape_str(shape));
     if (found->shape != shape)
       throw ShapeError(file_ + ": tensor '" + name + "': expected shape " + shape_str(shape) + ", found " +
@@ -156,75 +161,111 @@ TensorSource random_source(uint64_t seed) {
   };
 }
 
-// Walks the name table over `scopes`, pulling each tensor through `get`; a Linear is made once all
-// its parts are in.
-void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertScope> scopes) {
+// Builds the weights of each Linear of a squish container, which stores every Linear in its planned
+// format, from the Linear's name, its HF modules under their canonical names, and its input width.
+using PlannedLinearSource = std::function<std::shared_ptr<const LinearWeights>(
+    const std::string& linear, const std::vector<LinearPart>& canonical_parts, int64_t in_features)>;
+
+// Walks the name table over `scopes`, pulling each tensor through `get` (planned Linears' weights
+// through `planned`); a Linear is made once all its parts are in.
+void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertScope> scopes,
+                  const PlannedLinearSource& planned = nullptr) {
   const BertConfig& c = m.config;
   BertWeights& w = m.weights;
   struct Staged {
-    std::map<int, Tensor> weights, biases;  // by part
-    std::map<int, std::string> part_names;
+    std::map<int, Tensor> weights, biases;   // by part
+    std::map<int, LinearPart> parts, canonical_parts;
+    int64_t in_features = 0;
   };
   std::map<std::pair<const BertLinearInfo*, int>, Staged> staged;
   // A Linear is packed as soon as its last part arrives, so the fp32 staging copies of one Linear,
   // not of the whole model, are alive at once.
   const auto finish = [&](const BertLinearInfo* info, int layer, Staged& s) {
-    std::vector<Tensor> weights, biases;
-    std::vector<LinearPart> parts;
-    for (auto& [part, t] : s.weights) {
-      parts.push_back({s.part_names[part], t.dim(0)});
-      weights.push_back(std::move(t));
+    std::vector<Tensor> biases;
+    std::vector<LinearPart> parts, canonical;
+    for (auto& [part, p] : s.parts) {
+      parts.push_back(p);
+      canonical.push_back(s.canonical_parts.at(part));
       biases.push_back(std::move(s.biases.at(part)));
     }
+    const std::string name = bert_tensor_name(info->name, layer);
+    std::shared_ptr<const LinearWeights> weights = planned ? planned(name, canonical, s.in_features) : nullptr;
+    if (!weights) {
+      std::vector<Tensor> dense;
+      for (auto& [part, t] : s.weights) dense.push_back(std::move(t));
+      weights = dense_f32_weights(concat_rows(dense));
+    }
     linear_of(w, info->linear, info->layer_linear, layer) =
-        make_linear(bert_tensor_name(info->name, layer), info->role, layer, concat_rows(weights), concat_rows(biases),
-                    std::move(parts));
+        make_linear(name, info->role, layer, std::move(weights), concat_rows(biases), std::move(parts));
   };
   for_each_tensor(c, w, [&](const BertTensorInfo& info, int layer) {
-    Tensor t = get(canonical_name(info, layer), bert_tensor_shape(info, c));
+    const std::string canonical = canonical_name(info, layer);
+    const Shape shape = bert_tensor_shape(info, c);
     if (info.tensor) {
-      w.*info.tensor = std::move(t);
+      w.*info.tensor = get(canonical, shape);
       return;
     }
     if (info.layer_tensor) {
-      w.layers[static_cast<size_t>(layer)].*info.layer_tensor = std::move(t);
+      w.layers[static_cast<size_t>(layer)].*info.layer_tensor = get(canonical, shape);
       return;
     }
     const BertLinearInfo* linear = &linear_info_of(info);
     Staged& s = staged[{linear, layer}];
     if (info.param == LinearParam::kWeight) {
+      constexpr std::string_view kSuffix = ".weight";
       const std::string name = bert_tensor_name(info.pattern, layer);
-      s.part_names[info.part] = name.substr(0, name.size() - std::string_view(".weight").size());
-      s.weights[info.part] = std::move(t);
+      s.parts[info.part] = {name.substr(0, name.size() - kSuffix.size()), shape[0]};
+      s.canonical_parts[info.part] = {canonical.substr(0, canonical.size() - kSuffix.size()), shape[0]};
+      s.in_features = shape[1];
+      // A planned Linear's weights are read by its format when it is complete, not as floats here.
+      if (!planned) s.weights[info.part] = get(canonical, shape);
     } else {
-      s.biases[info.part] = std::move(t);
+      s.biases[info.part] = get(canonical, shape);
     }
-    if (static_cast<int>(s.weights.size() + s.biases.size()) == table_rows_of(*linear)) {
+    if (static_cast<int>(s.parts.size() + s.biases.size()) == table_rows_of(*linear)) {
       finish(linear, layer, s);
       staged.erase({linear, layer});
     }
   }, scopes);
 }
 
-BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& get, std::string source) {
+BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& get, std::string source,
+                     const PlannedLinearSource& planned = nullptr) {
   BertModel m;
   m.config = c;
   m.source = std::move(source);
   m.weights.layers.resize(static_cast<size_t>(c.num_hidden_layers));
   m.weights.has_classifier = c.has_classifier();
   m.weights.has_pooler = with_pooler || m.weights.has_classifier;
-  bind_tensors(m, get, kAllScopes);
+  bind_tensors(m, get, kAllScopes, planned);
   return m;
 }
 
 }  // namespace
 
 BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
-                            std::vector<std::string>* unused) {
+                            std::vector<std::string>* unused, const LinearPlan* plan) {
   Binder binder(tensors, file);
   const bool stored_pooler = binder.has("bert.pooler.dense.weight");
+  std::set<std::string> planned_linears;
+  PlannedLinearSource planned;
+  const StoredTensorLookup lookup = [&](const std::string& name) { return binder.find(name); };
+  if (plan) {
+    planned = [&](const std::string& linear, const std::vector<LinearPart>& parts, int64_t k) {
+      const auto it = plan->find(linear);
+      if (it == plan->end()) throw FormatError(file + ": the container's plan does not list Linear '" + linear + "'");
+      planned_linears.insert(linear);
+      return linear_format(it->second, file).read(parts, k, lookup, file);
+    };
+  }
   BertModel model = build_bert(
-      config, stored_pooler, [&](const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file);
+      config, stored_pooler, [&](const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file,
+      planned);
+  if (plan)
+    for (const auto& [linear, format] : *plan)
+      if (!planned_linears.count(linear))
+        throw FormatError(file + ": the container's plan names Linear '" + linear + "', which this " +
+                          config.architecture + " does not have");
   if (unused) *unused = binder.unbound();
   return model;
 }
@@ -251,32 +292,63 @@ void add_random_head(BertModel& model, uint64_t seed) {
   bind_tensors(model, random_source(seed), scopes);
 }
 
-std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype) {
+namespace {
+
+// Every tensor of the model under its HF name ("bert."-prefixed for a *ForSequenceClassification
+// model, as HF saves it): plain tensors through `write_float`, each Linear module through `write_part`.
+void for_each_stored(const BertModel& model, const std::function<void(const std::string&, const Tensor&)>& write_float,
+                     const std::function<void(const std::string& part, const Linear&, int64_t first_row, int64_t rows)>& write_part) {
   const bool prefixed = model.weights.has_classifier;
-  std::map<const Linear*, Tensor> dequantized;
-  std::vector<TensorToWrite> out;
   const BertWeights& w = model.weights;
   for_each_tensor(model.config, w, [&](const BertTensorInfo& info, int layer) {
     const std::string name = (prefixed && bert_tensor_has_prefix(info.scope) ? "bert." : "") +
                              bert_tensor_name(info.pattern, layer);
     if (info.tensor || info.layer_tensor) {
-      const Tensor& t = info.tensor ? w.*info.tensor : w.layers[static_cast<size_t>(layer)].*info.layer_tensor;
-      out.push_back(tensor_to_write(name, t, dtype));
+      write_float(name, info.tensor ? w.*info.tensor : w.layers[static_cast<size_t>(layer)].*info.layer_tensor);
       return;
     }
     const Linear& l = linear_of(w, info.linear, info.layer_linear, layer);
     int64_t first_row = 0;
     for (int p = 0; p < info.part; ++p) first_row += l.parts[static_cast<size_t>(p)].rows;
-    const int64_t rows = l.parts[static_cast<size_t>(info.part)].rows, K = l.in_features();
-    const bool weight = info.param == LinearParam::kWeight;
-    auto [it, fresh] = dequantized.try_emplace(&l);
-    if (fresh && weight) it->second = linear_dequantize(l);
-    const Tensor& source = weight ? it->second : l.bias;
-    const int64_t width = weight ? K : 1;
-    Tensor slice(weight ? Shape{rows, K} : Shape{rows});
-    std::copy_n(source.data() + first_row * width, rows * width, slice.data());
-    out.push_back(tensor_to_write(name, slice, dtype));
+    const int64_t rows = l.parts[static_cast<size_t>(info.part)].rows;
+    if (info.param == LinearParam::kWeight) {
+      write_part(name.substr(0, name.size() - std::string_view(".weight").size()), l, first_row, rows);
+    } else {
+      Tensor bias({rows});
+      std::copy_n(l.bias.data() + first_row, rows, bias.data());
+      write_float(name, bias);
+    }
   });
+}
+
+}  // namespace
+
+std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype) {
+  std::map<const Linear*, Tensor> dequantized;
+  std::vector<TensorToWrite> out;
+  for_each_stored(
+      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write(name, t, dtype)); },
+      [&](const std::string& part, const Linear& l, int64_t first_row, int64_t rows) {
+        auto [it, fresh] = dequantized.try_emplace(&l);
+        if (fresh) it->second = linear_dequantize(l);
+        const int64_t k = l.in_features();
+        Tensor slice({rows, k});
+        std::copy_n(it->second.data() + first_row * k, rows * k, slice.data());
+        out.push_back(tensor_to_write(part + ".weight", slice, dtype));
+      });
+  return out;
+}
+
+std::vector<TensorToWrite> bert_container_tensors(const BertModel& model) {
+  std::vector<TensorToWrite> out;
+  for_each_stored(
+      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write_lossless(name, t)); },
+      [&](const std::string& part, const Linear& l, int64_t first_row, int64_t rows) {
+        for (TensorToWrite& t : l.weights->stored_rows(first_row, rows)) {
+          t.name = part + t.name;
+          out.push_back(std::move(t));
+        }
+      });
   return out;
 }
 

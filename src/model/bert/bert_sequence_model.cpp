@@ -35,4 +35,6 @@ std::vector<TensorToWrite> BertSequenceModel::checkpoint_tensors(DType dtype) co
   return bert_checkpoint_tensors(model_, dtype);
 }
 
+std::vector<TensorToWrite> BertSequenceModel::container_tensors() const { return bert_container_tensors(model_); }
+
 }  // namespace squish

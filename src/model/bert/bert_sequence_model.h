@@ -22,6 +22,7 @@ class BertSequenceModel final : public SequenceModel {
   std::vector<std::pair<std::string, int64_t>> parameter_groups() const override { return model_.parameter_groups(); }
   int64_t resident_bytes() const override { return model_.resident_bytes(); }
   std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const override;
+  std::vector<TensorToWrite> container_tensors() const override;
 
   const BertModel& model() const { return model_; }
 

@@ -1,5 +1,7 @@
 #include "model/common/linear.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "kernels/gemm.h"
 
@@ -21,6 +23,12 @@ class DenseF32Weights final : public LinearWeights {
   void apply(float* y, const float* x, const float* bias, int64_t m, Epilogue epilogue,
              LinearWorkspace&) const override {
     gemm_packed(y, x, packed_, bias, m, epilogue);
+  }
+  std::vector<TensorToWrite> stored_rows(int64_t first, int64_t rows) const override {
+    const Tensor w = dequantize();
+    Tensor slice({rows, packed_.k()});
+    std::copy_n(w.data() + first * packed_.k(), rows * packed_.k(), slice.data());
+    return {tensor_to_write_lossless(".weight", slice)};
   }
 
  private:
@@ -52,21 +60,28 @@ std::shared_ptr<const LinearWeights> dense_f32_weights(const Tensor& weight) {
 
 Linear make_linear(std::string name, LinearRole role, int layer, const Tensor& weight, Tensor bias,
                    std::vector<LinearPart> parts) {
-  if (weight.shape.size() != 2 || bias.shape.size() != 1 || bias.dim(0) != weight.dim(0))
-    throw ShapeError(name + ": expected weight [N, K] and bias [N], found " + shape_str(weight.shape) + " and " +
-                     shape_str(bias.shape));
+  if (weight.shape.size() != 2)
+    throw ShapeError(name + ": expected weight [N, K], found " + shape_str(weight.shape));
+  return make_linear(std::move(name), role, layer, dense_f32_weights(weight), std::move(bias), std::move(parts));
+}
+
+Linear make_linear(std::string name, LinearRole role, int layer, std::shared_ptr<const LinearWeights> weights,
+                   Tensor bias, std::vector<LinearPart> parts) {
+  const int64_t n = weights->out_features();
+  if (bias.shape.size() != 1 || bias.dim(0) != n)
+    throw ShapeError(name + ": expected bias [" + std::to_string(n) + "], found " + shape_str(bias.shape));
   Linear l;
-  if (parts.empty()) parts.push_back({name, weight.dim(0)});
+  if (parts.empty()) parts.push_back({name, n});
   int64_t rows = 0;
   for (const auto& p : parts) rows += p.rows;
-  if (rows != weight.dim(0))
-    throw ShapeError(name + ": its parts cover " + std::to_string(rows) + " rows of " + std::to_string(weight.dim(0)));
+  if (rows != n)
+    throw ShapeError(name + ": its parts cover " + std::to_string(rows) + " rows of " + std::to_string(n));
   l.name = std::move(name);
   l.role = role;
   l.layer = layer;
   l.parts = std::move(parts);
   l.bias = std::move(bias);
-  l.weights = dense_f32_weights(weight);
+  l.weights = std::move(weights);
   return l;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/safetensors_writer.h"
 #include "kernels/epilogue.h"
 
 namespace squish {
@@ -51,7 +52,7 @@ class LinearWorkspace {
 class LinearWeights {
  public:
   virtual ~LinearWeights() = default;
-  virtual std::string_view format() const = 0;  // "f32", later "int8", "int4g64", ...
+  virtual std::string_view format() const = 0;  // a row of linear_formats(): "f32", "int8-static", ...
   virtual int64_t out_features() const = 0;
   virtual int64_t in_features() const = 0;
   // Bytes the weights occupy in memory (scales and zero points included).
@@ -61,6 +62,10 @@ class LinearWeights {
   // y[m, N] = epilogue(x[m, K] W^T + bias)
   virtual void apply(float* y, const float* x, const float* bias, int64_t m, Epilogue epilogue,
                      LinearWorkspace& workspace) const = 0;
+  // What a saved model stores for output rows [first, first + rows), one HF module of a possibly
+  // fused Linear: tensors named by suffix (".weight", ".weight_scale", ...), exactly what this
+  // representation computes with, so reloading re-creates it bit for bit (model/common/linear_formats.h).
+  virtual std::vector<TensorToWrite> stored_rows(int64_t first, int64_t rows) const = 0;
 };
 
 struct Linear {
@@ -81,6 +86,9 @@ std::shared_ptr<const LinearWeights> dense_f32_weights(const Tensor& weight);
 // A Linear with dense fp32 weights. parts empty = one part named like the Linear.
 Linear make_linear(std::string name, LinearRole role, int layer, const Tensor& weight, Tensor bias,
                    std::vector<LinearPart> parts = {});
+// A Linear with weights in any representation; ShapeError when bias, parts and weights disagree.
+Linear make_linear(std::string name, LinearRole role, int layer, std::shared_ptr<const LinearWeights> weights,
+                   Tensor bias, std::vector<LinearPart> parts = {});
 
 // y[m, N] = epilogue(x[m, K] W^T + b)
 void linear_apply(const Linear& layer, float* y, const float* x, int64_t m, Epilogue epilogue,

@@ -37,6 +37,7 @@ struct ModelInfo {
   int64_t stored_tensors = 0;
   std::map<std::string, int64_t> stored_dtypes;  // "F16" -> tensor count
   std::vector<std::string> unused_tensors;       // stored but not taken by the architecture
+  bool squish_container = false;                 // squish's own (quantized) container, read by its plan
 };
 
 class SequenceModel {
@@ -56,8 +57,10 @@ class SequenceModel {
   virtual std::vector<std::pair<std::string, int64_t>> parameter_groups() const = 0;
   // Bytes the weights occupy in memory as squish holds them.
   virtual int64_t resident_bytes() const = 0;
-  // Every tensor under its HF name, as transformers loads it.
+  // Every tensor under its HF name, as transformers loads it (Linears dequantized).
   virtual std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const = 0;
+  // The same names for squish's own container: each Linear in its format (model/common/linear_formats.h).
+  virtual std::vector<TensorToWrite> container_tensors() const = 0;
 
   int64_t parameter_count() const;
 };

@@ -1,4 +1,4 @@
-#include "report/run_header.h"
+#include "eval/run_header.h"
 
 #include <chrono>
 #include <string>

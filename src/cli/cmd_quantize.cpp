@@ -1,0 +1,83 @@
+// squish quantize: an fp32 model directory in, an int8 one out (dynamic W8A32 or static W8A8 with
+// calibration), which every other command takes as --model_dir.
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
+#include "core/human_format.h"
+#include "eval/quantize_pipeline.h"
+
+namespace squish::cli {
+namespace {
+
+std::string quantize_summary(const QuantizeResult& r) {
+  const QuantizeRequest& q = r.request;
+  std::map<std::string, int> formats;
+  for (const LayerDecision& d : r.layers) ++formats[d.format];
+  std::string layers;
+  for (const auto& [format, n] : formats) layers += fmt::format("{}{} {}", layers.empty() ? "" : ", ", n, format);
+  std::string text = fmt::format("wrote {} ({} {})\n", q.output_dir, q.mode == "static" ? "static W8A8" : "dynamic W8A32",
+                                 q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
+  text += fmt::format("  Linears     {}\n", layers);
+  if (!r.calib_indices.empty())
+    text += fmt::format("  calibration {} {} examples of {} ({} tokens), observer {}; {} duplicate{} of {} {} texts\n",
+                        format_count(static_cast<int64_t>(r.calib_indices.size())), q.calib_split, q.task,
+                        format_count(r.calib_tokens), observer_name(q.observer.kind), r.duplicates,
+                        r.duplicates == 1 ? "" : "s", q.task, r.eval_split);
+  if (r.fallback) {
+    const FallbackResult& f = *r.fallback;
+    text += fmt::format("  fallback    held-out metric fp32 {:.4f}, quantized {:.4f} -> {:.4f} after {} step{} ({} --max_drop {})\n",
+                        f.fp32_metric, f.start_metric, f.final_metric, f.steps.size(), f.steps.size() == 1 ? "" : "s",
+                        f.met ? "within" : "NOT within", f.max_drop_points);
+  }
+  text += fmt::format("  size        {} (fp32 {}: {:.2f}x smaller; source file {})\n", format_bytes(r.output_file_bytes),
+                      format_bytes(r.fp32_bytes), static_cast<double>(r.fp32_bytes) / r.output_file_bytes,
+                      format_bytes(r.source_file_bytes));
+  text += fmt::format("  time        {} (calibration {}, fallback {})\n", format_duration(r.wall_seconds),
+                      format_duration(r.calibrate_seconds), format_duration(r.fallback_seconds));
+  return text;
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  struct Options {
+    QuantizeRequest request;
+    double max_drop = 0;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  QuantizeRequest& q = o->request;
+  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a classifier to int8 (dynamic W8A32 or static W8A8)");
+  add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory to quantize");
+  add_output_dir_option(*cmd, q.output_dir, "New model directory to write (must not exist, or be empty)");
+  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb: whose train split calibrates")->required()
+      ->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  cmd->add_option("--mode", q.mode, "dynamic | static")->capture_default_str()->check(one_of({"dynamic", "static"}));
+  add_quantization_options(*cmd, q.quant);
+  add_observer_options(*cmd, q.observer);
+  add_calibration_options(*cmd, q.calib_split, q.calib_size, q.calib_batch_size);
+  cmd->add_option("--eval_split", q.eval_split, "The split the model will be scored on (refused for calibration; "
+                                                "default dev, test for imdb)")
+      ->check(one_of({"train", "dev", "test"}));
+  add_max_length_option(*cmd, q.max_length);
+  add_seed_option(*cmd, q.seed, "Seed of the calibration and held-out subsets");
+  auto* max_drop = cmd->add_option("--max_drop", o->max_drop,
+                                   "Fall back layer by layer (static -> dynamic -> fp32) until the held-out metric "
+                                   "is within this many points of fp32")
+                       ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--holdout_size", q.holdout_size, "With --max_drop: train examples scored (none of them calibrate)")
+      ->capture_default_str()->check(integer_in(1));
+  add_threads_option(*cmd, o->threads);
+  cmd->callback(command(&o->threads, [o, max_drop] {
+    if (max_drop->count()) o->request.max_drop = o->max_drop;
+    write_stdout(quantize_summary(run_quantize(o->request)));
+  }));
+}
+
+}  // namespace squish::cli

@@ -1,0 +1,85 @@
+#include "eval/quantization_report.h"
+
+#include <map>
+
+#include "eval/run_header.h"
+
+namespace squish {
+namespace {
+
+nlohmann::ordered_json layer_json(const LayerDecision& d) {
+  nlohmann::ordered_json j = {{"name", d.name}, {"role", d.role}, {"format", d.format}};
+  if (!d.granularity.empty()) {
+    j["weight_granularity"] = d.granularity;
+    j["weight_scale"] = {{"min", d.weight_scale_min}, {"max", d.weight_scale_max}};
+  }
+  if (d.input) j["input"] = {{"scale", d.input->scale}, {"zero_point", d.input->zero_point}, {"qmax", 255}};
+  if (d.input_range) j["input_range"] = {d.input_range->lo, d.input_range->hi};
+  if (d.dynamic_error) j["output_error"]["int8-dynamic"] = *d.dynamic_error;
+  if (d.static_error) j["output_error"]["int8-static"] = *d.static_error;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
+  const QuantizeRequest& q = r.request;
+  nlohmann::ordered_json j = run_header("quantization", 1);
+  std::map<std::string, int> formats;
+  for (const LayerDecision& d : r.layers) ++formats[d.format];
+  j["source"] = {{"model_dir", q.model_dir}, {"parameters", r.parameters}, {"file_bytes", r.source_file_bytes}};
+  j["mode"] = q.mode;
+  j["scheme"] = {{"convention", "real = scale * (q - zero_point)"},
+                 {"weights", q.quant.granularity == WeightGranularity::kPerChannel ? "s8 symmetric per_channel"
+                                                                                   : "s8 symmetric per_tensor"},
+                 {"activations", q.mode == "static" ? "u8 per tensor, calibrated" : "u8 per row, at run time"},
+                 {"quantize_head", q.quant.quantize_head},
+                 {"formats", formats}};
+  if (!r.calib_indices.empty()) {
+    nlohmann::ordered_json observer = {{"kind", observer_name(q.observer.kind)}};
+    if (q.observer.kind == ObserverKind::kPercentile) observer["percentile"] = q.observer.percentile;
+    if (q.observer.kind == ObserverKind::kMovingAverage) observer["averaging_constant"] = q.observer.averaging_constant;
+    if (q.observer.kind >= ObserverKind::kPercentile) observer["bins_per_side"] = q.observer.bins;
+    observer["state_bytes"] = r.observer_bytes;
+    j["calibration"] = {{"task", q.task},
+                        {"split", q.calib_split},
+                        {"path", r.calib_path},
+                        {"size", r.calib_indices.size()},
+                        {"seed", q.seed},
+                        {"batch_size", q.calib_batch_size},
+                        {"max_length", q.max_length},
+                        {"tokens", r.calib_tokens},
+                        {"observer", observer},
+                        {"indices", r.calib_indices}};
+    nlohmann::ordered_json examples = nlohmann::ordered_json::array();
+    for (const DuplicateText& d : r.duplicate_examples)
+      examples.push_back({{"calibration_index", d.calibration_index}, {"evaluation_index", d.evaluation_index},
+                          {"text", d.text}});
+    j["duplicates"] = {{"evaluation_split", r.eval_split}, {"count", r.duplicates}, {"examples", examples}};
+  }
+  if (r.fallback) {
+    const FallbackResult& f = *r.fallback;
+    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+    for (const FallbackStep& s : f.steps)
+      steps.push_back({{"linear", s.linear}, {"from", s.from}, {"to", s.to}, {"metric", s.metric}});
+    j["fallback"] = {{"max_drop_points", f.max_drop_points}, {"holdout_split", q.calib_split},
+                     {"holdout_size", r.holdout_indices.size()}, {"fp32_metric", f.fp32_metric},
+                     {"start_metric", f.start_metric}, {"final_metric", f.final_metric},
+                     {"met", f.met}, {"steps", steps}, {"holdout_indices", r.holdout_indices}};
+  }
+  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+  for (const LayerDecision& d : r.layers) layers.push_back(layer_json(d));
+  j["layers"] = layers;
+  j["size"] = {{"file_bytes", r.output_file_bytes},
+               {"fp32_bytes", r.fp32_bytes},
+               {"compression_vs_fp32", static_cast<double>(r.fp32_bytes) / static_cast<double>(r.output_file_bytes)},
+               {"compression_vs_source_file",
+                static_cast<double>(r.source_file_bytes) / static_cast<double>(r.output_file_bytes)}};
+  j["seconds"] = {{"load", r.load_seconds},         {"calibrate", r.calibrate_seconds},
+                  {"quantize", r.quantize_seconds}, {"fallback", r.fallback_seconds},
+                  {"save", r.save_seconds},         {"wall", r.wall_seconds}};
+  j["threads"] = r.threads;
+  return j;
+}
+
+}  // namespace squish

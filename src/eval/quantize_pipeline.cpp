@@ -1,0 +1,182 @@
+#include "eval/quantize_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/progress.h"
+#include "core/staged_directory.h"
+#include "core/threads.h"
+#include "eval/batching.h"
+#include "eval/export.h"
+#include "eval/quantization_report.h"
+#include "eval/runner.h"
+#include "io/tokenizer/tokenizer.h"
+#include "model/common/int8_linear_weights.h"
+#include "model/load_model.h"
+#include "quant/layer_error.h"
+
+namespace squish {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string example_text(const Example& e) { return e.has_pair ? e.text + "\t" + e.text_pair : e.text; }
+
+// Train examples not in `taken` (indices of the same split).
+Dataset without(const Dataset& d, const std::vector<int64_t>& taken) {
+  const std::set<int64_t> skip(taken.begin(), taken.end());
+  Dataset out = d;
+  out.examples.clear();
+  for (const Example& e : d.examples)
+    if (!skip.count(e.index)) out.examples.push_back(e);
+  return out;
+}
+
+std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size) {
+  const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, max_length);
+  std::vector<int64_t> lengths;
+  for (const Encoding& e : encodings) lengths.push_back(static_cast<int64_t>(e.input_ids.size()));
+  std::vector<TokenBatch> batches;
+  for (const auto& bucket : length_buckets(lengths, batch_size))
+    batches.push_back(make_token_batch(encodings, bucket, tokenizer.pad_id()));
+  return batches;
+}
+
+void count_duplicates(const Dataset& calibration, const Dataset& evaluation, QuantizeResult& r) {
+  std::unordered_map<std::string, int64_t> eval_index;
+  for (const Example& e : evaluation.examples) eval_index.emplace(example_text(e), e.index);
+  constexpr size_t kShown = 5;
+  for (const Example& e : calibration.examples) {
+    const auto it = eval_index.find(example_text(e));
+    if (it == eval_index.end()) continue;
+    ++r.duplicates;
+    if (r.duplicate_examples.size() < kShown) r.duplicate_examples.push_back({e.index, it->second, example_text(e)});
+  }
+}
+
+LayerDecision describe(const Linear& l, const std::map<std::string, ActivationRange>& ranges,
+                       const std::map<std::string, LinearVariants>& variants) {
+  LayerDecision d;
+  d.name = l.name;
+  d.role = linear_role_name(l.role);
+  d.format = l.weights->format();
+  if (const Int8LinearWeights* q = int8_weights_of(l)) {
+    d.granularity = q->granularity() == WeightGranularity::kPerChannel ? "per_channel" : "per_tensor";
+    d.input = q->static_input();
+    const auto [lo, hi] = std::minmax_element(q->scales().begin(), q->scales().end());
+    d.weight_scale_min = *lo;
+    d.weight_scale_max = *hi;
+  }
+  if (const auto it = ranges.find(l.name); it != ranges.end()) d.input_range = it->second;
+  if (const auto it = variants.find(l.name); it != variants.end()) {
+    d.dynamic_error = it->second.dynamic_error;
+    if (it->second.static_int8) d.static_error = it->second.static_error;
+  }
+  return d;
+}
+
+}  // namespace
+
+std::string default_eval_split(const std::string& task) { return parse_task(task) == Task::kImdb ? "test" : "dev"; }
+
+QuantizeResult run_quantize(const QuantizeRequest& q) {
+  const auto t0 = Clock::now();
+  if (q.mode != "dynamic" && q.mode != "static")
+    throw UsageError("--mode " + q.mode + ": expected dynamic or static");
+  const Task task = parse_task(q.task);
+  QuantizeResult r;
+  r.request = q;
+  r.threads = num_threads();
+  r.eval_split = q.eval_split.empty() ? default_eval_split(q.task) : q.eval_split;
+  const Split calib_split = parse_split(q.calib_split), eval_split = parse_split(r.eval_split);
+  if (calib_split == eval_split)
+    throw UsageError("--calib_split " + q.calib_split + " is the split " + q.task + " is evaluated on (" +
+                     std::string(split_name(eval_split)) +
+                     "): calibrating on it would score the model on its own calibration data; use --calib_split train");
+  const bool needs_calibration = q.mode == "static" || q.max_drop.has_value();
+  // Made before the work so a taken output path costs nothing.
+  StagedDirectory out(q.output_dir);
+
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
+  const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
+  if (model->info().squish_container)
+    throw UsageError("--model_dir " + q.model_dir + " is already quantized by squish; quantize its fp32 source");
+  r.parameters = model->parameter_count();
+  r.fp32_bytes = r.parameters * static_cast<int64_t>(sizeof(float));
+  r.source_file_bytes = model->info().weights_file_bytes;
+
+  std::vector<TokenBatch> calib_batches;
+  Dataset holdout;
+  if (needs_calibration) {
+    const Dataset split = load_dataset(task, calib_split, q.data_dir);
+    const Dataset calibration = take_subset(split, q.calib_size, q.seed);
+    r.calib_path = calibration.path;
+    for (const Example& e : calibration.examples) r.calib_indices.push_back(e.index);
+    count_duplicates(calibration, load_dataset(task, eval_split, q.data_dir), r);
+    calib_batches = token_batches(*tokenizer, calibration, q.max_length, q.calib_batch_size);
+    if (q.max_drop) {
+      holdout = take_subset(without(split, r.calib_indices), q.holdout_size, q.seed + 1);
+      for (const Example& e : holdout.examples) r.holdout_indices.push_back(e.index);
+    }
+  }
+  r.load_seconds = seconds_since(t0);
+
+  std::map<std::string, ActivationRange> ranges;
+  if (q.mode == "static") {
+    const auto t = Clock::now();
+    ProgressBar bar("calibrate", q.progress ? static_cast<int64_t>(r.calib_indices.size()) : 0, "examples");
+    const CalibrationResult c = calibrate(
+        *model, calib_batches, q.observer, [&](const Linear& l) { return quantized_by_default(l, q.quant); },
+        [&](int64_t n) { bar.advance(n); });
+    bar.finish();
+    ranges = c.input_ranges;
+    r.calib_tokens = c.tokens;
+    r.observer_bytes = c.observer_bytes;
+    r.calibrate_seconds = seconds_since(t);
+  }
+
+  const auto tq = Clock::now();
+  std::map<std::string, LinearVariants> variants;
+  for (Linear* l : model->mutable_linears()) {
+    if (!quantized_by_default(*l, q.quant)) continue;
+    LinearVariants v{*l, quantize_linear(*l, q.quant.granularity), std::nullopt};
+    if (q.mode == "static") v.static_int8 = quantize_linear(*l, q.quant.granularity, ranges.at(l->name));
+    variants.emplace(l->name, std::move(v));
+  }
+  // Errors are measured on the fp32 model (each Linear alone quantized), before any is swapped in.
+  if (q.max_drop) {
+    const size_t error_batches = std::min(calib_batches.size(), static_cast<size_t>(q.error_batches));
+    measure_layer_errors(*model, std::span(calib_batches).first(error_batches), variants);
+  }
+  for (Linear* l : model->mutable_linears())
+    if (const auto it = variants.find(l->name); it != variants.end())
+      *l = it->second.static_int8 ? *it->second.static_int8 : it->second.dynamic;
+  r.quantize_seconds = seconds_since(tq);
+
+  if (q.max_drop) {
+    const auto t = Clock::now();
+    EvalOptions options;
+    options.max_length = q.max_length;
+    options.progress = false;
+    r.fallback = accuracy_fallback(*model, variants, *q.max_drop, [&](SequenceModel& m) {
+      return evaluate(m, *tokenizer, holdout, options).score.value;
+    });
+    r.fallback_seconds = seconds_since(t);
+  }
+  for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants));
+
+  const auto ts = Clock::now();
+  r.output_file_bytes = write_squish_model(*model, q.model_dir, out);
+  r.save_seconds = seconds_since(ts);
+  r.wall_seconds = seconds_since(t0);
+  write_file_atomic(out.file("quantization.json"), quantization_json(r).dump(2) + "\n");
+  out.commit();
+  return r;
+}
+
+}  // namespace squish

@@ -1,0 +1,78 @@
+// `squish quantize` as a library call: load the fp32 model, draw the calibration examples from the
+// train split (never the evaluation split), calibrate through the Tap seam, quantize every default
+// Linear (dynamic W8A32 or static W8A8), optionally fall back layer by layer to stay within
+// --max_drop of fp32 on a held-out train slice, and write a model directory every squish command
+// reads: squish's container plus quantization.json (eval/quantization_report.h). The directory
+// is staged and renamed whole. ptq-compare and calib-ablation call the same function.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/common/linear_formats.h"
+#include "quant/calibration.h"
+#include "quant/fallback.h"
+#include "quant/quantize_model.h"
+
+namespace squish {
+
+struct QuantizeRequest {
+  std::string model_dir, output_dir;
+  std::string task;                       // sst2 | mrpc | imdb
+  std::string data_dir = "../shared/data";
+  std::string mode = "static";            // dynamic | static
+  QuantizeOptions quant;
+  ObserverOptions observer;
+  std::string calib_split = "train";
+  int64_t calib_size = 500;
+  int calib_batch_size = 32;
+  std::string eval_split;                 // refused as calibration split; empty: the task's (dev; test for IMDB)
+  uint64_t seed = 42;
+  int max_length = 128;
+  std::optional<double> max_drop;         // points of the task metric
+  int64_t holdout_size = 500;             // train examples, disjoint from calibration, scored by the fallback
+  int error_batches = 4;                  // calibration batches the per-layer errors are measured on
+  bool progress = true;
+};
+
+struct LayerDecision {
+  std::string name, role, format;
+  std::string granularity;                // per_channel | per_tensor; empty for f32
+  std::optional<U8Params> input;          // static: the stored grid (255 steps)
+  std::optional<ActivationRange> input_range;
+  float weight_scale_min = 0, weight_scale_max = 0;
+  std::optional<double> dynamic_error, static_error;  // measured for --max_drop
+};
+
+struct DuplicateText {
+  int64_t calibration_index, evaluation_index;
+  std::string text;
+};
+
+struct QuantizeResult {
+  QuantizeRequest request;
+  std::string eval_split;
+  std::string calib_path;                 // the file calibration examples came from
+  std::vector<int64_t> calib_indices;     // their indices (row numbers) in it, ascending
+  std::vector<int64_t> holdout_indices;   // --max_drop's held-out slice
+  int64_t calib_tokens = 0, observer_bytes = 0;
+  int64_t duplicates = 0;                 // calibration examples whose exact text is in the evaluation split
+  std::vector<DuplicateText> duplicate_examples;  // the first few
+  std::vector<LayerDecision> layers;      // forward order
+  std::optional<FallbackResult> fallback;
+  int64_t parameters = 0;
+  int64_t source_file_bytes = 0, fp32_bytes = 0, output_file_bytes = 0;
+  double load_seconds = 0, calibrate_seconds = 0, quantize_seconds = 0, fallback_seconds = 0, save_seconds = 0,
+         wall_seconds = 0;
+  int threads = 0;
+};
+
+// Writes request.output_dir (config, tokenizer files, model.safetensors, quantization.json).
+QuantizeResult run_quantize(const QuantizeRequest& request);
+
+// The split a task is scored on: dev for GLUE, test for IMDB.
+std::string default_eval_split(const std::string& task);
+
+}  // namespace squish

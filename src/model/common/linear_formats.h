@@ -1,0 +1,55 @@
+// The weight formats a squish model directory may hold, as one traits table: a format's name (what
+// the container's plan says of each Linear), its bits, what it stores per HF module, and its
+// reader. A Linear is saved by its representation (LinearWeights::stored_rows) and read back here,
+// so save → load → save is bit-exact. The container itself is documented in docs/formats.md.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+#include "model/common/linear.h"
+
+namespace squish {
+
+// The stored tensor `name` (a part's name plus a suffix), or null when the file has none. Marks it used.
+using StoredTensorLookup = std::function<const RawTensor*(const std::string& name)>;
+
+struct LinearFormatTraits {
+  std::string_view name;         // "f32", "int8-dynamic", "int8-static"
+  int weight_bits;
+  std::string_view description;  // one line, for inspect and docs
+  // Builds the weights of a Linear of `in_features` whose HF modules are `parts` (stored under
+  // "<canonical part name><suffix>"). FormatError naming `file` and the tensor on any mismatch.
+  std::shared_ptr<const LinearWeights> (*read)(const std::vector<LinearPart>& canonical_parts, int64_t in_features,
+                                               const StoredTensorLookup& lookup, const std::string& file);
+};
+
+std::span<const LinearFormatTraits> linear_formats();
+// The row named `name`; FormatError "<context>: unknown weight format 'x' (expected one of ...)".
+const LinearFormatTraits& linear_format(std::string_view name, const std::string& context);
+
+// The container's plan: Linear name → format name, every Linear of the model listed.
+using LinearPlan = std::map<std::string, std::string>;
+
+// squish's own container is a safetensors file whose metadata carries these keys.
+inline constexpr std::string_view kContainerKey = "squish.container";      // "quantized"
+inline constexpr std::string_view kContainerVersionKey = "squish.container_version";
+inline constexpr std::string_view kPlanKey = "squish.plan";                // JSON {linear: format}
+inline constexpr int kContainerVersion = 1;
+
+// The plan of a squish container, or none for any other checkpoint. FormatError naming `file` for a
+// wrong container version, an unreadable plan or an unknown format in it.
+std::optional<LinearPlan> read_linear_plan(const std::map<std::string, std::string>& metadata, const std::string& file);
+// The metadata that marks a container and records `plan`.
+std::map<std::string, std::string> container_metadata(const LinearPlan& plan);
+// The plan a model's Linears are in now.
+LinearPlan plan_of(std::span<const Linear* const> linears);
+
+}  // namespace squish
