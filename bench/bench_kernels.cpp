@@ -2,6 +2,7 @@
 //   gemm/...        PackedWeights::pack + gemm_packed, each Linear of a layer, M = 128 and 4096 tokens
 //   gemm_int8/...   PackedInt8Weights::pack + gemm_u8s8s32 at the same shapes (GOP/s, int8_peak_fraction
 //                   of the VNNI peak measured at start-up or SQUISH_PEAK_GOPS)
+//   observer/...    a histogram observer's range() search (percentile, mse, entropy) on 2048 bins per side
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
 //   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
 //   layernorm/..., masked_softmax/...   vector_ops_for(isa) for every ISA up to active_isa()
@@ -28,6 +29,7 @@
 #include "io/hf_config.h"
 #include "kernels/attention.h"
 #include "kernels/cpu_features.h"
+#include "quant/observers.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/reference/reference_ops.h"
@@ -222,6 +224,20 @@ void bm_encoder(benchmark::State& state, int64_t b, int64_t t, bool full) {
   flop_counters(state, bert_forward_flops(c, b, t, options.last_layer), seconds_since(t0));
 }
 
+// An observer's range() after 200k Laplace-distributed values (most of 2 × 2048 bins filled): the
+// cost calibration pays once per Linear for the histogram searches.
+void bm_observer_range(benchmark::State& state, ObserverKind kind) {
+  std::mt19937_64 rng(11);
+  std::exponential_distribution<float> magnitude(1.0f);
+  std::vector<float> values(200000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = (i % 2 ? 1.0f : -1.0f) * magnitude(rng);
+  ObserverOptions options;
+  options.kind = kind;
+  const auto observer = make_observer(options);
+  observer->observe(values.data(), static_cast<int64_t>(values.size()));
+  for (auto _ : state) benchmark::DoNotOptimize(observer->range(255));
+}
+
 // ---- Registration ----
 
 const char* epilogue_name(Epilogue e) {
@@ -261,6 +277,12 @@ void register_all() {
                                std::to_string(g.n) + "/K:" + std::to_string(g.k);
       benchmark::RegisterBenchmark(name.c_str(), bm_gemm_int8, m, g.n, g.k)->UseRealTime()->Unit(benchmark::kMillisecond);
     }
+
+  for (ObserverKind kind : {ObserverKind::kPercentile, ObserverKind::kMse, ObserverKind::kEntropy})
+    benchmark::RegisterBenchmark(("observer/" + std::string(observer_name(kind)) + "/range/bins:2048").c_str(),
+                                 bm_observer_range, kind)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
 
   benchmark::RegisterBenchmark("reference/linear/M:128/N:768/K:768", bm_reference_linear, int64_t{128},
                                int64_t{768}, int64_t{768})

@@ -8,6 +8,7 @@
 #include "io/weights_file.h"
 #include "model/load_model.h"
 #include "core/human_format.h"
+#include "model/common/int8_linear_weights.h"
 
 namespace squish {
 
@@ -32,6 +33,12 @@ ModelSummary inspect_model(const std::string& model_dir) {
     LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
                      l->out_features(), l->in_features(), linear_bytes(*l), {}};
     for (const auto& p : l->parts) ls.parts.push_back(p.name);
+    if (const Int8LinearWeights* q = int8_weights_of(*l)) {
+      ls.scheme = q->granularity() == WeightGranularity::kPerChannel ? "s8 per_channel" : "s8 per_tensor";
+      ls.scheme += q->static_input() ? fmt::format(", u8 input scale {:.6g} zero point {}", q->static_input()->scale,
+                                                   q->static_input()->zero_point)
+                                     : ", u8 input per row at run time";
+    }
     s.linears.push_back(std::move(ls));
   }
   return s;
@@ -45,7 +52,7 @@ nlohmann::json model_summary_json(const ModelSummary& s) {
   for (const auto& [id, name] : i.id2label) labels[std::to_string(id)] = name;
   nlohmann::json linears = nlohmann::json::array();
   for (const auto& l : s.linears)
-    linears.push_back({{"name", l.name}, {"role", l.role}, {"format", l.format},
+    linears.push_back({{"name", l.name}, {"role", l.role}, {"format", l.format}, {"scheme", l.scheme},
                        {"shape", {l.out_features, l.in_features}}, {"bytes", l.bytes}, {"parts", l.parts}});
   return {{"model_dir", s.model_dir},
           {"weights_file", i.source},
@@ -91,6 +98,11 @@ std::string model_summary_text(const ModelSummary& s) {
     for (const auto& l : s.linears) ++by_format[l.format];
     for (const auto& [f, n] : by_format) out += fmt::format(" {} {}", n, f);
     out += "\n";
+    // A quantized model lists every Linear's scheme; an fp32 one has nothing to tell apart.
+    if (by_format.size() > 1 || !by_format.count("f32"))
+      for (const auto& l : s.linears)
+        out += l.scheme.empty() ? fmt::format("    {:<42} {}\n", l.name, l.format)
+                                : fmt::format("    {:<42} {:<13} {}\n", l.name, l.format, l.scheme);
   }
   if (!i.unused_tensors.empty()) {
     out += fmt::format("  {} stored tensors are not used by this architecture:\n", i.unused_tensors.size());

@@ -86,6 +86,7 @@ EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Data
   r.parameters = model.parameter_count();
   r.resident_bytes = model.resident_bytes();
   r.model_file_bytes = info.weights_file_bytes;
+  for (const Linear* l : model.linears()) ++r.linear_formats[std::string(l->weights->format())];
   r.threads = num_threads();
 
   const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, options.max_length, &r.truncated_examples);

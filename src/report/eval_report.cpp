@@ -23,6 +23,12 @@ double padding_fraction(const EvalResult& r) {
   return r.batch_tokens > 0 ? static_cast<double>(r.batch_tokens - r.real_tokens) / static_cast<double>(r.batch_tokens) : 0.0;
 }
 
+int64_t fp32_bytes(const EvalResult& r) { return r.parameters * static_cast<int64_t>(sizeof(float)); }
+// The weights file against the same parameters in fp32 (0 for generated weights, which have no file).
+double compression_vs_fp32(const EvalResult& r) {
+  return r.model_file_bytes > 0 ? static_cast<double>(fp32_bytes(r)) / static_cast<double>(r.model_file_bytes) : 0.0;
+}
+
 }  // namespace
 
 nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& q) {
@@ -34,7 +40,8 @@ nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& 
   for (const auto& [id, name] : r.id2label) labels[std::to_string(id)] = name;
   j["model"] = {{"weights_file", r.model_source},     {"architecture", r.architecture}, {"id2label", labels},
                 {"parameters", r.parameters},         {"resident_bytes", r.resident_bytes},
-                {"weights_file_bytes", r.model_file_bytes}};
+                {"weights_file_bytes", r.model_file_bytes}, {"fp32_bytes", fp32_bytes(r)},
+                {"compression_vs_fp32", compression_vs_fp32(r)}, {"linear_formats", r.linear_formats}};
   j["data"] = {{"path", r.data_path}, {"task", r.task}, {"split", r.split}, {"examples", r.examples},
                {"labeled", r.labeled}, {"truncated_examples", r.truncated_examples}};
   if (r.labeled) {
@@ -99,8 +106,12 @@ std::string eval_result_table(const EvalResult& r) {
   if (r.truncated_examples > 0)
     s += fmt::format("  truncated {} of {} examples to max_length\n", format_count(r.truncated_examples),
                      format_count(r.examples));
-  s += fmt::format("  parameters {}  ({} in memory, weights file {})\n", format_count(r.parameters),
-                   format_bytes(r.resident_bytes), format_bytes(r.model_file_bytes));
+  s += fmt::format("  parameters {}  ({} in memory, weights file {}: {:.2f}x smaller than fp32)\n",
+                   format_count(r.parameters), format_bytes(r.resident_bytes), format_bytes(r.model_file_bytes),
+                   compression_vs_fp32(r));
+  std::string formats;
+  for (const auto& [format, n] : r.linear_formats) formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", n, format);
+  s += "  Linears " + formats + "\n";
   s += fmt::format("  wall {:.2f} s (load {:.2f} s, tokenize {:.2f} s, forward {:.2f} s), {:.1f} examples/s, {} thread{}, "
                    "padding {:.1f}%\n",
                    r.wall_seconds, r.load_seconds, r.tokenize_seconds, r.forward_seconds, r.examples_per_second,

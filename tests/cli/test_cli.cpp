@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -247,6 +249,127 @@ TEST(Cli, BenchTimesDynamicInt8) {
   EXPECT_NE(text.out.find("int8 dynamic W8A32 (10 Linears, weights per tensor)"), std::string::npos) << text.out;
   EXPECT_EQ(run_squish("bench --config " + config + " --quant dynamic --per_tensor --per_channel").exit_code, 2);
   EXPECT_EQ(run_squish("bench --config " + config + " --quant int4").exit_code, 2);
+  const RunResult st = run_squish("bench --config " + config + " --batch 2 --seq 8 --runs 2 --quant static --output -");
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(nlohmann::json::parse(st.out)["formats"]["int8-static"], 8);
+}
+
+// squish quantize on the real tiny model: a directory eval, inspect and bench read, its
+// quantization.json naming the calibration examples, and re-quantizing refused.
+std::string quantized_tiny(const std::string& extra = "") {
+  const std::string dir = test::temp_dir("quantized") + "/q";
+  const RunResult r = run_squish("quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                                 quote(data_dir()) + " --calib_size 64 --output_dir " + quote(dir) + " " + extra);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return dir;
+}
+
+TEST(Cli, QuantizeWritesADirectoryEveryCommandReads) {
+  const std::string dir = quantized_tiny("--observer percentile --percentile 99.9");
+  const auto q = nlohmann::json::parse(read_file(dir + "/quantization.json"));
+  EXPECT_EQ(q["schema"], "squish.quantization");
+  EXPECT_EQ(q["mode"], "static");
+  EXPECT_EQ(q["calibration"]["split"], "train");
+  EXPECT_EQ(q["calibration"]["indices"].size(), 64u);
+  EXPECT_EQ(q["calibration"]["observer"]["kind"], "percentile");
+  EXPECT_EQ(q["duplicates"]["evaluation_split"], "dev");
+  EXPECT_EQ(q["scheme"]["formats"]["int8-static"], 8);
+  EXPECT_LT(q["size"]["file_bytes"].get<int64_t>(), q["source"]["file_bytes"].get<int64_t>());
+  const RunResult eval = run_squish("eval --model_dir " + quote(dir) + " --task sst2 --data_dir " + quote(data_dir()) +
+                                    " --max_samples 64 --output -");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  const auto e = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(e["model"]["weights_file_bytes"], q["size"]["file_bytes"]);
+  EXPECT_GT(e["model"]["compression_vs_fp32"].get<double>(), 1.0);
+  const RunResult inspect = run_squish("inspect --model_dir " + quote(dir));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("encoder.layer.1.output.dense"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("int8-static   s8 per_channel, u8 input scale"), std::string::npos) << inspect.out;
+  EXPECT_EQ(run_squish("bench --model_dir " + quote(dir) + " --batch 2 --seq 8 --runs 1").exit_code, 0);
+  EXPECT_EQ(run_squish("bench --model_dir " + quote(dir) + " --runs 1 --quant dynamic").exit_code, 2);
+  const RunResult again = run_squish("quantize --model_dir " + quote(dir) + " --task sst2 --data_dir " +
+                                     quote(data_dir()) + " --output_dir " + quote(dir + "2"));
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already quantized"), std::string::npos) << again.err;
+  EXPECT_FALSE(fs::exists(dir + "2"));
+  // Calibrating on the split being scored is refused, naming both.
+  const RunResult leak = run_squish("quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                                    quote(data_dir()) + " --calib_split dev --output_dir " + quote(dir + "3"));
+  EXPECT_EQ(leak.exit_code, 2);
+  EXPECT_NE(leak.err.find("--calib_split dev is the split sst2 is evaluated on"), std::string::npos) << leak.err;
+  EXPECT_FALSE(fs::exists(dir + "3"));
+}
+
+// Broken quantized directories: each a clear error naming the file or tensor, exit 4, no crash
+// (tools/test.sh runs this suite on the sanitized binary too).
+TEST(Cli, BrokenQuantizedDirectoriesFailCleanly) {
+  const std::string good = quantized_tiny();
+  std::map<std::string, std::string> metadata;
+  const TensorMap tensors = read_safetensors(good + "/model.safetensors", &metadata);
+  const auto rewrite = [&](const std::function<void(std::vector<TensorToWrite>&, std::map<std::string, std::string>&)>& edit) {
+    std::vector<TensorToWrite> out;
+    for (const auto& [name, t] : tensors)
+      out.push_back({name, t.dtype, t.shape, std::string(static_cast<const char*>(t.data), t.nbytes)});
+    std::map<std::string, std::string> meta = metadata;
+    edit(out, meta);
+    return safetensors_bytes(out, meta);
+  };
+  const auto find = [](std::vector<TensorToWrite>& ts, const std::string& name) -> TensorToWrite& {
+    for (auto& t : ts)
+      if (t.name == name) return t;
+    throw std::runtime_error("no tensor " + name);
+  };
+  const std::string query = "bert.encoder.layer.0.attention.self.query";
+  const std::string bytes = read_file(good + "/model.safetensors");
+  struct Case {
+    std::string name, weights, message;
+  };
+  const std::vector<Case> cases = {
+      {"truncated container", bytes.substr(0, bytes.size() - 1000), "model.safetensors"},
+      {"wrong container version",
+       rewrite([](auto&, auto& meta) { meta["squish.container_version"] = "7"; }), "squish container version '7'"},
+      {"scales that do not match their tensor",
+       rewrite([&](auto& ts, auto&) {
+         TensorToWrite& s = find(ts, query + ".weight_scale");
+         s.shape = {3};
+         s.bytes.resize(12);
+       }),
+       query + ".weight_scale': expected shape"},
+      {"int8 weights tagged F32",
+       rewrite([&](auto& ts, auto&) {
+         TensorToWrite& w = find(ts, query + ".weight");
+         w.dtype = DType::kF32;
+         w.shape = {w.shape[0] / 4, w.shape[1]};
+       }),
+       query + ".weight': the plan stores it as int8-static, expected dtype I8, found F32"},
+      {"a plan naming a layer that does not exist",
+       rewrite([](auto&, auto& meta) {
+         auto plan = nlohmann::json::parse(meta["squish.plan"]);
+         plan["encoder.layer.9.output.dense"] = "int8-static";
+         meta["squish.plan"] = plan.dump();
+       }),
+       "names Linear 'encoder.layer.9.output.dense', which this"},
+      {"a plan with an unknown format",
+       rewrite([](auto&, auto& meta) {
+         auto plan = nlohmann::json::parse(meta["squish.plan"]);
+         plan["classifier"] = "int3";
+         meta["squish.plan"] = plan.dump();
+       }),
+       "unknown weight format 'int3'"},
+      {"a zero scale",
+       rewrite([&](auto& ts, auto&) {
+         TensorToWrite& s = find(ts, query + ".input_scale");
+         s.bytes.assign(4, '\0');
+       }),
+       query + ".input_scale': scale 0"},
+  };
+  for (const Case& c : cases) {
+    const std::string dir = model_dir_with("model.safetensors", c.weights);
+    const RunResult r = run_squish("eval --model_dir " + quote(dir) + " --task sst2 --data_dir " + quote(data_dir()));
+    EXPECT_EQ(r.exit_code, 4) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << c.name;
+  }
 }
 
 TEST(Cli, EvalReadsPytorchBinWhenThereIsNoSafetensors) {

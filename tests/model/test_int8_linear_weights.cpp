@@ -38,7 +38,7 @@ TEST_P(Int8LinearTest, MatchesItsFakeQuantTwin) {
   const WeightGranularity granularity = per_channel ? WeightGranularity::kPerChannel : WeightGranularity::kPerTensor;
   // A static grid narrower than x's N(0, 1) values, so clipping is exercised too.
   const std::optional<U8Params> grid =
-      static_input ? std::optional(u8_params(-2.0f, 2.5f, kStoredActivationMax)) : std::nullopt;
+      static_input ? std::optional(u8_params(-3.0f, 3.5f, kStoredActivationMax)) : std::nullopt;
   const Linear q = make_linear("l", LinearRole::kFfnIn, 0,
                                std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity), n, k, granularity, grid), b);
   EXPECT_EQ(q.weights->format(), static_input ? "int8-static" : "int8-dynamic");

@@ -118,19 +118,19 @@ TEST(Fallback, WalksTheRankingUntilTheDropIsMet) {
   }
   for (Linear* l : model->mutable_linears())
     if (variants.count(l->name)) *l = *variants.at(l->name).static_int8;
-  // A metric that loses one point per static Linear and half a point per dynamic one, within 2.5 points.
+  // A metric that loses one point per static Linear and half a point per dynamic one, within 2.6 points.
   const auto metric = [](SequenceModel& m) {
     double points = 0;
     for (const Linear* l : m.linears())
       points += l->weights->format() == "int8-static" ? 1.0 : l->weights->format() == "int8-dynamic" ? 0.5 : 0.0;
     return 1.0 - points / 100.0;
   };
-  const FallbackResult f = accuracy_fallback(*model, variants, 2.5, metric);
+  const FallbackResult f = accuracy_fallback(*model, variants, 2.6, metric);
   EXPECT_DOUBLE_EQ(f.fp32_metric, 1.0);
   EXPECT_DOUBLE_EQ(f.start_metric, 0.92);
   EXPECT_TRUE(f.met);
   // Every static → dynamic step saves 0.5 points: 8 static (8 points) → all dynamic is 4 points,
-  // still over 2.5, so all 8 go to dynamic and then 3 go to fp32 (4 - 1.5 = 2.5).
+  // still over 2.6, so all 8 go to dynamic and then 3 go to fp32 (4 - 1.5 = 2.5).
   ASSERT_EQ(f.steps.size(), 11u);
   EXPECT_NEAR(f.final_metric, 0.975, 1e-12);
   // Worst static error first, as measured.

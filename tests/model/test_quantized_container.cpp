@@ -1,0 +1,91 @@
+// squish's container (model/common/linear_formats.h): a quantized model saved, reloaded and saved
+// again is the same bytes and computes the same logits; the plan's checks hold at the library level.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "io/safetensors.h"
+#include "io/safetensors_writer.h"
+#include "model/common/linear_formats.h"
+#include "model/load_model.h"
+#include "quant/calibration.h"
+#include "quant/quantize_model.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+TokenBatch small_batch() {
+  TokenBatch b;
+  b.batch = 2;
+  b.tokens = 6;
+  b.input_ids = {1, 7, 11, 19, 23, 2, 1, 8, 2, 0, 0, 0};
+  b.token_type_ids.assign(12, 0);
+  b.lengths = {6, 3};
+  return b;
+}
+
+std::string save(const SequenceModel& model, const std::string& tag) {
+  const std::string dir = test::temp_dir(tag);
+  std::filesystem::copy_file(model.info().config_path, dir + "/config.json");
+  write_safetensors(dir + "/model.safetensors", model.container_tensors(), container_metadata(plan_of(model.linears())));
+  return dir;
+}
+
+void expect_round_trip(SequenceModel& model, const std::string& tag) {
+  const std::string first = save(model, tag + "1");
+  const auto reloaded = load_model(first);
+  EXPECT_TRUE(reloaded->info().squish_container);
+  const std::string second = save(*reloaded, tag + "2");
+  EXPECT_EQ(read_file(first + "/model.safetensors"), read_file(second + "/model.safetensors"));
+  std::vector<float> a, b;
+  model.forward(small_batch(), a);
+  reloaded->forward(small_batch(), b);
+  EXPECT_EQ(a, b);  // bit-exact: the same codes, scales and grids
+  ASSERT_EQ(model.linears().size(), reloaded->linears().size());
+  for (size_t i = 0; i < model.linears().size(); ++i)
+    EXPECT_EQ(model.linears()[i]->weights->format(), reloaded->linears()[i]->weights->format());
+}
+
+TEST(QuantizedContainer, StaticPerChannelRoundTripsBitExactly) {
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  const TokenBatch batch = small_batch();
+  const QuantizeOptions options{WeightGranularity::kPerChannel, true};
+  const CalibrationResult c =
+      calibrate(*model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
+  quantize_static(*model, options, c.input_ranges);
+  expect_round_trip(*model, "static");
+}
+
+TEST(QuantizedContainer, DynamicPerTensorWithFp32HeadRoundTripsBitExactly) {
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  quantize_dynamic(*model, {WeightGranularity::kPerTensor, false});
+  expect_round_trip(*model, "dynamic");
+  // Per tensor means one scale per HF module: Q, K and V each store [1].
+  const TensorMap t = read_safetensors(save(*model, "scales") + "/model.safetensors");
+  for (const char* m : {"query", "key", "value"})
+    EXPECT_EQ(t.at(std::string("bert.encoder.layer.0.attention.self.") + m + ".weight_scale").shape, Shape{1}) << m;
+  EXPECT_EQ(t.at("bert.encoder.layer.0.attention.self.query.weight").dtype, DType::kI8);
+  EXPECT_EQ(t.at("classifier.weight").dtype, DType::kF32);  // the fixture's fp32 values are not all F16-exact
+}
+
+TEST(QuantizedContainer, PlanMustListEveryLinear) {
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  quantize_dynamic(*model, {});
+  LinearPlan plan = plan_of(model->linears());
+  plan.erase("classifier");
+  const std::string dir = test::temp_dir("partial");
+  std::filesystem::copy_file(model->info().config_path, dir + "/config.json");
+  write_safetensors(dir + "/model.safetensors", model->container_tensors(), container_metadata(plan));
+  try {
+    load_model(dir);
+    FAIL() << "a plan without the classifier loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not list Linear 'classifier'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace squish
