@@ -20,6 +20,16 @@ if [ -n "$missing" ]; then
     --also-look-in tests/fixtures/models --missing-only
 fi
 
+# The static W8A8 fake-quant goldens need squish itself (it chooses the calibration and the scales).
+missing_static=$(python3 tools/make_static_goldens.py --shared "$shared" --out "$SQUISH_GOLDEN_DIR" \
+                 --also-look-in tests/fixtures/models --list-missing)
+if [ -n "$missing_static" ]; then
+  echo "test: making static fake-quant goldens for: $missing_static" >&2
+  python3 -c "import torch, transformers, tokenizers, safetensors" 2>/dev/null || pip install -q -r tools/requirements-reference.txt
+  python3 tools/make_static_goldens.py --squish build/squish --shared "$shared" --out "$SQUISH_GOLDEN_DIR" \
+    --also-look-in tests/fixtures/models --missing-only
+fi
+
 ctest --test-dir build --output-on-failure -j2 --timeout 1500
 
 # Hostile and broken inputs under the sanitizers, in their own build folder: the readers' tests

@@ -13,5 +13,7 @@ void add_inspect_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_ptq_compare_command(CLI::App& app);
+void add_calib_ablation_command(CLI::App& app);
 
 }  // namespace squish::cli

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   squish::cli::add_bench_command(app);
   squish::cli::add_export_command(app);
   squish::cli::add_quantize_command(app);
+  squish::cli::add_ptq_compare_command(app);
+  squish::cli::add_calib_ablation_command(app);
 
   std::vector<std::string> args = squish::cli::normalize_flag_spellings(argc, argv);
   std::vector<char*> normalized;

@@ -31,12 +31,24 @@ std::vector<std::string> classifier_models() {
   return out;
 }
 
-nlohmann::json model_golden(const std::string& name) {
-  std::vector<std::string> candidates = {fixtures_dir() + "/models/" + name + ".json.gz"};
-  if (const char* dir = std::getenv("SQUISH_GOLDEN_DIR")) candidates.push_back(std::string(dir) + "/" + name + ".json.gz");
+namespace {
+
+nlohmann::json golden_file(const std::string& file, const std::string& script) {
+  std::vector<std::string> candidates = {fixtures_dir() + "/models/" + file};
+  if (const char* dir = std::getenv("SQUISH_GOLDEN_DIR")) candidates.push_back(std::string(dir) + "/" + file);
   for (const auto& path : candidates)
     if (file_exists(path)) return nlohmann::json::parse(read_maybe_gzip(path));
-  throw std::runtime_error("no golden for model " + name + ": run python3 tools/make_model_goldens.py --missing-only");
+  throw std::runtime_error("no golden " + file + ": run python3 " + script + " --missing-only");
+}
+
+}  // namespace
+
+nlohmann::json model_golden(const std::string& name) {
+  return golden_file(name + ".json.gz", "tools/make_model_goldens.py");
+}
+
+nlohmann::json static_golden(const std::string& name) {
+  return golden_file(name + ".static.json.gz", "tools/make_static_goldens.py");
 }
 
 }  // namespace squish::test

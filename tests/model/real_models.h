@@ -15,5 +15,7 @@ std::vector<std::string> classifier_models();
 std::string model_dir(const std::string& name);
 // The golden of a model; throws std::runtime_error saying how to make it when there is none.
 nlohmann::json model_golden(const std::string& name);
+// The PyTorch fake-quant logits of its static W8A8 model (tools/make_static_goldens.py).
+nlohmann::json static_golden(const std::string& name);
 
 }  // namespace squish::test
