@@ -46,7 +46,8 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["quant"] = o.quant;
   if (o.quant != "none")
     j["quant_options"] = {{"per_channel", o.quant_options.granularity == WeightGranularity::kPerChannel},
-                          {"quantize_head", o.quant_options.quantize_head}};
+                          {"quantize_head", o.quant_options.quantize_head},
+                          {"quantize_embeddings", o.quant_options.quantize_embeddings}};
   j["formats"] = plan_formats(model);
   j["batch"] = r.batch;
   j["seq"] = r.seq;

@@ -22,7 +22,8 @@ std::string quantize_summary(const QuantizeResult& r) {
   for (const auto& [format, n] : formats) layers += fmt::format("{}{} {}", layers.empty() ? "" : ", ", n, format);
   std::string text = fmt::format("wrote {} ({} {})\n", q.output_dir, q.mode == "static" ? "static W8A8" : "dynamic W8A32",
                                  q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
-  text += fmt::format("  Linears     {}\n", layers);
+  text += fmt::format("  Linears     {}; word embeddings {}\n", layers,
+                      q.quant.quantize_embeddings ? "int8 per row" : "as stored");
   if (!r.calib_indices.empty())
     text += fmt::format("  calibration {} {} examples of {} ({} tokens), observer {}; {} duplicate{} of {} {} texts\n",
                         format_count(static_cast<int64_t>(r.calib_indices.size())), q.calib_split, q.task,

@@ -86,6 +86,8 @@ void add_quantization_options(CLI::App& cmd, QuantizeOptions& options) {
          "One weight scale per output channel (the default)")
       ->excludes(tensor_flag);
   cmd.add_flag("--quantize_head", options.quantize_head, "Also quantize the pooler and classifier");
+  cmd.add_flag("--quantize_embeddings", options.quantize_embeddings,
+               "Also store the word embeddings int8 per row (dequantized on gather)");
 }
 
 void add_observer_options(CLI::App& cmd, ObserverOptions& options) {

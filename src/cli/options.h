@@ -32,7 +32,7 @@ CLI::Option* add_threads_option(CLI::App& cmd, int& threads);
 CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::string& path, const std::string& what);
 CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::string& what);
 
-// --per_channel (the default) | --per_tensor, --quantize_head.
+// --per_channel (the default) | --per_tensor, --quantize_head, --quantize_embeddings.
 void add_quantization_options(CLI::App& cmd, QuantizeOptions& options);
 // --observer, --percentile, --bins.
 void add_observer_options(CLI::App& cmd, ObserverOptions& options);

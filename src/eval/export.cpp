@@ -47,7 +47,7 @@ int64_t write_squish_model(const SequenceModel& model, const std::string& source
   write_file_atomic(out.file("config.json"), read_file(model.info().config_path));
   copy_tokenizer_files(source_dir, out);
   const std::string weights = out.file("model.safetensors");
-  write_safetensors(weights, model.container_tensors(), container_metadata(plan_of(model.linears())));
+  write_safetensors(weights, model.container_tensors(), container_metadata(model.container_plan()));
   return static_cast<int64_t>(std::filesystem::file_size(weights));
 }
 

@@ -34,6 +34,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                                                                                    : "s8 symmetric per_tensor"},
                  {"activations", q.mode == "static" ? "u8 per tensor, calibrated" : "u8 per row, at run time"},
                  {"quantize_head", q.quant.quantize_head},
+                 {"word_embeddings", q.quant.quantize_embeddings ? "int8-rows" : "f32"},
                  {"formats", formats}};
   if (!r.calib_indices.empty()) {
     nlohmann::ordered_json observer = {{"kind", observer_name(q.observer.kind)}};

@@ -156,6 +156,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   for (Linear* l : model->mutable_linears())
     if (const auto it = variants.find(l->name); it != variants.end())
       *l = it->second.static_int8 ? *it->second.static_int8 : it->second.dynamic;
+  quantize_embeddings_if_asked(*model, q.quant);
   r.quantize_seconds = seconds_since(tq);
 
   if (q.max_drop) {

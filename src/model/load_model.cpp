@@ -19,7 +19,7 @@ std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const Lo
   info.weights_file_bytes = weights.file_bytes;
   info.stored_tensors = static_cast<int64_t>(weights.tensors.size());
   for (const auto& [name, t] : weights.tensors) ++info.stored_dtypes[std::string(dtype_name(t.dtype))];
-  const std::optional<LinearPlan> plan = read_linear_plan(weights.metadata, weights.paths.front());
+  const std::optional<ContainerPlan> plan = read_container_plan(weights.metadata, weights.paths.front());
   info.squish_container = plan.has_value();
   BertModel model = bert_from_tensors(config, weights.tensors, weights.paths.front(), &info.unused_tensors,
                                       plan ? &*plan : nullptr);

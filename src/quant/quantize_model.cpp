@@ -22,7 +22,14 @@ Linear quantize_linear(const Linear& linear, WeightGranularity granularity, std:
   return out;
 }
 
+void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options) {
+  if (!options.quantize_embeddings) return;
+  EmbeddingTable& table = model.mutable_word_embeddings();
+  table = EmbeddingTable::int8_rows(table.dequantize());
+}
+
 int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options) {
+  quantize_embeddings_if_asked(model, options);
   int quantized = 0;
   for (Linear* l : model.mutable_linears()) {
     if (!quantized_by_default(*l, options)) continue;
@@ -34,6 +41,7 @@ int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options) {
 
 int quantize_static(SequenceModel& model, const QuantizeOptions& options,
                     const std::map<std::string, ActivationRange>& input_ranges) {
+  quantize_embeddings_if_asked(model, options);
   int quantized = 0;
   for (Linear* l : model.mutable_linears()) {
     if (!quantized_by_default(*l, options)) continue;

@@ -16,6 +16,7 @@ namespace squish {
 struct QuantizeOptions {
   WeightGranularity granularity = WeightGranularity::kPerChannel;  // --per_channel | --per_tensor
   bool quantize_head = false;  // also the pooler and classifier (--quantize_head)
+  bool quantize_embeddings = false;  // word embeddings int8 per row, dequantized on gather (--quantize_embeddings)
 };
 
 // The Linears a pass quantizes: every encoder Linear (Q/K/V, attention output, FFN in and out), and
@@ -25,6 +26,9 @@ bool quantized_by_default(const Linear& linear, const QuantizeOptions& options);
 // The Linear with int8 weights: dynamic W8A32 without `input_range`, static W8A8 on that range's grid.
 Linear quantize_linear(const Linear& linear, WeightGranularity granularity,
                        std::optional<ActivationRange> input_range = std::nullopt);
+
+// The word embeddings int8 per row, when options ask for it (both passes below call it).
+void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options);
 
 // Dynamic W8A32 on the default Linears. Returns how many it quantized.
 int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options);

@@ -24,6 +24,7 @@ nlohmann::ordered_json ptq_experiment_json(const PtqExperimentResult& r, std::st
                   {"output_dir", q.output_dir},
                   {"per_channel", q.quant.granularity == WeightGranularity::kPerChannel},
                   {"quantize_head", q.quant.quantize_head},
+                  {"quantize_embeddings", q.quant.quantize_embeddings},
                   {"calib_sizes", q.calib_sizes},
                   {"calib_batch_size", q.calib_batch_size},
                   {"seed", q.seed},
@@ -65,7 +66,7 @@ std::string ptq_experiment_table(const PtqExperimentResult& r) {
   std::string s = fmt::format("{} {} ({} examples, max_length {}) — {}\n", r.request.task, r.split,
                               format_count(fp32.examples), r.request.eval.max_length, r.request.model_dir);
   s += fmt::format("  {:<18} {:>8} {:>7} {:>8} {:>9} {:>7} {:>7} {:>10} {:>6} {:>10} {:>7} {:>9}\n", "variant",
-                   fp32.score.headline.size() <= 8 ? fp32.score.headline : "metric", "change", "accuracy", "precision",
+                   "metric", "change", "accuracy", "precision",
                    "recall", "f1", "size", "ratio", "examples/s", "speedup", "quantize");
   for (const PtqVariant& v : r.variants) {
     const EvalResult& e = v.eval;

@@ -30,7 +30,7 @@ TokenBatch small_batch() {
 std::string save(const SequenceModel& model, const std::string& tag) {
   const std::string dir = test::temp_dir(tag);
   std::filesystem::copy_file(model.info().config_path, dir + "/config.json");
-  write_safetensors(dir + "/model.safetensors", model.container_tensors(), container_metadata(plan_of(model.linears())));
+  write_safetensors(dir + "/model.safetensors", model.container_tensors(), container_metadata(model.container_plan()));
   return dir;
 }
 
@@ -49,14 +49,38 @@ void expect_round_trip(SequenceModel& model, const std::string& tag) {
     EXPECT_EQ(model.linears()[i]->weights->format(), reloaded->linears()[i]->weights->format());
 }
 
-TEST(QuantizedContainer, StaticPerChannelRoundTripsBitExactly) {
+TEST(QuantizedContainer, StaticPerChannelWithInt8EmbeddingsRoundTripsBitExactly) {
   auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  const int64_t fp32_bytes = model->resident_bytes();
   const TokenBatch batch = small_batch();
-  const QuantizeOptions options{WeightGranularity::kPerChannel, true};
+  const QuantizeOptions options{WeightGranularity::kPerChannel, true, true};
   const CalibrationResult c =
       calibrate(*model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
   quantize_static(*model, options, c.input_ranges);
+  EXPECT_EQ(model->container_plan().embeddings, "int8-rows");
+  EXPECT_LT(model->resident_bytes(), fp32_bytes / 3);
   expect_round_trip(*model, "static");
+  const TensorMap t = read_safetensors(save(*model, "embeddings") + "/model.safetensors");
+  EXPECT_EQ(t.at("bert.embeddings.word_embeddings.weight").dtype, DType::kI8);
+  EXPECT_EQ(t.at("bert.embeddings.word_embeddings.weight_scale").shape, Shape{61});
+}
+
+TEST(EmbeddingTable, Int8RowsGatherWhatTheyDequantizeTo) {
+  Tensor values({3, 4});
+  values.values = {0.5f, -1.0f, 0.25f, 0.0f, 2.0f, 1.0f, -2.0f, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const EmbeddingTable t = EmbeddingTable::int8_rows(values);
+  EXPECT_EQ(t.format(), "int8-rows");
+  EXPECT_EQ(t.bytes(), 12 + 3 * 4);
+  const Tensor back = t.dequantize();
+  for (int64_t r = 0; r < 3; ++r) {
+    float row[4] = {1, 1, 1, 1};
+    t.add_row(r, row);
+    for (int64_t c = 0; c < 4; ++c) {
+      EXPECT_EQ(row[c], 1 + back.values[static_cast<size_t>(r * 4 + c)]) << r << "," << c;
+      EXPECT_NEAR(back.values[static_cast<size_t>(r * 4 + c)], values.values[static_cast<size_t>(r * 4 + c)],
+                  (r == 1 ? 2.0f : 1.0f) / 127 / 2 + 1e-7);
+    }
+  }
 }
 
 TEST(QuantizedContainer, DynamicPerTensorWithFp32HeadRoundTripsBitExactly) {
@@ -74,8 +98,8 @@ TEST(QuantizedContainer, DynamicPerTensorWithFp32HeadRoundTripsBitExactly) {
 TEST(QuantizedContainer, PlanMustListEveryLinear) {
   auto model = load_model(test::fixtures_dir() + "/tiny_bert");
   quantize_dynamic(*model, {});
-  LinearPlan plan = plan_of(model->linears());
-  plan.erase("classifier");
+  ContainerPlan plan = model->container_plan();
+  plan.linears.erase("classifier");
   const std::string dir = test::temp_dir("partial");
   std::filesystem::copy_file(model->info().config_path, dir + "/config.json");
   write_safetensors(dir + "/model.safetensors", model->container_tensors(), container_metadata(plan));

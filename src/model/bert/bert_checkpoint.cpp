@@ -165,11 +165,13 @@ TensorSource random_source(uint64_t seed) {
 // format, from the Linear's name, its HF modules under their canonical names, and its input width.
 using PlannedLinearSource = std::function<std::shared_ptr<const LinearWeights>(
     const std::string& linear, const std::vector<LinearPart>& canonical_parts, int64_t in_features)>;
+// The same for an embedding table stored in a non-float format (null: read it as floats).
+using PlannedTableSource = std::function<std::optional<EmbeddingTable>(const std::string& canonical, const Shape& shape)>;
 
 // Walks the name table over `scopes`, pulling each tensor through `get` (planned Linears' weights
 // through `planned`); a Linear is made once all its parts are in.
 void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertScope> scopes,
-                  const PlannedLinearSource& planned = nullptr) {
+                  const PlannedLinearSource& planned = nullptr, const PlannedTableSource& planned_table = nullptr) {
   const BertConfig& c = m.config;
   BertWeights& w = m.weights;
   struct Staged {
@@ -205,6 +207,11 @@ void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertSco
       w.*info.tensor = get(canonical, shape);
       return;
     }
+    if (info.embedding) {
+      std::optional<EmbeddingTable> table = planned_table ? planned_table(canonical, shape) : std::nullopt;
+      w.*info.embedding = table ? std::move(*table) : EmbeddingTable::dense(get(canonical, shape));
+      return;
+    }
     if (info.layer_tensor) {
       w.layers[static_cast<size_t>(layer)].*info.layer_tensor = get(canonical, shape);
       return;
@@ -230,39 +237,45 @@ void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertSco
 }
 
 BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& get, std::string source,
-                     const PlannedLinearSource& planned = nullptr) {
+                     const PlannedLinearSource& planned = nullptr, const PlannedTableSource& planned_table = nullptr) {
   BertModel m;
   m.config = c;
   m.source = std::move(source);
   m.weights.layers.resize(static_cast<size_t>(c.num_hidden_layers));
   m.weights.has_classifier = c.has_classifier();
   m.weights.has_pooler = with_pooler || m.weights.has_classifier;
-  bind_tensors(m, get, kAllScopes, planned);
+  bind_tensors(m, get, kAllScopes, planned, planned_table);
   return m;
 }
 
 }  // namespace
 
 BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
-                            std::vector<std::string>* unused, const LinearPlan* plan) {
+                            std::vector<std::string>* unused, const ContainerPlan* plan) {
   Binder binder(tensors, file);
   const bool stored_pooler = binder.has("bert.pooler.dense.weight");
   std::set<std::string> planned_linears;
   PlannedLinearSource planned;
+  PlannedTableSource planned_table;
   const StoredTensorLookup lookup = [&](const std::string& name) { return binder.find(name); };
   if (plan) {
     planned = [&](const std::string& linear, const std::vector<LinearPart>& parts, int64_t k) {
-      const auto it = plan->find(linear);
-      if (it == plan->end()) throw FormatError(file + ": the container's plan does not list Linear '" + linear + "'");
+      const auto it = plan->linears.find(linear);
+      if (it == plan->linears.end()) throw FormatError(file + ": the container's plan does not list Linear '" + linear + "'");
       planned_linears.insert(linear);
       return linear_format(it->second, file).read(parts, k, lookup, file);
     };
+    if (plan->embeddings == "int8-rows")
+      planned_table = [&](const std::string& canonical, const Shape& shape) -> std::optional<EmbeddingTable> {
+        return EmbeddingTable::read_int8_rows(canonical.substr(0, canonical.size() - std::string_view(".weight").size()),
+                                              shape[0], shape[1], lookup, file);
+      };
   }
   BertModel model = build_bert(
       config, stored_pooler, [&](const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file,
-      planned);
+      planned, planned_table);
   if (plan)
-    for (const auto& [linear, format] : *plan)
+    for (const auto& [linear, format] : plan->linears)
       if (!planned_linears.count(linear))
         throw FormatError(file + ": the container's plan names Linear '" + linear + "', which this " +
                           config.architecture + " does not have");
@@ -297,7 +310,8 @@ namespace {
 // Every tensor of the model under its HF name ("bert."-prefixed for a *ForSequenceClassification
 // model, as HF saves it): plain tensors through `write_float`, each Linear module through `write_part`.
 void for_each_stored(const BertModel& model, const std::function<void(const std::string&, const Tensor&)>& write_float,
-                     const std::function<void(const std::string& part, const Linear&, int64_t first_row, int64_t rows)>& write_part) {
+                     const std::function<void(const std::string& part, const Linear&, int64_t first_row, int64_t rows)>& write_part,
+                     const std::function<void(const std::string& table, const EmbeddingTable&)>& write_table) {
   const bool prefixed = model.weights.has_classifier;
   const BertWeights& w = model.weights;
   for_each_tensor(model.config, w, [&](const BertTensorInfo& info, int layer) {
@@ -305,6 +319,10 @@ void for_each_stored(const BertModel& model, const std::function<void(const std:
                              bert_tensor_name(info.pattern, layer);
     if (info.tensor || info.layer_tensor) {
       write_float(name, info.tensor ? w.*info.tensor : w.layers[static_cast<size_t>(layer)].*info.layer_tensor);
+      return;
+    }
+    if (info.embedding) {
+      write_table(name.substr(0, name.size() - std::string_view(".weight").size()), w.*info.embedding);
       return;
     }
     const Linear& l = linear_of(w, info.linear, info.layer_linear, layer);
@@ -335,6 +353,9 @@ std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType
         Tensor slice({rows, k});
         std::copy_n(it->second.data() + first_row * k, rows * k, slice.data());
         out.push_back(tensor_to_write(part + ".weight", slice, dtype));
+      },
+      [&](const std::string& table, const EmbeddingTable& t) {
+        out.push_back(tensor_to_write(table + ".weight", t.dequantize(), dtype));
       });
   return out;
 }
@@ -348,6 +369,9 @@ std::vector<TensorToWrite> bert_container_tensors(const BertModel& model) {
           t.name = part + t.name;
           out.push_back(std::move(t));
         }
+      },
+      [&](const std::string& table, const EmbeddingTable& t) {
+        for (TensorToWrite& stored : t.stored(table)) out.push_back(std::move(stored));
       });
   return out;
 }
@@ -410,12 +434,12 @@ std::vector<Linear*> BertModel::mutable_linears() { return linears_of(weights); 
 
 int64_t BertModel::resident_bytes() const {
   const BertWeights& w = weights;
-  int64_t floats = w.word_embeddings.numel() + w.position_embeddings.numel() + w.token_type_embeddings.numel() +
+  int64_t floats = w.position_embeddings.numel() + w.token_type_embeddings.numel() +
                    w.embeddings_ln_gamma.numel() + w.embeddings_ln_beta.numel();
   for (const auto& l : w.layers)
     floats += l.attention_ln_gamma.numel() + l.attention_ln_beta.numel() + l.output_ln_gamma.numel() +
               l.output_ln_beta.numel();
-  int64_t bytes = floats * static_cast<int64_t>(sizeof(float));
+  int64_t bytes = floats * static_cast<int64_t>(sizeof(float)) + w.word_embeddings.bytes();
   for (const Linear* l : linears()) bytes += linear_bytes(*l);
   return bytes;
 }

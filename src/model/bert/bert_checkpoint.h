@@ -24,7 +24,7 @@ BertModel load_bert_model(const std::string& model_dir);
 // (squish's container) each Linear is read by its planned format (model/common/linear_formats.h);
 // a plan that misses a Linear or names one the model lacks is a FormatError.
 BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
-                            std::vector<std::string>* unused = nullptr, const LinearPlan* plan = nullptr);
+                            std::vector<std::string>* unused = nullptr, const ContainerPlan* plan = nullptr);
 
 // Random weights of the right shapes (normal, std 0.02 like HF's init; LayerNorm 1/0), for
 // benchmarks and shape tests. Deterministic for a seed. Always has a pooler and classifier.

@@ -1,5 +1,7 @@
 #include "model/bert/bert_forward.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "kernels/attention.h"
 #include "kernels/vector_ops.h"
@@ -43,11 +45,12 @@ void embed(const BertModel& model, const TokenBatch& b, float* hidden) {
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < b.batch * b.tokens; ++row) {
     const int64_t t = row % b.tokens;
-    const float* word = w.word_embeddings.data() + static_cast<int64_t>(b.input_ids[row]) * H;
     const float* pos = w.position_embeddings.data() + t * H;
     const float* type = w.token_type_embeddings.data() + static_cast<int64_t>(b.token_type_ids[row]) * H;
     float* out = hidden + row * H;
-    for (int64_t i = 0; i < H; ++i) out[i] = word[i] + pos[i] + type[i];
+    std::fill_n(out, H, 0.0f);
+    w.word_embeddings.add_row(b.input_ids[row], out);  // 0 + word is word exactly: HF's order of sums is kept
+    for (int64_t i = 0; i < H; ++i) out[i] = out[i] + pos[i] + type[i];
   }
   vector_ops().layernorm(hidden, hidden, w.embeddings_ln_gamma.data(), w.embeddings_ln_beta.data(),
                          b.batch * b.tokens, H, static_cast<float>(model.config.layer_norm_eps));

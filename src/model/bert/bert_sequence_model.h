@@ -23,6 +23,8 @@ class BertSequenceModel final : public SequenceModel {
   int64_t resident_bytes() const override { return model_.resident_bytes(); }
   std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const override;
   std::vector<TensorToWrite> container_tensors() const override;
+  ContainerPlan container_plan() const override;
+  EmbeddingTable& mutable_word_embeddings() override { return model_.weights.word_embeddings; }
 
   const BertModel& model() const { return model_; }
 

@@ -13,7 +13,7 @@ constexpr LinearParam kW = LinearParam::kWeight, kB = LinearParam::kBias;
 
 // clang-format off
 constexpr BertTensorInfo kTensors[] = {
-  {.pattern = "embeddings.word_embeddings.weight",       .scope = S::kEmbeddings, .rows = D::kVocab,     .cols = D::kHidden, .is_vector = false, .tensor = &W::word_embeddings},
+  {.pattern = "embeddings.word_embeddings.weight",       .scope = S::kEmbeddings, .rows = D::kVocab,     .cols = D::kHidden, .is_vector = false, .embedding = &W::word_embeddings},
   {.pattern = "embeddings.position_embeddings.weight",   .scope = S::kEmbeddings, .rows = D::kPositions, .cols = D::kHidden, .is_vector = false, .tensor = &W::position_embeddings},
   {.pattern = "embeddings.token_type_embeddings.weight", .scope = S::kEmbeddings, .rows = D::kTypes,     .cols = D::kHidden, .is_vector = false, .tensor = &W::token_type_embeddings},
   {.pattern = "embeddings.LayerNorm.weight",             .scope = S::kEmbeddings, .rows = D::kHidden,    .cols = D::kHidden, .is_vector = true,  .tensor = &W::embeddings_ln_gamma},

@@ -29,6 +29,7 @@ struct BertTensorInfo {
   bool is_vector;
   // Exactly one target: a plain tensor, or one part (weight rows or bias) of a Linear.
   Tensor BertWeights::*tensor = nullptr;
+  EmbeddingTable BertWeights::*embedding = nullptr;
   Tensor BertLayerWeights::*layer_tensor = nullptr;
   Linear BertWeights::*linear = nullptr;
   Linear BertLayerWeights::*layer_linear = nullptr;

@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "model/bert/bert_config.h"
+#include "model/common/embedding_table.h"
 #include "model/common/linear.h"
 #include "model/common/parameter_groups.h"
 
@@ -25,7 +26,7 @@ struct BertLayerWeights {
 };
 
 struct BertWeights {
-  Tensor word_embeddings;        // [V, H]
+  EmbeddingTable word_embeddings;  // [V, H]
   Tensor position_embeddings;    // [max_positions, H]
   Tensor token_type_embeddings;  // [type_vocab, H]
   Tensor embeddings_ln_gamma, embeddings_ln_beta;  // [H]

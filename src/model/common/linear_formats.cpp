@@ -141,7 +141,8 @@ const LinearFormatTraits& linear_format(std::string_view name, const std::string
   throw FormatError(context + ": unknown weight format '" + std::string(name) + "' (expected one of " + names + ")");
 }
 
-std::optional<LinearPlan> read_linear_plan(const std::map<std::string, std::string>& metadata, const std::string& file) {
+std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std::string>& metadata,
+                                                 const std::string& file) {
   const auto container = metadata.find(std::string(kContainerKey));
   if (container == metadata.end()) return std::nullopt;
   const auto version = metadata.find(std::string(kContainerVersionKey));
@@ -154,21 +155,28 @@ std::optional<LinearPlan> read_linear_plan(const std::map<std::string, std::stri
   if (plan_text == metadata.end()) throw FormatError(file + ": squish container without its '" + std::string(kPlanKey) + "'");
   const nlohmann::json j = nlohmann::json::parse(plan_text->second, nullptr, false);
   if (!j.is_object()) throw FormatError(file + ": metadata '" + std::string(kPlanKey) + "' is not a JSON object");
-  LinearPlan plan;
+  ContainerPlan plan;
   for (const auto& [linear, format] : j.items()) {
     if (!format.is_string())
       throw FormatError(file + ": plan entry '" + linear + "': expected a format name, found " + format.dump());
-    plan[linear] = linear_format(format.get<std::string>(), file + ": plan entry '" + linear + "'").name;
+    plan.linears[linear] = linear_format(format.get<std::string>(), file + ": plan entry '" + linear + "'").name;
+  }
+  if (const auto e = metadata.find(std::string(kEmbeddingsKey)); e != metadata.end()) {
+    if (e->second != "f32" && e->second != "int8-rows")
+      throw FormatError(file + ": metadata '" + std::string(kEmbeddingsKey) + "': expected f32 or int8-rows, found '" +
+                        e->second + "'");
+    plan.embeddings = e->second;
   }
   return plan;
 }
 
-std::map<std::string, std::string> container_metadata(const LinearPlan& plan) {
+std::map<std::string, std::string> container_metadata(const ContainerPlan& plan) {
   // "format" is not "pt": transformers refuses the file instead of reading int8 codes as weights.
   return {{"format", "squish"},
           {std::string(kContainerKey), "quantized"},
           {std::string(kContainerVersionKey), std::to_string(kContainerVersion)},
-          {std::string(kPlanKey), nlohmann::json(plan).dump()}};
+          {std::string(kPlanKey), nlohmann::json(plan.linears).dump()},
+          {std::string(kEmbeddingsKey), plan.embeddings}};
 }
 
 LinearPlan plan_of(std::span<const Linear* const> linears) {

@@ -37,18 +37,24 @@ const LinearFormatTraits& linear_format(std::string_view name, const std::string
 
 // The container's plan: Linear name → format name, every Linear of the model listed.
 using LinearPlan = std::map<std::string, std::string>;
+struct ContainerPlan {
+  LinearPlan linears;
+  std::string embeddings = "f32";  // the word embeddings: f32 | int8-rows (model/common/embedding_table.h)
+};
 
 // squish's own container is a safetensors file whose metadata carries these keys.
 inline constexpr std::string_view kContainerKey = "squish.container";      // "quantized"
 inline constexpr std::string_view kContainerVersionKey = "squish.container_version";
 inline constexpr std::string_view kPlanKey = "squish.plan";                // JSON {linear: format}
+inline constexpr std::string_view kEmbeddingsKey = "squish.embeddings";    // f32 | int8-rows
 inline constexpr int kContainerVersion = 1;
 
 // The plan of a squish container, or none for any other checkpoint. FormatError naming `file` for a
 // wrong container version, an unreadable plan or an unknown format in it.
-std::optional<LinearPlan> read_linear_plan(const std::map<std::string, std::string>& metadata, const std::string& file);
+std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std::string>& metadata,
+                                                 const std::string& file);
 // The metadata that marks a container and records `plan`.
-std::map<std::string, std::string> container_metadata(const LinearPlan& plan);
+std::map<std::string, std::string> container_metadata(const ContainerPlan& plan);
 // The plan a model's Linears are in now.
 LinearPlan plan_of(std::span<const Linear* const> linears);
 

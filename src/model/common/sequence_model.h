@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "io/safetensors_writer.h"
+#include "model/common/embedding_table.h"
 #include "model/common/forward_options.h"
+#include "model/common/linear_formats.h"
 #include "model/common/linear.h"
 #include "model/common/parameter_groups.h"
 #include "model/common/token_batch.h"
@@ -61,6 +63,10 @@ class SequenceModel {
   virtual std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const = 0;
   // The same names for squish's own container: each Linear in its format (model/common/linear_formats.h).
   virtual std::vector<TensorToWrite> container_tensors() const = 0;
+  // What the container records of the representations: every Linear's format and the embeddings'.
+  virtual ContainerPlan container_plan() const = 0;
+  // The token embedding table, for passes that change its representation (--quantize_embeddings).
+  virtual EmbeddingTable& mutable_word_embeddings() = 0;
 
   int64_t parameter_count() const;
 };
