@@ -116,34 +116,45 @@ def make_golden(shared, name, imdb_per_class):
     }
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def golden_arguments(description):
+    """The flags every golden script shares."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--shared", default=os.path.join(here, "..", "..", "shared"))
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures", "models"))
     ap.add_argument("--also-look-in", default=None, help="skip models whose golden already exists here (committed fixtures)")
     ap.add_argument("--missing-only", action="store_true", help="only make goldens that do not exist yet")
-    ap.add_argument("--imdb-per-class", type=int, default=50)
     ap.add_argument("--list-missing", action="store_true", help="print the models that have no golden and exit")
-    args = ap.parse_args()
+    return ap
+
+
+def for_each_classifier(args, suffix, make, what):
+    """make(name) for every classifier in shared/models, written to <out>/<name><suffix> (gzipped JSON)."""
     os.makedirs(args.out, exist_ok=True)
     models_dir = os.path.join(args.shared, "models")
     for name in sorted(os.listdir(models_dir)):
         if not is_classifier(os.path.join(models_dir, name)):
             continue
-        target = os.path.join(args.out, name + ".json.gz")
-        existing = [target] + ([os.path.join(args.also_look_in, name + ".json.gz")] if args.also_look_in else [])
+        target = os.path.join(args.out, name + suffix)
+        existing = [target] + ([os.path.join(args.also_look_in, name + suffix)] if args.also_look_in else [])
         if (args.missing_only or args.list_missing) and any(os.path.isfile(p) for p in existing):
             continue
         if args.list_missing:
             print(name)
             continue
-        print(f"golden logits for {name} ...", file=sys.stderr, flush=True)
-        golden = make_golden(args.shared, name, args.imdb_per_class)
+        print(f"{what} for {name} ...", file=sys.stderr, flush=True)
+        golden = make(name)
         tmp = target + ".tmp"
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as f:
             json.dump(golden, f)
         os.replace(tmp, target)
+
+
+def main():
+    ap = golden_arguments(__doc__)
+    ap.add_argument("--imdb-per-class", type=int, default=50)
+    args = ap.parse_args()
+    for_each_classifier(args, ".json.gz", lambda name: make_golden(args.shared, name, args.imdb_per_class), "golden logits")
 
 
 if __name__ == "__main__":

@@ -18,32 +18,16 @@ The C++ test (tests/eval/test_static_golden.cpp) quantizes the same way in-proce
 Usage: python3 tools/make_static_goldens.py --squish build/squish [--shared ../shared] [--out DIR] [--missing-only]
 Versions used for the committed goldens: torch 2.15.0, transformers 5.24.0, tokenizers 0.23.3, safetensors 0.8.0.
 """
-import argparse
-import csv
-import gzip
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
+from make_model_goldens import for_each_classifier, golden_arguments, read_glue_tsv
+
 EXAMPLES = 64
 CALIB_SIZE = 100
-
-
-def read_glue_tsv(path):
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def is_classifier(model_dir):
-    cfg_path = os.path.join(model_dir, "config.json")
-    if not os.path.isfile(cfg_path):
-        return False
-    cfg = json.load(open(cfg_path))
-    has_weights = any(os.path.isfile(os.path.join(model_dir, f)) for f in ("model.safetensors", "pytorch_model.bin"))
-    archs = cfg.get("architectures") or []
-    return has_weights and cfg.get("model_type") == "bert" and any(a.endswith("ForSequenceClassification") for a in archs)
 
 
 def task_of(name, cfg):
@@ -130,33 +114,12 @@ def make_golden(squish, shared, name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = golden_arguments(__doc__)
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--squish", default=os.path.join(here, "..", "build", "squish"))
-    ap.add_argument("--shared", default=os.path.join(here, "..", "..", "shared"))
-    ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures", "models"))
-    ap.add_argument("--also-look-in", default=None, help="skip models whose golden already exists here (committed fixtures)")
-    ap.add_argument("--missing-only", action="store_true", help="only make goldens that do not exist yet")
-    ap.add_argument("--list-missing", action="store_true", help="print the models that have no golden and exit")
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    models_dir = os.path.join(args.shared, "models")
-    for name in sorted(os.listdir(models_dir)):
-        if not is_classifier(os.path.join(models_dir, name)):
-            continue
-        target = os.path.join(args.out, name + ".static.json.gz")
-        existing = [target] + ([os.path.join(args.also_look_in, name + ".static.json.gz")] if args.also_look_in else [])
-        if (args.missing_only or args.list_missing) and any(os.path.isfile(p) for p in existing):
-            continue
-        if args.list_missing:
-            print(name)
-            continue
-        print(f"static fake-quant golden for {name} ...", file=sys.stderr, flush=True)
-        golden = make_golden(args.squish, args.shared, name)
-        tmp = target + ".tmp"
-        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as f:
-            json.dump(golden, f)
-        os.replace(tmp, target)
+    for_each_classifier(args, ".static.json.gz", lambda name: make_golden(args.squish, args.shared, name),
+                        "static fake-quant golden")
 
 
 if __name__ == "__main__":

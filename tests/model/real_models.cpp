@@ -47,6 +47,13 @@ nlohmann::json model_golden(const std::string& name) {
   return golden_file(name + ".json.gz", "tools/make_model_goldens.py");
 }
 
+std::string model_param_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
 nlohmann::json static_golden(const std::string& name) {
   return golden_file(name + ".static.json.gz", "tools/make_static_goldens.py");
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace squish::test {
@@ -17,5 +18,7 @@ std::string model_dir(const std::string& name);
 nlohmann::json model_golden(const std::string& name);
 // The PyTorch fake-quant logits of its static W8A8 model (tools/make_static_goldens.py).
 nlohmann::json static_golden(const std::string& name);
+// A model name as a gtest parameter name (only [A-Za-z0-9_]).
+std::string model_param_name(const ::testing::TestParamInfo<std::string>& info);
 
 }  // namespace squish::test

@@ -30,13 +30,6 @@ constexpr double kLogitTolerance = 1e-4;
 
 class RealModel : public ::testing::TestWithParam<std::string> {};
 
-// gtest names allow only [A-Za-z0-9_].
-std::string param_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string n = info.param;
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return n;
-}
 
 struct Comparison {
   double max_abs_diff = 0;
@@ -98,7 +91,7 @@ TEST_P(RealModel, ImdbTestReviewsAt512MatchLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModel, ::testing::ValuesIn(test::classifier_models()),
-                         param_name);
+                         test::model_param_name);
 
 TEST(RealModels, SharedHoldsAtLeastOneClassifier) { EXPECT_GE(test::classifier_models().size(), 1u); }
 
@@ -146,7 +139,7 @@ TEST_P(RealModelFullImdb, ReproducesTheReadmeAccuracyOnAllTestReviews) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelFullImdb, ::testing::ValuesIn(models_with_affordable_imdb_reference()),
-                         param_name);
+                         test::model_param_name);
 // shared/models/README.md states an IMDB figure for bert-tiny-sst2-scratch, whose full run fits
 // the budget: an empty suite here means the discovery broke, not that there is nothing to check.
 TEST(RealModels, SomeModelHasAnAffordableFullImdbReference) { EXPECT_GE(models_with_affordable_imdb_reference().size(), 1u); }
@@ -182,7 +175,7 @@ TEST_P(RealModelBothFormats, SafetensorsAndPytorchBinHoldTheSameWeights) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelBothFormats, ::testing::ValuesIn(models_with_both_weight_files()),
-                         param_name);
+                         test::model_param_name);
 // The README says bert-tiny-sst2-scratch is stored both ways.
 TEST(RealModels, SomeModelIsStoredInBothFormats) { EXPECT_GE(models_with_both_weight_files().size(), 1u); }
 

@@ -54,12 +54,6 @@ Spread spread(const std::vector<std::vector<double>>& a, const nlohmann::json& b
 
 class StaticRealModel : public ::testing::TestWithParam<std::string> {};
 
-std::string param_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string n = info.param;
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return n;
-}
 
 TEST_P(StaticRealModel, MatchesItsPyTorchFakeQuantTwin) {
   const std::string name = GetParam();
@@ -115,7 +109,7 @@ TEST_P(StaticRealModel, MatchesItsPyTorchFakeQuantTwin) {
               name.c_str(), ours.median, ours.max, quantization.median, quantization.max, same, p.logits.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Shared, StaticRealModel, ::testing::ValuesIn(test::classifier_models()), param_name);
+INSTANTIATE_TEST_SUITE_P(Shared, StaticRealModel, ::testing::ValuesIn(test::classifier_models()), test::model_param_name);
 
 }  // namespace
 }  // namespace squish

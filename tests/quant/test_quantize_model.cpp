@@ -33,6 +33,11 @@ TokenBatch padded_batch(int32_t pad) {
   return b;
 }
 
+// Min-max calibration of the Linears `options` quantizes, on one batch.
+CalibrationResult calibrate_defaults(SequenceModel& model, const TokenBatch& batch, const QuantizeOptions& options) {
+  return calibrate(model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
+}
+
 TEST(QuantizeDynamic, EncoderLinearsOnlyUnlessTheHeadIsAsked) {
   auto model = tiny();
   EXPECT_EQ(quantize_dynamic(*model, {}), 2 * 4);
@@ -81,8 +86,7 @@ TEST(QuantizeStatic, EveryDefaultLinearGetsItsCalibratedGrid) {
   auto model = tiny();
   const TokenBatch batch = padded_batch(0);
   const QuantizeOptions options;
-  const CalibrationResult c =
-      calibrate(*model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
+  const CalibrationResult c = calibrate_defaults(*model, batch, options);
   EXPECT_EQ(c.input_ranges.size(), 8u);
   EXPECT_EQ(quantize_static(*model, options, c.input_ranges), 8);
   for (const Linear* l : model->linears()) {
@@ -102,8 +106,7 @@ TEST(Fallback, WalksTheRankingUntilTheDropIsMet) {
   auto model = tiny();
   const TokenBatch batch = padded_batch(0);
   const QuantizeOptions options;
-  const CalibrationResult c =
-      calibrate(*model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
+  const CalibrationResult c = calibrate_defaults(*model, batch, options);
   std::map<std::string, LinearVariants> variants;
   for (Linear* l : model->mutable_linears()) {
     if (!quantized_by_default(*l, options)) continue;
