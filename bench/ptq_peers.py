@@ -261,6 +261,54 @@ def calibration_indices(args, n_train: int) -> tuple[list[int], dict]:
     return idx, src
 
 
+class MT19937_64:
+    """std::mt19937_64, as squish's subsets draw from it (bench: 10,000th draw of the default seed 5489 is
+    9981545732273789042, the C++ standard's check value)."""
+
+    N, M, MASK = 312, 156, (1 << 64) - 1
+
+    def __init__(self, seed: int):
+        self.mt = [seed & self.MASK]
+        for i in range(1, self.N):
+            prev = self.mt[-1]
+            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & self.MASK)
+        self.i = self.N
+
+    def __call__(self) -> int:
+        if self.i >= self.N:
+            mt, n, m = self.mt, self.N, self.M
+            for k in range(n):
+                y = (mt[k] & 0xFFFFFFFF80000000) | (mt[(k + 1) % n] & 0x7FFFFFFF)
+                mt[k] = mt[(k + m) % n] ^ (y >> 1) ^ (0xB5026F5AA96619E9 if y & 1 else 0)
+            self.i = 0
+        y = self.mt[self.i]
+        self.i += 1
+        y ^= (y >> 29) & 0x5555555555555555
+        y ^= (y << 17) & 0x71D67FFFEDA60000
+        y ^= (y << 37) & 0xFFF7EEE000000000
+        y ^= y >> 43
+        return y & self.MASK
+
+
+def squish_subset(size: int, max_samples: int, seed: int) -> list[int]:
+    """The rows `squish eval --max_samples N --seed S` evaluates (src/io/datasets/dataset.cpp take_subset): the
+    first N of a forward Fisher-Yates shuffle of 0..size-1 drawn from std::mt19937_64(seed) with its own
+    unbiased bounded draw, sorted back into dataset order."""
+    if max_samples <= 0 or max_samples >= size:
+        return list(range(size))
+    rng, idx = MT19937_64(seed), list(range(size))
+    for i in range(max_samples):
+        r = size - i
+        threshold = ((1 << 64) - r) % r
+        while True:
+            x = rng()
+            if x >= threshold:
+                break
+        j = i + x % r
+        idx[i], idx[j] = idx[j], idx[i]
+    return sorted(idx[:max_samples])
+
+
 # ---------------------------------------------------------------------------------------------
 # Metrics
 
@@ -556,7 +604,9 @@ def notes(meta: dict, results: list[dict]) -> list[str]:
     c = meta["calibration"]
     out = [
         f"Model: {meta['model_dir']} ({meta['parameters']:,} parameters), task {meta['task']}, "
-        f"eval split {meta['eval_split']} ({meta['examples']} examples{', --limit' if meta['limit'] else ''}), "
+        f"eval split {meta['eval_split']} ({meta['examples']} examples"
+        + (f", the --max_samples {meta['max_samples']} subset of seed {meta['subset_seed']} (squish eval's)"
+           if meta.get("max_samples") else "") + (f", first {meta['limit']} (--limit)" if meta['limit'] else "") + "), "
         f"max_length {meta['max_length']} ({meta['truncated_examples']} truncated), batch size {meta['batch_size']} "
         f"sorted by length (padding {100 * meta['eval_padding']['padding_fraction']:.1f}% of forwarded tokens)",
         f"CPU: {meta['cpu']}, threads {meta['threads']} for every engine (torch.set_num_threads, ORT intra_op_num_threads; "
@@ -618,7 +668,12 @@ def main() -> int:
                          "to Entropy and Percentile, whose histograms are then merged); 0: all at once, ORT's default, "
                          "which holds every calibrated tensor of every batch in memory and, with per-batch padding, "
                          "fails for the histogram methods on batches of unequal length")
-    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N rows of the eval split")
+    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N rows of the eval split (smoke tests; "
+                    "IMDB's files hold all negatives first, so use --max_samples there)")
+    ap.add_argument("--max_samples", type=int, default=0,
+                    help="evaluate a seeded random subset of N rows, the same rows as `squish eval --max_samples N "
+                         "--seed S` (S = --subset_seed), in dataset order")
+    ap.add_argument("--subset_seed", type=int, default=42, help="seed of the --max_samples subset (squish eval's --seed)")
     ap.add_argument("--batch_size", type=int, default=32, help="evaluation batch size")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES), help="subset of " + ",".join(ENGINES))
@@ -680,9 +735,16 @@ def main() -> int:
     # Data
     tok = load_tokenizer(model_dir)
     texts, pairs, labels = read_rows(args.data_dir, args.task, "eval")
+    rows = list(range(len(texts)))
+    if args.max_samples:
+        rows = squish_subset(len(texts), args.max_samples, args.subset_seed)
     if args.limit:
-        texts, labels = texts[:args.limit], labels[:args.limit]
-        pairs = pairs[:args.limit] if pairs is not None else None
+        rows = rows[:args.limit]
+    if len(rows) != len(texts):
+        texts, labels = [texts[i] for i in rows], [labels[i] for i in rows]
+        pairs = [pairs[i] for i in rows] if pairs is not None else None
+        meta["eval_rows_sha256"] = hashlib.sha256(",".join(map(str, rows)).encode()).hexdigest()
+    meta["max_samples"], meta["subset_seed"] = args.max_samples, args.subset_seed
     enc = tokenize(tok, texts, pairs, max_length)
     batches = make_batches(enc, args.batch_size)
     n = len(labels)
@@ -761,7 +823,7 @@ def main() -> int:
                 size = torch_size(m, f"{engine}.pt")
                 logits, secs = run_eval(torch_predictor(m), batches, n)
                 record(engine, logits, secs, size, extra)
-                if engine == "fp32" and ref and not args.limit:
+                if engine == "fp32" and ref and not args.limit and not args.max_samples:
                     mm = results[-1]["metrics"]
                     ok = "correct" in ref and mm["correct"] == ref["correct"] and mm["examples"] == ref["examples"]
                     meta["fp32_check"] = (f"{mm['accuracy']:.4f} ({mm['correct']}/{mm['examples']}): "
