@@ -39,6 +39,7 @@ See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -413,7 +414,8 @@ def build_ort_int8(kind: str, base: OrtModel, model, cfg_json: dict, threads: in
         src, how = base.model_path, ("the optimized model" if base.model_path != base.plain_path else "the plain export")
         pre = os.path.join(tmp, "bert_dyn_pre.onnx")
         try:
-            quant_pre_process(src, pre, skip_optimization=True, auto_merge=True, save_as_external_data=True)
+            with contextlib.chdir(tmp):  # a failed symbolic inference drops a debug model in the cwd
+                quant_pre_process(src, pre, skip_optimization=True, auto_merge=True, save_as_external_data=True)
             src, how = pre, how + " after quant_pre_process(skip_optimization=True, auto_merge=True)"
         except Exception as e:  # noqa: BLE001 - quantize it as it is
             log(f"  quant_pre_process failed ({type(e).__name__}: {e}); quantizing {how} as it is")
@@ -428,7 +430,8 @@ def build_ort_int8(kind: str, base: OrtModel, model, cfg_json: dict, threads: in
 
             pre = os.path.join(tmp, "bert_pre.onnx")
             try:
-                quant_pre_process(src, pre, auto_merge=True, save_as_external_data=True)
+                with contextlib.chdir(tmp):
+                    quant_pre_process(src, pre, auto_merge=True, save_as_external_data=True)
                 src, how = pre, "the plain export after quant_pre_process(auto_merge=True)"
             except Exception as e:  # noqa: BLE001 - quantize the export as it is
                 log(f"  quant_pre_process failed ({type(e).__name__}: {e}); quantizing the plain export")

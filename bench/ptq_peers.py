@@ -50,6 +50,7 @@ session really runs. See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import datetime
 import gzip
@@ -483,8 +484,9 @@ def _quantize_child(spec: dict, result_path: str) -> None:
         extra = dict(spec["extra_options"])
         t0 = time.perf_counter()
         if spec["kind"] == "dynamic":
+            # Dynamic mode turns every Gemm into MatMul + Add before choosing nodes (new names), and honours
+            # MatMulConstBOnly: the 'linears' scope needs no node list there.
             quantize_dynamic(spec["input"], spec["output"], op_types_to_quantize=op_types,
-                             nodes_to_quantize=spec["nodes_to_quantize"],
                              per_channel=spec["per_channel"], reduce_range=spec["reduce_range"],
                              weight_type=QuantType.QInt8, extra_options=extra)
         else:
@@ -852,7 +854,8 @@ def main() -> int:
                 for kw in ({"auto_merge": True}, {"skip_symbolic_shape": True}):
                     try:
                         t0 = time.perf_counter()
-                        quant_pre_process(raw, pre, **kw)
+                        with contextlib.chdir(tmp):  # a failed symbolic inference drops a debug model in the cwd
+                            quant_pre_process(raw, pre, **kw)
                         onnx_meta.update(pre_processed=True, pre_process_seconds=time.perf_counter() - t0,
                                          pre_process_options=kw)
                         base = pre
@@ -881,7 +884,7 @@ def main() -> int:
                 # The QDQ quantizer ignores MatMulConstBOnly (only the QOperator/dynamic one reads it), so name the
                 # nodes: MatMul with a constant B, and Gemm. Their outputs stay fp32 (no requantization after the
                 # int32 accumulation; ORT then runs DQ -> MatMul as MatMulIntegerToFloat).
-                op_types = op_types or ["MatMul", "Gemm"]
+                op_types = op_types or ["MatMul", "Gemm"]  # dynamic: Gemm becomes MatMul + Add first
                 g = onnx.load(base, load_external_data=False).graph
                 inits = {t.name for t in g.initializer}
                 nodes_to_quantize = [nd.name for nd in g.node if (nd.op_type == "MatMul" and nd.input[1] in inits)
