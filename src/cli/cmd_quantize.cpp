@@ -72,6 +72,9 @@ void add_quantize_command(CLI::App& app) {
                                    "Fall back layer by layer (static -> dynamic -> fp32) until the held-out metric "
                                    "is within this many points of fp32")
                        ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--fallback_metric", q.fallback_metric,
+                  "With --max_drop: task (the task's metric) | agreement (share of predictions equal to fp32's)")
+      ->capture_default_str()->check(one_of({"task", "agreement"}));
   cmd->add_option("--holdout_size", q.holdout_size, "With --max_drop: train examples scored (none of them calibrate)")
       ->capture_default_str()->check(integer_in(1));
   add_threads_option(*cmd, o->threads);

@@ -63,7 +63,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
     nlohmann::ordered_json steps = nlohmann::ordered_json::array();
     for (const FallbackStep& s : f.steps)
       steps.push_back({{"linear", s.linear}, {"from", s.from}, {"to", s.to}, {"metric", s.metric}});
-    j["fallback"] = {{"max_drop_points", f.max_drop_points}, {"holdout_split", q.calib_split},
+    j["fallback"] = {{"max_drop_points", f.max_drop_points}, {"metric", q.fallback_metric}, {"holdout_split", q.calib_split},
                      {"holdout_size", r.holdout_indices.size()}, {"fp32_metric", f.fp32_metric},
                      {"start_metric", f.start_metric}, {"final_metric", f.final_metric},
                      {"met", f.met}, {"steps", steps}, {"holdout_indices", r.holdout_indices}};

@@ -88,6 +88,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const auto t0 = Clock::now();
   if (q.mode != "dynamic" && q.mode != "static")
     throw UsageError("--mode " + q.mode + ": expected dynamic or static");
+  if (q.fallback_metric != "task" && q.fallback_metric != "agreement")
+    throw UsageError("--fallback_metric " + q.fallback_metric + ": expected task or agreement");
   const Task task = parse_task(q.task);
   QuantizeResult r;
   r.request = q;
@@ -148,10 +150,15 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     if (q.mode == "static") v.static_int8 = quantize_linear(*l, q.quant.granularity, ranges.at(l->name));
     variants.emplace(l->name, std::move(v));
   }
-  // Errors are measured on the fp32 model (each Linear alone quantized), before any is swapped in.
+  // Errors and the fp32 reference are measured on the fp32 model, before anything is swapped in.
+  EvalOptions holdout_options;
+  holdout_options.max_length = q.max_length;
+  holdout_options.progress = false;
+  EvalResult reference;
   if (q.max_drop) {
     const size_t error_batches = std::min(calib_batches.size(), static_cast<size_t>(q.error_batches));
     measure_layer_errors(*model, std::span(calib_batches).first(error_batches), variants);
+    reference = evaluate(*model, *tokenizer, holdout, holdout_options);
   }
   for (Linear* l : model->mutable_linears())
     if (const auto it = variants.find(l->name); it != variants.end())
@@ -161,12 +168,16 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
 
   if (q.max_drop) {
     const auto t = Clock::now();
-    EvalOptions options;
-    options.max_length = q.max_length;
-    options.progress = false;
-    r.fallback = accuracy_fallback(*model, variants, *q.max_drop, [&](SequenceModel& m) {
-      return evaluate(m, *tokenizer, holdout, options).score.value;
-    });
+    const bool agreement = q.fallback_metric == "agreement";
+    r.fallback = accuracy_fallback(*model, variants, *q.max_drop, agreement ? 1.0 : reference.score.value,
+                                   [&](SequenceModel& m) {
+                                     const EvalResult e = evaluate(m, *tokenizer, holdout, holdout_options);
+                                     if (!agreement) return e.score.value;
+                                     int64_t same = 0;
+                                     for (size_t i = 0; i < e.predictions.size(); ++i)
+                                       same += e.predictions[i].pred == reference.predictions[i].pred;
+                                     return static_cast<double>(same) / static_cast<double>(e.predictions.size());
+                                   });
     r.fallback_seconds = seconds_since(t);
   }
   for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants));

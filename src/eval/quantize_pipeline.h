@@ -31,7 +31,11 @@ struct QuantizeRequest {
   std::string eval_split;                 // refused as calibration split; empty: the task's (dev; test for IMDB)
   uint64_t seed = 42;
   int max_length = 128;
-  std::optional<double> max_drop;         // points of the task metric
+  std::optional<double> max_drop;         // points of the fallback metric
+  // What --max_drop is measured in on the held-out slice: "task" (the task's metric) or "agreement"
+  // (the share of examples predicted as fp32 predicts them: still informative on training data the
+  // model has memorised, where the task metric barely moves).
+  std::string fallback_metric = "task";
   int64_t holdout_size = 500;             // train examples, disjoint from calibration, scored by the fallback
   int error_batches = 4;                  // calibration batches the per-layer errors are measured on
   bool progress = true;

@@ -14,17 +14,11 @@ Linear* linear_named(SequenceModel& model, const std::string& name) {
 }  // namespace
 
 FallbackResult accuracy_fallback(SequenceModel& model, const std::map<std::string, LinearVariants>& variants,
-                                 double max_drop_points, const std::function<double(SequenceModel&)>& metric) {
+                                 double max_drop_points, double fp32_metric,
+                                 const std::function<double(SequenceModel&)>& metric) {
   FallbackResult result;
   result.max_drop_points = max_drop_points;
-  std::map<std::string, Linear> start;
-  for (const auto& [name, v] : variants) {
-    Linear* l = linear_named(model, name);
-    start.emplace(name, *l);
-    *l = v.fp32;
-  }
-  result.fp32_metric = metric(model);
-  for (const auto& [name, l] : start) *linear_named(model, name) = l;
+  result.fp32_metric = fp32_metric;
   result.final_metric = result.start_metric = metric(model);
   const auto within = [&](double m) { return (result.fp32_metric - m) * 100.0 <= max_drop_points; };
 

@@ -29,8 +29,10 @@ struct FallbackResult {
 };
 
 // `model` holds the quantized Linears to start from (each a variant in `variants`); on return it
-// holds the plan found. `metric` scores a model on the held-out slice.
+// holds the plan found. `metric` scores a model on the held-out slice; `fp32_metric` is the fp32
+// model's score there, measured by the caller before anything was quantized.
 FallbackResult accuracy_fallback(SequenceModel& model, const std::map<std::string, LinearVariants>& variants,
-                                 double max_drop_points, const std::function<double(SequenceModel&)>& metric);
+                                 double max_drop_points, double fp32_metric,
+                                 const std::function<double(SequenceModel&)>& metric);
 
 }  // namespace squish

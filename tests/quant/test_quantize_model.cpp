@@ -119,8 +119,6 @@ TEST(Fallback, WalksTheRankingUntilTheDropIsMet) {
     EXPECT_GT(v.dynamic_error, 0) << name;
     EXPECT_LT(v.dynamic_error, 0.05) << name;
   }
-  for (Linear* l : model->mutable_linears())
-    if (variants.count(l->name)) *l = *variants.at(l->name).static_int8;
   // A metric that loses one point per static Linear and half a point per dynamic one, within 2.6 points.
   const auto metric = [](SequenceModel& m) {
     double points = 0;
@@ -128,7 +126,10 @@ TEST(Fallback, WalksTheRankingUntilTheDropIsMet) {
       points += l->weights->format() == "int8-static" ? 1.0 : l->weights->format() == "int8-dynamic" ? 0.5 : 0.0;
     return 1.0 - points / 100.0;
   };
-  const FallbackResult f = accuracy_fallback(*model, variants, 2.6, metric);
+  const double fp32_metric = metric(*model);
+  for (Linear* l : model->mutable_linears())
+    if (variants.count(l->name)) *l = *variants.at(l->name).static_int8;
+  const FallbackResult f = accuracy_fallback(*model, variants, 2.6, fp32_metric, metric);
   EXPECT_DOUBLE_EQ(f.fp32_metric, 1.0);
   EXPECT_DOUBLE_EQ(f.start_metric, 0.92);
   EXPECT_TRUE(f.met);
