@@ -86,4 +86,56 @@ void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, in
   thread_stream().wait();
 }
 
+struct StaticInt8Gemm::Primitives {
+  // Keyed by M, the epilogue and whether there is a bias (the scales are the object's own).
+  PrimitiveCache<std::tuple<int64_t, Epilogue, bool>> cache{kPrimitivesPerWeight};
+};
+
+StaticInt8Gemm::StaticInt8Gemm(PackedInt8Weights w, float input_scale, int32_t input_zero_point,
+                               const std::vector<float>& weight_scales)
+    : weights_(std::move(w)), primitives_(std::make_shared<Primitives>()) {
+  const std::vector<int32_t>& sums = weights_.row_sums();
+  output_scales_.resize(weight_scales.size());
+  zero_correction_.resize(weight_scales.size());
+  for (size_t n = 0; n < weight_scales.size(); ++n) {
+    output_scales_[n] = input_scale * weight_scales[n];
+    zero_correction_[n] = static_cast<double>(static_cast<int64_t>(input_zero_point) * sums[n]);
+  }
+}
+
+void StaticInt8Gemm::run(float* y, const uint8_t* x, const float* bias, int64_t m, Epilogue epilogue) const {
+  if (m <= 0) return;
+  const int64_t n = weights_.n(), k = weights_.k();
+  const auto& impl = *weights_.impl_;
+  const dnnl::matmul primitive = primitives_->cache.get({m, epilogue, bias != nullptr}, [&] {
+    dnnl::post_ops ops;
+    if (epilogue == Epilogue::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (epilogue == Epilogue::kTanh) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f);
+    if (epilogue == Epilogue::kAccumulate) ops.append_sum(1.0f);
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(2, output_scales_);
+    attr.set_post_ops(ops);
+    const memory::desc src({m, k}, Dt::u8, Tag::ab), dst({m, n}, Dt::f32, Tag::ab), b({1, n}, Dt::f32, Tag::ab);
+    try {
+      return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, impl.packed_desc, b, dst), attr, cpu_engine()));
+    } catch (const dnnl::error& err) {
+      throw Error(ExitCode::kInternal, "oneDNN refused a static int8 GEMM of shape M=" + std::to_string(m) + " N=" +
+                                           std::to_string(n) + " K=" + std::to_string(k) + ": " + err.what());
+    }
+  });
+  // The bias in the accumulator's units, with the zero point's correction folded in (in double, rounded once).
+  std::vector<float> folded(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j)
+    folded[static_cast<size_t>(j)] = static_cast<float>(
+        (bias ? static_cast<double>(bias[j]) / output_scales_[static_cast<size_t>(j)] : 0.0) -
+        zero_correction_[static_cast<size_t>(j)]);
+  auto& engine = cpu_engine();
+  memory src({{m, k}, Dt::u8, Tag::ab}, engine, const_cast<uint8_t*>(x));
+  memory dst({{m, n}, Dt::f32, Tag::ab}, engine, y);
+  memory b({{1, n}, Dt::f32, Tag::ab}, engine, folded.data());
+  primitive.execute(thread_stream(),
+                    {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, dst}});
+  thread_stream().wait();
+}
+
 }  // namespace squish

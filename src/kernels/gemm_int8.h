@@ -15,6 +15,8 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/epilogue.h"
+
 namespace squish {
 
 // The largest u8 activation the int8 GEMM multiplies exactly on this machine (after SQUISH_ISA's cap).
@@ -39,9 +41,32 @@ class PackedInt8Weights {
   int64_t n_ = 0, k_ = 0;
   std::shared_ptr<const Impl> impl_;
   friend void gemm_u8s8s32(int32_t*, const uint8_t*, const PackedInt8Weights&, int64_t);
+  friend class StaticInt8Gemm;
 };
 
 // acc[m, w.n()] = x[m, w.k()] · W^T, exact in int32 for x <= int8_activation_max(). Row-major, contiguous.
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, int64_t m);
+
+// A static W8A8 GEMM with its output stage inside oneDNN's kernel: the input grid (scale, zero point)
+// is fixed, so the dequantization scales are known when the primitive is made, and oneDNN's VNNI
+// brgemm applies them, the bias and the epilogue (GELU, tanh, the residual sum) as it stores y, with
+// no int32 buffer and no second pass. oneDNN adds the bias to the accumulator before scaling, so the
+// zero point's correction rides in it: y = s[n] · (acc + b[n] / s[n] − z · Σ_k W[n, k]).
+// (A run-time zero point or run-time scales make oneDNN 2.6 fall back to a slower gemm:jit kernel.)
+class StaticInt8Gemm {
+ public:
+  // input_scale and input_zero_point: the activations' grid; weight_scales: one per output row.
+  StaticInt8Gemm(PackedInt8Weights w, float input_scale, int32_t input_zero_point, const std::vector<float>& weight_scales);
+  // y[m, N] = epilogue(dequantized x[m, K] · W^T + bias); x on the input grid; bias may be null.
+  void run(float* y, const uint8_t* x, const float* bias, int64_t m, Epilogue epilogue) const;
+  const PackedInt8Weights& weights() const { return weights_; }
+
+ private:
+  struct Primitives;
+  PackedInt8Weights weights_;
+  std::vector<float> output_scales_;  // input_scale · weight_scales[n]
+  std::vector<double> zero_correction_;  // z · Σ_k W[n, k], exact
+  std::shared_ptr<Primitives> primitives_;
+};
 
 }  // namespace squish

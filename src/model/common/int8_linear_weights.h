@@ -45,6 +45,7 @@ class Int8LinearWeights final : public LinearWeights {
   WeightGranularity granularity_;
   std::optional<U8Params> static_input_;
   U8Params runtime_input_{1.0f, 0};  // static_input_ on this machine's qmax
+  std::optional<StaticInt8Gemm> static_gemm_;  // static: the GEMM with its output stage fused
 };
 
 // The Int8LinearWeights behind a Linear, or null for another representation.
