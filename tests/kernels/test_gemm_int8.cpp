@@ -3,7 +3,9 @@
 // both paths (ctest runs this suite again with SQUISH_ISA=avx2, where vpmaddubsw saturates).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -98,6 +100,41 @@ TEST(GemmInt8, PackingKeepsTheWeightsAndTheirRowSums) {
     EXPECT_EQ(packed.row_sums()[static_cast<size_t>(r)], sum) << r;
   }
   EXPECT_GE(packed.bytes(), n * k + n * 4);
+}
+
+// The fused static GEMM against the exact integer product and the double-precision epilogue twin:
+// the same dequantization, bias and epilogue, on odd shapes, for every epilogue, with and without bias.
+TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
+  for (const auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 64, 96}, {37, 77, 129}, {128, 256, 768}})
+    for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate})
+      for (bool with_bias : {true, false}) {
+        const auto x = activations(static_cast<size_t>(m * k), int8_activation_max(), 5);
+        const auto w = weights(static_cast<size_t>(n * k), 6);
+        std::vector<float> weight_scales(static_cast<size_t>(n)), bias(static_cast<size_t>(n));
+        for (int64_t j = 0; j < n; ++j) {
+          weight_scales[static_cast<size_t>(j)] = 1e-3f * static_cast<float>(1 + j % 7);
+          bias[static_cast<size_t>(j)] = 0.05f * static_cast<float>(j % 5) - 0.1f;
+        }
+        const float input_scale = 0.013f;
+        const int32_t zero_point = int8_activation_max() / 3;
+        const StaticInt8Gemm gemm(PackedInt8Weights::pack(w.data(), n, k), input_scale, zero_point, weight_scales);
+        std::vector<float> y(static_cast<size_t>(m * n), 0.25f), ref = y;
+        gemm.run(y.data(), x.data(), with_bias ? bias.data() : nullptr, m, e);
+        std::vector<int32_t> acc(static_cast<size_t>(m * n));
+        reference::gemm_u8s8s32(acc.data(), x.data(), w.data(), m, n, k);
+        std::vector<int32_t> sums(static_cast<size_t>(n), 0);
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t c = 0; c < k; ++c) sums[static_cast<size_t>(j)] += w[static_cast<size_t>(j * k + c)];
+        const std::vector<float> row_scales(static_cast<size_t>(m), input_scale);
+        const std::vector<int32_t> row_zeros(static_cast<size_t>(m), zero_point);
+        reference::dequant_epilogue(ref.data(), acc.data(), row_scales.data(), row_zeros.data(), weight_scales.data(),
+                                    sums.data(), with_bias ? bias.data() : nullptr, m, n, e);
+        // fp32 rounding of acc + folded bias (|acc| < 2^24 here, so one rounding of the sum) and of
+        // oneDNN's GELU/tanh: a few ulp of the largest intermediate.
+        for (size_t i = 0; i < y.size(); ++i)
+          ASSERT_NEAR(y[i], ref[i], 2e-5 * (1 + std::fabs(ref[i])))
+              << "M" << m << " N" << n << " K" << k << " epilogue " << static_cast<int>(e) << " bias " << with_bias << " at " << i;
+      }
 }
 
 }  // namespace
