@@ -1,6 +1,7 @@
 #include "kernels/epilogue.h"
 
 #include "kernels/dnnl_context.h"
+#include "kernels/vector_ops.h"
 
 namespace squish {
 namespace {
@@ -31,14 +32,8 @@ void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scale
                             Epilogue epilogue) {
 #pragma omp parallel for schedule(static) if (m * n > 65536)
   for (int64_t i = 0; i < m; ++i) {
-    float* out = y + i * n;
-    const int32_t* in = acc + i * n;
-    const float s = row_scales[i];
-    const int32_t z = row_zero_points[i];
-    for (int64_t j = 0; j < n; ++j) {
-      const float v = s * col_scales[j] * static_cast<float>(in[j] - z * col_sums[j]) + (bias ? bias[j] : 0.0f);
-      out[j] = epilogue == Epilogue::kAccumulate ? out[j] + v : v;
-    }
+    vector_ops().dequantize_row(y + i * n, acc + i * n, row_scales[i], row_zero_points[i], col_scales, col_sums, bias,
+                                n, epilogue == Epilogue::kAccumulate);
   }
   activate_in_place(y, m * n, epilogue);
 }

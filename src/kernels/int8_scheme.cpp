@@ -4,22 +4,18 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "kernels/vector_ops.h"
 
 namespace squish {
 namespace {
 
 int8_t round_to_s8(float v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0f, 127.0f)); }
 
-// Clamp to [0, qmax], then round half up by truncating v + 0.5 (v >= 0 after the clamp): plain code
-// the compiler vectorises. Half up rather than to even: exact ties do not occur in real activations
-// except at integers of the grid, which both rules keep.
+// Clamp to [0, qmax], then round half up (vector_ops.h, compiled per ISA). Half up rather than to
+// even: exact ties do not occur in real activations except at integers of the grid, which both
+// rules keep.
 inline void quantize_span(const float* x, int64_t n, float inv_scale, float zero, float top, uint8_t* q) {
-  for (int64_t c = 0; c < n; ++c) {
-    float v = x[c] * inv_scale + zero;
-    v = v < 0.0f ? 0.0f : v;
-    v = v > top ? top : v;
-    q[c] = static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));
-  }
+  vector_ops().quantize_u8(x, n, inv_scale, zero, top, q);
 }
 
 }  // namespace
@@ -86,11 +82,8 @@ void quantize_rows_u8(const float* x, int64_t m, int64_t k, int qmax, uint8_t* q
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < m; ++r) {
     const float* row = x + r * k;
-    float lo = row[0], hi = row[0];
-    for (int64_t c = 1; c < k; ++c) {
-      lo = row[c] < lo ? row[c] : lo;
-      hi = row[c] > hi ? row[c] : hi;
-    }
+    float lo, hi;
+    vector_ops().min_max(row, k, &lo, &hi);
     const U8Params p = u8_params(lo, hi, qmax);
     scales[r] = p.scale;
     zero_points[r] = p.zero_point;

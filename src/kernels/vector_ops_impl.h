@@ -69,7 +69,42 @@ static void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, 
   }
 }
 
+static void min_max(const float* x, int64_t n, float* lo, float* hi) {
+  float mn = x[0], mx = x[0];
+#pragma omp simd reduction(min : mn) reduction(max : mx)
+  for (int64_t i = 0; i < n; ++i) {
+    mn = x[i] < mn ? x[i] : mn;
+    mx = x[i] > mx ? x[i] : mx;
+  }
+  *lo = mn;
+  *hi = mx;
+}
+
+// Clamped first, so v >= 0 and truncating v + 0.5 rounds half up.
+static void quantize_u8(const float* x, int64_t n, float inv_scale, float zero_point, float qmax, uint8_t* q) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i] * inv_scale + zero_point;
+    v = v < 0.0f ? 0.0f : v;
+    v = v > qmax ? qmax : v;
+    q[i] = static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));
+  }
+}
+
+static void dequantize_row(float* y, const int32_t* acc, float row_scale, int32_t row_zero_point, const float* col_scales,
+                           const int32_t* col_sums, const float* bias, int64_t n, bool accumulate) {
+  if (accumulate) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j)
+      y[j] += row_scale * col_scales[j] * static_cast<float>(acc[j] - row_zero_point * col_sums[j]) + (bias ? bias[j] : 0.0f);
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j)
+      y[j] = row_scale * col_scales[j] * static_cast<float>(acc[j] - row_zero_point * col_sums[j]) + (bias ? bias[j] : 0.0f);
+  }
+}
+
 extern const VectorOps kVectorOps;  // external linkage: vector_ops.cpp picks it by ISA
-const VectorOps kVectorOps = {layernorm, masked_softmax};
+const VectorOps kVectorOps = {layernorm, masked_softmax, min_max, quantize_u8, dequantize_row};
 
 }  // namespace squish::SQUISH_ISA_NS

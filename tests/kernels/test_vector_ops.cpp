@@ -2,6 +2,7 @@
 // vector widths (1, 15, 17, 768) and with masks that leave one valid key or all of them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -40,6 +41,47 @@ TEST(VectorOps, LayerNormMatchesReferenceOnEveryIsa) {
       reference::layernorm(ref.data(), x.data(), gamma.data(), beta.data(), rows, n, 1e-12f);
       for (int64_t i = 0; i < rows * n; ++i)
         ASSERT_NEAR(y[i], ref[i], 2e-5 * (1 + std::fabs(ref[i]))) << isa_name(isa) << " n=" << n << " i=" << i;
+    }
+  }
+}
+
+// The int8 passes against the scheme's formulas written out in double: min/max exactly, u8 codes
+// exactly (values kept away from rounding boundaries, where an FMA could tip the tie), the
+// dequantized row to fp32 rounding.
+TEST(VectorOps, Int8PassesMatchTheSchemeOnEveryIsa) {
+  for (Isa isa : available_isas()) {
+    const VectorOps& ops = vector_ops_for(isa);
+    for (int64_t n : {1, 15, 17, 129, 768}) {
+      const auto x = random_vector(static_cast<size_t>(n), 7 + n, -2.0f, 5.0f);
+      float lo, hi;
+      ops.min_max(x.data(), n, &lo, &hi);
+      EXPECT_EQ(lo, *std::min_element(x.begin(), x.end())) << isa_name(isa) << " n=" << n;
+      EXPECT_EQ(hi, *std::max_element(x.begin(), x.end())) << isa_name(isa) << " n=" << n;
+      const float inv = 255.0f / 7.0f, zero = 73.0f;
+      std::vector<uint8_t> q(static_cast<size_t>(n));
+      ops.quantize_u8(x.data(), n, inv, zero, 255.0f, q.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = std::clamp(static_cast<double>(x[static_cast<size_t>(i)]) * inv + zero, 0.0, 255.0);
+        if (std::fabs(v - std::floor(v) - 0.5) < 1e-3) continue;  // a near-tie: either neighbour is right
+        EXPECT_EQ(q[static_cast<size_t>(i)], static_cast<uint8_t>(std::floor(v + 0.5))) << isa_name(isa) << " i=" << i;
+      }
+      std::vector<int32_t> acc(static_cast<size_t>(n)), sums(static_cast<size_t>(n));
+      std::vector<float> col_scales(static_cast<size_t>(n)), bias(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) {
+        acc[static_cast<size_t>(j)] = static_cast<int32_t>(j * 7919 % 20000) - 10000;
+        sums[static_cast<size_t>(j)] = static_cast<int32_t>(j % 13) - 6;
+        col_scales[static_cast<size_t>(j)] = 1e-3f * static_cast<float>(1 + j % 5);
+        bias[static_cast<size_t>(j)] = 0.01f * static_cast<float>(j % 3);
+      }
+      for (bool accumulate : {false, true}) {
+        std::vector<float> y(static_cast<size_t>(n), 0.5f);
+        ops.dequantize_row(y.data(), acc.data(), 0.02f, 11, col_scales.data(), sums.data(), bias.data(), n, accumulate);
+        for (int64_t j = 0; j < n; ++j) {
+          const size_t u = static_cast<size_t>(j);
+          const double want = (accumulate ? 0.5 : 0.0) + 0.02 * col_scales[u] * (acc[u] - 11.0 * sums[u]) + bias[u];
+          EXPECT_NEAR(y[u], want, 1e-6 * (1 + std::fabs(want))) << isa_name(isa) << " j=" << j;
+        }
+      }
     }
   }
 }
