@@ -155,16 +155,18 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   holdout_options.max_length = q.max_length;
   holdout_options.progress = false;
   EvalResult reference;
+  const auto tf = Clock::now();
   if (q.max_drop) {
     const size_t error_batches = std::min(calib_batches.size(), static_cast<size_t>(q.error_batches));
     measure_layer_errors(*model, std::span(calib_batches).first(error_batches), variants);
     reference = evaluate(*model, *tokenizer, holdout, holdout_options);
   }
+  const double fallback_preparation = seconds_since(tf);
   for (Linear* l : model->mutable_linears())
     if (const auto it = variants.find(l->name); it != variants.end())
       *l = it->second.static_int8 ? *it->second.static_int8 : it->second.dynamic;
   quantize_embeddings_if_asked(*model, q.quant);
-  r.quantize_seconds = seconds_since(tq);
+  r.quantize_seconds = seconds_since(tq) - fallback_preparation;
 
   if (q.max_drop) {
     const auto t = Clock::now();
@@ -178,7 +180,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
                                        same += e.predictions[i].pred == reference.predictions[i].pred;
                                      return static_cast<double>(same) / static_cast<double>(e.predictions.size());
                                    });
-    r.fallback_seconds = seconds_since(t);
+    r.fallback_seconds = fallback_preparation + seconds_since(t);
   }
   for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants));
 
