@@ -155,19 +155,19 @@ ActivationRange mse_range(const StreamingHistogram& h, int qmax) {
 // KL(P || Q) of TensorRT's calibration for the first i bins of the folded histogram, or infinity
 // where smoothing cannot keep every probability positive (MXNet asserts there instead).
 double entropy_divergence(const std::vector<double>& folded, const std::vector<double>& mass_before,
-                          const std::vector<int>& nonzero_before, int i, double total) {
+                          const std::vector<int>& nonzero_before, int i, double total, int levels) {
   const double last = folded[static_cast<size_t>(i - 1)] + (total - mass_before[static_cast<size_t>(i)]);
   const auto p_at = [&](int k) { return k == i - 1 ? last : folded[static_cast<size_t>(k)]; };
   // Nonzero bins of P per level: the folded ones, plus the last bin if only the mass beyond fills it.
   const int outliers_fill_last = folded[static_cast<size_t>(i - 1)] == 0 && last != 0;
   const int p_nonzero = nonzero_before[static_cast<size_t>(i)] + outliers_fill_last;
   const double p_eps = kEntropySmoothing * (i - p_nonzero) / p_nonzero;
-  const int merged = i / kEntropyLevels;
-  std::array<double, kEntropyLevels> level_value{};
+  const int merged = i / levels;
+  std::vector<double> level_value(static_cast<size_t>(levels), 0.0);
   int q_nonzero = 0;
   double q_mass = 0;
-  for (int level = 0; level < kEntropyLevels; ++level) {
-    const int start = level * merged, stop = level == kEntropyLevels - 1 ? i : start + merged;
+  for (int level = 0; level < levels; ++level) {
+    const int start = level * merged, stop = level == levels - 1 ? i : start + merged;
     const double quantized = mass_before[static_cast<size_t>(stop)] - mass_before[static_cast<size_t>(start)];
     const int norm = nonzero_before[static_cast<size_t>(stop)] - nonzero_before[static_cast<size_t>(start)] +
                      (stop == i ? outliers_fill_last : 0);
@@ -181,12 +181,12 @@ double entropy_divergence(const std::vector<double>& folded, const std::vector<d
   // Bins where P is 0 are smoothed to the same eps in P and Q, so their terms vanish; P and Q are
   // normalized by their totals, which smoothing does not change: KL = Σ p log(p / q) / ΣP + log(ΣQ / ΣP).
   double sum = 0;
-  for (int level = 0; level < kEntropyLevels; ++level) {
+  for (int level = 0; level < levels; ++level) {
     const double value = level_value[static_cast<size_t>(level)];
     const double q = value > 0 ? value - q_eps : kEntropySmoothing;
     if (q <= 0) return std::numeric_limits<double>::infinity();
     const double log_q = std::log(q);
-    const int start = level * merged, stop = level == kEntropyLevels - 1 ? i : start + merged;
+    const int start = level * merged, stop = level == levels - 1 ? i : start + merged;
     for (int k = start; k < stop; ++k) {
       const double p = p_at(k);
       if (p == 0) continue;
@@ -197,7 +197,18 @@ double entropy_divergence(const std::vector<double>& folded, const std::vector<d
   return sum / total + std::log(q_mass / total);
 }
 
-ActivationRange entropy_range(const StreamingHistogram& h) {
+// TensorRT's 128 levels are one side of a signed int8 grid. A one-sided range (the smaller side
+// under kOneSidedShare of the span, as after GELU) gets all of squish's u8 grid instead, qmax + 1
+// levels, or KL would clip it as if it had half the codes it has.
+constexpr double kOneSidedShare = 0.05;
+
+int entropy_levels(const StreamingHistogram& h, int qmax) {
+  const double lo = std::fabs(std::min(double{h.min()}, 0.0)), hi = std::max(double{h.max()}, 0.0);
+  const bool one_sided = std::min(lo, hi) < kOneSidedShare * (lo + hi);
+  return std::min(one_sided ? qmax + 1 : kEntropyLevels, h.bins_per_side());
+}
+
+ActivationRange entropy_range(const StreamingHistogram& h, int qmax) {
   const std::vector<int64_t>& counts = h.counts();
   const int side = h.bins_per_side();
   std::vector<double> folded(static_cast<size_t>(side)), mass_before(static_cast<size_t>(side) + 1, 0);
@@ -212,8 +223,9 @@ ActivationRange entropy_range(const StreamingHistogram& h) {
   // Keeping every bin is the answer when no candidate can be scored.
   int best_bins = side;
   double best = std::numeric_limits<double>::infinity();
-  for (int i = kEntropyLevels; i <= side; ++i) {
-    const double divergence = entropy_divergence(folded, mass_before, nonzero_before, i, total);
+  const int levels = entropy_levels(h, qmax);
+  for (int i = levels; i <= side; ++i) {
+    const double divergence = entropy_divergence(folded, mass_before, nonzero_before, i, total, levels);
     if (divergence < best) {
       best = divergence;
       best_bins = i;
@@ -233,7 +245,7 @@ class HistogramObserver final : public RangeObserver {
     switch (options_.kind) {
       case ObserverKind::kPercentile: return percentile_range(histogram_, options_.percentile);
       case ObserverKind::kMse: return mse_range(histogram_, qmax);
-      default: return entropy_range(histogram_);  // make_observer builds this class for the histogram kinds only
+      default: return entropy_range(histogram_, qmax);  // make_observer builds this class for the histogram kinds only
     }
   }
   int64_t state_bytes() const override {

@@ -27,7 +27,9 @@
 //    non-zero ones). The threshold is t = i * width, the upper edge of the last bin kept, so
 //    every value P counts as inside is inside; range = [max(min, -t), min(max, t)]. 128 levels
 //    is TensorRT's (one side of signed int8), about what a u8 range split at 0 gives each side at
-//    qmax 255; qmax does not enter, so AVX2 and VNNI calibrate to the same range.
+//    qmax 255. A one-sided range (its smaller side under 5% of the span, as after GELU) puts the
+//    whole u8 grid on one side, so it is scored with qmax + 1 levels instead; with 128 it would be
+//    clipped as if it had half its codes (measured: MRPC F1 0.8534 -> 0.8608, SST-2 0.8784 -> 0.8807).
 // The histogram observers share one StreamingHistogram (histogram.h) of `bins` bins per side and
 // reject NaN and infinities with a DataError; so do the others.
 #pragma once

@@ -345,6 +345,24 @@ TEST(ObserverEntropy, KeepsNearlyTheFullRangeOfUniformData) {
   EXPECT_LT(r.lo, -0.95f * 2.0f);
 }
 
+// A one-sided range gets the whole u8 grid: more levels, less clipping; a two-sided one keeps
+// TensorRT's 128 levels whatever qmax is.
+TEST(ObserverEntropy, OneSidedRangesAreScoredWithTheWholeU8Grid) {
+  std::mt19937_64 rng(12);
+  std::student_t_distribution<float> heavy(3.0f);  // a continuous heavy tail, like a post-GELU activation's
+  std::vector<float> one_sided(100000);
+  for (float& v : one_sided) v = std::fabs(heavy(rng));
+  auto observer = observer_of(ObserverKind::kEntropy);
+  observe(*observer, one_sided);
+  const ActivationRange wide = observer->range(255), narrow = observer->range(127);  // 256 vs 128 levels
+  EXPECT_GE(wide.lo, 0.0f);
+  EXPECT_LT(wide.hi, *std::max_element(one_sided.begin(), one_sided.end()));  // the tail is clipped either way
+  EXPECT_GT(wide.hi, narrow.hi);
+  auto symmetric = observer_of(ObserverKind::kEntropy);
+  observe(*symmetric, laplace_samples(100000, 13));
+  EXPECT_EQ(symmetric->range(255).hi, symmetric->range(127).hi);
+}
+
 struct ObserverFixture {
   std::vector<float> samples;
   nlohmann::json goldens;
