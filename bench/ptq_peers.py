@@ -68,6 +68,8 @@ import time
 import traceback
 from collections import Counter
 
+from e2e_bert_base import cpu_model, log  # the machine helpers both scripts share
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
 
@@ -105,21 +107,6 @@ INT_COMPUTE_OPS = {"MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeMatM
                    "QLinearAdd", "QLinearMul", "QLinearSoftmax", "QLinearConcat", "QLinearWhere",
                    "QOrderedMatMul", "MatMulNBits", "DynamicQuantizeLinear"}
 FLOAT_MATMUL_OPS = {"MatMul", "Gemm", "FusedMatMul", "FusedGemm", "Attention", "MultiHeadAttention"}
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        m = re.search(r"^Model name:\s*(.+)$", out, re.M)
-        if m:
-            return m.group(1).strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def rss_bytes(pid: int | str = "self") -> tuple[int, int]:
