@@ -59,7 +59,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
