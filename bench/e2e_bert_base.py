@@ -88,6 +88,33 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def parse_engines(ap: argparse.ArgumentParser, text: str, known: tuple[str, ...]) -> list[str]:
+    """--engines as a list in `known`'s order; an unknown name is a usage error."""
+    asked = [e.strip() for e in text.split(",") if e.strip()]
+    for e in asked:
+        if e not in known:
+            ap.error(f"--engines: unknown engine {e!r} (expected some of {', '.join(known)})")
+    return [e for e in known if e in asked]
+
+
+def torch_dynamic_int8(model):
+    """torch.ao.quantization.quantize_dynamic of every nn.Linear to qint8 (on a copy), its wall time in
+    seconds, and how many Linears it made dynamic int8."""
+    import copy
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    seconds = time.perf_counter() - t0
+    linears = sum(type(x).__module__.startswith("torch.ao.nn.quantized.dynamic") for x in q.modules())
+    return q, seconds, linears
+
+
 def cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo") as f:
@@ -606,11 +633,7 @@ def main() -> int:
     ap.add_argument("--json", help="also write every timing as JSON here")
     args = ap.parse_args()
 
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    for e in engines:
-        if e not in ENGINES:
-            ap.error(f"--engines: unknown engine {e!r} (expected some of {', '.join(ENGINES)})")
-    engines = [e for e in ENGINES if e in engines]  # one order: fp32 engines first
+    engines = parse_engines(ap, args.engines, ENGINES)  # one order: fp32 engines first
     threads = args.threads if args.threads > 0 else all_cores()
     with open(args.config) as f:
         cfg = json.load(f)
@@ -660,22 +683,13 @@ def main() -> int:
             torch_models["torch"] = torch_model
             meta["torch_attn"] = getattr(torch_model.config, "_attn_implementation", "?")
             if "torch-int8-dynamic" in engines:
-                import copy
-                import warnings
-                from torch.ao.quantization import quantize_dynamic
-
                 try:
-                    t0 = time.perf_counter()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        q = quantize_dynamic(copy.deepcopy(torch_model), {torch.nn.Linear}, dtype=torch.qint8)
-                    secs = time.perf_counter() - t0
+                    q, secs, nq = torch_dynamic_int8(torch_model)
                     ids, mask, types = (torch.from_numpy(a) for a in random_inputs(cfg, 3, 40, 2))
                     with torch.inference_mode():
                         d = float((q(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
                                    - torch_model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits)
                                   .abs().max())
-                    nq = sum(type(x).__module__.startswith("torch.ao.nn.quantized.dynamic") for x in q.modules())
                     torch_models["torch-int8-dynamic"] = q
                     meta.setdefault("int8", {})["torch-int8-dynamic"] = {
                         "variant": f"quantize_dynamic(model, {{nn.Linear}}, dtype=torch.qint8) of the eager model: "

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import datetime
 import gzip
 import hashlib
@@ -67,7 +66,7 @@ import time
 import traceback
 from collections import Counter
 
-from e2e_bert_base import cpu_model, log  # the machine helpers both scripts share
+from e2e_bert_base import cpu_model, log, parse_engines, torch_dynamic_int8  # what both scripts share
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
@@ -684,11 +683,7 @@ def main() -> int:
     ap.add_argument("--keep_dir", help="keep the ONNX files (and the saved PyTorch state dicts) in this folder")
     args = ap.parse_args()
 
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    for e in engines:
-        if e not in ENGINES:
-            ap.error(f"--engines: unknown engine {e!r} (expected some of {','.join(ENGINES)})")
-    engines = [e for e in ENGINES if e in engines]
+    engines = parse_engines(ap, args.engines, ENGINES)
     max_length = args.max_length or TASKS[args.task]["max_length"]
     threads = max(1, args.threads)
 
@@ -797,15 +792,7 @@ def main() -> int:
                 if engine == "fp32":
                     m, qs, extra = model, None, {"attention": meta["torch_attn"]}
                 else:
-                    from torch.ao.quantization import quantize_dynamic
-                    import warnings
-
-                    t0 = time.perf_counter()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        m = quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
-                    qs = time.perf_counter() - t0
-                    qlin = sum(type(x).__module__.startswith("torch.ao.nn.quantized.dynamic") for x in m.modules())
+                    m, qs, qlin = torch_dynamic_int8(model)
                     extra = {"quantize_seconds": qs, "quantized_linears": qlin,
                              "integer_note": f"{qlin} dynamic int8 Linear ({torch.backends.quantized.engine})"}
                 size = torch_size(m, f"{engine}.pt")
