@@ -31,7 +31,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
   s.resident_bytes = model->resident_bytes();
   for (const Linear* l : model->linears()) {
     LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
-                     l->out_features(), l->in_features(), linear_bytes(*l), {}};
+                     l->out_features(), l->in_features(), linear_bytes(*l), {}, {}};
     for (const auto& p : l->parts) ls.parts.push_back(p.name);
     if (const Int8LinearWeights* q = int8_weights_of(*l)) {
       ls.scheme = q->granularity() == WeightGranularity::kPerChannel ? "s8 per_channel" : "s8 per_tensor";

@@ -11,13 +11,6 @@ namespace {
 
 int8_t round_to_s8(float v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0f, 127.0f)); }
 
-// Clamp to [0, qmax], then round half up (vector_ops.h, compiled per ISA). Half up rather than to
-// even: exact ties do not occur in real activations except at integers of the grid, which both
-// rules keep.
-inline void quantize_span(const float* x, int64_t n, float inv_scale, float zero, float top, uint8_t* q) {
-  vector_ops().quantize_u8(x, n, inv_scale, zero, top, q);
-}
-
 }  // namespace
 
 Int8Weights quantize_weights_s8(const Tensor& w, WeightGranularity granularity, std::span<const int64_t> tensor_rows) {
@@ -87,7 +80,7 @@ void quantize_rows_u8(const float* x, int64_t m, int64_t k, int qmax, uint8_t* q
     const U8Params p = u8_params(lo, hi, qmax);
     scales[r] = p.scale;
     zero_points[r] = p.zero_point;
-    quantize_span(row, k, 1.0f / p.scale, static_cast<float>(p.zero_point), static_cast<float>(qmax), q + r * k);
+    vector_ops().quantize_u8(row, k, 1.0f / p.scale, static_cast<float>(p.zero_point), static_cast<float>(qmax), q + r * k);
   }
 }
 
@@ -98,7 +91,7 @@ void quantize_u8(const float* x, int64_t n, U8Params p, int qmax, uint8_t* q) {
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * kChunk;
-    quantize_span(x + begin, std::min(kChunk, n - begin), inv, zero, top, q + begin);
+    vector_ops().quantize_u8(x + begin, std::min(kChunk, n - begin), inv, zero, top, q + begin);
   }
 }
 

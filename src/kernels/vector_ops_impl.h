@@ -80,7 +80,8 @@ static void min_max(const float* x, int64_t n, float* lo, float* hi) {
   *hi = mx;
 }
 
-// Clamped first, so v >= 0 and truncating v + 0.5 rounds half up.
+// Clamped first, so v >= 0 and truncating v + 0.5 rounds half up. Half up rather than to even:
+// exact ties do not occur in real activations except at integers of the grid, which both rules keep.
 static void quantize_u8(const float* x, int64_t n, float inv_scale, float zero_point, float qmax, uint8_t* q) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {

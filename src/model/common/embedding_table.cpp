@@ -1,9 +1,7 @@
 #include "model/common/embedding_table.h"
 
-#include <cmath>
 #include <cstring>
 
-#include "core/error.h"
 #include "kernels/int8_scheme.h"
 
 namespace squish {
@@ -29,19 +27,10 @@ EmbeddingTable EmbeddingTable::int8_rows(const Tensor& values) {
 
 EmbeddingTable EmbeddingTable::read_int8_rows(const std::string& name, int64_t rows, int64_t cols,
                                               const StoredTensorLookup& lookup, const std::string& file) {
-  const auto get = [&](const std::string& tensor, DType dtype, const Shape& shape) -> const RawTensor& {
-    const RawTensor* t = lookup(tensor);
-    if (!t) throw FormatError(file + ": missing tensor '" + tensor + "' (the container stores embeddings as int8-rows)");
-    if (t->dtype != dtype)
-      throw FormatError(file + ": tensor '" + tensor + "': embeddings stored as int8-rows, expected dtype " +
-                        std::string(dtype_name(dtype)) + ", found " + std::string(dtype_name(t->dtype)));
-    if (t->shape != shape)
-      throw FormatError(file + ": tensor '" + tensor + "': expected shape " + shape_str(shape) + ", found " +
-                        shape_str(t->shape));
-    return *t;
-  };
-  const RawTensor& q = get(name + ".weight", DType::kI8, {rows, cols});
-  const RawTensor& s = get(name + ".weight_scale", DType::kF32, {rows});
+  const StoredTensorReader reader(lookup, file, "int8-rows");
+  const RawTensor& q = reader.get(name + ".weight", DType::kI8, {rows, cols});
+  const std::string scale_name = name + ".weight_scale";
+  const RawTensor& s = reader.get(scale_name, DType::kF32, {rows});
   EmbeddingTable t;
   t.rows_ = rows;
   t.cols_ = cols;
@@ -49,11 +38,7 @@ EmbeddingTable EmbeddingTable::read_int8_rows(const std::string& name, int64_t r
   t.q_.resize(static_cast<size_t>(rows * cols));
   std::memcpy(t.q_.data(), q.data, t.q_.size());
   t.scales_.resize(static_cast<size_t>(rows));
-  std::memcpy(t.scales_.data(), s.data, t.scales_.size() * sizeof(float));
-  for (int64_t r = 0; r < rows; ++r)
-    if (!std::isfinite(t.scales_[static_cast<size_t>(r)]) || t.scales_[static_cast<size_t>(r)] <= 0)
-      throw FormatError(file + ": tensor '" + name + ".weight_scale': row " + std::to_string(r) + " has scale " +
-                        std::to_string(t.scales_[static_cast<size_t>(r)]) + ", not a positive number");
+  for (int64_t r = 0; r < rows; ++r) t.scales_[static_cast<size_t>(r)] = reader.scale_at(s, r, scale_name);
   return t;
 }
 

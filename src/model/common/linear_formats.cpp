@@ -12,48 +12,10 @@
 namespace squish {
 namespace {
 
-class PartReader {
- public:
-  PartReader(const StoredTensorLookup& lookup, const std::string& file, std::string_view format)
-      : lookup_(lookup), file_(file), format_(format) {}
-
-  // The tensor `name`, checked for dtype and shape.
-  const RawTensor& get(const std::string& name, std::span<const DType> dtypes, const Shape& shape) const {
-    const RawTensor* t = lookup_(name);
-    if (!t) throw FormatError(file_ + ": missing tensor '" + name + "' (the plan stores it as " + format_ + ")");
-    if (std::find(dtypes.begin(), dtypes.end(), t->dtype) == dtypes.end()) {
-      std::string expected;
-      for (DType d : dtypes) expected += (expected.empty() ? "" : " or ") + std::string(dtype_name(d));
-      throw FormatError(file_ + ": tensor '" + name + "': the plan stores it as " + format_ + ", expected dtype " +
-                        expected + ", found " + std::string(dtype_name(t->dtype)));
-    }
-    if (t->shape != shape)
-      throw FormatError(file_ + ": tensor '" + name + "': expected shape " + shape_str(shape) + ", found " +
-                        shape_str(t->shape));
-    return *t;
-  }
-  const RawTensor& get(const std::string& name, DType dtype, const Shape& shape) const {
-    return get(name, std::span<const DType>(&dtype, 1), shape);
-  }
-  // A scale: finite and positive, else the tensor is named.
-  float scale_at(const RawTensor& t, int64_t i, const std::string& name) const {
-    float v;
-    std::memcpy(&v, static_cast<const std::byte*>(t.data) + i * 4, 4);
-    if (!std::isfinite(v) || v <= 0)
-      throw FormatError(file_ + ": tensor '" + name + "': scale " + std::to_string(v) + " is not a positive number");
-    return v;
-  }
-  const std::string& file() const { return file_; }
-
- private:
-  const StoredTensorLookup& lookup_;
-  const std::string& file_;
-  std::string format_;
-};
 
 std::shared_ptr<const LinearWeights> read_f32(const std::vector<LinearPart>& parts, int64_t k,
                                               const StoredTensorLookup& lookup, const std::string& file) {
-  const PartReader reader(lookup, file, "f32");
+  const StoredTensorReader reader(lookup, file, "f32");
   int64_t n = 0;
   for (const auto& p : parts) n += p.rows;
   Tensor w({n, k});
@@ -70,7 +32,7 @@ std::shared_ptr<const LinearWeights> read_f32(const std::vector<LinearPart>& par
 std::shared_ptr<const LinearWeights> read_int8(const std::vector<LinearPart>& parts, int64_t k,
                                                const StoredTensorLookup& lookup, const std::string& file,
                                                bool with_static_input) {
-  const PartReader reader(lookup, file, with_static_input ? "int8-static" : "int8-dynamic");
+  const StoredTensorReader reader(lookup, file, with_static_input ? "int8-static" : "int8-dynamic");
   int64_t n = 0;
   for (const auto& p : parts) n += p.rows;
   Int8Weights w;
@@ -129,6 +91,36 @@ constexpr LinearFormatTraits kFormats[] = {
 };
 
 }  // namespace
+
+StoredTensorReader::StoredTensorReader(const StoredTensorLookup& lookup, const std::string& file, std::string_view format)
+    : lookup_(lookup), file_(file), format_(format) {}
+
+const RawTensor& StoredTensorReader::get(const std::string& name, std::span<const DType> dtypes, const Shape& shape) const {
+  const RawTensor* t = lookup_(name);
+  if (!t) throw FormatError(file_ + ": missing tensor '" + name + "' (the plan stores it as " + format_ + ")");
+  if (std::find(dtypes.begin(), dtypes.end(), t->dtype) == dtypes.end()) {
+    std::string expected;
+    for (DType d : dtypes) expected += (expected.empty() ? "" : " or ") + std::string(dtype_name(d));
+    throw FormatError(file_ + ": tensor '" + name + "': the plan stores it as " + format_ + ", expected dtype " +
+                      expected + ", found " + std::string(dtype_name(t->dtype)));
+  }
+  if (t->shape != shape)
+    throw FormatError(file_ + ": tensor '" + name + "': expected shape " + shape_str(shape) + ", found " +
+                      shape_str(t->shape));
+  return *t;
+}
+
+const RawTensor& StoredTensorReader::get(const std::string& name, DType dtype, const Shape& shape) const {
+  return get(name, std::span<const DType>(&dtype, 1), shape);
+}
+
+float StoredTensorReader::scale_at(const RawTensor& t, int64_t i, const std::string& name) const {
+  float v;
+  std::memcpy(&v, static_cast<const std::byte*>(t.data) + i * 4, 4);
+  if (!std::isfinite(v) || v <= 0)
+    throw FormatError(file_ + ": tensor '" + name + "': scale " + std::to_string(v) + " is not a positive number");
+  return v;
+}
 
 std::span<const LinearFormatTraits> linear_formats() { return kFormats; }
 

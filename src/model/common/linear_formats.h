@@ -21,6 +21,23 @@ namespace squish {
 // The stored tensor `name` (a part's name plus a suffix), or null when the file has none. Marks it used.
 using StoredTensorLookup = std::function<const RawTensor*(const std::string& name)>;
 
+// Reads a squish container's stored tensors for one representation: each checked for presence,
+// dtype and shape, scales for being finite and positive, every error naming `file` and the tensor.
+class StoredTensorReader {
+ public:
+  // `format`: what the plan says the tensors hold ("int8-static", "int8-rows"), for the messages.
+  StoredTensorReader(const StoredTensorLookup& lookup, const std::string& file, std::string_view format);
+  const RawTensor& get(const std::string& name, std::span<const DType> dtypes, const Shape& shape) const;
+  const RawTensor& get(const std::string& name, DType dtype, const Shape& shape) const;
+  // Element i of an F32 scales tensor.
+  float scale_at(const RawTensor& t, int64_t i, const std::string& name) const;
+
+ private:
+  const StoredTensorLookup& lookup_;
+  const std::string& file_;
+  std::string format_;
+};
+
 struct LinearFormatTraits {
   std::string_view name;         // "f32", "int8-dynamic", "int8-static"
   int weight_bits;
