@@ -1,0 +1,70 @@
+// GEMMs on packed low-bit weights: y[M,N] = epilogue(x[M,K] · W[N,K]^T + b) where W is held only in
+// its compressed form (no fp32 copy): 2/4-bit groups (kernels/lowbit_scheme.h) or fp16.
+//
+// Low-bit groups run W4A8-style: each row of x is quantized on the fly to symmetric s8 (one scale
+// per row, max|x| / 127), the integer products of a group are exact int32 dot products (u8 weight
+// codes × s8 activations: vpdpbusd with AVX-512 VNNI, vpmaddubsw on AVX2, where codes ≤ 15 cannot
+// saturate), and each group is finished in fp32:
+//   y[m, n] = xs[m] · Σ_g ( scale[n, g] · Σ_{k∈g} code[n, k] · xq[m, k]  +  minimum[n, g] · Σ_{k∈g} xq[m, k] )
+// fp16 weights are widened to fp32 inside the multiply.
+// Scalar reference twins: kernels/reference/reference_ops.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/epilogue.h"
+#include "kernels/lowbit_scheme.h"
+
+namespace squish {
+
+// Codes of W[N,K] packed for the low-bit kernel, with fp16 group scales and minimums.
+// Immutable after packing; shareable across threads.
+class PackedLowBitWeights {
+ public:
+  static PackedLowBitWeights pack(const GroupQuantized& q);
+  int bits() const;
+  int64_t group_size() const;
+  int64_t n() const;
+  int64_t k() const;
+  // Resident bytes: packed codes plus group parameters (and anything else the kernel keeps).
+  int64_t bytes() const;
+  // Exactly what was packed.
+  GroupQuantized unpack() const;
+  // out[0, K) (+)= dequantized row r (embedding gathers).
+  void add_row(int64_t r, float* out) const;
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+  friend void gemm_lowbit(float*, const float*, const PackedLowBitWeights&, const float*, int64_t, Epilogue, void*);
+};
+
+// Scratch gemm_lowbit needs for m rows (64-byte aligned, caller-owned).
+int64_t gemm_lowbit_workspace_bytes(const PackedLowBitWeights& w, int64_t m);
+void gemm_lowbit(float* y, const float* x, const PackedLowBitWeights& w, const float* bias, int64_t m,
+                 Epilogue epilogue, void* workspace);
+
+// W[N,K] as fp16. Immutable; shareable across threads.
+class PackedF16Weights {
+ public:
+  static PackedF16Weights pack(const uint16_t* halves, int64_t n, int64_t k);
+  int64_t n() const;
+  int64_t k() const;
+  int64_t bytes() const;
+  // The fp16 bit patterns [N, K], exactly.
+  std::vector<uint16_t> unpack() const;
+  void add_row(int64_t r, float* out) const;
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+  friend void gemm_f16(float*, const float*, const PackedF16Weights&, const float*, int64_t, Epilogue, void*);
+};
+
+int64_t gemm_f16_workspace_bytes(const PackedF16Weights& w, int64_t m);
+void gemm_f16(float* y, const float* x, const PackedF16Weights& w, const float* bias, int64_t m, Epilogue epilogue,
+              void* workspace);
+
+}  // namespace squish
