@@ -29,13 +29,23 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
   for (const LayerDecision& d : r.layers) ++formats[d.format];
   j["source"] = {{"model_dir", q.model_dir}, {"parameters", r.parameters}, {"file_bytes", r.source_file_bytes}};
   j["mode"] = q.mode;
-  j["scheme"] = {{"convention", "real = scale * (q - zero_point)"},
-                 {"weights", q.quant.granularity == WeightGranularity::kPerChannel ? "s8 symmetric per_channel"
-                                                                                   : "s8 symmetric per_tensor"},
-                 {"activations", q.mode == "static" ? "u8 per tensor, calibrated" : "u8 per row, at run time"},
-                 {"quantize_head", q.quant.quantize_head},
-                 {"word_embeddings", q.quant.quantize_embeddings ? "int8-rows" : "f32"},
-                 {"formats", formats}};
+  if (q.mode == "plan") {
+    j["scheme"] = {{"plan", q.plan_path},
+                   {"rounding", q.rounding},
+                   {"word_embeddings", r.embeddings_format},
+                   {"average_bits", r.average_bits},
+                   {"formats", formats}};
+    if (q.rounding == "gptq") j["scheme"]["gptq"] = {{"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}};
+  } else {
+    j["scheme"] = {{"convention", "real = scale * (q - zero_point)"},
+                   {"weights", q.quant.granularity == WeightGranularity::kPerChannel ? "s8 symmetric per_channel"
+                                                                                     : "s8 symmetric per_tensor"},
+                   {"activations", q.mode == "static" ? "u8 per tensor, calibrated" : "u8 per row, at run time"},
+                   {"quantize_head", q.quant.quantize_head},
+                   {"word_embeddings", r.embeddings_format},
+                   {"average_bits", r.average_bits},
+                   {"formats", formats}};
+  }
   if (!r.calib_indices.empty()) {
     nlohmann::ordered_json observer = {{"kind", observer_name(q.observer.kind)}};
     if (q.observer.kind == ObserverKind::kPercentile) observer["percentile"] = q.observer.percentile;
@@ -50,8 +60,9 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                         {"batch_size", q.calib_batch_size},
                         {"max_length", q.max_length},
                         {"tokens", r.calib_tokens},
-                        {"observer", observer},
                         {"indices", r.calib_indices}};
+    if (q.mode == "static") j["calibration"]["observer"] = observer;
+    if (q.rounding == "gptq") j["calibration"]["used_by"] = "gptq";
     nlohmann::ordered_json examples = nlohmann::ordered_json::array();
     for (const DuplicateText& d : r.duplicate_examples)
       examples.push_back({{"calibration_index", d.calibration_index}, {"evaluation_index", d.evaluation_index},

@@ -3,20 +3,20 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
-#include <unordered_map>
 
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/progress.h"
 #include "core/staged_directory.h"
 #include "core/threads.h"
-#include "eval/batching.h"
 #include "eval/export.h"
 #include "eval/quantization_report.h"
 #include "eval/runner.h"
 #include "io/tokenizer/tokenizer.h"
 #include "model/common/int8_linear_weights.h"
 #include "model/load_model.h"
+#include "quant/bit_plan.h"
+#include "quant/gptq.h"
 #include "quant/layer_error.h"
 
 namespace squish {
@@ -24,8 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string example_text(const Example& e) { return e.has_pair ? e.text + "\t" + e.text_pair : e.text; }
 
 // Train examples not in `taken` (indices of the same split).
 Dataset without(const Dataset& d, const std::vector<int64_t>& taken) {
@@ -35,28 +33,6 @@ Dataset without(const Dataset& d, const std::vector<int64_t>& taken) {
   for (const Example& e : d.examples)
     if (!skip.count(e.index)) out.examples.push_back(e);
   return out;
-}
-
-std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size) {
-  const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, max_length);
-  std::vector<int64_t> lengths;
-  for (const Encoding& e : encodings) lengths.push_back(static_cast<int64_t>(e.input_ids.size()));
-  std::vector<TokenBatch> batches;
-  for (const auto& bucket : length_buckets(lengths, batch_size))
-    batches.push_back(make_token_batch(encodings, bucket, tokenizer.pad_id()));
-  return batches;
-}
-
-void count_duplicates(const Dataset& calibration, const Dataset& evaluation, QuantizeResult& r) {
-  std::unordered_map<std::string, int64_t> eval_index;
-  for (const Example& e : evaluation.examples) eval_index.emplace(example_text(e), e.index);
-  constexpr size_t kShown = 5;
-  for (const Example& e : calibration.examples) {
-    const auto it = eval_index.find(example_text(e));
-    if (it == eval_index.end()) continue;
-    ++r.duplicates;
-    if (r.duplicate_examples.size() < kShown) r.duplicate_examples.push_back({e.index, it->second, example_text(e)});
-  }
 }
 
 LayerDecision describe(const Linear& l, const std::map<std::string, ActivationRange>& ranges,
@@ -80,14 +56,97 @@ LayerDecision describe(const Linear& l, const std::map<std::string, ActivationRa
   return d;
 }
 
+// Dynamic or static int8 on the default Linears, with the --max_drop fallback when asked.
+std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const Tokenizer& tokenizer,
+                                                    const QuantizeRequest& q,
+                                                    const std::map<std::string, ActivationRange>& ranges,
+                                                    const std::vector<TokenBatch>& calib_batches, const Dataset& holdout,
+                                                    QuantizeResult& r) {
+  const auto tq = Clock::now();
+  std::map<std::string, LinearVariants> variants;
+  for (Linear* l : model.mutable_linears()) {
+    if (!quantized_by_default(*l, q.quant)) continue;
+    LinearVariants v{*l, quantize_linear(*l, q.quant.granularity), std::nullopt};
+    if (q.mode == "static") v.static_int8 = quantize_linear(*l, q.quant.granularity, ranges.at(l->name));
+    variants.emplace(l->name, std::move(v));
+  }
+  // Errors and the fp32 reference are measured on the fp32 model, before anything is swapped in.
+  EvalOptions holdout_options;
+  holdout_options.max_length = q.max_length;
+  holdout_options.progress = false;
+  EvalResult reference;
+  const auto tf = Clock::now();
+  if (q.max_drop) {
+    const size_t error_batches = std::min(calib_batches.size(), static_cast<size_t>(q.error_batches));
+    measure_layer_errors(model, std::span(calib_batches).first(error_batches), variants);
+    reference = evaluate(model, tokenizer, holdout, holdout_options);
+  }
+  const double fallback_preparation = seconds_since(tf);
+  for (Linear* l : model.mutable_linears())
+    if (const auto it = variants.find(l->name); it != variants.end())
+      *l = it->second.static_int8 ? *it->second.static_int8 : it->second.dynamic;
+  quantize_embeddings_if_asked(model, q.quant);
+  r.quantize_seconds = seconds_since(tq) - fallback_preparation;
+
+  if (q.max_drop) {
+    const auto t = Clock::now();
+    const bool agreement = q.fallback_metric == "agreement";
+    r.fallback = accuracy_fallback(model, variants, *q.max_drop, agreement ? 1.0 : reference.score.value,
+                                   [&](SequenceModel& m) {
+                                     const EvalResult e = evaluate(m, tokenizer, holdout, holdout_options);
+                                     if (!agreement) return e.score.value;
+                                     int64_t same = 0;
+                                     for (size_t i = 0; i < e.predictions.size(); ++i)
+                                       same += e.predictions[i].pred == reference.predictions[i].pred;
+                                     return static_cast<double>(same) / static_cast<double>(e.predictions.size());
+                                   });
+    r.fallback_seconds = fallback_preparation + seconds_since(t);
+  }
+  return variants;
+}
+
+// Every format the plan names; 2/4-bit codes by GPTQ on Hessians of the calibration inputs when asked.
+void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeRequest& q,
+                      const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
+  const auto t = Clock::now();
+  GroupQuantizer gptq;
+  std::map<std::string, HessianAccumulator> hessians;
+  if (q.rounding == "gptq") {
+    ProgressBar bar("hessians", q.progress ? static_cast<int64_t>(r.calib_indices.size()) : 0, "examples");
+    hessians = collect_hessians(
+        model, calib_batches,
+        [&](const Linear& l) {
+          const auto it = plan.linears.find(l.name);
+          return it != plan.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
+        },
+        [&](int64_t n) { bar.advance(n); });
+    bar.finish();
+    r.calibrate_seconds = seconds_since(t);
+    gptq = [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
+      return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
+                           GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
+    };
+  }
+  const auto tq = Clock::now();
+  apply_bit_plan(model, plan, gptq);
+  r.quantize_seconds = seconds_since(tq);
+}
+
 }  // namespace
 
 std::string default_eval_split(const std::string& task) { return parse_task(task) == Task::kImdb ? "test" : "dev"; }
 
 QuantizeResult run_quantize(const QuantizeRequest& q) {
   const auto t0 = Clock::now();
-  if (q.mode != "dynamic" && q.mode != "static")
-    throw UsageError("--mode " + q.mode + ": expected dynamic or static");
+  if (q.mode != "dynamic" && q.mode != "static" && q.mode != "plan")
+    throw UsageError("--mode " + q.mode + ": expected dynamic or static (or a --plan)");
+  if ((q.mode == "plan") != !q.plan_path.empty())
+    throw UsageError(q.plan_path.empty() ? "--mode plan needs --plan" : "--plan replaces --mode " + q.mode);
+  if (q.rounding != "nearest" && q.rounding != "gptq")
+    throw UsageError("--rounding " + q.rounding + ": expected nearest or gptq");
+  if (q.rounding == "gptq" && q.mode != "plan") throw UsageError("--rounding gptq applies to a --plan's 2/4-bit formats");
+  if (q.mode == "plan" && q.max_drop) throw UsageError("--max_drop falls back int8 Linears; it does not take a --plan");
+  const std::optional<BitPlan> plan = q.mode == "plan" ? std::optional(read_bit_plan(q.plan_path)) : std::nullopt;
   if (q.fallback_metric != "task" && q.fallback_metric != "agreement")
     throw UsageError("--fallback_metric " + q.fallback_metric + ": expected task or agreement");
   const Task task = parse_task(q.task);
@@ -95,12 +154,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   r.request = q;
   r.threads = num_threads();
   r.eval_split = q.eval_split.empty() ? default_eval_split(q.task) : q.eval_split;
-  const Split calib_split = parse_split(q.calib_split), eval_split = parse_split(r.eval_split);
-  if (calib_split == eval_split)
-    throw UsageError("--calib_split " + q.calib_split + " is the split " + q.task + " is evaluated on (" +
-                     std::string(split_name(eval_split)) +
-                     "): calibrating on it would score the model on its own calibration data; use --calib_split train");
-  const bool needs_calibration = q.mode == "static" || q.max_drop.has_value();
+  check_calibration_split(q.task, q.calib_split, r.eval_split);
+  const bool needs_calibration = q.mode == "static" || q.max_drop.has_value() || q.rounding == "gptq";
   // Made before the work so a taken output path costs nothing.
   StagedDirectory out(q.output_dir);
 
@@ -115,12 +170,16 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   std::vector<TokenBatch> calib_batches;
   Dataset holdout;
   if (needs_calibration) {
-    const Dataset split = load_dataset(task, calib_split, q.data_dir);
-    const Dataset calibration = take_subset(split, q.calib_size, q.seed);
+    const Dataset split = load_dataset(task, parse_split(q.calib_split), q.data_dir);
+    const CalibrationSet calibration = make_calibration_set(
+        *tokenizer, take_subset(split, q.calib_size, q.seed),
+        {q.task, q.calib_split, r.eval_split, q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});
     r.calib_path = calibration.path;
-    for (const Example& e : calibration.examples) r.calib_indices.push_back(e.index);
-    count_duplicates(calibration, load_dataset(task, eval_split, q.data_dir), r);
-    calib_batches = token_batches(*tokenizer, calibration, q.max_length, q.calib_batch_size);
+    r.calib_indices = calibration.indices;
+    r.duplicates = calibration.duplicates;
+    r.duplicate_examples = calibration.duplicate_examples;
+    r.calib_tokens = calibration.tokens;
+    calib_batches = calibration.batches;
     if (q.max_drop) {
       holdout = take_subset(without(split, r.calib_indices), q.holdout_size, q.seed + 1);
       for (const Example& e : holdout.examples) r.holdout_indices.push_back(e.index);
@@ -142,47 +201,12 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     r.calibrate_seconds = seconds_since(t);
   }
 
-  const auto tq = Clock::now();
   std::map<std::string, LinearVariants> variants;
-  for (Linear* l : model->mutable_linears()) {
-    if (!quantized_by_default(*l, q.quant)) continue;
-    LinearVariants v{*l, quantize_linear(*l, q.quant.granularity), std::nullopt};
-    if (q.mode == "static") v.static_int8 = quantize_linear(*l, q.quant.granularity, ranges.at(l->name));
-    variants.emplace(l->name, std::move(v));
-  }
-  // Errors and the fp32 reference are measured on the fp32 model, before anything is swapped in.
-  EvalOptions holdout_options;
-  holdout_options.max_length = q.max_length;
-  holdout_options.progress = false;
-  EvalResult reference;
-  const auto tf = Clock::now();
-  if (q.max_drop) {
-    const size_t error_batches = std::min(calib_batches.size(), static_cast<size_t>(q.error_batches));
-    measure_layer_errors(*model, std::span(calib_batches).first(error_batches), variants);
-    reference = evaluate(*model, *tokenizer, holdout, holdout_options);
-  }
-  const double fallback_preparation = seconds_since(tf);
-  for (Linear* l : model->mutable_linears())
-    if (const auto it = variants.find(l->name); it != variants.end())
-      *l = it->second.static_int8 ? *it->second.static_int8 : it->second.dynamic;
-  quantize_embeddings_if_asked(*model, q.quant);
-  r.quantize_seconds = seconds_since(tq) - fallback_preparation;
-
-  if (q.max_drop) {
-    const auto t = Clock::now();
-    const bool agreement = q.fallback_metric == "agreement";
-    r.fallback = accuracy_fallback(*model, variants, *q.max_drop, agreement ? 1.0 : reference.score.value,
-                                   [&](SequenceModel& m) {
-                                     const EvalResult e = evaluate(m, *tokenizer, holdout, holdout_options);
-                                     if (!agreement) return e.score.value;
-                                     int64_t same = 0;
-                                     for (size_t i = 0; i < e.predictions.size(); ++i)
-                                       same += e.predictions[i].pred == reference.predictions[i].pred;
-                                     return static_cast<double>(same) / static_cast<double>(e.predictions.size());
-                                   });
-    r.fallback_seconds = fallback_preparation + seconds_since(t);
-  }
+  if (plan) quantize_by_plan(*model, *plan, q, calib_batches, r);
+  else variants = quantize_int8(*model, *tokenizer, q, ranges, calib_batches, holdout, r);
   for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants));
+  r.embeddings_format = model->mutable_word_embeddings().format();
+  r.average_bits = average_weight_bits(*model);
 
   const auto ts = Clock::now();
   r.output_file_bytes = write_squish_model(*model, q.model_dir, out);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/calibration_data.h"
 #include "model/common/linear_formats.h"
 #include "quant/calibration.h"
 #include "quant/fallback.h"
@@ -22,7 +23,11 @@ struct QuantizeRequest {
   std::string model_dir, output_dir;
   std::string task;                       // sst2 | mrpc | imdb
   std::string data_dir = "../shared/data";
-  std::string mode = "static";            // dynamic | static
+  std::string mode = "static";            // dynamic | static | plan (every format from plan_path)
+  std::string plan_path;                  // mode plan: a bit plan (quant/bit_plan.h)
+  std::string rounding = "nearest";       // mode plan, 2/4-bit formats: nearest | gptq
+  double gptq_damp = 0.01;                // GPTQ's dampening, a fraction of the Hessian's mean diagonal
+  int64_t gptq_block_size = 128;          // GPTQ's lazy-batch block (columns)
   QuantizeOptions quant;
   ObserverOptions observer;
   std::string calib_split = "train";
@@ -50,11 +55,6 @@ struct LayerDecision {
   std::optional<double> dynamic_error, static_error;  // measured for --max_drop
 };
 
-struct DuplicateText {
-  int64_t calibration_index, evaluation_index;
-  std::string text;
-};
-
 struct QuantizeResult {
   QuantizeRequest request;
   std::string eval_split;
@@ -65,6 +65,8 @@ struct QuantizeResult {
   int64_t duplicates = 0;                 // calibration examples whose exact text is in the evaluation split
   std::vector<DuplicateText> duplicate_examples;  // the first few
   std::vector<LayerDecision> layers;      // forward order
+  std::string embeddings_format;          // the word embeddings' format in the written model
+  double average_bits = 0;                // stored bits per weight of the Linears and word embeddings
   std::optional<FallbackResult> fallback;
   int64_t parameters = 0;
   int64_t source_file_bytes = 0, fp32_bytes = 0, output_file_bytes = 0;

@@ -25,7 +25,7 @@ Linear quantize_linear(const Linear& linear, WeightGranularity granularity, std:
 void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options) {
   if (!options.quantize_embeddings) return;
   EmbeddingTable& table = model.mutable_word_embeddings();
-  table = EmbeddingTable::int8_rows(table.dequantize());
+  table = EmbeddingTable::quantized(table.dequantize(), "int8-rows");
 }
 
 int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options) {

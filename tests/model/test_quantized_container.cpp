@@ -69,7 +69,7 @@ TEST(QuantizedContainer, StaticPerChannelWithInt8EmbeddingsRoundTripsBitExactly)
 TEST(EmbeddingTable, Int8RowsGatherWhatTheyDequantizeTo) {
   Tensor values({3, 4});
   values.values = {0.5f, -1.0f, 0.25f, 0.0f, 2.0f, 1.0f, -2.0f, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f};
-  const EmbeddingTable t = EmbeddingTable::int8_rows(values);
+  const EmbeddingTable t = EmbeddingTable::quantized(values, "int8-rows");
   EXPECT_EQ(t.format(), "int8-rows");
   EXPECT_EQ(t.bytes(), 12 + 3 * 4);
   const Tensor back = t.dequantize();

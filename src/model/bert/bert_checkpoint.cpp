@@ -263,12 +263,14 @@ BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, 
       const auto it = plan->linears.find(linear);
       if (it == plan->linears.end()) throw FormatError(file + ": the container's plan does not list Linear '" + linear + "'");
       planned_linears.insert(linear);
-      return linear_format(it->second, file).read(parts, k, lookup, file);
+      const WeightFormat f = parse_weight_format(it->second, file);
+      return f.traits->read(parts, k, f.group_size, lookup, file);
     };
-    if (plan->embeddings == "int8-rows")
+    if (plan->embeddings != "f32")
       planned_table = [&](const std::string& canonical, const Shape& shape) -> std::optional<EmbeddingTable> {
-        return EmbeddingTable::read_int8_rows(canonical.substr(0, canonical.size() - std::string_view(".weight").size()),
-                                              shape[0], shape[1], lookup, file);
+        return EmbeddingTable::read(plan->embeddings,
+                                    canonical.substr(0, canonical.size() - std::string_view(".weight").size()),
+                                    shape[0], shape[1], lookup, file);
       };
   }
   BertModel model = build_bert(

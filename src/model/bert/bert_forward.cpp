@@ -56,6 +56,49 @@ void embed(const BertModel& model, const TokenBatch& b, float* hidden) {
                          b.batch * b.tokens, H, static_cast<float>(model.config.layer_norm_eps));
 }
 
+// Layer i on act.hidden [B*T, H]: in place, or, for a [CLS]-only layer, into act.cls [B, H].
+void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertActivations& act, bool cls_only,
+                   const Tap* tap) {
+  const BertConfig& c = model.config;
+  const BertLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
+  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
+  const float eps = static_cast<float>(c.layer_norm_eps);
+  const AttentionShape shape{B, T, c.num_attention_heads, c.head_dim()};
+  const VectorOps& ops = vector_ops();
+  float* hidden = act.hidden.data();
+  const int64_t queries = cls_only ? 1 : T, rows = B * queries;
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act, layer, l.qkv, hidden, M, T, b), M, Epilogue::kNone,
+               act.linear);
+  attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
+  float* x = hidden;
+  if (cls_only) {  // the residual stream continues on the [CLS] rows alone
+    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
+    x = act.cls.data();
+  }
+  linear_apply(l.attention_out, x,
+               tapped_input(tap, act, layer, l.attention_out, act.context.data(), rows, queries, b), rows,
+               Epilogue::kAccumulate, act.linear);
+  ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, eps);
+  linear_apply(l.intermediate, act.intermediate.data(), tapped_input(tap, act, layer, l.intermediate, x, rows, queries, b),
+               rows, Epilogue::kGelu, act.linear);
+  linear_apply(l.output, x, tapped_input(tap, act, layer, l.output, act.intermediate.data(), rows, queries, b), rows,
+               Epilogue::kAccumulate, act.linear);
+  ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, eps);
+  emit(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
+}
+
+// Sizes every buffer of a forward of `b` (all layers computed).
+void reserve(const BertConfig& c, const TokenBatch& b, BertActivations& act) {
+  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size, FF = c.intermediate_size;
+  ensure(act.hidden, M * H);
+  ensure(act.qkv, M * 3 * H);
+  ensure(act.context, M * H);
+  ensure(act.intermediate, M * FF);
+  ensure(act.attention, attention_workspace_floats(AttentionShape{B, T, c.num_attention_heads, c.head_dim()}, T));
+  ensure(act.cls, B * H);
+  ensure(act.pooled, B * H);
+}
+
 }  // namespace
 
 TokenLimits bert_token_limits(const BertConfig& c) {
@@ -70,45 +113,16 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
     throw ConfigError(model.source + ": architecture " + c.architecture +
                       " has no sequence-classification head (pooler + classifier)");
   validate_token_batch(bert_token_limits(c), b);
-  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size, FF = c.intermediate_size;
-  const float eps = static_cast<float>(c.layer_norm_eps);
-  const AttentionShape shape{B, T, c.num_attention_heads, c.head_dim()};
-  ensure(act.hidden, M * H);
-  ensure(act.qkv, M * 3 * H);
-  ensure(act.context, M * H);
-  ensure(act.intermediate, M * FF);
-  ensure(act.attention, attention_workspace_floats(shape, T));
-  ensure(act.cls, B * H);
-  ensure(act.pooled, B * H);
+  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
+  reserve(c, b, act);
   float* hidden = act.hidden.data();
-  const VectorOps& ops = vector_ops();
   const Tap* tap = options.tap;
 
   embed(model, b, hidden);
   emit(tap, {TapSite::kEmbeddings, -1}, hidden, M, H, T, b);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    const BertLayerWeights& l = w.layers[static_cast<size_t>(i)];
-    const int layer = static_cast<int>(i);
     const bool cls_only = i + 1 == c.num_hidden_layers && options.last_layer == LastLayerRows::kClsOnly;
-    const int64_t queries = cls_only ? 1 : T, rows = B * queries;
-    linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act, layer, l.qkv, hidden, M, T, b), M, Epilogue::kNone,
-                 act.linear);
-    attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
-    float* x = hidden;
-    if (cls_only) {  // the residual stream continues on the [CLS] rows alone
-      for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
-      x = act.cls.data();
-    }
-    linear_apply(l.attention_out, x,
-                 tapped_input(tap, act, layer, l.attention_out, act.context.data(), rows, queries, b), rows,
-                 Epilogue::kAccumulate, act.linear);
-    ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, eps);
-    linear_apply(l.intermediate, act.intermediate.data(), tapped_input(tap, act, layer, l.intermediate, x, rows, queries, b),
-                 rows, Epilogue::kGelu, act.linear);
-    linear_apply(l.output, x, tapped_input(tap, act, layer, l.output, act.intermediate.data(), rows, queries, b), rows,
-                 Epilogue::kAccumulate, act.linear);
-    ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, eps);
-    emit(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
+    encoder_layer(model, static_cast<int>(i), b, act, cls_only, tap);
   }
   // The pooler reads each sequence's [CLS] row; a [CLS]-only last layer left them in act.cls already.
   if (options.last_layer == LastLayerRows::kAllTokens)
@@ -119,6 +133,24 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   linear_apply(w.classifier, logits.data(), tapped_input(tap, act, -1, w.classifier, act.pooled.data(), B, 1, b), B,
                Epilogue::kNone, act.linear);
   emit(tap, {TapSite::kLogits, -1}, logits.data(), B, c.num_labels, 1, b);
+}
+
+void bert_embed(const BertModel& model, const TokenBatch& b, BertActivations& act) {
+  validate_token_batch(bert_token_limits(model.config), b);
+  reserve(model.config, b, act);
+  embed(model, b, act.hidden.data());
+}
+
+void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivations& act, int first, int end) {
+  const int layers = static_cast<int>(model.config.num_hidden_layers);
+  if (first < 0 || end > layers || first > end)
+    throw Error(ExitCode::kInternal, "bert_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
+                                         ") of a " + std::to_string(layers) + "-layer model");
+  validate_token_batch(bert_token_limits(model.config), b);
+  if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
+    throw Error(ExitCode::kInternal, "bert_run_layers: hidden states smaller than the batch");
+  reserve(model.config, b, act);
+  for (int i = first; i < end; ++i) encoder_layer(model, i, b, act, false, nullptr);
 }
 
 double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq, LastLayerRows last_layer) {

@@ -33,6 +33,13 @@ TokenLimits bert_token_limits(const BertConfig& config);
 void bert_forward(const BertModel& model, const TokenBatch& batch, BertActivations& act, std::vector<float>& logits,
                   const ForwardOptions& options = {});
 
+// The encoder in parts, for analyses that rerun the stack from a captured state (sensitivity):
+// bert_embed leaves the embeddings' output in act.hidden [B*T, H]; bert_run_layers applies layers
+// [first, end) to act.hidden in place, every token computed. Together they give exactly the hidden
+// states bert_forward computes with LastLayerRows::kAllTokens.
+void bert_embed(const BertModel& model, const TokenBatch& batch, BertActivations& act);
+void bert_run_layers(const BertModel& model, const TokenBatch& batch, BertActivations& act, int first, int end);
+
 // The floating-point operations bert_forward executes for B sequences of T tokens: the one FLOP
 // model bench, tests and the end-to-end script read (multiply-adds count 2; LayerNorm, softmax
 // and GELU are left out, as every engine's GFLOP/s figure does).

@@ -27,6 +27,23 @@ void BertSequenceModel::forward(const TokenBatch& batch, std::vector<float>& log
   bert_forward(model_, batch, activations_, logits, options);
 }
 
+// The caller's buffer is swapped in as the forward's own hidden states, so nothing is copied.
+void BertSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidden) {
+  bert_embed(model_, batch, activations_);
+  std::swap(hidden, activations_.hidden);
+}
+
+void BertSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) {
+  std::swap(hidden, activations_.hidden);
+  try {
+    bert_run_layers(model_, batch, activations_, first, end);
+  } catch (...) {
+    std::swap(hidden, activations_.hidden);
+    throw;
+  }
+  std::swap(hidden, activations_.hidden);
+}
+
 double BertSequenceModel::forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const {
   return bert_forward_flops(model_.config, batch, tokens, last_layer);
 }

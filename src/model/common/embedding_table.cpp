@@ -2,10 +2,13 @@
 
 #include <cstring>
 
+#include "core/dtype.h"
+#include "core/error.h"
 #include "kernels/int8_scheme.h"
+#include "model/common/lowbit_linear_weights.h"
+#include "model/common/lowbit_storage.h"
 
 namespace squish {
-
 EmbeddingTable EmbeddingTable::dense(Tensor values) {
   EmbeddingTable t;
   t.rows_ = values.dim(0);
@@ -14,27 +17,55 @@ EmbeddingTable EmbeddingTable::dense(Tensor values) {
   return t;
 }
 
-EmbeddingTable EmbeddingTable::int8_rows(const Tensor& values) {
-  Int8Weights w = quantize_weights_s8(values, WeightGranularity::kPerChannel);
+EmbeddingTable EmbeddingTable::quantized(const Tensor& values, std::string_view format) {
+  check_embedding_format(format, "embedding table");
+  if (format == "f32") return dense(values);
   EmbeddingTable t;
   t.rows_ = values.dim(0);
   t.cols_ = values.dim(1);
-  t.int8_ = true;
-  t.q_ = std::move(w.q);
-  t.scales_ = std::move(w.scales);
+  t.format_ = std::string(format);
+  if (format == "int8-rows") {
+    Int8Weights w = quantize_weights_s8(values, WeightGranularity::kPerChannel);
+    t.q_ = std::move(w.q);
+    t.scales_ = std::move(w.scales);
+  } else if (format == "f16") {
+    t.f16_ = std::make_shared<PackedF16Weights>(PackedF16Weights::pack(round_to_f16(values).data(), t.rows_, t.cols_));
+  } else {
+    const GroupFormat f = *parse_group_format(format);
+    return groups(quantize_groups_rtn(values.data(), t.rows_, t.cols_, f.bits, f.group_size));
+  }
   return t;
 }
 
-EmbeddingTable EmbeddingTable::read_int8_rows(const std::string& name, int64_t rows, int64_t cols,
-                                              const StoredTensorLookup& lookup, const std::string& file) {
-  const StoredTensorReader reader(lookup, file, "int8-rows");
-  const RawTensor& q = reader.get(name + ".weight", DType::kI8, {rows, cols});
-  const std::string scale_name = name + ".weight_scale";
-  const RawTensor& s = reader.get(scale_name, DType::kF32, {rows});
+EmbeddingTable EmbeddingTable::groups(const GroupQuantized& q) {
+  EmbeddingTable t;
+  t.rows_ = q.n;
+  t.cols_ = q.k;
+  t.format_ = group_format_name({q.bits, q.group_size});
+  t.groups_ = std::make_shared<PackedLowBitWeights>(PackedLowBitWeights::pack(q));
+  return t;
+}
+
+EmbeddingTable EmbeddingTable::read(std::string_view format, const std::string& name, int64_t rows, int64_t cols,
+                                    const StoredTensorLookup& lookup, const std::string& file) {
+  check_embedding_format(format, file + ": embeddings '" + name + "'");
+  const StoredTensorReader reader(lookup, file, format);
+  const std::vector<LinearPart> whole = {{name, rows}};
+  if (const auto f = parse_group_format(format)) return groups(read_groups(whole, cols, *f, reader));
   EmbeddingTable t;
   t.rows_ = rows;
   t.cols_ = cols;
-  t.int8_ = true;
+  t.format_ = std::string(format);
+  if (format == "f16") {
+    t.f16_ = std::make_shared<PackedF16Weights>(PackedF16Weights::pack(read_f16(whole, cols, reader).data(), rows, cols));
+    return t;
+  }
+  if (format != "int8-rows")
+    throw FormatError(file + ": embeddings '" + name + "' stored as " + std::string(format) +
+                      " need no plan entry (read as floats)");
+  const RawTensor& q = reader.get(name + ".weight", DType::kI8, {rows, cols});
+  const std::string scale_name = name + ".weight_scale";
+  const RawTensor& s = reader.get(scale_name, DType::kF32, {rows});
   t.q_.resize(static_cast<size_t>(rows * cols));
   std::memcpy(t.q_.data(), q.data, t.q_.size());
   t.scales_.resize(static_cast<size_t>(rows));
@@ -43,29 +74,49 @@ EmbeddingTable EmbeddingTable::read_int8_rows(const std::string& name, int64_t r
 }
 
 int64_t EmbeddingTable::bytes() const {
-  return int8_ ? numel() + rows_ * static_cast<int64_t>(sizeof(float)) : numel() * static_cast<int64_t>(sizeof(float));
+  if (groups_) return groups_->bytes();
+  if (f16_) return f16_->bytes();
+  if (!q_.empty()) return numel() + rows_ * static_cast<int64_t>(sizeof(float));
+  return numel() * static_cast<int64_t>(sizeof(float));
 }
 
 void EmbeddingTable::add_row(int64_t r, float* out) const {
-  if (!int8_) {
-    const float* row = values_.data() + r * cols_;
-    for (int64_t i = 0; i < cols_; ++i) out[i] += row[i];
+  if (groups_) return groups_->add_row(r, out);
+  if (f16_) return f16_->add_row(r, out);
+  if (!q_.empty()) {
+    const int8_t* row = q_.data() + r * cols_;
+    const float scale = scales_[static_cast<size_t>(r)];
+    for (int64_t i = 0; i < cols_; ++i) out[i] += scale * static_cast<float>(row[i]);
     return;
   }
-  const int8_t* row = q_.data() + r * cols_;
-  const float scale = scales_[static_cast<size_t>(r)];
-  for (int64_t i = 0; i < cols_; ++i) out[i] += scale * static_cast<float>(row[i]);
+  const float* row = values_.data() + r * cols_;
+  for (int64_t i = 0; i < cols_; ++i) out[i] += row[i];
 }
 
 Tensor EmbeddingTable::dequantize() const {
-  if (!int8_) return values_;
-  return dequantize_weights_s8({q_, scales_}, rows_, cols_);
+  if (format_ == "f32") return values_;
+  if (!q_.empty()) return dequantize_weights_s8({q_, scales_}, rows_, cols_);
+  Tensor out({rows_, cols_});
+  for (int64_t r = 0; r < rows_; ++r) add_row(r, out.data() + r * cols_);  // out starts at zero
+  return out;
 }
 
 std::vector<TensorToWrite> EmbeddingTable::stored(const std::string& name) const {
-  if (!int8_) return {tensor_to_write_lossless(name + ".weight", values_)};
-  return {array_to_write(name + ".weight", DType::kI8, {rows_, cols_}, q_.data()),
-          array_to_write(name + ".weight_scale", DType::kF32, {rows_}, scales_.data())};
+  std::vector<TensorToWrite> out;
+  if (format_ == "f32") return {tensor_to_write_lossless(name + ".weight", values_)};
+  if (!q_.empty())
+    return {array_to_write(name + ".weight", DType::kI8, {rows_, cols_}, q_.data()),
+            array_to_write(name + ".weight_scale", DType::kF32, {rows_}, scales_.data())};
+  out = groups_ ? stored_groups(groups_->unpack(), 0, rows_) : stored_f16(f16_->unpack(), cols_, 0, rows_);
+  for (TensorToWrite& t : out) t.name = name + t.name;
+  return out;
+}
+
+int64_t embedding_stored_bytes(std::string_view format, int64_t rows, int64_t cols) {
+  check_embedding_format(format, "embedding table");
+  if (const auto f = parse_group_format(format)) return group_stored_bytes(*f, rows, cols);
+  if (format == "int8-rows") return rows * cols + rows * 4;
+  return rows * cols * (format == "f16" ? 2 : 4);
 }
 
 }  // namespace squish

@@ -1,16 +1,19 @@
-// A lookup table [V, H] read one row per token: fp32, or int8 per row ("int8-rows",
-// --quantize_embeddings), each row symmetric with its own scale and dequantized on gather. Word
-// embeddings are half of MiniLM's parameters, and a gather touches one row per token, so int8 rows
-// cost nothing in speed and quarter the table.
+// A lookup table [V, H] read one row per token, in one of the formats an embedding may take:
+// fp32; fp16; int8 per row ("int8-rows", each row symmetric with its own scale); or 2/4-bit
+// groups along H ("int4-g64", kernels/lowbit_scheme.h). Quantized rows are dequantized on gather.
+// Word embeddings are half of MiniLM's parameters, and a gather touches one row per token, so a
+// compact table costs next to nothing in speed.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/tensor.h"
 #include "io/safetensors_writer.h"
+#include "kernels/gemm_lowbit.h"
 #include "model/common/linear_formats.h"
 
 namespace squish {
@@ -19,14 +22,17 @@ class EmbeddingTable {
  public:
   EmbeddingTable() = default;
   static EmbeddingTable dense(Tensor values);
-  // Each row quantized symmetrically with scale max|row| / 127.
-  static EmbeddingTable int8_rows(const Tensor& values);
-  // The stored form of a squish container: `name` + ".weight" I8 [rows, cols] and ".weight_scale"
-  // F32 [rows] (FormatError naming `file` and the tensor otherwise).
-  static EmbeddingTable read_int8_rows(const std::string& name, int64_t rows, int64_t cols,
-                                       const StoredTensorLookup& lookup, const std::string& file);
+  // `values` in `format` (check_embedding_format's names), by round-to-nearest. For int8-rows
+  // each row's scale is max|row| / 127.
+  static EmbeddingTable quantized(const Tensor& values, std::string_view format);
+  // A group format's table from already chosen codes (GPTQ or a reader).
+  static EmbeddingTable groups(const GroupQuantized& q);
+  // The stored form of a squish container under `name` (docs/formats.md); FormatError naming
+  // `file` and the tensor otherwise.
+  static EmbeddingTable read(std::string_view format, const std::string& name, int64_t rows, int64_t cols,
+                             const StoredTensorLookup& lookup, const std::string& file);
 
-  std::string_view format() const { return int8_ ? "int8-rows" : "f32"; }
+  const std::string& format() const { return format_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   int64_t numel() const { return rows_ * cols_; }
@@ -34,15 +40,20 @@ class EmbeddingTable {
   // out[0, cols) += row r (dequantized).
   void add_row(int64_t r, float* out) const;
   Tensor dequantize() const;
-  // The tensors a container stores for it under `name` (".weight", and ".weight_scale" for int8).
+  // The tensors a container stores for it under `name` (".weight", plus scales for quantized rows).
   std::vector<TensorToWrite> stored(const std::string& name) const;
 
  private:
   int64_t rows_ = 0, cols_ = 0;
-  bool int8_ = false;
+  std::string format_ = "f32";
   Tensor values_;               // f32
   std::vector<int8_t> q_;       // int8-rows
   std::vector<float> scales_;   // int8-rows, per row
+  std::shared_ptr<const PackedF16Weights> f16_;
+  std::shared_ptr<const PackedLowBitWeights> groups_;
 };
+
+// Bytes a container stores for a [rows, cols] table in `format` (f32 counted as 4 bytes a value).
+int64_t embedding_stored_bytes(std::string_view format, int64_t rows, int64_t cols);
 
 }  // namespace squish

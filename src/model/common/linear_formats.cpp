@@ -8,17 +8,22 @@
 
 #include "core/error.h"
 #include "model/common/int8_linear_weights.h"
+#include "model/common/lowbit_linear_weights.h"
+#include "model/common/lowbit_storage.h"
 
 namespace squish {
 namespace {
 
-
-std::shared_ptr<const LinearWeights> read_f32(const std::vector<LinearPart>& parts, int64_t k,
-                                              const StoredTensorLookup& lookup, const std::string& file) {
-  const StoredTensorReader reader(lookup, file, "f32");
+int64_t rows_of(const std::vector<LinearPart>& parts) {
   int64_t n = 0;
   for (const auto& p : parts) n += p.rows;
-  Tensor w({n, k});
+  return n;
+}
+
+std::shared_ptr<const LinearWeights> read_f32(const std::vector<LinearPart>& parts, int64_t k, int64_t,
+                                              const StoredTensorLookup& lookup, const std::string& file) {
+  const StoredTensorReader reader(lookup, file, "f32");
+  Tensor w({rows_of(parts), k});
   float* dst = w.data();
   constexpr DType kFloats[] = {DType::kF32, DType::kF16, DType::kBF16};
   for (const auto& p : parts) {
@@ -33,8 +38,7 @@ std::shared_ptr<const LinearWeights> read_int8(const std::vector<LinearPart>& pa
                                                const StoredTensorLookup& lookup, const std::string& file,
                                                bool with_static_input) {
   const StoredTensorReader reader(lookup, file, with_static_input ? "int8-static" : "int8-dynamic");
-  int64_t n = 0;
-  for (const auto& p : parts) n += p.rows;
+  const int64_t n = rows_of(parts);
   Int8Weights w;
   w.q.resize(static_cast<size_t>(n * k));
   w.scales.resize(static_cast<size_t>(n));
@@ -72,22 +76,62 @@ std::shared_ptr<const LinearWeights> read_int8(const std::vector<LinearPart>& pa
   return std::make_shared<Int8LinearWeights>(w, n, k, *granularity, input);
 }
 
-std::shared_ptr<const LinearWeights> read_int8_dynamic(const std::vector<LinearPart>& parts, int64_t k,
+std::shared_ptr<const LinearWeights> read_int8_dynamic(const std::vector<LinearPart>& parts, int64_t k, int64_t,
                                                        const StoredTensorLookup& lookup, const std::string& file) {
   return read_int8(parts, k, lookup, file, false);
 }
-std::shared_ptr<const LinearWeights> read_int8_static(const std::vector<LinearPart>& parts, int64_t k,
+std::shared_ptr<const LinearWeights> read_int8_static(const std::vector<LinearPart>& parts, int64_t k, int64_t,
                                                       const StoredTensorLookup& lookup, const std::string& file) {
   return read_int8(parts, k, lookup, file, true);
 }
+std::shared_ptr<const LinearWeights> read_f16_weights(const std::vector<LinearPart>& parts, int64_t k, int64_t,
+                                                      const StoredTensorLookup& lookup, const std::string& file) {
+  return std::make_shared<F16LinearWeights>(read_f16(parts, k, StoredTensorReader(lookup, file, "f16")), rows_of(parts), k);
+}
+template <int kBits>
+std::shared_ptr<const LinearWeights> read_groups_of(const std::vector<LinearPart>& parts, int64_t k, int64_t group,
+                                                    const StoredTensorLookup& lookup, const std::string& file) {
+  const GroupFormat f{kBits, group};
+  return std::make_shared<GroupLinearWeights>(
+      read_groups(parts, k, f, StoredTensorReader(lookup, file, group_format_name(f))));
+}
+
+int64_t f32_bytes(int64_t rows, int64_t k, int64_t) { return rows * k * 4; }
+int64_t f16_bytes(int64_t rows, int64_t k, int64_t) { return rows * k * 2; }
+int64_t int8_bytes(int64_t rows, int64_t k, int64_t) { return rows * k + rows * 4; }
+int64_t int8_static_bytes(int64_t rows, int64_t k, int64_t) { return rows * k + rows * 4 + 5; }
+template <int kBits>
+int64_t group_bytes(int64_t rows, int64_t k, int64_t group) { return group_stored_bytes({kBits, group}, rows, k); }
+
+std::shared_ptr<const LinearWeights> quantize_f32(const Tensor& w, int64_t) { return dense_f32_weights(w); }
+std::shared_ptr<const LinearWeights> quantize_f16(const Tensor& w, int64_t) {
+  return std::make_shared<F16LinearWeights>(round_to_f16(w), w.dim(0), w.dim(1));
+}
+std::shared_ptr<const LinearWeights> quantize_int8_dynamic(const Tensor& w, int64_t) {
+  return std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, WeightGranularity::kPerChannel), w.dim(0), w.dim(1),
+                                             WeightGranularity::kPerChannel, std::nullopt);
+}
+template <int kBits>
+std::shared_ptr<const LinearWeights> quantize_groups(const Tensor& w, int64_t group) {
+  return std::make_shared<GroupLinearWeights>(quantize_groups_rtn(w.data(), w.dim(0), w.dim(1), kBits, group));
+}
 
 constexpr LinearFormatTraits kFormats[] = {
-    {"f32", 32, "dense fp32 (.weight as F32, or F16 where that is exact)", read_f32},
-    {"int8-dynamic", 8, "W8A32: .weight I8, .weight_scale F32 per row or [1]; activations quantized per row at run time",
-     read_int8_dynamic},
-    {"int8-static", 8,
+    {"f32", 32, false, "dense fp32 (.weight as F32, or F16 where that is exact)", read_f32, f32_bytes, quantize_f32},
+    {"f16", 16, false, "fp16 weights (.weight F16), widened to fp32 inside the multiply", read_f16_weights, f16_bytes,
+     quantize_f16},
+    {"int8-dynamic", 8, false,
+     "W8A32: .weight I8, .weight_scale F32 per row or [1]; activations quantized per row at run time",
+     read_int8_dynamic, int8_bytes, quantize_int8_dynamic},
+    {"int8-static", 8, false,
      "W8A8: as int8-dynamic plus .input_scale F32 [1] and .input_zero_point U8 [1], the calibrated input grid",
-     read_int8_static},
+     read_int8_static, int8_static_bytes, nullptr},
+    {"int4", 4, true,
+     "4-bit groups along K: .weight_packed U8, .weight_scale and .weight_min F16 per group; W4A8 kernel",
+     read_groups_of<4>, group_bytes<4>, quantize_groups<4>},
+    {"int2", 2, true,
+     "2-bit groups along K: .weight_packed U8, .weight_scale and .weight_min F16 per group; W2A8 kernel",
+     read_groups_of<2>, group_bytes<2>, quantize_groups<2>},
 };
 
 }  // namespace
@@ -124,13 +168,27 @@ float StoredTensorReader::scale_at(const RawTensor& t, int64_t i, const std::str
 
 std::span<const LinearFormatTraits> linear_formats() { return kFormats; }
 
-const LinearFormatTraits& linear_format(std::string_view name, const std::string& context) {
+std::string WeightFormat::name() const {
+  return traits->grouped ? group_format_name({traits->weight_bits, group_size}) : std::string(traits->name);
+}
+
+WeightFormat parse_weight_format(std::string_view name, const std::string& context) {
+  if (const auto group = parse_group_format(name))
+    for (const auto& f : kFormats)
+      if (f.grouped && f.weight_bits == group->bits) return {&f, group->group_size};
   std::string names;
   for (const auto& f : kFormats) {
-    if (f.name == name) return f;
-    names += (names.empty() ? "" : ", ") + std::string(f.name);
+    if (!f.grouped && f.name == name) return {&f, 0};
+    names += (names.empty() ? "" : ", ") + std::string(f.name) + (f.grouped ? "-g<G>" : "");
   }
-  throw FormatError(context + ": unknown weight format '" + std::string(name) + "' (expected one of " + names + ")");
+  throw FormatError(context + ": unknown weight format '" + std::string(name) + "' (expected one of " + names +
+                    ", G a multiple of 8)");
+}
+
+void check_embedding_format(std::string_view name, const std::string& context) {
+  if (name == "f32" || name == "f16" || name == "int8-rows" || parse_group_format(name)) return;
+  throw FormatError(context + ": unknown embedding format '" + std::string(name) +
+                    "' (expected f32, f16, int8-rows, int4-g<G> or int2-g<G>)");
 }
 
 std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std::string>& metadata,
@@ -151,12 +209,10 @@ std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std
   for (const auto& [linear, format] : j.items()) {
     if (!format.is_string())
       throw FormatError(file + ": plan entry '" + linear + "': expected a format name, found " + format.dump());
-    plan.linears[linear] = linear_format(format.get<std::string>(), file + ": plan entry '" + linear + "'").name;
+    plan.linears[linear] = parse_weight_format(format.get<std::string>(), file + ": plan entry '" + linear + "'").name();
   }
   if (const auto e = metadata.find(std::string(kEmbeddingsKey)); e != metadata.end()) {
-    if (e->second != "f32" && e->second != "int8-rows")
-      throw FormatError(file + ": metadata '" + std::string(kEmbeddingsKey) + "': expected f32 or int8-rows, found '" +
-                        e->second + "'");
+    check_embedding_format(e->second, file + ": metadata '" + std::string(kEmbeddingsKey) + "'");
     plan.embeddings = e->second;
   }
   return plan;

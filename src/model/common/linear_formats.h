@@ -31,6 +31,7 @@ class StoredTensorReader {
   const RawTensor& get(const std::string& name, DType dtype, const Shape& shape) const;
   // Element i of an F32 scales tensor.
   float scale_at(const RawTensor& t, int64_t i, const std::string& name) const;
+  const std::string& file() const { return file_; }
 
  private:
   const StoredTensorLookup& lookup_;
@@ -39,31 +40,49 @@ class StoredTensorReader {
 };
 
 struct LinearFormatTraits {
-  std::string_view name;         // "f32", "int8-dynamic", "int8-static"
+  std::string_view name;         // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int2"
   int weight_bits;
+  bool grouped;                  // in a plan the name carries its group size: "int4-g64"
   std::string_view description;  // one line, for inspect and docs
   // Builds the weights of a Linear of `in_features` whose HF modules are `parts` (stored under
   // "<canonical part name><suffix>"). FormatError naming `file` and the tensor on any mismatch.
   std::shared_ptr<const LinearWeights> (*read)(const std::vector<LinearPart>& canonical_parts, int64_t in_features,
-                                               const StoredTensorLookup& lookup, const std::string& file);
+                                               int64_t group_size, const StoredTensorLookup& lookup,
+                                               const std::string& file);
+  // Bytes a container stores for [rows, k] weights in this format, scales included.
+  int64_t (*stored_bytes)(int64_t rows, int64_t k, int64_t group_size);
+  // Round-to-nearest weights in this format from fp32 [N, K] (per output channel for int8); null
+  // for int8-static, which needs a calibrated input grid (quant/quantize_model.h).
+  std::shared_ptr<const LinearWeights> (*quantize)(const Tensor& w, int64_t group_size);
 };
 
 std::span<const LinearFormatTraits> linear_formats();
-// The row named `name`; FormatError "<context>: unknown weight format 'x' (expected one of ...)".
-const LinearFormatTraits& linear_format(std::string_view name, const std::string& context);
+
+// A format as a plan names it: a traits row and, for grouped formats, the group size.
+struct WeightFormat {
+  const LinearFormatTraits* traits;
+  int64_t group_size = 0;
+  std::string name() const;  // "int4-g64", "f16"
+};
+// FormatError "<context>: unknown weight format 'x' (expected one of ...)".
+WeightFormat parse_weight_format(std::string_view name, const std::string& context);
+
+// The formats an embedding table may be stored in: f32, f16, int8-rows, int4-g<G>, int2-g<G>
+// (model/common/embedding_table.h). FormatError naming `context` otherwise.
+void check_embedding_format(std::string_view name, const std::string& context);
 
 // The container's plan: Linear name → format name, every Linear of the model listed.
 using LinearPlan = std::map<std::string, std::string>;
 struct ContainerPlan {
   LinearPlan linears;
-  std::string embeddings = "f32";  // the word embeddings: f32 | int8-rows (model/common/embedding_table.h)
+  std::string embeddings = "f32";  // the word embeddings' format (check_embedding_format)
 };
 
 // squish's own container is a safetensors file whose metadata carries these keys.
 inline constexpr std::string_view kContainerKey = "squish.container";      // "quantized"
 inline constexpr std::string_view kContainerVersionKey = "squish.container_version";
 inline constexpr std::string_view kPlanKey = "squish.plan";                // JSON {linear: format}
-inline constexpr std::string_view kEmbeddingsKey = "squish.embeddings";    // f32 | int8-rows
+inline constexpr std::string_view kEmbeddingsKey = "squish.embeddings";    // the embeddings' format
 inline constexpr int kContainerVersion = 1;
 
 // The plan of a squish container, or none for any other checkpoint. FormatError naming `file` for a

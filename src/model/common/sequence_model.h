@@ -65,6 +65,11 @@ class SequenceModel {
   virtual std::vector<TensorToWrite> container_tensors() const = 0;
   // What the container records of the representations: every Linear's format and the embeddings'.
   virtual ContainerPlan container_plan() const = 0;
+  // The encoder in parts, for analyses that rerun the stack from captured states (sensitivity):
+  // `hidden` [B*T, H] receives the embeddings' output; run_layers applies encoder layers [first, end)
+  // to it in place, every token computed (the hidden states forward() computes with kAllTokens).
+  virtual void embed(const TokenBatch& batch, AlignedVector<float>& hidden) = 0;
+  virtual void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) = 0;
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
 

@@ -1,0 +1,75 @@
+#include "eval/calibration_data.h"
+
+#include <unordered_map>
+
+#include "core/error.h"
+#include "eval/batching.h"
+#include "eval/runner.h"
+
+namespace squish {
+namespace {
+
+std::string example_text(const Example& e) { return e.has_pair ? e.text + "\t" + e.text_pair : e.text; }
+
+}  // namespace
+
+void check_calibration_split(const std::string& task, const std::string& calib_split, const std::string& eval_split) {
+  if (parse_split(calib_split) == parse_split(eval_split))
+    throw UsageError("--calib_split " + calib_split + " is the split " + task + " is evaluated on (" +
+                     std::string(split_name(parse_split(eval_split))) +
+                     "): calibrating on it would score the model on its own calibration data; use --calib_split train");
+}
+
+std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size) {
+  const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, max_length);
+  std::vector<int64_t> lengths;
+  for (const Encoding& e : encodings) lengths.push_back(static_cast<int64_t>(e.input_ids.size()));
+  std::vector<TokenBatch> batches;
+  for (const auto& bucket : length_buckets(lengths, batch_size))
+    batches.push_back(make_token_batch(encodings, bucket, tokenizer.pad_id()));
+  return batches;
+}
+
+CalibrationSet make_calibration_set(const Tokenizer& tokenizer, const Dataset& examples, const CalibrationRequest& request) {
+  CalibrationSet set;
+  set.request = request;
+  set.path = examples.path;
+  for (const Example& e : examples.examples) set.indices.push_back(e.index);
+  const Dataset evaluation = load_dataset(parse_task(request.task), parse_split(request.eval_split), request.data_dir);
+  std::unordered_map<std::string, int64_t> eval_index;
+  for (const Example& e : evaluation.examples) eval_index.emplace(example_text(e), e.index);
+  constexpr size_t kShown = 5;
+  for (const Example& e : examples.examples) {
+    const auto it = eval_index.find(example_text(e));
+    if (it == eval_index.end()) continue;
+    ++set.duplicates;
+    if (set.duplicate_examples.size() < kShown) set.duplicate_examples.push_back({e.index, it->second, example_text(e)});
+  }
+  set.batches = token_batches(tokenizer, examples, request.max_length, request.batch_size);
+  for (const TokenBatch& b : set.batches)
+    for (int32_t len : b.lengths) set.tokens += len;
+  return set;
+}
+
+CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request) {
+  check_calibration_split(request.task, request.split, request.eval_split);
+  const Dataset split = load_dataset(parse_task(request.task), parse_split(request.split), request.data_dir);
+  return make_calibration_set(tokenizer, take_subset(split, request.size, request.seed), request);
+}
+
+nlohmann::ordered_json calibration_json(const CalibrationSet& set) {
+  const CalibrationRequest& q = set.request;
+  return {{"task", q.task},         {"split", q.split},           {"path", set.path},
+          {"size", set.indices.size()}, {"seed", q.seed},       {"batch_size", q.batch_size},
+          {"max_length", q.max_length}, {"tokens", set.tokens}, {"indices", set.indices}};
+}
+
+nlohmann::ordered_json duplicates_json(const CalibrationSet& set) {
+  nlohmann::ordered_json examples = nlohmann::ordered_json::array();
+  for (const DuplicateText& d : set.duplicate_examples)
+    examples.push_back({{"calibration_index", d.calibration_index}, {"evaluation_index", d.evaluation_index},
+                        {"text", d.text}});
+  return {{"evaluation_split", set.request.eval_split}, {"count", set.duplicates}, {"examples", examples}};
+}
+
+}  // namespace squish

@@ -1,0 +1,158 @@
+#include "eval/sensitivity_pipeline.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/file_util.h"
+#include "core/human_format.h"
+#include "core/progress.h"
+#include "core/staged_directory.h"
+#include "eval/quantize_pipeline.h"
+#include "eval/run_header.h"
+#include "model/load_model.h"
+
+namespace squish {
+namespace {
+
+int64_t bytes_of(const std::vector<TensorToWrite>& tensors) {
+  int64_t n = 0;
+  for (const TensorToWrite& t : tensors) n += static_cast<int64_t>(t.bytes.size());
+  return n;
+}
+
+// The JSON header of a safetensors file is ~100–200 bytes a tensor; quantized Linears store three
+// tensors a module where fp32 stores one, and the plan adds a line a Linear.
+constexpr int64_t kHeaderBytesPerTensor = 256;
+
+}  // namespace
+
+SensitivityRun measure_model_sensitivity(SequenceModel& model, const SensitivityRequest& request,
+                                         CalibrationSet calibration) {
+  SensitivityRun run;
+  run.request = request;
+  run.calibration = std::move(calibration);
+  run.model_name = std::filesystem::path(request.model_dir).lexically_normal().filename().string();
+  if (run.model_name.empty()) run.model_name = std::filesystem::path(request.model_dir).parent_path().filename().string();
+  run.parameters = model.parameter_count();
+  run.fp32_bytes = run.parameters * static_cast<int64_t>(sizeof(float));
+  {
+    ProgressBar bar("sensitivity", request.progress ? static_cast<int64_t>(run.calibration.indices.size()) : 0,
+                    "examples");
+    run.result = measure_sensitivity(model, run.calibration.batches, request.options, [&](int64_t n) { bar.advance(n); });
+    bar.finish();
+  }
+  // Sizes: each unit's weights in each width, and what stays as it is.
+  std::map<std::string, const Linear*> by_name;
+  for (const Linear* l : model.linears()) by_name[l->name] = l;
+  const std::vector<TensorToWrite> stored = model.container_tensors();
+  int64_t unit_bytes_now = 0;
+  for (const SensitivityUnit& u : run.result.units) {
+    std::vector<int64_t> bytes;
+    for (const SensitivityCell& c : run.result.cells[&u - run.result.units.data()]) {
+      int64_t b = 0;
+      if (u.layer < 0) {
+        const EmbeddingTable& e = model.mutable_word_embeddings();
+        b = embedding_stored_bytes(c.format, e.rows(), e.cols());
+      } else {
+        const WeightFormat f = parse_weight_format(c.format, u.name);
+        for (const std::string& name : u.linears)
+          b += f.traits->stored_bytes(by_name.at(name)->out_features(), by_name.at(name)->in_features(), f.group_size);
+      }
+      bytes.push_back(b);
+    }
+    run.stored_bytes.push_back(std::move(bytes));
+    if (u.layer < 0) unit_bytes_now += bytes_of(model.mutable_word_embeddings().stored("embeddings"));
+    for (const std::string& name : u.linears) {
+      const Linear& l = *by_name.at(name);
+      unit_bytes_now += bytes_of(l.weights->stored_rows(0, l.out_features()));
+    }
+  }
+  run.fixed_bytes = bytes_of(stored) - unit_bytes_now + 3 * kHeaderBytesPerTensor * static_cast<int64_t>(stored.size());
+  return run;
+}
+
+SensitivityRun run_sensitivity(const SensitivityRequest& request) {
+  StagedDirectory out(request.output_dir);
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
+  const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
+  if (model->info().squish_container)
+    throw UsageError("--model_dir " + request.model_dir + " is already quantized by squish; measure its fp32 source");
+  CalibrationRequest c{request.task, request.calib_split,
+                       request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
+                       request.data_dir, request.calib_size, request.options.seed, request.max_length,
+                       request.calib_batch_size};
+  SensitivityRun run = measure_model_sensitivity(*model, request, load_calibration_set(*tokenizer, c));
+  write_sensitivity_files(run, out.path());
+  out.commit();
+  return run;
+}
+
+nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
+  const SensitivityResult& r = run.result;
+  const SensitivityOptions& o = r.options;
+  nlohmann::ordered_json j = run_header("sensitivity", 1);
+  j["source"] = {{"model_dir", run.request.model_dir}, {"model", run.model_name}, {"parameters", run.parameters},
+                 {"fp32_bytes", run.fp32_bytes}};
+  j["calibration"] = calibration_json(run.calibration);
+  j["duplicates"] = duplicates_json(run.calibration);
+  j["options"] = {{"method", similarity_method_name(o.method)},
+                  {"topk", o.topk},
+                  {"bits", o.bits},
+                  {"group_size", o.group_size},
+                  {"granularity", o.granularity == SensitivityGranularity::kLayer ? "layer" : "linear"},
+                  {"compare", o.compare == CompareAt::kLayer ? "layer" : "final"},
+                  {"max_tokens", o.max_tokens},
+                  {"seed", o.seed},
+                  {"rounding", "nearest"}};
+  j["fixed_bytes"] = run.fixed_bytes;
+  nlohmann::ordered_json units = nlohmann::ordered_json::array();
+  for (size_t u = 0; u < r.units.size(); ++u) {
+    nlohmann::ordered_json widths = nlohmann::ordered_json::array();
+    for (size_t w = 0; w < r.cells[u].size(); ++w) {
+      const SensitivityCell& c = r.cells[u][w];
+      widths.push_back({{"bits", c.bits}, {"format", c.format}, {"bytes", run.stored_bytes[u][w]},
+                        {"similarity", c.similarity}, {"sensitivity", c.sensitivity},
+                        {"weight_error", c.weight_error}, {"seconds", c.seconds}});
+    }
+    units.push_back({{"name", r.units[u].name}, {"layer", r.units[u].layer}, {"linears", r.units[u].linears},
+                     {"parameters", r.units[u].parameters}, {"widths", widths}});
+  }
+  j["units"] = units;
+  j["timing"] = {{"sequences", r.sequences},
+                 {"valid_tokens", r.valid_tokens},
+                 {"compared_rows", r.compared_rows},
+                 {"fp32_pass_seconds", r.fp32_seconds},
+                 {"wall_seconds", r.wall_seconds},
+                 {"wall_over_fp32_pass", r.fp32_seconds > 0 ? r.wall_seconds / r.fp32_seconds : 0.0}};
+  return j;
+}
+
+std::string sensitivity_log(const SensitivityRun& run) {
+  const SensitivityResult& r = run.result;
+  const SensitivityOptions& o = r.options;
+  std::string log = fmt::format(
+      "squish sensitivity: {} on {} {} ({} examples, {} tokens, max_length {})\n"
+      "method {}{}, compare {}, granularity {}, {} compared rows, seed {}\n",
+      run.model_name, run.request.task, run.request.calib_split, format_count(r.sequences), format_count(r.valid_tokens),
+      run.request.max_length, similarity_method_name(o.method),
+      o.method == SimilarityMethod::kSvcca ? fmt::format(" (top {})", o.topk) : "",
+      o.compare == CompareAt::kLayer ? "layer" : "final [CLS]",
+      o.granularity == SensitivityGranularity::kLayer ? "layer" : "linear", format_count(r.compared_rows), o.seed);
+  log += fmt::format("fp32 pass over the calibration set: {}\n", format_duration(r.fp32_seconds));
+  for (size_t u = 0; u < r.units.size(); ++u)
+    for (const SensitivityCell& c : r.cells[u])
+      log += fmt::format("{:<44} {:>2} bits {:<13} similarity {:.6f}  sensitivity {:.6f}  weight error {:.4f}  {}\n",
+                         r.units[u].name, c.bits, c.format, c.similarity, c.sensitivity, c.weight_error,
+                         format_duration(c.seconds));
+  log += fmt::format("total {} = {:.2f} x the fp32 pass ({} widths)\n", format_duration(r.wall_seconds),
+                     r.fp32_seconds > 0 ? r.wall_seconds / r.fp32_seconds : 0.0, o.bits.size());
+  return log;
+}
+
+void write_sensitivity_files(const SensitivityRun& run, const std::string& dir) {
+  write_file_atomic(dir + "/sensitivity.json", sensitivity_json(run).dump(2) + "\n");
+  write_file_atomic(dir + "/sensitivity.log", sensitivity_log(run));
+}
+
+}  // namespace squish

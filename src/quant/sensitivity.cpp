@@ -1,0 +1,292 @@
+#include "quant/sensitivity.h"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <regex>
+
+#include "analysis/similarity.h"
+#include "core/error.h"
+#include "model/common/lowbit_storage.h"
+
+namespace squish {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Whether token `position` of calibration sequence `sequence` is compared: a hash below the
+// sampling rate, so the choice depends on neither batching nor threads.
+bool sampled(uint64_t seed, int64_t sequence, int64_t position, double rate) {
+  if (rate >= 1.0) return true;
+  const uint64_t h = splitmix64(seed ^ splitmix64(static_cast<uint64_t>(sequence) * 0x100000001B3ull +
+                                                  static_cast<uint64_t>(position)));
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < rate;
+}
+
+// Rows of a batch's [B*T, H] states that are compared, in order.
+std::vector<int64_t> compared_rows(const TokenBatch& b, int64_t first_sequence, CompareAt compare, uint64_t seed,
+                                   double rate) {
+  std::vector<int64_t> rows;
+  for (int64_t s = 0; s < b.batch; ++s) {
+    if (compare == CompareAt::kFinal) {
+      rows.push_back(s * b.tokens);
+      continue;
+    }
+    for (int64_t t = 0; t < b.lengths[static_cast<size_t>(s)]; ++t)
+      if (sampled(seed, first_sequence + s, t, rate)) rows.push_back(s * b.tokens + t);
+  }
+  return rows;
+}
+
+void append_rows(std::vector<float>& out, const AlignedVector<float>& states, const std::vector<int64_t>& rows,
+                 int64_t h) {
+  for (int64_t r : rows) out.insert(out.end(), states.begin() + r * h, states.begin() + (r + 1) * h);
+}
+
+double similarity(SimilarityMethod method, const std::vector<float>& x, const std::vector<float>& y, int64_t h,
+                  int topk) {
+  const int64_t rows = static_cast<int64_t>(x.size()) / h;
+  const ActivationMatrix a{x.data(), rows, h}, b{y.data(), rows, h};
+  switch (method) {
+    case SimilarityMethod::kSvcca: return svcca_similarity(a, b, topk);
+    case SimilarityMethod::kPwcca: return pwcca_similarity(a, b);
+    case SimilarityMethod::kCka: return linear_cka_similarity(a, b);
+  }
+  return 0;
+}
+
+// ‖W − Q‖² and ‖W‖² of one Linear's weights.
+void add_weight_error(const Linear& original, const Linear& quantized, double& error2, double& norm2) {
+  const Tensor w = linear_dequantize(original), q = linear_dequantize(quantized);
+  for (size_t i = 0; i < w.values.size(); ++i) {
+    const double d = static_cast<double>(w.values[i]) - q.values[i];
+    error2 += d * d;
+    norm2 += static_cast<double>(w.values[i]) * w.values[i];
+  }
+}
+
+// One (unit, width): the representations it swaps in, and the rows it produced.
+struct Variant {
+  std::vector<Linear> linears;          // the unit's Linears in this width (empty for the embeddings)
+  EmbeddingTable embeddings;            // the embeddings unit only
+  std::vector<float> outputs;
+  SensitivityCell cell;
+};
+
+}  // namespace
+
+SimilarityMethod parse_similarity_method(const std::string& name) {
+  if (name == "svcca") return SimilarityMethod::kSvcca;
+  if (name == "pwcca") return SimilarityMethod::kPwcca;
+  if (name == "cka") return SimilarityMethod::kCka;
+  throw UsageError("--method " + name + ": expected svcca, pwcca or cka");
+}
+
+std::string similarity_method_name(SimilarityMethod m) {
+  switch (m) {
+    case SimilarityMethod::kSvcca: return "svcca";
+    case SimilarityMethod::kPwcca: return "pwcca";
+    case SimilarityMethod::kCka: return "cka";
+  }
+  return "?";
+}
+
+SensitivityGranularity parse_sensitivity_granularity(const std::string& name) {
+  if (name == "layer") return SensitivityGranularity::kLayer;
+  if (name == "linear") return SensitivityGranularity::kLinear;
+  throw UsageError("--granularity " + name + ": expected layer or linear");
+}
+
+CompareAt parse_compare_at(const std::string& name) {
+  if (name == "layer") return CompareAt::kLayer;
+  if (name == "final") return CompareAt::kFinal;
+  throw UsageError("--compare " + name + ": expected layer or final");
+}
+
+std::string linear_format_for_bits(int bits, int64_t group_size) {
+  switch (bits) {
+    case 2:
+    case 4: return group_format_name({bits, group_size});
+    case 8: return "int8-dynamic";
+    case 16: return "f16";
+    case 32: return "f32";
+  }
+  throw UsageError("--bits " + std::to_string(bits) + ": expected 2, 4, 8, 16 or 32");
+}
+
+std::string embedding_format_for_bits(int bits, int64_t group_size) {
+  return bits == 8 ? "int8-rows" : linear_format_for_bits(bits, group_size);
+}
+
+int layer_of_linear_name(const std::string& name) {
+  static const std::regex pattern(R"((^|\.)(encoder\.layer|layers)\.(\d+)\.)");
+  std::smatch m;
+  return std::regex_search(name, m, pattern) ? std::stoi(m[3].str()) : -1;
+}
+
+std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, SensitivityGranularity granularity,
+                                               bool embeddings) {
+  std::vector<SensitivityUnit> units;
+  std::map<int, size_t> unit_of_layer;
+  for (const Linear* l : model.linears()) {
+    const int layer = layer_of_linear_name(l->name);
+    if (layer < 0) continue;  // pooler and classifier stay as they are
+    if (granularity == SensitivityGranularity::kLinear) {
+      units.push_back({l->name, layer, {l->name}, linear_parameters(*l) - l->bias.numel()});
+      continue;
+    }
+    auto [it, fresh] = unit_of_layer.try_emplace(layer, units.size());
+    if (fresh) units.push_back({"encoder.layer." + std::to_string(layer), layer, {}, 0});
+    units[it->second].linears.push_back(l->name);
+    units[it->second].parameters += linear_parameters(*l) - l->bias.numel();
+  }
+  if (embeddings) {
+    SensitivityUnit e{"embeddings", -1, {}, 0};
+    e.parameters = model.mutable_word_embeddings().numel();
+    units.push_back(e);
+  }
+  return units;
+}
+
+SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const TokenBatch> batches,
+                                      const SensitivityOptions& options, const std::function<void(int64_t)>& on_batch) {
+  const auto t0 = Clock::now();
+  SensitivityResult r;
+  r.options = options;
+  r.units = sensitivity_units(model, options.granularity, options.embeddings);
+  const int layers = static_cast<int>(model.info().layers);
+  const int64_t h = model.info().hidden_size;
+  if (r.units.empty()) throw UsageError("sensitivity: the model has no encoder layers to measure");
+  if (options.bits.empty()) throw UsageError("--bits: give at least one width");
+
+  for (const TokenBatch& b : batches)
+    for (int32_t len : b.lengths) r.valid_tokens += len;
+  const double rate = options.compare == CompareAt::kFinal || r.valid_tokens <= options.max_tokens
+                          ? 1.0
+                          : static_cast<double>(options.max_tokens) / static_cast<double>(r.valid_tokens);
+  std::vector<std::vector<int64_t>> rows_of_batch;
+  for (const TokenBatch& b : batches) {
+    rows_of_batch.push_back(compared_rows(b, r.sequences, options.compare, options.seed, rate));
+    r.sequences += b.batch;
+    r.compared_rows += static_cast<int64_t>(rows_of_batch.back().size());
+  }
+  if (r.compared_rows <= h)
+    throw UsageError("sensitivity: " + std::to_string(r.compared_rows) + " compared rows (" +
+                     (options.compare == CompareAt::kFinal ? "one [CLS] row per calibration sequence"
+                                                           : "valid calibration tokens, at most --max_tokens") +
+                     ") but the hidden size is " + std::to_string(h) +
+                     "; similarity needs more samples than dimensions: raise --calib_size" +
+                     (options.compare == CompareAt::kFinal ? "" : " or --max_tokens"));
+
+  // Every Linear by name, and each (unit, width) variant made once.
+  std::map<std::string, Linear*> linear_by_name;
+  for (Linear* l : model.mutable_linears()) linear_by_name[l->name] = l;
+  EmbeddingTable& embeddings = model.mutable_word_embeddings();
+  std::vector<std::vector<Variant>> variants(r.units.size());
+  for (size_t u = 0; u < r.units.size(); ++u)
+    for (int bits : options.bits) {
+      const auto t = Clock::now();
+      Variant v;
+      v.cell.bits = bits;
+      double error2 = 0, norm2 = 0;
+      if (r.units[u].layer < 0) {
+        v.cell.format = embedding_format_for_bits(bits, options.group_size);
+        const Tensor values = embeddings.dequantize();
+        v.embeddings = EmbeddingTable::quantized(values, v.cell.format);
+        const Tensor back = v.embeddings.dequantize();
+        for (size_t i = 0; i < values.values.size(); ++i) {
+          const double d = static_cast<double>(values.values[i]) - back.values[i];
+          error2 += d * d;
+          norm2 += static_cast<double>(values.values[i]) * values.values[i];
+        }
+      } else {
+        v.cell.format = linear_format_for_bits(bits, options.group_size);
+        const WeightFormat f = parse_weight_format(v.cell.format, "sensitivity");
+        for (const std::string& name : r.units[u].linears) {
+          Linear q = *linear_by_name.at(name);
+          q.weights = f.traits->quantize(linear_dequantize(q), f.group_size);
+          add_weight_error(*linear_by_name.at(name), q, error2, norm2);
+          v.linears.push_back(std::move(q));
+        }
+      }
+      v.cell.weight_error = norm2 > 0 ? std::sqrt(error2 / norm2) : 0;
+      v.cell.seconds = seconds_since(t);
+      variants[u].push_back(std::move(v));
+    }
+
+  // Reference rows: per comparison point (-1 the embeddings' output, l layer l's output) or the
+  // final [CLS] rows.
+  std::map<int, std::vector<float>> reference;
+  std::vector<AlignedVector<float>> states(static_cast<size_t>(layers) + 1);
+  AlignedVector<float> work;
+  const auto swap_in = [&](Variant& v) {
+    if (v.linears.empty()) {
+      std::swap(embeddings, v.embeddings);
+      return;
+    }
+    for (Linear& q : v.linears) std::swap(*linear_by_name.at(q.name), q);
+  };
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    const TokenBatch& b = batches[bi];
+    const std::vector<int64_t>& rows = rows_of_batch[bi];
+    const auto tf = Clock::now();
+    model.embed(b, states[0]);
+    for (int l = 0; l < layers; ++l) {
+      states[static_cast<size_t>(l) + 1] = states[static_cast<size_t>(l)];
+      model.run_layers(b, states[static_cast<size_t>(l) + 1], l, l + 1);
+    }
+    r.fp32_seconds += seconds_since(tf);
+    if (options.compare == CompareAt::kFinal) append_rows(reference[layers - 1], states.back(), rows, h);
+    else
+      for (int l = -1; l < layers; ++l) append_rows(reference[l], states[static_cast<size_t>(l) + 1], rows, h);
+
+    for (size_t u = 0; u < r.units.size(); ++u) {
+      const int layer = r.units[u].layer;
+      for (Variant& v : variants[u]) {
+        const auto t = Clock::now();
+        swap_in(v);
+        try {
+          if (layer < 0) model.embed(b, work);
+          else {
+            work = states[static_cast<size_t>(layer)];
+            model.run_layers(b, work, layer, layer + 1);
+          }
+          if (options.compare == CompareAt::kFinal && layer + 1 < layers) model.run_layers(b, work, layer + 1, layers);
+        } catch (...) {
+          swap_in(v);
+          throw;
+        }
+        swap_in(v);
+        append_rows(v.outputs, work, rows, h);
+        v.cell.seconds += seconds_since(t);
+      }
+    }
+    if (on_batch) on_batch(b.batch);
+  }
+
+  for (size_t u = 0; u < r.units.size(); ++u) {
+    const int point = options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer;
+    std::vector<SensitivityCell> cells;
+    for (Variant& v : variants[u]) {
+      const auto t = Clock::now();
+      v.cell.similarity = similarity(options.method, reference.at(point), v.outputs, h, options.topk);
+      v.cell.sensitivity = 1.0 - v.cell.similarity;
+      v.cell.seconds += seconds_since(t);
+      cells.push_back(v.cell);
+      v.outputs = {};
+    }
+    r.cells.push_back(std::move(cells));
+  }
+  r.wall_seconds = seconds_since(t0);
+  return r;
+}
+
+}  // namespace squish

@@ -1,0 +1,86 @@
+// Layer sensitivity to quantization, measured by how much a layer's representation changes
+// (SVCCA, PWCCA or linear CKA, analysis/similarity.h): for each unit (an encoder layer, one Linear,
+// or the word embeddings) and each candidate width, that unit alone is quantized (round-to-nearest)
+// and 1 − similarity between its fp32 and quantized outputs is its sensitivity.
+//
+// Efficient by construction: each calibration batch runs through the fp32 encoder once, keeping
+// every layer's input; a variant then reruns only its own layer from the captured fp32 input
+// (--compare layer), or its layer and those after it (--compare final, at the [CLS] rows). So the
+// whole measurement costs about (1 + widths) fp32 passes at layer granularity, never a forward per
+// (unit, width). Compared rows are the valid tokens (padding excluded), subsampled deterministically
+// by a hash of (seed, sequence, position) when there are more than --max_tokens.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/common/sequence_model.h"
+
+namespace squish {
+
+enum class SimilarityMethod { kSvcca, kPwcca, kCka };
+enum class SensitivityGranularity { kLayer, kLinear };
+enum class CompareAt { kLayer, kFinal };
+
+SimilarityMethod parse_similarity_method(const std::string& name);   // svcca | pwcca | cka (UsageError)
+SensitivityGranularity parse_sensitivity_granularity(const std::string& name);  // layer | linear
+CompareAt parse_compare_at(const std::string& name);                 // layer | final
+std::string similarity_method_name(SimilarityMethod m);
+
+struct SensitivityOptions {
+  SimilarityMethod method = SimilarityMethod::kPwcca;
+  int topk = 20;                        // SVCCA's directions per side
+  std::vector<int> bits = {2, 4, 8, 16};
+  int64_t group_size = 64;              // of the 2- and 4-bit formats
+  SensitivityGranularity granularity = SensitivityGranularity::kLayer;
+  CompareAt compare = CompareAt::kLayer;
+  int64_t max_tokens = 8192;            // compared token rows at most (compare layer)
+  uint64_t seed = 42;
+  bool embeddings = true;               // the word embeddings are a unit too
+};
+
+// The format a width means for a Linear: 2/4 → int<b>-g<G>, 8 → int8-dynamic (per channel),
+// 16 → f16, 32 → f32; for the embeddings 8 is int8-rows. UsageError for other widths.
+std::string linear_format_for_bits(int bits, int64_t group_size);
+std::string embedding_format_for_bits(int bits, int64_t group_size);
+
+struct SensitivityUnit {
+  std::string name;                     // "encoder.layer.3", a Linear's name, or "embeddings"
+  int layer = -1;                       // encoder layer; -1 for the embeddings
+  std::vector<std::string> linears;     // the Linears it holds (none for the embeddings)
+  int64_t parameters = 0;
+};
+
+struct SensitivityCell {
+  int bits = 0;
+  std::string format;
+  double similarity = 0, sensitivity = 0;
+  double weight_error = 0;              // ‖W − Q‖_F / ‖W‖_F over the unit's weights
+  double seconds = 0;                   // quantizing it and rerunning its layers
+};
+
+struct SensitivityResult {
+  SensitivityOptions options;
+  std::vector<SensitivityUnit> units;
+  std::vector<std::vector<SensitivityCell>> cells;  // [unit][width], widths in options.bits order
+  int64_t sequences = 0, valid_tokens = 0, compared_rows = 0;
+  double fp32_seconds = 0;              // the one fp32 pass over the calibration batches
+  double wall_seconds = 0;
+};
+
+// The units a model is measured by: layers found by name pattern ("encoder.layer.X." in BERT,
+// ".layers.X." in causal LMs) or each of their Linears, then the embeddings when asked.
+std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, SensitivityGranularity granularity,
+                                               bool embeddings);
+// The encoder layer a Linear's name places it in, or -1.
+int layer_of_linear_name(const std::string& name);
+
+// `on_batch` (may be null) is called after each batch with its sequence count.
+SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const TokenBatch> batches,
+                                      const SensitivityOptions& options,
+                                      const std::function<void(int64_t)>& on_batch = nullptr);
+
+}  // namespace squish
