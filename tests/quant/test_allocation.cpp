@@ -185,6 +185,27 @@ TEST(KMeansAllocation, DistinctScoresWhoseSquaredDistanceUnderflowStillGetTwoClu
   EXPECT_THAT(a.bits, ElementsAre(4, 8));
 }
 
+TEST(KMeansAllocation, AScoreEquidistantFromTwoCentroidsJoinsTheMoreSensitive) {
+  // From centres {0, 0.5}, Lloyd reaches centroids {0, 1}, where 0.5 is equidistant and stays above:
+  // a fixed point worse than the optimum {0.25, 1.5}. Single restarts reach one or the other;
+  // ten restarts keep the optimum.
+  const AllocationProblem problem = problem_with_scores({0.0, 0.5, 1.5}, {4, 8});
+  int tied = 0;
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    const Allocation a = allocate_kmeans(problem, {.seed = seed, .restarts = 1});
+    const std::vector<double>& centroids = kmeans_details(a).centroids;
+    if (centroids == std::vector<double>{0.0, 1.0}) {
+      EXPECT_THAT(a.bits, ElementsAre(4, 8, 8));
+      ++tied;
+    } else {
+      EXPECT_THAT(centroids, ElementsAre(0.25, 1.5));
+      EXPECT_THAT(a.bits, ElementsAre(4, 4, 8));
+    }
+  }
+  EXPECT_GT(tied, 0);
+  EXPECT_THAT(kmeans_details(allocate_kmeans(problem)).centroids, ElementsAre(0.25, 1.5));
+}
+
 std::vector<double> random_scores(int n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::lognormal_distribution<double> d(0.0, 1.5);
