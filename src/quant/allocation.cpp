@@ -71,42 +71,47 @@ std::vector<int> nearest_centroids(const std::vector<double>& scores, const std:
   return cluster;
 }
 
+// Renumbers clusters so that only those with members remain, centroids still ascending.
+void drop_empty_clusters(std::vector<double>& centroids, std::vector<int>& cluster) {
+  std::vector<bool> used(centroids.size(), false);
+  for (int c : cluster) used[c] = true;
+  std::vector<int> renumber(centroids.size(), -1);
+  std::vector<double> kept;
+  for (size_t c = 0; c < centroids.size(); ++c) {
+    if (!used[c]) continue;
+    renumber[c] = static_cast<int>(kept.size());
+    kept.push_back(centroids[c]);
+  }
+  for (int& c : cluster) c = renumber[c];
+  centroids = std::move(kept);
+}
+
+// Lloyd from sorted distinct centres. In 1-D the nearest-centroid clusters are intervals in centroid
+// order, so their means stay strictly ascending; a cluster that loses every member is dropped.
 Clustering lloyd(const std::vector<double>& scores, std::vector<double> centroids, int max_iterations) {
   Clustering out;
   std::vector<int> cluster = nearest_centroids(scores, centroids);
-  while (out.iterations < max_iterations) {
+  while (true) {
+    drop_empty_clusters(centroids, cluster);
+    if (out.converged || out.iterations == max_iterations) break;
     std::vector<double> sum(centroids.size(), 0.0);
     std::vector<int> members(centroids.size(), 0);
     for (size_t i = 0; i < scores.size(); ++i) {
       sum[cluster[i]] += scores[i];
       ++members[cluster[i]];
     }
-    // An emptied cluster keeps its centroid; it is dropped below if it stays empty.
-    for (size_t c = 0; c < centroids.size(); ++c)
-      if (members[c] > 0) centroids[c] = sum[c] / members[c];
-    std::sort(centroids.begin(), centroids.end());
+    for (size_t c = 0; c < centroids.size(); ++c) centroids[c] = sum[c] / members[c];
     ++out.iterations;
     std::vector<int> next = nearest_centroids(scores, centroids);
-    const bool stable = next == cluster;
+    out.converged = next == cluster;
     cluster = std::move(next);
-    if (stable) {
-      out.converged = true;
-      break;
-    }
   }
-  std::vector<int> renumber(centroids.size(), -1);
-  for (int c : cluster) renumber[c] = 0;
-  for (size_t c = 0; c < centroids.size(); ++c) {
-    if (renumber[c] < 0) continue;
-    renumber[c] = static_cast<int>(out.centroids.size());
-    out.centroids.push_back(centroids[c]);
-  }
-  for (int& c : cluster) c = renumber[c];
-  out.cluster = std::move(cluster);
   for (size_t i = 0; i < scores.size(); ++i) {
-    const double d = scores[i] - out.centroids[out.cluster[i]];
+    const double d = scores[i] - centroids[cluster[i]];
     out.inertia += d * d;
   }
+  out.centroids = std::move(centroids);
+  out.cluster = std::move(cluster);
   return out;
 }
 

@@ -226,6 +226,23 @@ TEST(KMeansAllocation, SameSeedSameResult) {
   }
 }
 
+TEST(KMeansAllocation, AnIterationCapStopsLloydAndSaysSo) {
+  const AllocationProblem problem = problem_with_scores(random_scores(49, 11));
+  int stopped = 0;
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    const KMeansDetails capped = kmeans_details(allocate_kmeans(problem, {.seed = seed, .restarts = 1, .max_iterations = 1}));
+    EXPECT_EQ(capped.iterations, 1);
+    EXPECT_TRUE(std::is_sorted(capped.centroids.begin(), capped.centroids.end()));
+    for (int c = 0; c < static_cast<int>(capped.centroids.size()); ++c)
+      EXPECT_NE(std::find(capped.cluster.begin(), capped.cluster.end(), c), capped.cluster.end()) << "empty cluster";
+    stopped += capped.converged ? 0 : 1;
+    const KMeansDetails free = kmeans_details(allocate_kmeans(problem, {.seed = seed, .restarts = 1}));
+    EXPECT_TRUE(free.converged);
+    EXPECT_GE(free.iterations, capped.converged ? 1 : 2);
+  }
+  EXPECT_GT(stopped, 0);
+}
+
 TEST(KMeansAllocation, MoreSensitiveUnitsNeverGetFewerBits) {
   for (uint64_t instance = 0; instance < 20; ++instance) {
     const std::vector<double> scores = random_scores(30, 100 + instance);
