@@ -144,7 +144,8 @@ struct FrontEntry {
 }  // namespace
 
 void validate_allocation_problem(const AllocationProblem& problem) {
-  if (problem.bits.empty()) throw UsageError("allocation: no candidate widths, expected at least one (e.g. 2, 4, 8, 16)");
+  if (problem.bits.empty())
+    throw UsageError("allocation: no candidate widths, expected at least one (e.g. 2, 4, 8, 16)");
   for (size_t w = 0; w < problem.bits.size(); ++w) {
     if (problem.bits[w] <= 0)
       throw UsageError("allocation: width " + std::to_string(problem.bits[w]) + " bits, expected a positive bit count");
@@ -354,7 +355,8 @@ Allocation allocate_budget(const AllocationProblem& problem, int64_t budget_byte
 
 int64_t budget_from_size_mb(double target_size_mb) {
   if (!std::isfinite(target_size_mb) || target_size_mb <= 0)
-    throw UsageError("--target_size_mb " + std::to_string(target_size_mb) + ", expected a positive size in MB (10^6 bytes)");
+    throw UsageError("--target_size_mb " + std::to_string(target_size_mb) +
+                     ", expected a positive size in MB (10^6 bytes)");
   return static_cast<int64_t>(std::floor(target_size_mb * 1e6));
 }
 

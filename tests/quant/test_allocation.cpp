@@ -230,7 +230,8 @@ TEST(KMeansAllocation, AnIterationCapStopsLloydAndSaysSo) {
   const AllocationProblem problem = problem_with_scores(random_scores(49, 11));
   int stopped = 0;
   for (uint64_t seed = 0; seed < 10; ++seed) {
-    const KMeansDetails capped = kmeans_details(allocate_kmeans(problem, {.seed = seed, .restarts = 1, .max_iterations = 1}));
+    const KMeansDetails capped =
+        kmeans_details(allocate_kmeans(problem, {.seed = seed, .restarts = 1, .max_iterations = 1}));
     EXPECT_EQ(capped.iterations, 1);
     EXPECT_TRUE(std::is_sorted(capped.centroids.begin(), capped.centroids.end()));
     for (int c = 0; c < static_cast<int>(capped.centroids.size()); ++c)
