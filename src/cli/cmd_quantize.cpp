@@ -20,14 +20,19 @@ std::string quantize_summary(const QuantizeResult& r) {
   for (const LayerDecision& d : r.layers) ++formats[d.format];
   std::string layers;
   for (const auto& [format, n] : formats) layers += fmt::format("{}{} {}", layers.empty() ? "" : ", ", n, format);
-  std::string text = fmt::format("wrote {} ({} {})\n", q.output_dir, q.mode == "static" ? "static W8A8" : "dynamic W8A32",
-                                 q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
-  text += fmt::format("  Linears     {}; word embeddings {}\n", layers,
-                      q.quant.quantize_embeddings ? "int8 per row" : "as stored");
+  std::string text =
+      q.mode == "plan"
+          ? fmt::format("wrote {} (bit plan {}, {} rounding)\n", q.output_dir, q.plan_path, q.rounding)
+          : fmt::format("wrote {} ({} {})\n", q.output_dir, q.mode == "static" ? "static W8A8" : "dynamic W8A32",
+                        q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
+  text += fmt::format("  Linears     {}; word embeddings {}; {:.2f} stored bits per weight\n", layers,
+                      r.embeddings_format, r.average_bits);
   if (!r.calib_indices.empty())
-    text += fmt::format("  calibration {} {} examples of {} ({} tokens), observer {}; {} duplicate{} of {} {} texts\n",
+    text += fmt::format("  calibration {} {} examples of {} ({} tokens), {}; {} duplicate{} of {} {} texts\n",
                         format_count(static_cast<int64_t>(r.calib_indices.size())), q.calib_split, q.task,
-                        format_count(r.calib_tokens), observer_name(q.observer.kind), r.duplicates,
+                        format_count(r.calib_tokens),
+                        q.mode == "plan" ? std::string("GPTQ Hessians") : "observer " + std::string(observer_name(q.observer.kind)),
+                        r.duplicates,
                         r.duplicates == 1 ? "" : "s", q.task, r.eval_split);
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;
@@ -53,13 +58,21 @@ void add_quantize_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   QuantizeRequest& q = o->request;
-  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a classifier to int8 (dynamic W8A32 or static W8A8)");
+  CLI::App* cmd = app.add_subcommand(
+      "quantize", "Quantize a classifier: int8 (dynamic W8A32 or static W8A8), or mixed precision by a --plan");
   add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory to quantize");
   add_output_dir_option(*cmd, q.output_dir, "New model directory to write (must not exist, or be empty)");
   cmd->add_option("--task", q.task, "sst2 | mrpc | imdb: whose train split calibrates")->required()
       ->check(one_of({"sst2", "mrpc", "imdb"}));
   cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
-  cmd->add_option("--mode", q.mode, "dynamic | static")->capture_default_str()->check(one_of({"dynamic", "static"}));
+  auto* mode = cmd->add_option("--mode", q.mode, "dynamic | static")->capture_default_str()
+                   ->check(one_of({"dynamic", "static"}));
+  cmd->add_option("--plan", q.plan_path, "A bit plan (squish allocate): every format from it, instead of --mode")
+      ->excludes(mode);
+  cmd->add_option("--rounding", q.rounding, "With --plan, the 2/4-bit codes: nearest | gptq (calibrates Hessians)")
+      ->capture_default_str()->check(one_of({"nearest", "gptq"}));
+  cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   add_quantization_options(*cmd, q.quant);
   add_observer_options(*cmd, q.observer);
   add_calibration_options(*cmd, q.calib_split, q.calib_size, q.calib_batch_size);
@@ -80,6 +93,7 @@ void add_quantize_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   cmd->callback(command(&o->threads, [o, max_drop] {
     if (max_drop->count()) o->request.max_drop = o->max_drop;
+    if (!o->request.plan_path.empty()) o->request.mode = "plan";
     write_stdout(quantize_summary(run_quantize(o->request)));
   }));
 }

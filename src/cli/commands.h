@@ -15,5 +15,8 @@ void add_export_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_ptq_compare_command(CLI::App& app);
 void add_calib_ablation_command(CLI::App& app);
+void add_sensitivity_command(CLI::App& app);
+void add_allocate_command(CLI::App& app);
+void add_mixed_precision_command(CLI::App& app);
 
 }  // namespace squish::cli

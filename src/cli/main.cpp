@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   squish::cli::add_quantize_command(app);
   squish::cli::add_ptq_compare_command(app);
   squish::cli::add_calib_ablation_command(app);
+  squish::cli::add_sensitivity_command(app);
+  squish::cli::add_allocate_command(app);
+  squish::cli::add_mixed_precision_command(app);
 
   std::vector<std::string> args = squish::cli::normalize_flag_spellings(argc, argv);
   std::vector<char*> normalized;

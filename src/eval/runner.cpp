@@ -8,6 +8,7 @@
 #include "core/progress.h"
 #include "core/threads.h"
 #include "eval/batching.h"
+#include "quant/bit_plan.h"
 
 namespace squish {
 namespace {
@@ -87,6 +88,8 @@ EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Data
   r.resident_bytes = model.resident_bytes();
   r.model_file_bytes = info.weights_file_bytes;
   for (const Linear* l : model.linears()) ++r.linear_formats[std::string(l->weights->format())];
+  r.embeddings_format = model.mutable_word_embeddings().format();
+  r.average_bits = average_weight_bits(model);
   r.threads = num_threads();
 
   const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, options.max_length, &r.truncated_examples);

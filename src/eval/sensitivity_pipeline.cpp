@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
 #include "core/file_util.h"
 #include "core/human_format.h"
 #include "core/progress.h"

@@ -41,7 +41,8 @@ nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& 
   j["model"] = {{"weights_file", r.model_source},     {"architecture", r.architecture}, {"id2label", labels},
                 {"parameters", r.parameters},         {"resident_bytes", r.resident_bytes},
                 {"weights_file_bytes", r.model_file_bytes}, {"fp32_bytes", fp32_bytes(r)},
-                {"compression_vs_fp32", compression_vs_fp32(r)}, {"linear_formats", r.linear_formats}};
+                {"compression_vs_fp32", compression_vs_fp32(r)}, {"linear_formats", r.linear_formats},
+                {"word_embeddings", r.embeddings_format}, {"average_bits", r.average_bits}};
   j["data"] = {{"path", r.data_path}, {"task", r.task}, {"split", r.split}, {"examples", r.examples},
                {"labeled", r.labeled}, {"truncated_examples", r.truncated_examples}};
   if (r.labeled) {
@@ -111,7 +112,8 @@ std::string eval_result_table(const EvalResult& r) {
                    compression_vs_fp32(r));
   std::string formats;
   for (const auto& [format, n] : r.linear_formats) formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", n, format);
-  s += "  Linears " + formats + "\n";
+  s += fmt::format("  Linears {}; word embeddings {}; {:.2f} stored bits per weight\n", formats, r.embeddings_format,
+                   r.average_bits);
   s += fmt::format("  wall {:.2f} s (load {:.2f} s, tokenize {:.2f} s, forward {:.2f} s), {:.1f} examples/s, {} thread{}, "
                    "padding {:.1f}%\n",
                    r.wall_seconds, r.load_seconds, r.tokenize_seconds, r.forward_seconds, r.examples_per_second,

@@ -1,0 +1,152 @@
+// squish sensitivity, allocate and mixed-precision: the study's sensitivity-based mixed-precision
+// pipeline as three steps (measure, allocate, then squish quantize --plan) or as one command.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
+#include "core/file_util.h"
+#include "core/human_format.h"
+#include "core/output_file.h"
+#include "eval/allocate_pipeline.h"
+#include "eval/mixed_precision_pipeline.h"
+#include "eval/sensitivity_pipeline.h"
+#include "report/mixed_precision_report.h"
+
+namespace squish::cli {
+namespace {
+
+struct SensitivityFlags {
+  std::string method = "pwcca", granularity = "layer", compare = "layer";
+};
+
+// --method, --topk, --bits, --group_size, --granularity, --compare, --max_tokens, calibration flags.
+void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFlags& f, const char* method_flag) {
+  add_calibration_options(cmd, s.calib_split, s.calib_size, s.calib_batch_size);
+  cmd.add_option(method_flag, f.method, "Similarity: svcca | pwcca | cka")->capture_default_str()
+      ->check(one_of({"svcca", "pwcca", "cka"}));
+  cmd.add_option("--topk", s.options.topk, "SVCCA: singular directions kept per side")->capture_default_str()
+      ->check(integer_in(1, 1 << 16));
+  cmd.add_option("--bits", s.options.bits, "Candidate widths (2 4 8 16: int2/int4 groups, int8 per channel, fp16)")
+      ->capture_default_str()->check(one_of({"2", "4", "8", "16"}));
+  cmd.add_option("--group_size", s.options.group_size, "Weights per group of the 2- and 4-bit formats (along K)")
+      ->capture_default_str()->check(integer_in(8, 1 << 16));
+  cmd.add_option("--granularity", f.granularity, "layer (one width per encoder layer) | linear (one per Linear)")
+      ->capture_default_str()->check(one_of({"layer", "linear"}));
+  cmd.add_option("--compare", f.compare, "layer (the layer's own output) | final (the last layer's [CLS] row)")
+      ->capture_default_str()->check(one_of({"layer", "final"}));
+  cmd.add_option("--max_tokens", s.options.max_tokens, "Compared token rows at most (a seeded subsample)")
+      ->capture_default_str()->check(integer_in(2));
+}
+
+void bind_sensitivity_flags(SensitivityRequest& s, const SensitivityFlags& f) {
+  s.options.method = parse_similarity_method(f.method);
+  s.options.granularity = parse_sensitivity_granularity(f.granularity);
+  s.options.compare = parse_compare_at(f.compare);
+}
+
+// --allocation/--method, targets, --percentiles, --score_bits, --uniform_bits.
+void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const char* method_flag) {
+  cmd.add_option(method_flag, a.method, "kmeans | percentile | budget (exact, under a size target) | uniform")
+      ->capture_default_str()->check(one_of({"kmeans", "percentile", "budget", "uniform"}));
+  cmd.add_option_function<double>("--target_size_mb", [&a](double v) { a.target_size_mb = v; },
+                                  "budget: model size on disk, MB = 10^6 bytes")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option_function<double>("--target_avg_bits", [&a](double v) { a.target_avg_bits = v; },
+                                  "budget: stored bits per weight of the Linears and word embeddings")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option_function<double>("--target_compression", [&a](double v) { a.target_compression = v; },
+                                  "budget: at least this many times smaller than fp32 (4 bytes a parameter)")
+      ->check(CLI::Range(1.0, 1e6));
+  cmd.add_option("--percentiles", a.percentiles, "percentile: k-1 increasing thresholds in (0, 100); default equal");
+  cmd.add_option_function<int>("--score_bits", [&a](int v) { a.score_bits = v; },
+                               "kmeans, percentile: rank units by their sensitivity at this width (default the lowest)");
+  cmd.add_option_function<int>("--uniform_bits", [&a](int v) { a.uniform_bits = v; },
+                               "uniform: every unit at this width");
+}
+
+}  // namespace
+
+void add_sensitivity_command(CLI::App& app) {
+  struct Options {
+    SensitivityRequest request;
+    SensitivityFlags flags;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  SensitivityRequest& s = o->request;
+  CLI::App* cmd = app.add_subcommand("sensitivity", "How much each layer's representation changes when it alone is "
+                                                    "quantized, per width (SVCCA, PWCCA or CKA)");
+  add_model_dir_option(*cmd, s.model_dir, "fp32 HF model directory");
+  add_output_dir_option(*cmd, s.output_dir, "Run folder to write: sensitivity.json and sensitivity.log");
+  cmd->add_option("--task", s.task, "sst2 | mrpc | imdb: whose examples calibrate")->required()
+      ->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--data_dir", s.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  cmd->add_option("--eval_split", s.eval_split, "The split the model will be scored on (refused for calibration; "
+                                                "default dev, test for imdb)")
+      ->check(one_of({"train", "dev", "test"}));
+  add_sensitivity_options(*cmd, s, o->flags, "--method");
+  add_max_length_option(*cmd, s.max_length);
+  add_seed_option(*cmd, s.options.seed, "Seed of the calibration subset and the token subsample");
+  add_threads_option(*cmd, o->threads);
+  cmd->callback(command(&o->threads, [o] {
+    bind_sensitivity_flags(o->request, o->flags);
+    const SensitivityRun run = run_sensitivity(o->request);
+    write_stdout(sensitivity_log(run));
+  }));
+}
+
+void add_allocate_command(CLI::App& app) {
+  auto a = std::make_shared<AllocateRequest>();
+  CLI::App* cmd = app.add_subcommand("allocate", "A bit plan from a sensitivity.json: a width per unit");
+  cmd->add_option("--sensitivity", a->sensitivity_path, "sensitivity.json written by squish sensitivity")->required();
+  cmd->add_option("--output", a->output, "plan.json to write")->required();
+  add_allocation_options(*cmd, *a, "--method");
+  add_seed_option(*cmd, a->seed, "Seed of k-means++");
+  cmd->callback(command(nullptr, [a] {
+    check_output_path(a->output, "--output");
+    write_stdout(allocation_summary(run_allocate(*a)));
+  }));
+}
+
+void add_mixed_precision_command(CLI::App& app) {
+  struct Options {
+    MixedPrecisionRequest request;
+    SensitivityFlags flags;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  MixedPrecisionRequest& q = o->request;
+  q.eval.max_length = 512;
+  CLI::App* cmd = app.add_subcommand(
+      "mixed-precision", "Sensitivity, bit allocation, quantization and evaluation in one run folder");
+  add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory");
+  add_output_dir_option(*cmd, q.output_dir, "Run folder to write (must not exist, or be empty)");
+  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->capture_default_str()->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  cmd->add_option("--split", q.split, "Evaluation split (default dev; test for imdb)")
+      ->check(one_of({"train", "dev", "test"}));
+  add_max_samples_option(*cmd, q.max_samples);
+  add_sensitivity_options(*cmd, q.sensitivity, o->flags, "--method");
+  add_allocation_options(*cmd, q.allocation, "--allocation");
+  cmd->add_option("--rounding", q.rounding, "2/4-bit codes: nearest | gptq")->capture_default_str()
+      ->check(one_of({"nearest", "gptq"}));
+  cmd->add_option("--gptq_calib_size", q.gptq_calib_size, "gptq: train examples whose inputs make the Hessians")
+      ->capture_default_str()->check(integer_in(1));
+  cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  add_max_length_option(*cmd, q.eval.max_length);
+  add_batch_size_option(*cmd, q.eval.batch_size);
+  add_seed_option(*cmd, q.seed, "Seed of every subset, the token subsample and k-means");
+  add_threads_option(*cmd, o->threads);
+  cmd->callback(command(&o->threads, [o] {
+    bind_sensitivity_flags(o->request.sensitivity, o->flags);
+    const MixedPrecisionResult r = run_mixed_precision(o->request);
+    write_file_atomic(o->request.output_dir + "/results.json", mixed_precision_json(r).dump(2) + "\n");
+    write_stdout(mixed_precision_table(r));
+  }));
+}
+
+}  // namespace squish::cli

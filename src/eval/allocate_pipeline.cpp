@@ -1,0 +1,165 @@
+#include "eval/allocate_pipeline.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/human_format.h"
+#include "eval/run_header.h"
+
+namespace squish {
+namespace {
+
+template <class T>
+T field(const nlohmann::json& j, const char* key, const std::string& context) {
+  const auto it = j.find(key);
+  if (it == j.end()) throw FormatError(context + ": missing \"" + key + "\"");
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw FormatError(context + ": \"" + key + "\" has the wrong type: " + it->dump());
+  }
+}
+
+Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
+  const AllocationProblem& p = r.problem;
+  const int budget_targets = q.target_size_mb.has_value() + q.target_avg_bits.has_value() + q.target_compression.has_value();
+  if (q.method != "budget" && budget_targets)
+    throw UsageError("--target_size_mb, --target_avg_bits and --target_compression go with --method budget");
+  if (q.method != "uniform" && q.uniform_bits) throw UsageError("--uniform_bits goes with --method uniform");
+  if (q.method == "kmeans") {
+    KMeansOptions o;
+    o.score.score_bits = q.score_bits;
+    o.seed = q.seed;
+    return allocate_kmeans(p, o);
+  }
+  if (q.method == "percentile") {
+    PercentileOptions o;
+    o.score.score_bits = q.score_bits;
+    o.percentiles = q.percentiles;
+    return allocate_percentile(p, o);
+  }
+  if (q.method == "budget") {
+    if (budget_targets != 1)
+      throw UsageError("--method budget needs exactly one of --target_size_mb, --target_avg_bits, --target_compression");
+    if (q.target_size_mb) return allocate_budget(p, budget_from_size_mb(*q.target_size_mb));
+    if (q.target_avg_bits) return allocate_budget(p, budget_from_average_bits(p, *q.target_avg_bits));
+    if (!(*q.target_compression >= 1.0) || !std::isfinite(*q.target_compression))
+      throw UsageError("--target_compression " + std::to_string(*q.target_compression) + ": expected a ratio >= 1");
+    return allocate_budget(p, static_cast<int64_t>(std::floor(static_cast<double>(r.fp32_bytes) / *q.target_compression)));
+  }
+  if (q.method == "uniform") {
+    if (!q.uniform_bits) throw UsageError("--method uniform needs --uniform_bits");
+    const auto it = std::find(p.bits.begin(), p.bits.end(), *q.uniform_bits);
+    if (it == p.bits.end())
+      throw UsageError("--uniform_bits " + std::to_string(*q.uniform_bits) + ": the sensitivity run measured " +
+                       fmt::format("{}", fmt::join(p.bits, ", ")) + " bits");
+    return summarize_allocation(p, std::vector<int>(p.units.size(), static_cast<int>(it - p.bits.begin())));
+  }
+  throw UsageError("--method " + q.method + ": expected kmeans, percentile, budget or uniform");
+}
+
+}  // namespace
+
+AllocateResult read_allocation_problem(const std::string& path) {
+  const nlohmann::json j = nlohmann::json::parse(read_file(path), nullptr, false);
+  if (j.is_discarded()) throw FormatError(path + ": not valid JSON");
+  if (j.value("schema", "") != "squish.sensitivity")
+    throw FormatError(path + ": not a squish sensitivity file (expected \"schema\": \"squish.sensitivity\")");
+  AllocateResult r;
+  r.fp32_bytes = field<int64_t>(field<nlohmann::json>(j, "source", path), "fp32_bytes", path + ": source");
+  r.problem.bits = field<std::vector<int>>(field<nlohmann::json>(j, "options", path), "bits", path + ": options");
+  r.problem.fixed_bytes = field<int64_t>(j, "fixed_bytes", path);
+  const auto units = field<nlohmann::json>(j, "units", path);
+  if (!units.is_array()) throw FormatError(path + ": \"units\" is not an array");
+  for (size_t u = 0; u < units.size(); ++u) {
+    const std::string context = path + ": units[" + std::to_string(u) + "]";
+    AllocationUnit unit;
+    unit.name = field<std::string>(units[u], "name", context);
+    unit.parameters = field<int64_t>(units[u], "parameters", context);
+    const auto widths = field<nlohmann::json>(units[u], "widths", context);
+    if (!widths.is_array() || widths.size() != r.problem.bits.size())
+      throw FormatError(context + ": expected " + std::to_string(r.problem.bits.size()) + " widths");
+    std::vector<std::string> formats;
+    for (size_t w = 0; w < widths.size(); ++w) {
+      const std::string wc = context + ".widths[" + std::to_string(w) + "]";
+      if (field<int>(widths[w], "bits", wc) != r.problem.bits[w])
+        throw FormatError(wc + ": bits differ from options.bits[" + std::to_string(w) + "]");
+      unit.sensitivity.push_back(field<double>(widths[w], "sensitivity", wc));
+      unit.bytes.push_back(field<int64_t>(widths[w], "bytes", wc));
+      formats.push_back(field<std::string>(widths[w], "format", wc));
+    }
+    r.formats.push_back(std::move(formats));
+    r.linears.push_back(field<std::vector<std::string>>(units[u], "linears", context));
+    r.problem.units.push_back(std::move(unit));
+  }
+  validate_allocation_problem(r.problem);
+  return r;
+}
+
+AllocateResult run_allocate(const AllocateRequest& q) {
+  AllocateResult r = read_allocation_problem(q.sensitivity_path);
+  r.request = q;
+  r.allocation = allocate(r, q);
+  for (size_t u = 0; u < r.problem.units.size(); ++u) {
+    const std::string& format = r.formats[u][static_cast<size_t>(r.allocation.width_index[u])];
+    if (r.linears[u].empty()) r.plan.embeddings = format;
+    for (const std::string& linear : r.linears[u]) r.plan.linears[linear] = format;
+  }
+  if (!q.output.empty()) write_file_atomic(q.output, plan_json(r).dump(2) + "\n");
+  return r;
+}
+
+nlohmann::ordered_json plan_json(const AllocateResult& r) {
+  const Allocation& a = r.allocation;
+  nlohmann::ordered_json j = run_header("bit_plan", 1);
+  for (auto& [key, value] : bit_plan_json(r.plan).items()) j[key] = value;
+  nlohmann::ordered_json allocation = {{"method", allocation_method_name(a)}, {"sensitivity", r.request.sensitivity_path}};
+  if (const auto* k = std::get_if<KMeansDetails>(&a.details))
+    allocation["kmeans"] = {{"score_bits", k->score_bits}, {"centroids", k->centroids}, {"cluster", k->cluster},
+                            {"inertia", k->inertia}, {"iterations", k->iterations}, {"converged", k->converged},
+                            {"seed", k->seed}, {"restarts", k->restarts}};
+  if (const auto* p = std::get_if<PercentileDetails>(&a.details))
+    allocation["percentile"] = {{"score_bits", p->score_bits}, {"percentiles", p->percentiles},
+                                {"thresholds", p->thresholds}};
+  if (const auto* b = std::get_if<BudgetDetails>(&a.details))
+    allocation["budget"] = {{"budget_bytes", b->budget_bytes}, {"minimum_bytes", b->minimum_bytes},
+                            {"largest_pareto_front", b->largest_pareto_front}};
+  j["allocation"] = allocation;
+  nlohmann::ordered_json units = nlohmann::ordered_json::array();
+  for (size_t u = 0; u < r.problem.units.size(); ++u) {
+    const size_t w = static_cast<size_t>(a.width_index[u]);
+    units.push_back({{"name", r.problem.units[u].name}, {"bits", a.bits[u]}, {"format", r.formats[u][w]},
+                     {"sensitivity", r.problem.units[u].sensitivity[w]}, {"bytes", r.problem.units[u].bytes[w]},
+                     {"parameters", r.problem.units[u].parameters}});
+  }
+  j["units"] = units;
+  j["expected"] = {{"unit_bytes", a.unit_bytes},
+                   {"total_bytes", a.total_bytes},
+                   {"fp32_bytes", r.fp32_bytes},
+                   {"compression_vs_fp32", a.total_bytes > 0 ? static_cast<double>(r.fp32_bytes) / a.total_bytes : 0.0},
+                   {"total_sensitivity", a.total_sensitivity},
+                   {"average_stored_bits", a.average_stored_bits},
+                   {"average_nominal_bits", a.average_nominal_bits}};
+  return j;
+}
+
+std::string allocation_summary(const AllocateResult& r) {
+  const Allocation& a = r.allocation;
+  std::string text = fmt::format("{} allocation over {} units ({} bits)\n", allocation_method_name(a),
+                                 r.problem.units.size(), fmt::join(r.problem.bits, "/"));
+  for (size_t u = 0; u < r.problem.units.size(); ++u) {
+    const size_t w = static_cast<size_t>(a.width_index[u]);
+    text += fmt::format("  {:<44} {:>2} bits {:<13} sensitivity {:.6f}  {}\n", r.problem.units[u].name, a.bits[u],
+                        r.formats[u][w], r.problem.units[u].sensitivity[w], format_bytes(r.problem.units[u].bytes[w]));
+  }
+  text += fmt::format("  expected size {} ({:.2f}x smaller than fp32 {}), {:.2f} stored bits per weight\n",
+                      format_bytes(a.total_bytes), static_cast<double>(r.fp32_bytes) / a.total_bytes,
+                      format_bytes(r.fp32_bytes), a.average_stored_bits);
+  return text;
+}
+
+}  // namespace squish

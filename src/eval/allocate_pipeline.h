@@ -1,0 +1,48 @@
+// `squish allocate` as a library call: a sensitivity.json (eval/sensitivity_pipeline.h) in, a bit
+// plan (quant/bit_plan.h) out, chosen by k-means over the sensitivities, percentile thresholds, an
+// exact size budget (quant/allocation.h), or one width for every unit (the uniform baselines). The
+// plan records how it was chosen: method, per-unit width, format, sensitivity and bytes, expected size.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "quant/allocation.h"
+#include "quant/bit_plan.h"
+
+namespace squish {
+
+struct AllocateRequest {
+  std::string sensitivity_path;
+  std::string output;                        // plan.json to write ("" = none)
+  std::string method = "kmeans";             // kmeans | percentile | budget | uniform
+  std::optional<double> target_size_mb;      // budget: total size on disk
+  std::optional<double> target_avg_bits;     // budget: stored bits per unit weight
+  std::optional<double> target_compression;  // budget: fp32 bytes / this
+  std::vector<double> percentiles;           // percentile: k − 1 of them; empty = equal quantiles
+  std::optional<int> score_bits;             // kmeans | percentile: the width whose sensitivity ranks units
+  std::optional<int> uniform_bits;           // uniform: the width of every unit
+  uint64_t seed = 42;
+};
+
+struct AllocateResult {
+  AllocateRequest request;
+  AllocationProblem problem;
+  std::vector<std::vector<std::string>> formats;  // [unit][width]
+  std::vector<std::vector<std::string>> linears;  // [unit]: its Linears (none for the embeddings)
+  int64_t fp32_bytes = 0;
+  Allocation allocation;
+  BitPlan plan;
+};
+
+// The allocation problem a sensitivity.json describes (FormatError naming the file otherwise).
+AllocateResult read_allocation_problem(const std::string& sensitivity_path);
+AllocateResult run_allocate(const AllocateRequest& request);
+// The plan with its provenance, as written to request.output.
+nlohmann::ordered_json plan_json(const AllocateResult& result);
+std::string allocation_summary(const AllocateResult& result);
+
+}  // namespace squish

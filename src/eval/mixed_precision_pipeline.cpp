@@ -1,0 +1,85 @@
+#include "eval/mixed_precision_pipeline.h"
+
+#include <chrono>
+
+#include "core/error.h"
+#include "core/staged_directory.h"
+#include "model/load_model.h"
+
+namespace squish {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+}  // namespace
+
+MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
+  const auto t0 = Clock::now();
+  MixedPrecisionResult r;
+  r.request = q;
+  r.split = q.split.empty() ? default_eval_split(q.task) : q.split;
+  check_calibration_split(q.task, q.sensitivity.calib_split, r.split);
+  StagedDirectory out(q.output_dir);
+
+  r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.max_samples, q.seed, q.eval};
+  r.fp32 = run_eval(r.fp32_request);
+
+  const auto ts = Clock::now();
+  SensitivityRequest s = q.sensitivity;
+  s.model_dir = q.model_dir;
+  s.task = q.task;
+  s.data_dir = q.data_dir;
+  s.eval_split = r.split;
+  s.max_length = q.eval.max_length;
+  s.progress = q.eval.progress;
+  s.options.seed = q.seed;
+  {
+    const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
+    const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
+    if (model->info().squish_container)
+      throw UsageError("--model_dir " + q.model_dir + " is already quantized by squish; start from its fp32 source");
+    const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
+                               s.calib_batch_size};
+    r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c));
+  }
+  write_sensitivity_files(r.sensitivity, out.path());
+  r.sensitivity_seconds = seconds_since(ts);
+
+  AllocateRequest a = q.allocation;
+  a.sensitivity_path = out.file("sensitivity.json");
+  a.output = out.file("plan.json");
+  a.seed = q.seed;
+  r.allocation = run_allocate(a);
+
+  QuantizeRequest quantize;
+  quantize.model_dir = q.model_dir;
+  quantize.output_dir = out.file("model");
+  quantize.task = q.task;
+  quantize.data_dir = q.data_dir;
+  quantize.mode = "plan";
+  quantize.plan_path = a.output;
+  quantize.rounding = q.rounding;
+  quantize.gptq_damp = q.gptq_damp;
+  quantize.gptq_block_size = q.gptq_block_size;
+  quantize.calib_split = s.calib_split;
+  quantize.calib_size = q.gptq_calib_size;
+  quantize.calib_batch_size = s.calib_batch_size;
+  quantize.eval_split = r.split;
+  quantize.seed = q.seed;
+  quantize.max_length = q.eval.max_length;
+  quantize.progress = q.eval.progress;
+  r.quantize = run_quantize(quantize);
+
+  r.quantized_request = r.fp32_request;
+  r.quantized_request.model_dir = quantize.output_dir;
+  r.quantized = run_eval(r.quantized_request);
+  // Where the model will be once the folder is committed.
+  r.quantized_request.model_dir = q.output_dir + "/model";
+  r.quantized.model_source = r.quantized_request.model_dir + "/model.safetensors";
+  r.wall_seconds = seconds_since(t0);
+  out.commit();
+  return r;
+}
+
+}  // namespace squish

@@ -1,0 +1,155 @@
+// Sensitivity (quant/sensitivity.h) on the tiny fixture model: the efficient path (fp32 states
+// captured once, one layer rerun per variant) gives exactly what quantizing the layer in the whole
+// model and running a full forward gives; the token subsample is deterministic; lower widths are
+// more sensitive; too few samples are refused with a clear message.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "analysis/similarity.h"
+#include "core/error.h"
+#include "model/common/linear_formats.h"
+#include "model/common/tap.h"
+#include "model/load_model.h"
+#include "quant/sensitivity.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+std::unique_ptr<SequenceModel> tiny() { return load_model(test::fixtures_dir() + "/tiny_bert"); }
+
+// `count` batches of 4 sequences of up to 12 tokens (vocabulary 61), the later ones padded.
+std::vector<TokenBatch> random_batches(int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<TokenBatch> batches;
+  for (int i = 0; i < count; ++i) {
+    TokenBatch b;
+    b.batch = 4;
+    b.tokens = 12;
+    for (int s = 0; s < 4; ++s) {
+      const int32_t len = 12 - 2 * s;
+      b.lengths.push_back(len);
+      for (int t = 0; t < 12; ++t) b.input_ids.push_back(t < len ? static_cast<int32_t>(3 + rng() % 58) : 0);
+    }
+    b.token_type_ids.assign(48, 0);
+    batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+// Layer `layer`'s output rows (valid tokens, in batch order) from full forwards of `model`.
+std::vector<float> layer_outputs(SequenceModel& model, const std::vector<TokenBatch>& batches, int layer) {
+  std::vector<float> rows;
+  Tap tap;
+  tap.fn = [&](const TapPoint& p, const TapView& v) {
+    if (p.site != TapSite::kLayerOutput || p.layer != layer) return;
+    for (int64_t r = 0; r < v.rows; ++r)
+      if (v.valid_row(r)) rows.insert(rows.end(), v.data + r * v.cols, v.data + (r + 1) * v.cols);
+  };
+  ForwardOptions options;
+  options.last_layer = LastLayerRows::kAllTokens;
+  options.tap = &tap;
+  std::vector<float> logits;
+  for (const TokenBatch& b : batches) model.forward(b, logits, options);
+  return rows;
+}
+
+TEST(Sensitivity, RerunningOneLayerEqualsQuantizingItInTheWholeModel) {
+  const std::vector<TokenBatch> batches = random_batches(6, 1);
+  auto model = tiny();
+  SensitivityOptions o;
+  o.bits = {2, 8};
+  o.group_size = 8;
+  o.method = SimilarityMethod::kCka;
+  o.max_tokens = 1 << 20;  // every valid token
+  const SensitivityResult r = measure_sensitivity(*model, batches, o);
+  ASSERT_EQ(r.units.size(), 3u);  // two layers and the embeddings
+  EXPECT_EQ(r.units[0].name, "encoder.layer.0");
+  EXPECT_EQ(r.units[2].name, "embeddings");
+  EXPECT_EQ(r.compared_rows, r.valid_tokens);
+
+  for (int layer = 0; layer < 2; ++layer)
+    for (size_t w = 0; w < o.bits.size(); ++w) {
+      auto whole = tiny();
+      const std::vector<float> reference = layer_outputs(*whole, batches, layer);
+      const WeightFormat f = parse_weight_format(linear_format_for_bits(o.bits[w], 8), "test");
+      for (Linear* l : whole->mutable_linears())
+        if (l->layer == layer) l->weights = f.traits->quantize(linear_dequantize(*l), f.group_size);
+      const std::vector<float> quantized = layer_outputs(*whole, batches, layer);
+      const int64_t rows = static_cast<int64_t>(reference.size()) / 24;
+      const double expected = 1.0 - linear_cka_similarity({reference.data(), rows, 24}, {quantized.data(), rows, 24});
+      EXPECT_NEAR(r.cells[static_cast<size_t>(layer)][w].sensitivity, expected, 1e-12) << layer << " " << o.bits[w];
+    }
+}
+
+TEST(Sensitivity, FewerBitsAreMoreSensitiveAndTheSubsampleIsSeeded) {
+  const std::vector<TokenBatch> batches = random_batches(8, 2);
+  SensitivityOptions o;
+  o.bits = {2, 4, 8, 16};
+  o.group_size = 8;
+  o.max_tokens = 200;  // of 288 valid tokens
+  for (SimilarityMethod m : {SimilarityMethod::kSvcca, SimilarityMethod::kPwcca, SimilarityMethod::kCka}) {
+    o.method = m;
+    o.topk = 8;
+    auto model = tiny();
+    const SensitivityResult a = measure_sensitivity(*model, batches, o);
+    const SensitivityResult b = measure_sensitivity(*model, batches, o);
+    EXPECT_LT(a.compared_rows, a.valid_tokens);
+    EXPECT_GT(a.compared_rows, 100);
+    for (size_t u = 0; u < a.units.size(); ++u) {
+      SCOPED_TRACE(a.units[u].name + " " + similarity_method_name(m));
+      for (size_t w = 0; w < o.bits.size(); ++w) EXPECT_EQ(a.cells[u][w].sensitivity, b.cells[u][w].sensitivity);
+      EXPECT_GT(a.cells[u][0].sensitivity, a.cells[u][2].sensitivity);  // 2 bits vs 8
+      EXPECT_GT(a.cells[u][0].weight_error, a.cells[u][1].weight_error);
+      EXPECT_GT(a.cells[u][1].weight_error, a.cells[u][2].weight_error);
+      EXPECT_GT(a.cells[u][2].weight_error, a.cells[u][3].weight_error);
+    }
+    o.seed += 1;
+    const SensitivityResult c = measure_sensitivity(*model, batches, o);
+    EXPECT_NE(c.cells[0][0].sensitivity, a.cells[0][0].sensitivity);  // another seed, another subsample
+    o.seed -= 1;
+  }
+}
+
+TEST(Sensitivity, LinearGranularityAndFinalComparison) {
+  const std::vector<TokenBatch> batches = random_batches(8, 3);
+  auto model = tiny();
+  SensitivityOptions o;
+  o.bits = {2, 16};
+  o.group_size = 8;
+  o.granularity = SensitivityGranularity::kLinear;
+  o.embeddings = false;
+  o.method = SimilarityMethod::kCka;
+  const SensitivityResult r = measure_sensitivity(*model, batches, o);
+  ASSERT_EQ(r.units.size(), 8u);
+  EXPECT_EQ(r.units[0].linears, std::vector<std::string>{"encoder.layer.0.attention.self.qkv"});
+  for (size_t u = 0; u < r.units.size(); ++u) EXPECT_GT(r.cells[u][0].sensitivity, r.cells[u][1].sensitivity);
+  // [CLS] rows only: 32 sequences is more than the hidden size of 24.
+  o.granularity = SensitivityGranularity::kLayer;
+  o.compare = CompareAt::kFinal;
+  const SensitivityResult f = measure_sensitivity(*model, batches, o);
+  EXPECT_EQ(f.compared_rows, 32);
+}
+
+TEST(Sensitivity, TooFewSamplesAreAClearError) {
+  const std::vector<TokenBatch> batches = random_batches(1, 4);  // 4 [CLS] rows, hidden size 24
+  auto model = tiny();
+  SensitivityOptions o;
+  o.compare = CompareAt::kFinal;
+  o.group_size = 8;
+  try {
+    measure_sensitivity(*model, batches, o);
+    FAIL() << "4 samples of 24 dimensions were compared";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("4 compared rows"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hidden size is 24"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(linear_format_for_bits(3, 64), UsageError);
+  EXPECT_EQ(layer_of_linear_name("encoder.layer.11.output.dense"), 11);
+  EXPECT_EQ(layer_of_linear_name("model.decoder.layers.3.fc1"), 3);
+  EXPECT_EQ(layer_of_linear_name("pooler"), -1);
+}
+
+}  // namespace
+}  // namespace squish
