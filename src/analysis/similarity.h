@@ -21,7 +21,9 @@ struct CcaSimilarity {
   double similarity = 0;              // SVCCA: the mean of `correlations`; PWCCA: their weighted mean
   std::vector<double> correlations;   // canonical correlations, descending
   std::vector<double> weights;        // PWCCA: one per correlation, summing to 1; empty for SVCCA
-  int64_t kept_x = 0, kept_y = 0;     // dimensions CCA used on each side (constant ones are dropped)
+  // Dimensions CCA used on each side: features (PWCCA) or principal directions (SVCCA) left after
+  // dropping those without variance.
+  int64_t kept_x = 0, kept_y = 0;
 };
 
 // The three measures of one pair.
