@@ -1,0 +1,140 @@
+#include "analysis/similarity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <string_view>
+
+#include "analysis/cca.h"
+#include "analysis/covariance.h"
+#include "core/error.h"
+
+namespace squish {
+namespace {
+
+// PWCCA's variates have unit variance up to the ridge (analysis/cca.h); one left with less than this
+// after orthogonalisation is rounding noise of a zero-variance direction, and gets weight 0.
+constexpr double kVanishingVariance = 1e-6;
+
+// With fewer samples than dimensions every canonical correlation is 1 whatever the data.
+void require_cca_samples(ActivationMatrix x, ActivationMatrix y, std::string_view measure) {
+  for (const auto& [side, m] : {std::pair{"x", x}, std::pair{"y", y}})
+    if (m.rows < m.cols)
+      throw ShapeError(fmt::format(
+          "{}: activation matrix {} has {} samples (rows) for {} dimensions (cols); CCA needs at least as many "
+          "samples as dimensions on each side (SVCCA compares wider representations with topk <= samples)",
+          measure, side, m.rows, m.cols));
+}
+
+void require_topk(ActivationMatrix x, ActivationMatrix y, int topk) {
+  const int64_t narrowest = std::min(x.cols, y.cols);
+  if (topk < 1 || topk > narrowest)
+    throw ShapeError(fmt::format("svcca: topk must lie in [1, {}] (the narrower side's dimensions), found {}",
+                                 narrowest, topk));
+  if (x.rows < topk)
+    throw ShapeError(fmt::format("svcca: CCA of the top {} directions needs at least {} samples (rows), found {}",
+                                 topk, topk, x.rows));
+}
+
+CcaSimilarity similarity_of(const CcaSolution& solution) {
+  CcaSimilarity result;
+  result.correlations.assign(solution.correlations.begin(), solution.correlations.end());
+  result.kept_x = static_cast<int64_t>(solution.kept_x.size());
+  result.kept_y = static_cast<int64_t>(solution.kept_y.size());
+  return result;
+}
+
+// Each side's top `topk` principal directions (eigenvectors of its covariance, largest first).
+struct PrincipalDirections {
+  Eigen::VectorXd variances;
+  Eigen::MatrixXd directions;
+};
+
+PrincipalDirections principal_directions(const Eigen::MatrixXd& covariance, int topk) {
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(covariance);  // ascending eigenvalues
+  return {eigen.eigenvalues().tail(topk).reverse(), eigen.eigenvectors().rightCols(topk).rowwise().reverse()};
+}
+
+// The projections on principal directions are uncorrelated, so their covariances are the variances
+// on the diagonal; only the cross-covariance needs a product.
+CcaSimilarity svcca_of(const JointCovariance& c, int topk) {
+  const PrincipalDirections px = principal_directions(c.xx, topk), py = principal_directions(c.yy, topk);
+  const Eigen::MatrixXd reduced_xy = px.directions.transpose() * c.xy * py.directions;
+  CcaSimilarity result = similarity_of(solve_cca(Eigen::MatrixXd(px.variances.asDiagonal()), reduced_xy,
+                                                 Eigen::MatrixXd(py.variances.asDiagonal())));
+  if (!result.correlations.empty())
+    result.similarity = Eigen::Map<const Eigen::VectorXd>(result.correlations.data(),
+                                                          static_cast<Eigen::Index>(result.correlations.size()))
+                            .mean();
+  return result;
+}
+
+// PWCCA's weights: X's canonical variates orthonormalised in order (the published algorithm's QR; the
+// variates are uncorrelated by construction, so this only corrects for the ridge), each weighted by
+// the sum over X's features of |its inner product with the feature|. For variates Xc·a and Xc·b the
+// inner product is a^T Σ b and variate Xc·q against feature j is (Σ q)_j, both up to the factor
+// (samples − 1) that the normalisation removes, so no [samples, k] matrix is formed.
+Eigen::VectorXd projection_weights(const Eigen::MatrixXd& covariance, Eigen::MatrixXd directions) {
+  Eigen::MatrixXd projections = covariance * directions;  // column i: Σ q_i
+  for (Eigen::Index i = 0; i < directions.cols(); ++i) {
+    for (Eigen::Index j = 0; j < i; ++j) {
+      const double overlap = projections.col(j).dot(directions.col(i));
+      directions.col(i) -= overlap * directions.col(j);
+      projections.col(i) -= overlap * projections.col(j);
+    }
+    const double variance = directions.col(i).dot(projections.col(i));
+    const double scale = variance < kVanishingVariance ? 0.0 : 1.0 / std::sqrt(variance);
+    directions.col(i) *= scale;
+    projections.col(i) *= scale;
+  }
+  const Eigen::VectorXd weights = projections.cwiseAbs().colwise().sum().transpose();
+  return weights / weights.sum();
+}
+
+CcaSimilarity pwcca_of(const JointCovariance& c) {
+  const CcaSolution solution = solve_cca(c.xx, c.xy, c.yy);
+  CcaSimilarity result = similarity_of(solution);
+  if (solution.correlations.size() == 0) return result;
+  const Eigen::VectorXd weights =
+      projection_weights(c.xx(solution.kept_x, solution.kept_x), solution.x_directions);
+  result.weights.assign(weights.begin(), weights.end());
+  result.similarity = weights.dot(solution.correlations);
+  return result;
+}
+
+// Kornblith et al.'s feature-space form |Yc^T Xc|_F^2 / (|Xc^T Xc|_F |Yc^T Yc|_F); the 1 / (samples − 1)
+// of the covariances cancels.
+double linear_cka_of(const JointCovariance& c) {
+  const double norms = c.xx.norm() * c.yy.norm();
+  return norms == 0 ? 0.0 : c.xy.squaredNorm() / norms;
+}
+
+}  // namespace
+
+CcaSimilarity svcca(ActivationMatrix x, ActivationMatrix y, int topk) {
+  check_activation_pair(x, y);
+  require_topk(x, y, topk);
+  return svcca_of(joint_covariance(x, y), topk);
+}
+
+CcaSimilarity pwcca(ActivationMatrix x, ActivationMatrix y) {
+  check_activation_pair(x, y);
+  require_cca_samples(x, y, "pwcca");
+  return pwcca_of(joint_covariance(x, y));
+}
+
+double svcca_similarity(ActivationMatrix x, ActivationMatrix y, int topk) { return svcca(x, y, topk).similarity; }
+
+double pwcca_similarity(ActivationMatrix x, ActivationMatrix y) { return pwcca(x, y).similarity; }
+
+double linear_cka_similarity(ActivationMatrix x, ActivationMatrix y) { return linear_cka_of(joint_covariance(x, y)); }
+
+SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int svcca_topk) {
+  check_activation_pair(x, y);
+  require_topk(x, y, svcca_topk);
+  require_cca_samples(x, y, "similarity_scores");
+  const JointCovariance c = joint_covariance(x, y);
+  return {svcca_of(c, svcca_topk).similarity, pwcca_of(c).similarity, linear_cka_of(c)};
+}
+
+}  // namespace squish

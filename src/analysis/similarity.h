@@ -1,0 +1,51 @@
+// How alike two representations of the same samples are, e.g. a layer's output in the fp32 model and
+// in a quantized one, or two layers of one model (docs/sensitivity.md):
+//   SVCCA (Raghu et al. 2017): each side centred and reduced to its top `topk` singular directions,
+//     then CCA between the reductions; the mean canonical correlation.
+//   PWCCA (Morcos et al. 2018): CCA, then the mean of the canonical correlations weighted by how much
+//     of X each canonical variate accounts for (asymmetric: X is the reference side).
+//   Linear CKA (Kornblith et al. 2019) on centred features.
+// All three lie in [0, 1] (1: the same representation up to the transforms each ignores) and come from
+// one pass over the samples (analysis/covariance.h), in double precision; CCA is regularised as
+// google/svcca does (analysis/cca.h: kCcaEpsilon).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "analysis/activation_matrix.h"
+
+namespace squish {
+
+struct CcaSimilarity {
+  double similarity = 0;              // SVCCA: the mean of `correlations`; PWCCA: their weighted mean
+  std::vector<double> correlations;   // canonical correlations, descending
+  std::vector<double> weights;        // PWCCA: one per correlation, summing to 1; empty for SVCCA
+  // Dimensions CCA used on each side: features (PWCCA) or principal directions (SVCCA) left after
+  // dropping those without variance.
+  int64_t kept_x = 0, kept_y = 0;
+};
+
+// The three measures of one pair.
+struct SimilarityScores {
+  double svcca = 0, pwcca = 0, linear_cka = 0;
+};
+
+// Errors (ShapeError): a null or empty matrix, rows that differ between x and y. CCA needs at least
+// as many samples as dimensions on each side: x.cols and y.cols for PWCCA, `topk` for SVCCA, whose
+// `topk` must lie in [1, min(x.cols, y.cols)]. Linear CKA needs 2 samples. DataError for a NaN or
+// infinite activation.
+// Constant features and directions never give NaN: CCA drops features of (near) zero variance and
+// gives a zero-variance direction correlation ~0 (analysis/cca.h); a side with no variance at all
+// makes every measure 0.
+CcaSimilarity svcca(ActivationMatrix x, ActivationMatrix y, int topk);
+CcaSimilarity pwcca(ActivationMatrix x, ActivationMatrix y);
+
+double svcca_similarity(ActivationMatrix x, ActivationMatrix y, int topk);
+double pwcca_similarity(ActivationMatrix x, ActivationMatrix y);
+double linear_cka_similarity(ActivationMatrix x, ActivationMatrix y);
+
+// The three at once, reading the samples once (the covariances are most of the cost).
+SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int svcca_topk);
+
+}  // namespace squish
