@@ -10,6 +10,8 @@
 #include "cli/options.h"
 #include "core/checked_stdout.h"
 #include "core/error.h"
+#include "core/human_format.h"
+#include "core/memory_usage.h"
 #include "core/output_file.h"
 #include "eval/bench.h"
 #include "kernels/cpu_features.h"
@@ -63,6 +65,8 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["gflops_per_second"] = r.gflops_per_second;
   j["forward_gflop"] = r.forward_gflop;
   j["full_forward_gflop"] = r.full_forward_gflop;
+  j["weights_resident_bytes"] = model.resident_bytes();
+  j["peak_resident_bytes"] = peak_resident_bytes();
   return j;
 }
 
@@ -95,6 +99,8 @@ void run_bench(const BenchCommandOptions& o) {
                       r.min_ms, r.max_ms, r.runs, r.runs == 1 ? "" : "s", r.warmup);
   text += fmt::format("  {:.1f} sequences/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n", r.sequences_per_second,
                       r.gflops_per_second, r.forward_gflop);
+  text += fmt::format("  weights {} in memory, peak resident {}\n", format_bytes(model->resident_bytes()),
+                      format_bytes(peak_resident_bytes()));
   if (!(output && output->kind == OutputKind::kStdout)) write_stdout(text);
   if (output) write_output(*output, bench_json(o, *model, r).dump(2) + "\n");
 }
