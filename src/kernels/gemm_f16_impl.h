@@ -25,20 +25,33 @@ namespace {
 #if defined(__AVX512F__)
 constexpr int kRows = 4, kCols = 4;
 
+// One 16-wide step of every (row, column) dot product; `keep` masks K's tail.
+template <int R, int C>
+inline void dot_step(__m512 (&sums)[R][C], const float* x, const uint16_t* w, int64_t k, int64_t p, __mmask16 keep) {
+  __m512 xv[R], wv[C];
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) xv[r] = _mm512_maskz_loadu_ps(keep, x + r * k + p);
+  #pragma GCC unroll 16
+  for (int c = 0; c < C; ++c) wv[c] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keep, w + c * k + p));
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) sums[r][c] = _mm512_fmadd_ps(xv[r], wv[c], sums[r][c]);
+}
+
 template <int R, int C>
 void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t k, bool accumulate) {
   __m512 sums[R][C];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) sums[r][c] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 keep = k - p >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (k - p)) - 1u);
-    __m512 xv[R], wv[C];
-    for (int r = 0; r < R; ++r) xv[r] = _mm512_maskz_loadu_ps(keep, x + r * k + p);
-    for (int c = 0; c < C; ++c) wv[c] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keep, w + c * k + p));
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < C; ++c) sums[r][c] = _mm512_fmadd_ps(xv[r], wv[c], sums[r][c]);
-  }
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) dot_step<R, C>(sums, x, w, k, p, static_cast<__mmask16>(0xFFFF));
+  if (p < k) dot_step<R, C>(sums, x, w, k, p, static_cast<__mmask16>((1u << (k - p)) - 1u));
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       const float v = _mm512_reduce_add_ps(sums[r][c]) + (bias ? bias[c] : 0.0f);
       y[r * ldy + c] = accumulate ? y[r * ldy + c] + v : v;
@@ -57,18 +70,26 @@ float reduce_add(__m256 v) {
 template <int R, int C>
 void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t k, bool accumulate) {
   __m256 sums[R][C];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) sums[r][c] = _mm256_setzero_ps();
   int64_t p = 0;
   for (; p + 8 <= k; p += 8) {
     __m256 xv[R], wv[C];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xv[r] = _mm256_loadu_ps(x + r * k + p);
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c)
       wv[c] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c * k + p)));
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 16
       for (int c = 0; c < C; ++c) sums[r][c] = _mm256_fmadd_ps(xv[r], wv[c], sums[r][c]);
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       float v = reduce_add(sums[r][c]);
       for (int64_t q = p; q < k; ++q) v += x[r * k + q] * _cvtsh_ss(w[c * k + q]);
@@ -82,7 +103,9 @@ constexpr int kRows = 2, kCols = 4;
 
 template <int R, int C>
 void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t k, bool accumulate) {
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       float v = 0.0f;
       for (int64_t p = 0; p < k; ++p) v += x[r * k + p] * half_to_float(w[c * k + p]);
