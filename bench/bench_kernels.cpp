@@ -2,6 +2,9 @@
 //   gemm/...        PackedWeights::pack + gemm_packed, each Linear of a layer, M = 128 and 4096 tokens
 //   gemm_int8/...   PackedInt8Weights::pack + gemm_u8s8s32 at the same shapes (GOP/s, int8_peak_fraction
 //                   of the VNNI peak measured at start-up or SQUISH_PEAK_GOPS)
+//   gemm_lowbit/... PackedLowBitWeights (RTN, group 64, 4 and 2 bits) + gemm_lowbit, and
+//   gemm_f16/...    PackedF16Weights + gemm_f16, at the same shapes and M = 1, 128, 4096 (GFLOP of
+//                   the fp32 product they stand in for, so rates compare directly with gemm/...)
 //   observer/...    a histogram observer's range() search (percentile, mse, entropy) on 2048 bins per side
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
 //   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "eval/bench.h"
@@ -32,6 +36,7 @@
 #include "quant/observers.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_int8.h"
+#include "kernels/gemm_lowbit.h"
 #include "kernels/reference/reference_ops.h"
 #include "kernels/vector_ops.h"
 #include "model/bert/bert_checkpoint.h"
@@ -107,6 +112,44 @@ void bm_gemm_int8(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
   state.counters["GOP"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   if (g_peak_int8_ops > 0 && elapsed > 0)
     state.counters["int8_peak_fraction"] = ops * static_cast<double>(state.iterations()) / elapsed / g_peak_int8_ops;
+}
+
+// ---- Low-bit (W4A8 / W2A8) and fp16-weight GEMMs at the same shapes ----
+
+void bm_gemm_lowbit(benchmark::State& state, int64_t m, int64_t n, int64_t k, int bits, int64_t group, Epilogue epilogue) {
+  const auto w = random_floats(static_cast<size_t>(n * k), 1, 0.02f);
+  const auto bias = random_floats(static_cast<size_t>(n), 2, 0.02f);
+  const auto x = random_floats(static_cast<size_t>(m * k), 3);
+  AlignedVector<float> y(static_cast<size_t>(m * n), 0.0f);
+  const PackedLowBitWeights packed = PackedLowBitWeights::pack(quantize_groups_rtn(w.data(), n, k, bits, group));
+  AlignedVector<uint8_t> workspace(static_cast<size_t>(gemm_lowbit_workspace_bytes(packed, m)));
+  gemm_lowbit(y.data(), x.data(), packed, bias.data(), m, epilogue, workspace.data());  // first touch
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    gemm_lowbit(y.data(), x.data(), packed, bias.data(), m, epilogue, workspace.data());
+    benchmark::ClobberMemory();
+  }
+  flop_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
+                seconds_since(t0));
+  state.counters["weight_MiB"] = static_cast<double>(packed.bytes()) / (1 << 20);
+}
+
+void bm_gemm_f16(benchmark::State& state, int64_t m, int64_t n, int64_t k, Epilogue epilogue) {
+  const auto w = random_floats(static_cast<size_t>(n * k), 1, 0.02f);
+  std::vector<uint16_t> halves(w.size());
+  for (size_t i = 0; i < w.size(); ++i) halves[i] = float_to_half(w[i]);
+  const auto bias = random_floats(static_cast<size_t>(n), 2, 0.02f);
+  const auto x = random_floats(static_cast<size_t>(m * k), 3);
+  AlignedVector<float> y(static_cast<size_t>(m * n), 0.0f);
+  const PackedF16Weights packed = PackedF16Weights::pack(halves.data(), n, k);
+  gemm_f16(y.data(), x.data(), packed, bias.data(), m, epilogue, nullptr);  // first touch
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    gemm_f16(y.data(), x.data(), packed, bias.data(), m, epilogue, nullptr);
+    benchmark::ClobberMemory();
+  }
+  flop_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
+                seconds_since(t0));
 }
 
 // ---- The reference twin at one small shape, against the fast path ----
@@ -262,7 +305,7 @@ void register_all() {
       {"ffn_in", 3072, 768, Epilogue::kGelu},
       {"ffn_out", 768, 3072, Epilogue::kAccumulate},
   };
-  for (int64_t m : {128, 4096})
+  for (int64_t m : {1, 128, 4096})
     for (const GemmShape& g : shapes) {
       const std::string name = std::string("gemm/") + g.name + "/M:" + std::to_string(m) + "/N:" +
                                std::to_string(g.n) + "/K:" + std::to_string(g.k) + "/" + epilogue_name(g.epilogue);
@@ -271,11 +314,30 @@ void register_all() {
           ->Unit(benchmark::kMillisecond);
     }
 
-  for (int64_t m : {128, 4096})
+  for (int64_t m : {1, 128, 4096})
     for (const GemmShape& g : shapes) {
       const std::string name = std::string("gemm_int8/") + g.name + "/M:" + std::to_string(m) + "/N:" +
                                std::to_string(g.n) + "/K:" + std::to_string(g.k);
       benchmark::RegisterBenchmark(name.c_str(), bm_gemm_int8, m, g.n, g.k)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+
+  for (int bits : {4, 2})
+    for (int64_t m : {1, 128, 4096})
+      for (const GemmShape& g : shapes) {
+        const std::string name = "gemm_lowbit/w" + std::to_string(bits) + "g64/" + g.name + "/M:" + std::to_string(m) +
+                                 "/N:" + std::to_string(g.n) + "/K:" + std::to_string(g.k) + "/" + epilogue_name(g.epilogue);
+        benchmark::RegisterBenchmark(name.c_str(), bm_gemm_lowbit, m, g.n, g.k, bits, int64_t{64}, g.epilogue)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
+
+  for (int64_t m : {1, 128, 4096})
+    for (const GemmShape& g : shapes) {
+      const std::string name = std::string("gemm_f16/") + g.name + "/M:" + std::to_string(m) + "/N:" +
+                               std::to_string(g.n) + "/K:" + std::to_string(g.k) + "/" + epilogue_name(g.epilogue);
+      benchmark::RegisterBenchmark(name.c_str(), bm_gemm_f16, m, g.n, g.k, g.epilogue)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
     }
 
   for (ObserverKind kind : {ObserverKind::kPercentile, ObserverKind::kMse, ObserverKind::kEntropy})

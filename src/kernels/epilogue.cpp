@@ -20,12 +20,12 @@ void eltwise_in_place(float* y, int64_t count, dnnl::algorithm algorithm) {
   thread_stream().wait();
 }
 
-void activate_in_place(float* y, int64_t count, Epilogue epilogue) {
+}  // namespace
+
+void apply_activation(float* y, int64_t count, Epilogue epilogue) {
   if (epilogue == Epilogue::kGelu) eltwise_in_place(y, count, dnnl::algorithm::eltwise_gelu_erf);
   if (epilogue == Epilogue::kTanh) eltwise_in_place(y, count, dnnl::algorithm::eltwise_tanh);
 }
-
-}  // namespace
 
 void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,
                             const float* col_scales, const int32_t* col_sums, const float* bias, int64_t m, int64_t n,
@@ -35,7 +35,7 @@ void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scale
     vector_ops().dequantize_row(y + i * n, acc + i * n, row_scales[i], row_zero_points[i], col_scales, col_sums, bias,
                                 n, epilogue == Epilogue::kAccumulate);
   }
-  activate_in_place(y, m * n, epilogue);
+  apply_activation(y, m * n, epilogue);
 }
 
 }  // namespace squish

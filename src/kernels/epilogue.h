@@ -23,4 +23,8 @@ void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scale
                             const float* col_scales, const int32_t* col_sums, const float* bias, int64_t m, int64_t n,
                             Epilogue epilogue);
 
+// The activation part of an epilogue, in place over `count` values: GELU-erf or tanh (nothing for
+// kNone and kAccumulate), vectorised by oneDNN. For back ends that add bias and residual themselves.
+void apply_activation(float* y, int64_t count, Epilogue epilogue);
+
 }  // namespace squish

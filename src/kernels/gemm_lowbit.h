@@ -6,7 +6,10 @@
 // codes × s8 activations: vpdpbusd with AVX-512 VNNI, vpmaddubsw on AVX2, where codes ≤ 15 cannot
 // saturate), and each group is finished in fp32:
 //   y[m, n] = xs[m] · Σ_g ( scale[n, g] · Σ_{k∈g} code[n, k] · xq[m, k]  +  minimum[n, g] · Σ_{k∈g} xq[m, k] )
-// fp16 weights are widened to fp32 inside the multiply.
+// fp16 weights are widened to fp32 in registers inside the multiply (dot products along K, fp32
+// accumulation); gemm_f16 needs no workspace (its size is 0 and the pointer may be null).
+// Packed layouts: kernels/lowbit_kernels.h. Work is split by rows and column tiles, never along a
+// dot product, so results are bit-identical across thread counts.
 // Scalar reference twins: kernels/reference/reference_ops.h.
 #pragma once
 
@@ -14,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/epilogue.h"
 #include "kernels/lowbit_scheme.h"
 
@@ -39,12 +43,22 @@ class PackedLowBitWeights {
  private:
   std::shared_ptr<const Impl> impl_;
   friend void gemm_lowbit(float*, const float*, const PackedLowBitWeights&, const float*, int64_t, Epilogue, void*);
+  friend void gemm_lowbit_on(Isa, float*, const float*, const PackedLowBitWeights&, const float*, int64_t, Epilogue,
+                             void*);
 };
 
 // Scratch gemm_lowbit needs for m rows (64-byte aligned, caller-owned).
 int64_t gemm_lowbit_workspace_bytes(const PackedLowBitWeights& w, int64_t m);
 void gemm_lowbit(float* y, const float* x, const PackedLowBitWeights& w, const float* bias, int64_t m,
                  Epilogue epilogue, void* workspace);
+// The kernel gemm_lowbit() runs: AVX-512 VNNI (Isa::kAvx512) when the CPU has it and SQUISH_ISA
+// allows AVX-512, else AVX2, else scalar.
+Isa lowbit_isa();
+// Whether this CPU can run the low-bit kernel of `isa` (kAvx512 means the VNNI kernel).
+bool lowbit_isa_available(Isa isa);
+// gemm_lowbit on one ISA's kernel (tests, benchmarks); UsageError unless lowbit_isa_available(isa).
+void gemm_lowbit_on(Isa isa, float* y, const float* x, const PackedLowBitWeights& w, const float* bias, int64_t m,
+                    Epilogue epilogue, void* workspace);
 
 // W[N,K] as fp16. Immutable; shareable across threads.
 class PackedF16Weights {
@@ -61,10 +75,14 @@ class PackedF16Weights {
  private:
   std::shared_ptr<const Impl> impl_;
   friend void gemm_f16(float*, const float*, const PackedF16Weights&, const float*, int64_t, Epilogue, void*);
+  friend void gemm_f16_on(Isa, float*, const float*, const PackedF16Weights&, const float*, int64_t, Epilogue, void*);
 };
 
 int64_t gemm_f16_workspace_bytes(const PackedF16Weights& w, int64_t m);
 void gemm_f16(float* y, const float* x, const PackedF16Weights& w, const float* bias, int64_t m, Epilogue epilogue,
               void* workspace);
+// gemm_f16 on one ISA's kernel (tests, benchmarks); UsageError when this CPU lacks it.
+void gemm_f16_on(Isa isa, float* y, const float* x, const PackedF16Weights& w, const float* bias, int64_t m,
+                 Epilogue epilogue, void* workspace);
 
 }  // namespace squish

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace squish::reference {
 
 float gelu_erf(float x) { return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))); }
@@ -48,6 +50,40 @@ void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const int8_t* w, int64_t m, in
       for (int64_t p = 0; p < k; ++p) sum += static_cast<int64_t>(x[i * k + p]) * w[j * k + p];
       acc[i * n + j] = static_cast<int32_t>(sum);
     }
+}
+
+void quantize_rows_symmetric(int8_t* xq, float* row_scales, const float* x, int64_t m, int64_t k) {
+  for (int64_t i = 0; i < m; ++i) {
+    float amax = 0.0f;
+    for (int64_t p = 0; p < k; ++p) amax = std::fmax(amax, std::fabs(x[i * k + p]));
+    row_scales[i] = amax / 127.0f;
+    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    for (int64_t p = 0; p < k; ++p) xq[i * k + p] = static_cast<int8_t>(std::nearbyint(x[i * k + p] * inverse));
+  }
+}
+
+void gemm_lowbit(float* y, const float* x, const GroupQuantized& w, const float* b, int64_t m, Epilogue e) {
+  const int64_t n = w.n, k = w.k, groups = w.groups_per_row();
+  std::vector<int8_t> xq(static_cast<size_t>(m * k));
+  std::vector<float> xs(static_cast<size_t>(m));
+  quantize_rows_symmetric(xq.data(), xs.data(), x, m, k);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < k; ++p) {
+        const size_t g = static_cast<size_t>(j * groups + p / w.group_size);
+        const double weight = static_cast<double>(w.scales[g]) * w.codes[static_cast<size_t>(j * k + p)] + w.minimums[g];
+        acc += weight * xq[static_cast<size_t>(i * k + p)];
+      }
+      const double v = static_cast<double>(xs[static_cast<size_t>(i)]) * acc + (b ? b[j] : 0.0);
+      y[i * n + j] = epilogue_value(v, y[i * n + j], e);
+    }
+}
+
+void gemm_f16(float* y, const float* x, const uint16_t* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e) {
+  std::vector<float> widened(static_cast<size_t>(n * k));
+  for (size_t i = 0; i < widened.size(); ++i) widened[i] = half_to_float(w[i]);
+  linear(y, x, widened.data(), b, m, n, k, e);
 }
 
 void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps) {

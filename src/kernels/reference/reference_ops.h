@@ -7,6 +7,7 @@
 
 #include "kernels/attention.h"
 #include "kernels/epilogue.h"
+#include "kernels/lowbit_scheme.h"
 
 namespace squish::reference {
 
@@ -17,6 +18,14 @@ void dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, con
 void linear(float* y, const float* x, const float* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e);
 // acc[M,N] = x[M,K] W[N,K]^T in exact 64-bit integers, cast to int32 (twin of gemm_u8s8s32).
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const int8_t* w, int64_t m, int64_t n, int64_t k);
+// The low-bit GEMM's activation grid (gemm_lowbit.h), one row at a time: xs = max|x| / 127,
+// xq = round-to-nearest-even(x · (127 / max|x|)) in fp32 (zeros for a zero row).
+void quantize_rows_symmetric(int8_t* xq, float* row_scales, const float* x, int64_t m, int64_t k);
+// Twin of gemm_lowbit: x quantized as above, W dequantized (scale · code + minimum), then
+// y = xs · Σ_k xq · w + b in double and the epilogue.
+void gemm_lowbit(float* y, const float* x, const GroupQuantized& w, const float* b, int64_t m, Epilogue e);
+// Twin of gemm_f16: W[N,K] (fp16 bit patterns) widened to fp32, then linear().
+void gemm_f16(float* y, const float* x, const uint16_t* w, const float* b, int64_t m, int64_t n, int64_t k, Epilogue e);
 void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps);
 void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale);
 float gelu_erf(float x);

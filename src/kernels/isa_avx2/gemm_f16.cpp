@@ -1,0 +1,3 @@
+// fp16-weight kernel compiled for avx2 (flags in src/kernels/CMakeLists.txt).
+#define SQUISH_ISA_NS isa_avx2
+#include "kernels/gemm_f16_impl.h"

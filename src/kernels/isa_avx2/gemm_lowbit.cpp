@@ -1,0 +1,3 @@
+// Low-bit kernels compiled for avx2 (flags in src/kernels/CMakeLists.txt).
+#define SQUISH_ISA_NS isa_avx2
+#include "kernels/gemm_lowbit_impl.h"

@@ -1,0 +1,3 @@
+// Low-bit kernels compiled for avx512vnni (flags in src/kernels/CMakeLists.txt).
+#define SQUISH_ISA_NS isa_avx512vnni
+#include "kernels/gemm_lowbit_impl.h"

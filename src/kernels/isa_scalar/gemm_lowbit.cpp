@@ -1,0 +1,3 @@
+// Low-bit kernels compiled for scalar (flags in src/kernels/CMakeLists.txt).
+#define SQUISH_ISA_NS isa_scalar
+#include "kernels/gemm_lowbit_impl.h"

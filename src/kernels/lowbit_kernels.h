@@ -1,0 +1,65 @@
+// The per-ISA halves of gemm_lowbit and gemm_f16 (gemm_lowbit.h): the packed layouts they read
+// and the table of functions each ISA folder compiles (gemm_lowbit_impl.h, gemm_f16_impl.h).
+//
+// Low-bit layout. Columns (output rows n of W) are cut into tiles of kTileColumns = 16, padded
+// with zero columns; a tile is stored group after group, each group as one block:
+//   codes:   group_size · 16 · bits / 8 bytes, in 64-byte vectors. Byte 4j+i of a vector holds
+//            column j's weights k = 4q+i of several K-quads q: 4 bits holds two quads (low nibble
+//            the first), 2 bits four (bits 2s..2s+1 the s-th). One vector thus feeds vpdpbusd's 16
+//            lanes (one per column, 4 products each) once per quad after a shift and a mask.
+//   scales:  16 fp16 (32 bytes), minimums: 16 fp16 (32 bytes): the group's parameters, per column.
+// Bytes = tiles · 16 · (K · bits / 8 + 4 · K / group_size), i.e. bits / 8 + 4 / group_size bytes
+// per weight plus the padding to 16 columns (4-bit g64: 0.5625 bytes, 2-bit g64: 0.3125).
+// Reconstruction: w[n, k] = scale[n, g] · code[n, k] + minimum[n, g] (kernels/lowbit_scheme.h).
+//
+// fp16 layout: W[N, K] row-major halves, unchanged (the f16 kernel reads rows as dot products).
+#pragma once
+
+#include <cstdint>
+
+namespace squish::lowbit {
+
+inline constexpr int64_t kTileColumns = 16;
+// Rows of x one work item keeps hot while it walks a tile's K.
+inline constexpr int64_t kRowBlock = 64;
+
+inline int64_t group_code_bytes(int bits, int64_t group_size) { return group_size * kTileColumns * bits / 8; }
+inline int64_t group_block_bytes(int bits, int64_t group_size) {
+  return group_code_bytes(bits, group_size) + 2 * kTileColumns * static_cast<int64_t>(sizeof(uint16_t));
+}
+
+// x's rows as the low-bit kernels consume them: symmetric s8, one scale per row
+// (xs = max|x| / 127, xq = round-to-nearest-even(x · (127 / max|x|)), all zeros for a zero row),
+// and each group's sum of xq (the minimums' term).
+struct QuantizedRows {
+  int8_t* codes;       // [rows, k]
+  int32_t* group_sums; // [rows, k / group_size]
+  float* scales;       // [rows]
+};
+
+// One tile for `rows` rows: y[r, c] (+)= xs[r] · Σ_g (...) + bias[c] for c < cols (≤ 16).
+struct TileArgs {
+  float* y;
+  int64_t ldy;
+  const uint8_t* blocks;  // the tile's first group block
+  const int8_t* xq;       // first row's codes; rows are k apart
+  const int32_t* group_sums;
+  const float* row_scales;
+  const float* bias;      // already offset to the tile's first column; may be null
+  int64_t rows, cols, k, group_size;
+  int bits;
+  bool accumulate;
+};
+
+struct LowBitKernels {
+  void (*quantize_rows)(const QuantizedRows& out, const float* x, int64_t rows, int64_t k, int64_t group_size);
+  void (*tile)(const TileArgs& a);
+};
+
+// fp16: y[r, c] (+)= Σ_k x[r, k] · w[c, k] + bias[c] for r < rows, c < cols; w rows are k apart.
+struct F16Kernels {
+  void (*block)(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows,
+                int64_t cols, int64_t k, bool accumulate);
+};
+
+}  // namespace squish::lowbit
