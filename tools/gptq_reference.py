@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Reference GPTQ for squish's src/quant/gptq.h, written from the paper (Frantar et al. 2022, "GPTQ: Accurate
+Post-Training Quantization for Generative Pre-trained Transformers", Algorithm 1), on squish's low-bit group grid
+(src/kernels/lowbit_scheme.h): asymmetric groups of consecutive input columns, minimum = min of the group and
+scale = (max - min) / (2^bits - 1), both rounded to fp16 (scale at least the smallest fp16, 1 for a constant group),
+codes round-to-nearest-even of (w - minimum) / scale clamped to [0, 2^bits - 1], all of that in fp32.
+
+The algorithm, in float64: H = 2/n X^T X; dead inputs (H[i,i] == 0) get H[i,i] = 1 and weight 0; damp * mean(diag H)
+is added to the diagonal; U is the upper Cholesky factor of H^-1 (H^-1 = U^T U). Columns are rounded in natural
+order; each column's error (w - q) / U[i,i] is spread over the rest of its block at once and over later blocks
+lazily, a block at a time. A group's parameters come from its weights as updated by every earlier column (blocks are
+whole groups, so no update is pending when a group starts); the authors' code instead reads, for a group starting
+inside a block, the weights as of that block's start.
+
+Writes to <out> (default tests/fixtures/gptq):
+  - x.i8: X [512, 256] as int8 values of 8 X: correlated rows (6 latent directions of decreasing strength, noise,
+    per-column scales) on a 1/8 grid with |8 X| <= 64, and input columns 17 and 200 never active (dead). On that grid
+    every partial sum of X^T X is exact in fp32, so squish's fp32-chunk Hessian equals this script's float64 one;
+  - w.f32: W [48, 256] float32, little-endian;
+  - for bits 4 and 2: codes_<b>bit.u8 [48, 256] and dequantized_<b>bit.f32 [48, 256];
+  - golden.json: the versions used, the options, per bits the fp16 scales and minimums [48, 4] and the layer-wise
+    losses tr((W - Q) H (W - Q)^T) of GPTQ and of round-to-nearest.
+
+Usage: python3 tools/gptq_reference.py [--out tests/fixtures/gptq]
+Versions used for the committed golden: python 3.11.7, numpy 2.4.6, torch 2.15.0.
+"""
+import argparse
+import json
+import os
+import platform
+
+import numpy as np
+import torch
+
+SEED = 20261201
+ROWS, K, N = 512, 256, 48
+LATENT_SCALES = [2.0, 1.5, 1.2, 1.0, 0.7, 0.5]
+DEAD_INPUTS = [17, 200]
+GRID = 8  # X is stored as int8 values of GRID * X
+GROUP, DAMP, BLOCK = 64, 0.01, 128
+
+
+def make_inputs():
+    rng = np.random.default_rng(SEED)
+    latent = rng.standard_normal((ROWS, len(LATENT_SCALES))) * np.array(LATENT_SCALES)
+    mixing = rng.standard_normal((len(LATENT_SCALES), K)) / np.sqrt(len(LATENT_SCALES))
+    x = latent @ mixing + 0.2 * rng.standard_normal((ROWS, K))
+    x *= np.exp(0.4 * rng.standard_normal(K))
+    x_grid = np.clip(np.rint(GRID * x), -64, 64).astype(np.int8)
+    x_grid[:, DEAD_INPUTS] = 0
+    w = (0.05 * rng.standard_normal((N, K)) * np.exp(0.3 * rng.standard_normal((N, 1)))).astype(np.float32)
+    w[3, 5] = 0.6  # an outlier widens its group's range
+    return x_grid, w
+
+
+def group_params(group, bits):
+    """fp16 scale and minimum per row of `group` [rows, size] (float32), as lowbit_scheme.cpp's group_params."""
+    lo = group.min(dim=1).values
+    hi = group.max(dim=1).values
+    minimum = lo.half().float()
+    scale = ((hi - lo) / float(2**bits - 1)).half().float()
+    scale = torch.clamp(scale, min=torch.finfo(torch.float16).smallest_normal * 2.0**-10)
+    scale = torch.where(hi == lo, torch.ones_like(scale), scale)
+    return scale, minimum
+
+
+def codes_of(w32, scale, minimum, bits):
+    return torch.clamp(torch.round((w32 - minimum) / scale), 0, 2**bits - 1)
+
+
+def dequantize(codes, scale, minimum):
+    return scale * codes.float() + minimum
+
+
+def rtn(w, bits):
+    w32 = w.float()
+    out = torch.empty_like(w32)
+    for g in range(0, K, GROUP):
+        scale, minimum = group_params(w32[:, g:g + GROUP], bits)
+        out[:, g:g + GROUP] = dequantize(codes_of(w32[:, g:g + GROUP], scale[:, None], minimum[:, None], bits),
+                                         scale[:, None], minimum[:, None])
+    return out
+
+
+def gptq(w, hessian, bits):
+    w = w.double().clone()
+    h = hessian.clone()
+    dead = torch.diag(h) == 0
+    h[dead, dead] = 1
+    w[:, dead] = 0
+    h += DAMP * torch.mean(torch.diag(h)) * torch.eye(K, dtype=torch.float64)
+    u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
+    codes = torch.zeros((N, K), dtype=torch.uint8)
+    scales = torch.zeros((N, K // GROUP), dtype=torch.float32)
+    minimums = torch.zeros((N, K // GROUP), dtype=torch.float32)
+    block = max(1, BLOCK // GROUP) * GROUP
+    for begin in range(0, K, block):
+        end = min(begin + block, K)
+        errors = torch.zeros((N, end - begin), dtype=torch.float64)
+        for c in range(begin, end):
+            if c % GROUP == 0:
+                scale, minimum = group_params(w[:, c:c + GROUP].float(), bits)
+                scales[:, c // GROUP], minimums[:, c // GROUP] = scale, minimum
+            scale, minimum = scales[:, c // GROUP], minimums[:, c // GROUP]
+            code = codes_of(w[:, c].float(), scale, minimum, bits)
+            codes[:, c] = code.to(torch.uint8)
+            error = (w[:, c] - dequantize(code, scale, minimum).double()) / u[c, c]
+            errors[:, c - begin] = error
+            w[:, c + 1:end] -= error[:, None] * u[c, c + 1:end][None, :]
+        w[:, end:] -= errors @ u[begin:end, end:]
+    return codes, scales, minimums
+
+
+def layer_loss(w, q, hessian):
+    d = w.double() - q.double()
+    return float(torch.trace(d @ hessian @ d.T))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="tests/fixtures/gptq")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    x_grid, w_np = make_inputs()
+    x = torch.from_numpy(x_grid.astype(np.float64) / GRID)
+    hessian = 2.0 / ROWS * (x.T @ x)
+    w = torch.from_numpy(w_np)
+    x_grid.tofile(os.path.join(args.out, "x.i8"))
+    w_np.astype("<f4").tofile(os.path.join(args.out, "w.f32"))
+    golden = {
+        "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__},
+        "rows": ROWS, "k": K, "n": N, "x_grid": GRID, "dead_inputs": DEAD_INPUTS,
+        "group_size": GROUP, "damp": DAMP, "block_size": BLOCK, "bits": {},
+    }
+    for bits in (4, 2):
+        codes, scales, minimums = gptq(w, hessian, bits)
+        q = dequantize(codes, scales.repeat_interleave(GROUP, dim=1), minimums.repeat_interleave(GROUP, dim=1))
+        codes.numpy().tofile(os.path.join(args.out, f"codes_{bits}bit.u8"))
+        q.numpy().astype("<f4").tofile(os.path.join(args.out, f"dequantized_{bits}bit.f32"))
+        golden["bits"][str(bits)] = {
+            "scales": scales.tolist(), "minimums": minimums.tolist(),
+            "gptq_loss": layer_loss(w, q, hessian), "rtn_loss": layer_loss(w, rtn(w, bits), hessian),
+        }
+        print(f"{bits}-bit: layer loss GPTQ {golden['bits'][str(bits)]['gptq_loss']:.6g}, "
+              f"RTN {golden['bits'][str(bits)]['rtn_loss']:.6g}")
+    with open(os.path.join(args.out, "golden.json"), "w") as f:
+        json.dump(golden, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
