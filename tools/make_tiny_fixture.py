@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """A tiny random BERT classifier and its reference logits, for shape tests that real checkpoints cannot reach.
 
-Writes tests/fixtures/tiny_bert/:
+Writes tests/fixtures/tiny_bert/ and tests/fixtures/tiny_bert_k16/ (below):
   config.json, model.safetensors (F32), model_f16.safetensors, model_bf16.safetensors (same weights
   rounded), golden.json: token batches (batch 1 x length 1, one sequence of max_position_embeddings
   tokens, a heavily padded batch, a pair with token types) and the logits HF transformers gives for
   each sequence run alone (no padding) with fp32 weights, and with the F16/BF16-rounded weights.
-Versions used: torch 2.15.0, transformers 5.24.0, safetensors 0.8.0. Seed 1234.
+tests/fixtures/tiny_bert_k16/: config.json and model.safetensors (F32) of a second random classifier
+  whose every Linear input width (32, 64) is a multiple of 16, the smallest group the 2/4-bit kernels
+  take (kernels/gemm_lowbit.h); no goldens (its tests compare squish with itself through the container).
+Versions used: torch 2.15.0, transformers 5.24.0, safetensors 0.8.0. Seeds 1234 and 4321.
 """
 import json
 import os
@@ -73,5 +76,26 @@ def main():
         json.dump(golden, f, indent=1)
 
 
+def write_group_fixture():
+    out = os.path.join(os.path.dirname(OUT), "tiny_bert_k16")
+    torch.manual_seed(4321)
+    os.makedirs(out, exist_ok=True)
+    config = BertConfig(**{**CONFIG, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64},
+                        architectures=["BertForSequenceClassification"])
+    model = BertForSequenceClassification(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.3)
+            elif "LayerNorm.weight" in name:
+                p.uniform_(0.5, 1.5)
+            else:
+                p.normal_(0, 0.1)
+    config.to_json_file(os.path.join(out, "config.json"))
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if "position_ids" not in k}
+    save_file(state, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+
+
 if __name__ == "__main__":
     main()
+    write_group_fixture()

@@ -116,7 +116,8 @@ AllocateResult run_allocate(const AllocateRequest& q) {
 nlohmann::ordered_json plan_json(const AllocateResult& r) {
   const Allocation& a = r.allocation;
   nlohmann::ordered_json j = run_header("bit_plan", 1);
-  for (auto& [key, value] : bit_plan_json(r.plan).items()) j[key] = value;
+  const nlohmann::ordered_json plan = bit_plan_json(r.plan);
+  for (const auto& [key, value] : plan.items()) j[key] = value;
   nlohmann::ordered_json allocation = {{"method", allocation_method_name(a)}, {"sensitivity", r.request.sensitivity_path}};
   if (const auto* k = std::get_if<KMeansDetails>(&a.details))
     allocation["kmeans"] = {{"score_bits", k->score_bits}, {"centroids", k->centroids}, {"cluster", k->cluster},

@@ -17,6 +17,7 @@
 #include "model/load_model.h"
 #include "quant/bit_plan.h"
 #include "quant/gptq.h"
+#include "quant/hessian.h"
 #include "quant/layer_error.h"
 
 namespace squish {

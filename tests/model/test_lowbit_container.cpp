@@ -40,13 +40,13 @@ std::string save(const SequenceModel& model, const std::string& tag,
 
 // Layer 0 in every format, layer 1 at 2 bits, the word embeddings as `embeddings`.
 std::unique_ptr<SequenceModel> mixed_model(const std::string& embeddings) {
-  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert_k16");
   BitPlan plan;
-  const std::vector<std::string> layer0 = {"f16", "int4-g8", "int8-dynamic", "int2-g8"};
+  const std::vector<std::string> layer0 = {"f16", "int4-g16", "int8-dynamic", "int2-g16"};
   size_t next = 0;
   for (const Linear* l : model->linears()) {
     if (l->layer == 0) plan.linears[l->name] = layer0[next++ % layer0.size()];
-    if (l->layer == 1) plan.linears[l->name] = "int2-g8";
+    if (l->layer == 1) plan.linears[l->name] = "int2-g16";
   }
   plan.embeddings = embeddings;
   EXPECT_EQ(apply_bit_plan(*model, plan), 8);
@@ -54,7 +54,7 @@ std::unique_ptr<SequenceModel> mixed_model(const std::string& embeddings) {
 }
 
 TEST(LowBitContainer, EveryFormatRoundTripsBitExactly) {
-  for (const std::string embeddings : {"f16", "int4-g8", "int2-g8", "int8-rows"}) {
+  for (const std::string embeddings : {"f16", "int4-g16", "int2-g16", "int8-rows"}) {
     SCOPED_TRACE(embeddings);
     auto model = mixed_model(embeddings);
     const std::string first = save(*model, "lowbit1");
@@ -73,35 +73,35 @@ TEST(LowBitContainer, EveryFormatRoundTripsBitExactly) {
 }
 
 TEST(LowBitContainer, StoresTheDocumentedBytes) {
-  auto model = mixed_model("int4-g8");
+  auto model = mixed_model("int4-g16");
   const TensorMap t = read_safetensors(save(*model, "lowbit_bytes") + "/model.safetensors");
-  // Layer 1's FFN out: [24, 40] at 2 bits in groups of 8: codes 24·40/4 bytes, fp16 scale and min per group.
+  // Layer 1's FFN out: [32, 64] at 2 bits in groups of 16: codes 32·64/4 bytes, fp16 scale and min per group.
   const std::string out = "bert.encoder.layer.1.output.dense";
   EXPECT_EQ(t.at(out + ".weight_packed").dtype, DType::kU8);
-  EXPECT_EQ(t.at(out + ".weight_packed").shape, (Shape{24, 10}));
+  EXPECT_EQ(t.at(out + ".weight_packed").shape, (Shape{32, 16}));
   EXPECT_EQ(t.at(out + ".weight_scale").dtype, DType::kF16);
-  EXPECT_EQ(t.at(out + ".weight_scale").shape, (Shape{24, 5}));
-  EXPECT_EQ(t.at(out + ".weight_min").shape, (Shape{24, 5}));
+  EXPECT_EQ(t.at(out + ".weight_scale").shape, (Shape{32, 4}));
+  EXPECT_EQ(t.at(out + ".weight_min").shape, (Shape{32, 4}));
   EXPECT_EQ(t.count(out + ".weight"), 0u);
-  EXPECT_EQ(group_stored_bytes({2, 8}, 24, 40), 24 * 10 + 2 * 2 * 24 * 5);
+  EXPECT_EQ(group_stored_bytes({2, 16}, 32, 64), 32 * 16 + 2 * 2 * 32 * 4);
   const std::string emb = "bert.embeddings.word_embeddings";
-  EXPECT_EQ(t.at(emb + ".weight_packed").shape, (Shape{61, 12}));
-  EXPECT_EQ(embedding_stored_bytes("int4-g8", 61, 24), 61 * 12 + 2 * 2 * 61 * 3);
-  EXPECT_EQ(embedding_stored_bytes("f16", 61, 24), 61 * 24 * 2);
+  EXPECT_EQ(t.at(emb + ".weight_packed").shape, (Shape{61, 16}));
+  EXPECT_EQ(embedding_stored_bytes("int4-g16", 61, 32), 61 * 16 + 2 * 2 * 61 * 2);
+  EXPECT_EQ(embedding_stored_bytes("f16", 61, 32), 61 * 32 * 2);
 }
 
 TEST(LowBitContainer, AverageBitsCountStoredBytesPerWeight) {
-  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert_k16");
   BitPlan plan;
-  for (const Linear* l : model->linears()) plan.linears[l->name] = "int4-g8";
-  plan.embeddings = "int4-g8";
+  for (const Linear* l : model->linears()) plan.linears[l->name] = "int4-g16";
+  plan.embeddings = "int4-g16";
   apply_bit_plan(*model, plan);
-  // 4 bits a weight plus two fp16 numbers per group of 8: 4 + 32 / 8.
-  EXPECT_DOUBLE_EQ(average_weight_bits(*model), 8.0);
+  // 4 bits a weight plus two fp16 numbers per group of 16: 4 + 32 / 16.
+  EXPECT_DOUBLE_EQ(average_weight_bits(*model), 6.0);
 }
 
 TEST(LowBitContainer, BrokenGroupTensorsAreRefusedByName) {
-  auto model = mixed_model("int2-g8");
+  auto model = mixed_model("int2-g16");
   const std::string name = "bert.encoder.layer.1.output.dense.weight_scale";
   const std::string negative = save(*model, "lowbit_negative", [&](std::vector<TensorToWrite>& tensors) {
     for (TensorToWrite& t : tensors)
@@ -138,17 +138,18 @@ TEST(WeightFormats, NamesParseWithTheirGroupSize) {
   EXPECT_EQ(parse_weight_format("int4-g64", "t").group_size, 64);
   EXPECT_EQ(parse_weight_format("int2-g128", "t").traits->weight_bits, 2);
   EXPECT_EQ(parse_weight_format("f16", "t").traits->weight_bits, 16);
-  for (const char* bad : {"int4", "int4-g", "int4-g12", "int3-g64", "int4-g64x", "f8"})
+  for (const char* bad : {"int4", "int4-g", "int4-g8", "int4-g24", "int3-g64", "int4-g64x", "f8"})
     EXPECT_THROW(parse_weight_format(bad, "plan"), FormatError) << bad;
   EXPECT_THROW(check_embedding_format("int8-dynamic", "plan"), FormatError);
 }
 
 TEST(BitPlan, RefusesWhatItCannotApply) {
-  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert_k16");
   EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"encoder.layer.9.output.dense", "f16"}}, std::nullopt}), UsageError);
   EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"classifier", "int8-static"}}, std::nullopt}), UsageError);
-  // A group size that does not divide the input width (24) is a clear error, not a crash.
-  EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"encoder.layer.0.output.dense", "int4-g16"}}, std::nullopt}), ShapeError);
+  // A group size that does not divide the input width (32) is a clear error, not a crash.
+  EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"encoder.layer.0.attention.output.dense", "int4-g48"}}, std::nullopt}),
+               ShapeError);
   const nlohmann::json good = {{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", "f16"}}}};
   EXPECT_EQ(bit_plan_from_json(good, "plan.json").linears.at("pooler"), "f16");
   for (const nlohmann::json& bad : {nlohmann::json{{"version", 1}, {"linears", nlohmann::json::object()}},

@@ -17,7 +17,7 @@
 namespace squish {
 namespace {
 
-std::unique_ptr<SequenceModel> tiny() { return load_model(test::fixtures_dir() + "/tiny_bert"); }
+std::unique_ptr<SequenceModel> tiny() { return load_model(test::fixtures_dir() + "/tiny_bert_k16"); }
 
 // `count` batches of 4 sequences of up to 12 tokens (vocabulary 61), the later ones padded.
 std::vector<TokenBatch> random_batches(int count, uint64_t seed) {
@@ -60,7 +60,7 @@ TEST(Sensitivity, RerunningOneLayerEqualsQuantizingItInTheWholeModel) {
   auto model = tiny();
   SensitivityOptions o;
   o.bits = {2, 8};
-  o.group_size = 8;
+  o.group_size = 16;
   o.method = SimilarityMethod::kCka;
   o.max_tokens = 1 << 20;  // every valid token
   const SensitivityResult r = measure_sensitivity(*model, batches, o);
@@ -73,12 +73,12 @@ TEST(Sensitivity, RerunningOneLayerEqualsQuantizingItInTheWholeModel) {
     for (size_t w = 0; w < o.bits.size(); ++w) {
       auto whole = tiny();
       const std::vector<float> reference = layer_outputs(*whole, batches, layer);
-      const WeightFormat f = parse_weight_format(linear_format_for_bits(o.bits[w], 8), "test");
+      const WeightFormat f = parse_weight_format(linear_format_for_bits(o.bits[w], 16), "test");
       for (Linear* l : whole->mutable_linears())
         if (l->layer == layer) l->weights = f.traits->quantize(linear_dequantize(*l), f.group_size);
       const std::vector<float> quantized = layer_outputs(*whole, batches, layer);
-      const int64_t rows = static_cast<int64_t>(reference.size()) / 24;
-      const double expected = 1.0 - linear_cka_similarity({reference.data(), rows, 24}, {quantized.data(), rows, 24});
+      const int64_t rows = static_cast<int64_t>(reference.size()) / 32;
+      const double expected = 1.0 - linear_cka_similarity({reference.data(), rows, 32}, {quantized.data(), rows, 32});
       EXPECT_NEAR(r.cells[static_cast<size_t>(layer)][w].sensitivity, expected, 1e-12) << layer << " " << o.bits[w];
     }
 }
@@ -87,7 +87,7 @@ TEST(Sensitivity, FewerBitsAreMoreSensitiveAndTheSubsampleIsSeeded) {
   const std::vector<TokenBatch> batches = random_batches(8, 2);
   SensitivityOptions o;
   o.bits = {2, 4, 8, 16};
-  o.group_size = 8;
+  o.group_size = 16;
   o.max_tokens = 200;  // of 288 valid tokens
   for (SimilarityMethod m : {SimilarityMethod::kSvcca, SimilarityMethod::kPwcca, SimilarityMethod::kCka}) {
     o.method = m;
@@ -113,11 +113,11 @@ TEST(Sensitivity, FewerBitsAreMoreSensitiveAndTheSubsampleIsSeeded) {
 }
 
 TEST(Sensitivity, LinearGranularityAndFinalComparison) {
-  const std::vector<TokenBatch> batches = random_batches(8, 3);
+  const std::vector<TokenBatch> batches = random_batches(10, 3);
   auto model = tiny();
   SensitivityOptions o;
   o.bits = {2, 16};
-  o.group_size = 8;
+  o.group_size = 16;
   o.granularity = SensitivityGranularity::kLinear;
   o.embeddings = false;
   o.method = SimilarityMethod::kCka;
@@ -125,25 +125,25 @@ TEST(Sensitivity, LinearGranularityAndFinalComparison) {
   ASSERT_EQ(r.units.size(), 8u);
   EXPECT_EQ(r.units[0].linears, std::vector<std::string>{"encoder.layer.0.attention.self.qkv"});
   for (size_t u = 0; u < r.units.size(); ++u) EXPECT_GT(r.cells[u][0].sensitivity, r.cells[u][1].sensitivity);
-  // [CLS] rows only: 32 sequences is more than the hidden size of 24.
+  // [CLS] rows only: 40 sequences is more than the hidden size of 32.
   o.granularity = SensitivityGranularity::kLayer;
   o.compare = CompareAt::kFinal;
   const SensitivityResult f = measure_sensitivity(*model, batches, o);
-  EXPECT_EQ(f.compared_rows, 32);
+  EXPECT_EQ(f.compared_rows, 40);
 }
 
 TEST(Sensitivity, TooFewSamplesAreAClearError) {
-  const std::vector<TokenBatch> batches = random_batches(1, 4);  // 4 [CLS] rows, hidden size 24
+  const std::vector<TokenBatch> batches = random_batches(1, 4);  // 4 [CLS] rows, hidden size 32
   auto model = tiny();
   SensitivityOptions o;
   o.compare = CompareAt::kFinal;
-  o.group_size = 8;
+  o.group_size = 16;
   try {
     measure_sensitivity(*model, batches, o);
-    FAIL() << "4 samples of 24 dimensions were compared";
+    FAIL() << "4 samples of 32 dimensions were compared";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("4 compared rows"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("hidden size is 24"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hidden size is 32"), std::string::npos) << e.what();
   }
   EXPECT_THROW(linear_format_for_bits(3, 64), UsageError);
   EXPECT_EQ(layer_of_linear_name("encoder.layer.11.output.dense"), 11);

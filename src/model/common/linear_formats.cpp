@@ -182,7 +182,7 @@ WeightFormat parse_weight_format(std::string_view name, const std::string& conte
     names += (names.empty() ? "" : ", ") + std::string(f.name) + (f.grouped ? "-g<G>" : "");
   }
   throw FormatError(context + ": unknown weight format '" + std::string(name) + "' (expected one of " + names +
-                    ", G a multiple of 8)");
+                    ", G a multiple of 16)");
 }
 
 void check_embedding_format(std::string_view name, const std::string& context) {

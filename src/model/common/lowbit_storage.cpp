@@ -39,7 +39,7 @@ std::optional<GroupFormat> parse_group_format(std::string_view name) {
   int64_t group = 0;
   const std::string_view digits = name.substr(6);
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), group);
-  if (ec != std::errc() || end != digits.data() + digits.size() || group <= 0 || group % 8 != 0) return std::nullopt;
+  if (ec != std::errc() || end != digits.data() + digits.size() || group <= 0 || group % 16 != 0) return std::nullopt;
   return GroupFormat{bits, group};
 }
 

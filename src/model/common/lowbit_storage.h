@@ -22,7 +22,8 @@
 
 namespace squish {
 
-// A group format's name, "int4-g64": bits ∈ {2, 4} and a positive group size.
+// A group format's name, "int4-g64": bits ∈ {2, 4} and a group size that is a multiple of 16 (what the
+// packed kernels take, kernels/gemm_lowbit.h).
 struct GroupFormat {
   int bits;
   int64_t group_size;
