@@ -114,7 +114,9 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
       const SensitivityCell& c = r.cells[u][w];
       widths.push_back({{"bits", c.bits}, {"format", c.format}, {"bytes", run.stored_bytes[u][w]},
                         {"similarity", c.similarity}, {"sensitivity", c.sensitivity},
-                        {"weight_error", c.weight_error}, {"seconds", c.seconds}});
+                        {"weight_error", c.weight_error},
+                        {"seconds", {{"quantize", c.quantize_seconds}, {"run", c.run_seconds},
+                                     {"similarity", c.similarity_seconds}}}});
     }
     units.push_back({{"name", r.units[u].name}, {"layer", r.units[u].layer}, {"linears", r.units[u].linears},
                      {"parameters", r.units[u].parameters}, {"widths", widths}});
@@ -140,13 +142,15 @@ std::string sensitivity_log(const SensitivityRun& run) {
       o.method == SimilarityMethod::kSvcca ? fmt::format(" (top {})", o.topk) : "",
       o.compare == CompareAt::kLayer ? "layer" : "final [CLS]",
       o.granularity == SensitivityGranularity::kLayer ? "layer" : "linear", format_count(r.compared_rows), o.seed);
-  log += fmt::format("fp32 pass over the calibration set: {}\n", format_duration(r.fp32_seconds));
+  log += fmt::format("fp32 pass over the calibration set: {:.2f} s\n", r.fp32_seconds);
   for (size_t u = 0; u < r.units.size(); ++u)
     for (const SensitivityCell& c : r.cells[u])
-      log += fmt::format("{:<44} {:>2} bits {:<13} similarity {:.6f}  sensitivity {:.6f}  weight error {:.4f}  {}\n",
+      log += fmt::format("{:<44} {:>2} bits {:<13} similarity {:.6f}  sensitivity {:.6f}  weight error {:.4f}  "
+                         "{:.2f} s (quantize {:.2f}, rerun {:.2f}, compare {:.2f})\n",
                          r.units[u].name, c.bits, c.format, c.similarity, c.sensitivity, c.weight_error,
-                         format_duration(c.seconds));
-  log += fmt::format("total {} = {:.2f} x the fp32 pass ({} widths)\n", format_duration(r.wall_seconds),
+                         c.quantize_seconds + c.run_seconds + c.similarity_seconds, c.quantize_seconds, c.run_seconds,
+                         c.similarity_seconds);
+  log += fmt::format("total {:.2f} s = {:.2f} x the fp32 pass ({} widths)\n", r.wall_seconds,
                      r.fp32_seconds > 0 ? r.wall_seconds / r.fp32_seconds : 0.0, o.bits.size());
   return log;
 }

@@ -218,7 +218,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         }
       }
       v.cell.weight_error = norm2 > 0 ? std::sqrt(error2 / norm2) : 0;
-      v.cell.seconds = seconds_since(t);
+      v.cell.quantize_seconds = seconds_since(t);
       variants[u].push_back(std::move(v));
     }
 
@@ -266,7 +266,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         }
         swap_in(v);
         append_rows(v.outputs, work, rows, h);
-        v.cell.seconds += seconds_since(t);
+        v.cell.run_seconds += seconds_since(t);
       }
     }
     if (on_batch) on_batch(b.batch);
@@ -279,7 +279,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
       const auto t = Clock::now();
       v.cell.similarity = similarity(options.method, reference.at(point), v.outputs, h, options.topk);
       v.cell.sensitivity = 1.0 - v.cell.similarity;
-      v.cell.seconds += seconds_since(t);
+      v.cell.similarity_seconds = seconds_since(t);
       cells.push_back(v.cell);
       v.outputs = {};
     }

@@ -59,7 +59,9 @@ struct SensitivityCell {
   std::string format;
   double similarity = 0, sensitivity = 0;
   double weight_error = 0;              // ‖W − Q‖_F / ‖W‖_F over the unit's weights
-  double seconds = 0;                   // quantizing it and rerunning its layers
+  double quantize_seconds = 0;          // making the variant (and its weight error)
+  double run_seconds = 0;               // rerunning its layers on every batch
+  double similarity_seconds = 0;        // comparing its rows with the fp32 ones
 };
 
 struct SensitivityResult {

@@ -15,38 +15,18 @@
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
 #include "io/tokenizer/wordpiece.h"
+#include "cli/cli_runner.h"
 #include "test_paths.h"
 
 namespace squish {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct RunResult {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-RunResult run_squish(const std::string& args, const std::string& stdin_text = "") {
-  const std::string dir = test::temp_dir("cli");
-  std::ofstream(dir + "/in") << stdin_text;
-  const std::string cmd = quote(test::squish_binary()) + " " + args + " < " + quote(dir + "/in") + " > " +
-                          quote(dir + "/out") + " 2> " + quote(dir + "/err");
-  const int status = std::system(cmd.c_str());
-  RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(dir + "/out"),
-              read_file(dir + "/err")};
-  fs::remove_all(dir);
-  return r;
-}
-
-std::string tiny_model() { return test::shared_dir() + "/models/bert-tiny-sst2-scratch"; }
-std::string data_dir() { return test::shared_dir() + "/data"; }
+using test::data_dir;
+using test::quote;
+using test::run_squish;
+using test::RunResult;
+using test::tiny_model;
 
 // A model directory with the real tiny model's config and vocab and the given weights bytes.
 std::string model_dir_with(const std::string& weights_name, const std::string& weights_bytes,
