@@ -34,38 +34,40 @@ void check_options(int64_t k, const HessianAccumulator& h, const GptqOptions& op
     throw UsageError("GPTQ: block size " + std::to_string(options.block_size) + " (expected >= 1)");
 }
 
-// Columns of the inverse of an upper triangular R solved a block at a time: columns [j0, j1) of R⁻¹ are zero
-// below row j1, so each block is a triangular solve of size j1 and the whole inverse costs k³/3.
+// Columns of L⁻¹ per triangular solve. Columns [j0, j1) of the lower triangular L⁻¹ are zero above row j0,
+// so each block is an independent solve of size k − j0 (one task each) and the whole inverse costs k³/3.
 constexpr int64_t kInverseBlock = 64;
 
 // U with H⁻¹ = Uᵀ U, from the dampened H; `dead` marks inputs that were never active. With J the reversal
-// permutation and J H J = L Lᵀ, H = R Rᵀ for the upper triangular R = J L J, so H⁻¹ = R⁻ᵀ R⁻¹ and U = R⁻¹
-// (the Cholesky factor is unique): one factorisation and one triangular inverse, k³/3 flops each, where
-// the paper's code factorises, inverts and factorises again.
+// permutation and J H J = L Lᵀ, H = R Rᵀ for the upper triangular R = J L J, so H⁻¹ = R⁻ᵀ R⁻¹ and, the
+// Cholesky factor being unique, U = R⁻¹ = J L⁻¹ J: one factorisation and one triangular inverse (k³/3 flops
+// each, 2 k² doubles), where the paper's code factorises, inverts and factorises again.
 RowMatrix inverse_cholesky_upper(const HessianAccumulator& h, double damp, std::vector<bool>& dead) {
   const int64_t k = h.k();
-  const std::vector<double> values = h.hessian();
-  RowMatrix hessian = Eigen::Map<const RowMatrix>(values.data(), k, k).reverse();
+  RowMatrix reversed = Eigen::Map<const RowMatrix>(h.hessian().data(), k, k).reverse();
   dead.assign(static_cast<size_t>(k), false);
   for (int64_t i = 0; i < k; ++i)
-    if (hessian(i, i) == 0) {
-      hessian(i, i) = 1;
+    if (reversed(i, i) == 0) {
+      reversed(i, i) = 1;
       dead[static_cast<size_t>(k - 1 - i)] = true;
     }
-  hessian.diagonal().array() += damp * hessian.diagonal().mean();
-  const Eigen::LLT<Eigen::Ref<RowMatrix>> factor(hessian);
+  reversed.diagonal().array() += damp * reversed.diagonal().mean();
+  const Eigen::LLT<Eigen::Ref<RowMatrix>> factor(reversed);  // L in place, in the lower triangle
   if (factor.info() != Eigen::Success)
     throw DataError("GPTQ: the Hessian of a " + std::to_string(k) + "-wide input is not positive definite after dampening " +
                     std::to_string(damp) + " (expected a larger --damp or more calibration tokens)");
-  const RowMatrix upper = RowMatrix(hessian.triangularView<Eigen::Lower>()).reverse();
-  RowMatrix inverse = RowMatrix::Zero(k, k);
-  for (int64_t j0 = 0; j0 < k; j0 += kInverseBlock) {
-    const int64_t j1 = std::min(j0 + kInverseBlock, k);
-    auto columns = inverse.block(0, j0, j1, j1 - j0);
-    columns.bottomRows(j1 - j0).setIdentity();
-    upper.topLeftCorner(j1, j1).triangularView<Eigen::Upper>().solveInPlace(columns);
-  }
-  return inverse;
+  RowMatrix u = RowMatrix::Zero(k, k);
+  parallel_for(
+      (k + kInverseBlock - 1) / kInverseBlock,
+      [&](int64_t b) {
+        const int64_t j0 = b * kInverseBlock, j1 = std::min(j0 + kInverseBlock, k);
+        auto columns = u.block(j0, j0, k - j0, j1 - j0);
+        columns.topRows(j1 - j0).setIdentity();
+        reversed.bottomRightCorner(k - j0, k - j0).triangularView<Eigen::Lower>().solveInPlace(columns);
+      },
+      1);
+  u.reverseInPlace();
+  return u;
 }
 
 // Rows [first, first + rows) of W through GPTQ, writing their codes and group parameters into q.
