@@ -43,8 +43,9 @@ std::string quantize_summary(const QuantizeResult& r) {
   text += fmt::format("  size        {} (fp32 {}: {:.2f}x smaller; source file {})\n", format_bytes(r.output_file_bytes),
                       format_bytes(r.fp32_bytes), static_cast<double>(r.fp32_bytes) / r.output_file_bytes,
                       format_bytes(r.source_file_bytes));
-  text += fmt::format("  time        {} (calibration {}, fallback {})\n", format_duration(r.wall_seconds),
-                      format_duration(r.calibrate_seconds), format_duration(r.fallback_seconds));
+  text += fmt::format("  time        {} (calibration {}{})\n", format_duration(r.wall_seconds),
+                      format_duration(r.calibrate_seconds),
+                      r.fallback ? ", fallback " + format_duration(r.fallback_seconds) : std::string());
   return text;
 }
 

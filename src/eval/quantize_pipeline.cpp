@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <set>
 
 #include "core/error.h"
@@ -106,31 +107,41 @@ std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const 
   return variants;
 }
 
-// Every format the plan names; 2/4-bit codes by GPTQ on Hessians of the calibration inputs when asked.
+// Every format the plan names. With GPTQ, as the paper does it: the embeddings first, then layer
+// after layer, each layer's Hessians collected on the model whose earlier layers are already
+// quantized, so every Linear is rounded against the inputs it will really see.
 void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeRequest& q,
                       const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
-  const auto t = Clock::now();
-  GroupQuantizer gptq;
-  std::map<std::string, HessianAccumulator> hessians;
-  if (q.rounding == "gptq") {
-    ProgressBar bar("hessians", q.progress ? static_cast<int64_t>(r.calib_indices.size()) : 0, "examples");
-    hessians = collect_hessians(
+  if (q.rounding != "gptq") {
+    const auto t = Clock::now();
+    apply_bit_plan(model, plan);
+    r.quantize_seconds = seconds_since(t);
+    return;
+  }
+  apply_bit_plan(model, BitPlan{{}, plan.embeddings});
+  std::map<int, BitPlan> by_layer;  // -1 (outside the encoder layers) last
+  for (const Linear* l : model.linears())
+    if (const auto it = plan.linears.find(l->name); it != plan.linears.end())
+      by_layer[l->layer < 0 ? INT32_MAX : l->layer].linears.insert(*it);
+  ProgressBar bar("gptq", q.progress ? static_cast<int64_t>(r.calib_indices.size() * by_layer.size()) : 0, "examples");
+  for (const auto& [layer, part] : by_layer) {
+    const auto t = Clock::now();
+    const std::map<std::string, HessianAccumulator> hessians = collect_hessians(
         model, calib_batches,
         [&](const Linear& l) {
-          const auto it = plan.linears.find(l.name);
-          return it != plan.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
+          const auto it = part.linears.find(l.name);
+          return it != part.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
         },
         [&](int64_t n) { bar.advance(n); });
-    bar.finish();
-    r.calibrate_seconds = seconds_since(t);
-    gptq = [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
+    r.calibrate_seconds += seconds_since(t);
+    const auto tq = Clock::now();
+    apply_bit_plan(model, part, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
       return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
                            GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
-    };
+    });
+    r.quantize_seconds += seconds_since(tq);
   }
-  const auto tq = Clock::now();
-  apply_bit_plan(model, plan, gptq);
-  r.quantize_seconds = seconds_since(tq);
+  bar.finish();
 }
 
 }  // namespace
