@@ -56,19 +56,20 @@ def main():
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--bench_seq", type=int, default=128)
     p.add_argument("--runs", type=int, default=20)
+    p.add_argument("--squish", default=SQUISH, help="the squish binary (default: build/squish)")
     a = p.parse_args()
     os.makedirs(a.work)
     common = ["--task", a.task, "--data_dir", a.data_dir, "--max_length", str(a.max_length)]
     samples = ["--max_samples", str(a.max_samples)] if a.max_samples else []
     mp = os.path.join(a.work, "kmeans")
-    run([SQUISH, "mixed-precision", "--model_dir", a.model_dir, "--output_dir", mp, "--calib_size", str(a.calib_size)]
+    run([a.squish, "mixed-precision", "--model_dir", a.model_dir, "--output_dir", mp, "--calib_size", str(a.calib_size)]
         + common + samples)
     results = load(os.path.join(mp, "results.json"))
     sensitivity = os.path.join(mp, "sensitivity.json")
 
     def bench(model_dir, name):
         out = os.path.join(a.work, f"bench-{name}.json")
-        run([SQUISH, "bench", "--model_dir", model_dir, "--batch", "1", "--seq", str(a.bench_seq), "--runs", str(a.runs),
+        run([a.squish, "bench", "--model_dir", model_dir, "--batch", "1", "--seq", str(a.bench_seq), "--runs", str(a.runs),
              "--output", out], stdout=subprocess.DEVNULL)
         return load(out)
 
@@ -81,12 +82,13 @@ def main():
             model_dir, score = os.path.join(mp, "model"), results["quantized"]
         else:
             plan = os.path.join(a.work, f"plan-{name}.json")
-            run([SQUISH, "allocate", "--sensitivity", sensitivity, "--output", plan] + flags, stdout=subprocess.DEVNULL)
+            run([a.squish, "allocate", "--sensitivity", sensitivity, "--output", plan] + flags, stdout=subprocess.DEVNULL)
             model_dir = os.path.join(a.work, name)
-            run([SQUISH, "quantize", "--model_dir", a.model_dir, "--plan", plan, "--rounding", rounding,
+            run([a.squish, "quantize", "--model_dir", a.model_dir, "--plan", plan, "--rounding", rounding,
                  "--output_dir", model_dir] + common, stdout=subprocess.DEVNULL)
             out = os.path.join(a.work, f"eval-{name}.json")
-            run([SQUISH, "eval", "--model_dir", model_dir, "--output", out] + common + samples, stdout=subprocess.DEVNULL)
+            run([a.squish, "eval", "--model_dir", model_dir, "--split", results["request"]["split"], "--output", out]
+                + common + samples, stdout=subprocess.DEVNULL)
             e = load(out)
             score = {"metric": {"value": e["task_metric"]["value"]}, "file_bytes": e["model"]["weights_file_bytes"],
                      "compression_vs_fp32": e["model"]["compression_vs_fp32"], "average_bits": e["model"]["average_bits"]}
