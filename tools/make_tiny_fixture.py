@@ -27,10 +27,7 @@ CONFIG = dict(vocab_size=61, hidden_size=24, num_hidden_layers=2, num_attention_
               id2label={0: "a", 1: "b", 2: "c"}, label2id={"a": 0, "b": 1, "c": 2})
 
 
-def main():
-    torch.manual_seed(1234)
-    os.makedirs(OUT, exist_ok=True)
-    config = BertConfig(**CONFIG, architectures=["BertForSequenceClassification"])
+def random_classifier(config):
     model = BertForSequenceClassification(config).eval()
     with torch.no_grad():  # larger than HF's 0.02 init so every layer visibly matters
         for name, p in model.named_parameters():
@@ -40,6 +37,14 @@ def main():
                 p.uniform_(0.5, 1.5)
             else:
                 p.normal_(0, 0.1)
+    return model
+
+
+def main():
+    torch.manual_seed(1234)
+    os.makedirs(OUT, exist_ok=True)
+    config = BertConfig(**CONFIG, architectures=["BertForSequenceClassification"])
+    model = random_classifier(config)
     config.to_json_file(os.path.join(OUT, "config.json"))
     state = {k: v.contiguous() for k, v in model.state_dict().items() if "position_ids" not in k}
     save_file(state, os.path.join(OUT, "model.safetensors"), metadata={"format": "pt"})
@@ -82,15 +87,7 @@ def write_group_fixture():
     os.makedirs(out, exist_ok=True)
     config = BertConfig(**{**CONFIG, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64},
                         architectures=["BertForSequenceClassification"])
-    model = BertForSequenceClassification(config).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() > 1:
-                p.normal_(0, 0.3)
-            elif "LayerNorm.weight" in name:
-                p.uniform_(0.5, 1.5)
-            else:
-                p.normal_(0, 0.1)
+    model = random_classifier(config)
     config.to_json_file(os.path.join(out, "config.json"))
     state = {k: v.contiguous() for k, v in model.state_dict().items() if "position_ids" not in k}
     save_file(state, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})

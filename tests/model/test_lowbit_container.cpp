@@ -3,8 +3,10 @@
 // exactly the documented bytes, and broken stored tensors are refused by name.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
+#include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/safetensors.h"
@@ -18,15 +20,7 @@
 namespace squish {
 namespace {
 
-TokenBatch small_batch() {
-  TokenBatch b;
-  b.batch = 2;
-  b.tokens = 6;
-  b.input_ids = {1, 7, 11, 19, 23, 2, 1, 8, 2, 0, 0, 0};
-  b.token_type_ids.assign(12, 0);
-  b.lengths = {6, 3};
-  return b;
-}
+using test::small_batch;
 
 std::string save(const SequenceModel& model, const std::string& tag,
                  const std::function<void(std::vector<TensorToWrite>&)>& edit = nullptr) {
@@ -88,6 +82,27 @@ TEST(LowBitContainer, StoresTheDocumentedBytes) {
   EXPECT_EQ(t.at(emb + ".weight_packed").shape, (Shape{61, 16}));
   EXPECT_EQ(embedding_stored_bytes("int4-g16", 61, 32), 61 * 16 + 2 * 2 * 61 * 2);
   EXPECT_EQ(embedding_stored_bytes("f16", 61, 32), 61 * 32 * 2);
+}
+
+TEST(LowBitContainer, FileSizeIsTheFormulasPlusTheHeader) {
+  auto model = mixed_model("int2-g16");
+  const std::string path = save(*model, "lowbit_size") + "/model.safetensors";
+  const TensorMap t = read_safetensors(path);
+  int64_t planned = 0, formula = 0, everything = 0;
+  for (const auto& [name, tensor] : t) everything += static_cast<int64_t>(tensor.nbytes);
+  for (const Linear* l : model->linears()) {
+    const WeightFormat f = parse_weight_format(l->weights->format(), l->name);
+    if (f.traits->name == "f32") continue;
+    formula += f.traits->stored_bytes(l->out_features(), l->in_features(), f.group_size);
+    for (const LinearPart& p : l->parts)
+      for (const auto& [name, tensor] : t)
+        if (name.rfind("bert." + p.name + ".weight", 0) == 0) planned += static_cast<int64_t>(tensor.nbytes);
+  }
+  EXPECT_EQ(planned, formula);
+  const std::string bytes = read_file(path);
+  uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), 8);
+  EXPECT_EQ(static_cast<int64_t>(bytes.size()), 8 + static_cast<int64_t>(header) + everything);
 }
 
 TEST(LowBitContainer, AverageBitsCountStoredBytesPerWeight) {

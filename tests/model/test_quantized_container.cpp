@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/safetensors.h"
@@ -17,15 +18,7 @@
 namespace squish {
 namespace {
 
-TokenBatch small_batch() {
-  TokenBatch b;
-  b.batch = 2;
-  b.tokens = 6;
-  b.input_ids = {1, 7, 11, 19, 23, 2, 1, 8, 2, 0, 0, 0};
-  b.token_type_ids.assign(12, 0);
-  b.lengths = {6, 3};
-  return b;
-}
+using test::small_batch;
 
 std::string save(const SequenceModel& model, const std::string& tag) {
   const std::string dir = test::temp_dir(tag);

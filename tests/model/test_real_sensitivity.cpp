@@ -1,6 +1,5 @@
-// Sensitivity and packed low-bit weights on every classifier in shared/models: each encoder layer
-// and the embeddings are more sensitive at 2 bits than at 8 (and at 4 than at 16), and a
-// mixed-precision model saved in squish's container reloads to the same logits.
+// Sensitivity on every classifier in shared/models: each encoder layer and the word embeddings are
+// more sensitive at 2 bits than at 8 (PWCCA, the default measure, on SST-2 train sentences).
 #include <gtest/gtest.h>
 
 #include "eval/calibration_data.h"
@@ -28,20 +27,17 @@ TEST_P(RealModelSensitivity, FewerBitsAreMoreSensitiveInEveryLayer) {
   c.max_length = 64;
   const CalibrationSet set = load_calibration_set(*tokenizer, c);
   SensitivityOptions o;
-  o.bits = {2, 4, 8, 16};
+  o.bits = {2, 8};
   o.max_tokens = 1200;
-  for (SimilarityMethod m : {SimilarityMethod::kPwcca, SimilarityMethod::kSvcca}) {
-    o.method = m;
-    const SensitivityResult r = measure_sensitivity(*model, set.batches, o);
-    ASSERT_EQ(r.units.size(), static_cast<size_t>(model->info().layers) + 1);
-    for (size_t u = 0; u < r.units.size(); ++u) {
-      SCOPED_TRACE(r.units[u].name + " " + similarity_method_name(m));
-      EXPECT_GT(r.cells[u][0].sensitivity, r.cells[u][2].sensitivity);
-      EXPECT_GT(r.cells[u][1].sensitivity, r.cells[u][3].sensitivity);
-      for (const SensitivityCell& cell : r.cells[u]) {
-        EXPECT_GE(cell.similarity, 0.0);
-        EXPECT_LE(cell.similarity, 1.0 + 1e-9);
-      }
+  const SensitivityResult r = measure_sensitivity(*model, set.batches, o);
+  ASSERT_EQ(r.units.size(), static_cast<size_t>(model->info().layers) + 1);
+  for (size_t u = 0; u < r.units.size(); ++u) {
+    SCOPED_TRACE(r.units[u].name);
+    EXPECT_GT(r.cells[u][0].sensitivity, r.cells[u][1].sensitivity);
+    EXPECT_GT(r.cells[u][0].weight_error, r.cells[u][1].weight_error);
+    for (const SensitivityCell& cell : r.cells[u]) {
+      EXPECT_GE(cell.similarity, 0.0);
+      EXPECT_LE(cell.similarity, 1.0 + 1e-9);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "kernels/lowbit_scheme.h"
@@ -23,6 +24,8 @@
 
 namespace squish {
 namespace {
+
+using test::padded_batch;
 
 using ::testing::HasSubstr;
 
@@ -322,17 +325,6 @@ TEST(Gptq, BadInputsGiveClearErrors) {
   o.damp = 0;
   expect_error<DataError>([&] { run(o, rank_one); }, "not positive definite");
   expect_error<ShapeError>([] { HessianAccumulator(0); }, "input dimension 0 (expected > 0)");
-}
-
-// Two sequences of T = 7, the second padded after 4 tokens with `pad` ids.
-TokenBatch padded_batch(int32_t pad) {
-  TokenBatch b;
-  b.batch = 2;
-  b.tokens = 7;
-  b.input_ids = {1, 5, 9, 13, 17, 21, 2, 1, 6, 10, 2, pad, pad, pad};
-  b.token_type_ids.assign(14, 0);
-  b.lengths = {7, 4};
-  return b;
 }
 
 TEST(CollectHessians, EqualXTransposeXOfTheTapsUnpaddedInputs) {

@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "common/token_batches.h"
 #include "model/common/int8_linear_weights.h"
 #include "model/common/tap.h"
 #include "model/load_model.h"
@@ -18,20 +19,11 @@
 namespace squish {
 namespace {
 
+using test::padded_batch;
+
 std::unique_ptr<SequenceModel> tiny() { return load_model(test::fixtures_dir() + "/tiny_bert"); }
 
 bool is_head(const Linear& l) { return l.role == LinearRole::kPooler || l.role == LinearRole::kClassifier; }
-
-// Two sequences of T = 7, the second padded after 4 tokens with `pad` ids.
-TokenBatch padded_batch(int32_t pad) {
-  TokenBatch b;
-  b.batch = 2;
-  b.tokens = 7;
-  b.input_ids = {1, 5, 9, 13, 17, 21, 2, 1, 6, 10, 2, pad, pad, pad};
-  b.token_type_ids.assign(14, 0);
-  b.lengths = {7, 4};
-  return b;
-}
 
 // Min-max calibration of the Linears `options` quantizes, on one batch.
 CalibrationResult calibrate_defaults(SequenceModel& model, const TokenBatch& batch, const QuantizeOptions& options) {
