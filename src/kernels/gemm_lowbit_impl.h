@@ -66,7 +66,7 @@ void quantize_rows(const QuantizedRows& out, const float* x, int64_t rows, int64
     int8_t* q = out.codes + r * k;
     const float amax = abs_max(xr, k);
     out.scales[r] = amax / 127.0f;
-    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const float inverse = symmetric_inverse_scale(amax);
     int64_t i = 0;
 #if defined(__AVX512F__)
     const __m512 inv = _mm512_set1_ps(inverse);
