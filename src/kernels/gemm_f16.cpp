@@ -4,7 +4,6 @@
 #include <cstring>
 #include <string>
 
-#include "core/dtype.h"
 #include "core/error.h"
 #include "core/tensor.h"
 #include "kernels/gemm_lowbit.h"
@@ -65,8 +64,8 @@ std::vector<uint16_t> PackedF16Weights::unpack() const { return {impl_->halves.b
 void PackedF16Weights::add_row(int64_t r, float* out) const {
   if (r < 0 || r >= impl_->n)
     throw ShapeError("fp16 add_row: row " + std::to_string(r) + " outside [0, " + std::to_string(impl_->n) + ")");
-  const uint16_t* row = impl_->halves.data() + r * impl_->k;
-  for (int64_t i = 0; i < impl_->k; ++i) out[i] += half_to_float(row[i]);
+  static const lowbit::F16Kernels& kernels = f16_kernels_for(active_isa());
+  kernels.add_row(out, impl_->halves.data() + r * impl_->k, impl_->k);
 }
 
 int64_t gemm_f16_workspace_bytes(const PackedF16Weights&, int64_t) { return 0; }

@@ -142,8 +142,22 @@ void block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float
   for (; c < cols; ++c) rows_block<1>(y + c, ldy, x, w + c * k, bias ? bias + c : nullptr, rows, k, accumulate);
 }
 
+void add_row(float* out, const uint16_t* halves, int64_t k) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= k; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(out + i),
+                                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(halves + i)))));
+#elif defined(__AVX2__)
+  for (; i + 8 <= k; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(out + i),
+                                            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(halves + i)))));
+#endif
+  for (; i < k; ++i) out[i] += half_to_float(halves[i]);
+}
+
 }  // namespace
 
-extern const F16Kernels kF16Kernels = {block};
+extern const F16Kernels kF16Kernels = {block, add_row};
 
 }  // namespace squish::lowbit::SQUISH_ISA_NS

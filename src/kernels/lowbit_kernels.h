@@ -68,6 +68,8 @@ struct LowBitKernels {
 struct F16Kernels {
   void (*block)(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows,
                 int64_t cols, int64_t k, bool accumulate);
+  // out[0, k) += the widened halves (an embedding gather's row).
+  void (*add_row)(float* out, const uint16_t* halves, int64_t k);
 };
 
 }  // namespace squish::lowbit
