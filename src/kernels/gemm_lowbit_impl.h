@@ -92,6 +92,21 @@ void quantize_rows(const QuantizedRows& out, const float* x, int64_t rows, int64
   }
 }
 
+#if defined(__AVX2__)
+// The y lines a tile will read (a residual) or overwrite, requested before its K loop so they
+// arrive while it multiplies: y rows are ldy apart, too many streams for the hardware
+// prefetcher, and a residual's loads otherwise stalled on memory for as long as the multiply took.
+template <int R>
+void prefetch_outputs(const TileArgs& a, int64_t r0) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const float* y = a.y + (r0 + r) * a.ldy;
+    _mm_prefetch(reinterpret_cast<const char*>(y), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(y + a.cols - 1), _MM_HINT_T0);
+  }
+}
+#endif
+
 #if defined(__AVX512VNNI__)
 constexpr int kMaxRows = 8;
 
@@ -102,6 +117,7 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   const int64_t block_bytes = group_block_bytes(BITS, a.group_size);
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(max_code(BITS)));
   const int8_t* xq = a.xq + r0 * a.k;
+  prefetch_outputs<R>(a, r0);
   __m512 total[R];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) total[r] = _mm512_setzero_ps();
@@ -165,6 +181,7 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   const int64_t block_bytes = group_block_bytes(BITS, a.group_size);
   const __m256i mask = _mm256_set1_epi8(static_cast<char>(max_code(BITS)));
   const int8_t* xq = a.xq + r0 * a.k;
+  prefetch_outputs<R>(a, r0);
   __m256 total[R][2];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) total[r][0] = total[r][1] = _mm256_setzero_ps();
