@@ -5,6 +5,8 @@
 //   gemm_lowbit/... PackedLowBitWeights (RTN, group 64, 4 and 2 bits) + gemm_lowbit, and
 //   gemm_f16/...    PackedF16Weights + gemm_f16, at the same shapes and M = 1, 128, 4096 (GFLOP of
 //                   the fp32 product they stand in for, so rates compare directly with gemm/...)
+//   gather/...      PackedLowBitWeights::add_row / PackedF16Weights::add_row over 128 random rows of
+//                   a BERT-base vocabulary table (30522 × 768), the embedding gather
 //   observer/...    a histogram observer's range() search (percentile, mse, entropy) on 2048 bins per side
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
 //   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -150,6 +153,37 @@ void bm_gemm_f16(benchmark::State& state, int64_t m, int64_t n, int64_t k, Epilo
   }
   flop_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
                 seconds_since(t0));
+}
+
+// An embedding gather: 128 random rows of a [30522, 768] table added into the hidden state.
+// bits = 16 means the fp16 table.
+void bm_gather(benchmark::State& state, int bits) {
+  const int64_t vocab = 30522, hidden = 768, tokens = 128;
+  const auto table = random_floats(static_cast<size_t>(vocab * hidden), 1, 0.05f);
+  std::vector<int64_t> ids(static_cast<size_t>(tokens));
+  std::mt19937_64 rng(5);
+  for (int64_t& id : ids) id = static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab));
+  AlignedVector<float> out(static_cast<size_t>(tokens * hidden), 0.0f);
+  std::vector<uint16_t> halves;
+  std::unique_ptr<PackedLowBitWeights> lowbit;
+  std::unique_ptr<PackedF16Weights> f16;
+  if (bits == 16) {
+    halves.resize(table.size());
+    for (size_t i = 0; i < table.size(); ++i) halves[i] = float_to_half(table[i]);
+    f16 = std::make_unique<PackedF16Weights>(PackedF16Weights::pack(halves.data(), vocab, hidden));
+  } else {
+    lowbit = std::make_unique<PackedLowBitWeights>(
+        PackedLowBitWeights::pack(quantize_groups_rtn(table.data(), vocab, hidden, bits, 64)));
+  }
+  for (auto _ : state) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      float* row = out.data() + t * hidden;
+      if (f16) f16->add_row(ids[static_cast<size_t>(t)], row);
+      else lowbit->add_row(ids[static_cast<size_t>(t)], row);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * tokens);
 }
 
 // ---- The reference twin at one small shape, against the fast path ----
@@ -324,7 +358,7 @@ void register_all() {
   for (int bits : {4, 2})
     for (int64_t m : {1, 128, 4096})
       for (const GemmShape& g : shapes) {
-        const std::string name = "gemm_lowbit/w" + std::to_string(bits) + "g64/" + g.name + "/M:" + std::to_string(m) +
+        const std::string name = std::string("gemm_lowbit/w") + std::to_string(bits) + "g64/" + g.name + "/M:" + std::to_string(m) +
                                  "/N:" + std::to_string(g.n) + "/K:" + std::to_string(g.k) + "/" + epilogue_name(g.epilogue);
         benchmark::RegisterBenchmark(name.c_str(), bm_gemm_lowbit, m, g.n, g.k, bits, int64_t{64}, g.epilogue)
             ->UseRealTime()
@@ -339,6 +373,12 @@ void register_all() {
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
     }
+
+  for (int bits : {4, 2, 16}) {
+    const std::string table = bits == 16 ? std::string("f16") : std::string("w") + std::to_string(bits) + "g64";
+    benchmark::RegisterBenchmark((std::string("gather/") + table + "/rows:128/vocab:30522/K:768").c_str(), bm_gather, bits)
+        ->Unit(benchmark::kMicrosecond);
+  }
 
   for (ObserverKind kind : {ObserverKind::kPercentile, ObserverKind::kMse, ObserverKind::kEntropy})
     benchmark::RegisterBenchmark(("observer/" + std::string(observer_name(kind)) + "/range/bins:2048").c_str(),

@@ -23,35 +23,36 @@ namespace squish::lowbit::SQUISH_ISA_NS {
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int kRows = 4, kCols = 4;
+constexpr int kRows = 6, kCols = 4;
 
-// One 16-wide step of every (row, column) dot product; `keep` masks K's tail.
+// One 16-wide step of every (row, column) dot product; `keep` masks K's tail. Each x row is
+// loaded once and meets the C widened W rows, so R · C accumulators need only C + 1 more registers.
 template <int R, int C>
 inline void dot_step(__m512 (&sums)[R][C], const float* x, const uint16_t* w, int64_t k, int64_t p, __mmask16 keep) {
-  __m512 xv[R], wv[C];
-  #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) xv[r] = _mm512_maskz_loadu_ps(keep, x + r * k + p);
-  #pragma GCC unroll 16
+  __m512 wv[C];
+#pragma GCC unroll 16
   for (int c = 0; c < C; ++c) wv[c] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keep, w + c * k + p));
-  #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
-    for (int c = 0; c < C; ++c) sums[r][c] = _mm512_fmadd_ps(xv[r], wv[c], sums[r][c]);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 xv = _mm512_maskz_loadu_ps(keep, x + r * k + p);
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) sums[r][c] = _mm512_fmadd_ps(xv, wv[c], sums[r][c]);
+  }
 }
 
 template <int R, int C>
 void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t k, bool accumulate) {
   __m512 sums[R][C];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) sums[r][c] = _mm512_setzero_ps();
   int64_t p = 0;
   for (; p + 16 <= k; p += 16) dot_step<R, C>(sums, x, w, k, p, static_cast<__mmask16>(0xFFFF));
   if (p < k) dot_step<R, C>(sums, x, w, k, p, static_cast<__mmask16>((1u << (k - p)) - 1u));
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       const float v = _mm512_reduce_add_ps(sums[r][c]) + (bias ? bias[c] : 0.0f);
       y[r * ldy + c] = accumulate ? y[r * ldy + c] + v : v;
@@ -70,26 +71,26 @@ float reduce_add(__m256 v) {
 template <int R, int C>
 void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t k, bool accumulate) {
   __m256 sums[R][C];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) sums[r][c] = _mm256_setzero_ps();
   int64_t p = 0;
   for (; p + 8 <= k; p += 8) {
     __m256 xv[R], wv[C];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xv[r] = _mm256_loadu_ps(x + r * k + p);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c)
       wv[c] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c * k + p)));
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int c = 0; c < C; ++c) sums[r][c] = _mm256_fmadd_ps(xv[r], wv[c], sums[r][c]);
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       float v = reduce_add(sums[r][c]);
       for (int64_t q = p; q < k; ++q) v += x[r * k + q] * _cvtsh_ss(w[c * k + q]);
@@ -103,9 +104,9 @@ constexpr int kRows = 2, kCols = 4;
 
 template <int R, int C>
 void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t k, bool accumulate) {
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       float v = 0.0f;
       for (int64_t p = 0; p < k; ++p) v += x[r * k + p] * half_to_float(w[c * k + p]);
@@ -115,12 +116,22 @@ void dot_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const f
 }
 #endif
 
+// The last rows < kRows of a block, as one register block of exactly that many rows.
+template <int R, int C>
+void tail_rows(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows, int64_t k,
+               bool accumulate) {
+  if constexpr (R > 0) {
+    if (rows == R) dot_block<R, C>(y, ldy, x, w, bias, k, accumulate);
+    else tail_rows<R - 1, C>(y, ldy, x, w, bias, rows, k, accumulate);
+  }
+}
+
 template <int C>
 void rows_block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows, int64_t k,
                 bool accumulate) {
   int64_t r = 0;
   for (; r + kRows <= rows; r += kRows) dot_block<kRows, C>(y + r * ldy, ldy, x + r * k, w, bias, k, accumulate);
-  for (; r < rows; ++r) dot_block<1, C>(y + r * ldy, ldy, x + r * k, w, bias, k, accumulate);
+  tail_rows<kRows - 1, C>(y + r * ldy, ldy, x + r * k, w, bias, rows - r, k, accumulate);
 }
 
 void block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows, int64_t cols,
@@ -131,8 +142,22 @@ void block(float* y, int64_t ldy, const float* x, const uint16_t* w, const float
   for (; c < cols; ++c) rows_block<1>(y + c, ldy, x, w + c * k, bias ? bias + c : nullptr, rows, k, accumulate);
 }
 
+void add_row(float* out, const uint16_t* halves, int64_t k) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= k; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(out + i),
+                                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(halves + i)))));
+#elif defined(__AVX2__)
+  for (; i + 8 <= k; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(out + i),
+                                            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(halves + i)))));
+#endif
+  for (; i < k; ++i) out[i] += half_to_float(halves[i]);
+}
+
 }  // namespace
 
-extern const F16Kernels kF16Kernels = {block};
+extern const F16Kernels kF16Kernels = {block, add_row};
 
 }  // namespace squish::lowbit::SQUISH_ISA_NS

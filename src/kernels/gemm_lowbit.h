@@ -2,7 +2,7 @@
 // its compressed form (no fp32 copy): 2/4-bit groups (kernels/lowbit_scheme.h) or fp16.
 //
 // Low-bit groups run W4A8-style: each row of x is quantized on the fly to symmetric s8 (one scale
-// per row, max|x| / 127), the integer products of a group are exact int32 dot products (u8 weight
+// per row, max|x| / 127; a row below 127 / FLT_MAX counts as zero), the integer products of a group are exact int32 dot products (u8 weight
 // codes × s8 activations: vpdpbusd with AVX-512 VNNI, vpmaddubsw on AVX2, where codes ≤ 15 cannot
 // saturate), and each group is finished in fp32:
 //   y[m, n] = xs[m] · Σ_g ( scale[n, g] · Σ_{k∈g} code[n, k] · xq[m, k]  +  minimum[n, g] · Σ_{k∈g} xq[m, k] )

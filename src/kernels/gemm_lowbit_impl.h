@@ -66,7 +66,7 @@ void quantize_rows(const QuantizedRows& out, const float* x, int64_t rows, int64
     int8_t* q = out.codes + r * k;
     const float amax = abs_max(xr, k);
     out.scales[r] = amax / 127.0f;
-    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const float inverse = symmetric_inverse_scale(amax);
     int64_t i = 0;
 #if defined(__AVX512F__)
     const __m512 inv = _mm512_set1_ps(inverse);
@@ -92,6 +92,21 @@ void quantize_rows(const QuantizedRows& out, const float* x, int64_t rows, int64
   }
 }
 
+#if defined(__AVX2__)
+// The y lines a tile will read (a residual) or overwrite, requested before its K loop so they
+// arrive while it multiplies: y rows are ldy apart, too many streams for the hardware
+// prefetcher, and a residual's loads otherwise stalled on memory for as long as the multiply took.
+template <int R>
+void prefetch_outputs(const TileArgs& a, int64_t r0) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const float* y = a.y + (r0 + r) * a.ldy;
+    _mm_prefetch(reinterpret_cast<const char*>(y), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(y + a.cols - 1), _MM_HINT_T0);
+  }
+}
+#endif
+
 #if defined(__AVX512VNNI__)
 constexpr int kMaxRows = 8;
 
@@ -102,14 +117,15 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   const int64_t block_bytes = group_block_bytes(BITS, a.group_size);
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(max_code(BITS)));
   const int8_t* xq = a.xq + r0 * a.k;
+  prefetch_outputs<R>(a, r0);
   __m512 total[R];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) total[r] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* block = a.blocks + g * block_bytes;
     const int8_t* xg = xq + g * a.group_size;
     __m512i dots[R];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) dots[r] = _mm512_setzero_si512();
     for (int64_t v = 0; v < code_bytes / 64; ++v) {
       const __m512i packed = _mm512_load_si512(block + 64 * v);
@@ -122,17 +138,17 @@ void tile_rows(const TileArgs& a, int64_t r0) {
         w[2] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), mask);
         w[3] = _mm512_and_si512(_mm512_srli_epi16(packed, 6), mask);
       }
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int s = 0; s < kQuadsPerVector; ++s) {
         const int8_t* xk = xg + (v * kQuadsPerVector + s) * 4;
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int r = 0; r < R; ++r)
           dots[r] = _mm512_dpbusd_epi32(dots[r], w[s], _mm512_set1_epi32(load_quad(xk + r * a.k)));
       }
     }
     const __m512 scales = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + code_bytes)));
     const __m512 minimums = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + code_bytes + 32)));
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r]), scales, total[r]);
       const float sum = static_cast<float>(a.group_sums[(r0 + r) * groups + g]);
@@ -141,7 +157,7 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   }
   const __mmask16 keep = static_cast<__mmask16>((1u << a.cols) - 1u);
   const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(keep, a.bias) : _mm512_setzero_ps();
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     float* y = a.y + (r0 + r) * a.ldy;
     __m512 out = _mm512_fmadd_ps(total[r], _mm512_set1_ps(a.row_scales[r0 + r]), bias);
@@ -165,17 +181,18 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   const int64_t block_bytes = group_block_bytes(BITS, a.group_size);
   const __m256i mask = _mm256_set1_epi8(static_cast<char>(max_code(BITS)));
   const int8_t* xq = a.xq + r0 * a.k;
+  prefetch_outputs<R>(a, r0);
   __m256 total[R][2];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) total[r][0] = total[r][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* block = a.blocks + g * block_bytes;
     const int8_t* xg = xq + g * a.group_size;
     __m256i dots[R][2];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) dots[r][0] = dots[r][1] = _mm256_setzero_si256();
     for (int64_t v = 0; v < code_bytes / 64; ++v) {
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int half = 0; half < 2; ++half) {
         const __m256i packed = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + 64 * v + 32 * half));
         __m256i w[kQuadsPerVector];
@@ -187,21 +204,21 @@ void tile_rows(const TileArgs& a, int64_t r0) {
           w[2] = _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask);
           w[3] = _mm256_and_si256(_mm256_srli_epi16(packed, 6), mask);
         }
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int s = 0; s < kQuadsPerVector; ++s) {
           const int8_t* xk = xg + (v * kQuadsPerVector + s) * 4;
-          #pragma GCC unroll 16
+#pragma GCC unroll 16
           for (int r = 0; r < R; ++r)
             dots[r][half] = _mm256_add_epi32(dots[r][half], dot_quads(w[s], _mm256_set1_epi32(load_quad(xk + r * a.k))));
         }
       }
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int half = 0; half < 2; ++half) {
       const uint8_t* params = block + code_bytes + 16 * half;
       const __m256 scales = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(params)));
       const __m256 minimums = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(params + 32)));
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         total[r][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots[r][half]), scales, total[r][half]);
         const float sum = static_cast<float>(a.group_sums[(r0 + r) * groups + g]);
@@ -209,7 +226,7 @@ void tile_rows(const TileArgs& a, int64_t r0) {
       }
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     alignas(32) float lanes[kTileColumns];
     const __m256 scale = _mm256_set1_ps(a.row_scales[r0 + r]);
@@ -231,7 +248,7 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   constexpr int kQuadsPerVector = 8 / BITS;
   const int64_t groups = a.k / a.group_size, block_bytes = group_block_bytes(BITS, a.group_size);
   const int64_t code_bytes = group_code_bytes(BITS, a.group_size);
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     const int8_t* xq = a.xq + (r0 + r) * a.k;
     float* y = a.y + (r0 + r) * a.ldy;

@@ -15,6 +15,7 @@
 // fp16 layout: W[N, K] row-major halves, unchanged (the f16 kernel reads rows as dot products).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace squish::lowbit {
@@ -29,8 +30,15 @@ inline int64_t group_block_bytes(int bits, int64_t group_size) {
 }
 
 // x's rows as the low-bit kernels consume them: symmetric s8, one scale per row
-// (xs = max|x| / 127, xq = round-to-nearest-even(x · (127 / max|x|)), all zeros for a zero row),
-// and each group's sum of xq (the minimums' term).
+// (xs = max|x| / 127, xq = round-to-nearest-even(x · symmetric_inverse_scale(max|x|))), and each
+// group's sum of xq (the minimums' term).
+// 127 / max|x|, or 0 (all codes zero) for a zero row and for rows so small (max|x| < 127 / FLT_MAX)
+// that the inverse overflows.
+inline float symmetric_inverse_scale(float amax) {
+  const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+  return std::isfinite(inverse) ? inverse : 0.0f;
+}
+
 struct QuantizedRows {
   int8_t* codes;       // [rows, k]
   int32_t* group_sums; // [rows, k / group_size]
@@ -60,6 +68,8 @@ struct LowBitKernels {
 struct F16Kernels {
   void (*block)(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows,
                 int64_t cols, int64_t k, bool accumulate);
+  // out[0, k) += the widened halves (an embedding gather's row).
+  void (*add_row)(float* out, const uint16_t* halves, int64_t k);
 };
 
 }  // namespace squish::lowbit

@@ -251,6 +251,23 @@ TEST(LowBitGemm, BitIdenticalAcrossThreadCounts) {
   EXPECT_NE(one[0], 0.0f);
 }
 
+// A zero row and a row so small that 127 / max|x| overflows both quantize to zeros: y is the bias
+// (not the -128 codes an infinite inverse scale would saturate to).
+TEST(LowBitGemm, ZeroAndTinyRowsGiveTheBias) {
+  const int64_t n = 20, k = 64;
+  const auto w = random_vector(static_cast<size_t>(n * k), 83);
+  const auto bias = random_vector(static_cast<size_t>(n), 89);
+  const PackedLowBitWeights packed = PackedLowBitWeights::pack(quantize_groups_rtn(w.data(), n, k, 4, 32));
+  std::vector<float> x(static_cast<size_t>(2 * k), 0.0f);
+  for (int64_t p = 0; p < k; ++p) x[static_cast<size_t>(k + p)] = (p % 2 ? -1.0f : 1.0f) * 1e-38f * (1 + p % 3);
+  AlignedVector<uint8_t> workspace(static_cast<size_t>(gemm_lowbit_workspace_bytes(packed, 2)));
+  for (Isa isa : lowbit_isas()) {
+    std::vector<float> y(static_cast<size_t>(2 * n), 5.0f);
+    gemm_lowbit_on(isa, y.data(), x.data(), packed, bias.data(), 2, Epilogue::kNone, workspace.data());
+    for (int64_t i = 0; i < 2 * n; ++i) ASSERT_EQ(y[i], bias[i % n]) << isa_name(isa) << " i=" << i;
+  }
+}
+
 TEST(LowBitGemm, RefusesAMissingWorkspace) {
   const auto w = random_vector(16 * 64, 53);
   const PackedLowBitWeights packed = PackedLowBitWeights::pack(quantize_groups_rtn(w.data(), 16, 64, 4, 64));

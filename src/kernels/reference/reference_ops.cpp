@@ -57,7 +57,8 @@ void quantize_rows_symmetric(int8_t* xq, float* row_scales, const float* x, int6
     float amax = 0.0f;
     for (int64_t p = 0; p < k; ++p) amax = std::fmax(amax, std::fabs(x[i * k + p]));
     row_scales[i] = amax / 127.0f;
-    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    if (!std::isfinite(inverse)) inverse = 0.0f;
     for (int64_t p = 0; p < k; ++p) xq[i * k + p] = static_cast<int8_t>(std::nearbyint(x[i * k + p] * inverse));
   }
 }

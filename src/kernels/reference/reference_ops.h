@@ -19,7 +19,8 @@ void linear(float* y, const float* x, const float* w, const float* b, int64_t m,
 // acc[M,N] = x[M,K] W[N,K]^T in exact 64-bit integers, cast to int32 (twin of gemm_u8s8s32).
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const int8_t* w, int64_t m, int64_t n, int64_t k);
 // The low-bit GEMM's activation grid (gemm_lowbit.h), one row at a time: xs = max|x| / 127,
-// xq = round-to-nearest-even(x · (127 / max|x|)) in fp32 (zeros for a zero row).
+// xq = round-to-nearest-even(x · (127 / max|x|)) in fp32 (zeros for a zero row, and for a row so
+// small that 127 / max|x| overflows).
 void quantize_rows_symmetric(int8_t* xq, float* row_scales, const float* x, int64_t m, int64_t k);
 // Twin of gemm_lowbit: x quantized as above, W dequantized (scale · code + minimum), then
 // y = xs · Σ_k xq · w + b in double and the epilogue.
