@@ -5,10 +5,11 @@
 #include <fmt/format.h>
 
 #include "core/file_util.h"
-#include "io/weights_file.h"
-#include "model/load_model.h"
 #include "core/human_format.h"
+#include "io/weights_file.h"
 #include "model/common/int8_linear_weights.h"
+#include "model/common/linear_formats.h"
+#include "model/load_model.h"
 
 namespace squish {
 
@@ -29,6 +30,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
   s.groups = model->parameter_groups();
   s.parameters = model->parameter_count();
   s.resident_bytes = model->resident_bytes();
+  s.embeddings_format = model->mutable_word_embeddings().format();
   for (const Linear* l : model->linears()) {
     LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
                      l->out_features(), l->in_features(), linear_bytes(*l), {}, {}};
@@ -38,6 +40,11 @@ ModelSummary inspect_model(const std::string& model_dir) {
       ls.scheme += q->static_input() ? fmt::format(", u8 input scale {:.6g} zero point {}", q->static_input()->scale,
                                                    q->static_input()->zero_point)
                                      : ", u8 input per row at run time";
+    } else if (const WeightFormat f = parse_weight_format(ls.format, l->name); f.traits->grouped) {
+      ls.scheme = fmt::format("{}-bit codes, fp16 scale and minimum per {} inputs, s8 input per row at run time",
+                              f.traits->weight_bits, f.group_size);
+    } else if (ls.format == "f16") {
+      ls.scheme = "fp16 weights widened in the multiply";
     }
     s.linears.push_back(std::move(ls));
   }
@@ -68,6 +75,7 @@ nlohmann::json model_summary_json(const ModelSummary& s) {
           {"unused_tensors", i.unused_tensors},
           {"dtypes", i.stored_dtypes},
           {"weights_file_bytes", i.weights_file_bytes},
+          {"word_embeddings", s.embeddings_format},
           {"resident_bytes", s.resident_bytes},
           {"linears", linears}};
 }
@@ -92,6 +100,7 @@ std::string model_summary_text(const ModelSummary& s) {
   for (const auto& [name, n] : s.groups)
     out += fmt::format("    {:<14}{:>12}  {:5.1f}%\n", name, format_count(n),
                        100.0 * static_cast<double>(n) / static_cast<double>(s.parameters));
+  if (!s.embeddings_format.empty()) out += fmt::format("  embeddings    {}\n", s.embeddings_format);
   if (!s.linears.empty()) {
     out += fmt::format("  linears       {}, by format:", s.linears.size());
     std::map<std::string, int64_t> by_format;

@@ -28,6 +28,7 @@ struct ModelSummary {
   int64_t parameters = 0;
   int64_t resident_bytes = 0;
   std::vector<LinearSummary> linears;
+  std::string embeddings_format;                        // the word embeddings' (empty without weights)
 };
 
 ModelSummary inspect_model(const std::string& model_dir);
