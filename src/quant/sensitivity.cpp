@@ -166,6 +166,9 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   const int64_t h = model.info().hidden_size;
   if (r.units.empty()) throw UsageError("sensitivity: the model has no encoder layers to measure");
   if (options.bits.empty()) throw UsageError("--bits: give at least one width");
+  if (options.group_size <= 0 || options.group_size % 16 != 0)
+    throw UsageError("--group_size " + std::to_string(options.group_size) +
+                     ": expected a multiple of 16 (the packed kernels' smallest group)");
 
   for (const TokenBatch& b : batches)
     for (int32_t len : b.lengths) r.valid_tokens += len;
