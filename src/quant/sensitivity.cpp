@@ -63,9 +63,8 @@ double similarity(SimilarityMethod method, const std::vector<float>& x, const st
   return 0;
 }
 
-// ‖W − Q‖² and ‖W‖² of one Linear's weights.
-void add_weight_error(const Linear& original, const Linear& quantized, double& error2, double& norm2) {
-  const Tensor w = linear_dequantize(original), q = linear_dequantize(quantized);
+// Adds ‖W − Q‖² and ‖W‖² of one weight tensor and its quantized twin.
+void add_weight_error(const Tensor& w, const Tensor& q, double& error2, double& norm2) {
   for (size_t i = 0; i < w.values.size(); ++i) {
     const double d = static_cast<double>(w.values[i]) - q.values[i];
     error2 += d * d;
@@ -204,19 +203,15 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         v.cell.format = embedding_format_for_bits(bits, options.group_size);
         const Tensor values = embeddings.dequantize();
         v.embeddings = EmbeddingTable::quantized(values, v.cell.format);
-        const Tensor back = v.embeddings.dequantize();
-        for (size_t i = 0; i < values.values.size(); ++i) {
-          const double d = static_cast<double>(values.values[i]) - back.values[i];
-          error2 += d * d;
-          norm2 += static_cast<double>(values.values[i]) * values.values[i];
-        }
+        add_weight_error(values, v.embeddings.dequantize(), error2, norm2);
       } else {
         v.cell.format = linear_format_for_bits(bits, options.group_size);
         const WeightFormat f = parse_weight_format(v.cell.format, "sensitivity");
         for (const std::string& name : r.units[u].linears) {
           Linear q = *linear_by_name.at(name);
-          q.weights = f.traits->quantize(linear_dequantize(q), f.group_size);
-          add_weight_error(*linear_by_name.at(name), q, error2, norm2);
+          const Tensor w = linear_dequantize(q);
+          q.weights = f.traits->quantize(w, f.group_size);
+          add_weight_error(w, linear_dequantize(q), error2, norm2);
           v.linears.push_back(std::move(q));
         }
       }
