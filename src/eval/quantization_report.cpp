@@ -30,7 +30,8 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
   j["source"] = {{"model_dir", q.model_dir}, {"parameters", r.parameters}, {"file_bytes", r.source_file_bytes}};
   j["mode"] = q.mode;
   if (q.mode == "plan") {
-    j["scheme"] = {{"plan", q.plan_path},
+    // The plan itself, not only its path: the model directory describes itself wherever it moves.
+    j["scheme"] = {{"plan", bit_plan_json(*r.plan)},
                    {"rounding", q.rounding},
                    {"word_embeddings", r.embeddings_format},
                    {"average_bits", r.average_bits},

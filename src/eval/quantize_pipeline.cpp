@@ -164,6 +164,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const Task task = parse_task(q.task);
   QuantizeResult r;
   r.request = q;
+  r.plan = plan;
   r.threads = num_threads();
   r.eval_split = q.eval_split.empty() ? default_eval_split(q.task) : q.eval_split;
   check_calibration_split(q.task, q.calib_split, r.eval_split);

@@ -13,6 +13,7 @@
 
 #include "eval/calibration_data.h"
 #include "model/common/linear_formats.h"
+#include "quant/bit_plan.h"
 #include "quant/calibration.h"
 #include "quant/fallback.h"
 #include "quant/quantize_model.h"
@@ -65,6 +66,7 @@ struct QuantizeResult {
   int64_t duplicates = 0;                 // calibration examples whose exact text is in the evaluation split
   std::vector<DuplicateText> duplicate_examples;  // the first few
   std::vector<LayerDecision> layers;      // forward order
+  std::optional<BitPlan> plan;            // mode plan: the plan applied
   std::string embeddings_format;          // the word embeddings' format in the written model
   double average_bits = 0;                // stored bits per weight of the Linears and word embeddings
   std::optional<FallbackResult> fallback;
