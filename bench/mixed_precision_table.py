@@ -11,6 +11,7 @@
 3. `squish bench --model_dir` times each saved model at batch 1 (median of --runs forwards of one
    sequence of --bench_seq tokens) beside the fp32 model in the same script, with its peak resident memory.
 Writes <work>/table.md and <work>/table.json (one row per variant) and prints the table.
+--latency_only re-times the models of an earlier run in <work> (on a quieter machine) and rewrites the table.
 """
 import argparse
 import json
@@ -57,15 +58,13 @@ def main():
     p.add_argument("--bench_seq", type=int, default=128)
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--squish", default=SQUISH, help="the squish binary (default: build/squish)")
+    p.add_argument("--latency_only", action="store_true", help="re-time the models of an earlier run in --work")
     a = p.parse_args()
-    os.makedirs(a.work)
+    if not a.latency_only:
+        os.makedirs(a.work)
     common = ["--task", a.task, "--data_dir", a.data_dir, "--max_length", str(a.max_length)]
     samples = ["--max_samples", str(a.max_samples)] if a.max_samples else []
     mp = os.path.join(a.work, "kmeans")
-    run([a.squish, "mixed-precision", "--model_dir", a.model_dir, "--output_dir", mp, "--calib_size", str(a.calib_size)]
-        + common + samples)
-    results = load(os.path.join(mp, "results.json"))
-    sensitivity = os.path.join(mp, "sensitivity.json")
 
     def bench(model_dir, name):
         out = os.path.join(a.work, f"bench-{name}.json")
@@ -73,17 +72,32 @@ def main():
              "--output", out], stdout=subprocess.DEVNULL)
         return load(out)
 
+    def model_dir_of(name):
+        return a.model_dir if name == "fp32" else os.path.join(mp, "model") if name == "kmeans" else os.path.join(a.work, name)
+
+    if a.latency_only:
+        earlier = load(os.path.join(a.work, "table.json"))
+        rows = earlier["rows"]
+        for r in rows:
+            r["bench"] = bench(model_dir_of(r["variant"]), r["variant"])
+        write_table(a, rows, load(os.path.join(mp, "results.json")), earlier["sensitivity_timing"])
+        return
+    run([a.squish, "mixed-precision", "--model_dir", a.model_dir, "--output_dir", mp, "--calib_size", str(a.calib_size)]
+        + common + samples)
+    results = load(os.path.join(mp, "results.json"))
+    sensitivity = os.path.join(mp, "sensitivity.json")
+
     fp32 = results["fp32"]
     rows = [{"variant": "fp32", "metric": fp32["metric"]["value"], "file_bytes": fp32["file_bytes"],
              "compression": fp32["compression_vs_fp32"], "average_bits": 32.0, "bench": bench(a.model_dir, "fp32")}]
     for name in a.variants:
         flags, rounding = VARIANTS[name]
+        model_dir = model_dir_of(name)
         if flags is None:
-            model_dir, score = os.path.join(mp, "model"), results["quantized"]
+            score = results["quantized"]
         else:
             plan = os.path.join(a.work, f"plan-{name}.json")
             run([a.squish, "allocate", "--sensitivity", sensitivity, "--output", plan] + flags, stdout=subprocess.DEVNULL)
-            model_dir = os.path.join(a.work, name)
             run([a.squish, "quantize", "--model_dir", a.model_dir, "--plan", plan, "--rounding", rounding,
                  "--output_dir", model_dir] + common, stdout=subprocess.DEVNULL)
             out = os.path.join(a.work, f"eval-{name}.json")
@@ -95,10 +109,15 @@ def main():
         rows.append({"variant": name, "metric": score["metric"]["value"], "file_bytes": score["file_bytes"],
                      "compression": score["compression_vs_fp32"], "average_bits": score["average_bits"],
                      "bench": bench(model_dir, name)})
+    write_table(a, rows, results, load(sensitivity)["timing"])
+
+
+def write_table(a, rows, results, sensitivity_timing):
     base_ms = rows[0]["bench"]["median_ms"]
     lines = [f"{os.path.basename(os.path.normpath(a.model_dir))}, {a.task} {results['request']['split']} "
              f"({'all' if not a.max_samples else a.max_samples} examples, max_length {a.max_length}); latency: batch 1 x "
-             f"{a.bench_seq} tokens, {rows[0]['bench']['threads']} threads",
+             f"{a.bench_seq} tokens, {rows[0]['bench']['threads']} threads, load average {os.getloadavg()[0]:.2f} "
+             "when the table was written",
              "",
              "| variant | metric | change (points) | size on disk | compression | avg bits | latency ms (vs fp32) | peak RSS |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -113,7 +132,7 @@ def main():
     with open(os.path.join(a.work, "table.json"), "w") as f:
         json.dump({"model_dir": a.model_dir, "task": a.task, "max_length": a.max_length, "calib_size": a.calib_size,
                    "max_samples": a.max_samples, "rows": rows,
-                   "sensitivity_timing": load(sensitivity)["timing"]}, f, indent=1)
+                   "sensitivity_timing": sensitivity_timing}, f, indent=1)
     print(table)
 
 
