@@ -125,14 +125,19 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
       by_layer[l->layer < 0 ? INT32_MAX : l->layer].linears.insert(*it);
   ProgressBar bar("gptq", q.progress ? static_cast<int64_t>(r.calib_indices.size() * by_layer.size()) : 0, "examples");
   for (const auto& [layer, part] : by_layer) {
+    const auto grouped = [&](const Linear& l) {
+      const auto it = part.linears.find(l.name);
+      return it != part.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
+    };
+    const std::vector<const Linear*> linears = model.linears();
+    if (std::none_of(linears.begin(), linears.end(), [&](const Linear* l) { return grouped(*l); })) {
+      apply_bit_plan(model, part);  // nothing to round by GPTQ in this layer: no calibration pass
+      bar.advance(static_cast<int64_t>(r.calib_indices.size()));
+      continue;
+    }
     const auto t = Clock::now();
-    const std::map<std::string, HessianAccumulator> hessians = collect_hessians(
-        model, calib_batches,
-        [&](const Linear& l) {
-          const auto it = part.linears.find(l.name);
-          return it != part.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
-        },
-        [&](int64_t n) { bar.advance(n); });
+    const std::map<std::string, HessianAccumulator> hessians =
+        collect_hessians(model, calib_batches, grouped, [&](int64_t n) { bar.advance(n); });
     r.calibrate_seconds += seconds_since(t);
     const auto tq = Clock::now();
     apply_bit_plan(model, part, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
