@@ -1,6 +1,7 @@
 // Tap: the one seam through which other features observe a forward pass, or replace an
-// activation in it (llama.cpp's per-tensor callback). Calibration observers, SVCCA/PWCCA capture,
-// fake-quant references and error analysis all hang here. A Tap never changes which rows a
+// activation in it (llama.cpp's per-tensor callback). Calibration observers, GPTQ's Hessians,
+// fake-quant references and error analysis all hang here (sensitivity reruns layers from captured
+// states instead: SequenceModel::embed / run_layers). A Tap never changes which rows a
 // forward computes (that is ForwardOptions' job), so what it sees is what inference computes; a
 // forward given no Tap pays one null check per site.
 #pragma once
