@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 
 #include <fmt/format.h>
 
+#include "core/elapsed.h"
 #include "core/human_format.h"
 #include "io/tokenizer/tokenizer.h"
 #include "model/load_model.h"
@@ -52,13 +52,13 @@ std::vector<std::string> misleading_setups(const ModelInfo& info, const EvalRequ
 }  // namespace
 
 EvalResult run_eval(const EvalRequest& request) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const Task task = parse_task(request.task);
   const Split split = parse_split(request.split);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
   const Dataset data = take_subset(load_dataset(task, split, request.data_dir), request.max_samples, request.seed);
-  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double load_seconds = seconds_since(t0);
   EvalResult r = evaluate(*model, *tokenizer, data, request.options);
   r.load_seconds = load_seconds;
   r.wall_seconds += load_seconds;

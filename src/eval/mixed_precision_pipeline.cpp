@@ -1,18 +1,11 @@
 #include "eval/mixed_precision_pipeline.h"
 
-#include <chrono>
-
+#include "core/elapsed.h"
 #include "core/error.h"
 #include "core/staged_directory.h"
 #include "model/load_model.h"
 
 namespace squish {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-}  // namespace
 
 MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   const auto t0 = Clock::now();

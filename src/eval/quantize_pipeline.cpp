@@ -1,10 +1,10 @@
 #include "eval/quantize_pipeline.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <set>
 
+#include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/progress.h"
@@ -23,9 +23,6 @@
 
 namespace squish {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Train examples not in `taken` (indices of the same split).
 Dataset without(const Dataset& d, const std::vector<int64_t>& taken) {

@@ -1,8 +1,8 @@
 #include "eval/runner.h"
 
 #include <algorithm>
-#include <chrono>
 
+#include "core/elapsed.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
@@ -12,10 +12,6 @@
 
 namespace squish {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 int argmax(const std::vector<float>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
@@ -75,7 +71,7 @@ EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Data
   if (info.num_labels != data.num_labels)
     throw ConfigError(info.source + ": the model has " + std::to_string(info.num_labels) + " labels but task " +
                       std::string(task_name(data.task)) + " has " + std::to_string(data.num_labels));
-  const auto t_start = std::chrono::steady_clock::now();
+  const auto t_start = Clock::now();
   EvalResult r;
   r.task = task_name(data.task);
   r.split = split_name(data.split);
@@ -95,7 +91,7 @@ EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Data
   const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, options.max_length, &r.truncated_examples);
   r.tokenize_seconds = seconds_since(t_start);
 
-  const auto t_forward = std::chrono::steady_clock::now();
+  const auto t_forward = Clock::now();
   const Predictions predictions = predict_logits(model, encodings, tokenizer.pad_id(), options.batch_size, options.progress);
   const auto& logits = predictions.logits;
   r.forward_seconds = seconds_since(t_forward);

@@ -1,19 +1,16 @@
 #include "quant/sensitivity.h"
 
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <regex>
 
 #include "analysis/similarity.h"
+#include "core/elapsed.h"
 #include "core/error.h"
 #include "model/common/lowbit_storage.h"
 
 namespace squish {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;

@@ -9,6 +9,7 @@
 #include "model/common/lowbit_storage.h"
 
 namespace squish {
+
 EmbeddingTable EmbeddingTable::dense(Tensor values) {
   EmbeddingTable t;
   t.rows_ = values.dim(0);
