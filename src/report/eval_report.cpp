@@ -23,13 +23,13 @@ double padding_fraction(const EvalResult& r) {
   return r.batch_tokens > 0 ? static_cast<double>(r.batch_tokens - r.real_tokens) / static_cast<double>(r.batch_tokens) : 0.0;
 }
 
+}  // namespace
+
 int64_t fp32_bytes(const EvalResult& r) { return r.parameters * static_cast<int64_t>(sizeof(float)); }
-// The weights file against the same parameters in fp32 (0 for generated weights, which have no file).
+
 double compression_vs_fp32(const EvalResult& r) {
   return r.model_file_bytes > 0 ? static_cast<double>(fp32_bytes(r)) / static_cast<double>(r.model_file_bytes) : 0.0;
 }
-
-}  // namespace
 
 nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& q) {
   nlohmann::ordered_json j = run_header("eval", 1);

@@ -16,4 +16,9 @@ nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& 
 std::string predictions_jsonl(const EvalResult& r);
 std::string eval_result_table(const EvalResult& r);
 
+// The same parameters in fp32: 4 bytes each.
+int64_t fp32_bytes(const EvalResult& r);
+// The weights file against fp32_bytes (0 for generated weights, which have no file).
+double compression_vs_fp32(const EvalResult& r);
+
 }  // namespace squish

@@ -4,11 +4,10 @@
 
 #include "core/human_format.h"
 #include "eval/run_header.h"
+#include "report/eval_report.h"
 
 namespace squish {
 namespace {
-
-double fp32_bytes_of(const EvalResult& e) { return static_cast<double>(e.parameters) * 4.0; }
 
 nlohmann::ordered_json scores_json(const EvalResult& e, const EvalRequest& request) {
   return {{"model_dir", request.model_dir},
@@ -20,7 +19,7 @@ nlohmann::ordered_json scores_json(const EvalResult& e, const EvalRequest& reque
           {"examples", e.examples},
           {"file_bytes", e.model_file_bytes},
           {"resident_bytes", e.resident_bytes},
-          {"compression_vs_fp32", fp32_bytes_of(e) / static_cast<double>(e.model_file_bytes)},
+          {"compression_vs_fp32", compression_vs_fp32(e)},
           {"linear_formats", e.linear_formats},
           {"examples_per_second", e.examples_per_second},
           {"forward_seconds", e.forward_seconds}};
@@ -53,7 +52,7 @@ nlohmann::ordered_json mixed_precision_json(const MixedPrecisionResult& r) {
   if (q.rounding == "gptq")
     j["request"]["gptq"] = {{"calib_size", q.gptq_calib_size}, {"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}};
   j["fp32"] = scores_json(r.fp32, r.fp32_request);
-  j["fp32"]["fp32_bytes"] = fp32_bytes_of(r.fp32);
+  j["fp32"]["fp32_bytes"] = fp32_bytes(r.fp32);
   j["quantized"] = scores_json(r.quantized, r.quantized_request);
   j["quantized"]["average_bits"] = r.quantize.average_bits;
   j["quantized"]["word_embeddings"] = r.quantize.embeddings_format;
@@ -90,10 +89,10 @@ std::string mixed_precision_table(const MixedPrecisionResult& r) {
   text += fmt::format("  {:<10} {:>8} {:>10} {:>12} {:>8} {:>10}\n", "model", f.score.headline, "size", "compression",
                       "bits", "examples/s");
   text += fmt::format("  {:<10} {:>8.4f} {:>10} {:>11.2f}x {:>8} {:>10.1f}\n", "fp32", f.score.value,
-                      format_bytes(f.model_file_bytes), fp32_bytes_of(f) / static_cast<double>(f.model_file_bytes), "32",
+                      format_bytes(f.model_file_bytes), compression_vs_fp32(f), "32",
                       f.examples_per_second);
   text += fmt::format("  {:<10} {:>8.4f} {:>10} {:>11.2f}x {:>8.2f} {:>10.1f}\n", "mixed", m.score.value,
-                      format_bytes(m.model_file_bytes), fp32_bytes_of(m) / static_cast<double>(m.model_file_bytes),
+                      format_bytes(m.model_file_bytes), compression_vs_fp32(m),
                       r.quantize.average_bits, m.examples_per_second);
   text += fmt::format("  change {:+.2f} points; bits per unit:", (m.score.value - f.score.value) * 100.0);
   const Allocation& a = r.allocation.allocation;

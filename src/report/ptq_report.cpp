@@ -4,16 +4,9 @@
 
 #include "core/human_format.h"
 #include "eval/run_header.h"
+#include "report/eval_report.h"
 
 namespace squish {
-namespace {
-
-double compression(const EvalResult& e, const EvalResult& fp32) {
-  return static_cast<double>(fp32.parameters) * 4.0 / static_cast<double>(e.model_file_bytes);
-}
-
-}  // namespace
-
 nlohmann::ordered_json ptq_experiment_json(const PtqExperimentResult& r, std::string_view kind) {
   const PtqExperimentRequest& q = r.request;
   nlohmann::ordered_json j = run_header(kind, 1);
@@ -48,7 +41,7 @@ nlohmann::ordered_json ptq_experiment_json(const PtqExperimentResult& r, std::st
     m["f1"] = e.metrics.f1;
     m["examples"] = e.examples;
     m["file_bytes"] = e.model_file_bytes;
-    m["compression_vs_fp32"] = compression(e, fp32);
+    m["compression_vs_fp32"] = compression_vs_fp32(e);
     m["linear_formats"] = e.linear_formats;
     m["examples_per_second"] = e.examples_per_second;
     m["speedup_vs_fp32"] = e.examples_per_second / fp32.examples_per_second;
@@ -73,7 +66,7 @@ std::string ptq_experiment_table(const PtqExperimentResult& r) {
     s += fmt::format("  {:<18} {:>8.4f} {:>+7.2f} {:>8.4f} {:>9.4f} {:>7.4f} {:>7.4f} {:>10} {:>5.2f}x {:>10.1f} {:>6.2f}x {:>9}\n",
                      v.name, e.score.value, (e.score.value - fp32.score.value) * 100.0, e.metrics.accuracy,
                      e.metrics.precision, e.metrics.recall, e.metrics.f1, format_bytes(e.model_file_bytes),
-                     compression(e, fp32), e.examples_per_second, e.examples_per_second / fp32.examples_per_second,
+                     compression_vs_fp32(e), e.examples_per_second, e.examples_per_second / fp32.examples_per_second,
                      v.mode == "fp32" ? std::string("-") : format_duration(v.quantize_seconds));
   }
   s += fmt::format("  change: points of {} against fp32; ratio: fp32 bytes / file bytes; {} threads\n",
