@@ -30,7 +30,7 @@ EmbeddingTable EmbeddingTable::quantized(const Tensor& values, std::string_view 
     t.q_ = std::move(w.q);
     t.scales_ = std::move(w.scales);
   } else if (format == "f16") {
-    t.f16_ = std::make_shared<PackedF16Weights>(PackedF16Weights::pack(round_to_f16(values).data(), t.rows_, t.cols_));
+    return halves(round_to_f16(values), t.rows_, t.cols_);
   } else {
     const GroupFormat f = *parse_group_format(format);
     return groups(quantize_groups_rtn(values.data(), t.rows_, t.cols_, f.bits, f.group_size));
@@ -47,23 +47,29 @@ EmbeddingTable EmbeddingTable::groups(const GroupQuantized& q) {
   return t;
 }
 
+EmbeddingTable EmbeddingTable::halves(const std::vector<uint16_t>& h, int64_t rows, int64_t cols) {
+  EmbeddingTable t;
+  t.rows_ = rows;
+  t.cols_ = cols;
+  t.format_ = "f16";
+  t.f16_ = std::make_shared<PackedF16Weights>(PackedF16Weights::pack(h.data(), rows, cols));
+  return t;
+}
+
 EmbeddingTable EmbeddingTable::read(std::string_view format, const std::string& name, int64_t rows, int64_t cols,
                                     const StoredTensorLookup& lookup, const std::string& file) {
   check_embedding_format(format, file + ": embeddings '" + name + "'");
   const StoredTensorReader reader(lookup, file, format);
   const std::vector<LinearPart> whole = {{name, rows}};
   if (const auto f = parse_group_format(format)) return groups(read_groups(whole, cols, *f, reader));
-  EmbeddingTable t;
-  t.rows_ = rows;
-  t.cols_ = cols;
-  t.format_ = std::string(format);
-  if (format == "f16") {
-    t.f16_ = std::make_shared<PackedF16Weights>(PackedF16Weights::pack(read_f16(whole, cols, reader).data(), rows, cols));
-    return t;
-  }
+  if (format == "f16") return halves(read_f16(whole, cols, reader), rows, cols);
   if (format != "int8-rows")
     throw FormatError(file + ": embeddings '" + name + "' stored as " + std::string(format) +
                       " need no plan entry (read as floats)");
+  EmbeddingTable t;
+  t.rows_ = rows;
+  t.cols_ = cols;
+  t.format_ = "int8-rows";
   const RawTensor& q = reader.get(name + ".weight", DType::kI8, {rows, cols});
   const std::string scale_name = name + ".weight_scale";
   const RawTensor& s = reader.get(scale_name, DType::kF32, {rows});
@@ -115,9 +121,9 @@ std::vector<TensorToWrite> EmbeddingTable::stored(const std::string& name) const
 
 int64_t embedding_stored_bytes(std::string_view format, int64_t rows, int64_t cols) {
   check_embedding_format(format, "embedding table");
-  if (const auto f = parse_group_format(format)) return group_stored_bytes(*f, rows, cols);
-  if (format == "int8-rows") return rows * cols + rows * 4;
-  return rows * cols * (format == "f16" ? 2 : 4);
+  // int8-rows stores what an int8-dynamic Linear stores per channel: a byte a value and an F32 scale a row.
+  const WeightFormat f = parse_weight_format(format == "int8-rows" ? "int8-dynamic" : format, "embedding table");
+  return f.traits->stored_bytes(rows, cols, f.group_size);
 }
 
 }  // namespace squish

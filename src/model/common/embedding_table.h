@@ -27,6 +27,8 @@ class EmbeddingTable {
   static EmbeddingTable quantized(const Tensor& values, std::string_view format);
   // A group format's table from already chosen codes (GPTQ or a reader).
   static EmbeddingTable groups(const GroupQuantized& q);
+  // An f16 table from its fp16 bit patterns [rows, cols].
+  static EmbeddingTable halves(const std::vector<uint16_t>& h, int64_t rows, int64_t cols);
   // The stored form of a squish container under `name` (docs/formats.md); FormatError naming
   // `file` and the tensor otherwise.
   static EmbeddingTable read(std::string_view format, const std::string& name, int64_t rows, int64_t cols,
