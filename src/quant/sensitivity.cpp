@@ -190,25 +190,28 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   for (Linear* l : model.mutable_linears()) linear_by_name[l->name] = l;
   EmbeddingTable& embeddings = model.mutable_word_embeddings();
   std::vector<std::vector<Variant>> variants(r.units.size());
-  for (size_t u = 0; u < r.units.size(); ++u)
+  for (size_t u = 0; u < r.units.size(); ++u) {
+    const bool table = r.units[u].layer < 0;
+    // The unit's fp32 weights, once for all its widths.
+    std::vector<Tensor> fp32;
+    if (table) fp32.push_back(embeddings.dequantize());
+    for (const std::string& name : r.units[u].linears) fp32.push_back(linear_dequantize(*linear_by_name.at(name)));
     for (int bits : options.bits) {
       const auto t = Clock::now();
       Variant v;
       v.cell.bits = bits;
       double error2 = 0, norm2 = 0;
-      if (r.units[u].layer < 0) {
+      if (table) {
         v.cell.format = embedding_format_for_bits(bits, options.group_size);
-        const Tensor values = embeddings.dequantize();
-        v.embeddings = EmbeddingTable::quantized(values, v.cell.format);
-        add_weight_error(values, v.embeddings.dequantize(), error2, norm2);
+        v.embeddings = EmbeddingTable::quantized(fp32[0], v.cell.format);
+        add_weight_error(fp32[0], v.embeddings.dequantize(), error2, norm2);
       } else {
         v.cell.format = linear_format_for_bits(bits, options.group_size);
         const WeightFormat f = parse_weight_format(v.cell.format, "sensitivity");
-        for (const std::string& name : r.units[u].linears) {
-          Linear q = *linear_by_name.at(name);
-          const Tensor w = linear_dequantize(q);
-          q.weights = f.traits->quantize(w, f.group_size);
-          add_weight_error(w, linear_dequantize(q), error2, norm2);
+        for (size_t i = 0; i < r.units[u].linears.size(); ++i) {
+          Linear q = *linear_by_name.at(r.units[u].linears[i]);
+          q.weights = f.traits->quantize(fp32[i], f.group_size);
+          add_weight_error(fp32[i], linear_dequantize(q), error2, norm2);
           v.linears.push_back(std::move(q));
         }
       }
@@ -216,6 +219,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
       v.cell.quantize_seconds = seconds_since(t);
       variants[u].push_back(std::move(v));
     }
+  }
 
   // Reference rows: per comparison point (-1 the embeddings' output, l layer l's output) or the
   // final [CLS] rows.
