@@ -27,13 +27,13 @@ std::string quantize_summary(const QuantizeResult& r) {
                         q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
   text += fmt::format("  Linears     {}; word embeddings {}; {:.2f} stored bits per weight\n", layers,
                       r.embeddings_format, r.average_bits);
-  if (!r.calib_indices.empty())
+  if (r.calibration)
     text += fmt::format("  calibration {} {} examples of {} ({} tokens), {}; {} duplicate{} of {} {} texts\n",
-                        format_count(static_cast<int64_t>(r.calib_indices.size())), q.calib_split, q.task,
-                        format_count(r.calib_tokens),
+                        format_count(static_cast<int64_t>(r.calibration->indices.size())), q.calib_split, q.task,
+                        format_count(r.calibration->tokens),
                         q.mode == "plan" ? std::string("GPTQ Hessians") : "observer " + std::string(observer_name(q.observer.kind)),
-                        r.duplicates,
-                        r.duplicates == 1 ? "" : "s", q.task, r.eval_split);
+                        r.calibration->duplicates,
+                        r.calibration->duplicates == 1 ? "" : "s", q.task, r.eval_split);
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;
     text += fmt::format("  fallback    held-out metric fp32 {:.4f}, quantized {:.4f} -> {:.4f} after {} step{} ({} --max_drop {})\n",

@@ -54,7 +54,7 @@ PtqVariant quantized_variant(const PtqExperimentRequest& q, const std::string& s
     v.calib_size = calib_size;
   }
   v.quantize_seconds = quantized.wall_seconds;
-  v.calib_tokens = quantized.calib_tokens;
+  v.calib_tokens = quantized.calibration ? quantized.calibration->tokens : 0;
   v.eval = run_eval(eval_request(q, split, dir));
   // The evaluated model is where it will be after the output directory is committed.
   v.model_dir = q.output_dir + "/" + std::filesystem::path(dir).filename().string();

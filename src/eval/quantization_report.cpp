@@ -47,28 +47,16 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                    {"average_bits", r.average_bits},
                    {"formats", formats}};
   }
-  if (!r.calib_indices.empty()) {
+  if (r.calibration) {
     nlohmann::ordered_json observer = {{"kind", observer_name(q.observer.kind)}};
     if (q.observer.kind == ObserverKind::kPercentile) observer["percentile"] = q.observer.percentile;
     if (q.observer.kind == ObserverKind::kMovingAverage) observer["averaging_constant"] = q.observer.averaging_constant;
     if (q.observer.kind >= ObserverKind::kPercentile) observer["bins_per_side"] = q.observer.bins;
     observer["state_bytes"] = r.observer_bytes;
-    j["calibration"] = {{"task", q.task},
-                        {"split", q.calib_split},
-                        {"path", r.calib_path},
-                        {"size", r.calib_indices.size()},
-                        {"seed", q.seed},
-                        {"batch_size", q.calib_batch_size},
-                        {"max_length", q.max_length},
-                        {"tokens", r.calib_tokens},
-                        {"indices", r.calib_indices}};
+    j["calibration"] = calibration_json(*r.calibration);
     if (q.mode == "static") j["calibration"]["observer"] = observer;
     if (q.rounding == "gptq") j["calibration"]["used_by"] = "gptq";
-    nlohmann::ordered_json examples = nlohmann::ordered_json::array();
-    for (const DuplicateText& d : r.duplicate_examples)
-      examples.push_back({{"calibration_index", d.calibration_index}, {"evaluation_index", d.evaluation_index},
-                          {"text", d.text}});
-    j["duplicates"] = {{"evaluation_split", r.eval_split}, {"count", r.duplicates}, {"examples", examples}};
+    j["duplicates"] = duplicates_json(*r.calibration);
   }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;

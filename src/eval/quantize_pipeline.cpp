@@ -120,7 +120,8 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
   for (const Linear* l : model.linears())
     if (const auto it = plan.linears.find(l->name); it != plan.linears.end())
       by_layer[l->layer < 0 ? INT32_MAX : l->layer].linears.insert(*it);
-  ProgressBar bar("gptq", q.progress ? static_cast<int64_t>(r.calib_indices.size() * by_layer.size()) : 0, "examples");
+  const int64_t examples = static_cast<int64_t>(r.calibration->indices.size());
+  ProgressBar bar("gptq", q.progress ? examples * static_cast<int64_t>(by_layer.size()) : 0, "examples");
   for (const auto& [layer, part] : by_layer) {
     const auto grouped = [&](const Linear& l) {
       const auto it = part.linears.find(l.name);
@@ -129,7 +130,7 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
     const std::vector<const Linear*> linears = model.linears();
     if (std::none_of(linears.begin(), linears.end(), [&](const Linear* l) { return grouped(*l); })) {
       apply_bit_plan(model, part);  // nothing to round by GPTQ in this layer: no calibration pass
-      bar.advance(static_cast<int64_t>(r.calib_indices.size()));
+      bar.advance(examples);
       continue;
     }
     const auto t = Clock::now();
@@ -186,17 +187,13 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   Dataset holdout;
   if (needs_calibration) {
     const Dataset split = load_dataset(task, parse_split(q.calib_split), q.data_dir);
-    const CalibrationSet calibration = make_calibration_set(
+    r.calibration = make_calibration_set(
         *tokenizer, take_subset(split, q.calib_size, q.seed),
         {q.task, q.calib_split, r.eval_split, q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});
-    r.calib_path = calibration.path;
-    r.calib_indices = calibration.indices;
-    r.duplicates = calibration.duplicates;
-    r.duplicate_examples = calibration.duplicate_examples;
-    r.calib_tokens = calibration.tokens;
-    calib_batches = calibration.batches;
+    calib_batches = std::move(r.calibration->batches);
+    r.calibration->batches.clear();
     if (q.max_drop) {
-      holdout = take_subset(without(split, r.calib_indices), q.holdout_size, q.seed + 1);
+      holdout = take_subset(without(split, r.calibration->indices), q.holdout_size, q.seed + 1);
       for (const Example& e : holdout.examples) r.holdout_indices.push_back(e.index);
     }
   }
@@ -205,13 +202,12 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   std::map<std::string, ActivationRange> ranges;
   if (q.mode == "static") {
     const auto t = Clock::now();
-    ProgressBar bar("calibrate", q.progress ? static_cast<int64_t>(r.calib_indices.size()) : 0, "examples");
+    ProgressBar bar("calibrate", q.progress ? static_cast<int64_t>(r.calibration->indices.size()) : 0, "examples");
     const CalibrationResult c = calibrate(
         *model, calib_batches, q.observer, [&](const Linear& l) { return quantized_by_default(l, q.quant); },
         [&](int64_t n) { bar.advance(n); });
     bar.finish();
     ranges = c.input_ranges;
-    r.calib_tokens = c.tokens;
     r.observer_bytes = c.observer_bytes;
     r.calibrate_seconds = seconds_since(t);
   }

@@ -59,12 +59,9 @@ struct LayerDecision {
 struct QuantizeResult {
   QuantizeRequest request;
   std::string eval_split;
-  std::string calib_path;                 // the file calibration examples came from
-  std::vector<int64_t> calib_indices;     // their indices (row numbers) in it, ascending
+  std::optional<CalibrationSet> calibration;  // when the mode calibrates (its batches not kept)
   std::vector<int64_t> holdout_indices;   // --max_drop's held-out slice
-  int64_t calib_tokens = 0, observer_bytes = 0;
-  int64_t duplicates = 0;                 // calibration examples whose exact text is in the evaluation split
-  std::vector<DuplicateText> duplicate_examples;  // the first few
+  int64_t observer_bytes = 0;
   std::vector<LayerDecision> layers;      // forward order
   std::optional<BitPlan> plan;            // mode plan: the plan applied
   std::string embeddings_format;          // the word embeddings' format in the written model
