@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "model/common/tap.h"
+#include "quant/linear_inputs.h"
 
 namespace squish {
 namespace {
@@ -60,31 +60,11 @@ std::map<std::string, HessianAccumulator> collect_hessians(SequenceModel& model,
   std::map<const Linear*, HessianAccumulator*> by_linear;
   for (const Linear* l : model.linears())
     if (include(*l)) by_linear[l] = &hessians.emplace(l->name, HessianAccumulator(l->in_features())).first->second;
-  std::vector<float> valid;  // one activation's unpadded rows, gathered when it has padding
-  Tap tap;
-  tap.mode = Tap::Mode::kObserve;
-  tap.fn = [&](const TapPoint& point, const TapView& view) {
-    if (point.site != TapSite::kLinearInput) return;
-    const auto it = by_linear.find(point.linear);
-    if (it == by_linear.end()) return;
-    int64_t valid_rows = 0;
-    for (int64_t r = 0; r < view.rows; ++r) valid_rows += view.valid_row(r);
-    if (valid_rows == view.rows) {
-      it->second->add(view.data, view.rows);
-      return;
-    }
-    valid.clear();
-    for (int64_t r = 0; r < view.rows; ++r)
-      if (view.valid_row(r)) valid.insert(valid.end(), view.data + r * view.cols, view.data + (r + 1) * view.cols);
-    it->second->add(valid.data(), valid_rows);
-  };
-  ForwardOptions options;
-  options.tap = &tap;
-  std::vector<float> logits;
-  for (const TokenBatch& batch : batches) {
-    model.forward(batch, logits, options);
-    if (on_batch) on_batch(batch.batch);
-  }
+  observe_linear_inputs(
+      model, batches, include, [&](const Linear& l, const float* rows, int64_t count) { by_linear.at(&l)->add(rows, count); },
+      [&](const TokenBatch& batch) {
+        if (on_batch) on_batch(batch.batch);
+      });
   return hessians;
 }
 
