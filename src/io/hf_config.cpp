@@ -24,6 +24,15 @@ std::string string_field(const json& j, const char* key, const std::string& fall
   return j.at(key).get<std::string>();
 }
 
+// A dropout rate in [0, 1).
+double probability(const json& j, const char* key, double fallback, const std::string& path) {
+  if (!j.contains(key)) return fallback;
+  const json& v = j.at(key);
+  if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
+    throw ConfigError(path + ": \"" + key + "\" must be a probability in [0, 1), found " + v.dump());
+  return v.get<double>();
+}
+
 }  // namespace
 
 BertConfig parse_bert_config_text(const std::string& json_text, const std::string& path) {
@@ -72,6 +81,10 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
     c.layer_norm_eps = e.get<double>();
   }
   c.finetuning_task = string_field(j, "finetuning_task", "", path);
+  c.hidden_dropout_prob = probability(j, "hidden_dropout_prob", c.hidden_dropout_prob, path);
+  c.attention_probs_dropout_prob = probability(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, path);
+  if (j.contains("classifier_dropout") && !j.at("classifier_dropout").is_null())
+    c.classifier_dropout = probability(j, "classifier_dropout", 0.0, path);
   c.hidden_act = string_field(j, "hidden_act", "gelu", path);
   if (c.hidden_act != "gelu")
     throw ConfigError(path + ": hidden_act \"" + c.hidden_act + "\" is not supported; squish implements BERT's erf \"gelu\"");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "model/common/architecture_name.h"
 
@@ -26,8 +27,24 @@ struct BertConfig {
   std::map<int64_t, std::string> id2label;
   int64_t pad_token_id = 0;
   std::string finetuning_task;          // empty when config.json does not say
+  // Dropout in training (inference ignores it). classifier_dropout < 0: null in config.json, which
+  // HF reads as hidden_dropout_prob.
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  double classifier_dropout = -1.0;
+  // Per-layer sizes after structured pruning (prune/structured.h); empty means every layer has
+  // num_attention_heads heads and intermediate_size neurons. config.json "squish_layer_sizes".
+  std::vector<int64_t> layer_heads;
+  std::vector<int64_t> layer_intermediate_sizes;
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  int64_t heads_in(int64_t layer) const {
+    return layer_heads.empty() ? num_attention_heads : layer_heads.at(static_cast<size_t>(layer));
+  }
+  int64_t intermediate_size_in(int64_t layer) const {
+    return layer_intermediate_sizes.empty() ? intermediate_size : layer_intermediate_sizes.at(static_cast<size_t>(layer));
+  }
+  double classifier_dropout_rate() const { return classifier_dropout < 0 ? hidden_dropout_prob : classifier_dropout; }
   // Whether the checkpoint is expected to carry pooler + classifier weights.
   bool has_classifier() const { return is_sequence_classifier(architecture); }
 };
