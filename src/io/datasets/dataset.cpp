@@ -309,19 +309,25 @@ Dataset load_dataset(Task task, Split split, const std::string& data_dir) {
   return d;
 }
 
+std::vector<int64_t> seeded_permutation(int64_t size, uint64_t seed, int64_t prefix) {
+  if (prefix < 0 || prefix > size) prefix = size;
+  std::vector<int64_t> idx(static_cast<size_t>(size));
+  std::iota(idx.begin(), idx.end(), int64_t{0});
+  std::mt19937_64 rng(seed);
+  // Forward Fisher-Yates stopped after `prefix` steps: the prefix equals that of the full shuffle.
+  for (int64_t i = 0; i < prefix && i + 1 < size; ++i) {
+    const auto j = i + static_cast<int64_t>(bounded_draw(rng, static_cast<uint64_t>(size - i)));
+    std::swap(idx[static_cast<size_t>(i)], idx[static_cast<size_t>(j)]);
+  }
+  idx.resize(static_cast<size_t>(prefix));
+  return idx;
+}
+
 Dataset take_subset(const Dataset& d, int64_t max_samples, uint64_t seed) {
   const auto size = static_cast<int64_t>(d.examples.size());
   if (max_samples <= 0 || max_samples >= size) return d;
 
-  std::vector<int64_t> idx(static_cast<size_t>(size));
-  std::iota(idx.begin(), idx.end(), int64_t{0});
-  std::mt19937_64 rng(seed);
-  // Forward Fisher-Yates stopped after max_samples steps: the prefix equals that of the full shuffle.
-  for (int64_t i = 0; i < max_samples; ++i) {
-    const auto j = i + static_cast<int64_t>(bounded_draw(rng, static_cast<uint64_t>(size - i)));
-    std::swap(idx[static_cast<size_t>(i)], idx[static_cast<size_t>(j)]);
-  }
-  idx.resize(static_cast<size_t>(max_samples));
+  std::vector<int64_t> idx = seeded_permutation(size, seed, max_samples);
   // Back in dataset order so a subset reads like the file and batches stay comparable across seeds.
   std::sort(idx.begin(), idx.end());
 

@@ -59,4 +59,8 @@ Dataset load_dataset(Task task, Split split, const std::string& data_dir);
 //   draw(r): x = rng() until x >= (2^64 mod r); return x mod r
 Dataset take_subset(const Dataset& d, int64_t max_samples, uint64_t seed);
 
+// The first `prefix` entries (all when prefix < 0) of that seeded Fisher-Yates shuffle of 0..size-1,
+// in shuffled order: take_subset's draw, and the order training epochs visit examples in.
+std::vector<int64_t> seeded_permutation(int64_t size, uint64_t seed, int64_t prefix = -1);
+
 }  // namespace squish

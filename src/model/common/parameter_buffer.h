@@ -64,6 +64,8 @@ class ParameterBuffer {
   const float* all() const { return values_.data(); }
   int64_t floats() const { return static_cast<int64_t>(values_.size()); }
   void set_zero();
+  // this[i] *= other[i] over the whole buffer (a 0/1 mask zeroes exactly what it masks). Same layout.
+  void multiply_by(const ParameterBuffer& other);
 
  private:
   std::shared_ptr<const ParameterLayout> layout_;
