@@ -85,7 +85,7 @@ std::string format_progress_line(const ProgressSnapshot& s, int columns) {
 
   // From the richest line to the barest; the first that fits wins. A bar is worth more than the
   // unit repeated in the rate or the elapsed time, less than the rate or the ETA.
-  const std::vector<std::vector<Part>> forms = {
+  std::vector<std::vector<Part>> forms = {
       {count_unit, percent, rate_with_unit, elapsed, eta},
       {count_unit, percent, rate_short, elapsed, eta},
       {count_unit, percent, rate_short, eta},
@@ -94,9 +94,15 @@ std::string format_progress_line(const ProgressSnapshot& s, int columns) {
       {count, percent},
       {count},
   };
-  constexpr size_t kFormsWithBar = 3;
+  size_t forms_with_bar = 3;
+  if (!s.detail.empty()) {
+    const Part detail = part(std::string(s.detail), s.detail.size());
+    forms.insert(forms.begin(), {{count_unit, percent, detail, rate_with_unit, elapsed, eta},
+                                 {count_unit, percent, detail, rate_short, eta}});
+    forms_with_bar += 2;
+  }
   const std::string prefix = label + " ";
-  for (size_t i = 0; i < kFormsWithBar; ++i) {
+  for (size_t i = 0; i < forms_with_bar; ++i) {
     const size_t without_bar = prefix.size() + 2 + 2 + width_of(forms[i]);  // "[" "]" and the gap after it
     if (without_bar + kMinBar <= room) {
       const int width = static_cast<int>(std::min<size_t>(kMaxBar, room - without_bar));
@@ -134,7 +140,7 @@ void ProgressBar::finish() {
 void ProgressBar::draw(bool final_draw) {
   if (!enabled_ || total_ <= 0) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const std::string line = format_progress_line({label_, unit_, done_, total_, elapsed}, terminal_columns());
+  const std::string line = format_progress_line({label_, unit_, done_, total_, elapsed, detail_}, terminal_columns());
   // "\r" returns to the line's start, ESC[K erases what a longer earlier line left to the right.
   const std::string frame = "\r" + line + "\x1b[K" + (final_draw ? "\n" : "");
   std::fwrite(frame.data(), 1, frame.size(), stderr);

@@ -17,6 +17,7 @@ struct ProgressSnapshot {
   int64_t done = 0;
   int64_t total = 0;
   double elapsed_seconds = 0;
+  std::string_view detail;  // what the work reports of itself ("loss 0.312  lr 4.1e-05"); may be empty
 };
 
 // The line, without "\r" or escapes, at most `columns - 1` characters (a character in the last
@@ -26,7 +27,8 @@ struct ProgressSnapshot {
 // no unit, no percentage, no label, and last the count cut. Numbers are right-aligned in the width
 // they usually reach (the count at its total, 100%, a 4-digit rate), so the bar keeps its length and
 // place from the first frame to the last. Once done >= total the ETA is left out; with nothing
-// measured yet the rate is "?/s" and the ETA "?:??".
+// measured yet the rate is "?/s" and the ETA "?:??". A detail goes after the percentage in the
+// widest forms and is the first thing dropped.
 std::string format_progress_line(const ProgressSnapshot& s, int columns);
 
 class ProgressBar {
@@ -35,12 +37,14 @@ class ProgressBar {
   ProgressBar(std::string label, int64_t total, std::string unit = "");
   ~ProgressBar();
   void advance(int64_t n);
+  // Shown from the next redraw on.
+  void set_detail(std::string detail) { detail_ = std::move(detail); }
   // Draws the final line and a newline; later calls and the destructor do nothing.
   void finish();
 
  private:
   void draw(bool final_draw);
-  std::string label_, unit_;
+  std::string label_, unit_, detail_;
   int64_t total_;
   int64_t done_ = 0;
   bool enabled_;

@@ -20,20 +20,4 @@ std::vector<std::vector<size_t>> length_buckets(const std::vector<int64_t>& leng
   return batches;
 }
 
-TokenBatch make_token_batch(const std::vector<Encoding>& encodings, const std::vector<size_t>& indices, int32_t pad_id) {
-  TokenBatch b;
-  b.batch = static_cast<int64_t>(indices.size());
-  for (size_t i : indices) b.tokens = std::max<int64_t>(b.tokens, static_cast<int64_t>(encodings[i].input_ids.size()));
-  b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), pad_id);
-  b.token_type_ids.assign(static_cast<size_t>(b.batch * b.tokens), 0);
-  for (size_t s = 0; s < indices.size(); ++s) {
-    const Encoding& e = encodings[indices[s]];
-    std::copy(e.input_ids.begin(), e.input_ids.end(), b.input_ids.begin() + static_cast<std::ptrdiff_t>(s * b.tokens));
-    std::copy(e.token_type_ids.begin(), e.token_type_ids.end(),
-              b.token_type_ids.begin() + static_cast<std::ptrdiff_t>(s * b.tokens));
-    b.lengths.push_back(static_cast<int32_t>(e.input_ids.size()));
-  }
-  return b;
-}
-
 }  // namespace squish

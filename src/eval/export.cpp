@@ -25,22 +25,37 @@ void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& 
 
 int64_t export_model(const ExportRequest& q) {
   if (q.dtype != "f32" && q.dtype != "f16") throw UsageError("--dtype " + q.dtype + ": expected f32 or f16");
-  const DType dtype = q.dtype == "f16" ? DType::kF16 : DType::kF32;
   StagedDirectory out(q.output_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
+  const int64_t bytes = write_hf_model(*model, q.model_dir, out, q.dtype == "f16" ? DType::kF16 : DType::kF32);
+  out.commit();
+  return bytes;
+}
+
+int64_t write_hf_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out,
+                       DType dtype) {
+  const ModelInfo& info = model.info();
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_file(info.config_path));
+  config["architectures"] = nlohmann::ordered_json::array({info.architecture});
+  if (info.has_classifier) {
+    nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();
+    for (const auto& [id, label] : info.id2label) {
+      id2label[std::to_string(id)] = label;
+      label2id[label] = id;
+    }
+    config["id2label"] = id2label;
+    config["label2id"] = label2id;
+  }
   // transformers 5 loads weights in the config's dtype; it must say what the file holds.
-  nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_file(model->info().config_path));
   const char* torch_dtype = dtype == DType::kF16 ? "float16" : "float32";
   config["dtype"] = torch_dtype;
   if (config.contains("torch_dtype")) config["torch_dtype"] = torch_dtype;
   write_file_atomic(out.file("config.json"), config.dump(2) + "\n");
-  copy_tokenizer_files(q.model_dir, out);
+  copy_tokenizer_files(source_dir, out);
   // HF's writers tag the container with its framework; transformers refuses a file without it.
   const std::string weights = out.file("model.safetensors");
-  write_safetensors(weights, model->checkpoint_tensors(dtype), {{"format", "pt"}});
-  const int64_t bytes = static_cast<int64_t>(std::filesystem::file_size(weights));
-  out.commit();
-  return bytes;
+  write_safetensors(weights, model.checkpoint_tensors(dtype), {{"format", "pt"}});
+  return static_cast<int64_t>(std::filesystem::file_size(weights));
 }
 
 int64_t write_squish_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out) {

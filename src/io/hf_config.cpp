@@ -83,6 +83,12 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   c.finetuning_task = string_field(j, "finetuning_task", "", path);
   c.hidden_dropout_prob = probability(j, "hidden_dropout_prob", c.hidden_dropout_prob, path);
   c.attention_probs_dropout_prob = probability(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, path);
+  if (j.contains("initializer_range")) {
+    const json& r = j.at("initializer_range");
+    if (!r.is_number() || r.get<double>() <= 0)
+      throw ConfigError(path + ": \"initializer_range\" must be a positive number, found " + r.dump());
+    c.initializer_range = r.get<double>();
+  }
   if (j.contains("classifier_dropout") && !j.at("classifier_dropout").is_null())
     c.classifier_dropout = probability(j, "classifier_dropout", 0.0, path);
   c.hidden_act = string_field(j, "hidden_act", "gelu", path);

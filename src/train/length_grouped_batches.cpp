@@ -7,7 +7,7 @@
 
 namespace squish {
 
-std::vector<std::vector<int64_t>> length_grouped_batches(const std::vector<int64_t>& lengths, int64_t batch_size,
+std::vector<std::vector<size_t>> length_grouped_batches(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                          uint64_t seed) {
   if (batch_size <= 0) throw UsageError("--batch_size must be positive, found " + std::to_string(batch_size));
   const auto n = static_cast<int64_t>(lengths.size());
@@ -21,9 +21,12 @@ std::vector<std::vector<int64_t>> length_grouped_batches(const std::vector<int64
       longest_start = start;
   }
   if (n > 0) std::swap(order[0], order[static_cast<size_t>(longest_start)]);
-  std::vector<std::vector<int64_t>> batches;
-  for (int64_t start = 0; start < n; start += batch_size)
-    batches.emplace_back(order.begin() + start, order.begin() + std::min(n, start + batch_size));
+  std::vector<std::vector<size_t>> batches;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    batches.emplace_back();
+    for (int64_t i = start; i < std::min(n, start + batch_size); ++i)
+      batches.back().push_back(static_cast<size_t>(order[static_cast<size_t>(i)]));
+  }
   return batches;
 }
 

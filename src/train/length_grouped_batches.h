@@ -6,6 +6,7 @@
 // io/datasets' seeded_permutation, so a seed gives the same batches on every platform.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -14,7 +15,7 @@ namespace squish {
 inline constexpr int64_t kBatchesPerMegabatch = 50;
 
 // Batches of indices into `lengths` (the last one may be short) for one epoch.
-std::vector<std::vector<int64_t>> length_grouped_batches(const std::vector<int64_t>& lengths, int64_t batch_size,
+std::vector<std::vector<size_t>> length_grouped_batches(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                          uint64_t seed);
 
 }  // namespace squish

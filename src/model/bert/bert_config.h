@@ -32,6 +32,7 @@ struct BertConfig {
   double hidden_dropout_prob = 0.1;
   double attention_probs_dropout_prob = 0.1;
   double classifier_dropout = -1.0;
+  double initializer_range = 0.02;      // std of the normal a new Linear's weights are drawn from (HF _init_weights)
   // Per-layer sizes after structured pruning (prune/structured.h); empty means every layer has
   // num_attention_heads heads and intermediate_size neurons. config.json "squish_layer_sizes".
   std::vector<int64_t> layer_heads;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "io/tokenizer/tokenizer.h"
+
 namespace squish {
 
 // Right-padded token sequences. Padding positions hold any valid id; attention ignores them.
@@ -19,6 +21,9 @@ struct TokenBatch {
 struct TokenLimits {
   int64_t vocab_size = 0, type_vocab_size = 0, max_positions = 0;
 };
+
+// A right-padded TokenBatch of the given encodings (pad id for padding).
+TokenBatch make_token_batch(const std::vector<Encoding>& encodings, const std::vector<size_t>& indices, int32_t pad_id);
 
 // ShapeError naming the first bad id, type id or length.
 void validate_token_batch(const TokenLimits& limits, const TokenBatch& batch);

@@ -1,0 +1,82 @@
+// `squish train` as a library call: fine-tune a BERT encoder or classifier on a task's train split
+// with HF Trainer's recipe (train/trainer.h), evaluating on the dev split (IMDB: a seeded test
+// subset, it has no dev split) during and after training.
+// The output folder (an existing empty folder or a new one):
+//   checkpoint-<step>/   a HF model directory after each evaluation; each is staged and renamed whole,
+//                        so an interrupted run leaves the last complete one. Only the newest (and
+//                        with --load_best_model_at_end the best) are kept.
+//   config.json, model.safetensors, vocab.txt, ...   the final (or best) model, HF-compatible
+//   training.json       the recipe, per-step loss, dev metrics, tokens/s (eval/training_report.h);
+//                       written last, so its presence means the run completed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eval/runner.h"
+#include "model/bert/bert_parameters.h"
+#include "train/trainer.h"
+
+namespace squish {
+
+struct TrainRequest {
+  std::string model_dir, task, output_dir;
+  std::string data_dir = "../shared/data";
+  int max_length = 128;
+  int64_t max_train_samples = 0;   // 0 = the whole train split; else a seeded subset
+  int64_t max_eval_samples = 0;    // 0 = the whole dev split (IMDB: 2,000 test reviews)
+  std::string save_dtype = "f32";  // f32 | f16
+  bool load_best_model_at_end = false;
+  int eval_batch_size = 64;
+  TrainerOptions trainer;
+};
+
+struct EvalPoint {
+  int64_t step = 0;
+  double epoch = 0;
+  std::string metric;   // the task's GLUE metric: "accuracy" (SST-2, IMDB) or "f1" (MRPC)
+  double value = 0;
+  double accuracy = 0, f1 = 0;
+  double seconds = 0;
+};
+
+struct TrainRunResult {
+  TrainRequest request;
+  std::string eval_split;
+  int64_t train_examples = 0, eval_examples = 0;
+  int64_t truncated_train_examples = 0;
+  bool started_from_encoder = false;  // a new classification head was drawn
+  TrainResult train;
+  std::vector<EvalPoint> evals;
+  EvalPoint saved;                    // the metric of the model written to output_dir
+  int64_t saved_step = 0;
+  int64_t model_file_bytes = 0;
+  double wall_seconds = 0;
+  int threads = 0;
+};
+
+// The pieces the pruning pipeline shares with training: a loaded classifier ready to train (an
+// encoder gets a new head) and its data.
+struct TrainingSetup {
+  BertModel model;                    // the starting weights, as a classifier
+  ModelInfo info;                     // of the loaded directory
+  bool new_head = false;
+  TrainingSet train;
+  Dataset eval_data;
+  std::vector<Encoding> eval_encodings;
+  int64_t truncated_train = 0;
+};
+TrainingSetup prepare_training(const std::string& model_dir, const std::string& task, const std::string& data_dir,
+                               int max_length, int64_t max_train_samples, int64_t max_eval_samples, uint64_t seed);
+
+// The dev metric of `model` on the setup's evaluation data.
+EvalPoint evaluate_parameters(const TrainingSetup& setup, const BertParameters& p, int batch_size);
+
+// Writes the model of `p` (setup's Linear identities) as a HF model directory into `out`.
+int64_t write_trained_model(const TrainingSetup& setup, const BertParameters& p, const std::string& source_dir,
+                            const StagedDirectory& out, DType dtype);
+
+TrainRunResult run_train(const TrainRequest& request);
+
+}  // namespace squish

@@ -1,0 +1,70 @@
+// One fine-tuning run of a BERT classifier with HF Trainer's recipe: length-grouped shuffled
+// batches (length_grouped_batches.h), mean cross-entropy, gradient clipping, AdamW and the linear
+// warm-up/decay schedule (adamw.h, schedule.h), dropout from the config with seeded draws.
+// A pruning mask, when given, is held: gradients are masked before clipping and the parameters
+// after every step, so masked weights, their gradients and their AdamW moments stay exactly zero.
+// The trainer knows nothing of data sets, metrics or files: evaluation, checkpoints and rewind
+// points are hooks the caller fills (eval/train_pipeline.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "io/tokenizer/tokenizer.h"
+#include "model/bert/bert_training.h"
+
+namespace squish {
+
+struct TrainingSet {
+  std::vector<Encoding> encodings;
+  std::vector<int32_t> labels;
+  int32_t pad_id = 0;
+};
+
+struct TrainerOptions {
+  int64_t epochs = 2;
+  double lr = 5e-5;
+  int64_t batch_size = 32;
+  double weight_decay = 0.01;
+  double warmup_ratio = 0.06;
+  double max_grad_norm = 1.0;
+  uint64_t seed = 42;
+  bool dropout = true;     // the config's rates; false trains without dropout
+  int64_t max_steps = -1;  // stop after this many optimizer steps (the schedule still spans the epochs)
+  int64_t eval_steps = 0;  // evaluate every N steps; 0: after each epoch. Always after the last step.
+  bool progress = true;
+};
+
+struct StepRecord {
+  int64_t step;  // 1-based: optimizer steps done
+  double epoch;  // fractional, as HF logs it
+  double loss, lr, grad_norm;
+};
+
+struct TrainerHooks {
+  // Called at every evaluation point with the parameters and the steps done.
+  std::function<void(const BertParameters&, int64_t step, double epoch)> evaluate;
+  // After backward, before masking and clipping: one batch's gradient (first-order importance).
+  std::function<void(const BertParameters&, const ParameterBuffer& grads)> on_gradients;
+  // After each optimizer step (rewind points, checkpoints).
+  std::function<void(const BertParameters&, int64_t step)> after_step;
+};
+
+struct TrainResult {
+  std::vector<StepRecord> steps;
+  int64_t total_steps = 0;           // of the schedule
+  double seconds = 0;                // training steps only (evaluation hooks excluded)
+  int64_t examples = 0;              // sequences processed
+  int64_t tokens = 0, padded_tokens = 0;  // real tokens, and tokens computed (padding included)
+  double tokens_per_second() const { return seconds > 0 ? static_cast<double>(padded_tokens) / seconds : 0; }
+};
+
+// Optimizer steps of `examples` sequences at `batch_size` for `epochs`.
+int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs);
+
+// Trains `p` in place. mask: null, or a 0/1 buffer of p's layout.
+TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& options,
+                             const ParameterBuffer* mask, const TrainerHooks& hooks = {});
+
+}  // namespace squish
