@@ -17,7 +17,8 @@ namespace squish {
 
 // Floats of probabilities attention_train_forward keeps: B·NH·T·T.
 int64_t attention_probs_floats(const AttentionShape& s);
-// Scratch floats attention_backward needs.
+// Scratch floats attention_backward needs: B·NH·T·T, one [T, T] block per (sequence, head), so that
+// heads run in parallel without sharing scratch.
 int64_t attention_backward_workspace_floats(const AttentionShape& s);
 
 // ctx [B, T, H] (written), probs [B, NH, T, T] (written: P before dropout, 0 at padded keys) from

@@ -18,5 +18,9 @@ enum class Accumulate { kNo, kYes };  // C = product, or C += product
 //            dW[N,K] += dy[M,N]^T · x[M,K]     matmul(dW, dy, x, N, K, M, kYes, kNo, kYes)
 void matmul(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k, Transpose ta, Transpose tb,
             Accumulate acc);
+// The same on sub-matrices of larger row-major buffers: lda, ldb, ldc are the stored row lengths of
+// A, B and C as given (before op), e.g. attention's per-head views into [T, 3H] rows.
+void matmul_strided(float* c, int64_t ldc, const float* a, int64_t lda, const float* b, int64_t ldb, int64_t m,
+                    int64_t n, int64_t k, Transpose ta, Transpose tb, Accumulate acc);
 
 }  // namespace squish

@@ -1,33 +1,14 @@
 // The body of every VectorOps variant. Included once per ISA by isa_*/vector_ops.cpp with
 // SQUISH_ISA_NS set; the compiler vectorises the `omp simd` loops for that ISA's -m flags.
-// exp is a polynomial approximation written here rather than a libm call so that the softmax
-// loop vectorises on every ISA (glibc's vector math only exists under -ffast-math, which would
-// also drop squish's handling of infinities). Accuracy is a few ulp; tests bound it.
-#include <bit>
+// exp is vector_math_impl.h's polynomial rather than a libm call so that the softmax loop
+// vectorises on every ISA. Accuracy is a few ulp; tests bound it.
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/vector_math_impl.h"
 #include "kernels/vector_ops.h"
 
 namespace squish::SQUISH_ISA_NS {
-
-// exp(x) for x <= 0 down to -inf (softmax only feeds it x - max): Cody-Waite range reduction to
-// x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r; 2^n assembled in the exponent bits.
-static inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;  // e^-87 ~ 1.6e-38: keeps 2^n a normal float; smaller results flush to ~0
-  const float n = std::nearbyint(x * 1.44269504088896341f);
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return p * std::bit_cast<float>(bits);
-}
 
 static void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n,
                       float eps) {
