@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 
 #include "core/error.h"
 #include "prune/mask.h"
@@ -134,9 +135,10 @@ TEST(Mask, RepeatedPruningKeepsWhatWasMaskedAndCountsIt) {
   }
   global_magnitude_prune(mask, w, prunable, 0.5);
   EXPECT_EQ(sparsity_report(mask, prunable).zeros, 24);
-  for (int64_t i = 0; i < mask.floats(); ++i) {
-    if (first.all()[i] == 0) EXPECT_EQ(mask.all()[i], 0.0f) << "a masked weight came back at " << i;
-  }
+  for (int64_t i = 0; i < mask.floats(); ++i)
+    if (first.all()[i] == 0) {
+      EXPECT_EQ(mask.all()[i], 0.0f) << "a masked weight came back at " << i;
+    }
   EXPECT_EQ(mask.data(m.qkv)[revived], 0.0f) << "the smallest survivor was kept";
   global_magnitude_prune(mask, w, prunable, 0.5);  // the same target again changes nothing
   EXPECT_EQ(sparsity_report(mask, prunable).zeros, 24);
@@ -162,6 +164,39 @@ TEST(Mask, TiesAreBrokenByPositionInTheBuffer) {
   global_magnitude_prune(mask, w, {m.qkv, m.ffn}, 30.0 / 48.0);
   EXPECT_EQ(masked(mask, m.qkv), 27);
   for (int64_t j = 0; j < 21; ++j) EXPECT_EQ(mask.data(m.ffn)[j], j < 3 ? 0.0f : 1.0f) << j;
+}
+
+// The two-pass radix selection against a full sort, on weights with many exact ties (few distinct
+// magnitudes, both signs, zeros) spread over tensors with padding between them, pruned in steps.
+TEST(Mask, MatchesASortedReferenceOnTiedRandomWeights) {
+  auto layout = std::make_shared<ParameterLayout>();
+  const std::vector<int> prunable = {layout->add({"a", {37, 29}, 0, ParameterKind::kLinearWeight, 0}),
+                                     layout->add({"b", {3}, 0, ParameterKind::kBias, 0}),
+                                     layout->add({"c", {61, 17}, 0, ParameterKind::kLinearWeight, 1}),
+                                     layout->add({"d", {5, 333}, 0, ParameterKind::kLinearWeight, 2})};
+  ParameterBuffer w(layout);
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> level(-40, 40);
+  for (int t : prunable)
+    for (int64_t j = 0; j < layout->tensor(t).numel(); ++j) w.data(t)[j] = 0.125f * static_cast<float>(level(rng));
+  // The reference: every prunable position ordered by (|w|, position), the first `goal` masked.
+  std::vector<int64_t> positions;
+  for (int t : prunable)
+    for (int64_t j = 0; j < layout->tensor(t).numel(); ++j) positions.push_back(layout->tensor(t).offset + j);
+  ParameterBuffer mask = full_mask(layout);
+  for (const double target : {0.1, 0.333, 0.5, 0.9, 0.999}) {
+    SCOPED_TRACE(target);
+    global_magnitude_prune(mask, w, prunable, target);
+    // The weights do not change between rounds, so every round masks a prefix of one order.
+    std::vector<int64_t> order = positions;
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return std::fabs(w.all()[a]) < std::fabs(w.all()[b]);
+    });
+    const auto goal = std::llround(target * static_cast<double>(positions.size()));
+    ParameterBuffer expected = full_mask(layout);
+    for (int64_t i = 0; i < goal; ++i) expected.all()[order[static_cast<size_t>(i)]] = 0.0f;
+    EXPECT_EQ(std::memcmp(mask.all(), expected.all(), static_cast<size_t>(mask.floats()) * 4), 0);
+  }
 }
 
 TEST(Mask, ScopeFlagsPruneAcrossTheChosenTensors) {
