@@ -25,7 +25,7 @@ bool in_scope(const ParameterTensor& t, const PruneScope& scope) {
 }
 
 void check_same_layout(const ParameterBuffer& a, const ParameterBuffer& b, const char* what) {
-  if (a.shared_layout() != b.shared_layout() && a.floats() != b.floats())
+  if (a.floats() != b.floats())
     throw ShapeError(std::string(what) + ": the mask has " + std::to_string(b.floats()) + " floats, the parameters " +
                      std::to_string(a.floats()));
 }

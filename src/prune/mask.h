@@ -28,7 +28,7 @@ std::vector<int> prunable_tensors(const ParameterLayout& layout, const PruneScop
 ParameterBuffer full_mask(std::shared_ptr<const ParameterLayout> layout);
 
 // x = x where mask is 1, +0.0f where it is 0 (not x * 0, which gives -0.0f for negative x).
-// ShapeError when the two buffers are of different layouts.
+// ShapeError when the buffers differ in size (they are meant to share one layout).
 void apply_mask(ParameterBuffer& x, const ParameterBuffer& mask);
 
 // Masks the prunable weights of smallest |w| until exactly round(target · total prunable weights)
