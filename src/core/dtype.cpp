@@ -13,7 +13,8 @@ size_t dtype_size(DType t) {
     case DType::kF32:
     case DType::kI32: return 4;
     case DType::kF16:
-    case DType::kBF16: return 2;
+    case DType::kBF16:
+    case DType::kU16: return 2;
     case DType::kI8:
     case DType::kU8:
     case DType::kBool: return 1;
@@ -32,6 +33,7 @@ std::string_view dtype_name(DType t) {
     case DType::kI8: return "I8";
     case DType::kU8: return "U8";
     case DType::kBool: return "BOOL";
+    case DType::kU16: return "U16";
   }
   return "?";
 }

@@ -8,7 +8,8 @@
 
 namespace squish {
 
-enum class DType : uint8_t { kF32, kF16, kBF16, kF64, kI64, kI32, kI8, kU8, kBool };
+// kU16 holds integers only (the sparse format's column indices), never read as real numbers.
+enum class DType : uint8_t { kF32, kF16, kBF16, kF64, kI64, kI32, kI8, kU8, kBool, kU16 };
 
 size_t dtype_size(DType t);
 std::string_view dtype_name(DType t);  // safetensors spelling: "F32", "F16", "BF16", ...

@@ -9,6 +9,7 @@
 #include "io/weights_file.h"
 #include "model/common/int8_linear_weights.h"
 #include "model/common/linear_formats.h"
+#include "model/common/sparse_linear_weights.h"
 #include "model/load_model.h"
 
 namespace squish {
@@ -43,6 +44,9 @@ ModelSummary inspect_model(const std::string& model_dir) {
     } else if (const WeightFormat f = parse_weight_format(ls.format, l->name); f.traits->grouped) {
       ls.scheme = fmt::format("{}-bit codes, fp16 scale and minimum per {} inputs, s8 input per row at run time",
                               f.traits->weight_bits, f.group_size);
+    } else if (const SparseLinearWeights* sparse = sparse_weights_of(*l)) {
+      ls.scheme = fmt::format("{} of {} weights kept ({:.2f}% dense), fp32 kernel", format_count(sparse->nonzeros()),
+                              format_count(l->out_features() * l->in_features()), 100.0 * sparse->density());
     } else if (ls.format == "f16") {
       ls.scheme = "fp16 weights widened in the multiply";
     }

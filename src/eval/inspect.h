@@ -17,7 +17,7 @@ struct LinearSummary {
   std::string name, role, format;
   int64_t out_features = 0, in_features = 0, bytes = 0;
   std::vector<std::string> parts;
-  std::string scheme;  // int8: "s8 per_channel, u8 input scale 0.0123 zero point 87"; empty for f32
+  std::string scheme;  // int8: "s8 per_channel, u8 input scale 0.0123 zero point 87"; sparse: kept weights; empty for f32
 };
 
 struct ModelSummary {

@@ -30,7 +30,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   {
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
     const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-    if (model->info().squish_container)
+    if (model->info().squish_container && plan_is_quantized(model->container_plan()))
       throw UsageError("--model_dir " + q.model_dir + " is already quantized by squish; start from its fp32 source");
     const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
                                s.calib_batch_size};

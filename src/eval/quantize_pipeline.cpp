@@ -177,7 +177,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
 
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-  if (model->info().squish_container)
+  if (model->info().squish_container && plan_is_quantized(model->container_plan()))
     throw UsageError("--model_dir " + q.model_dir + " is already quantized by squish; quantize its fp32 source");
   r.parameters = model->parameter_count();
   r.fp32_bytes = r.parameters * static_cast<int64_t>(sizeof(float));

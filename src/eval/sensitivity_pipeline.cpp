@@ -77,7 +77,7 @@ SensitivityRun run_sensitivity(const SensitivityRequest& request) {
   StagedDirectory out(request.output_dir);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
-  if (model->info().squish_container)
+  if (model->info().squish_container && plan_is_quantized(model->container_plan()))
     throw UsageError("--model_dir " + request.model_dir + " is already quantized by squish; measure its fp32 source");
   CalibrationRequest c{request.task, request.calib_split,
                        request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,

@@ -59,10 +59,10 @@ class HeaderParser {
     if (!j.is_string()) fail(name, "expected \"dtype\" to be a string, found " + json_kind(j));
     const auto& s = j.get_ref<const std::string&>();
     static constexpr DType kAccepted[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kF64, DType::kI64,
-                                          DType::kI32, DType::kI8,  DType::kU8,   DType::kBool};
+                                          DType::kI32, DType::kI8,  DType::kU8,   DType::kU16,  DType::kBool};
     for (DType t : kAccepted)
       if (s == dtype_name(t)) return t;
-    fail(name, "expected dtype one of F32, F16, BF16, F64, I64, I32, I8, U8, BOOL, found unsupported dtype '" +
+    fail(name, "expected dtype one of F32, F16, BF16, F64, I64, I32, I8, U8, U16, BOOL, found unsupported dtype '" +
                    printable(s) + "'");
   }
 

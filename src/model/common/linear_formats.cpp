@@ -10,6 +10,7 @@
 #include "model/common/int8_linear_weights.h"
 #include "model/common/lowbit_linear_weights.h"
 #include "model/common/lowbit_storage.h"
+#include "model/common/sparse_linear_weights.h"
 
 namespace squish {
 namespace {
@@ -102,6 +103,9 @@ int64_t int8_bytes(int64_t rows, int64_t k, int64_t) { return rows * k + rows * 
 int64_t int8_static_bytes(int64_t rows, int64_t k, int64_t) { return rows * k + rows * 4 + 5; }
 template <int kBits>
 int64_t group_bytes(int64_t rows, int64_t k, int64_t group) { return group_stored_bytes({kBits, group}, rows, k); }
+// The traits cannot know how many weights a sparse Linear keeps: this is the most it can store (every
+// weight kept, as a bitmask), and a pruned model's real size is its file's (the prune command reports it).
+int64_t sparse_bytes_at_most(int64_t rows, int64_t k, int64_t) { return sparse_bitmask_bytes(rows, k, rows * k); }
 
 std::shared_ptr<const LinearWeights> quantize_f32(const Tensor& w, int64_t) { return dense_f32_weights(w); }
 std::shared_ptr<const LinearWeights> quantize_f16(const Tensor& w, int64_t) {
@@ -111,6 +115,7 @@ std::shared_ptr<const LinearWeights> quantize_int8_dynamic(const Tensor& w, int6
   return std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, WeightGranularity::kPerChannel), w.dim(0), w.dim(1),
                                              WeightGranularity::kPerChannel, std::nullopt);
 }
+std::shared_ptr<const LinearWeights> quantize_sparse(const Tensor& w, int64_t) { return sparse_f32_weights(w); }
 template <int kBits>
 std::shared_ptr<const LinearWeights> quantize_groups(const Tensor& w, int64_t group) {
   return std::make_shared<GroupLinearWeights>(quantize_groups_rtn(w.data(), w.dim(0), w.dim(1), kBits, group));
@@ -132,6 +137,10 @@ constexpr LinearFormatTraits kFormats[] = {
     {"int2", 2, true,
      "2-bit groups along K: .weight_packed U8, .weight_scale and .weight_min F16 per group; W2A8 kernel",
      read_groups_of<2>, group_bytes<2>, quantize_groups<2>},
+    {"sparse", 32, false,
+     "pruned fp32: per module .weight_mask U8 + .weight_values F32, or CSR (.weight_indptr, .weight_indices, "
+     ".weight_values) where fewer bytes; dense fp32 kernel",
+     read_sparse, sparse_bytes_at_most, quantize_sparse},
 };
 
 }  // namespace
@@ -225,6 +234,12 @@ std::map<std::string, std::string> container_metadata(const ContainerPlan& plan)
           {std::string(kContainerVersionKey), std::to_string(kContainerVersion)},
           {std::string(kPlanKey), nlohmann::json(plan.linears).dump()},
           {std::string(kEmbeddingsKey), plan.embeddings}};
+}
+
+bool plan_is_quantized(const ContainerPlan& plan) {
+  if (plan.embeddings != "f32") return true;
+  return std::any_of(plan.linears.begin(), plan.linears.end(),
+                     [](const auto& linear) { return linear.second != "f32" && linear.second != "sparse"; });
 }
 
 LinearPlan plan_of(std::span<const Linear* const> linears) {

@@ -40,7 +40,7 @@ class StoredTensorReader {
 };
 
 struct LinearFormatTraits {
-  std::string_view name;         // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int2"
+  std::string_view name;         // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int2", "sparse"
   int weight_bits;
   bool grouped;                  // in a plan the name carries its group size: "int4-g64"
   std::string_view description;  // one line, for inspect and docs
@@ -49,7 +49,8 @@ struct LinearFormatTraits {
   std::shared_ptr<const LinearWeights> (*read)(const std::vector<LinearPart>& canonical_parts, int64_t in_features,
                                                int64_t group_size, const StoredTensorLookup& lookup,
                                                const std::string& file);
-  // Bytes a container stores for [rows, k] weights in this format, scales included.
+  // Bytes a container stores for [rows, k] weights in this format, scales included. For "sparse",
+  // whose size depends on how many weights are kept, the most it can store (none pruned).
   int64_t (*stored_bytes)(int64_t rows, int64_t k, int64_t group_size);
   // Round-to-nearest weights in this format from fp32 [N, K] (per output channel for int8); null
   // for int8-static, which needs a calibrated input grid (quant/quantize_model.h).
@@ -91,6 +92,10 @@ std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std
                                                  const std::string& file);
 // The metadata that marks a container and records `plan`.
 std::map<std::string, std::string> container_metadata(const ContainerPlan& plan);
+// Whether a container's weights are quantized: false when every Linear is f32 or sparse (pruned
+// fp32, stored exactly) and the embeddings are f32, so a pruned model can still be quantized.
+bool plan_is_quantized(const ContainerPlan& plan);
+
 // The plan a model's Linears are in now.
 LinearPlan plan_of(std::span<const Linear* const> linears);
 
