@@ -11,9 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/staged_directory.h"
 #include "eval/runner.h"
 #include "model/bert/bert_parameters.h"
 #include "train/trainer.h"
@@ -62,9 +64,11 @@ struct TrainingSetup {
   BertModel model;                    // the starting weights, as a classifier
   ModelInfo info;                     // of the loaded directory
   bool new_head = false;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  Task task = Task::kSst2;
   TrainingSet train;
   Dataset eval_data;
-  std::vector<Encoding> eval_encodings;
+  int max_length = 128;
   int64_t truncated_train = 0;
 };
 TrainingSetup prepare_training(const std::string& model_dir, const std::string& task, const std::string& data_dir,

@@ -104,13 +104,6 @@ ParameterBuffer full_mask(std::shared_ptr<const ParameterLayout> layout) {
   return mask;
 }
 
-void apply_mask(ParameterBuffer& x, const ParameterBuffer& mask) {
-  check_same_layout(x, mask, "apply_mask");
-  float* v = x.all();
-  const float* m = mask.all();
-  for (int64_t i = 0; i < x.floats(); ++i) v[i] = m[i] == 0.0f ? 0.0f : v[i];
-}
-
 void global_magnitude_prune(ParameterBuffer& mask, const ParameterBuffer& weights, const std::vector<int>& prunable,
                             double target_sparsity) {
   if (!(target_sparsity >= 0.0 && target_sparsity < 1.0))

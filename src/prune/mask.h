@@ -27,9 +27,7 @@ std::vector<int> prunable_tensors(const ParameterLayout& layout, const PruneScop
 // A mask keeping everything: 1 at every float of the layout.
 ParameterBuffer full_mask(std::shared_ptr<const ParameterLayout> layout);
 
-// x = x where mask is 1, +0.0f where it is 0 (not x * 0, which gives -0.0f for negative x).
-// ShapeError when the buffers differ in size (they are meant to share one layout).
-void apply_mask(ParameterBuffer& x, const ParameterBuffer& mask);
+// Masks are applied with ParameterBuffer::apply_mask (+0.0f where the mask is 0).
 
 // Masks the prunable weights of smallest |w| until exactly round(target · total prunable weights)
 // are masked. Already masked weights count and stay masked; among survivors of equal |w| the one

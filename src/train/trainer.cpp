@@ -36,7 +36,7 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
   AdamW optimizer(p.values.shared_layout(), AdamWOptions{.weight_decay = o.weight_decay});
   ParameterBuffer grads(p.values.shared_layout());
   BertTrainActivations act;
-  if (mask) p.values.multiply_by(*mask);
+  if (mask) p.values.apply_mask(*mask);
 
   ProgressBar bar("train", o.progress ? last_step : 0, "steps");
   int64_t step = 0;
@@ -53,11 +53,11 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
       const double loss = bert_train_forward(p, batch, labels, dropout, act);
       bert_backward(p, batch, act, grads);
       if (hooks.on_gradients) hooks.on_gradients(p, grads);
-      if (mask) grads.multiply_by(*mask);
+      if (mask) grads.apply_mask(*mask);
       const double norm = clip_gradients(grads, o.max_grad_norm);
       const double lr = schedule.rate(step);
       optimizer.step(p.values, grads, lr);
-      if (mask) p.values.multiply_by(*mask);
+      if (mask) p.values.apply_mask(*mask);
       ++step;
       result.seconds += seconds_since(start);
       result.examples += batch.batch;

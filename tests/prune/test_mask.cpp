@@ -71,7 +71,7 @@ TEST(Mask, FullMaskKeepsEverythingAndApplyingItChangesNothing) {
   EXPECT_EQ(std::count(mask.all(), mask.all() + mask.floats(), 1.0f), mask.floats());
   ParameterBuffer w = m.distinct_weights();
   const ParameterBuffer before = w;
-  apply_mask(w, mask);
+  w.apply_mask(mask);
   EXPECT_EQ(std::memcmp(w.all(), before.all(), static_cast<size_t>(w.floats()) * 4), 0);
 }
 
@@ -103,7 +103,7 @@ TEST(Mask, ExactCountsAtEveryTargetAndMaskedEntriesArePositiveZero) {
           smallest_kept = std::min(smallest_kept, magnitude);
       }
     EXPECT_LT(largest_masked, smallest_kept);
-    apply_mask(w, mask);
+    w.apply_mask(mask);
     for (int t : prunable)
       for (int64_t j = 0; j < m.layout->tensor(t).numel(); ++j)
         if (mask.data(t)[j] == 0) {
@@ -123,7 +123,7 @@ TEST(Mask, RepeatedPruningKeepsWhatWasMaskedAndCountsIt) {
   const ParameterBuffer first = mask;
   // Training moves the survivors: make one survivor the smallest weight of all, and give masked
   // weights large values that must not bring them back.
-  apply_mask(w, mask);
+  w.apply_mask(mask);
   int revived = -1;
   for (int64_t j = 0; j < 27; ++j) {
     if (mask.data(m.qkv)[j] == 0) {
@@ -228,7 +228,7 @@ TEST(Mask, NaNSurvivorsAndMismatchedBuffersAreRefused) {
   auto other = std::make_shared<ParameterLayout>();
   other->add({"x", {40}, 0, ParameterKind::kLinearWeight, 0});
   ParameterBuffer small = full_mask(other);
-  EXPECT_THROW(apply_mask(w, small), ShapeError);
+  EXPECT_THROW(w.apply_mask(small), ShapeError);
 }
 
 TEST(ImpSchedule, GeometricSparsityPerRound) {

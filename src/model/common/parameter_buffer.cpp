@@ -30,13 +30,15 @@ int ParameterLayout::index(const std::string& name) const {
 ParameterBuffer::ParameterBuffer(std::shared_ptr<const ParameterLayout> layout)
     : layout_(std::move(layout)), values_(static_cast<size_t>(layout_->floats()), 0.0f) {}
 
-void ParameterBuffer::multiply_by(const ParameterBuffer& other) {
-  if (other.floats() != floats()) throw Error(ExitCode::kInternal, "ParameterBuffer::multiply_by: another layout");
+void ParameterBuffer::apply_mask(const ParameterBuffer& mask) {
+  if (mask.floats() != floats())
+    throw ShapeError("apply_mask: a mask of " + std::to_string(mask.floats()) + " floats for parameters of " +
+                     std::to_string(floats()));
   float* x = values_.data();
-  const float* m = other.all();
+  const float* m = mask.all();
   const auto n = static_cast<int64_t>(values_.size());
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) x[i] *= m[i];
+  for (int64_t i = 0; i < n; ++i) x[i] = m[i] == 0.0f ? 0.0f : x[i];
 }
 
 void ParameterBuffer::set_zero() { std::fill(values_.begin(), values_.end(), 0.0f); }

@@ -64,8 +64,9 @@ class ParameterBuffer {
   const float* all() const { return values_.data(); }
   int64_t floats() const { return static_cast<int64_t>(values_.size()); }
   void set_zero();
-  // this[i] *= other[i] over the whole buffer (a 0/1 mask zeroes exactly what it masks). Same layout.
-  void multiply_by(const ParameterBuffer& other);
+  // Entries where `mask` (same layout) is 0 become +0.0f (a select, not a product, which would give
+  // -0.0f for negative weights); the rest are kept. ShapeError for another layout.
+  void apply_mask(const ParameterBuffer& mask);
 
  private:
   std::shared_ptr<const ParameterLayout> layout_;

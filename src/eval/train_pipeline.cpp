@@ -1,0 +1,165 @@
+#include "eval/train_pipeline.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/elapsed.h"
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/threads.h"
+#include "eval/export.h"
+#include "eval/training_report.h"
+#include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_sequence_model.h"
+#include "model/load_model.h"
+
+namespace fs = std::filesystem;
+
+namespace squish {
+namespace {
+
+constexpr int64_t kImdbEvalSamples = 2000;  // IMDB has no dev split: a seeded test subset is watched
+
+DType parse_save_dtype(const std::string& s) {
+  if (s == "f32") return DType::kF32;
+  if (s == "f16") return DType::kF16;
+  throw UsageError("--save_dtype " + s + ": expected f32 or f16");
+}
+
+// The output folder: created, or an existing empty one (a finished run's folder is never overwritten).
+void prepare_output_dir(const std::string& dir) {
+  if (dir.empty()) throw UsageError("--output_dir is required");
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not a directory");
+    if (!fs::is_empty(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not empty");
+    return;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError("--output_dir " + dir + ": cannot create it: " + ec.message());
+}
+
+// Copies a checkpoint's files to the folder's top level, each written under a temporary name first.
+void publish(const std::string& checkpoint, const std::string& dir) {
+  for (const auto& entry : fs::directory_iterator(checkpoint)) {
+    const std::string target = dir + "/" + entry.path().filename().string();
+    const std::string tmp = target + ".tmp";
+    fs::copy_file(entry.path(), tmp, fs::copy_options::overwrite_existing);
+    fs::rename(tmp, target);
+  }
+}
+
+}  // namespace
+
+TrainingSetup prepare_training(const std::string& model_dir, const std::string& task_name, const std::string& data_dir,
+                               int max_length, int64_t max_train_samples, int64_t max_eval_samples, uint64_t seed) {
+  TrainingSetup s;
+  s.task = parse_task(task_name);
+  s.max_length = max_length;
+  const std::unique_ptr<SequenceModel> loaded = load_model(model_dir);
+  const auto* bert = dynamic_cast<const BertSequenceModel*>(loaded.get());
+  if (!bert) throw ConfigError(model_dir + ": squish trains BERT models only");
+  s.model = bert->model();
+  s.info = loaded->info();
+  const Dataset train = take_subset(load_dataset(s.task, Split::kTrain, data_dir), max_train_samples, seed);
+  if (!s.model.weights.has_classifier) {  // an encoder: a new head as HF's from_pretrained draws it
+    BertConfig& c = s.model.config;
+    c.architecture = "BertForSequenceClassification";
+    c.num_labels = train.num_labels;
+    c.id2label.clear();
+    for (int64_t i = 0; i < c.num_labels; ++i) c.id2label[i] = "LABEL_" + std::to_string(i);
+    add_random_head(s.model, seed);
+    s.new_head = true;
+  } else if (s.model.config.num_labels != train.num_labels) {
+    throw ConfigError(model_dir + ": a classifier of " + std::to_string(s.model.config.num_labels) + " labels, but " +
+                      std::string(task_name) + " has " + std::to_string(train.num_labels));
+  }
+  s.tokenizer = load_tokenizer(model_dir);
+  s.train.encodings = encode_dataset(*s.tokenizer, train, max_length, &s.truncated_train);
+  for (const Example& e : train.examples) s.train.labels.push_back(e.label);
+  s.train.pad_id = s.tokenizer->pad_id();
+  const Split eval_split = s.task == Task::kImdb ? Split::kTest : Split::kDev;
+  const int64_t eval_samples = max_eval_samples > 0 ? max_eval_samples : (s.task == Task::kImdb ? kImdbEvalSamples : 0);
+  s.eval_data = take_subset(load_dataset(s.task, eval_split, data_dir), eval_samples, seed);
+  return s;
+}
+
+EvalPoint evaluate_parameters(const TrainingSetup& s, const BertParameters& p, int batch_size) {
+  const Clock::time_point start = Clock::now();
+  BertModel model = s.model;
+  bert_write_parameters(model, p);
+  BertSequenceModel sequence_model(std::move(model), s.info);
+  const EvalResult r = evaluate(sequence_model, *s.tokenizer, s.eval_data,
+                                EvalOptions{.max_length = s.max_length, .batch_size = batch_size, .progress = false});
+  EvalPoint e;
+  e.metric = r.score.headline;
+  e.value = r.score.value;
+  e.accuracy = r.metrics.accuracy;
+  e.f1 = r.metrics.f1;
+  e.seconds = seconds_since(start);
+  return e;
+}
+
+int64_t write_trained_model(const TrainingSetup& s, const BertParameters& p, const std::string& source_dir,
+                            const StagedDirectory& out, DType dtype) {
+  BertModel model = s.model;
+  bert_write_parameters(model, p);
+  return write_hf_model(BertSequenceModel(std::move(model), s.info), source_dir, out, dtype);
+}
+
+TrainRunResult run_train(const TrainRequest& q) {
+  const Clock::time_point start = Clock::now();
+  const DType dtype = parse_save_dtype(q.save_dtype);
+  prepare_output_dir(q.output_dir);
+  TrainRunResult r;
+  r.request = q;
+  r.threads = num_threads();
+  const TrainingSetup setup = prepare_training(q.model_dir, q.task, q.data_dir, q.max_length, q.max_train_samples,
+                                               q.max_eval_samples, q.trainer.seed);
+  r.eval_split = std::string(split_name(setup.eval_data.split));
+  r.train_examples = static_cast<int64_t>(setup.train.encodings.size());
+  r.eval_examples = static_cast<int64_t>(setup.eval_data.examples.size());
+  r.truncated_train_examples = setup.truncated_train;
+  r.started_from_encoder = setup.new_head;
+  BertParameters p = bert_parameters(setup.model);
+
+  std::string last_checkpoint, best_checkpoint;
+  double best = -1;
+  TrainerHooks hooks;
+  hooks.evaluate = [&](const BertParameters& params, int64_t step, double epoch) {
+    EvalPoint e = evaluate_parameters(setup, params, q.eval_batch_size);
+    e.step = step;
+    e.epoch = epoch;
+    r.evals.push_back(e);
+    fmt::print(stderr, "\nstep {} (epoch {:.2f}): dev {} {:.4f}\n", step, epoch, e.metric, e.value);
+    const std::string dir = fmt::format("{}/checkpoint-{}", q.output_dir, step);
+    {
+      StagedDirectory out(dir);
+      write_trained_model(setup, params, q.model_dir, out, dtype);
+      out.commit();
+    }
+    const std::string previous_best = best_checkpoint;
+    if (e.value > best) {
+      best = e.value;
+      best_checkpoint = dir;
+    }
+    // Keep the newest checkpoint and, when asked, the best; remove the rest once the new one is whole.
+    for (const std::string& old : {last_checkpoint, previous_best})
+      if (!old.empty() && old != dir && !(q.load_best_model_at_end && old == best_checkpoint)) fs::remove_all(old);
+    last_checkpoint = dir;
+  };
+  r.train = train_classifier(p, setup.train, q.trainer, nullptr, hooks);
+
+  const std::string chosen = q.load_best_model_at_end ? best_checkpoint : last_checkpoint;
+  for (const EvalPoint& e : r.evals)
+    if (fmt::format("{}/checkpoint-{}", q.output_dir, e.step) == chosen) r.saved = e;
+  r.saved_step = r.saved.step;
+  publish(chosen, q.output_dir);
+  r.model_file_bytes = static_cast<int64_t>(fs::file_size(q.output_dir + "/model.safetensors"));
+  r.wall_seconds = seconds_since(start);
+  write_file_atomic(q.output_dir + "/training.json", training_json(r).dump(2) + "\n");
+  return r;
+}
+
+}  // namespace squish
