@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/staged_directory.h"
+#include "io/hf_config.h"
 #include "io/safetensors_writer.h"
 #include "model/common/linear_formats.h"
 #include "model/load_model.h"
@@ -21,6 +22,12 @@ void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& 
   }
 }
 
+// The source's config.json with the model's own per-layer sizes, which a pruned model changed.
+std::string config_text_of(const ModelInfo& info) {
+  return config_text_with_layer_sizes(read_file(info.config_path), info.layer_heads, info.layer_intermediate_sizes,
+                                      info.config_path);
+}
+
 }  // namespace
 
 int64_t export_model(const ExportRequest& q) {
@@ -29,7 +36,7 @@ int64_t export_model(const ExportRequest& q) {
   StagedDirectory out(q.output_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
   // transformers 5 loads weights in the config's dtype; it must say what the file holds.
-  nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_file(model->info().config_path));
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(config_text_of(model->info()));
   const char* torch_dtype = dtype == DType::kF16 ? "float16" : "float32";
   config["dtype"] = torch_dtype;
   if (config.contains("torch_dtype")) config["torch_dtype"] = torch_dtype;
@@ -44,7 +51,7 @@ int64_t export_model(const ExportRequest& q) {
 }
 
 int64_t write_squish_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out) {
-  write_file_atomic(out.file("config.json"), read_file(model.info().config_path));
+  write_file_atomic(out.file("config.json"), config_text_of(model.info()));
   copy_tokenizer_files(source_dir, out);
   const std::string weights = out.file("model.safetensors");
   write_safetensors(weights, model.container_tensors(), container_metadata(model.container_plan()));

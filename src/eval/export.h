@@ -19,7 +19,8 @@ struct ExportRequest {
 // Returns the bytes of the written weights file.
 int64_t export_model(const ExportRequest& request);
 
-// squish's own model directory for `model` (loaded from `source_dir`) into `out`: config.json and the
+// squish's own model directory for `model` (loaded from `source_dir`) into `out`: config.json (the
+// source's, with the model's per-layer sizes when structured pruning changed them) and the
 // tokenizer files copied, model.safetensors as squish's container (every Linear in its format,
 // docs/formats.md). Returns the bytes of the weights file.
 int64_t write_squish_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out);
