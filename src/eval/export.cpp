@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/staged_directory.h"
+#include "io/hf_config.h"
 #include "io/safetensors_writer.h"
 #include "model/common/linear_formats.h"
 #include "model/load_model.h"
@@ -19,6 +20,24 @@ void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& 
     const std::string src = source_dir + "/" + name;
     if (file_exists(src)) write_file_atomic(out.file(name), read_file(src));
   }
+}
+
+// The source's config.json with what the model itself says: its architecture and labels (a trained
+// encoder became a classifier) and its per-layer sizes (which structured pruning changed).
+nlohmann::ordered_json config_of(const ModelInfo& info) {
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(config_text_with_layer_sizes(
+      read_file(info.config_path), info.layer_heads, info.layer_intermediate_sizes, info.config_path));
+  config["architectures"] = nlohmann::ordered_json::array({info.architecture});
+  if (info.has_classifier) {
+    nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();
+    for (const auto& [id, label] : info.id2label) {
+      id2label[std::to_string(id)] = label;
+      label2id[label] = id;
+    }
+    config["id2label"] = id2label;
+    config["label2id"] = label2id;
+  }
+  return config;
 }
 
 }  // namespace
@@ -34,18 +53,7 @@ int64_t export_model(const ExportRequest& q) {
 
 int64_t write_hf_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out,
                        DType dtype) {
-  const ModelInfo& info = model.info();
-  nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_file(info.config_path));
-  config["architectures"] = nlohmann::ordered_json::array({info.architecture});
-  if (info.has_classifier) {
-    nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();
-    for (const auto& [id, label] : info.id2label) {
-      id2label[std::to_string(id)] = label;
-      label2id[label] = id;
-    }
-    config["id2label"] = id2label;
-    config["label2id"] = label2id;
-  }
+  nlohmann::ordered_json config = config_of(model.info());
   // transformers 5 loads weights in the config's dtype; it must say what the file holds.
   const char* torch_dtype = dtype == DType::kF16 ? "float16" : "float32";
   config["dtype"] = torch_dtype;
@@ -59,7 +67,7 @@ int64_t write_hf_model(const SequenceModel& model, const std::string& source_dir
 }
 
 int64_t write_squish_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out) {
-  write_file_atomic(out.file("config.json"), read_file(model.info().config_path));
+  write_file_atomic(out.file("config.json"), config_of(model.info()).dump(2) + "\n");
   copy_tokenizer_files(source_dir, out);
   const std::string weights = out.file("model.safetensors");
   write_safetensors(weights, model.container_tensors(), container_metadata(model.container_plan()));

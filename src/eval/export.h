@@ -20,12 +20,13 @@ struct ExportRequest {
 int64_t export_model(const ExportRequest& request);
 
 // `model` as a HF model directory into `out`: config.json (the source's, with the model's
-// architecture, labels and dtype), the tokenizer files of `source_dir`, model.safetensors in `dtype`.
-// Returns the bytes of the weights file.
+// architecture, labels, dtype and per-layer sizes), the tokenizer files of `source_dir`,
+// model.safetensors in `dtype`. Returns the bytes of the weights file.
 int64_t write_hf_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out,
                        DType dtype);
 
-// squish's own model directory for `model` (loaded from `source_dir`) into `out`: config.json and the
+// squish's own model directory for `model` (loaded from `source_dir`) into `out`: config.json (the
+// source's, with the model's per-layer sizes when structured pruning changed them) and the
 // tokenizer files copied, model.safetensors as squish's container (every Linear in its format,
 // docs/formats.md). Returns the bytes of the weights file.
 int64_t write_squish_model(const SequenceModel& model, const std::string& source_dir, const StagedDirectory& out);

@@ -3,6 +3,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/file_util.h"
 #include "core/human_format.h"
@@ -98,6 +99,10 @@ std::string model_summary_text(const ModelSummary& s) {
   out += fmt::format("  shape         L={} H={} NH={} FF={} V={} max_positions={}", i.layers, i.hidden_size, i.heads,
                      i.intermediate_size, i.limits.vocab_size, i.limits.max_positions);
   out += i.has_classifier ? fmt::format(" labels={}\n", i.num_labels) : std::string(" (no classification head)\n");
+  // A structurally pruned model's layers differ; NH and FF above are the sizes it was pruned from.
+  if (!i.layer_heads.empty()) out += fmt::format("  heads         {} per layer\n", fmt::join(i.layer_heads, " "));
+  if (!i.layer_intermediate_sizes.empty())
+    out += fmt::format("  ffn neurons   {} per layer\n", fmt::join(i.layer_intermediate_sizes, " "));
   out += s.resident_bytes > 0
              ? fmt::format("  parameters    {} ({} in memory)\n", format_count(s.parameters), format_bytes(s.resident_bytes))
              : fmt::format("  parameters    {} ({} as fp32)\n", format_count(s.parameters), format_bytes(s.parameters * 4));

@@ -1,5 +1,7 @@
 #include "io/hf_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -31,6 +33,29 @@ double probability(const json& j, const char* key, double fallback, const std::s
   if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
     throw ConfigError(path + ": \"" + key + "\" must be a probability in [0, 1), found " + v.dump());
   return v.get<double>();
+}
+
+constexpr const char* kLayerSizesKey = "squish_layer_sizes";
+
+// One list of "squish_layer_sizes": L integers in [1, uniform]. Empty when absent or when every
+// layer has the uniform size, so an empty list always means "uniform" (BertConfig's convention).
+std::vector<int64_t> layer_size_list(const json& sizes, const char* key, int64_t layers, int64_t uniform,
+                                     const std::string& path) {
+  if (!sizes.contains(key)) return {};
+  const json& v = sizes.at(key);
+  const std::string where = path + ": \"" + kLayerSizesKey + "\".\"" + key + "\"";
+  if (!v.is_array() || static_cast<int64_t>(v.size()) != layers)
+    throw ConfigError(where + " must be a list of " + std::to_string(layers) + " integers (one per layer), found " +
+                      v.dump());
+  std::vector<int64_t> out;
+  for (const json& e : v) {
+    if (!e.is_number_integer() || e.get<int64_t>() < 1 || e.get<int64_t>() > uniform)
+      throw ConfigError(where + ": every entry must be an integer in [1, " + std::to_string(uniform) + "], found " +
+                        e.dump());
+    out.push_back(e.get<int64_t>());
+  }
+  if (std::all_of(out.begin(), out.end(), [&](int64_t n) { return n == uniform; })) out.clear();
+  return out;
 }
 
 }  // namespace
@@ -75,6 +100,19 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   if (c.hidden_size % c.num_attention_heads != 0)
     throw ConfigError(path + ": hidden_size " + std::to_string(c.hidden_size) + " is not a multiple of num_attention_heads " +
                       std::to_string(c.num_attention_heads));
+  if (j.contains(kLayerSizesKey)) {
+    const json& sizes = j.at(kLayerSizesKey);
+    if (!sizes.is_object())
+      throw ConfigError(path + ": \"" + kLayerSizesKey +
+                        "\" must be an object with \"num_attention_heads\" and/or \"intermediate_size\" lists");
+    for (const auto& [key, value] : sizes.items())
+      if (key != "num_attention_heads" && key != "intermediate_size")
+        throw ConfigError(path + ": \"" + kLayerSizesKey + "\" has unknown key \"" + key +
+                          "\"; expected \"num_attention_heads\" and/or \"intermediate_size\"");
+    c.layer_heads = layer_size_list(sizes, "num_attention_heads", c.num_hidden_layers, c.num_attention_heads, path);
+    c.layer_intermediate_sizes =
+        layer_size_list(sizes, "intermediate_size", c.num_hidden_layers, c.intermediate_size, path);
+  }
   if (j.contains("layer_norm_eps")) {
     const json& e = j.at("layer_norm_eps");
     if (!e.is_number() || e.get<double>() <= 0) throw ConfigError(path + ": \"layer_norm_eps\" must be a positive number");
@@ -121,6 +159,30 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   for (int64_t i = 0; i < c.num_labels; ++i)
     if (!c.id2label.count(i)) c.id2label[i] = "LABEL_" + std::to_string(i);
   return c;
+}
+
+std::string config_text_with_layer_sizes(const std::string& json_text, const std::vector<int64_t>& layer_heads,
+                                        const std::vector<int64_t>& layer_intermediate_sizes,
+                                        const std::string& path) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(json_text);
+  } catch (const nlohmann::ordered_json::parse_error& e) {
+    throw FormatError(path + ": malformed JSON: " + e.what());
+  }
+  if (!j.is_object()) throw FormatError(path + ": expected a JSON object at top level");
+  const bool uniform = layer_heads.empty() && layer_intermediate_sizes.empty();
+  // A uniform model's config is kept byte for byte: HF's own files stay as HF wrote them.
+  if (uniform && !j.contains(kLayerSizesKey)) return json_text;
+  if (uniform) {
+    j.erase(kLayerSizesKey);
+  } else {
+    nlohmann::ordered_json sizes = nlohmann::ordered_json::object();
+    if (!layer_heads.empty()) sizes["num_attention_heads"] = layer_heads;
+    if (!layer_intermediate_sizes.empty()) sizes["intermediate_size"] = layer_intermediate_sizes;
+    j[kLayerSizesKey] = sizes;
+  }
+  return j.dump(2) + "\n";
 }
 
 BertConfig parse_bert_config_file(const std::string& path) {

@@ -202,7 +202,7 @@ void bind_tensors(BertModel& m, const TensorSource& get, std::span<const BertSco
   };
   for_each_tensor(c, w, [&](const BertTensorInfo& info, int layer) {
     const std::string canonical = canonical_name(info, layer);
-    const Shape shape = bert_tensor_shape(info, c);
+    const Shape shape = bert_tensor_shape(info, c, layer);
     if (info.tensor) {
       w.*info.tensor = get(canonical, shape);
       return;
@@ -391,8 +391,8 @@ std::vector<std::pair<std::string, int64_t>> bert_parameter_groups(const BertCon
     for (auto& [name, count] : groups)
       if (name == group) count += n;
   };
-  for_each_tensor(config, presence, [&](const BertTensorInfo& info, int) {
-    const int64_t n = shape_numel(bert_tensor_shape(info, config));
+  for_each_tensor(config, presence, [&](const BertTensorInfo& info, int layer) {
+    const int64_t n = shape_numel(bert_tensor_shape(info, config, layer));
     switch (info.scope) {
       case BertScope::kEmbeddings: add("embeddings", n); break;
       case BertScope::kPooler: add("pooler", n); break;

@@ -63,7 +63,7 @@ void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertA
   const BertLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
   const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
   const float eps = static_cast<float>(c.layer_norm_eps);
-  const AttentionShape shape{B, T, c.num_attention_heads, c.head_dim()};
+  const AttentionShape shape{B, T, c.heads_in(layer), c.head_dim()};
   const VectorOps& ops = vector_ops();
   float* hidden = act.hidden.data();
   const int64_t queries = cls_only ? 1 : T, rows = B * queries;
@@ -87,14 +87,20 @@ void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertA
   emit(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
 }
 
-// Sizes every buffer of a forward of `b` (all layers computed).
+// Sizes every buffer of a forward of `b` (all layers computed), layer buffers by the widest layer.
 void reserve(const BertConfig& c, const TokenBatch& b, BertActivations& act) {
-  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size, FF = c.intermediate_size;
+  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
+  int64_t heads = 0, FF = 0;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    heads = std::max(heads, c.heads_in(i));
+    FF = std::max(FF, c.intermediate_size_in(i));
+  }
+  const int64_t A = heads * c.head_dim();
   ensure(act.hidden, M * H);
-  ensure(act.qkv, M * 3 * H);
-  ensure(act.context, M * H);
+  ensure(act.qkv, M * 3 * A);
+  ensure(act.context, M * A);
   ensure(act.intermediate, M * FF);
-  ensure(act.attention, attention_workspace_floats(AttentionShape{B, T, c.num_attention_heads, c.head_dim()}, T));
+  ensure(act.attention, attention_workspace_floats(AttentionShape{B, T, heads, c.head_dim()}, T));
   ensure(act.cls, B * H);
   ensure(act.pooled, B * H);
 }
@@ -155,14 +161,20 @@ void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivation
 
 double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq, LastLayerRows last_layer) {
   const double B = static_cast<double>(batch), T = static_cast<double>(seq), M = B * T;
-  const double H = static_cast<double>(c.hidden_size), FF = static_cast<double>(c.intermediate_size);
-  // rows: tokens the dense part runs on; queries: attending positions per sequence.
-  auto layer = [&](double rows, double queries) {
-    return 2.0 * M * 3.0 * H * H + 2.0 * 2.0 * B * queries * T * H + 2.0 * rows * (H * H + 2.0 * H * FF);
+  const double H = static_cast<double>(c.hidden_size);
+  // rows: tokens the dense part runs on; queries: attending positions per sequence. A: the layer's
+  // attention width NH_l·HD, FF: its neurons.
+  auto layer = [&](int64_t i, double rows, double queries) {
+    const double A = static_cast<double>(c.heads_in(i) * c.head_dim());
+    const double FF = static_cast<double>(c.intermediate_size_in(i));
+    return 2.0 * M * 3.0 * A * H + 2.0 * 2.0 * B * queries * T * A + 2.0 * rows * (A * H + 2.0 * H * FF);
   };
-  const double head = 2.0 * B * H * (H + static_cast<double>(c.num_labels));
-  const double last = last_layer == LastLayerRows::kClsOnly ? layer(B, 1.0) : layer(M, T);
-  return layer(M, T) * static_cast<double>(c.num_hidden_layers - 1) + last + head;
+  double flops = 2.0 * B * H * (H + static_cast<double>(c.num_labels));  // pooler and classifier
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const bool cls_only = i + 1 == c.num_hidden_layers && last_layer == LastLayerRows::kClsOnly;
+    flops += cls_only ? layer(i, B, 1.0) : layer(i, M, T);
+  }
+  return flops;
 }
 
 }  // namespace squish

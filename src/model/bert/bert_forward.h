@@ -16,9 +16,9 @@ namespace squish {
 // the first shape.
 struct BertActivations {
   AlignedVector<float> hidden;        // [B*T, H]
-  AlignedVector<float> qkv;           // [B*T, 3H]
-  AlignedVector<float> context;       // [B*T, H]
-  AlignedVector<float> intermediate;  // [B*T, FF]
+  AlignedVector<float> qkv;           // [B*T, 3A], A = the widest layer's NH_l·HD (H unless pruned)
+  AlignedVector<float> context;       // [B*T, A]
+  AlignedVector<float> intermediate;  // [B*T, FF], the widest layer's FF_l
   AlignedVector<float> attention;     // attention_workspace_floats(): one sequence's [NH, T, T] scores
   AlignedVector<float> cls;           // [B, H]
   AlignedVector<float> pooled;        // [B, H]

@@ -16,6 +16,8 @@ void describe_bert(const BertConfig& c, bool has_classifier, ModelInfo& info) {
   info.layers = c.num_hidden_layers;
   info.heads = c.num_attention_heads;
   info.intermediate_size = c.intermediate_size;
+  info.layer_heads = c.layer_heads;
+  info.layer_intermediate_sizes = c.layer_intermediate_sizes;
 }
 
 BertSequenceModel::BertSequenceModel(BertModel model, ModelInfo loaded) : model_(std::move(model)), info_(std::move(loaded)) {

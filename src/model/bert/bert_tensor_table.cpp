@@ -18,13 +18,13 @@ constexpr BertTensorInfo kTensors[] = {
   {.pattern = "embeddings.token_type_embeddings.weight", .scope = S::kEmbeddings, .rows = D::kTypes,     .cols = D::kHidden, .is_vector = false, .tensor = &W::token_type_embeddings},
   {.pattern = "embeddings.LayerNorm.weight",             .scope = S::kEmbeddings, .rows = D::kHidden,    .cols = D::kHidden, .is_vector = true,  .tensor = &W::embeddings_ln_gamma},
   {.pattern = "embeddings.LayerNorm.bias",               .scope = S::kEmbeddings, .rows = D::kHidden,    .cols = D::kHidden, .is_vector = true,  .tensor = &W::embeddings_ln_beta},
-  {.pattern = "encoder.layer.{i}.attention.self.query.weight",       .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::qkv, .part = 0, .param = kW},
-  {.pattern = "encoder.layer.{i}.attention.self.query.bias",         .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::qkv, .part = 0, .param = kB},
-  {.pattern = "encoder.layer.{i}.attention.self.key.weight",         .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::qkv, .part = 1, .param = kW},
-  {.pattern = "encoder.layer.{i}.attention.self.key.bias",           .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::qkv, .part = 1, .param = kB},
-  {.pattern = "encoder.layer.{i}.attention.self.value.weight",       .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::qkv, .part = 2, .param = kW},
-  {.pattern = "encoder.layer.{i}.attention.self.value.bias",         .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::qkv, .part = 2, .param = kB},
-  {.pattern = "encoder.layer.{i}.attention.output.dense.weight",     .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::attention_out, .param = kW},
+  {.pattern = "encoder.layer.{i}.attention.self.query.weight",       .scope = S::kLayer, .rows = D::kAttention, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::qkv, .part = 0, .param = kW},
+  {.pattern = "encoder.layer.{i}.attention.self.query.bias",         .scope = S::kLayer, .rows = D::kAttention, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::qkv, .part = 0, .param = kB},
+  {.pattern = "encoder.layer.{i}.attention.self.key.weight",         .scope = S::kLayer, .rows = D::kAttention, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::qkv, .part = 1, .param = kW},
+  {.pattern = "encoder.layer.{i}.attention.self.key.bias",           .scope = S::kLayer, .rows = D::kAttention, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::qkv, .part = 1, .param = kB},
+  {.pattern = "encoder.layer.{i}.attention.self.value.weight",       .scope = S::kLayer, .rows = D::kAttention, .cols = D::kHidden, .is_vector = false, .layer_linear = &LW::qkv, .part = 2, .param = kW},
+  {.pattern = "encoder.layer.{i}.attention.self.value.bias",         .scope = S::kLayer, .rows = D::kAttention, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::qkv, .part = 2, .param = kB},
+  {.pattern = "encoder.layer.{i}.attention.output.dense.weight",     .scope = S::kLayer, .rows = D::kHidden, .cols = D::kAttention, .is_vector = false, .layer_linear = &LW::attention_out, .param = kW},
   {.pattern = "encoder.layer.{i}.attention.output.dense.bias",       .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = true,  .layer_linear = &LW::attention_out, .param = kB},
   {.pattern = "encoder.layer.{i}.attention.output.LayerNorm.weight", .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = true,  .layer_tensor = &LW::attention_ln_gamma},
   {.pattern = "encoder.layer.{i}.attention.output.LayerNorm.bias",   .scope = S::kLayer, .rows = D::kHidden, .cols = D::kHidden, .is_vector = true,  .layer_tensor = &LW::attention_ln_beta},
@@ -50,13 +50,15 @@ constexpr BertLinearInfo kLinears[] = {
 };
 // clang-format on
 
-int64_t dim_size(BertDim d, const BertConfig& c) {
+// Layer dimensions (kAttention, kFf) are that layer's: structured pruning makes them differ.
+int64_t dim_size(BertDim d, const BertConfig& c, int layer) {
   switch (d) {
     case D::kVocab: return c.vocab_size;
     case D::kPositions: return c.max_position_embeddings;
     case D::kTypes: return c.type_vocab_size;
     case D::kHidden: return c.hidden_size;
-    case D::kFf: return c.intermediate_size;
+    case D::kAttention: return c.heads_in(layer) * c.head_dim();
+    case D::kFf: return c.intermediate_size_in(layer);
     case D::kLabels: return c.num_labels;
   }
   throw Error(ExitCode::kInternal, "unknown BERT dimension");
@@ -73,9 +75,9 @@ std::string bert_tensor_name(std::string_view pattern, int layer) {
   return name;
 }
 
-Shape bert_tensor_shape(const BertTensorInfo& info, const BertConfig& c) {
-  if (info.is_vector) return {dim_size(info.rows, c)};
-  return {dim_size(info.rows, c), dim_size(info.cols, c)};
+Shape bert_tensor_shape(const BertTensorInfo& info, const BertConfig& c, int layer) {
+  if (info.is_vector) return {dim_size(info.rows, c, layer)};
+  return {dim_size(info.rows, c, layer), dim_size(info.cols, c, layer)};
 }
 
 bool bert_tensor_has_prefix(BertScope scope) { return scope != BertScope::kClassifier; }

@@ -19,7 +19,9 @@ enum class BertScope {
   kClassifier,  // *ForSequenceClassification only
 };
 
-enum class BertDim { kVocab, kPositions, kTypes, kHidden, kFf, kLabels };
+// kAttention is a layer's NH_l·HD (its query, key or value rows; attention output's columns), kFf
+// its FF_l; both equal the uniform sizes unless structured pruning removed heads or neurons.
+enum class BertDim { kVocab, kPositions, kTypes, kHidden, kAttention, kFf, kLabels };
 enum class LinearParam { kWeight, kBias };
 
 struct BertTensorInfo {
@@ -51,7 +53,8 @@ std::span<const BertLinearInfo> bert_linear_table();
 
 // The pattern with "{i}" replaced by the layer index.
 std::string bert_tensor_name(std::string_view pattern, int layer);
-Shape bert_tensor_shape(const BertTensorInfo& info, const BertConfig& config);
+// `layer` is the encoder layer of a kLayer row (its per-layer sizes), ignored for other scopes.
+Shape bert_tensor_shape(const BertTensorInfo& info, const BertConfig& config, int layer);
 // HF stores every tensor of a *ForSequenceClassification model under "bert." except the classifier's.
 bool bert_tensor_has_prefix(BertScope scope);
 

@@ -16,12 +16,14 @@
 
 namespace squish {
 
+// A = NH_l·HD and FF_l are the layer's own sizes (config.heads_in / intermediate_size_in): H and FF
+// unless structured pruning removed heads or neurons; HD stays H / num_attention_heads.
 struct BertLayerWeights {
-  Linear qkv;              // [3H, H]: rows 0..H-1 query, H..2H-1 key, 2H..3H-1 value
-  Linear attention_out;    // [H, H]
+  Linear qkv;              // [3A, H]: rows 0..A-1 query, A..2A-1 key, 2A..3A-1 value (head h: rows h·HD.. of each)
+  Linear attention_out;    // [H, A]
   Tensor attention_ln_gamma, attention_ln_beta;  // [H]
-  Linear intermediate;     // [FF, H]
-  Linear output;           // [H, FF]
+  Linear intermediate;     // [FF_l, H]
+  Linear output;           // [H, FF_l]
   Tensor output_ln_gamma, output_ln_beta;        // [H]
 };
 

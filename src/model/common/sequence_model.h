@@ -32,6 +32,8 @@ struct ModelInfo {
   std::string finetuning_task;  // config.json's, empty when not stated
   TokenLimits limits;
   int64_t hidden_size = 0, layers = 0, heads = 0, intermediate_size = 0;
+  // Per-layer sizes after structured pruning; empty: every layer has `heads` / `intermediate_size`.
+  std::vector<int64_t> layer_heads, layer_intermediate_sizes;
   std::string config_path;      // config.json it was read from (empty for generated weights)
   // What the weights file held (empty for generated weights).
   std::string weights_format;   // "safetensors", "torch-zip"
