@@ -13,9 +13,10 @@ shapes:
              (dropout 0.1 on), torch.optim.AdamW (lr 5e-5, weight decay 0.01); a step is zero_grad,
              forward with labels, backward, clip_grad_norm_(1.0), optimizer.step(). --warmup untimed
              steps, then --steps timed ones; tokens/s = batch * seq * steps / their seconds.
-  squish     `squish bench --train ... --steps N --json OUT` (random weights for bert-base through
-             --config, as `squish bench` takes them); its JSON's train.tokens_per_second. Skipped, with
-             the reason, when the binary is missing or has no --train: a number is never made up.
+  squish     `squish bench --train ... --runs N --warmup W --output OUT` (random weights for bert-base
+             through --config, as `squish bench` takes them): the same step (dropout from the config,
+             clipping, AdamW); its JSON's train.tokens_per_second is batch * seq / the median step.
+             Skipped, with the reason, when the binary is missing: a number is never made up.
 
 Prints a table (engine, shape, tokens/s, ratio to torch-eager on that shape) and the load average
 before and after (a busy machine gives low numbers; see docs/benchmarks.md); --json writes it all.
@@ -143,38 +144,15 @@ def run_torch(shape: dict, attn_implementation: str, args) -> dict:
 # squish
 
 
-def squish_bench_help(squish: str) -> str:
-    """`squish bench --help`, or a RuntimeError saying why squish cannot be run."""
-    if not os.access(squish, os.X_OK):
-        raise RuntimeError(f"{squish} is not an executable (build it: cmake --build build --target squish)")
-    p = subprocess.run([squish, "bench", "--help"], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{squish} bench --help failed ({p.returncode}): {p.stderr.strip()}")
-    return p.stdout
-
-
-def first_flag(help_text: str, *names: str) -> str:
-    """The first of `names` that `squish bench --help` lists: the training flags were specified as
-    --batch_size/--max_length/--json, while the forward bench has --batch/--seq/--output."""
-    for name in names:
-        if re.search(r"(^|[\s,])" + re.escape(name) + r"\b", help_text, re.M):
-            return name
-    raise RuntimeError(f"squish bench has none of {', '.join(names)}")
-
-
 def run_squish(shape: dict, args) -> dict:
-    help_text = squish_bench_help(args.squish)
-    if not re.search(r"(^|[\s,])--train\b", help_text, re.M):
-        raise RuntimeError(f"{args.squish} bench has no --train yet (training throughput lands with the "
-                           "training command)")
+    if not os.access(args.squish, os.X_OK):
+        raise RuntimeError(f"{args.squish} is not an executable (build it: cmake --build build --target squish)")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "train.json")
         source = ["--model_dir", shape["model_dir"]] if "model_dir" in shape else ["--config", shape["config"]]
-        cmd = [args.squish, "bench", "--train", *source,
-               first_flag(help_text, "--batch_size", "--batch"), str(args.batch),
-               first_flag(help_text, "--max_length", "--seq"), str(args.seq),
-               "--steps", str(args.steps), "--threads", str(args.threads),
-               first_flag(help_text, "--json", "--output"), out]
+        cmd = [args.squish, "bench", "--train", *source, "--batch", str(args.batch), "--seq", str(args.seq),
+               "--runs", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads),
+               "--output", out]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip() or p.stdout.strip()}")

@@ -28,6 +28,7 @@ struct BenchCommandOptions {
   std::string quant = "none";  // none | dynamic | static
   QuantizeOptions quant_options;
   BenchOptions bench;
+  bool train = false;
   int threads = 0;
   std::string output;
 };
@@ -70,6 +71,36 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   return j;
 }
 
+nlohmann::ordered_json train_bench_json(const BenchCommandOptions& o, const SequenceModel& model,
+                                        const TrainBenchResult& r) {
+  nlohmann::ordered_json j = run_header("bench", 1);
+  j["model"] = model.info().source;
+  j["model_dir"] = o.model_dir;
+  j["config"] = o.config;
+  j["random_head"] = model.info().random_head;
+  j["train"] = {{"batch_size", r.batch}, {"sequence_length", r.seq}, {"runs", r.runs}, {"warmup", r.warmup},
+                {"threads", r.threads}, {"median_seconds", r.median_seconds},
+                {"tokens_per_second", r.tokens_per_second}, {"gflops_per_second", r.gflops_per_second},
+                {"step_gflop", r.step_gflop}, {"step_seconds", r.step_seconds}};
+  j["peak_resident_bytes"] = peak_resident_bytes();
+  return j;
+}
+
+void run_train_bench(const BenchCommandOptions& o, const SequenceModel& model, const std::optional<OutputPath>& output) {
+  if (o.quant != "none") throw UsageError("--train times fp32 training steps; it takes no --quant");
+  const TrainBenchResult r = bench_train(model, o.bench);
+  std::string text = fmt::format("{}{}  training steps  batch {}  seq {}  threads {}  isa {}\n", model.info().source,
+                                 model.info().random_head ? " (random classification head)" : "", r.batch, r.seq,
+                                 r.threads, isa_name(active_isa()));
+  text += fmt::format("  median step {:.3f} s ({} step{} after {} warm-up)\n", r.median_seconds, r.runs,
+                      r.runs == 1 ? "" : "s", r.warmup);
+  text += fmt::format("  {:.0f} tokens/s  {:.1f} GFLOP/s  ({:.1f} GFLOP per step: forward, backward, AdamW)\n",
+                      r.tokens_per_second, r.gflops_per_second, r.step_gflop);
+  text += fmt::format("  peak resident {}\n", format_bytes(peak_resident_bytes()));
+  if (!(output && output->kind == OutputKind::kStdout)) write_stdout(text);
+  if (output) write_output(*output, train_bench_json(o, model, r).dump(2) + "\n");
+}
+
 void run_bench(const BenchCommandOptions& o) {
   if (o.model_dir.empty() == o.config.empty()) throw UsageError("bench: give exactly one of --model_dir or --config");
   std::optional<OutputPath> output;
@@ -77,6 +108,7 @@ void run_bench(const BenchCommandOptions& o) {
   // An encoder without a head is timed like --config's random weights: with a seeded random head.
   const std::unique_ptr<SequenceModel> model =
       o.model_dir.empty() ? random_model(o.config, o.bench.seed) : load_model(o.model_dir, {true, o.bench.seed});
+  if (o.train) return run_train_bench(o, *model, output);
   if (o.quant != "none" && model->info().squish_container && plan_is_quantized(model->container_plan()))
     throw UsageError("--quant " + o.quant + ": " + o.model_dir + " is already quantized; bench it without --quant");
   std::string quantized;
@@ -124,6 +156,8 @@ void add_bench_command(CLI::App& app) {
                   "activations on grids calibrated on a random batch)")
       ->capture_default_str()->check(one_of({"none", "dynamic", "static"}));
   add_quantization_options(*cmd, o->quant_options);
+  cmd->add_flag("--train", o->train,
+                "Time training steps instead (forward with dropout, backward, clipping, AdamW; --runs steps)");
   add_threads_option(*cmd, o->threads);
   add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
   cmd->callback(command(&o->threads, [o] { run_bench(*o); }));

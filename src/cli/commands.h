@@ -18,5 +18,7 @@ void add_calib_ablation_command(CLI::App& app);
 void add_sensitivity_command(CLI::App& app);
 void add_allocate_command(CLI::App& app);
 void add_mixed_precision_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_prune_command(CLI::App& app);
 
 }  // namespace squish::cli

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   squish::cli::add_sensitivity_command(app);
   squish::cli::add_allocate_command(app);
   squish::cli::add_mixed_precision_command(app);
+  squish::cli::add_train_command(app);
+  squish::cli::add_prune_command(app);
 
   std::vector<std::string> args = squish::cli::normalize_flag_spellings(argc, argv);
   std::vector<char*> normalized;

@@ -4,8 +4,13 @@
 #include <chrono>
 #include <random>
 
+#include "core/elapsed.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "model/bert/bert_sequence_model.h"
+#include "model/bert/bert_training.h"
+#include "train/adamw.h"
+#include "train/schedule.h"
 
 namespace squish {
 
@@ -52,6 +57,40 @@ BenchResult bench_forward(SequenceModel& model, const BenchOptions& o) {
   r.full_forward_gflop = model.forward_flops(o.batch, o.seq, LastLayerRows::kAllTokens) / 1e9;
   r.sequences_per_second = static_cast<double>(o.batch) / (r.median_ms / 1e3);
   r.gflops_per_second = r.forward_gflop / (r.median_ms / 1e3);
+  return r;
+}
+
+TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& o) {
+  const auto* bert = dynamic_cast<const BertSequenceModel*>(&model);
+  if (!bert) throw ConfigError(model.info().source + ": training is implemented for BERT models only");
+  BertParameters p = bert_parameters(bert->model());
+  const TokenBatch batch = random_token_batch(model.info().limits, o.batch, o.seq, o.seed);
+  std::vector<int32_t> labels(static_cast<size_t>(o.batch));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i % static_cast<size_t>(p.config.num_labels));
+  AdamW optimizer(p.values.shared_layout(), AdamWOptions{.weight_decay = 0.01});
+  ParameterBuffer grads(p.values.shared_layout());
+  BertTrainActivations act;
+  TrainBenchResult r;
+  r.batch = o.batch;
+  r.seq = o.seq;
+  r.runs = o.runs;
+  r.warmup = o.warmup;
+  r.threads = num_threads();
+  for (int i = 0; i < o.warmup + o.runs; ++i) {
+    const Clock::time_point start = Clock::now();
+    grads.set_zero();
+    bert_train_forward(p, batch, labels, BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(i)), act);
+    bert_backward(p, batch, act, grads);
+    clip_gradients(grads, 1.0);
+    optimizer.step(p.values, grads, 1e-5);
+    if (i >= o.warmup) r.step_seconds.push_back(seconds_since(start));
+  }
+  std::vector<double> sorted = r.step_seconds;
+  std::sort(sorted.begin(), sorted.end());
+  r.median_seconds = sorted[sorted.size() / 2];
+  r.step_gflop = bert_train_flops(p.config, o.batch, o.seq) / 1e9;
+  r.tokens_per_second = static_cast<double>(o.batch * o.seq) / r.median_seconds;
+  r.gflops_per_second = r.step_gflop / r.median_seconds;
   return r;
 }
 

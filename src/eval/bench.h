@@ -34,4 +34,17 @@ TokenBatch random_token_batch(const TokenLimits& limits, int64_t batch, int64_t 
 
 BenchResult bench_forward(SequenceModel& model, const BenchOptions& options);
 
+// Training throughput: whole optimizer steps (forward with dropout, backward, clipping, AdamW) of a
+// BERT classifier on B random sequences of T tokens with random labels, timed after warm-up steps.
+struct TrainBenchResult {
+  int64_t batch = 0, seq = 0;
+  int runs = 0, warmup = 0, threads = 0;
+  double median_seconds = 0;
+  double tokens_per_second = 0;   // B·T / median step
+  double gflops_per_second = 0;   // bert_train_flops / median step
+  double step_gflop = 0;
+  std::vector<double> step_seconds;
+};
+TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& options);
+
 }  // namespace squish

@@ -87,9 +87,7 @@ TrainingSetup prepare_training(const std::string& model_dir, const std::string& 
 
 EvalPoint evaluate_parameters(const TrainingSetup& s, const BertParameters& p, int batch_size) {
   const Clock::time_point start = Clock::now();
-  BertModel model = s.model;
-  bert_write_parameters(model, p);
-  BertSequenceModel sequence_model(std::move(model), s.info);
+  BertSequenceModel sequence_model(bert_model(p, s.model.source), s.info);
   const EvalResult r = evaluate(sequence_model, *s.tokenizer, s.eval_data,
                                 EvalOptions{.max_length = s.max_length, .batch_size = batch_size, .progress = false});
   EvalPoint e;
@@ -103,9 +101,7 @@ EvalPoint evaluate_parameters(const TrainingSetup& s, const BertParameters& p, i
 
 int64_t write_trained_model(const TrainingSetup& s, const BertParameters& p, const std::string& source_dir,
                             const StagedDirectory& out, DType dtype) {
-  BertModel model = s.model;
-  bert_write_parameters(model, p);
-  return write_hf_model(BertSequenceModel(std::move(model), s.info), source_dir, out, dtype);
+  return write_hf_model(BertSequenceModel(bert_model(p, s.model.source), s.info), source_dir, out, dtype);
 }
 
 TrainRunResult run_train(const TrainRequest& q) {

@@ -25,7 +25,7 @@ struct TrainingSet {
 struct TrainerOptions {
   int64_t epochs = 2;
   double lr = 5e-5;
-  int64_t batch_size = 32;
+  int batch_size = 32;
   double weight_decay = 0.01;
   double warmup_ratio = 0.06;
   double max_grad_norm = 1.0;

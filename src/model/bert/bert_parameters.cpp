@@ -122,19 +122,32 @@ BertParameters bert_parameters(const BertModel& model) {
   return p;
 }
 
-void bert_write_parameters(BertModel& model, const BertParameters& p) {
+BertModel bert_model(const BertParameters& p, std::string source) {
+  BertModel model;
+  model.config = p.config;
+  model.source = std::move(source);
+  BertWeights& w = model.weights;
+  w.layers.resize(static_cast<size_t>(p.config.num_hidden_layers));
+  w.has_pooler = w.has_classifier = true;
   const ParameterLayout& layout = p.values.layout();
   const auto tensor_of = [&](int id) {
     Tensor t(layout.tensor(id).shape);
     std::copy_n(p.values.data(id), t.numel(), t.data());
     return t;
   };
-  model.weights.word_embeddings = EmbeddingTable::dense(tensor_of(p.ids.word_embeddings));
-  for (auto [tensor, id] : plain_slots(model.weights, p.ids)) *tensor = tensor_of(id);
-  for (const auto& s : linear_slots(model.weights, p.ids)) {
-    Linear& l = *s.linear;
-    l = make_linear(l.name, l.role, l.layer, tensor_of(s.weight), tensor_of(s.bias), l.parts);
+  w.word_embeddings = EmbeddingTable::dense(tensor_of(p.ids.word_embeddings));
+  for (auto [tensor, id] : plain_slots(w, p.ids)) *tensor = tensor_of(id);
+  for (const auto& s : linear_slots(w, p.ids)) {
+    const ParameterTensor& t = layout.tensor(s.weight);
+    const std::string name = t.name.substr(0, t.name.size() - std::string_view(".weight").size());
+    std::vector<LinearPart> parts;
+    if (t.role == LinearRole::kAttentionQkv) {
+      const std::string self = name.substr(0, name.size() - std::string_view("qkv").size());
+      for (const char* module : {"query", "key", "value"}) parts.push_back({self + module, t.shape[0] / 3});
+    }
+    *s.linear = make_linear(name, t.role, t.layer, tensor_of(s.weight), tensor_of(s.bias), std::move(parts));
   }
+  return model;
 }
 
 }  // namespace squish

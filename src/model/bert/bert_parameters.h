@@ -4,6 +4,7 @@
 // sizes follow the config (structured pruning changes heads and FFN neurons per layer).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "model/bert/bert_weights.h"
@@ -41,8 +42,8 @@ std::shared_ptr<const ParameterLayout> bert_parameter_layout(const BertConfig& c
 // The model's weights as parameters. ConfigError unless it has a pooler and a classifier
 // (train/classifier_head.h gives an encoder one first).
 BertParameters bert_parameters(const BertModel& model);
-// Writes `p` into `model` (same config and Linear identities): every Linear dense fp32, the word
-// embeddings an f32 table.
-void bert_write_parameters(BertModel& model, const BertParameters& p);
+// The model `p` holds, for evaluation and saving: every Linear dense fp32 (Q|K|V fused, its parts
+// the query, key and value modules), the word embeddings an f32 table. `source` names it in messages.
+BertModel bert_model(const BertParameters& p, std::string source);
 
 }  // namespace squish

@@ -1,0 +1,67 @@
+// squish prune: one-shot or iterative magnitude pruning with rewinding and fine-tuning, or
+// structured removal of heads / FFN neurons; saves the pruned model dense (HF) and sparse (squish).
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/training_options.h"
+#include "core/checked_stdout.h"
+#include "eval/prune_pipeline.h"
+#include "eval/pruning_report.h"
+
+namespace squish::cli {
+namespace {
+
+struct PruneCommandOptions {
+  PruneRequest request;
+  bool rewind_to_initial = false;
+  int threads = 0;
+};
+
+}  // namespace
+
+void add_prune_command(CLI::App& app) {
+  auto o = std::make_shared<PruneCommandOptions>();
+  PruneRequest& q = o->request;
+  q.trainer.lr = 2e-5;
+  CLI::App* cmd = app.add_subcommand("prune", "Magnitude pruning (one-shot, IMP with rewinding, or heads/neurons) with fine-tuning");
+  add_model_dir_option(*cmd, q.model_dir, "HF model directory: an encoder (a new head is trained) or a classifier");
+  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  add_output_dir_option(*cmd, q.output_dir, "Folder for dense/, sparse/ and pruning.json (must not exist)");
+  cmd->add_option("--method", q.method, "oneshot | imp")->capture_default_str()->check(one_of({"oneshot", "imp"}));
+  cmd->add_option("--sparsity", q.sparsity, "Share of the prunable weights (or of heads/neurons) to remove")
+      ->capture_default_str()->check(real_in(0.0, 0.999));
+  cmd->add_option("--num_rounds", q.num_rounds, "IMP rounds: sparsity 1 - (1 - s)^(r/R) after round r")
+      ->capture_default_str()->check(integer_in(1, 100));
+  cmd->add_option("--ft_epochs_per_round", q.ft_epochs_per_round, "Fine-tuning epochs per round and of the final mask")
+      ->capture_default_str()->check(integer_in(1, 100));
+  auto* initial = cmd->add_flag("--rewind_to_initial", o->rewind_to_initial,
+                                "IMP: rewind the survivors to the initial weights (the default)");
+  cmd->add_option("--rewind_step", q.rewind_step, "IMP: rewind the survivors to the weights after step K of round 1")
+      ->check(integer_in(1))->excludes(initial);
+  cmd->add_option("--structure", q.structure, "heads | neurons: remove whole structures and shrink the matrices")
+      ->check(one_of({"heads", "neurons"}));
+  cmd->add_option("--importance", q.importance, "Structured: magnitude | first_order (|sum w*grad| over train batches)")
+      ->capture_default_str()->check(one_of({"magnitude", "first_order"}));
+  cmd->add_option("--importance_samples", q.importance_samples, "Structured first_order: train examples scored")
+      ->capture_default_str()->check(integer_in(1));
+  cmd->add_flag("--prune_embeddings", q.scope.embeddings, "Also prune the embedding tables");
+  cmd->add_flag("--prune_layer_norms", q.scope.layer_norms, "Also prune LayerNorm parameters");
+  cmd->add_flag("--prune_biases", q.scope.biases, "Also prune the biases of the pruned Linears");
+  cmd->add_flag("--prune_pooler", q.scope.pooler, "Also prune the pooler");
+  cmd->add_flag("--prune_classifier", q.scope.classifier, "Also prune the classifier");
+  add_trainer_options(*cmd, q.trainer);
+  add_max_length_option(*cmd, q.max_length);
+  cmd->add_option("--max_train_samples", q.max_train_samples, "Fine-tune on a seeded subset of this size (0 = all)")
+      ->capture_default_str()->check(integer_in(0));
+  cmd->add_option("--max_eval_samples", q.max_eval_samples,
+                  "Evaluate on a seeded subset of this size (0 = the dev split; IMDB: 2,000 test reviews)")
+      ->capture_default_str()->check(integer_in(0));
+  cmd->add_option("--save_dtype", q.save_dtype, "Weights of dense/: f32 | f16")->capture_default_str()
+      ->check(one_of({"f32", "f16"}));
+  add_threads_option(*cmd, o->threads);
+  cmd->callback(command(&o->threads, [o] { write_stdout(pruning_table(run_prune(o->request))); }));
+}
+
+}  // namespace squish::cli

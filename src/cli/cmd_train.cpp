@@ -1,0 +1,63 @@
+// squish train: fine-tunes a BERT encoder or classifier on SST-2, MRPC or IMDB with HF Trainer's
+// recipe and saves a HF-compatible model with training.json.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/training_options.h"
+#include "core/checked_stdout.h"
+#include "eval/train_pipeline.h"
+
+namespace squish::cli {
+namespace {
+
+struct TrainCommandOptions {
+  TrainRequest request;
+  int threads = 0;
+};
+
+std::string training_summary(const TrainRunResult& r) {
+  std::string s = fmt::format("{:>8}  {:>7}  {:>10}  {:>10}\n", "step", "epoch", r.saved.metric, "loss");
+  for (const EvalPoint& e : r.evals) {
+    const double loss = r.train.steps.at(static_cast<size_t>(e.step - 1)).loss;
+    s += fmt::format("{:>8}  {:>7.2f}  {:>10.4f}  {:>10.4f}{}\n", e.step, e.epoch, e.value, loss,
+                     e.step == r.saved_step ? "  (saved)" : "");
+  }
+  s += fmt::format("{} steps in {:.0f} s: {:.0f} tokens/s, {:.1f} examples/s, {} threads\n", r.train.steps.size(),
+                   r.train.seconds, r.train.tokens_per_second(),
+                   r.train.seconds > 0 ? static_cast<double>(r.train.examples) / r.train.seconds : 0.0, r.threads);
+  s += fmt::format("saved to {} (model.safetensors {:.1f} MB, training.json)\n", r.request.output_dir,
+                   static_cast<double>(r.model_file_bytes) / 1e6);
+  return s;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto o = std::make_shared<TrainCommandOptions>();
+  TrainRequest& q = o->request;
+  CLI::App* cmd = app.add_subcommand("train", "Fine-tune a BERT encoder or classifier (AdamW, HF Trainer's recipe)");
+  add_model_dir_option(*cmd, q.model_dir, "HF model directory to start from (an encoder gets a new head)");
+  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  add_output_dir_option(*cmd, q.output_dir, "Folder for checkpoints, the final model and training.json");
+  cmd->add_option("--epochs", q.trainer.epochs, "Passes over the training set")->capture_default_str()
+      ->check(integer_in(1, 1000));
+  add_trainer_options(*cmd, q.trainer);
+  add_max_length_option(*cmd, q.max_length);
+  cmd->add_option("--max_train_samples", q.max_train_samples, "Train on a seeded subset of this size (0 = all)")
+      ->capture_default_str()->check(integer_in(0));
+  cmd->add_option("--max_eval_samples", q.max_eval_samples,
+                  "Evaluate on a seeded subset of this size (0 = the dev split; IMDB: 2,000 test reviews)")
+      ->capture_default_str()->check(integer_in(0));
+  cmd->add_option("--save_dtype", q.save_dtype, "Weights of the saved model: f32 | f16")->capture_default_str()
+      ->check(one_of({"f32", "f16"}));
+  cmd->add_flag("--load_best_model_at_end", q.load_best_model_at_end,
+                "Save the checkpoint with the best dev metric instead of the last");
+  add_threads_option(*cmd, o->threads);
+  cmd->callback(command(&o->threads, [o] { write_stdout(training_summary(run_train(o->request))); }));
+}
+
+}  // namespace squish::cli

@@ -1,0 +1,41 @@
+#include "cli/training_options.h"
+
+#include <fmt/format.h>
+
+#include "cli/options.h"
+
+namespace squish::cli {
+
+CLI::Validator real_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+        }
+        if (used != s.size() || !(v >= lo && v <= hi)) return fmt::format("expected a number in [{}, {}], found {}", lo, hi, s);
+        return "";
+      },
+      fmt::format("REAL in [{}, {}]", lo, hi));
+}
+
+void add_trainer_options(CLI::App& cmd, TrainerOptions& o) {
+  cmd.add_option("--lr", o.lr, "Peak learning rate (AdamW)")->capture_default_str()->check(real_in(1e-12, 1.0));
+  add_batch_size_option(cmd, o.batch_size);
+  cmd.add_option("--weight_decay", o.weight_decay, "AdamW's decoupled weight decay (none on biases and LayerNorm)")
+      ->capture_default_str()->check(real_in(0.0, 1.0));
+  cmd.add_option("--warmup_ratio", o.warmup_ratio, "Share of the steps with a linear warm-up, then linear decay to 0")
+      ->capture_default_str()->check(real_in(0.0, 1.0));
+  cmd.add_option("--max_grad_norm", o.max_grad_norm, "Clip gradients to this global L2 norm")
+      ->capture_default_str()->check(real_in(1e-6, 1e6));
+  add_seed_option(cmd, o.seed, "Seed of the batches, dropout, a new head and data subsets");
+  cmd.add_flag("--no_dropout{false}", o.dropout, "Train without dropout (default: the config's rates)");
+  cmd.add_option("--max_steps", o.max_steps, "Stop after this many optimizer steps (-1 = all epochs)")
+      ->capture_default_str()->check(integer_in(-1));
+  cmd.add_option("--eval_steps", o.eval_steps, "Evaluate on the dev split every N steps (0 = after each epoch)")
+      ->capture_default_str()->check(integer_in(0));
+}
+
+}  // namespace squish::cli

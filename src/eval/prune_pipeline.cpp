@@ -1,0 +1,216 @@
+#include "eval/prune_pipeline.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/elapsed.h"
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/staged_directory.h"
+#include "core/threads.h"
+#include "eval/batching.h"
+#include "eval/export.h"
+#include "eval/pruning_report.h"
+#include "model/bert/bert_sequence_model.h"
+#include "model/common/sparse_linear_weights.h"
+#include "prune/structured.h"
+
+namespace squish {
+namespace {
+
+void check_request(const PruneRequest& q) {
+  if (q.method != "oneshot" && q.method != "imp") throw UsageError("--method " + q.method + ": expected oneshot or imp");
+  if (!q.structure.empty() && q.structure != "heads" && q.structure != "neurons")
+    throw UsageError("--structure " + q.structure + ": expected heads or neurons");
+  if (!q.structure.empty() && q.method != "oneshot")
+    throw UsageError("--structure prunes once (--method oneshot); IMP is unstructured");
+  if (q.importance != "magnitude" && q.importance != "first_order")
+    throw UsageError("--importance " + q.importance + ": expected magnitude or first_order");
+  if (!(q.sparsity >= 0 && q.sparsity < 1)) throw UsageError("--sparsity must be in [0, 1)");
+  if (q.num_rounds < 1) throw UsageError("--num_rounds must be at least 1");
+}
+
+// Runs a stage, timing it and recording its dev metric.
+class StageLog {
+ public:
+  StageLog(const TrainingSetup& setup, const PruneRequest& q, PruneRunResult& r) : setup_(setup), q_(q), r_(r) {}
+
+  PruneStage& record(std::string name, int round, const BertParameters& p, Clock::time_point start) {
+    PruneStage s;
+    s.name = std::move(name);
+    s.round = round;
+    s.dev = evaluate_parameters(setup_, p, q_.eval_batch_size);
+    s.seconds = seconds_since(start);
+    fmt::print(stderr, "{}: dev {} {:.4f}\n", s.name, s.dev.metric, s.dev.value);
+    r_.stages.push_back(std::move(s));
+    return r_.stages.back();
+  }
+
+  // Fine-tunes p (mask held, when given) for ft_epochs_per_round epochs; returns the steps run.
+  int64_t fine_tune(BertParameters& p, const ParameterBuffer* mask, const TrainerHooks& hooks = {}) {
+    TrainerOptions o = q_.trainer;
+    o.epochs = q_.ft_epochs_per_round;
+    const TrainResult t = train_classifier(p, setup_.train, o, mask, hooks);
+    r_.train_seconds += t.seconds;
+    return static_cast<int64_t>(t.steps.size());
+  }
+
+ private:
+  const TrainingSetup& setup_;
+  const PruneRequest& q_;
+  PruneRunResult& r_;
+};
+
+void prune_unstructured(const PruneRequest& q, PruneRunResult& r, BertParameters& p, ParameterBuffer& mask,
+                        StageLog& log) {
+  const std::vector<int> prunable = prunable_tensors(p.values.layout(), q.scope);
+  const ParameterBuffer initial = p.values;  // θ0: what IMP rewinds to unless --rewind_step
+  ParameterBuffer rewind_point = initial;
+  const auto prune_to = [&](double target, int round) {
+    const Clock::time_point start = Clock::now();
+    global_magnitude_prune(mask, p.values, prunable, target);
+    p.values.apply_mask(mask);
+    PruneStage& s = log.record(fmt::format("round {} pruned to {:.1f}%", round, 100 * target), round, p, start);
+    s.target_sparsity = target;
+    s.sparsity = sparsity_report(mask, prunable);
+  };
+  const auto fine_tuned = [&](const std::string& name, int round, const TrainerHooks& hooks) {
+    const Clock::time_point start = Clock::now();
+    const int64_t steps = log.fine_tune(p, &mask, hooks);
+    PruneStage& s = log.record(name, round, p, start);
+    s.train_steps = steps;
+    s.sparsity = sparsity_report(mask, prunable);
+    s.target_sparsity = s.sparsity.sparsity();
+  };
+  if (q.method == "oneshot") {
+    prune_to(q.sparsity, 1);
+  } else {
+    for (int round = 1; round <= q.num_rounds; ++round) {
+      TrainerHooks hooks;
+      if (round == 1 && q.rewind_step > 0)
+        hooks.after_step = [&](const BertParameters& now, int64_t step) {
+          if (step == q.rewind_step) rewind_point = now.values;
+        };
+      fine_tuned(fmt::format("round {} fine-tuned", round), round, hooks);
+      if (round == 1 && q.rewind_step > 0 && r.stages.back().train_steps < q.rewind_step)
+        throw UsageError(fmt::format("--rewind_step {}: the first round ran only {} steps", q.rewind_step,
+                                     r.stages.back().train_steps));
+      prune_to(imp_sparsity(q.sparsity, round, q.num_rounds), round);
+      p.values = rewind_point;  // the survivors start again from the rewind point
+      p.values.apply_mask(mask);
+    }
+  }
+  fine_tuned("final (mask fine-tuned)", q.method == "imp" ? q.num_rounds + 1 : 1, {});
+  const SparsityReport final_report = sparsity_report(mask, prunable);
+  r.final_sparsity = final_report.sparsity();
+  r.prunable_weights = final_report.total;
+}
+
+void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRunResult& r, BertParameters& p,
+                      BertModel& pruned, StageLog& log) {
+  const Clock::time_point start = Clock::now();
+  BertModel dense = bert_model(p, setup.model.source);
+  StructureScores scores;
+  if (q.importance == "magnitude") {
+    scores = magnitude_scores(dense);
+  } else {  // |Σ w·g| over batches of train examples, dropout off (eval/batching's length buckets)
+    const int64_t n = std::min<int64_t>(q.importance_samples, static_cast<int64_t>(setup.train.encodings.size()));
+    std::vector<int64_t> lengths;
+    for (int64_t i = 0; i < n; ++i) lengths.push_back(static_cast<int64_t>(setup.train.encodings[static_cast<size_t>(i)].input_ids.size()));
+    ParameterBuffer grads(p.values.shared_layout());
+    BertTrainActivations act;
+    for (const auto& bucket : length_buckets(lengths, q.trainer.batch_size)) {
+      const TokenBatch batch = make_token_batch(setup.train.encodings, bucket, setup.train.pad_id);
+      std::vector<int32_t> labels;
+      for (size_t i : bucket) labels.push_back(setup.train.labels[i]);
+      grads.set_zero();
+      bert_train_forward(p, batch, labels, BertDropout{}, act);
+      bert_backward(p, batch, act, grads);
+      add_first_order_scores(scores, p, grads);
+    }
+  }
+  const Structure which = q.structure == "heads" ? Structure::kHeads : Structure::kNeurons;
+  pruned = shrink_bert(dense, select_structures(scores, q.sparsity, which));
+  p = bert_parameters(pruned);
+  PruneStage& s = log.record(fmt::format("{} {} removed by {}", q.sparsity, q.structure, q.importance), 1, p, start);
+  s.target_sparsity = q.sparsity;
+  const Clock::time_point ft = Clock::now();
+  const int64_t steps = log.fine_tune(p, nullptr);
+  PruneStage& final = log.record("final (fine-tuned)", 1, p, ft);
+  final.train_steps = steps;
+  final.target_sparsity = q.sparsity;
+  pruned = bert_model(p, setup.model.source);
+  r.layer_heads.clear();
+  r.layer_intermediate_sizes.clear();
+  for (int64_t l = 0; l < pruned.config.num_hidden_layers; ++l) {
+    r.layer_heads.push_back(pruned.config.heads_in(l));
+    r.layer_intermediate_sizes.push_back(pruned.config.intermediate_size_in(l));
+  }
+  BertSequenceModel dense_model(std::move(dense), setup.info), pruned_model(pruned, setup.info);
+  r.dense_bench = bench_forward(dense_model, q.bench);
+  r.pruned_bench = bench_forward(pruned_model, q.bench);
+}
+
+// Every pruned Linear of `model` (a weight with zeros, among the prunable tensors) in the sparse format.
+void sparsify(BertModel& model, const BertParameters& p, const PruneScope& scope) {
+  std::set<std::string> pruned;
+  for (int i : prunable_tensors(p.values.layout(), scope)) {
+    const std::string& name = p.values.layout().tensor(i).name;
+    if (name.ends_with(".weight")) pruned.insert(name.substr(0, name.size() - 7));
+  }
+  for (Linear* l : model.mutable_linears())
+    if (pruned.count(l->name)) *l = make_linear(l->name, l->role, l->layer, sparse_f32_weights(linear_dequantize(*l)), l->bias, l->parts);
+}
+
+}  // namespace
+
+PruneRunResult run_prune(const PruneRequest& q) {
+  const Clock::time_point start = Clock::now();
+  check_request(q);
+  const DType dtype = q.save_dtype == "f16" ? DType::kF16 : DType::kF32;
+  StagedDirectory out(q.output_dir);
+  PruneRunResult r;
+  r.request = q;
+  r.threads = num_threads();
+  const TrainingSetup setup = prepare_training(q.model_dir, q.task, q.data_dir, q.max_length, q.max_train_samples,
+                                               q.max_eval_samples, q.trainer.seed);
+  r.eval_split = std::string(split_name(setup.eval_data.split));
+  r.train_examples = static_cast<int64_t>(setup.train.encodings.size());
+  r.eval_examples = static_cast<int64_t>(setup.eval_data.examples.size());
+  r.started_from_encoder = setup.new_head;
+  StageLog log(setup, q, r);
+  BertParameters p = bert_parameters(setup.model);
+  r.dense_parameters = p.values.layout().parameters();
+  r.dense = log.record("dense", 0, p, start).dev;
+
+  BertModel final_model;
+  if (q.structure.empty()) {
+    ParameterBuffer mask = full_mask(p.values.shared_layout());
+    prune_unstructured(q, r, p, mask, log);
+    final_model = bert_model(p, setup.model.source);
+  } else {
+    prune_structured(q, setup, r, p, final_model, log);
+  }
+  r.final = r.stages.back().dev;
+  r.final_parameters = p.values.layout().parameters();
+
+  {
+    StagedDirectory dense_dir(out.file("dense"));
+    r.dense_file_bytes = write_hf_model(BertSequenceModel(final_model, setup.info), q.model_dir, dense_dir, dtype);
+    dense_dir.commit();
+  }
+  if (q.structure.empty()) {
+    BertModel sparse_model = final_model;
+    sparsify(sparse_model, p, q.scope);
+    StagedDirectory sparse_dir(out.file("sparse"));
+    r.sparse_file_bytes = write_squish_model(BertSequenceModel(std::move(sparse_model), setup.info), q.model_dir, sparse_dir);
+    sparse_dir.commit();
+  }
+  r.wall_seconds = seconds_since(start);
+  write_file_atomic(out.file("pruning.json"), pruning_json(r).dump(2) + "\n");
+  out.commit();
+  return r;
+}
+
+}  // namespace squish
