@@ -182,7 +182,7 @@ PruneRunResult run_prune(const PruneRequest& q) {
   StageLog log(setup, q, r);
   BertParameters p = bert_parameters(setup.model);
   r.dense_parameters = p.values.layout().parameters();
-  r.dense = log.record("dense", 0, p, start).dev;
+  r.start = log.record(setup.new_head ? "start (new head, not fine-tuned)" : "start (dense, as loaded)", 0, p, start).dev;
 
   BertModel final_model;
   if (q.structure.empty()) {

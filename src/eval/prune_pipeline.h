@@ -47,9 +47,11 @@ struct PruneRequest {
   TrainerOptions trainer;              // epochs is set per stage from ft_epochs_per_round
 };
 
-// One stage of the run: the dense start, a pruning step, a fine-tuning, the final model.
+// One stage of the run: the start, a pruning step, a fine-tuning, the final model. The dense baseline
+// to compare with is the start when it is a fine-tuned classifier, and `squish train` with the same
+// recipe when it is an encoder.
 struct PruneStage {
-  std::string name;        // "dense", "round 1 fine-tuned", "round 1 pruned", "final", ...
+  std::string name;        // "start (...)", "round 1 fine-tuned", "round 1 pruned to 29.3%", "final ...", ...
   int round = 0;
   double target_sparsity = 0;
   SparsityReport sparsity; // unstructured
@@ -64,7 +66,7 @@ struct PruneRunResult {
   int64_t train_examples = 0, eval_examples = 0;
   bool started_from_encoder = false;
   std::vector<PruneStage> stages;
-  EvalPoint dense, final;
+  EvalPoint start, final;              // the model as loaded (an encoder: with its untrained new head), the pruned one
   double final_sparsity = 0;           // unstructured: measured global sparsity of the prunable weights
   int64_t prunable_weights = 0;
   int64_t dense_file_bytes = 0, sparse_file_bytes = 0;

@@ -53,9 +53,9 @@ ordered_json pruning_json(const PruneRunResult& r) {
     stages.push_back(std::move(st));
   }
   j["stages"] = stages;
-  j["dense"] = eval_point_json(r.dense);
+  j["start"] = eval_point_json(r.start);
   j["final"] = eval_point_json(r.final);
-  j["final"]["delta_vs_dense"] = r.final.value - r.dense.value;
+  j["final"]["delta_vs_start"] = r.final.value - r.start.value;
   j["final"]["sparsity"] = r.final_sparsity;
   j["sizes"] = {{"dense_parameters", r.dense_parameters},
                 {"final_parameters", r.final_parameters},
@@ -75,14 +75,14 @@ ordered_json pruning_json(const PruneRunResult& r) {
 }
 
 std::string pruning_table(const PruneRunResult& r) {
-  std::string s = fmt::format("{:<36}  {:>8}  {:>10}  {:>7}  {:>8}\n", "stage", "sparsity", r.dense.metric, "steps",
+  std::string s = fmt::format("{:<36}  {:>8}  {:>10}  {:>7}  {:>8}\n", "stage", "sparsity", r.start.metric, "steps",
                               "seconds");
   for (const PruneStage& st : r.stages)
     s += fmt::format("{:<36}  {:>8.4f}  {:>10.4f}  {:>7}  {:>8.0f}\n", st.name,
                      st.sparsity.total > 0 ? st.sparsity.sparsity() : st.target_sparsity, st.dev.value, st.train_steps,
                      st.seconds);
-  s += fmt::format("final {} {:.4f} vs dense {:.4f} ({:+.2f} points)\n", r.final.metric, r.final.value, r.dense.value,
-                   100 * (r.final.value - r.dense.value));
+  s += fmt::format("final {} {:.4f} vs start {:.4f} ({:+.2f} points)\n", r.final.metric, r.final.value, r.start.value,
+                   100 * (r.final.value - r.start.value));
   if (r.request.structure.empty()) {
     s += fmt::format("model.safetensors: dense {:.1f} MB, sparse {:.1f} MB ({} prunable weights, {:.2f}% pruned)\n",
                      static_cast<double>(r.dense_file_bytes) / 1e6, static_cast<double>(r.sparse_file_bytes) / 1e6,
