@@ -30,6 +30,9 @@ if [ -n "$missing_static" ]; then
     --also-look-in tests/fixtures/models --missing-only
 fi
 
+# The pre-trained encoder the RealModel training tests fine-tune (downloaded once into the cache).
+export SQUISH_PRETRAINED_DIR=$(bash tools/fetch_pretrained.sh | tail -1)
+
 ctest --test-dir build --output-on-failure -j2 --timeout 1500
 
 # Hostile and broken inputs under the sanitizers, in their own build folder: the readers' tests

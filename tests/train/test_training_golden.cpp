@@ -17,6 +17,7 @@
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_training.h"
 #include "test_paths.h"
+#include "tiny_train_fixture.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
 
@@ -48,33 +49,14 @@ std::vector<float> golden_tensor(const TensorMap& golden, const std::string& nam
   return out;
 }
 
-std::vector<TokenBatch> golden_batches(std::vector<std::vector<int32_t>>& labels) {
-  std::ifstream in(kGolden + "/batches.json");
-  const nlohmann::json j = nlohmann::json::parse(in);
-  std::vector<TokenBatch> out;
-  for (const auto& b : j.at("batches")) {
-    TokenBatch t;
-    t.batch = static_cast<int64_t>(b.at("input_ids").size());
-    t.tokens = static_cast<int64_t>(b.at("input_ids")[0].size());
-    for (const auto& row : b.at("input_ids"))
-      for (int id : row) t.input_ids.push_back(id);
-    for (const auto& row : b.at("token_type_ids"))
-      for (int id : row) t.token_type_ids.push_back(id);
-    for (int len : b.at("lengths")) t.lengths.push_back(len);
-    labels.push_back(b.at("labels").get<std::vector<int32_t>>());
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
 bool is_rounding_noise(const std::string& name) {  // the key bias: exact gradient 0 (steps.json says why)
   return name.find("attention.self.qkv.bias") != std::string::npos;
 }
 
 struct Fixture {
-  BertParameters p = bert_parameters(load_bert_model(std::string(SQUISH_FIXTURES_DIR) + "/tiny_bert_train"));
+  BertParameters p = testing_support::tiny_train_parameters();
   std::vector<std::vector<int32_t>> labels;
-  std::vector<TokenBatch> batches = golden_batches(labels);
+  std::vector<TokenBatch> batches = testing_support::golden_batches(labels);
 };
 
 TEST(TrainingGolden, LossLogitsAndEveryGradientMatchPyTorch) {
