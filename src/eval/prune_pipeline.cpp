@@ -175,10 +175,7 @@ PruneRunResult run_prune(const PruneRequest& q) {
   r.threads = num_threads();
   const TrainingSetup setup = prepare_training(q.model_dir, q.task, q.data_dir, q.max_length, q.max_train_samples,
                                                q.max_eval_samples, q.trainer.seed);
-  r.eval_split = std::string(split_name(setup.eval_data.split));
-  r.train_examples = static_cast<int64_t>(setup.train.encodings.size());
-  r.eval_examples = static_cast<int64_t>(setup.eval_data.examples.size());
-  r.started_from_encoder = setup.new_head;
+  r.data = describe_training_data(setup);
   StageLog log(setup, q, r);
   BertParameters p = bert_parameters(setup.model);
   r.dense_parameters = p.values.layout().parameters();

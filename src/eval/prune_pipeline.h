@@ -62,9 +62,7 @@ struct PruneStage {
 
 struct PruneRunResult {
   PruneRequest request;
-  std::string eval_split;
-  int64_t train_examples = 0, eval_examples = 0;
-  bool started_from_encoder = false;
+  TrainingData data;
   std::vector<PruneStage> stages;
   EvalPoint start, final;              // the model as loaded (an encoder: with its untrained new head), the pruned one
   double final_sparsity = 0;           // unstructured: measured global sparsity of the prunable weights

@@ -31,7 +31,7 @@ ordered_json pruning_json(const PruneRunResult& r) {
   ordered_json j = run_header("pruning", 1);
   j["model_dir"] = q.model_dir;
   j["task"] = q.task;
-  j["started_from"] = r.started_from_encoder ? "encoder (new classification head)" : "classifier";
+  add_training_data_json(j, r.data, q.data_dir, q.max_train_samples);
   j["method"] = q.structure.empty() ? q.method : "structured";
   j["settings"] = {{"sparsity", q.sparsity},
                    {"num_rounds", q.method == "imp" ? q.num_rounds : 1},
@@ -44,7 +44,6 @@ ordered_json pruning_json(const PruneRunResult& r) {
                    {"max_length", q.max_length}};
   j["recipe"] = training_recipe_json(q.trainer);
   j["recipe"]["epochs"] = q.ft_epochs_per_round;
-  j["data"] = {{"train_examples", r.train_examples}, {"eval_split", r.eval_split}, {"eval_examples", r.eval_examples}};
   ordered_json stages = ordered_json::array();
   for (const PruneStage& s : r.stages) {
     ordered_json st = {{"name", s.name}, {"round", s.round}, {"target_sparsity", s.target_sparsity},

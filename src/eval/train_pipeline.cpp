@@ -85,6 +85,11 @@ TrainingSetup prepare_training(const std::string& model_dir, const std::string& 
   return s;
 }
 
+TrainingData describe_training_data(const TrainingSetup& s) {
+  return {std::string(split_name(s.eval_data.split)), static_cast<int64_t>(s.train.encodings.size()),
+          static_cast<int64_t>(s.eval_data.examples.size()), s.truncated_train, s.new_head};
+}
+
 EvalPoint evaluate_parameters(const TrainingSetup& s, const BertParameters& p, int batch_size) {
   const Clock::time_point start = Clock::now();
   BertSequenceModel sequence_model(bert_model(p, s.model.source), s.info);
@@ -113,11 +118,7 @@ TrainRunResult run_train(const TrainRequest& q) {
   r.threads = num_threads();
   const TrainingSetup setup = prepare_training(q.model_dir, q.task, q.data_dir, q.max_length, q.max_train_samples,
                                                q.max_eval_samples, q.trainer.seed);
-  r.eval_split = std::string(split_name(setup.eval_data.split));
-  r.train_examples = static_cast<int64_t>(setup.train.encodings.size());
-  r.eval_examples = static_cast<int64_t>(setup.eval_data.examples.size());
-  r.truncated_train_examples = setup.truncated_train;
-  r.started_from_encoder = setup.new_head;
+  r.data = describe_training_data(setup);
   BertParameters p = bert_parameters(setup.model);
 
   std::string last_checkpoint, best_checkpoint;

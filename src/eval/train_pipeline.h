@@ -43,12 +43,17 @@ struct EvalPoint {
   double seconds = 0;
 };
 
-struct TrainRunResult {
-  TrainRequest request;
+// What a run trained and evaluated on, as training.json and pruning.json record it.
+struct TrainingData {
   std::string eval_split;
   int64_t train_examples = 0, eval_examples = 0;
   int64_t truncated_train_examples = 0;
   bool started_from_encoder = false;  // a new classification head was drawn
+};
+
+struct TrainRunResult {
+  TrainRequest request;
+  TrainingData data;
   TrainResult train;
   std::vector<EvalPoint> evals;
   EvalPoint saved;                    // the metric of the model written to output_dir
@@ -73,6 +78,7 @@ struct TrainingSetup {
 };
 TrainingSetup prepare_training(const std::string& model_dir, const std::string& task, const std::string& data_dir,
                                int max_length, int64_t max_train_samples, int64_t max_eval_samples, uint64_t seed);
+TrainingData describe_training_data(const TrainingSetup& setup);
 
 // The dev metric of `model` on the setup's evaluation data.
 EvalPoint evaluate_parameters(const TrainingSetup& setup, const BertParameters& p, int batch_size);

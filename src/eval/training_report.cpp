@@ -33,20 +33,25 @@ ordered_json eval_point_json(const EvalPoint& e) {
           {"accuracy", e.accuracy}, {"f1", e.f1}, {"seconds", e.seconds}};
 }
 
+void add_training_data_json(ordered_json& j, const TrainingData& d, const std::string& data_dir,
+                            int64_t max_train_samples) {
+  j["started_from"] = d.started_from_encoder ? "encoder (new classification head)" : "classifier";
+  j["data"] = {{"data_dir", data_dir},
+               {"train_examples", d.train_examples},
+               {"max_train_samples", max_train_samples},
+               {"truncated_train_examples", d.truncated_train_examples},
+               {"eval_split", d.eval_split},
+               {"eval_examples", d.eval_examples}};
+}
+
 ordered_json training_json(const TrainRunResult& r) {
   ordered_json j = run_header("training", 1);
   const TrainRequest& q = r.request;
   j["model_dir"] = q.model_dir;
   j["task"] = q.task;
-  j["started_from"] = r.started_from_encoder ? "encoder (new classification head)" : "classifier";
+  add_training_data_json(j, r.data, q.data_dir, q.max_train_samples);
   j["recipe"] = training_recipe_json(q.trainer);
   j["recipe"]["max_length"] = q.max_length;
-  j["data"] = {{"data_dir", q.data_dir},
-               {"train_examples", r.train_examples},
-               {"max_train_samples", q.max_train_samples},
-               {"truncated_train_examples", r.truncated_train_examples},
-               {"eval_split", r.eval_split},
-               {"eval_examples", r.eval_examples}};
   j["evaluations"] = ordered_json::array();
   for (const EvalPoint& e : r.evals) j["evaluations"].push_back(eval_point_json(e));
   j["saved"] = {{"step", r.saved_step},

@@ -27,26 +27,9 @@ static void gelu_backward(float* dx, const float* dy, const float* x, int64_t n)
   }
 }
 
-// Two passes over the row (mean, then squared deviations) rather than E[x²] − E[x]², which
-// cancels for activations whose mean is large against their spread.
 static void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* gamma,
                               const float* beta, int64_t rows, int64_t n, float eps) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * n;
-    float* yr = y + r * n;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < n; ++i) sum += xr[i];
-    const float mu = sum / static_cast<float>(n);
-    float sq = 0.0f;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t i = 0; i < n; ++i) sq += (xr[i] - mu) * (xr[i] - mu);
-    const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mu) * inv * gamma[i] + beta[i];
-    mean[r] = mu;
-    rstd[r] = inv;
-  }
+  for (int64_t r = 0; r < rows; ++r) layernorm_row(y + r * n, x + r * n, gamma, beta, n, eps, mean[r], rstd[r]);
 }
 
 // dx = rstd · (g − mean(g) − x̂ · mean(g·x̂)) with g = dy·gamma. The parameter sums are taken in the

@@ -60,4 +60,24 @@ static inline float one_plus_erf(float z) {
   return t > 0.927734375f ? outer : inner;
 }
 
+// One LayerNorm row, the same for inference (vector_ops) and training (training_row_ops) so the two
+// forwards agree bit for bit: two passes over the row (mean, then squared deviations) rather than
+// E[x²] − E[x]², which cancels for activations whose mean is large against their spread. Returns
+// the mean and 1/sqrt(var + eps) for the backward.
+static inline void layernorm_row(float* yr, const float* xr, const float* gamma, const float* beta, int64_t n, float eps,
+                                 float& mean, float& rstd) {
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += xr[i];
+  const float mu = sum / static_cast<float>(n);
+  float sq = 0.0f;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) sq += (xr[i] - mu) * (xr[i] - mu);
+  const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mu) * inv * gamma[i] + beta[i];
+  mean = mu;
+  rstd = inv;
+}
+
 }  // namespace squish::SQUISH_ISA_NS

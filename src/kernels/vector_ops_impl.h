@@ -14,18 +14,8 @@ static void layernorm(float* y, const float* x, const float* gamma, const float*
                       float eps) {
 #pragma omp parallel for schedule(static) if (rows * n > 32768)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * n;
-    float* yr = y + r * n;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < n; ++i) sum += xr[i];
-    const float mean = sum / static_cast<float>(n);
-    float sq = 0.0f;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t i = 0; i < n; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
-    const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
+    float mean, rstd;
+    layernorm_row(y + r * n, x + r * n, gamma, beta, n, eps, mean, rstd);
   }
 }
 
