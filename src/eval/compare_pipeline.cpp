@@ -48,6 +48,8 @@ void check_request(const CompareRequest& q) {
   if (files && (q.reference_predictions.empty() || q.model_predictions.empty()))
     throw UsageError("compare: expected both --reference_predictions and --model_predictions");
   if (dirs && q.task.empty()) throw UsageError("compare: --task is required when comparing model directories");
+  if (files && q.max_samples != 0)
+    throw UsageError("compare: --max_samples chooses the examples to evaluate; predictions files already hold theirs");
   if (q.output_dir.empty()) throw UsageError("compare: --output_dir is required");
 }
 

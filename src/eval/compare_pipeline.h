@@ -57,10 +57,11 @@ struct CompareResult {
 // for a line that is not such an object.
 std::vector<ExamplePrediction> read_predictions_jsonl(const std::string& path);
 
-// UsageError for a request naming neither or both pairs of inputs, half a pair, or model directories
-// without a task; IoError for an output_dir that exists and is not empty (checked before any work);
-// DataError when a predictions file names an example the data set does not have or gives it another
-// label (a file of another task or split), and for predictions that do not align (error_analysis.h).
+// UsageError for a request naming neither or both pairs of inputs, half a pair, model directories
+// without a task, or max_samples with predictions files; IoError for an output_dir that exists and is
+// not empty (checked before any work); DataError when a predictions file names an example the data
+// set does not have or gives it another label (a file of another task or split), and for predictions
+// that do not align (error_analysis.h).
 CompareResult run_compare(const CompareRequest& request);
 
 }  // namespace squish

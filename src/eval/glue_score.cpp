@@ -1,7 +1,8 @@
 #include "eval/glue_score.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
-#include <set>
 
 #include <fmt/format.h>
 

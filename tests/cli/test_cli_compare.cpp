@@ -225,6 +225,8 @@ TEST(CliCompare, RefusesBadInputs) {
                        quote(fresh("x2"))).exit_code, 2);
   EXPECT_EQ(run_squish("compare --reference " + quote(tiny_model()) + " --model " + quote(tiny_model()) + " --output_dir " +
                        quote(fresh("x3"))).exit_code, 2);
+  EXPECT_EQ(run_squish("compare --reference_predictions " + quote(ref) + " --model_predictions " + quote(cmp) +
+                       " --max_samples 10 --output_dir " + quote(fresh("x8"))).exit_code, 2);
   // An output folder holding files is refused before any work.
   const std::string full = fresh("x4");
   fs::create_directories(full);
