@@ -20,5 +20,7 @@ void add_allocate_command(CLI::App& app);
 void add_mixed_precision_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
+void add_glue_score_command(CLI::App& app);
 
 }  // namespace squish::cli

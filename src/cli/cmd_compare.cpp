@@ -1,0 +1,48 @@
+// squish compare: where a compressed classifier disagrees with its reference (FP32) on the same
+// examples: breakdown, agreement, confidences, drift and the most confident flips, as
+// OUT/compare.json and a table.
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/checked_stdout.h"
+#include "eval/compare_pipeline.h"
+#include "eval/compare_report.h"
+
+namespace squish::cli {
+
+void add_compare_command(CLI::App& app) {
+  auto q = std::make_shared<CompareRequest>();
+  auto threads = std::make_shared<int>(0);
+  CLI::App* cmd = app.add_subcommand("compare", "Error analysis of a compressed model against its FP32 reference");
+  auto* reference = cmd->add_option("--reference", q->reference_dir, "Reference (FP32) model directory");
+  auto* model = cmd->add_option("--model", q->model_dir, "Compressed model directory");
+  auto* reference_predictions = cmd->add_option("--reference_predictions", q->reference_predictions,
+                                                "Reference predictions (squish eval --predictions) instead of --reference");
+  auto* model_predictions = cmd->add_option("--model_predictions", q->model_predictions,
+                                            "Compressed predictions (squish eval --predictions) instead of --model");
+  for (auto* dir : {reference, model})
+    for (auto* file : {reference_predictions, model_predictions}) dir->excludes(file);
+  cmd->add_option("--task", q->task, "sst2 | mrpc | imdb (with predictions files: optional, gives the texts)")
+      ->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--split", q->split, "dev | test | train (imdb: test | train)")->capture_default_str()
+      ->check(one_of({"dev", "test", "train"}));
+  cmd->add_option("--data_dir", q->data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  add_max_length_option(*cmd, q->options.max_length);
+  add_batch_size_option(*cmd, q->options.batch_size);
+  add_max_samples_option(*cmd, q->max_samples);
+  add_seed_option(*cmd, q->seed, "Seed of the --max_samples subset");
+  cmd->add_option("--histogram_bins", q->analysis.histogram_bins, "Confidence histogram bins over [1/classes, 1]")
+      ->capture_default_str()->check(integer_in(1, 1000));
+  cmd->add_option("--examples", q->analysis.examples_per_outcome, "Representative examples kept per outcome")
+      ->capture_default_str()->check(integer_in(0, 100000));
+  add_output_dir_option(*cmd, q->output_dir, "Folder for compare.json (must not exist or be empty)");
+  add_threads_option(*cmd, *threads);
+  cmd->callback(command(threads.get(), [q] {
+    const CompareResult r = run_compare(*q);
+    for (const auto& w : r.warnings) print_warning(w);
+    write_stdout(compare_table(r));
+  }));
+}
+
+}  // namespace squish::cli
