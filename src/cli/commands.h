@@ -20,5 +20,6 @@ void add_allocate_command(CLI::App& app);
 void add_mixed_precision_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace squish::cli
