@@ -1,5 +1,8 @@
 #include "report/chart_spec.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -10,6 +13,9 @@ namespace {
 // Tableau 10: distinguishable, and still apart when printed in grey.
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+// Series also differ in marker shape, so they stay apart in grey print and for colour-blind readers.
+constexpr const char* kPointStyles[] = {"circle", "triangle", "rect", "crossRot", "star", "rectRounded"};
 
 std::string colour(size_t i, double alpha = 1.0) {
   const std::string hex = kPalette[i % std::size(kPalette)];
@@ -24,7 +30,25 @@ nlohmann::json axis_json(const ChartAxis& a, bool category) {
                       {"grid", {{"color", "#e6e9ed"}}}};
   if (!category) j["type"] = a.logarithmic ? "logarithmic" : "linear";
   if (a.begin_at_zero) j["beginAtZero"] = true;
+  // Scientific ticks (1e-6) on log axes instead of "0.000001".
+  if (a.logarithmic) j["ticks"] = {{"format", {{"notation", "scientific"}, {"minimumFractionDigits", 0}, {"maximumFractionDigits", 1}}}};
   return j;
+}
+
+// Chart.js stretches a constant series over -0.5..2; a narrow band around the value reads better.
+void pad_flat_range(nlohmann::json& axis, const std::vector<XySeries>& series, bool x) {
+  double lo = 0, hi = 0;
+  bool any = false;
+  for (const XySeries& s : series)
+    for (double v : x ? s.x : s.y) {
+      lo = any ? std::min(lo, v) : v;
+      hi = any ? std::max(hi, v) : v;
+      any = true;
+    }
+  if (!any || hi - lo > 1e-12 || axis.value("type", "") == "logarithmic") return;
+  const double pad = std::max(std::abs(lo) * 0.02, 1e-3);
+  axis["min"] = lo - pad;
+  axis["max"] = hi + pad;
 }
 
 nlohmann::json options_json(const ChartAxis& x, const ChartAxis& y, bool x_category) {
@@ -53,10 +77,13 @@ nlohmann::json xy_chart(const ChartAxis& x, const ChartAxis& y, const std::vecto
                         {"pointRadius", radius}, {"pointHoverRadius", radius + 2},
                         {"borderWidth", s.emphasize ? 2.5 : 1.6}, {"tension", 0}};
     if (s.dashed) d["borderDash"] = {6, 4};
-    if (s.emphasize) d["pointStyle"] = "rectRot";
+    d["pointStyle"] = s.emphasize ? "rectRot" : kPointStyles[i % std::size(kPointStyles)];
     datasets.push_back(std::move(d));
   }
-  return {{"type", "scatter"}, {"data", {{"datasets", datasets}}}, {"options", options_json(x, y, false)}};
+  nlohmann::json options = options_json(x, y, false);
+  pad_flat_range(options["scales"]["x"], series, true);
+  pad_flat_range(options["scales"]["y"], series, false);
+  return {{"type", "scatter"}, {"data", {{"datasets", datasets}}}, {"options", options}};
 }
 
 nlohmann::json bar_chart(const std::vector<std::string>& categories, const ChartAxis& x, const ChartAxis& y,

@@ -1,6 +1,7 @@
 #include "report/html_page.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -29,7 +30,7 @@ h3 { font-size: 16px; margin: 20px 0 8px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 th { background: var(--band); font-weight: 600; }
-table.numeric td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.settings td:first-child { color: var(--muted); }
 table.settings td { word-break: break-word; max-width: 760px; }
 table.matrix td { text-align: right; min-width: 90px; font-variant-numeric: tabular-nums; }
@@ -93,6 +94,15 @@ constexpr std::string_view kDrawScript = R"js(
 })();
 )js";
 
+// "0.8123", "+1.20", "17.55 MB", "6.13×", "50.0%": right-aligned so digits line up; words stay left.
+bool looks_numeric(const std::string& cell) {
+  if (cell.empty()) return false;
+  const size_t i = cell[0] == '+' || cell[0] == '-' ? 1 : 0;
+  // Letters other than units (s, MB, kB, GB) and exponents (e) make it a word: "int4-g64", "L3".
+  return i < cell.size() && std::isdigit(static_cast<unsigned char>(cell[i])) != 0 &&
+         cell.find_first_of("abcdfghijlmnopqrtuvwxyzACDEFHIJKLNOPQRSTUVWXYZ_") == std::string::npos;
+}
+
 }  // namespace
 
 std::string html_escape(std::string_view text) {
@@ -148,12 +158,13 @@ void HtmlPage::paragraph(const std::string& text) { text_body() += "<p>" + html_
 
 void HtmlPage::table(const Row& header, const std::vector<Row>& rows, bool numeric_columns) {
   std::string& b = text_body();
-  b += numeric_columns ? "<table class=\"numeric\">\n<tr>" : "<table>\n<tr>";
+  b += "<table>\n<tr>";
   for (const std::string& h : header) b += "<th>" + html_escape(h) + "</th>";
   b += "</tr>\n";
   for (const Row& row : rows) {
     b += "<tr>";
-    for (const std::string& cell : row) b += "<td>" + html_escape(cell) + "</td>";
+    for (const std::string& cell : row)
+      b += (numeric_columns && looks_numeric(cell) ? "<td class=\"num\">" : "<td>") + html_escape(cell) + "</td>";
     b += "</tr>\n";
   }
   b += "</table>\n";

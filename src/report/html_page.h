@@ -27,7 +27,7 @@ class HtmlPage {
   void begin_section(const std::string& id, const std::string& title, const std::string& subtitle);
   void heading(const std::string& text);  // a sub-heading inside the current section
   void paragraph(const std::string& text);
-  // A table; columns after the first are right-aligned when `numeric_columns` (numbers line up).
+  // A table; with `numeric_columns`, cells that are numbers (with units: MB, s, %, ×) are right-aligned.
   void table(const Row& header, const std::vector<Row>& rows, bool numeric_columns = true);
   // A two-column table of settings (name, value).
   void settings(const std::vector<std::pair<std::string, std::string>>& items);

@@ -16,16 +16,16 @@ namespace fs = std::filesystem;
 constexpr std::string_view kSchemaPrefix = "squish.";
 
 // The kind from the header, or "" for JSON that is not a squish run document (config.json, vocab files).
-std::string schema_kind(const nlohmann::json& j) {
+std::string schema_kind(const nlohmann::ordered_json& j) {
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string()) return "";
   const std::string schema = j["schema"];
   return schema.rfind(kSchemaPrefix, 0) == 0 ? schema.substr(kSchemaPrefix.size()) : "";
 }
 
-nlohmann::json parse_json_file(const std::string& path) {
+nlohmann::ordered_json parse_json_file(const std::string& path) {
   try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
+    return nlohmann::ordered_json::parse(read_file(path));
+  } catch (const nlohmann::ordered_json::parse_error& e) {
     throw FormatError(fmt::format("{}: not valid JSON ({})", path, e.what()));
   }
 }
@@ -38,31 +38,31 @@ std::string folder_name(const fs::path& p) {
 
 }  // namespace
 
-bool RunDocument::has(const std::string& pointer) const { return json.contains(nlohmann::json::json_pointer(pointer)); }
+bool RunDocument::has(const std::string& pointer) const { return json.contains(nlohmann::ordered_json::json_pointer(pointer)); }
 
-const nlohmann::json& RunDocument::at(const std::string& pointer) const {
-  const nlohmann::json::json_pointer p(pointer);
+const nlohmann::ordered_json& RunDocument::at(const std::string& pointer) const {
+  const nlohmann::ordered_json::json_pointer p(pointer);
   if (!json.contains(p)) throw FormatError(fmt::format("{}: no {} (a {} document)", path, pointer, kind));
   return json.at(p);
 }
 
 double RunDocument::number(const std::string& pointer) const {
-  const nlohmann::json& v = at(pointer);
+  const nlohmann::ordered_json& v = at(pointer);
   if (!v.is_number()) throw FormatError(fmt::format("{}: {} is {}, expected a number", path, pointer, v.type_name()));
   return v.get<double>();
 }
 
 std::string RunDocument::text(const std::string& pointer) const {
-  const nlohmann::json& v = at(pointer);
+  const nlohmann::ordered_json& v = at(pointer);
   if (!v.is_string()) throw FormatError(fmt::format("{}: {} is {}, expected a string", path, pointer, v.type_name()));
   return v.get<std::string>();
 }
 
 std::string RunDocument::display(const std::string& pointer) const {
-  return has(pointer) ? display_value(json.at(nlohmann::json::json_pointer(pointer))) : "";
+  return has(pointer) ? display_value(json.at(nlohmann::ordered_json::json_pointer(pointer))) : "";
 }
 
-std::string display_value(const nlohmann::json& value) {
+std::string display_value(const nlohmann::ordered_json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
   if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
@@ -71,7 +71,7 @@ std::string display_value(const nlohmann::json& value) {
   if (value.is_null()) return "";
   // Index lists (calibration examples, hold-out sets) would drown a settings table.
   if (value.is_array() && value.size() > 16) return fmt::format("[{} values]", value.size());
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::vector<RunDocument> read_run_documents(const std::vector<std::string>& paths) {
@@ -81,7 +81,7 @@ std::vector<RunDocument> read_run_documents(const std::vector<std::string>& path
     std::error_code ec;
     if (!fs::exists(p, ec)) throw IoError(fmt::format("{}: no such run folder or file", given));
     if (!fs::is_directory(p, ec)) {
-      nlohmann::json j = parse_json_file(given);
+      nlohmann::ordered_json j = parse_json_file(given);
       const std::string kind = schema_kind(j);
       if (kind.empty())
         throw FormatError(fmt::format("{}: not a squish run document (expected \"schema\": \"squish.<kind>\")", given));
@@ -94,7 +94,7 @@ std::vector<RunDocument> read_run_documents(const std::vector<std::string>& path
     std::sort(files.begin(), files.end());
     size_t found = 0;
     for (const fs::path& f : files) {
-      nlohmann::json j = parse_json_file(f.string());
+      nlohmann::ordered_json j = parse_json_file(f.string());
       const std::string kind = schema_kind(j);
       if (kind.empty()) continue;
       docs.push_back({f.string(), folder_name(p), kind, std::move(j)});

@@ -14,10 +14,10 @@ struct RunDocument {
   std::string path;   // the JSON file
   std::string run;    // the run folder's name, e.g. "mrpc-oneshot" (the file's stem for a file given alone)
   std::string kind;   // "training" for "squish.training"
-  nlohmann::json json;
+  nlohmann::ordered_json json;  // in the writer's key order, so settings read as written
 
   bool has(const std::string& pointer) const;  // RFC 6901, e.g. "/fp32/metric/value"
-  const nlohmann::json& at(const std::string& pointer) const;  // FormatError "<path>: no <pointer>" if absent
+  const nlohmann::ordered_json& at(const std::string& pointer) const;  // FormatError "<path>: no <pointer>" if absent
   double number(const std::string& pointer) const;             // FormatError unless a number
   std::string text(const std::string& pointer) const;          // FormatError unless a string
   // For tables: a string as is, a number compactly, anything else as JSON; "" when absent.
@@ -33,6 +33,6 @@ std::vector<RunDocument> read_run_documents(const std::vector<std::string>& path
 // A JSON scalar for a table cell: strings as is, integers exactly, other numbers to 4 significant
 // digits, booleans as yes/no, arrays (up to 16 entries; longer ones as "[N values]") and
 // objects as compact JSON.
-std::string display_value(const nlohmann::json& value);
+std::string display_value(const nlohmann::ordered_json& value);
 
 }  // namespace squish

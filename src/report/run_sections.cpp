@@ -62,13 +62,20 @@ std::vector<ModelPoint> model_points(const RunDocument& d) {
   return points;
 }
 
-// One chart: every model a point (its own legend entry), the Pareto front as an emphasised line.
+// One chart: the models of each run as one series (the table above names every point), the Pareto
+// front as an emphasised dashed line.
 nlohmann::json tradeoff_chart(const std::vector<ModelPoint>& points, bool by_compression, const std::string& metric) {
   std::vector<XySeries> series;
+  std::map<std::string, size_t> series_of_run;
   std::vector<TradeoffPoint> tradeoff;
   for (const ModelPoint& p : points) {
     const double x = by_compression ? p.compression : p.file_bytes / 1e6;
-    series.push_back({p.run + ": " + p.model, {x}, {p.value}, false, false, false});
+    if (!series_of_run.count(p.run)) {
+      series_of_run[p.run] = series.size();
+      series.push_back({p.run, {}, {}, false, false, false});
+    }
+    series[series_of_run[p.run]].x.push_back(x);
+    series[series_of_run[p.run]].y.push_back(p.value);
     tradeoff.push_back({by_compression ? x : -x, p.value});
   }
   XySeries front{"Pareto front", {}, {}, true, true, true};
@@ -99,7 +106,7 @@ std::string short_unit_name(const std::string& name) {
   return s;
 }
 
-std::vector<std::pair<std::string, std::string>> flattened_settings(const nlohmann::json& object,
+std::vector<std::pair<std::string, std::string>> flattened_settings(const nlohmann::ordered_json& object,
                                                                     const std::string& prefix) {
   std::vector<std::pair<std::string, std::string>> rows;
   if (!object.is_object()) {

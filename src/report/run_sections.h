@@ -34,7 +34,7 @@ void add_compare_section(HtmlPage& page, const RunDocument& doc);
 // Shared by the families: the header's settings (versions, host), then every scalar under `object`
 // flattened to "a.b.c" rows.
 void add_settings(HtmlPage& page, const RunDocument& doc, const std::vector<std::string>& objects);
-std::vector<std::pair<std::string, std::string>> flattened_settings(const nlohmann::json& object,
+std::vector<std::pair<std::string, std::string>> flattened_settings(const nlohmann::ordered_json& object,
                                                                     const std::string& prefix);
 std::string metric_text(double value);         // 0.8123
 std::string megabytes_text(double bytes);      // 17.55 MB (10^6 bytes)
