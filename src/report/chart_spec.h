@@ -15,6 +15,7 @@ struct ChartAxis {
   std::string title;  // with its unit, e.g. "model file size (MB)"
   bool logarithmic = false;
   bool begin_at_zero = false;
+  bool scientific = false;  // ticks as 5e-5 (learning rates); logarithmic axes always are
 };
 
 struct XySeries {

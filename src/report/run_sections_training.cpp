@@ -76,7 +76,7 @@ void add_training_section(HtmlPage& page, const RunDocument& d) {
     }
   }
   page.chart("Training loss", xy_chart({"optimizer step"}, {"cross-entropy loss (nats)"}, {thin_series(loss, kCurvePoints)}));
-  page.chart("Learning rate schedule", xy_chart({"optimizer step"}, {"learning rate"}, {thin_series(lr, kCurvePoints)}));
+  page.chart("Learning rate schedule", xy_chart({"optimizer step"}, {"learning rate", false, false, true}, {thin_series(lr, kCurvePoints)}));
   const auto& evals = d.at("/evaluations");
   XySeries value{metric + " (selection metric)", {}, {}}, accuracy{"accuracy", {}, {}, true, true},
       f1{"F1", {}, {}, true, true};
@@ -94,17 +94,18 @@ void add_training_section(HtmlPage& page, const RunDocument& d) {
                     metric_text(d.number(p + "/value")), metric_text(d.number(p + "/accuracy")),
                     metric_text(d.number(p + "/f1"))});
   }
+  // The selection metric is accuracy or F1 itself for the GLUE tasks: drawn once, not twice.
+  std::vector<XySeries> dev_curves{value};
+  if (metric != "accuracy") dev_curves.push_back(accuracy);
+  if (metric != "f1") dev_curves.push_back(f1);
   if (!evals.empty())
     page.chart("Dev metric at each evaluation",
-               xy_chart({"optimizer step"}, {"metric on " + d.display("/data/eval_split") + " (0\u20131)"},
-                        {value, accuracy, f1}));
+               xy_chart({"optimizer step"}, {"metric on " + d.display("/data/eval_split") + " (0\u20131)"}, dev_curves));
   if (!norm.x.empty())
     page.chart("Gradient norm", xy_chart({"optimizer step"}, {"global L2 norm of the gradient"}, {thin_series(norm, kCurvePoints)}));
   page.heading("Evaluations");
-  page.table({"step", "epoch", metric, "accuracy", "F1"}, rows);
-  add_settings(page, d, {"/recipe", "/data", "/throughput"});
-  page.settings({{"model_dir", d.display("/model_dir")}, {"task", d.display("/task")},
-                 {"started_from", d.display("/started_from")}});
+  page.table({"step", "epoch", metric + " (selection)", "accuracy", "F1"}, rows);
+  add_settings(page, d, {"/model_dir", "/task", "/started_from", "/recipe", "/data", "/throughput"});
 }
 
 void add_pruning_section(HtmlPage& page, const RunDocument& d) {
@@ -153,7 +154,7 @@ void add_pruning_section(HtmlPage& page, const RunDocument& d) {
                bar_chart(layers, {"encoder layer"}, {"intermediate neurons", false, true}, {{"neurons kept", widths}}));
     page.paragraph(fmt::format("Forward speed-up of the shrunk model: {:.2f}\u00d7.", d.number("/structured/speedup")));
   }
-  add_settings(page, d, {"/settings", "/recipe", "/data", "/sizes"});
+  add_settings(page, d, {"/model_dir", "/task", "/started_from", "/settings", "/recipe", "/data", "/sizes"});
 }
 
 }  // namespace squish
