@@ -31,7 +31,9 @@ nlohmann::json axis_json(const ChartAxis& a, bool category) {
   if (!category) j["type"] = a.logarithmic ? "logarithmic" : "linear";
   if (a.begin_at_zero) j["beginAtZero"] = true;
   // Scientific ticks (1e-6) on log axes instead of "0.000001".
-  if (a.logarithmic || a.scientific) j["ticks"] = {{"format", {{"notation", "scientific"}, {"minimumFractionDigits", 0}, {"maximumFractionDigits", 1}}}};
+  if (a.logarithmic || a.scientific)
+    j["ticks"]["format"] = {{"notation", "scientific"}, {"minimumFractionDigits", 0}, {"maximumFractionDigits", 1}};
+  if (a.whole_numbers) j["ticks"]["stepSize"] = 1;
   return j;
 }
 

@@ -16,6 +16,7 @@ struct ChartAxis {
   bool logarithmic = false;
   bool begin_at_zero = false;
   bool scientific = false;  // ticks as 5e-5 (learning rates); logarithmic axes always are
+  bool whole_numbers = false;  // ticks only at integers (rounds), not at 0.1, 0.2, ...
 };
 
 struct XySeries {

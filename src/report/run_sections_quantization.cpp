@@ -180,14 +180,18 @@ void add_sensitivity_section(HtmlPage& page, const RunDocument& d) {
       s.label = fmt::format("{} ({})", d.text(q + "/format"), bits == 16 ? "fp16" : fmt::format("{} bits", bits));
       s.values.resize(units.size());
       s.values[u] = d.number(q + "/sensitivity");
-      row.push_back(fmt::format("{}: {:.3e}", bits, s.values[u]));
     }
     rows.push_back(row);
   }
   page.heading("Sensitivity per unit (1 \u2212 " + d.display("/options/method") + " similarity to fp32)");
-  page.table({"unit", "parameters", "sensitivity at each width (bits: value)"}, rows, false);
+  HtmlPage::Row header{"unit", "parameters"};
   std::vector<BarSeries> series;
-  for (auto& [bits, s] : by_bits) series.push_back(s);
+  for (auto& [bits, s] : by_bits) {  // columns by width, whatever order a unit lists them in
+    header.push_back("at " + s.label);
+    for (size_t u = 0; u < units.size(); ++u) rows[u].push_back(fmt::format("{:.3e}", s.values[u]));
+    series.push_back(s);
+  }
+  page.table(header, rows);
   page.chart("Per-unit sensitivity at each candidate width (log scale)",
              bar_chart(names, {"unit (L = encoder layer)"}, {"sensitivity (1 \u2212 similarity, log)", true}, series));
   add_settings(page, d, {"/source", "/options", "/timing"});

@@ -139,8 +139,8 @@ void add_pruning_section(HtmlPage& page, const RunDocument& d) {
   page.heading("Stages");
   page.table({"stage", "round", "target sparsity", "sparsity", metric + " (dev)", "train steps", "time"}, rows);
   page.chart(fmt::format("Dev {} per round", metric),
-             xy_chart({"round (0 = dense start)"}, {metric + " on " + d.display("/data/eval_split")}, {tuned, pruned}));
-  page.chart("Sparsity per round", xy_chart({"round (0 = dense start)"}, {"zeros (% of prunable weights)", false, true},
+             xy_chart({"round (0 = dense start)", false, false, false, true}, {metric + " on " + d.display("/data/eval_split")}, {tuned, pruned}));
+  page.chart("Sparsity per round", xy_chart({"round (0 = dense start)", false, false, false, true}, {"zeros (% of prunable weights)", false, true},
                                             {sparsity}));
   if (!last_with_sparsity.empty()) add_sparsity_per_layer(page, d, last_with_sparsity + "/sparsity", d.text(last_with_sparsity + "/name"));
   if (d.has("/structured")) {
