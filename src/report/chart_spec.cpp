@@ -71,8 +71,8 @@ nlohmann::json xy_chart(const ChartAxis& x, const ChartAxis& y, const std::vecto
       throw ShapeError(fmt::format("chart series '{}': {} x values but {} y values", s.label, s.x.size(), s.y.size()));
     nlohmann::json points = nlohmann::json::array();
     for (size_t k = 0; k < s.x.size(); ++k) points.push_back({{"x", s.x[k]}, {"y", s.y[k]}});
-    // Long curves draw as lines without point markers; short ones show every point.
-    const double radius = s.emphasize ? 6 : (s.connect && s.x.size() > 40 ? 0 : 4);
+    // Long curves draw as lines without markers; dense clouds get small dots so overlaps stay visible.
+    const double radius = s.emphasize ? 6 : s.connect ? (s.x.size() > 40 ? 0 : 4) : (s.x.size() > 200 ? 2.5 : 4);
     nlohmann::json d = {{"label", s.label},      {"data", points},
                         {"showLine", s.connect}, {"borderColor", colour(i)},
                         {"backgroundColor", colour(i, s.connect ? 1.0 : 0.75)},

@@ -90,8 +90,8 @@ void add_compare_section(HtmlPage& page, const RunDocument& d) {
                  {"mean KL(p_ref \u2016 p_cmp) (nats)", maybe_metric(d, "/drift/mean_kl")},
                  {"max KL (nats)", maybe_metric(d, "/drift/max_kl")}});
 
-  add_histograms(page, d, "reference", "reference (" + d.display("/request/reference") + ")");
-  add_histograms(page, d, "compressed", "compressed (" + d.display("/request/model") + ")");
+  add_histograms(page, d, "reference", "reference (" + d.display("/models/reference/source") + ")");
+  add_histograms(page, d, "compressed", "compressed (" + d.display("/models/compressed/source") + ")");
   if (d.has("/per_example") && !d.at("/per_example").empty()) {
     const auto& per = d.at("/per_example");
     XySeries agree{"same prediction", {}, {}, false}, flip{"flipped", {}, {}, false};
