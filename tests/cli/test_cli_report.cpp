@@ -1,6 +1,7 @@
 // squish report end to end: run folders made here with the real tiny model (mixed-precision,
 // calib-ablation, prune, train, eval) plus a hand-written compare.json become one page, which
-// tools/check_report.py opens in headless Chromium: no console error, no request, every chart drew.
+// tools/check_report.py opens in headless Chromium: no console error, no request, every chart drew;
+// and --report on a run-writing command.
 // The check itself is shown to fail on a chart broken on purpose and on a page that reaches the network.
 #include <gtest/gtest.h>
 
@@ -45,6 +46,9 @@ TEST(CliReport, RefusesMissingAndForeignRunFolders) {
   const RunResult missing = run_squish("report /nonexistent/run --output /dev/null");
   EXPECT_EQ(missing.exit_code, 3) << missing.err;
   EXPECT_NE(missing.err.find("/nonexistent/run: no such run folder"), std::string::npos) << missing.err;
+  const RunResult no_json = run_squish("eval --model_dir " + quote(tiny_model()) + " --task sst2 --report");
+  EXPECT_EQ(no_json.exit_code, 2) << no_json.err;
+  EXPECT_NE(no_json.err.find("--report needs --output FILE.json"), std::string::npos) << no_json.err;
   // A model directory is not a run folder: its config.json has no squish schema.
   const RunResult model = run_squish("report " + quote(tiny_model()) + " --output /dev/null");
   EXPECT_NE(model.exit_code, 0);
@@ -57,8 +61,13 @@ TEST(CliReport, PageFromTinyRunsDrawsEveryChartOfflineInHeadlessChromium) {
   const std::string common = " --task sst2 --data_dir " + d + " --max_length 64";
   squish_ok("mixed-precision --model_dir " + m + common + " --calib_size 64 --max_samples 96 --max_tokens 600" +
             " --allocation budget --target_compression 6 --output_dir " + quote(root + "/mixed"));
-  squish_ok("calib-ablation --model_dir " + m + common + " --calib_sizes 16 32 --observers minmax percentile" +
-            " --output_dir " + quote(root + "/ablation"));
+  const RunResult ablation = run_squish("calib-ablation --model_dir " + m + common +
+                                        " --calib_sizes 16 32 --observers minmax percentile --report --output_dir " +
+                                        quote(root + "/ablation"));
+  ASSERT_EQ(ablation.exit_code, 0) << ablation.err;
+  // --report: the run's own page beside its JSON (summary trade-off 2; curves, metric and throughput bars 3).
+  EXPECT_NE(ablation.out.find("wrote " + root + "/ablation/report.html (5 charts)"), std::string::npos) << ablation.out;
+  EXPECT_NE(read_file(root + "/ablation/report.html").find("ablation \u2014 calib_ablation"), std::string::npos);
   squish_ok("prune --model_dir " + m + common + " --method imp --sparsity 0.5 --num_rounds 2 --max_steps 10" +
             " --max_train_samples 320 --max_eval_samples 96 --output_dir " + quote(root + "/prune"));
   squish_ok("train --model_dir " + m + common + " --epochs 1 --max_steps 20 --eval_steps 10 --max_train_samples 640" +
