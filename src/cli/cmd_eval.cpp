@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/report_flag.h"
 #include "core/checked_stdout.h"
 #include "core/output_file.h"
 #include "eval/eval_pipeline.h"
@@ -18,6 +19,7 @@ struct EvalCommandOptions {
   int threads = 0;
   std::string output;
   std::string predictions;
+  bool report = false;
 };
 
 std::optional<OutputPath> checked(const std::string& path, const char* flag) {
@@ -28,6 +30,7 @@ std::optional<OutputPath> checked(const std::string& path, const char* flag) {
 void run_eval_command(const EvalCommandOptions& o) {
   // Before the work: a typo in an output directory must not cost a whole evaluation.
   const auto output = checked(o.output, "--output"), predictions = checked(o.predictions, "--predictions");
+  const std::string page = o.report ? report_path_beside(o.output) : "";
   const EvalResult r = run_eval(o.request);
   for (const auto& w : r.warnings) print_warning(w);
   const bool table_on_stdout = !(output && output->kind == OutputKind::kStdout) &&
@@ -35,6 +38,7 @@ void run_eval_command(const EvalCommandOptions& o) {
   if (table_on_stdout) write_stdout(eval_result_table(r));
   if (output) write_output(*output, eval_result_json(r, o.request).dump(2) + "\n");
   if (predictions) write_output(*predictions, predictions_jsonl(r));
+  if (o.report) write_run_report(o.output, page);
 }
 
 }  // namespace
@@ -52,6 +56,7 @@ void add_eval_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
   add_output_option(*cmd, "--predictions", o->predictions, "Write one JSON line per example here");
+  add_report_flag(*cmd, o->report);
   cmd->callback(command(&o->threads, [o] { run_eval_command(*o); }));
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/report_flag.h"
 #include "core/checked_stdout.h"
 #include "core/file_util.h"
 #include "core/human_format.h"
@@ -117,6 +118,7 @@ void add_mixed_precision_command(CLI::App& app) {
     MixedPrecisionRequest request;
     SensitivityFlags flags;
     int threads = 0;
+    bool report = false;
   };
   auto o = std::make_shared<Options>();
   MixedPrecisionRequest& q = o->request;
@@ -142,11 +144,13 @@ void add_mixed_precision_command(CLI::App& app) {
   add_batch_size_option(*cmd, q.eval.batch_size);
   add_seed_option(*cmd, q.seed, "Seed of every subset, the token subsample and k-means");
   add_threads_option(*cmd, o->threads);
+  add_report_flag(*cmd, o->report);
   cmd->callback(command(&o->threads, [o] {
     bind_sensitivity_flags(o->request.sensitivity, o->flags);
     const MixedPrecisionResult r = run_mixed_precision(o->request);
     write_file_atomic(o->request.output_dir + "/results.json", mixed_precision_json(r).dump(2) + "\n");
     write_stdout(mixed_precision_table(r));
+    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
   }));
 }
 

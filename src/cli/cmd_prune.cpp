@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/report_flag.h"
 #include "cli/training_options.h"
 #include "core/checked_stdout.h"
 #include "eval/prune_pipeline.h"
@@ -16,6 +17,7 @@ struct PruneCommandOptions {
   PruneRequest request;
   bool rewind_to_initial = false;
   int threads = 0;
+  bool report = false;
 };
 
 }  // namespace
@@ -61,7 +63,11 @@ void add_prune_command(CLI::App& app) {
   cmd->add_option("--save_dtype", q.save_dtype, "Weights of dense/: f32 | f16")->capture_default_str()
       ->check(one_of({"f32", "f16"}));
   add_threads_option(*cmd, o->threads);
-  cmd->callback(command(&o->threads, [o] { write_stdout(pruning_table(run_prune(o->request))); }));
+  add_report_flag(*cmd, o->report);
+  cmd->callback(command(&o->threads, [o] {
+    write_stdout(pruning_table(run_prune(o->request)));
+    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
+  }));
 }
 
 }  // namespace squish::cli

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/report_flag.h"
 #include "core/checked_stdout.h"
 #include "core/file_util.h"
 #include "core/output_file.h"
@@ -20,6 +21,7 @@ struct PtqCommandOptions {
   std::vector<std::string> observers;
   int threads = 0;
   std::string output;
+  bool report = false;
 };
 
 // The options both experiments share.
@@ -40,6 +42,7 @@ void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptio
   add_seed_option(cmd, q.seed, "Seed of the calibration subsets");
   add_threads_option(cmd, o->threads);
   add_output_option(cmd, "--output", o->output, "Also write the results JSON here");
+  add_report_flag(cmd, o->report);
 }
 
 void run_experiment(const PtqCommandOptions& o, std::string_view kind,
@@ -53,6 +56,7 @@ void run_experiment(const PtqCommandOptions& o, std::string_view kind,
   write_file_atomic(q.output_dir + "/" + std::string(kind) + ".json", json);
   if (!(output && output->kind == OutputKind::kStdout)) write_stdout(ptq_experiment_table(r));
   if (output) write_output(*output, json);
+  if (o.report) write_run_report(q.output_dir, q.output_dir + "/report.html");
 }
 
 }  // namespace

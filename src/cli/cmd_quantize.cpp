@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/report_flag.h"
 #include "core/checked_stdout.h"
 #include "core/human_format.h"
 #include "eval/quantize_pipeline.h"
@@ -56,6 +57,7 @@ void add_quantize_command(CLI::App& app) {
     QuantizeRequest request;
     double max_drop = 0;
     int threads = 0;
+    bool report = false;
   };
   auto o = std::make_shared<Options>();
   QuantizeRequest& q = o->request;
@@ -92,10 +94,12 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--holdout_size", q.holdout_size, "With --max_drop: train examples scored (none of them calibrate)")
       ->capture_default_str()->check(integer_in(1));
   add_threads_option(*cmd, o->threads);
+  add_report_flag(*cmd, o->report);
   cmd->callback(command(&o->threads, [o, max_drop] {
     if (max_drop->count()) o->request.max_drop = o->max_drop;
     if (!o->request.plan_path.empty()) o->request.mode = "plan";
     write_stdout(quantize_summary(run_quantize(o->request)));
+    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
   }));
 }
 

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   squish::cli::add_prune_command(app);
   squish::cli::add_compare_command(app);
   squish::cli::add_glue_score_command(app);
+  squish::cli::add_report_command(app);
 
   std::vector<std::string> args = squish::cli::normalize_flag_spellings(argc, argv);
   std::vector<char*> normalized;
