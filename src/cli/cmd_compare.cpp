@@ -11,9 +11,19 @@
 
 namespace squish::cli {
 
+namespace {
+
+struct CompareCommandOptions {
+  CompareRequest request;
+  int threads = 0;
+};
+
+}  // namespace
+
 void add_compare_command(CLI::App& app) {
-  auto q = std::make_shared<CompareRequest>();
-  auto threads = std::make_shared<int>(0);
+  // Owned by the callback, which outlives this function: the flags are bound to its fields.
+  auto o = std::make_shared<CompareCommandOptions>();
+  CompareRequest* q = &o->request;
   CLI::App* cmd = app.add_subcommand("compare", "Error analysis of a compressed model against its FP32 reference");
   auto* reference = cmd->add_option("--reference", q->reference_dir, "Reference (FP32) model directory");
   auto* model = cmd->add_option("--model", q->model_dir, "Compressed model directory");
@@ -37,9 +47,9 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--examples", q->analysis.examples_per_outcome, "Representative examples kept per outcome")
       ->capture_default_str()->check(integer_in(0, 100000));
   add_output_dir_option(*cmd, q->output_dir, "Folder for compare.json (must not exist or be empty)");
-  add_threads_option(*cmd, *threads);
-  cmd->callback(command(threads.get(), [q] {
-    const CompareResult r = run_compare(*q);
+  add_threads_option(*cmd, o->threads);
+  cmd->callback(command(&o->threads, [o] {
+    const CompareResult r = run_compare(o->request);
     for (const auto& w : r.warnings) print_warning(w);
     write_stdout(compare_table(r));
   }));
