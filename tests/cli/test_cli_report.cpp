@@ -56,7 +56,7 @@ TEST(CliReport, RefusesMissingAndForeignRunFolders) {
 }
 
 TEST(CliReport, PageFromTinyRunsDrawsEveryChartOfflineInHeadlessChromium) {
-  if (std::system("command -v chromium > /dev/null 2>&1") != 0) GTEST_SKIP() << "chromium not installed (tools/setup.sh)";
+  ASSERT_EQ(std::system("command -v chromium > /dev/null 2>&1"), 0) << "chromium not installed: run tools/setup.sh";
   const std::string root = test::temp_dir("report"), m = quote(tiny_model()), d = quote(data_dir());
   const std::string common = " --task sst2 --data_dir " + d + " --max_length 64";
   squish_ok("mixed-precision --model_dir " + m + common + " --calib_size 64 --max_samples 96 --max_tokens 600" +
