@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/report_flag.h"
 #include "core/checked_stdout.h"
 #include "eval/compare_pipeline.h"
 #include "eval/compare_report.h"
@@ -15,6 +16,7 @@ namespace {
 
 struct CompareCommandOptions {
   CompareRequest request;
+  bool report = false;
   int threads = 0;
 };
 
@@ -47,11 +49,13 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--examples", q->analysis.examples_per_outcome, "Representative examples kept per outcome")
       ->capture_default_str()->check(integer_in(0, 100000));
   add_output_dir_option(*cmd, q->output_dir, "Folder for compare.json (must not exist or be empty)");
+  add_report_flag(*cmd, o->report);
   add_threads_option(*cmd, o->threads);
   cmd->callback(command(&o->threads, [o] {
     const CompareResult r = run_compare(o->request);
     for (const auto& w : r.warnings) print_warning(w);
     write_stdout(compare_table(r));
+    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
   }));
 }
 
