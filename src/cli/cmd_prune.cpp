@@ -28,8 +28,8 @@ void add_prune_command(CLI::App& app) {
   q.trainer.lr = 2e-5;
   CLI::App* cmd = app.add_subcommand("prune", "Magnitude pruning (one-shot, IMP with rewinding, or heads/neurons) with fine-tuning");
   add_model_dir_option(*cmd, q.model_dir, "HF model directory: an encoder (a new head is trained) or a classifier");
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
-  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  add_training_data_options(*cmd, q.task, q.data_dir, q.max_length, q.max_train_samples, q.max_eval_samples,
+                            q.save_dtype);
   add_output_dir_option(*cmd, q.output_dir, "Folder for dense/, sparse/ and pruning.json (must not exist)");
   cmd->add_option("--method", q.method, "oneshot | imp")->capture_default_str()->check(one_of({"oneshot", "imp"}));
   cmd->add_option("--sparsity", q.sparsity, "Share of the prunable weights (or of heads/neurons) to remove")
@@ -54,14 +54,6 @@ void add_prune_command(CLI::App& app) {
   cmd->add_flag("--prune_pooler", q.scope.pooler, "Also prune the pooler");
   cmd->add_flag("--prune_classifier", q.scope.classifier, "Also prune the classifier");
   add_trainer_options(*cmd, q.trainer);
-  add_max_length_option(*cmd, q.max_length);
-  cmd->add_option("--max_train_samples", q.max_train_samples, "Fine-tune on a seeded subset of this size (0 = all)")
-      ->capture_default_str()->check(integer_in(0));
-  cmd->add_option("--max_eval_samples", q.max_eval_samples,
-                  "Evaluate on a seeded subset of this size (0 = the dev split; IMDB: 2,000 test reviews)")
-      ->capture_default_str()->check(integer_in(0));
-  cmd->add_option("--save_dtype", q.save_dtype, "Weights of dense/: f32 | f16")->capture_default_str()
-      ->check(one_of({"f32", "f16"}));
   add_threads_option(*cmd, o->threads);
   add_report_flag(*cmd, o->report);
   cmd->callback(command(&o->threads, [o] {

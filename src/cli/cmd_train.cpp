@@ -42,20 +42,12 @@ void add_train_command(CLI::App& app) {
   TrainRequest& q = o->request;
   CLI::App* cmd = app.add_subcommand("train", "Fine-tune a BERT encoder or classifier (AdamW, HF Trainer's recipe)");
   add_model_dir_option(*cmd, q.model_dir, "HF model directory to start from (an encoder gets a new head)");
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
-  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  add_training_data_options(*cmd, q.task, q.data_dir, q.max_length, q.max_train_samples, q.max_eval_samples,
+                            q.save_dtype);
   add_output_dir_option(*cmd, q.output_dir, "Folder for checkpoints, the final model and training.json");
   cmd->add_option("--epochs", q.trainer.epochs, "Passes over the training set")->capture_default_str()
       ->check(integer_in(1, 1000));
   add_trainer_options(*cmd, q.trainer);
-  add_max_length_option(*cmd, q.max_length);
-  cmd->add_option("--max_train_samples", q.max_train_samples, "Train on a seeded subset of this size (0 = all)")
-      ->capture_default_str()->check(integer_in(0));
-  cmd->add_option("--max_eval_samples", q.max_eval_samples,
-                  "Evaluate on a seeded subset of this size (0 = the dev split; IMDB: 2,000 test reviews)")
-      ->capture_default_str()->check(integer_in(0));
-  cmd->add_option("--save_dtype", q.save_dtype, "Weights of the saved model: f32 | f16")->capture_default_str()
-      ->check(one_of({"f32", "f16"}));
   cmd->add_flag("--load_best_model_at_end", q.load_best_model_at_end,
                 "Save the checkpoint with the best dev metric instead of the last");
   add_threads_option(*cmd, o->threads);
