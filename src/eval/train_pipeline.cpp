@@ -27,15 +27,18 @@ DType parse_save_dtype(const std::string& s) {
   throw UsageError("--save_dtype " + s + ": expected f32 or f16");
 }
 
-// The output folder: created, or an existing empty one (a finished run's folder is never overwritten).
-void prepare_output_dir(const std::string& dir) {
+// The output folder must be new or an existing empty one (a finished run's folder is never
+// overwritten). Checked before any work; created once the model and data have loaded.
+void check_output_dir(const std::string& dir) {
   if (dir.empty()) throw UsageError("--output_dir is required");
   std::error_code ec;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not a directory");
-    if (!fs::is_empty(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not empty");
-    return;
-  }
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not a directory");
+  if (!fs::is_empty(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not empty");
+}
+
+void create_output_dir(const std::string& dir) {
+  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw IoError("--output_dir " + dir + ": cannot create it: " + ec.message());
 }
@@ -112,7 +115,7 @@ int64_t write_trained_model(const TrainingSetup& s, const BertParameters& p, con
 TrainRunResult run_train(const TrainRequest& q) {
   const Clock::time_point start = Clock::now();
   const DType dtype = parse_save_dtype(q.save_dtype);
-  prepare_output_dir(q.output_dir);
+  check_output_dir(q.output_dir);
   TrainRunResult r;
   r.request = q;
   r.threads = num_threads();
@@ -120,6 +123,7 @@ TrainRunResult run_train(const TrainRequest& q) {
                                                q.max_eval_samples, q.trainer.seed);
   r.data = describe_training_data(setup);
   BertParameters p = bert_parameters(setup.model);
+  create_output_dir(q.output_dir);
 
   std::string last_checkpoint, best_checkpoint;
   double best = -1;
