@@ -10,11 +10,16 @@ namespace squish {
 
 namespace fs = std::filesystem;
 
+void check_new_directory(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && !(fs::is_directory(path, ec) && fs::is_empty(path, ec)))
+    throw IoError(path + ": already exists and is not an empty directory; remove it or choose another --output_dir");
+}
+
 StagedDirectory::StagedDirectory(std::string final_path) : final_(std::move(final_path)) {
   while (final_.size() > 1 && final_.back() == '/') final_.pop_back();
+  check_new_directory(final_);
   std::error_code ec;
-  if (fs::exists(final_, ec) && !(fs::is_directory(final_, ec) && fs::is_empty(final_, ec)))
-    throw IoError(final_ + ": already exists and is not an empty directory; remove it or choose another --output_dir");
   const fs::path parent = fs::absolute(final_, ec).parent_path();
   if (!fs::is_directory(parent, ec)) throw IoError(final_ + ": parent directory " + parent.string() + " does not exist");
   staging_ = final_ + ".tmp." + std::to_string(::getpid());

@@ -7,6 +7,10 @@
 
 namespace squish {
 
+// IoError naming `path` unless it does not exist or is an empty directory: where a run may write a
+// new folder (StagedDirectory checks it; commands that create their folder in place call it first).
+void check_new_directory(const std::string& path);
+
 class StagedDirectory {
  public:
   // IoError naming the path when `final_path` exists and is not an empty directory, or when its

@@ -58,6 +58,13 @@ struct AlignedAllocator {
 template <class T>
 using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
+// Grows a scratch buffer to at least n elements and never shrinks it, so activations reused across
+// batches fit the largest seen without pinning the first shape.
+template <class T>
+void ensure_size(AlignedVector<T>& buf, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+}
+
 struct Tensor {
   Shape shape;
   AlignedVector<float> values;

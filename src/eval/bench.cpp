@@ -9,8 +9,7 @@
 #include "core/threads.h"
 #include "model/bert/bert_sequence_model.h"
 #include "model/bert/bert_training.h"
-#include "train/adamw.h"
-#include "train/schedule.h"
+#include "train/trainer.h"
 
 namespace squish {
 
@@ -67,9 +66,7 @@ TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& o) 
   const TokenBatch batch = random_token_batch(model.info().limits, o.batch, o.seq, o.seed);
   std::vector<int32_t> labels(static_cast<size_t>(o.batch));
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i % static_cast<size_t>(p.config.num_labels));
-  AdamW optimizer(p.values.shared_layout(), AdamWOptions{.weight_decay = 0.01});
-  ParameterBuffer grads(p.values.shared_layout());
-  BertTrainActivations act;
+  TrainingStep step(p, AdamWOptions{.weight_decay = 0.01});
   TrainBenchResult r;
   r.batch = o.batch;
   r.seq = o.seq;
@@ -78,11 +75,7 @@ TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& o) 
   r.threads = num_threads();
   for (int i = 0; i < o.warmup + o.runs; ++i) {
     const Clock::time_point start = Clock::now();
-    grads.set_zero();
-    bert_train_forward(p, batch, labels, BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(i)), act);
-    bert_backward(p, batch, act, grads);
-    clip_gradients(grads, 1.0);
-    optimizer.step(p.values, grads, 1e-5);
+    step.run(p, batch, labels, BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(i)), 1e-5, 1.0, nullptr);
     if (i >= o.warmup) r.step_seconds.push_back(seconds_since(start));
   }
   std::vector<double> sorted = r.step_seconds;

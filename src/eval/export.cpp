@@ -42,11 +42,17 @@ nlohmann::ordered_json config_of(const ModelInfo& info) {
 
 }  // namespace
 
+DType checkpoint_dtype(const std::string& name, const std::string& flag) {
+  if (name == "f32") return DType::kF32;
+  if (name == "f16") return DType::kF16;
+  throw UsageError(flag + " " + name + ": expected f32 or f16");
+}
+
 int64_t export_model(const ExportRequest& q) {
-  if (q.dtype != "f32" && q.dtype != "f16") throw UsageError("--dtype " + q.dtype + ": expected f32 or f16");
+  const DType dtype = checkpoint_dtype(q.dtype, "--dtype");
   StagedDirectory out(q.output_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-  const int64_t bytes = write_hf_model(*model, q.model_dir, out, q.dtype == "f16" ? DType::kF16 : DType::kF32);
+  const int64_t bytes = write_hf_model(*model, q.model_dir, out, dtype);
   out.commit();
   return bytes;
 }

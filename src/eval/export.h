@@ -19,6 +19,9 @@ struct ExportRequest {
 // Returns the bytes of the written weights file.
 int64_t export_model(const ExportRequest& request);
 
+// The dtype a HF checkpoint is written in: "f32" or "f16"; UsageError "<flag> x: expected f32 or f16".
+DType checkpoint_dtype(const std::string& name, const std::string& flag);
+
 // `model` as a HF model directory into `out`: config.json (the source's, with the model's
 // architecture, labels, dtype and per-layer sizes), the tokenizer files of `source_dir`,
 // model.safetensors in `dtype`. Returns the bytes of the weights file.

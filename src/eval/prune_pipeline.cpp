@@ -121,12 +121,10 @@ void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRu
     ParameterBuffer grads(p.values.shared_layout());
     BertTrainActivations act;
     for (const auto& bucket : length_buckets(lengths, q.trainer.batch_size)) {
-      const TokenBatch batch = make_token_batch(setup.train.encodings, bucket, setup.train.pad_id);
-      std::vector<int32_t> labels;
-      for (size_t i : bucket) labels.push_back(setup.train.labels[i]);
+      const LabeledBatch batch = labeled_batch(setup.train, bucket);
       grads.set_zero();
-      bert_train_forward(p, batch, labels, BertDropout{}, act);
-      bert_backward(p, batch, act, grads);
+      bert_train_forward(p, batch.tokens, batch.labels, BertDropout{}, act);
+      bert_backward(p, batch.tokens, act, grads);
       add_first_order_scores(scores, p, grads);
     }
   }
@@ -168,7 +166,7 @@ void sparsify(BertModel& model, const BertParameters& p, const PruneScope& scope
 PruneRunResult run_prune(const PruneRequest& q) {
   const Clock::time_point start = Clock::now();
   check_request(q);
-  const DType dtype = q.save_dtype == "f16" ? DType::kF16 : DType::kF32;
+  const DType dtype = checkpoint_dtype(q.save_dtype, "--save_dtype");
   StagedDirectory out(q.output_dir);
   PruneRunResult r;
   r.request = q;

@@ -21,22 +21,8 @@ namespace {
 
 constexpr int64_t kImdbEvalSamples = 2000;  // IMDB has no dev split: a seeded test subset is watched
 
-DType parse_save_dtype(const std::string& s) {
-  if (s == "f32") return DType::kF32;
-  if (s == "f16") return DType::kF16;
-  throw UsageError("--save_dtype " + s + ": expected f32 or f16");
-}
-
-// The output folder must be new or an existing empty one (a finished run's folder is never
-// overwritten). Checked before any work; created once the model and data have loaded.
-void check_output_dir(const std::string& dir) {
-  if (dir.empty()) throw UsageError("--output_dir is required");
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return;
-  if (!fs::is_directory(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not a directory");
-  if (!fs::is_empty(dir, ec)) throw IoError("--output_dir " + dir + ": exists and is not empty");
-}
-
+// The output folder is checked before any work (check_new_directory: a finished run's folder is
+// never overwritten) and created, with its parents, once the model and data have loaded.
 void create_output_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -114,8 +100,9 @@ int64_t write_trained_model(const TrainingSetup& s, const BertParameters& p, con
 
 TrainRunResult run_train(const TrainRequest& q) {
   const Clock::time_point start = Clock::now();
-  const DType dtype = parse_save_dtype(q.save_dtype);
-  check_output_dir(q.output_dir);
+  const DType dtype = checkpoint_dtype(q.save_dtype, "--save_dtype");
+  if (q.output_dir.empty()) throw UsageError("--output_dir is required");
+  check_new_directory(q.output_dir);
   TrainRunResult r;
   r.request = q;
   r.threads = num_threads();

@@ -6,11 +6,34 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/random.h"
-#include "train/adamw.h"
 #include "train/length_grouped_batches.h"
 #include "train/schedule.h"
 
 namespace squish {
+
+LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& indices) {
+  LabeledBatch b{make_token_batch(data.encodings, indices, data.pad_id), {}};
+  for (size_t i : indices) b.labels.push_back(data.labels[i]);
+  return b;
+}
+
+TrainingStep::TrainingStep(const BertParameters& p, const AdamWOptions& options)
+    : optimizer_(p.values.shared_layout(), options), grads_(p.values.shared_layout()) {}
+
+TrainingStep::Result TrainingStep::run(BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels,
+                                       const BertDropout& dropout, double lr, double max_grad_norm,
+                                       const ParameterBuffer* mask,
+                                       const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients) {
+  grads_.set_zero();
+  const double loss = bert_train_forward(p, batch, labels, dropout, act_);
+  bert_backward(p, batch, act_, grads_);
+  if (on_gradients) on_gradients(p, grads_);
+  if (mask) grads_.apply_mask(*mask);
+  const double norm = clip_gradients(grads_, max_grad_norm);
+  optimizer_.step(p.values, grads_, lr);
+  if (mask) p.values.apply_mask(*mask);
+  return {loss, norm};
+}
 
 int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs) {
   return (examples + batch_size - 1) / batch_size * epochs;
@@ -33,9 +56,7 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
   const int64_t steps_per_epoch = result.total_steps / o.epochs;
   const int64_t last_step = o.max_steps > 0 ? std::min(o.max_steps, result.total_steps) : result.total_steps;
   const LinearSchedule schedule = LinearSchedule::with_warmup_ratio(o.lr, o.warmup_ratio, result.total_steps);
-  AdamW optimizer(p.values.shared_layout(), AdamWOptions{.weight_decay = o.weight_decay});
-  ParameterBuffer grads(p.values.shared_layout());
-  BertTrainActivations act;
+  TrainingStep training_step(p, AdamWOptions{.weight_decay = o.weight_decay});
   if (mask) p.values.apply_mask(*mask);
 
   ProgressBar bar("train", o.progress ? last_step : 0, "steps");
@@ -44,20 +65,13 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
     const auto batches = length_grouped_batches(lengths, o.batch_size, random_stream(o.seed, static_cast<uint64_t>(epoch)));
     for (size_t bi = 0; bi < batches.size() && step < last_step; ++bi) {
       const Clock::time_point start = Clock::now();
-      const TokenBatch batch = make_token_batch(data.encodings, batches[bi], data.pad_id);
-      std::vector<int32_t> labels;
-      for (size_t i : batches[bi]) labels.push_back(data.labels[i]);
+      const LabeledBatch labeled = labeled_batch(data, batches[bi]);
+      const TokenBatch& batch = labeled.tokens;
       const BertDropout dropout = o.dropout ? BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(step))
                                             : BertDropout{};
-      grads.set_zero();
-      const double loss = bert_train_forward(p, batch, labels, dropout, act);
-      bert_backward(p, batch, act, grads);
-      if (hooks.on_gradients) hooks.on_gradients(p, grads);
-      if (mask) grads.apply_mask(*mask);
-      const double norm = clip_gradients(grads, o.max_grad_norm);
       const double lr = schedule.rate(step);
-      optimizer.step(p.values, grads, lr);
-      if (mask) p.values.apply_mask(*mask);
+      const auto [loss, norm] =
+          training_step.run(p, batch, labeled.labels, dropout, lr, o.max_grad_norm, mask, hooks.on_gradients);
       ++step;
       result.seconds += seconds_since(start);
       result.examples += batch.batch;

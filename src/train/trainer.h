@@ -13,6 +13,7 @@
 
 #include "io/tokenizer/tokenizer.h"
 #include "model/bert/bert_training.h"
+#include "train/adamw.h"
 
 namespace squish {
 
@@ -58,6 +59,34 @@ struct TrainResult {
   int64_t examples = 0;              // sequences processed
   int64_t tokens = 0, padded_tokens = 0;  // real tokens, and tokens computed (padding included)
   double tokens_per_second() const { return seconds > 0 ? static_cast<double>(padded_tokens) / seconds : 0; }
+};
+
+// Sequences `indices` of the training set as a padded batch, with their labels.
+struct LabeledBatch {
+  TokenBatch tokens;
+  std::vector<int32_t> labels;
+};
+LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& indices);
+
+// One optimizer step as the trainer runs it, and what it keeps from step to step (AdamW's moments,
+// the gradient buffer, the activations), so `squish bench --train` times exactly the trainer's step:
+// gradients zeroed; forward with `dropout`; backward; `on_gradients` (if any) sees the raw gradient;
+// the mask (if any) zeroes masked gradients; clipping to max_grad_norm; AdamW at `lr`; the mask
+// zeroes masked weights again.
+class TrainingStep {
+ public:
+  TrainingStep(const BertParameters& p, const AdamWOptions& options);
+  struct Result {
+    double loss, grad_norm;  // grad_norm before clipping
+  };
+  Result run(BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels, const BertDropout& dropout,
+             double lr, double max_grad_norm, const ParameterBuffer* mask,
+             const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients = {});
+
+ private:
+  AdamW optimizer_;
+  ParameterBuffer grads_;
+  BertTrainActivations act_;
 };
 
 // Optimizer steps of `examples` sequences at `batch_size` for `epochs`.

@@ -9,10 +9,6 @@
 namespace squish {
 namespace {
 
-void ensure(AlignedVector<float>& buf, int64_t n) {
-  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
-}
-
 // Calls the Tap, if any, on an activation the forward owns (a replacing Tap writes into it).
 void emit(const Tap* tap, TapPoint point, float* data, int64_t rows, int64_t cols, int64_t row_tokens,
           const TokenBatch& b) {
@@ -32,7 +28,7 @@ const float* tapped_input(const Tap* tap, BertActivations& act, int layer, const
     tap->fn(point, TapView{x, nullptr, rows, cols, b.batch, row_tokens, b.lengths.data()});
     return x;
   }
-  ensure(act.tap_input, rows * cols);
+  ensure_size(act.tap_input, rows * cols);
   std::copy_n(x, rows * cols, act.tap_input.data());
   tap->fn(point, TapView{act.tap_input.data(), act.tap_input.data(), rows, cols, b.batch, row_tokens, b.lengths.data()});
   return act.tap_input.data();
@@ -96,13 +92,13 @@ void reserve(const BertConfig& c, const TokenBatch& b, BertActivations& act) {
     FF = std::max(FF, c.intermediate_size_in(i));
   }
   const int64_t A = heads * c.head_dim();
-  ensure(act.hidden, M * H);
-  ensure(act.qkv, M * 3 * A);
-  ensure(act.context, M * A);
-  ensure(act.intermediate, M * FF);
-  ensure(act.attention, attention_workspace_floats(AttentionShape{B, T, heads, c.head_dim()}, T));
-  ensure(act.cls, B * H);
-  ensure(act.pooled, B * H);
+  ensure_size(act.hidden, M * H);
+  ensure_size(act.qkv, M * 3 * A);
+  ensure_size(act.context, M * A);
+  ensure_size(act.intermediate, M * FF);
+  ensure_size(act.attention, attention_workspace_floats(AttentionShape{B, T, heads, c.head_dim()}, T));
+  ensure_size(act.cls, B * H);
+  ensure_size(act.pooled, B * H);
 }
 
 }  // namespace

@@ -17,11 +17,6 @@ namespace {
 // Where a dropout mask is drawn; part of its random stream's key.
 enum DropoutSite : uint64_t { kEmbeddingsSite = 1, kProbsSite, kAttentionOutSite, kFfnOutSite, kPoolerSite };
 
-template <class T>
-void ensure(AlignedVector<T>& buf, int64_t n) {
-  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
-}
-
 void add_to(float* y, const float* x, int64_t n) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
@@ -31,7 +26,7 @@ void add_to(float* y, const float* x, int64_t n) {
 void dropout_forward(float* x, AlignedVector<uint8_t>& keep, int64_t n, float rate, const BertDropout& d,
                      DropoutSite site, int layer) {
   if (rate <= 0) return;
-  ensure(keep, n);
+  ensure_size(keep, n);
   dropout_mask(keep.data(), n, rate, random_stream(d.seed, d.step, site, static_cast<uint64_t>(layer + 1)));
   dropout_apply(x, x, keep.data(), n, rate);
 }
@@ -81,23 +76,23 @@ void layer_forward(const BertParameters& p, int layer, const TokenBatch& b, Bert
   const AttentionShape s = attention_shape(c, b, layer);
   const int64_t M = b.batch * b.tokens, H = c.hidden_size, HL = s.hidden(), FF = c.intermediate_size_in(layer);
   const float eps = static_cast<float>(c.layer_norm_eps);
-  ensure(a.qkv, M * 3 * HL);
-  ensure(a.probs, attention_probs_floats(s));
-  ensure(a.context, M * HL);
-  ensure(a.attention_sum, M * H);
-  ensure(a.attention_mean, M);
-  ensure(a.attention_rstd, M);
-  ensure(a.attention_ln, M * H);
-  ensure(a.ffn_pre, M * FF);
-  ensure(a.ffn_act, M * FF);
-  ensure(a.output_sum, M * H);
-  ensure(a.output_mean, M);
-  ensure(a.output_rstd, M);
+  ensure_size(a.qkv, M * 3 * HL);
+  ensure_size(a.probs, attention_probs_floats(s));
+  ensure_size(a.context, M * HL);
+  ensure_size(a.attention_sum, M * H);
+  ensure_size(a.attention_mean, M);
+  ensure_size(a.attention_rstd, M);
+  ensure_size(a.attention_ln, M * H);
+  ensure_size(a.ffn_pre, M * FF);
+  ensure_size(a.ffn_act, M * FF);
+  ensure_size(a.output_sum, M * H);
+  ensure_size(a.output_mean, M);
+  ensure_size(a.output_rstd, M);
 
   linear_forward(a.qkv.data(), a.input.data(), w.data(id.qkv_weight), w.data(id.qkv_bias), M, 3 * HL, H);
   const uint8_t* probs_keep = nullptr;
   if (d.attention > 0) {
-    ensure(a.probs_keep, attention_probs_floats(s));
+    ensure_size(a.probs_keep, attention_probs_floats(s));
     dropout_mask(a.probs_keep.data(), attention_probs_floats(s), d.attention,
                  random_stream(d.seed, d.step, kProbsSite, static_cast<uint64_t>(layer + 1)));
     probs_keep = a.probs_keep.data();
@@ -183,11 +178,11 @@ float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std
   act.tokens = T;
   act.dropout = dropout;
   act.layers.resize(static_cast<size_t>(layers));
-  for (auto& layer : act.layers) ensure(layer.input, M * H);
-  ensure(act.embeddings_sum, M * H);
-  ensure(act.embeddings_mean, M);
-  ensure(act.embeddings_rstd, M);
-  ensure(act.hidden, M * H);
+  for (auto& layer : act.layers) ensure_size(layer.input, M * H);
+  ensure_size(act.embeddings_sum, M * H);
+  ensure_size(act.embeddings_mean, M);
+  ensure_size(act.embeddings_rstd, M);
+  ensure_size(act.hidden, M * H);
 
   // hidden = dropout(LN(word[id] + position[t] + type[tt])), summed in HF's order
   const float* word = w.data(id.word_embeddings);
@@ -214,9 +209,9 @@ float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std
   const float* last = layers > 0 ? act.hidden.data() : first_input;
 
   // logits = dropout(tanh([CLS] · Wp^T + bp)) · Wc^T + bc
-  ensure(act.cls, B * H);
-  ensure(act.pooled, B * H);
-  ensure(act.pooled_dropped, B * H);
+  ensure_size(act.cls, B * H);
+  ensure_size(act.pooled, B * H);
+  ensure_size(act.pooled_dropped, B * H);
   for (int64_t s = 0; s < B; ++s) std::copy_n(last + s * T * H, H, act.cls.data() + s * H);
   linear_forward(act.pooled.data(), act.cls.data(), w.data(id.pooler_weight), w.data(id.pooler_bias), B, H, H);
   for (int64_t i = 0; i < B * H; ++i) act.pooled[static_cast<size_t>(i)] = std::tanh(act.pooled[static_cast<size_t>(i)]);
@@ -245,11 +240,11 @@ void bert_backward(const BertParameters& p, const TokenBatch& b, BertTrainActiva
     qkv = std::max(qkv, 3 * s.hidden());
     workspace = std::max(workspace, attention_backward_workspace_floats(s));
   }
-  ensure(act.d_hidden, M * H);
-  ensure(act.d_tmp, std::max(M, B) * H);
-  ensure(act.d_wide, M * wide);
-  ensure(act.d_qkv, M * qkv);
-  ensure(act.attention_workspace, workspace);
+  ensure_size(act.d_hidden, M * H);
+  ensure_size(act.d_tmp, std::max(M, B) * H);
+  ensure_size(act.d_wide, M * wide);
+  ensure_size(act.d_qkv, M * qkv);
+  ensure_size(act.attention_workspace, workspace);
 
   // Head: classifier, dropout, tanh pooler; d[CLS] lands in d_hidden's first row of each sequence.
   float* dt = act.d_tmp.data();
