@@ -1,7 +1,10 @@
 // Google Benchmark runs of squish's kernels at BERT-base shapes:
 //   gemm/...        PackedWeights::pack + gemm_packed, each Linear of a layer, M = 128 and 4096 tokens
-//   gemm_int8/...   PackedInt8Weights::pack + gemm_u8s8s32 at the same shapes (GOP/s, int8_peak_fraction
-//                   of the VNNI peak measured at start-up or SQUISH_PEAK_GOPS)
+//   gemm_int8/...   PackedInt8Weights::pack + gemm_u8s8s32 at the same shapes, on every back end the
+//                   CPU has (avx512 = oneDNN with VNNI, avx2 = squish's exact vpmaddwd kernel, scalar
+//                   at M = 1 only), and onednn_u8s8 = oneDNN's own u8×s8 matmul on whatever ISA it
+//                   runs (on AVX2 its vpmaddubsw saturates above u8 129: the price of exactness);
+//                   GOP/s, int8_peak_fraction of the VNNI peak measured at start-up or SQUISH_PEAK_GOPS
 //   gemm_lowbit/... PackedLowBitWeights (RTN, group 64, 4 and 2 bits) + gemm_lowbit, and
 //   gemm_f16/...    PackedF16Weights + gemm_f16, at the same shapes and M = 1, 128, 4096 (GFLOP of
 //                   the fp32 product they stand in for, so rates compare directly with gemm/...)
@@ -36,6 +39,8 @@
 #include "io/hf_config.h"
 #include "kernels/attention.h"
 #include "kernels/cpu_features.h"
+#include "kernels/dnnl_context.h"
+#include "kernels/int8_scheme.h"
 #include "quant/observers.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_int8.h"
@@ -98,23 +103,60 @@ void bm_gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k, Epilogue 
 
 // ---- Int8 GEMM (u8 x s8 -> s32) at the same shapes, against the int8 peak ----
 
-void bm_gemm_int8(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
-  std::vector<int8_t> w(static_cast<size_t>(n * k));
-  std::vector<uint8_t> x(static_cast<size_t>(m * k));
-  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 7 % 255) - 127);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>(i * 13 % (int8_activation_max() + 1));
-  AlignedVector<int32_t> acc(static_cast<size_t>(m * n));
-  const PackedInt8Weights packed = PackedInt8Weights::pack(w.data(), n, k);
-  gemm_u8s8s32(acc.data(), x.data(), packed, m);  // primitive creation, first touch
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
-    gemm_u8s8s32(acc.data(), x.data(), packed, m);
-    benchmark::ClobberMemory();
-  }
-  const double elapsed = seconds_since(t0), ops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+void int8_counters(benchmark::State& state, double ops, double elapsed) {
   state.counters["GOP"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   if (g_peak_int8_ops > 0 && elapsed > 0)
     state.counters["int8_peak_fraction"] = ops * static_cast<double>(state.iterations()) / elapsed / g_peak_int8_ops;
+}
+
+struct Int8Operands {
+  std::vector<int8_t> w;
+  std::vector<uint8_t> x;
+  AlignedVector<int32_t> acc;
+  Int8Operands(int64_t m, int64_t n, int64_t k)
+      : w(static_cast<size_t>(n * k)), x(static_cast<size_t>(m * k)), acc(static_cast<size_t>(m * n)) {
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 7 % 255) - 127);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>(i * 13 % (kActivationQmax + 1));
+  }
+};
+
+void bm_gemm_int8(benchmark::State& state, int64_t m, int64_t n, int64_t k, Isa isa) {
+  Int8Operands o(m, n, k);
+  const PackedInt8Weights packed = PackedInt8Weights::pack(o.w.data(), n, k, isa);
+  gemm_u8s8s32(o.acc.data(), o.x.data(), packed, m);  // primitive creation, first touch
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    gemm_u8s8s32(o.acc.data(), o.x.data(), packed, m);
+    benchmark::ClobberMemory();
+  }
+  int8_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), seconds_since(t0));
+}
+
+// oneDNN's u8×s8 matmul on the ISA oneDNN chooses (capped with squish's, dnnl_context.h), weights
+// packed once: squish's back end on VNNI machines, and what the AVX2 kernel replaces elsewhere.
+void bm_gemm_int8_onednn(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
+  using dnnl::memory;
+  Int8Operands o(m, n, k);
+  const memory::desc src({m, k}, memory::data_type::u8, memory::format_tag::ab);
+  const memory::desc dst({m, n}, memory::data_type::s32, memory::format_tag::ab);
+  const memory::desc any({k, n}, memory::data_type::s8, memory::format_tag::any);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu_engine());
+  memory plain({{k, n}, memory::data_type::s8, memory::format_tag::ba}, cpu_engine(), o.w.data());
+  memory packed(pd.weights_desc(), cpu_engine());
+  dnnl::reorder(plain, packed).execute(thread_stream(), plain, packed);
+  const dnnl::matmul primitive(pd);
+  memory x(src, cpu_engine(), o.x.data()), y(dst, cpu_engine(), o.acc.data());
+  const auto run = [&] {
+    primitive.execute(thread_stream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_DST, y}});
+    thread_stream().wait();
+  };
+  run();
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  int8_counters(state, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), seconds_since(t0));
 }
 
 // ---- Low-bit (W4A8 / W2A8) and fp16-weight GEMMs at the same shapes ----
@@ -350,9 +392,18 @@ void register_all() {
 
   for (int64_t m : {1, 128, 4096})
     for (const GemmShape& g : shapes) {
-      const std::string name = std::string("gemm_int8/") + g.name + "/M:" + std::to_string(m) + "/N:" +
-                               std::to_string(g.n) + "/K:" + std::to_string(g.k);
-      benchmark::RegisterBenchmark(name.c_str(), bm_gemm_int8, m, g.n, g.k)->UseRealTime()->Unit(benchmark::kMillisecond);
+      const std::string shape = std::string(g.name) + "/M:" + std::to_string(m) + "/N:" + std::to_string(g.n) +
+                                "/K:" + std::to_string(g.k);
+      for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
+        if (isa > active_isa() || !int8_isa_available(isa) || (isa == Isa::kScalar && m > 1)) continue;
+        benchmark::RegisterBenchmark(("gemm_int8/" + std::string(isa_name(isa)) + "/" + shape).c_str(), bm_gemm_int8,
+                                     m, g.n, g.k, isa)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
+      benchmark::RegisterBenchmark(("gemm_int8/onednn_u8s8/" + shape).c_str(), bm_gemm_int8_onednn, m, g.n, g.k)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
     }
 
   for (int bits : {4, 2})

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "eval/run_header.h"
+#include "kernels/int8_scheme.h"
 
 namespace squish {
 namespace {
@@ -13,7 +14,7 @@ nlohmann::ordered_json layer_json(const LayerDecision& d) {
     j["weight_granularity"] = d.granularity;
     j["weight_scale"] = {{"min", d.weight_scale_min}, {"max", d.weight_scale_max}};
   }
-  if (d.input) j["input"] = {{"scale", d.input->scale}, {"zero_point", d.input->zero_point}, {"qmax", 255}};
+  if (d.input) j["input"] = {{"scale", d.input->scale}, {"zero_point", d.input->zero_point}, {"qmax", kActivationQmax}};
   if (d.input_range) j["input_range"] = {d.input_range->lo, d.input_range->hi};
   if (d.dynamic_error) j["output_error"]["int8-dynamic"] = *d.dynamic_error;
   if (d.static_error) j["output_error"]["int8-static"] = *d.static_error;

@@ -1,14 +1,25 @@
 #include "kernels/gemm_int8.h"
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 
 #include "core/error.h"
-#include "kernels/cpu_features.h"
+#include "core/tensor.h"
 #include "kernels/dnnl_context.h"
 #include "kernels/gemm.h"
+#include "kernels/int8_kernels.h"
 
 namespace squish {
+namespace int8 {
+namespace isa_avx2 {
+extern const Int8Kernels kInt8Kernels;
+}
+namespace isa_scalar {
+extern const Int8Kernels kInt8Kernels;
+}
+}  // namespace int8
+
 namespace {
 
 using dnnl::memory;
@@ -23,28 +34,70 @@ dnnl::matmul::primitive_desc int8_desc(int64_t m, int64_t n, int64_t k, const me
 
 constexpr int64_t kPackingM = 128;  // as for fp32: oneDNN's int8 blocking does not depend on M
 
+const int8::Int8Kernels& kernels_for(Isa isa) {
+  return isa == Isa::kAvx2 ? int8::isa_avx2::kInt8Kernels : int8::isa_scalar::kInt8Kernels;
+}
+
 }  // namespace
 
 struct PackedInt8Weights::Impl {
+  Isa isa = Isa::kScalar;
+  // kAvx512: oneDNN's blocked layout.
   memory::desc packed_desc;
   memory packed;
-  std::vector<int32_t> row_sums;
   mutable PrimitiveCache<int64_t> primitives{kPrimitivesPerWeight};
+  // kAvx2, kScalar: pair tiles (int8_kernels.h).
+  AlignedVector<int8_t> tiles;
+  std::vector<int32_t> row_sums;
+
+  int64_t k2() const { return int8::padded_k(k); }
+  int64_t tile_count() const { return (n + int8::kTileColumns - 1) / int8::kTileColumns; }
+  // Where W[row, col] sits in the pair tiles.
+  int64_t tile_offset(int64_t row, int64_t col) const {
+    return row / int8::kTileColumns * int8::kTileColumns * k2() + col / 2 * 32 + row % int8::kTileColumns * 2 + col % 2;
+  }
+  int64_t n = 0, k = 0;
 };
 
-int int8_activation_max() {
+bool int8_isa_available(Isa isa) {
   const CpuFeatures& f = cpu_features();
-  return active_isa() == Isa::kAvx512 && f.avx512_vnni ? 255 : 128;
+  switch (isa) {
+    // oneDNN runs under SQUISH_ISA's cap (dnnl_context.h): capped below AVX-512, it has no VNNI.
+    case Isa::kAvx512: return active_isa() == Isa::kAvx512 && f.avx512_vnni;
+    case Isa::kAvx2: return f.avx2;
+    case Isa::kScalar: return true;
+  }
+  return false;
 }
 
-PackedInt8Weights PackedInt8Weights::pack(const int8_t* w, int64_t n, int64_t k) {
+Isa int8_isa() {
+  static const Isa isa = [] {
+    if (int8_isa_available(Isa::kAvx512)) return Isa::kAvx512;
+    return active_isa() >= Isa::kAvx2 ? Isa::kAvx2 : Isa::kScalar;
+  }();
+  return isa;
+}
+
+PackedInt8Weights PackedInt8Weights::pack(const int8_t* w, int64_t n, int64_t k, Isa isa) {
+  if (!int8_isa_available(isa))
+    throw UsageError("int8 GEMM: this CPU has no " + std::string(isa_name(isa)) + " kernel" +
+                     (isa == Isa::kAvx512 ? " (it needs AVX-512 VNNI)" : ""));
   auto impl = std::make_shared<Impl>();
-  const auto pd = int8_desc(kPackingM, n, k, memory::desc({k, n}, Dt::s8, Tag::any));
-  impl->packed_desc = pd.weights_desc();
-  memory plain(memory::desc({k, n}, Dt::s8, Tag::ba), cpu_engine(), const_cast<int8_t*>(w));
-  impl->packed = memory(impl->packed_desc, cpu_engine());
-  dnnl::reorder(plain, impl->packed).execute(thread_stream(), plain, impl->packed);
-  thread_stream().wait();
+  impl->isa = isa;
+  impl->n = n;
+  impl->k = k;
+  if (isa == Isa::kAvx512) {
+    const auto pd = int8_desc(kPackingM, n, k, memory::desc({k, n}, Dt::s8, Tag::any));
+    impl->packed_desc = pd.weights_desc();
+    memory plain(memory::desc({k, n}, Dt::s8, Tag::ba), cpu_engine(), const_cast<int8_t*>(w));
+    impl->packed = memory(impl->packed_desc, cpu_engine());
+    dnnl::reorder(plain, impl->packed).execute(thread_stream(), plain, impl->packed);
+    thread_stream().wait();
+  } else {
+    impl->tiles.assign(static_cast<size_t>(impl->tile_count() * int8::kTileColumns * impl->k2()), 0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c) impl->tiles[static_cast<size_t>(impl->tile_offset(r, c))] = w[r * k + c];
+  }
   impl->row_sums.assign(static_cast<size_t>(n), 0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < k; ++c) impl->row_sums[static_cast<size_t>(r)] += w[r * k + c];
@@ -55,22 +108,67 @@ PackedInt8Weights PackedInt8Weights::pack(const int8_t* w, int64_t n, int64_t k)
   return out;
 }
 
+Isa PackedInt8Weights::isa() const { return impl_->isa; }
 const std::vector<int32_t>& PackedInt8Weights::row_sums() const { return impl_->row_sums; }
 
 int64_t PackedInt8Weights::bytes() const {
-  return static_cast<int64_t>(impl_->packed_desc.get_size() + impl_->row_sums.size() * sizeof(int32_t));
+  const size_t packed = impl_->isa == Isa::kAvx512 ? impl_->packed_desc.get_size() : impl_->tiles.size();
+  return static_cast<int64_t>(packed + impl_->row_sums.size() * sizeof(int32_t));
 }
 
 void PackedInt8Weights::unpack(int8_t* w) const {
+  if (impl_->isa != Isa::kAvx512) {
+    for (int64_t r = 0; r < n_; ++r)
+      for (int64_t c = 0; c < k_; ++c) w[r * k_ + c] = impl_->tiles[static_cast<size_t>(impl_->tile_offset(r, c))];
+    return;
+  }
   memory plain(memory::desc({k_, n_}, Dt::s8, Tag::ba), cpu_engine(), w);
   memory packed = impl_->packed;  // a handle; the reorder only reads it
   dnnl::reorder(packed, plain).execute(thread_stream(), packed, plain);
   thread_stream().wait();
 }
 
+namespace {
+
+// The pair-tile back ends: x widened to int16 rows of K2 (zero-padded), then row blocks × 16-column
+// tiles, split across threads; never along a dot product, so every thread count gives the same
+// bits.
+void gemm_pair_tiles(int32_t* acc, const uint8_t* x, const PackedInt8Weights::Impl& w, int64_t m) {
+  const int64_t k = w.k, k2 = w.k2(), n = w.n;
+  thread_local AlignedVector<int16_t> widened;
+  ensure_size(widened, m * k2);
+  int16_t* xw = widened.data();
+#pragma omp parallel for schedule(static) if (m * k > 65536)
+  for (int64_t r = 0; r < m; ++r) {
+    for (int64_t c = 0; c < k; ++c) xw[r * k2 + c] = x[r * k + c];
+    if (k2 != k) xw[r * k2 + k] = 0;
+  }
+  const int8::Int8Kernels& kernels = kernels_for(w.isa);
+  // Panels of equal height (the last shorter), so that splitting the items in contiguous halves
+  // balances the threads even when there are only one or two panels.
+  const int64_t granule = int8::kRowGranule;
+  const int64_t max_rows = std::max(granule, int8::kPanelBytes / (2 * k2) / granule * granule);
+  const int64_t panels = (m + max_rows - 1) / max_rows;
+  const int64_t panel_rows = ((m + panels - 1) / panels + granule - 1) / granule * granule;
+  const int64_t tiles = w.tile_count();
+#pragma omp parallel for schedule(static) if (tiles * panels > 1)
+  for (int64_t item = 0; item < tiles * panels; ++item) {
+    const int64_t r0 = item / tiles * panel_rows, t = item % tiles, c0 = t * int8::kTileColumns;
+    if (r0 >= m) continue;
+    kernels.tile({acc + r0 * n + c0, n, w.tiles.data() + t * int8::kTileColumns * k2, xw + r0 * k2,
+                  std::min(panel_rows, m - r0), std::min(int8::kTileColumns, n - c0), k2});
+  }
+}
+
+}  // namespace
+
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, int64_t m) {
   if (m <= 0) return;
   const auto& impl = *w.impl_;
+  if (impl.isa != Isa::kAvx512) {
+    gemm_pair_tiles(acc, x, impl, m);
+    return;
+  }
   const dnnl::matmul primitive = impl.primitives.get(m, [&] {
     try {
       return dnnl::matmul(int8_desc(m, w.n(), w.k(), impl.packed_desc));
@@ -93,7 +191,11 @@ struct StaticInt8Gemm::Primitives {
 
 StaticInt8Gemm::StaticInt8Gemm(PackedInt8Weights w, float input_scale, int32_t input_zero_point,
                                const std::vector<float>& weight_scales)
-    : weights_(std::move(w)), primitives_(std::make_shared<Primitives>()) {
+    : weights_(std::move(w)),
+      input_scale_(input_scale),
+      input_zero_point_(input_zero_point),
+      weight_scales_(weight_scales),
+      primitives_(std::make_shared<Primitives>()) {
   const std::vector<int32_t>& sums = weights_.row_sums();
   output_scales_.resize(weight_scales.size());
   zero_correction_.resize(weight_scales.size());
@@ -107,6 +209,16 @@ void StaticInt8Gemm::run(float* y, const uint8_t* x, const float* bias, int64_t 
   if (m <= 0) return;
   const int64_t n = weights_.n(), k = weights_.k();
   const auto& impl = *weights_.impl_;
+  if (impl.isa != Isa::kAvx512) {
+    thread_local AlignedVector<int32_t> acc;
+    ensure_size(acc, m * n);
+    gemm_pair_tiles(acc.data(), x, impl, m);
+    const std::vector<float> row_scales(static_cast<size_t>(m), input_scale_);
+    const std::vector<int32_t> row_zero_points(static_cast<size_t>(m), input_zero_point_);
+    apply_dequant_epilogue(y, acc.data(), row_scales.data(), row_zero_points.data(), weight_scales_.data(),
+                           impl.row_sums.data(), bias, m, n, epilogue);
+    return;
+  }
   const dnnl::matmul primitive = primitives_->cache.get({m, epilogue, bias != nullptr}, [&] {
     dnnl::post_ops ops;
     if (epilogue == Epilogue::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
@@ -117,18 +229,20 @@ void StaticInt8Gemm::run(float* y, const uint8_t* x, const float* bias, int64_t 
     attr.set_post_ops(ops);
     const memory::desc src({m, k}, Dt::u8, Tag::ab), dst({m, n}, Dt::f32, Tag::ab), b({1, n}, Dt::f32, Tag::ab);
     try {
-      return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, impl.packed_desc, b, dst), attr, cpu_engine()));
+      return dnnl::matmul(
+          dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, impl.packed_desc, b, dst), attr, cpu_engine()));
     } catch (const dnnl::error& err) {
-      throw Error(ExitCode::kInternal, "oneDNN refused a static int8 GEMM of shape M=" + std::to_string(m) + " N=" +
-                                           std::to_string(n) + " K=" + std::to_string(k) + ": " + err.what());
+      throw Error(ExitCode::kInternal, "oneDNN refused a static int8 GEMM of shape M=" + std::to_string(m) +
+                                           " N=" + std::to_string(n) + " K=" + std::to_string(k) + ": " + err.what());
     }
   });
-  // The bias in the accumulator's units, with the zero point's correction folded in (in double, rounded once).
+  // The bias in the accumulator's units, with the zero point's correction folded in (in double,
+  // rounded once).
   std::vector<float> folded(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j)
-    folded[static_cast<size_t>(j)] = static_cast<float>(
-        (bias ? static_cast<double>(bias[j]) / output_scales_[static_cast<size_t>(j)] : 0.0) -
-        zero_correction_[static_cast<size_t>(j)]);
+    folded[static_cast<size_t>(j)] =
+        static_cast<float>((bias ? static_cast<double>(bias[j]) / output_scales_[static_cast<size_t>(j)] : 0.0) -
+                           zero_correction_[static_cast<size_t>(j)]);
   auto& engine = cpu_engine();
   memory src({{m, k}, Dt::u8, Tag::ab}, engine, const_cast<uint8_t*>(x));
   memory dst({{m, n}, Dt::f32, Tag::ab}, engine, y);

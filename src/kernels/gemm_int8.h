@@ -1,32 +1,43 @@
 // Int8 GEMMs for quantized Linears: acc[M,N] = x[M,K] · W[N,K]^T with x unsigned 8-bit, W signed
-// 8-bit and exact int32 accumulation, through oneDNN's u8×s8 matmul with W packed once.
+// 8-bit and exact int32 accumulation, for every u8 and every s8 in [-127, 127], on every ISA: the
+// codes a saved model stores mean one computation everywhere (docs/quantization.md, "One meaning
+// per file").
 //
 // Why u8×s8: AVX-512 VNNI's vpdpbusd multiplies unsigned by signed bytes, so activations are
 // quantized to u8 with a zero point and weights to symmetric s8. The zero point comes back out with
 // each weight row's sum: Σ_k (x - z)·w = acc - z · Σ_k w, the row sums computed once at packing.
 //
-// AVX2 has no VNNI: oneDNN multiplies with vpmaddubsw, which adds two adjacent u8·s8 products into
-// a saturating int16. With |w| <= 127 that is exact only while 2 · x · 127 <= 32767, i.e. x <= 129;
-// int8_activation_max() says which bound this machine's path has (255 with VNNI, 128 without), and
-// quantizers must stay within it (tested both ways: tests/kernels/test_gemm_int8.cpp).
+// Three back ends, chosen when the weights are packed (int8_isa()):
+//  - kAvx512: oneDNN's u8×s8 matmul with VNNI (vpdpbusd accumulates in int32: exact);
+//  - kAvx2: squish's own kernel (int8_kernels.h), both sides widened to int16 and multiplied with
+//    vpmaddwd. oneDNN's AVX2 int8 path is not used: its vpmaddubsw saturates int16 pair sums for
+//    u8 above 129;
+//  - kScalar: the same layout in plain loops.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/epilogue.h"
 
 namespace squish {
 
-// The largest u8 activation the int8 GEMM multiplies exactly on this machine (after SQUISH_ISA's cap).
-int int8_activation_max();
+// The back end new weights are packed for: kAvx512 (oneDNN, VNNI) when the CPU has AVX-512 VNNI and
+// SQUISH_ISA allows AVX-512, else kAvx2 when allowed and present, else kScalar.
+Isa int8_isa();
+// Whether this CPU can run the int8 back end of `isa` (kAvx512 means oneDNN with VNNI, which also
+// needs SQUISH_ISA to allow AVX-512, since it caps oneDNN too).
+bool int8_isa_available(Isa isa);
 
-// W[N,K] int8 (PyTorch nn.Linear layout) packed for oneDNN, with its row sums. Immutable after
+// W[N,K] int8 (PyTorch nn.Linear layout) packed for one back end, with its row sums. Immutable after
 // packing; shareable across threads.
 class PackedInt8Weights {
  public:
-  static PackedInt8Weights pack(const int8_t* w, int64_t n, int64_t k);
+  // UsageError unless int8_isa_available(isa).
+  static PackedInt8Weights pack(const int8_t* w, int64_t n, int64_t k, Isa isa = int8_isa());
+  Isa isa() const;
   int64_t n() const { return n_; }
   int64_t k() const { return k_; }
   // Σ_k W[n, k] for each output row n: the zero-point correction.
@@ -44,15 +55,17 @@ class PackedInt8Weights {
   friend class StaticInt8Gemm;
 };
 
-// acc[m, w.n()] = x[m, w.k()] · W^T, exact in int32 for x <= int8_activation_max(). Row-major, contiguous.
+// acc[m, w.n()] = x[m, w.k()] · W^T, exact in int32, on the back end w was packed for. Row-major, contiguous.
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, int64_t m);
 
-// A static W8A8 GEMM with its output stage inside oneDNN's kernel: the input grid (scale, zero point)
-// is fixed, so the dequantization scales are known when the primitive is made, and oneDNN's VNNI
-// brgemm applies them, the bias and the epilogue (GELU, tanh, the residual sum) as it stores y, with
-// no int32 buffer and no second pass. oneDNN adds the bias to the accumulator before scaling, so the
-// zero point's correction rides in it: y = s[n] · (acc + b[n] / s[n] − z · Σ_k W[n, k]).
-// (A run-time zero point or run-time scales make oneDNN 2.6 fall back to a slower gemm:jit kernel.)
+// A static W8A8 GEMM: the input grid (scale, zero point) is fixed when the model loads.
+// On the VNNI back end its output stage runs inside oneDNN's kernel: the dequantization scales are
+// known when the primitive is made, and oneDNN's brgemm applies them, the bias and the epilogue
+// (GELU, tanh, the residual sum) as it stores y, with no int32 buffer and no second pass. oneDNN
+// adds the bias to the accumulator before scaling, so the zero point's correction rides in it:
+// y = s[n] · (acc + b[n] / s[n] − z · Σ_k W[n, k]). (A run-time zero point or run-time scales make
+// oneDNN 2.6 fall back to a slower gemm:jit kernel.) The other back ends compute the int32 products
+// and finish them with apply_dequant_epilogue(): the same function to within fp32 rounding.
 class StaticInt8Gemm {
  public:
   // input_scale and input_zero_point: the activations' grid; weight_scales: one per output row.
@@ -64,6 +77,9 @@ class StaticInt8Gemm {
  private:
   struct Primitives;
   PackedInt8Weights weights_;
+  float input_scale_;
+  int32_t input_zero_point_;
+  std::vector<float> weight_scales_;
   std::vector<float> output_scales_;  // input_scale · weight_scales[n]
   std::vector<double> zero_correction_;  // z · Σ_k W[n, k], exact
   std::shared_ptr<Primitives> primitives_;

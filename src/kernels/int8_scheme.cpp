@@ -65,12 +65,6 @@ U8Params u8_params(float lo, float hi, int qmax) {
   return {scale, zero_point};
 }
 
-U8Params u8_params_regrid(U8Params p, int from_qmax, int to_qmax) {
-  if (from_qmax == to_qmax) return p;
-  return u8_params(-p.scale * static_cast<float>(p.zero_point), p.scale * static_cast<float>(from_qmax - p.zero_point),
-                   to_qmax);
-}
-
 void quantize_rows_u8(const float* x, int64_t m, int64_t k, int qmax, uint8_t* q, float* scales, int32_t* zero_points) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < m; ++r) {

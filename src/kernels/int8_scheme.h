@@ -3,10 +3,11 @@
 //    weight stays representable), one scale per output channel (row of W[N,K]) or one per tensor,
 //    where a tensor is one HF module: Q, K and V keep a scale each though they run as one GEMM,
 //    as PyTorch and ONNX Runtime quantize them.
-//  - Activations: asymmetric unsigned 8-bit, q in [0, qmax] with a zero point, so a post-GELU or
-//    post-LayerNorm range that is not centred wastes no codes. qmax is 255 where the int8 GEMM is
-//    exact for every u8 (AVX-512 VNNI), 128 on the AVX2 path (kernels/gemm_int8.h says why). The
-//    range always contains 0, so zero (padding, ReLU-like tails) is exact.
+//  - Activations: asymmetric unsigned 8-bit, q in [0, kActivationQmax = 255] with a zero point, so
+//    a post-GELU or post-LayerNorm range that is not centred wastes no codes. The same 255 steps on
+//    every ISA: the int8 GEMM is exact for every u8 everywhere (kernels/gemm_int8.h), so a saved
+//    grid means one computation on every machine. The range always contains 0, so zero (padding,
+//    ReLU-like tails) is exact.
 // u8 × s8 is what vpdpbusd multiplies; the zero point is taken out after the integer product with
 // the weights' row sums: Σ_k (q_x - z)·q_w = acc - z · Σ_k q_w.
 #pragma once
@@ -18,6 +19,9 @@
 #include "core/tensor.h"
 
 namespace squish {
+
+// The u8 activation grid's top code, on every ISA.
+inline constexpr int kActivationQmax = 255;
 
 enum class WeightGranularity { kPerChannel, kPerTensor };
 
@@ -42,9 +46,6 @@ struct U8Params {
   int32_t zero_point;
 };
 U8Params u8_params(float lo, float hi, int qmax);
-// The same range [scale·(0 - z), scale·(from_qmax - z)] on a grid of to_qmax steps: a static model
-// calibrated for 255 levels runs on the AVX2 path's 128.
-U8Params u8_params_regrid(U8Params p, int from_qmax, int to_qmax);
 
 // Quantizes each row of x[m, k] with its own min/max range (dynamic quantization): q, and per row
 // its scale and zero point.

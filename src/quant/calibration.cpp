@@ -23,7 +23,7 @@ CalibrationResult calibrate(SequenceModel& model, std::span<const TokenBatch> ba
         if (on_batch) on_batch(batch.batch);
       });
   // Ranges are stored for the full u8 grid; the AVX2 path re-grids them when it runs.
-  result.qmax = kStoredActivationMax;
+  result.qmax = kActivationQmax;
   for (const auto& [linear, obs] : observers) {
     result.input_ranges[linear->name] = obs->range(result.qmax);
     result.observer_bytes += obs->state_bytes();

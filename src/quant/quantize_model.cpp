@@ -15,7 +15,7 @@ Linear quantize_linear(const Linear& linear, WeightGranularity granularity, std:
   std::vector<int64_t> tensor_rows;
   for (const LinearPart& p : linear.parts) tensor_rows.push_back(p.rows);
   std::optional<U8Params> input;
-  if (input_range) input = u8_params(input_range->lo, input_range->hi, kStoredActivationMax);
+  if (input_range) input = u8_params(input_range->lo, input_range->hi, kActivationQmax);
   Linear out = linear;
   out.weights = std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity, tensor_rows), w.dim(0),
                                                     w.dim(1), granularity, input);

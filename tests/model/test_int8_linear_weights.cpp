@@ -38,7 +38,7 @@ TEST_P(Int8LinearTest, MatchesItsFakeQuantTwin) {
   const WeightGranularity granularity = per_channel ? WeightGranularity::kPerChannel : WeightGranularity::kPerTensor;
   // A static grid narrower than x's N(0, 1) values, so clipping is exercised too.
   const std::optional<U8Params> grid =
-      static_input ? std::optional(u8_params(-3.0f, 3.5f, kStoredActivationMax)) : std::nullopt;
+      static_input ? std::optional(u8_params(-3.0f, 3.5f, kActivationQmax)) : std::nullopt;
   const Linear q = make_linear("l", LinearRole::kFfnIn, 0,
                                std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity), n, k, granularity, grid), b);
   EXPECT_EQ(q.weights->format(), static_input ? "int8-static" : "int8-dynamic");
@@ -52,12 +52,11 @@ TEST_P(Int8LinearTest, MatchesItsFakeQuantTwin) {
   std::vector<float> scales(static_cast<size_t>(m));
   std::vector<int32_t> zeros(static_cast<size_t>(m));
   if (grid) {
-    const U8Params here = u8_params_regrid(*grid, kStoredActivationMax, int8_activation_max());
-    quantize_u8(x.data(), m * k, here, int8_activation_max(), xq.data());
-    std::fill(scales.begin(), scales.end(), here.scale);
-    std::fill(zeros.begin(), zeros.end(), here.zero_point);
+    quantize_u8(x.data(), m * k, *grid, kActivationQmax, xq.data());
+    std::fill(scales.begin(), scales.end(), grid->scale);
+    std::fill(zeros.begin(), zeros.end(), grid->zero_point);
   } else {
-    quantize_rows_u8(x.data(), m, k, int8_activation_max(), xq.data(), scales.data(), zeros.data());
+    quantize_rows_u8(x.data(), m, k, kActivationQmax, xq.data(), scales.data(), zeros.data());
   }
   Tensor x_hat({m, k});
   for (int64_t i = 0; i < m * k; ++i)

@@ -85,7 +85,7 @@ TEST(QuantizeStatic, EveryDefaultLinearGetsItsCalibratedGrid) {
     EXPECT_EQ(l->weights->format(), is_head(*l) ? "f32" : "int8-static") << l->name;
     if (is_head(*l)) continue;
     const ActivationRange r = c.input_ranges.at(l->name);
-    const U8Params want = u8_params(r.lo, r.hi, kStoredActivationMax);
+    const U8Params want = u8_params(r.lo, r.hi, kActivationQmax);
     EXPECT_EQ(int8_weights_of(*l)->static_input()->scale, want.scale);
     EXPECT_EQ(int8_weights_of(*l)->static_input()->zero_point, want.zero_point);
   }

@@ -12,10 +12,7 @@ Int8LinearWeights::Int8LinearWeights(const Int8Weights& w, int64_t n, int64_t k,
       scales_(w.scales),
       granularity_(granularity),
       static_input_(static_input) {
-  if (static_input_) {
-    runtime_input_ = u8_params_regrid(*static_input_, kStoredActivationMax, int8_activation_max());
-    static_gemm_.emplace(packed_, runtime_input_.scale, runtime_input_.zero_point, scales_);
-  }
+  if (static_input_) static_gemm_.emplace(packed_, static_input_->scale, static_input_->zero_point, scales_);
 }
 
 std::string_view Int8LinearWeights::format() const { return static_input_ ? "int8-static" : "int8-dynamic"; }
@@ -36,7 +33,7 @@ void Int8LinearWeights::apply(float* y, const float* x, const float* bias, int64
   const int64_t n = packed_.n(), k = packed_.k();
   if (static_gemm_) {
     auto* xq = static_cast<uint8_t*>(workspace.reserve(static_cast<size_t>(m * k)));
-    quantize_u8(x, m * k, runtime_input_, int8_activation_max(), xq);
+    quantize_u8(x, m * k, *static_input_, kActivationQmax, xq);
     static_gemm_->run(y, xq, bias, m, epilogue);
     return;
   }
@@ -48,7 +45,7 @@ void Int8LinearWeights::apply(float* y, const float* x, const float* bias, int64
   auto* x_scales = reinterpret_cast<float*>(base + xq_bytes);
   auto* x_zero = reinterpret_cast<int32_t*>(base + xq_bytes + row_bytes);
   auto* acc = reinterpret_cast<int32_t*>(base + xq_bytes + 2 * row_bytes);
-  quantize_rows_u8(x, m, k, int8_activation_max(), xq, x_scales, x_zero);
+  quantize_rows_u8(x, m, k, kActivationQmax, xq, x_scales, x_zero);
   gemm_u8s8s32(acc, xq, packed_, m);
   apply_dequant_epilogue(y, acc, x_scales, x_zero, scales_.data(), packed_.row_sums().data(), bias, m, n, epilogue);
 }

@@ -14,13 +14,9 @@
 
 namespace squish {
 
-// The qmax a static grid is stored for: the VNNI path's full u8 range. The AVX2 path re-grids the
-// same range onto its 128 steps when it loads (u8_params_regrid).
-constexpr int kStoredActivationMax = 255;
-
 class Int8LinearWeights final : public LinearWeights {
  public:
-  // `static_input`: the calibrated grid (for kStoredActivationMax steps) of a static Linear; none
+  // `static_input`: the calibrated grid (kActivationQmax steps) of a static Linear; none
   // for dynamic. Per-tensor scales are per HF module, repeated over its rows in w.scales.
   Int8LinearWeights(const Int8Weights& w, int64_t n, int64_t k, WeightGranularity granularity,
                     std::optional<U8Params> static_input);
@@ -36,7 +32,7 @@ class Int8LinearWeights final : public LinearWeights {
 
   WeightGranularity granularity() const { return granularity_; }
   const std::vector<float>& scales() const { return scales_; }
-  // The stored (kStoredActivationMax) grid of a static Linear; none for dynamic.
+  // The stored grid of a static Linear; none for dynamic.
   const std::optional<U8Params>& static_input() const { return static_input_; }
 
  private:
@@ -44,7 +40,6 @@ class Int8LinearWeights final : public LinearWeights {
   std::vector<float> scales_;  // per output row
   WeightGranularity granularity_;
   std::optional<U8Params> static_input_;
-  U8Params runtime_input_{1.0f, 0};  // static_input_ on this machine's qmax
   std::optional<StaticInt8Gemm> static_gemm_;  // static: the GEMM with its output stage fused
 };
 
