@@ -133,7 +133,10 @@ namespace {
 // The pair-tile back ends: x widened to int16 rows of K2 (zero-padded), then row blocks × 16-column
 // tiles, split across threads; never along a dot product, so every thread count gives the same
 // bits.
-void gemm_pair_tiles(int32_t* acc, const uint8_t* x, const PackedInt8Weights::Impl& w, int64_t m) {
+// With an output stage (its pointers at row 0 and column 0), tiles store dequantized fp32 instead of
+// int32 (acc unused).
+void gemm_pair_tiles(int32_t* acc, const uint8_t* x, const PackedInt8Weights::Impl& w, int64_t m,
+                     const int8::OutputStage& stage = {}) {
   const int64_t k = w.k, k2 = w.k2(), n = w.n;
   thread_local AlignedVector<int16_t> widened;
   ensure_size(widened, m * k2);
@@ -155,8 +158,17 @@ void gemm_pair_tiles(int32_t* acc, const uint8_t* x, const PackedInt8Weights::Im
   for (int64_t item = 0; item < tiles * panels; ++item) {
     const int64_t r0 = item / tiles * panel_rows, t = item % tiles, c0 = t * int8::kTileColumns;
     if (r0 >= m) continue;
-    kernels.tile({acc + r0 * n + c0, n, w.tiles.data() + t * int8::kTileColumns * k2, xw + r0 * k2,
-                  std::min(panel_rows, m - r0), std::min(int8::kTileColumns, n - c0), k2});
+    int8::OutputStage out = stage;
+    if (stage.y) {
+      out.y = stage.y + r0 * stage.ldy + c0;
+      out.row_scales = stage.row_scales + r0;
+      out.row_zero_points = stage.row_zero_points + r0;
+      out.col_scales = stage.col_scales + c0;
+      out.col_sums = stage.col_sums + c0;
+      out.bias = stage.bias ? stage.bias + c0 : nullptr;
+    }
+    kernels.tile({acc ? acc + r0 * n + c0 : nullptr, n, w.tiles.data() + t * int8::kTileColumns * k2, xw + r0 * k2,
+                  std::min(panel_rows, m - r0), std::min(int8::kTileColumns, n - c0), k2, out});
   }
 }
 
@@ -182,6 +194,31 @@ void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, in
   memory dst({{m, w.n()}, Dt::s32, Tag::ab}, engine, acc);
   primitive.execute(thread_stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, impl.packed}, {DNNL_ARG_DST, dst}});
   thread_stream().wait();
+}
+
+void gemm_u8s8_dequant(float* y, const uint8_t* x, const PackedInt8Weights& w, const float* row_scales,
+                       const int32_t* row_zero_points, const float* col_scales, const float* bias, int64_t m,
+                       Epilogue epilogue, int32_t* acc_scratch) {
+  if (m <= 0) return;
+  const auto& impl = *w.impl_;
+  if (impl.isa == Isa::kAvx512) {
+    if (!acc_scratch) throw UsageError("int8 GEMM: the VNNI back end needs an int32 scratch of M x N");
+    gemm_u8s8s32(acc_scratch, x, w, m);
+    apply_dequant_epilogue(y, acc_scratch, row_scales, row_zero_points, col_scales, impl.row_sums.data(), bias, m,
+                           w.n(), epilogue);
+    return;
+  }
+  int8::OutputStage stage;
+  stage.y = y;
+  stage.ldy = w.n();
+  stage.row_scales = row_scales;
+  stage.row_zero_points = row_zero_points;
+  stage.col_scales = col_scales;
+  stage.col_sums = impl.row_sums.data();
+  stage.bias = bias;
+  stage.accumulate = epilogue == Epilogue::kAccumulate;
+  gemm_pair_tiles(nullptr, x, impl, m, stage);
+  apply_activation(y, m * w.n(), epilogue);
 }
 
 struct StaticInt8Gemm::Primitives {
@@ -210,13 +247,10 @@ void StaticInt8Gemm::run(float* y, const uint8_t* x, const float* bias, int64_t 
   const int64_t n = weights_.n(), k = weights_.k();
   const auto& impl = *weights_.impl_;
   if (impl.isa != Isa::kAvx512) {
-    thread_local AlignedVector<int32_t> acc;
-    ensure_size(acc, m * n);
-    gemm_pair_tiles(acc.data(), x, impl, m);
     const std::vector<float> row_scales(static_cast<size_t>(m), input_scale_);
     const std::vector<int32_t> row_zero_points(static_cast<size_t>(m), input_zero_point_);
-    apply_dequant_epilogue(y, acc.data(), row_scales.data(), row_zero_points.data(), weight_scales_.data(),
-                           impl.row_sums.data(), bias, m, n, epilogue);
+    gemm_u8s8_dequant(y, x, weights_, row_scales.data(), row_zero_points.data(), weight_scales_.data(), bias, m,
+                      epilogue, nullptr);
     return;
   }
   const dnnl::matmul primitive = primitives_->cache.get({m, epilogue, bias != nullptr}, [&] {

@@ -52,11 +52,22 @@ class PackedInt8Weights {
   int64_t n_ = 0, k_ = 0;
   std::shared_ptr<const Impl> impl_;
   friend void gemm_u8s8s32(int32_t*, const uint8_t*, const PackedInt8Weights&, int64_t);
+  friend void gemm_u8s8_dequant(float*, const uint8_t*, const PackedInt8Weights&, const float*, const int32_t*,
+                                const float*, const float*, int64_t, Epilogue, int32_t*);
   friend class StaticInt8Gemm;
 };
 
 // acc[m, w.n()] = x[m, w.k()] · W^T, exact in int32, on the back end w was packed for. Row-major, contiguous.
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, int64_t m);
+
+// The int8 GEMM and apply_dequant_epilogue() (kernels/epilogue.h) in one call:
+//   y[i, j] = epilogue(row_scales[i] · col_scales[j] · (acc[i, j] − row_zero_points[i] · Σ_k W[j, k]) + bias[j]).
+// The pair-tile back ends dequantize each tile as they store it (no int32 buffer, one pass less);
+// the VNNI back end writes its int32 products to acc_scratch ([m, N], unused elsewhere, may then be
+// null) and dequantizes after. bias may be null.
+void gemm_u8s8_dequant(float* y, const uint8_t* x, const PackedInt8Weights& w, const float* row_scales,
+                       const int32_t* row_zero_points, const float* col_scales, const float* bias, int64_t m,
+                       Epilogue epilogue, int32_t* acc_scratch);
 
 // A static W8A8 GEMM: the input grid (scale, zero point) is fixed when the model loads.
 // On the VNNI back end its output stage runs inside oneDNN's kernel: the dequantization scales are
@@ -64,8 +75,8 @@ void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, in
 // (GELU, tanh, the residual sum) as it stores y, with no int32 buffer and no second pass. oneDNN
 // adds the bias to the accumulator before scaling, so the zero point's correction rides in it:
 // y = s[n] · (acc + b[n] / s[n] − z · Σ_k W[n, k]). (A run-time zero point or run-time scales make
-// oneDNN 2.6 fall back to a slower gemm:jit kernel.) The other back ends compute the int32 products
-// and finish them with apply_dequant_epilogue(): the same function to within fp32 rounding.
+// oneDNN 2.6 fall back to a slower gemm:jit kernel.) The other back ends run gemm_u8s8_dequant(): the
+// same function to within fp32 rounding.
 class StaticInt8Gemm {
  public:
   // input_scale and input_zero_point: the activations' grid; weight_scales: one per output row.

@@ -24,18 +24,36 @@ inline constexpr int64_t kTileColumns = 16;
 // A work item's rows are a panel of x whose widened rows fit in this many bytes (half the L2 of
 // Zen 3 and Skylake), so the panel stays in L2 while the item's thread walks its tiles.
 inline constexpr int64_t kPanelBytes = 256 * 1024;
-// Panel heights are multiples of the AVX2 kernel's rows.
-inline constexpr int64_t kRowGranule = 6;
+// The AVX2 kernel's rows, and the multiple panel heights are made of: 5 rows × 16 columns keep 10
+// accumulators, 2 weight vectors, a broadcast and a product in 14 of the 16 registers (6 rows
+// spilled two accumulators to the stack in every step of the K loop).
+inline constexpr int64_t kRowGranule = 5;
 
 inline int64_t padded_k(int64_t k) { return (k + 1) / 2 * 2; }
 
-// acc[r, c] = Σ_k x[r, k] · W[c, k] for r < rows, c < cols (≤ 16), exact in int32.
+// What a tile does with its exact int32 products acc[r, c] = Σ_k x[r, k] · W[c, k]: stores them
+// (y null), or dequantizes them as apply_dequant_epilogue() does (kernels/epilogue.h), in the same
+// fp32 operations, so that no int32 buffer is written and read back:
+//   y[r, c] (+)= (row_scales[r] · col_scales[c]) · float(acc − row_zero_points[r] · col_sums[c]) + bias[c]
+struct OutputStage {
+  float* y = nullptr;  // the tile's first output; rows ldy apart
+  int64_t ldy = 0;
+  const float* row_scales = nullptr;         // from the tile's first row
+  const int32_t* row_zero_points = nullptr;  // from the tile's first row
+  const float* col_scales = nullptr;         // from the tile's first column
+  const int32_t* col_sums = nullptr;         // from the tile's first column
+  const float* bias = nullptr;               // from the tile's first column; may be null
+  bool accumulate = false;
+};
+
+// One tile for r < rows, c < cols (≤ 16).
 struct TileArgs {
-  int32_t* acc;
+  int32_t* acc;  // the tile's first int32 product (unused with an output stage); rows ldacc apart
   int64_t ldacc;
   const int8_t* tile;  // the tile's first pair block
   const int16_t* x;    // first row's widened activations; rows k2 apart
   int64_t rows, cols, k2;
+  OutputStage out;
 };
 
 struct Int8Kernels {

@@ -162,5 +162,43 @@ TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
         }
 }
 
+// gemm_u8s8_dequant (the dynamic Linears' GEMM, whose output stage the pair-tile back ends apply as
+// they store each tile) against the exact integer product and the double twin: per-row scales and
+// zero points, odd shapes (partial tiles, a row count no panel divides), every epilogue.
+TEST(GemmInt8, DequantizingGemmMatchesTheEpilogueTwinOnEveryBackEnd) {
+  for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 16, 96}, {37, 77, 129}, {131, 48, 768}})
+    for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate})
+      for (bool with_bias : {true, false})
+        for (Isa isa : back_ends()) {
+          const auto x = activations(static_cast<size_t>(m * k), kActivationQmax, 7);
+          const auto w = weights(static_cast<size_t>(n * k), 8);
+          std::vector<float> row_scales(static_cast<size_t>(m)), col_scales(static_cast<size_t>(n)),
+              bias(static_cast<size_t>(n));
+          std::vector<int32_t> row_zeros(static_cast<size_t>(m)), sums(static_cast<size_t>(n), 0);
+          for (int64_t i = 0; i < m; ++i) {
+            row_scales[static_cast<size_t>(i)] = 0.004f * static_cast<float>(1 + i % 5);
+            row_zeros[static_cast<size_t>(i)] = static_cast<int32_t>(i * 37 % 256);
+          }
+          for (int64_t j = 0; j < n; ++j) {
+            col_scales[static_cast<size_t>(j)] = 1e-3f * static_cast<float>(1 + j % 7);
+            bias[static_cast<size_t>(j)] = 0.05f * static_cast<float>(j % 5) - 0.1f;
+            for (int64_t c = 0; c < k; ++c) sums[static_cast<size_t>(j)] += w[static_cast<size_t>(j * k + c)];
+          }
+          const float* b = with_bias ? bias.data() : nullptr;
+          std::vector<float> y(static_cast<size_t>(m * n), 0.25f), ref = y;
+          std::vector<int32_t> scratch(static_cast<size_t>(m * n));
+          gemm_u8s8_dequant(y.data(), x.data(), PackedInt8Weights::pack(w.data(), n, k, isa), row_scales.data(),
+                            row_zeros.data(), col_scales.data(), b, m, e, scratch.data());
+          std::vector<int32_t> acc(static_cast<size_t>(m * n));
+          reference::gemm_u8s8s32(acc.data(), x.data(), w.data(), m, n, k);
+          reference::dequant_epilogue(ref.data(), acc.data(), row_scales.data(), row_zeros.data(), col_scales.data(),
+                                      sums.data(), b, m, n, e);
+          for (size_t i = 0; i < y.size(); ++i)
+            ASSERT_NEAR(y[i], ref[i], 2e-5 * (1 + std::fabs(ref[i])))
+                << isa_name(isa) << " M" << m << " N" << n << " K" << k << " epilogue " << static_cast<int>(e)
+                << " bias " << with_bias << " at " << i;
+        }
+}
+
 }  // namespace
 }  // namespace squish

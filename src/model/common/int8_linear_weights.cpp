@@ -37,17 +37,17 @@ void Int8LinearWeights::apply(float* y, const float* x, const float* bias, int64
     static_gemm_->run(y, xq, bias, m, epilogue);
     return;
   }
-  // One arena: quantized inputs, their row scales and zero points, the int32 products.
+  // One arena: quantized inputs, their row scales and zero points, the int32 products (VNNI only).
   const size_t xq_bytes = static_cast<size_t>(m * k + 63) / 64 * 64;
   const size_t row_bytes = static_cast<size_t>(m) * 4 + 64;
-  auto* base = static_cast<std::byte*>(workspace.reserve(xq_bytes + 2 * row_bytes + static_cast<size_t>(m * n) * 4));
+  const size_t acc_bytes = packed_.isa() == Isa::kAvx512 ? static_cast<size_t>(m * n) * 4 : 0;
+  auto* base = static_cast<std::byte*>(workspace.reserve(xq_bytes + 2 * row_bytes + acc_bytes));
   auto* xq = reinterpret_cast<uint8_t*>(base);
   auto* x_scales = reinterpret_cast<float*>(base + xq_bytes);
   auto* x_zero = reinterpret_cast<int32_t*>(base + xq_bytes + row_bytes);
   auto* acc = reinterpret_cast<int32_t*>(base + xq_bytes + 2 * row_bytes);
   quantize_rows_u8(x, m, k, kActivationQmax, xq, x_scales, x_zero);
-  gemm_u8s8s32(acc, xq, packed_, m);
-  apply_dequant_epilogue(y, acc, x_scales, x_zero, scales_.data(), packed_.row_sums().data(), bias, m, n, epilogue);
+  gemm_u8s8_dequant(y, xq, packed_, x_scales, x_zero, scales_.data(), bias, m, epilogue, acc_bytes ? acc : nullptr);
 }
 
 std::vector<TensorToWrite> Int8LinearWeights::stored_rows(int64_t first, int64_t rows) const {
