@@ -3,7 +3,8 @@
 //   gemm_int8/...   PackedInt8Weights::pack + gemm_u8s8s32 at the same shapes, on every back end the
 //                   CPU has (avx512 = oneDNN with VNNI, avx2 = squish's exact vpmaddwd kernel, scalar
 //                   at M = 1 only), and onednn_u8s8 = oneDNN's own u8×s8 matmul on whatever ISA it
-//                   runs (on AVX2 its vpmaddubsw saturates above u8 129: the price of exactness);
+//                   runs (on AVX2 its vpmaddubsw saturates above u8 129: what a --reduce_range model
+//                   runs there, and the price of exactness on the full range);
 //                   GOP/s, int8_peak_fraction of the VNNI peak measured at start-up or SQUISH_PEAK_GOPS
 //   gemm_lowbit/... PackedLowBitWeights (RTN, group 64, 4 and 2 bits) + gemm_lowbit, and
 //   gemm_f16/...    PackedF16Weights + gemm_f16, at the same shapes and M = 1, 128, 4096 (GFLOP of
@@ -122,7 +123,7 @@ struct Int8Operands {
 
 void bm_gemm_int8(benchmark::State& state, int64_t m, int64_t n, int64_t k, Isa isa) {
   Int8Operands o(m, n, k);
-  const PackedInt8Weights packed = PackedInt8Weights::pack(o.w.data(), n, k, isa);
+  const PackedInt8Weights packed = PackedInt8Weights::pack(o.w.data(), n, k, kActivationQmax, isa);
   gemm_u8s8s32(o.acc.data(), o.x.data(), packed, m);  // primitive creation, first touch
   const auto t0 = Clock::now();
   for (auto _ : state) {
@@ -133,7 +134,7 @@ void bm_gemm_int8(benchmark::State& state, int64_t m, int64_t n, int64_t k, Isa 
 }
 
 // oneDNN's u8×s8 matmul on the ISA oneDNN chooses (capped with squish's, dnnl_context.h), weights
-// packed once: squish's back end on VNNI machines, and what the AVX2 kernel replaces elsewhere.
+// packed once: squish's back end on VNNI machines and, on AVX2, for reduced-range (7-bit) activations.
 void bm_gemm_int8_onednn(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
   using dnnl::memory;
   Int8Operands o(m, n, k);

@@ -2,7 +2,8 @@
 """Does a saved model compute the same on an AVX2 machine as on an AVX-512 one? (docs/quantization.md)
 
 For every classifier in shared/models (or --models): the fp32 model, static W8A8 (minmax, 500
-calibration examples of train, seed 42), dynamic int8 and the README's mixed-precision model
+calibration examples of train, seed 42), dynamic int8, static W8A8 with --reduce_range (7-bit
+activations, which AVX2 runs on oneDNN's kernel) and the README's mixed-precision model
 (`squish mixed-precision --allocation budget --target_compression 6`, its saved model) are each
 scored with `squish eval --predictions` twice: on this machine's best ISA and with
 SQUISH_ISA=avx2 DNNL_MAX_CPU_ISA=AVX2 (what an AVX2-only machine runs; on a machine without
@@ -102,13 +103,14 @@ def main():
         model_dir, task = os.path.join(args.shared, "models", name), task_of(name)
         max_length = args.imdb_max_length if task == "imdb" else 128
         eval_flags = ["--max_length", str(max_length)]
-        if task == "imdb" and args.imdb_limit:
-            eval_flags += ["--max_samples", str(args.imdb_limit)]
+        if task == "imdb":
+            eval_flags += ["--split", "test"] + (["--max_samples", str(args.imdb_limit)] if args.imdb_limit else [])
         with tempfile.TemporaryDirectory() as tmp:
             common = ["--model_dir", model_dir, "--task", task, "--data_dir", args.data_dir, "--max_length", "128"]
             dirs = {"fp32": model_dir}
-            for fmt, flags in (("int8-static", ["--mode", "static", "--calib_size", "500", "--seed", "42"]),
-                               ("int8-dynamic", ["--mode", "dynamic"])):
+            static = ["--mode", "static", "--calib_size", "500", "--seed", "42"]
+            for fmt, flags in (("int8-static", static), ("int8-dynamic", ["--mode", "dynamic"]),
+                               ("int8-static-reduced-range", static + ["--reduce_range"])):
                 dirs[fmt] = os.path.join(tmp, fmt)
                 run([args.squish, "quantize", "--output_dir", dirs[fmt]] + common + flags)
             mp = os.path.join(tmp, "mixed")

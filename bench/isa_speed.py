@@ -6,8 +6,10 @@ drifts: every configuration runs once per round, and each is reported as the med
 Configurations: for each binary (--squish, and --baseline, e.g. an older build, to compare two
 versions side by side), each ISA (--isas: native = no cap; avx2 = SQUISH_ISA=avx2
 DNNL_MAX_CPU_ISA=AVX2, what an AVX2-only machine runs), each shape (--shapes BxS) and each model
-(--models: a model directory, or a config.json for random weights of that shape), each --quant in
-none, dynamic, static: `squish bench --runs R --output -` and its median forward.
+(--models: a model directory, or a config.json for random weights of that shape), each --quants in
+none, dynamic, static, dynamic-reduced, static-reduced (the last two with --reduce_range: 7-bit
+activations, which AVX2 runs on oneDNN's kernel): `squish bench --runs R --output -` and its median
+forward. A baseline binary without --reduce_range can only run the first three.
 
 Prints one Markdown table: median ms, sequences/s and the ratio to the same binary's fp32 on the same
 ISA and shape; with --baseline, also the ratio of the baseline's median to this binary's. The load
@@ -31,8 +33,10 @@ def bench(binary, model, shape, quant, isa, runs):
         env.update(SQUISH_ISA="avx2", DNNL_MAX_CPU_ISA="AVX2")
     batch, seq = shape.split("x")
     source = ["--config", model] if model.endswith(".json") else ["--model_dir", model]
-    r = subprocess.run([binary, "bench", *source, "--batch", batch, "--seq", seq, "--quant", quant, "--runs", str(runs),
-                        "--output", "-"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mode = quant.removesuffix("-reduced")
+    reduced = ["--reduce_range"] if quant.endswith("-reduced") else []
+    r = subprocess.run([binary, "bench", *source, "--batch", batch, "--seq", seq, "--quant", mode, *reduced, "--runs",
+                        str(runs), "--output", "-"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         sys.exit(f"{binary} bench failed: {r.stderr[-1500:]}")
     return json.loads(r.stdout)["median_ms"]
@@ -47,14 +51,15 @@ def main():
     p.add_argument("--models", nargs="+", default=[os.path.join(shared, "models", "minilm-l6-sst2")])
     p.add_argument("--shapes", nargs="+", default=["32x128", "1x128"])
     p.add_argument("--isas", nargs="+", default=["native", "avx2"], choices=["native", "avx2"])
-    p.add_argument("--quants", nargs="+", default=["none", "dynamic", "static"])
+    p.add_argument("--quants", nargs="+", default=["none", "dynamic", "static"],
+                   choices=["none", "dynamic", "static", "dynamic-reduced", "static-reduced"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--json")
     args = p.parse_args()
     binaries = [("this", args.squish)] + ([("baseline", args.baseline)] if args.baseline else [])
     configs = [(b, m, s, i, q) for b in binaries for m in args.models for s in args.shapes for i in args.isas
-               for q in args.quants]
+               for q in args.quants if b[0] == "this" or not q.endswith("-reduced")]
     load_before = os.getloadavg()[0]
     times = {c: [] for c in configs}
     for round_ in range(args.rounds):
@@ -73,8 +78,9 @@ def main():
                "sequences_per_s": int(shape.split("x")[0]) * 1000.0 / median[c]}
         if fp32:
             row["vs_fp32"] = fp32 / median[c]
-        if args.baseline and label == "this":
-            row["vs_baseline"] = median[(binaries[1], model, shape, isa, quant)] / median[c]
+        baseline = (binaries[1], model, shape, isa, quant) if args.baseline else None
+        if label == "this" and baseline in median:
+            row["vs_baseline"] = median[baseline] / median[c]
         rows.append(row)
     print(f"load average {load_before:.2f} before, {load_after:.2f} after; {args.rounds} interleaved rounds, "
           f"median of {args.runs} runs each")

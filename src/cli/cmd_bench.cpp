@@ -50,7 +50,8 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   if (o.quant != "none")
     j["quant_options"] = {{"per_channel", o.quant_options.granularity == WeightGranularity::kPerChannel},
                           {"quantize_head", o.quant_options.quantize_head},
-                          {"quantize_embeddings", o.quant_options.quantize_embeddings}};
+                          {"quantize_embeddings", o.quant_options.quantize_embeddings},
+                          {"activation_qmax", o.quant_options.activation_qmax}};
   j["formats"] = plan_formats(model);
   j["batch"] = r.batch;
   j["seq"] = r.seq;
@@ -103,6 +104,8 @@ void run_train_bench(const BenchCommandOptions& o, const SequenceModel& model, c
 
 void run_bench(const BenchCommandOptions& o) {
   if (o.model_dir.empty() == o.config.empty()) throw UsageError("bench: give exactly one of --model_dir or --config");
+  if (o.quant == "none" && o.quant_options.activation_qmax != kActivationQmax)
+    throw UsageError("--reduce_range sets the int8 activation grid: give it with --quant dynamic or static");
   std::optional<OutputPath> output;
   if (!o.output.empty()) output = check_output_path(o.output, "--output");
   // An encoder without a head is timed like --config's random weights: with a seeded random head.
@@ -118,7 +121,7 @@ void run_bench(const BenchCommandOptions& o) {
   if (o.quant == "static") {
     // Speed does not depend on the scales' values: min-max ranges of one random batch of the timed shape.
     const TokenBatch calibration = random_token_batch(model->info().limits, o.bench.batch, o.bench.seq, o.bench.seed + 1);
-    const CalibrationResult c = calibrate(*model, {&calibration, 1}, ObserverOptions{},
+    const CalibrationResult c = calibrate(*model, {&calibration, 1}, ObserverOptions{}, o.quant_options.activation_qmax,
                                           [&](const Linear& l) { return quantized_by_default(l, o.quant_options); });
     quantized = fmt::format("  int8 static W8A8 ({} Linears, weights per {}, random calibration)",
                             quantize_static(*model, o.quant_options, c.input_ranges), per);

@@ -88,6 +88,9 @@ void add_quantization_options(CLI::App& cmd, QuantizeOptions& options) {
   cmd.add_flag("--quantize_head", options.quantize_head, "Also quantize the pooler and classifier");
   cmd.add_flag("--quantize_embeddings", options.quantize_embeddings,
                "Also store the word embeddings int8 per row (dequantized on gather)");
+  cmd.add_flag_callback(
+      "--reduce_range", [&options] { options.activation_qmax = kReducedActivationQmax; },
+      "Activations on 7 bits (0..127), stored in the model: exact on oneDNN's faster AVX2 int8 kernel");
 }
 
 void add_observer_options(CLI::App& cmd, ObserverOptions& options) {

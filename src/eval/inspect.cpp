@@ -42,6 +42,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
       ls.scheme += q->static_input() ? fmt::format(", u8 input scale {:.6g} zero point {}", q->static_input()->scale,
                                                    q->static_input()->zero_point)
                                      : ", u8 input per row at run time";
+      if (q->activation_qmax() != kActivationQmax) ls.scheme += fmt::format(" (reduced range 0..{})", q->activation_qmax());
     } else if (const WeightFormat f = parse_weight_format(ls.format, l->name); f.traits->grouped) {
       ls.scheme = fmt::format("{}-bit codes, fp16 scale and minimum per {} inputs, s8 input per row at run time",
                               f.traits->weight_bits, f.group_size);

@@ -14,7 +14,7 @@ nlohmann::ordered_json layer_json(const LayerDecision& d) {
     j["weight_granularity"] = d.granularity;
     j["weight_scale"] = {{"min", d.weight_scale_min}, {"max", d.weight_scale_max}};
   }
-  if (d.input) j["input"] = {{"scale", d.input->scale}, {"zero_point", d.input->zero_point}, {"qmax", kActivationQmax}};
+  if (d.input) j["input"] = {{"scale", d.input->scale}, {"zero_point", d.input->zero_point}, {"qmax", d.activation_qmax}};
   if (d.input_range) j["input_range"] = {d.input_range->lo, d.input_range->hi};
   if (d.dynamic_error) j["output_error"]["int8-dynamic"] = *d.dynamic_error;
   if (d.static_error) j["output_error"]["int8-static"] = *d.static_error;
@@ -43,6 +43,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                    {"weights", q.quant.granularity == WeightGranularity::kPerChannel ? "s8 symmetric per_channel"
                                                                                      : "s8 symmetric per_tensor"},
                    {"activations", q.mode == "static" ? "u8 per tensor, calibrated" : "u8 per row, at run time"},
+                   {"activation_qmax", q.quant.activation_qmax},
                    {"quantize_head", q.quant.quantize_head},
                    {"word_embeddings", r.embeddings_format},
                    {"average_bits", r.average_bits},

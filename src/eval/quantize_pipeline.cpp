@@ -43,6 +43,7 @@ LayerDecision describe(const Linear& l, const std::map<std::string, ActivationRa
   if (const Int8LinearWeights* q = int8_weights_of(l)) {
     d.granularity = q->granularity() == WeightGranularity::kPerChannel ? "per_channel" : "per_tensor";
     d.input = q->static_input();
+    d.activation_qmax = q->activation_qmax();
     const auto [lo, hi] = std::minmax_element(q->scales().begin(), q->scales().end());
     d.weight_scale_min = *lo;
     d.weight_scale_max = *hi;
@@ -65,8 +66,8 @@ std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const 
   std::map<std::string, LinearVariants> variants;
   for (Linear* l : model.mutable_linears()) {
     if (!quantized_by_default(*l, q.quant)) continue;
-    LinearVariants v{*l, quantize_linear(*l, q.quant.granularity), std::nullopt};
-    if (q.mode == "static") v.static_int8 = quantize_linear(*l, q.quant.granularity, ranges.at(l->name));
+    LinearVariants v{*l, quantize_linear(*l, q.quant), std::nullopt};
+    if (q.mode == "static") v.static_int8 = quantize_linear(*l, q.quant, ranges.at(l->name));
     variants.emplace(l->name, std::move(v));
   }
   // Errors and the fp32 reference are measured on the fp32 model, before anything is swapped in.
@@ -161,6 +162,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     throw UsageError("--rounding " + q.rounding + ": expected nearest or gptq");
   if (q.rounding == "gptq" && q.mode != "plan") throw UsageError("--rounding gptq applies to a --plan's 2/4-bit formats");
   if (q.mode == "plan" && q.max_drop) throw UsageError("--max_drop falls back int8 Linears; it does not take a --plan");
+  if (q.mode == "plan" && q.quant.activation_qmax != kActivationQmax)
+    throw UsageError("--reduce_range sets int8 activation grids; a --plan's formats do not take it");
   const std::optional<BitPlan> plan = q.mode == "plan" ? std::optional(read_bit_plan(q.plan_path)) : std::nullopt;
   if (q.fallback_metric != "task" && q.fallback_metric != "agreement")
     throw UsageError("--fallback_metric " + q.fallback_metric + ": expected task or agreement");
@@ -204,7 +207,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     const auto t = Clock::now();
     ProgressBar bar("calibrate", q.progress ? static_cast<int64_t>(r.calibration->indices.size()) : 0, "examples");
     const CalibrationResult c = calibrate(
-        *model, calib_batches, q.observer, [&](const Linear& l) { return quantized_by_default(l, q.quant); },
+        *model, calib_batches, q.observer, q.quant.activation_qmax,
+        [&](const Linear& l) { return quantized_by_default(l, q.quant); },
         [&](int64_t n) { bar.advance(n); });
     bar.finish();
     ranges = c.input_ranges;

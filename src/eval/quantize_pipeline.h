@@ -50,7 +50,8 @@ struct QuantizeRequest {
 struct LayerDecision {
   std::string name, role, format;
   std::string granularity;                // per_channel | per_tensor; empty for f32
-  std::optional<U8Params> input;          // static: the stored grid (255 steps)
+  std::optional<U8Params> input;          // static: the stored grid
+  int activation_qmax = kActivationQmax;  // int8: the activations' top code (127 with --reduce_range)
   std::optional<ActivationRange> input_range;
   float weight_scale_min = 0, weight_scale_max = 0;
   std::optional<double> dynamic_error, static_error;  // measured for --max_drop

@@ -42,11 +42,12 @@ const int8::Int8Kernels& kernels_for(Isa isa) {
 
 struct PackedInt8Weights::Impl {
   Isa isa = Isa::kScalar;
-  // kAvx512: oneDNN's blocked layout.
+  bool onednn = false;
+  // oneDNN's blocked layout.
   memory::desc packed_desc;
   memory packed;
   mutable PrimitiveCache<int64_t> primitives{kPrimitivesPerWeight};
-  // kAvx2, kScalar: pair tiles (int8_kernels.h).
+  // Otherwise pair tiles (int8_kernels.h).
   AlignedVector<int8_t> tiles;
   std::vector<int32_t> row_sums;
 
@@ -78,15 +79,19 @@ Isa int8_isa() {
   return isa;
 }
 
-PackedInt8Weights PackedInt8Weights::pack(const int8_t* w, int64_t n, int64_t k, Isa isa) {
+PackedInt8Weights PackedInt8Weights::pack(const int8_t* w, int64_t n, int64_t k, int activation_qmax, Isa isa) {
   if (!int8_isa_available(isa))
     throw UsageError("int8 GEMM: this CPU has no " + std::string(isa_name(isa)) + " kernel" +
                      (isa == Isa::kAvx512 ? " (it needs AVX-512 VNNI)" : ""));
   auto impl = std::make_shared<Impl>();
+  if (activation_qmax < 1 || activation_qmax > kActivationQmax)
+    throw UsageError("int8 GEMM: activation codes up to " + std::to_string(activation_qmax) + ", expected 1 to " +
+                     std::to_string(kActivationQmax));
   impl->isa = isa;
+  impl->onednn = isa == Isa::kAvx512 || (isa == Isa::kAvx2 && activation_qmax <= kVpmaddubswExactMax);
   impl->n = n;
   impl->k = k;
-  if (isa == Isa::kAvx512) {
+  if (impl->onednn) {
     const auto pd = int8_desc(kPackingM, n, k, memory::desc({k, n}, Dt::s8, Tag::any));
     impl->packed_desc = pd.weights_desc();
     memory plain(memory::desc({k, n}, Dt::s8, Tag::ba), cpu_engine(), const_cast<int8_t*>(w));
@@ -109,15 +114,16 @@ PackedInt8Weights PackedInt8Weights::pack(const int8_t* w, int64_t n, int64_t k,
 }
 
 Isa PackedInt8Weights::isa() const { return impl_->isa; }
+bool PackedInt8Weights::on_onednn() const { return impl_->onednn; }
 const std::vector<int32_t>& PackedInt8Weights::row_sums() const { return impl_->row_sums; }
 
 int64_t PackedInt8Weights::bytes() const {
-  const size_t packed = impl_->isa == Isa::kAvx512 ? impl_->packed_desc.get_size() : impl_->tiles.size();
+  const size_t packed = impl_->onednn ? impl_->packed_desc.get_size() : impl_->tiles.size();
   return static_cast<int64_t>(packed + impl_->row_sums.size() * sizeof(int32_t));
 }
 
 void PackedInt8Weights::unpack(int8_t* w) const {
-  if (impl_->isa != Isa::kAvx512) {
+  if (!impl_->onednn) {
     for (int64_t r = 0; r < n_; ++r)
       for (int64_t c = 0; c < k_; ++c) w[r * k_ + c] = impl_->tiles[static_cast<size_t>(impl_->tile_offset(r, c))];
     return;
@@ -177,7 +183,7 @@ void gemm_pair_tiles(int32_t* acc, const uint8_t* x, const PackedInt8Weights::Im
 void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, int64_t m) {
   if (m <= 0) return;
   const auto& impl = *w.impl_;
-  if (impl.isa != Isa::kAvx512) {
+  if (!impl.onednn) {
     gemm_pair_tiles(acc, x, impl, m);
     return;
   }
@@ -201,8 +207,8 @@ void gemm_u8s8_dequant(float* y, const uint8_t* x, const PackedInt8Weights& w, c
                        Epilogue epilogue, int32_t* acc_scratch) {
   if (m <= 0) return;
   const auto& impl = *w.impl_;
-  if (impl.isa == Isa::kAvx512) {
-    if (!acc_scratch) throw UsageError("int8 GEMM: the VNNI back end needs an int32 scratch of M x N");
+  if (impl.onednn) {
+    if (!acc_scratch) throw UsageError("int8 GEMM: the oneDNN back end needs an int32 scratch of M x N");
     gemm_u8s8s32(acc_scratch, x, w, m);
     apply_dequant_epilogue(y, acc_scratch, row_scales, row_zero_points, col_scales, impl.row_sums.data(), bias, m,
                            w.n(), epilogue);
@@ -246,7 +252,7 @@ void StaticInt8Gemm::run(float* y, const uint8_t* x, const float* bias, int64_t 
   if (m <= 0) return;
   const int64_t n = weights_.n(), k = weights_.k();
   const auto& impl = *weights_.impl_;
-  if (impl.isa != Isa::kAvx512) {
+  if (!impl.onednn) {
     const std::vector<float> row_scales(static_cast<size_t>(m), input_scale_);
     const std::vector<int32_t> row_zero_points(static_cast<size_t>(m), input_zero_point_);
     gemm_u8s8_dequant(y, x, weights_, row_scales.data(), row_zero_points.data(), weight_scales_.data(), bias, m,

@@ -7,11 +7,14 @@
 // quantized to u8 with a zero point and weights to symmetric s8. The zero point comes back out with
 // each weight row's sum: Σ_k (x - z)·w = acc - z · Σ_k w, the row sums computed once at packing.
 //
-// Three back ends, chosen when the weights are packed (int8_isa()):
+// The back end is chosen when the weights are packed, from the ISA (int8_isa()) and the largest
+// activation code the weights will meet (kActivationQmax, or kReducedActivationQmax for a
+// reduced-range model):
 //  - kAvx512: oneDNN's u8×s8 matmul with VNNI (vpdpbusd accumulates in int32: exact);
-//  - kAvx2: squish's own kernel (int8_kernels.h), both sides widened to int16 and multiplied with
-//    vpmaddwd. oneDNN's AVX2 int8 path is not used: its vpmaddubsw saturates int16 pair sums for
-//    u8 above 129;
+//  - kAvx2, codes up to kVpmaddubswExactMax: oneDNN's u8×s8 matmul on AVX2, whose vpmaddubsw sums
+//    two u8·s8 products in int16, exact only while 2 · x · 127 ≤ 32767;
+//  - kAvx2, full range: squish's own kernel (int8_kernels.h), both sides widened to int16 and
+//    multiplied with vpmaddwd (exact for every u8; 0.71–0.81× oneDNN's speed, bench/results/int8_avx2.md);
 //  - kScalar: the same layout in plain loops.
 #pragma once
 
@@ -21,12 +24,16 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/epilogue.h"
+#include "kernels/int8_scheme.h"
 
 namespace squish {
 
 // The back end new weights are packed for: kAvx512 (oneDNN, VNNI) when the CPU has AVX-512 VNNI and
 // SQUISH_ISA allows AVX-512, else kAvx2 when allowed and present, else kScalar.
 Isa int8_isa();
+// The largest u8 code oneDNN's AVX2 int8 kernel multiplies exactly (vpmaddubsw: 2 · 129 · 127 ≤ 32767).
+inline constexpr int kVpmaddubswExactMax = 129;
+
 // Whether this CPU can run the int8 back end of `isa` (kAvx512 means oneDNN with VNNI, which also
 // needs SQUISH_ISA to allow AVX-512, since it caps oneDNN too).
 bool int8_isa_available(Isa isa);
@@ -35,9 +42,12 @@ bool int8_isa_available(Isa isa);
 // packing; shareable across threads.
 class PackedInt8Weights {
  public:
-  // UsageError unless int8_isa_available(isa).
-  static PackedInt8Weights pack(const int8_t* w, int64_t n, int64_t k, Isa isa = int8_isa());
+  // For activations up to activation_qmax. UsageError unless int8_isa_available(isa).
+  static PackedInt8Weights pack(const int8_t* w, int64_t n, int64_t k, int activation_qmax = kActivationQmax,
+                                Isa isa = int8_isa());
   Isa isa() const;
+  // Whether oneDNN runs the product (VNNI, or AVX2 on a reduced range), else squish's pair tiles.
+  bool on_onednn() const;
   int64_t n() const { return n_; }
   int64_t k() const { return k_; }
   // Σ_k W[n, k] for each output row n: the zero-point correction.
@@ -63,14 +73,14 @@ void gemm_u8s8s32(int32_t* acc, const uint8_t* x, const PackedInt8Weights& w, in
 // The int8 GEMM and apply_dequant_epilogue() (kernels/epilogue.h) in one call:
 //   y[i, j] = epilogue(row_scales[i] · col_scales[j] · (acc[i, j] − row_zero_points[i] · Σ_k W[j, k]) + bias[j]).
 // The pair-tile back ends dequantize each tile as they store it (no int32 buffer, one pass less);
-// the VNNI back end writes its int32 products to acc_scratch ([m, N], unused elsewhere, may then be
-// null) and dequantizes after. bias may be null.
+// on oneDNN (w.on_onednn()) the int32 products go to acc_scratch ([m, N], unused otherwise, may then
+// be null) and are dequantized after. bias may be null.
 void gemm_u8s8_dequant(float* y, const uint8_t* x, const PackedInt8Weights& w, const float* row_scales,
                        const int32_t* row_zero_points, const float* col_scales, const float* bias, int64_t m,
                        Epilogue epilogue, int32_t* acc_scratch);
 
 // A static W8A8 GEMM: the input grid (scale, zero point) is fixed when the model loads.
-// On the VNNI back end its output stage runs inside oneDNN's kernel: the dequantization scales are
+// On oneDNN (VNNI, or AVX2 on a reduced range) its output stage runs inside oneDNN's kernel: the dequantization scales are
 // known when the primitive is made, and oneDNN's brgemm applies them, the bias and the epilogue
 // (GELU, tanh, the residual sum) as it stores y, with no int32 buffer and no second pass. oneDNN
 // adds the bias to the accumulator before scaling, so the zero point's correction rides in it:

@@ -22,6 +22,11 @@ namespace squish {
 
 // The u8 activation grid's top code, on every ISA.
 inline constexpr int kActivationQmax = 255;
+// The top code of a reduced-range grid (`--reduce_range`, as PyTorch's and ONNX Runtime's
+// reduce_range spell it): 7 bits, so that vpmaddubsw's int16 pair sums cannot saturate and AVX2
+// machines run oneDNN's faster int8 kernel exactly. Chosen at quantize time and stored in the file,
+// so it too means one computation on every ISA.
+inline constexpr int kReducedActivationQmax = 127;
 
 enum class WeightGranularity { kPerChannel, kPerTensor };
 

@@ -8,7 +8,7 @@
 namespace squish {
 
 CalibrationResult calibrate(SequenceModel& model, std::span<const TokenBatch> batches, const ObserverOptions& observer,
-                            const std::function<bool(const Linear&)>& include,
+                            int qmax, const std::function<bool(const Linear&)>& include,
                             const std::function<void(int64_t)>& on_batch) {
   std::map<const Linear*, std::unique_ptr<RangeObserver>> observers;
   for (const Linear* l : model.linears())
@@ -22,8 +22,7 @@ CalibrationResult calibrate(SequenceModel& model, std::span<const TokenBatch> ba
         for (int32_t length : batch.lengths) result.tokens += length;
         if (on_batch) on_batch(batch.batch);
       });
-  // Ranges are stored for the full u8 grid; the AVX2 path re-grids them when it runs.
-  result.qmax = kActivationQmax;
+  result.qmax = qmax;
   for (const auto& [linear, obs] : observers) {
     result.input_ranges[linear->name] = obs->range(result.qmax);
     result.observer_bytes += obs->state_bytes();

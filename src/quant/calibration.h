@@ -22,10 +22,11 @@ struct CalibrationResult {
   int qmax = 0;                                         // the grid the ranges were chosen for
 };
 
-// Observes the input of every Linear for which `include` is true over `batches`, in order.
-// `on_batch` (may be null) is called after each batch with its sequence count.
+// Observes the input of every Linear for which `include` is true over `batches`, in order, and
+// chooses ranges for grids of `qmax` steps. `on_batch` (may be null) is called after each batch with
+// its sequence count.
 CalibrationResult calibrate(SequenceModel& model, std::span<const TokenBatch> batches, const ObserverOptions& observer,
-                            const std::function<bool(const Linear&)>& include,
+                            int qmax, const std::function<bool(const Linear&)>& include,
                             const std::function<void(int64_t)>& on_batch = nullptr);
 
 }  // namespace squish

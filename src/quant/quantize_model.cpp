@@ -10,15 +10,15 @@ bool quantized_by_default(const Linear& linear, const QuantizeOptions& options) 
   return !head || options.quantize_head;
 }
 
-Linear quantize_linear(const Linear& linear, WeightGranularity granularity, std::optional<ActivationRange> input_range) {
+Linear quantize_linear(const Linear& linear, const QuantizeOptions& options, std::optional<ActivationRange> input_range) {
   const Tensor w = linear_dequantize(linear);
   std::vector<int64_t> tensor_rows;
   for (const LinearPart& p : linear.parts) tensor_rows.push_back(p.rows);
   std::optional<U8Params> input;
-  if (input_range) input = u8_params(input_range->lo, input_range->hi, kActivationQmax);
+  if (input_range) input = u8_params(input_range->lo, input_range->hi, options.activation_qmax);
   Linear out = linear;
-  out.weights = std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity, tensor_rows), w.dim(0),
-                                                    w.dim(1), granularity, input);
+  out.weights = std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, options.granularity, tensor_rows), w.dim(0),
+                                                    w.dim(1), options.granularity, input, options.activation_qmax);
   return out;
 }
 
@@ -33,7 +33,7 @@ int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options) {
   int quantized = 0;
   for (Linear* l : model.mutable_linears()) {
     if (!quantized_by_default(*l, options)) continue;
-    *l = quantize_linear(*l, options.granularity);
+    *l = quantize_linear(*l, options);
     ++quantized;
   }
   return quantized;
@@ -48,7 +48,7 @@ int quantize_static(SequenceModel& model, const QuantizeOptions& options,
     const auto range = input_ranges.find(l->name);
     if (range == input_ranges.end())
       throw Error(ExitCode::kInternal, "static quantization: no calibrated range for " + l->name);
-    *l = quantize_linear(*l, options.granularity, range->second);
+    *l = quantize_linear(*l, options, range->second);
     ++quantized;
   }
   return quantized;

@@ -17,14 +17,17 @@ struct QuantizeOptions {
   WeightGranularity granularity = WeightGranularity::kPerChannel;  // --per_channel | --per_tensor
   bool quantize_head = false;  // also the pooler and classifier (--quantize_head)
   bool quantize_embeddings = false;  // word embeddings int8 per row, dequantized on gather (--quantize_embeddings)
+  // The activations' top code: kActivationQmax, or kReducedActivationQmax with --reduce_range.
+  int activation_qmax = kActivationQmax;
 };
 
 // The Linears a pass quantizes: every encoder Linear (Q/K/V, attention output, FFN in and out), and
 // the pooler and classifier when asked.
 bool quantized_by_default(const Linear& linear, const QuantizeOptions& options);
 
-// The Linear with int8 weights: dynamic W8A32 without `input_range`, static W8A8 on that range's grid.
-Linear quantize_linear(const Linear& linear, WeightGranularity granularity,
+// The Linear with int8 weights (options' granularity and activation range): dynamic W8A32 without
+// `input_range`, static W8A8 on that range's grid.
+Linear quantize_linear(const Linear& linear, const QuantizeOptions& options,
                        std::optional<ActivationRange> input_range = std::nullopt);
 
 // The word embeddings int8 per row, when options ask for it (both passes below call it).

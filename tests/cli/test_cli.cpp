@@ -278,6 +278,24 @@ TEST(Cli, QuantizeWritesADirectoryEveryCommandReads) {
   EXPECT_EQ(leak.exit_code, 2);
   EXPECT_NE(leak.err.find("--calib_split dev is the split sst2 is evaluated on"), std::string::npos) << leak.err;
   EXPECT_FALSE(fs::exists(dir + "3"));
+  // --reduce_range: 7-bit activation grids, said in quantization.json and inspect; refused with a plan.
+  const std::string reduced = test::temp_dir("reduced") + "/q";
+  const RunResult r = run_squish("quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                                 quote(data_dir()) + " --calib_size 64 --reduce_range --output_dir " + quote(reduced));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rq = nlohmann::json::parse(read_file(reduced + "/quantization.json"));
+  EXPECT_EQ(rq["scheme"]["activation_qmax"], 127);
+  EXPECT_EQ(rq["layers"][0]["input"]["qmax"], 127);
+  const RunResult ri = run_squish("inspect --model_dir " + quote(reduced));
+  EXPECT_NE(ri.out.find("(reduced range 0..127)"), std::string::npos) << ri.out;
+  const std::string plan = test::temp_dir("reduced_plan") + "/plan.json";
+  std::ofstream(plan) << R"({"squish": "bit-plan", "version": 1, "linears": {}})";
+  const RunResult with_plan = run_squish("quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                                         quote(data_dir()) + " --plan " + quote(plan) + " --reduce_range --output_dir " +
+                                         quote(reduced + "2"));
+  EXPECT_EQ(with_plan.exit_code, 2);
+  EXPECT_NE(with_plan.err.find("--reduce_range"), std::string::npos) << with_plan.err;
+  EXPECT_FALSE(fs::exists(reduced + "2"));
 }
 
 // Broken quantized directories: each a clear error naming the file or tensor, exit 4, no crash

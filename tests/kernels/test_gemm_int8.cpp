@@ -38,28 +38,36 @@ std::vector<int8_t> weights(size_t n, uint64_t seed) {
   return v;
 }
 
-// Every int8 back end this CPU can run.
-std::vector<Isa> back_ends() {
-  std::vector<Isa> out;
+// Every int8 back end this CPU can run: each ISA's, for the full and the reduced activation range
+// (on AVX2 the reduced range runs on oneDNN's vpmaddubsw kernel instead of squish's pair tiles).
+struct BackEnd {
+  Isa isa;
+  int qmax;
+};
+std::vector<BackEnd> back_ends() {
+  std::vector<BackEnd> out;
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar})
-    if (int8_isa_available(isa)) out.push_back(isa);
+    for (int qmax : {kActivationQmax, kReducedActivationQmax})
+      if (int8_isa_available(isa)) out.push_back({isa, qmax});
   return out;
 }
+std::string name(const BackEnd& b) { return std::string(isa_name(b.isa)) + " qmax " + std::to_string(b.qmax); }
 
 class GemmInt8Test : public ::testing::TestWithParam<Int8Case> {};
 
 TEST_P(GemmInt8Test, EqualsTheIntegerReferenceExactlyOnEveryBackEnd) {
   const auto [m, n, k] = GetParam();
-  const auto x = activations(static_cast<size_t>(m * k), kActivationQmax, 1);
   const auto w = weights(static_cast<size_t>(n * k), 2);
-  std::vector<int32_t> ref(static_cast<size_t>(m * n));
-  reference::gemm_u8s8s32(ref.data(), x.data(), w.data(), m, n, k);
-  for (Isa isa : back_ends()) {
-    const PackedInt8Weights packed = PackedInt8Weights::pack(w.data(), n, k, isa);
-    EXPECT_EQ(packed.isa(), isa);
+  for (const BackEnd& b : back_ends()) {
+    const auto x = activations(static_cast<size_t>(m * k), b.qmax, 1);
+    std::vector<int32_t> ref(static_cast<size_t>(m * n));
+    reference::gemm_u8s8s32(ref.data(), x.data(), w.data(), m, n, k);
+    const PackedInt8Weights packed = PackedInt8Weights::pack(w.data(), n, k, b.qmax, b.isa);
+    EXPECT_EQ(packed.isa(), b.isa);
+    EXPECT_EQ(packed.on_onednn(), b.isa == Isa::kAvx512 || (b.isa == Isa::kAvx2 && b.qmax <= kVpmaddubswExactMax));
     std::vector<int32_t> acc(ref.size(), -1);
     gemm_u8s8s32(acc.data(), x.data(), packed, m);
-    EXPECT_EQ(acc, ref) << isa_name(isa);
+    EXPECT_EQ(acc, ref) << name(b);
   }
 }
 
@@ -73,10 +81,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmInt8Test,
                          });
 
 TEST(GemmInt8, WorstCaseProductsAreExactOnEveryBackEnd) {
-  // Every product at its largest, 255 × ±127: vpmaddubsw would form int16 pair sums of ±64770.
+  // Every product at its largest, qmax × ±127: at 255 vpmaddubsw would form int16 pair sums of
+  // ±64770, so the full range runs on pair tiles; at 127 its pair sums stay within ±32258.
   const int64_t m = 7, n = 24, k = 97;
+  for (const BackEnd& b : back_ends())
   for (int sign_pattern = 0; sign_pattern < 3; ++sign_pattern) {
-    const std::vector<uint8_t> x(static_cast<size_t>(m * k), static_cast<uint8_t>(kActivationQmax));
+    const std::vector<uint8_t> x(static_cast<size_t>(m * k), static_cast<uint8_t>(b.qmax));
     std::vector<int8_t> w(static_cast<size_t>(n * k), 127);
     for (size_t i = 0; i < w.size(); ++i) {
       if (sign_pattern == 1) w[i] = -127;
@@ -84,12 +94,10 @@ TEST(GemmInt8, WorstCaseProductsAreExactOnEveryBackEnd) {
     }
     std::vector<int32_t> ref(static_cast<size_t>(m * n));
     reference::gemm_u8s8s32(ref.data(), x.data(), w.data(), m, n, k);
-    EXPECT_EQ(ref[0], sign_pattern == 0 ? 255 * 127 * k : sign_pattern == 1 ? -255 * 127 * k : -255 * 127);
-    for (Isa isa : back_ends()) {
-      std::vector<int32_t> acc(ref.size());
-      gemm_u8s8s32(acc.data(), x.data(), PackedInt8Weights::pack(w.data(), n, k, isa), m);
-      EXPECT_EQ(acc, ref) << isa_name(isa) << " sign pattern " << sign_pattern;
-    }
+    EXPECT_EQ(ref[0], sign_pattern == 0 ? b.qmax * 127 * k : sign_pattern == 1 ? -b.qmax * 127 * k : -b.qmax * 127);
+    std::vector<int32_t> acc(ref.size());
+    gemm_u8s8s32(acc.data(), x.data(), PackedInt8Weights::pack(w.data(), n, k, b.qmax, b.isa), m);
+    EXPECT_EQ(acc, ref) << name(b) << " sign pattern " << sign_pattern;
   }
 }
 
@@ -101,24 +109,24 @@ TEST(GemmInt8, BackEndFollowsTheCpuAndTheIsaCap) {
   const std::vector<int8_t> w(4, 1);
   EXPECT_EQ(PackedInt8Weights::pack(w.data(), 2, 2).isa(), expected);
   if (!int8_isa_available(Isa::kAvx512)) {
-    EXPECT_THROW(PackedInt8Weights::pack(w.data(), 2, 2, Isa::kAvx512), UsageError);
+    EXPECT_THROW(PackedInt8Weights::pack(w.data(), 2, 2, kActivationQmax, Isa::kAvx512), UsageError);
   }
 }
 
 TEST(GemmInt8, PackingKeepsTheWeightsAndTheirRowSums) {
   const int64_t n = 90, k = 33;
   const auto w = weights(static_cast<size_t>(n * k), 3);
-  for (Isa isa : back_ends()) {
-    const PackedInt8Weights packed = PackedInt8Weights::pack(w.data(), n, k, isa);
+  for (const BackEnd& b : back_ends()) {
+    const PackedInt8Weights packed = PackedInt8Weights::pack(w.data(), n, k, b.qmax, b.isa);
     std::vector<int8_t> back(w.size());
     packed.unpack(back.data());
-    EXPECT_EQ(back, w) << isa_name(isa);
+    EXPECT_EQ(back, w) << name(b);
     for (int64_t r = 0; r < n; ++r) {
       int32_t sum = 0;
       for (int64_t c = 0; c < k; ++c) sum += w[static_cast<size_t>(r * k + c)];
-      EXPECT_EQ(packed.row_sums()[static_cast<size_t>(r)], sum) << isa_name(isa) << " row " << r;
+      EXPECT_EQ(packed.row_sums()[static_cast<size_t>(r)], sum) << name(b) << " row " << r;
     }
-    EXPECT_GE(packed.bytes(), n * k + n * 4) << isa_name(isa);
+    EXPECT_GE(packed.bytes(), n * k + n * 4) << name(b);
   }
 }
 
@@ -130,8 +138,8 @@ TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
   for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 64, 96}, {37, 77, 129}, {128, 256, 768}})
     for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate})
       for (bool with_bias : {true, false})
-        for (Isa isa : back_ends()) {
-          const auto x = activations(static_cast<size_t>(m * k), kActivationQmax, 5);
+        for (const BackEnd& be : back_ends()) {
+          const auto x = activations(static_cast<size_t>(m * k), be.qmax, 5);
           const auto w = weights(static_cast<size_t>(n * k), 6);
           std::vector<float> weight_scales(static_cast<size_t>(n)), bias(static_cast<size_t>(n));
           for (int64_t j = 0; j < n; ++j) {
@@ -139,8 +147,8 @@ TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
             bias[static_cast<size_t>(j)] = 0.05f * static_cast<float>(j % 5) - 0.1f;
           }
           const float input_scale = 0.013f;
-          const int32_t zero_point = kActivationQmax / 3;
-          const StaticInt8Gemm gemm(PackedInt8Weights::pack(w.data(), n, k, isa), input_scale, zero_point,
+          const int32_t zero_point = be.qmax / 3;
+          const StaticInt8Gemm gemm(PackedInt8Weights::pack(w.data(), n, k, be.qmax, be.isa), input_scale, zero_point,
                                     weight_scales);
           std::vector<float> y(static_cast<size_t>(m * n), 0.25f), ref = y;
           gemm.run(y.data(), x.data(), with_bias ? bias.data() : nullptr, m, e);
@@ -157,7 +165,7 @@ TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
           // of oneDNN's GELU/tanh: a few ulp of the largest intermediate.
           for (size_t i = 0; i < y.size(); ++i)
             ASSERT_NEAR(y[i], ref[i], 2e-5 * (1 + std::fabs(ref[i])))
-                << isa_name(isa) << " M" << m << " N" << n << " K" << k << " epilogue " << static_cast<int>(e)
+                << name(be) << " M" << m << " N" << n << " K" << k << " epilogue " << static_cast<int>(e)
                 << " bias " << with_bias << " at " << i;
         }
 }
@@ -169,15 +177,15 @@ TEST(GemmInt8, DequantizingGemmMatchesTheEpilogueTwinOnEveryBackEnd) {
   for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 16, 96}, {37, 77, 129}, {131, 48, 768}})
     for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate})
       for (bool with_bias : {true, false})
-        for (Isa isa : back_ends()) {
-          const auto x = activations(static_cast<size_t>(m * k), kActivationQmax, 7);
+        for (const BackEnd& be : back_ends()) {
+          const auto x = activations(static_cast<size_t>(m * k), be.qmax, 7);
           const auto w = weights(static_cast<size_t>(n * k), 8);
           std::vector<float> row_scales(static_cast<size_t>(m)), col_scales(static_cast<size_t>(n)),
               bias(static_cast<size_t>(n));
           std::vector<int32_t> row_zeros(static_cast<size_t>(m)), sums(static_cast<size_t>(n), 0);
           for (int64_t i = 0; i < m; ++i) {
             row_scales[static_cast<size_t>(i)] = 0.004f * static_cast<float>(1 + i % 5);
-            row_zeros[static_cast<size_t>(i)] = static_cast<int32_t>(i * 37 % 256);
+            row_zeros[static_cast<size_t>(i)] = static_cast<int32_t>(i * 37 % (be.qmax + 1));
           }
           for (int64_t j = 0; j < n; ++j) {
             col_scales[static_cast<size_t>(j)] = 1e-3f * static_cast<float>(1 + j % 7);
@@ -187,7 +195,7 @@ TEST(GemmInt8, DequantizingGemmMatchesTheEpilogueTwinOnEveryBackEnd) {
           const float* b = with_bias ? bias.data() : nullptr;
           std::vector<float> y(static_cast<size_t>(m * n), 0.25f), ref = y;
           std::vector<int32_t> scratch(static_cast<size_t>(m * n));
-          gemm_u8s8_dequant(y.data(), x.data(), PackedInt8Weights::pack(w.data(), n, k, isa), row_scales.data(),
+          gemm_u8s8_dequant(y.data(), x.data(), PackedInt8Weights::pack(w.data(), n, k, be.qmax, be.isa), row_scales.data(),
                             row_zeros.data(), col_scales.data(), b, m, e, scratch.data());
           std::vector<int32_t> acc(static_cast<size_t>(m * n));
           reference::gemm_u8s8s32(acc.data(), x.data(), w.data(), m, n, k);
@@ -195,7 +203,7 @@ TEST(GemmInt8, DequantizingGemmMatchesTheEpilogueTwinOnEveryBackEnd) {
                                       sums.data(), b, m, n, e);
           for (size_t i = 0; i < y.size(); ++i)
             ASSERT_NEAR(y[i], ref[i], 2e-5 * (1 + std::fabs(ref[i])))
-                << isa_name(isa) << " M" << m << " N" << n << " K" << k << " epilogue " << static_cast<int>(e)
+                << name(be) << " M" << m << " N" << n << " K" << k << " epilogue " << static_cast<int>(e)
                 << " bias " << with_bias << " at " << i;
         }
 }

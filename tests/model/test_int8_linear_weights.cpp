@@ -28,19 +28,20 @@ struct LinearCase {
   Epilogue epilogue;
   bool per_channel;
   bool static_input;
+  int qmax = kActivationQmax;  // kReducedActivationQmax: a --reduce_range Linear
 };
 
 class Int8LinearTest : public ::testing::TestWithParam<LinearCase> {};
 
 TEST_P(Int8LinearTest, MatchesItsFakeQuantTwin) {
-  const auto [m, n, k, epilogue, per_channel, static_input] = GetParam();
+  const auto [m, n, k, epilogue, per_channel, static_input, qmax] = GetParam();
   const Tensor w = random_tensor({n, k}, 1, 0.05f), b = random_tensor({n}, 2, 0.1f), x = random_tensor({m, k}, 3, 1.0f);
   const WeightGranularity granularity = per_channel ? WeightGranularity::kPerChannel : WeightGranularity::kPerTensor;
   // A static grid narrower than x's N(0, 1) values, so clipping is exercised too.
   const std::optional<U8Params> grid =
-      static_input ? std::optional(u8_params(-3.0f, 3.5f, kActivationQmax)) : std::nullopt;
+      static_input ? std::optional(u8_params(-3.0f, 3.5f, qmax)) : std::nullopt;
   const Linear q = make_linear("l", LinearRole::kFfnIn, 0,
-                               std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity), n, k, granularity, grid), b);
+                               std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, granularity), n, k, granularity, grid, qmax), b);
   EXPECT_EQ(q.weights->format(), static_input ? "int8-static" : "int8-dynamic");
   const Tensor y0 = random_tensor({m, n}, 4, 1.0f);  // what kAccumulate adds to
   Tensor y = y0;
@@ -52,12 +53,13 @@ TEST_P(Int8LinearTest, MatchesItsFakeQuantTwin) {
   std::vector<float> scales(static_cast<size_t>(m));
   std::vector<int32_t> zeros(static_cast<size_t>(m));
   if (grid) {
-    quantize_u8(x.data(), m * k, *grid, kActivationQmax, xq.data());
+    quantize_u8(x.data(), m * k, *grid, qmax, xq.data());
     std::fill(scales.begin(), scales.end(), grid->scale);
     std::fill(zeros.begin(), zeros.end(), grid->zero_point);
   } else {
-    quantize_rows_u8(x.data(), m, k, kActivationQmax, xq.data(), scales.data(), zeros.data());
+    quantize_rows_u8(x.data(), m, k, qmax, xq.data(), scales.data(), zeros.data());
   }
+  for (uint8_t code : xq) ASSERT_LE(code, qmax);
   Tensor x_hat({m, k});
   for (int64_t i = 0; i < m * k; ++i)
     x_hat.values[static_cast<size_t>(i)] = scales[static_cast<size_t>(i / k)] * (xq[static_cast<size_t>(i)] - zeros[static_cast<size_t>(i / k)]);
@@ -87,12 +89,16 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Int8LinearTest,
                                            LinearCase{5, 2, 64, Epilogue::kTanh, true, false},
                                            LinearCase{1, 64, 96, Epilogue::kNone, true, true},
                                            LinearCase{37, 77, 129, Epilogue::kGelu, true, true},
-                                           LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true}),
+                                           LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true},
+                                           LinearCase{37, 77, 129, Epilogue::kGelu, true, false, kReducedActivationQmax},
+                                           LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true,
+                                                      kReducedActivationQmax}),
                          [](const ::testing::TestParamInfo<LinearCase>& info) {
                            const LinearCase& c = info.param;
                            return "M" + std::to_string(c.m) + "_N" + std::to_string(c.n) + "_K" + std::to_string(c.k) +
                                   "_epilogue" + std::to_string(static_cast<int>(c.epilogue)) +
-                                  (c.per_channel ? "_per_channel" : "_per_tensor") + (c.static_input ? "_static" : "_dynamic");
+                                  (c.per_channel ? "_per_channel" : "_per_tensor") + (c.static_input ? "_static" : "_dynamic") +
+                                  (c.qmax == kActivationQmax ? "" : "_reduced_range");
                          });
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "core/file_util.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
+#include "model/common/int8_linear_weights.h"
 #include "model/common/linear_formats.h"
 #include "model/load_model.h"
 #include "quant/calibration.h"
@@ -48,7 +49,7 @@ TEST(QuantizedContainer, StaticPerChannelWithInt8EmbeddingsRoundTripsBitExactly)
   const TokenBatch batch = small_batch();
   const QuantizeOptions options{WeightGranularity::kPerChannel, true, true};
   const CalibrationResult c =
-      calibrate(*model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
+      calibrate(*model, {&batch, 1}, {}, kActivationQmax, [&](const Linear& l) { return quantized_by_default(l, options); });
   quantize_static(*model, options, c.input_ranges);
   EXPECT_EQ(model->container_plan().embeddings, "int8-rows");
   EXPECT_EQ(model->mutable_word_embeddings().bytes(), 61 * 24 + 61 * 4);  // a byte per value, a scale per row
@@ -87,6 +88,57 @@ TEST(QuantizedContainer, DynamicPerTensorWithFp32HeadRoundTripsBitExactly) {
     EXPECT_EQ(t.at(std::string("bert.encoder.layer.0.attention.self.") + m + ".weight_scale").shape, Shape{1}) << m;
   EXPECT_EQ(t.at("bert.encoder.layer.0.attention.self.query.weight").dtype, DType::kI8);
   EXPECT_EQ(t.at("classifier.weight").dtype, DType::kF32);  // the fixture's fp32 values are not all F16-exact
+}
+
+// --reduce_range: the 7-bit grids travel in the file (.input_qmax), static and dynamic alike, and a
+// file without them means the full 255 steps; any other value is refused, naming the tensor.
+TEST(QuantizedContainer, ReducedRangeIsStoredAndReloaded) {
+  for (const bool is_static : {true, false}) {
+    auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+    QuantizeOptions options;
+    options.activation_qmax = kReducedActivationQmax;
+    const TokenBatch batch = small_batch();
+    if (is_static) {
+      const CalibrationResult c = calibrate(*model, {&batch, 1}, {}, options.activation_qmax,
+                                            [&](const Linear& l) { return quantized_by_default(l, options); });
+      quantize_static(*model, options, c.input_ranges);
+    } else {
+      quantize_dynamic(*model, options);
+    }
+    expect_round_trip(*model, is_static ? "reduced_static" : "reduced_dynamic");
+    const std::string dir = save(*model, "reduced");
+    const auto reloaded = load_model(dir);
+    for (const Linear* l : reloaded->linears())
+      if (const Int8LinearWeights* q = int8_weights_of(*l)) EXPECT_EQ(q->activation_qmax(), kReducedActivationQmax);
+    TensorMap t = read_safetensors(dir + "/model.safetensors");
+    EXPECT_EQ(*static_cast<const uint8_t*>(t.at("bert.encoder.layer.0.attention.self.key.input_qmax").data), 127);
+  }
+  auto full = load_model(test::fixtures_dir() + "/tiny_bert");
+  quantize_dynamic(*full, {});
+  const TensorMap t = read_safetensors(save(*full, "full") + "/model.safetensors");
+  EXPECT_EQ(t.count("bert.encoder.layer.0.attention.self.key.input_qmax"), 0u);
+  for (const Linear* l : load_model(save(*full, "full_reloaded"))->linears())
+    if (const Int8LinearWeights* q = int8_weights_of(*l)) EXPECT_EQ(q->activation_qmax(), kActivationQmax);
+}
+
+TEST(QuantizedContainer, RefusesAnActivationRangeOtherThan127Or255) {
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  QuantizeOptions options;
+  options.activation_qmax = kReducedActivationQmax;
+  quantize_dynamic(*model, options);
+  std::vector<TensorToWrite> tensors = model->container_tensors();
+  for (TensorToWrite& t : tensors)
+    if (t.name == "bert.encoder.layer.0.intermediate.dense.input_qmax") t.bytes = std::string(1, static_cast<char>(200));
+  const std::string dir = save(*model, "bad_qmax");
+  write_safetensors(dir + "/model.safetensors", tensors, container_metadata(model->container_plan()));
+  try {
+    load_model(dir);
+    FAIL() << "a model with .input_qmax 200 loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("bert.encoder.layer.0.intermediate.dense.input_qmax"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected 127"), std::string::npos) << e.what();
+  }
 }
 
 TEST(QuantizedContainer, PlanMustListEveryLinear) {

@@ -27,7 +27,7 @@ bool is_head(const Linear& l) { return l.role == LinearRole::kPooler || l.role =
 
 // Min-max calibration of the Linears `options` quantizes, on one batch.
 CalibrationResult calibrate_defaults(SequenceModel& model, const TokenBatch& batch, const QuantizeOptions& options) {
-  return calibrate(model, {&batch, 1}, {}, [&](const Linear& l) { return quantized_by_default(l, options); });
+  return calibrate(model, {&batch, 1}, {}, kActivationQmax, [&](const Linear& l) { return quantized_by_default(l, options); });
 }
 
 TEST(QuantizeDynamic, EncoderLinearsOnlyUnlessTheHeadIsAsked) {
@@ -59,7 +59,7 @@ TEST(Calibration, SeesTheLinearInputsWithoutPadding) {
   model->forward(padded_batch(0), logits, options);
   const auto all = [](const Linear&) { return true; };
   const TokenBatch batch = padded_batch(0);
-  const CalibrationResult c = calibrate(*model, {&batch, 1}, {}, all);
+  const CalibrationResult c = calibrate(*model, {&batch, 1}, {}, kActivationQmax, all);
   const ActivationRange qkv = c.input_ranges.at("encoder.layer.0.attention.self.qkv");
   EXPECT_EQ(qkv.lo, lo);
   EXPECT_EQ(qkv.hi, hi);
@@ -67,7 +67,7 @@ TEST(Calibration, SeesTheLinearInputsWithoutPadding) {
   EXPECT_EQ(c.input_ranges.size(), model->linears().size());
   // Whatever the padding holds, the ranges do not move.
   const TokenBatch other_padding = padded_batch(3);
-  const CalibrationResult c2 = calibrate(*model, {&other_padding, 1}, {}, all);
+  const CalibrationResult c2 = calibrate(*model, {&other_padding, 1}, {}, kActivationQmax, all);
   for (const auto& [name, r] : c.input_ranges) {
     EXPECT_EQ(c2.input_ranges.at(name).lo, r.lo) << name;
     EXPECT_EQ(c2.input_ranges.at(name).hi, r.hi) << name;
@@ -102,8 +102,8 @@ TEST(Fallback, WalksTheRankingUntilTheDropIsMet) {
   std::map<std::string, LinearVariants> variants;
   for (Linear* l : model->mutable_linears()) {
     if (!quantized_by_default(*l, options)) continue;
-    variants.emplace(l->name, LinearVariants{*l, quantize_linear(*l, options.granularity),
-                                             quantize_linear(*l, options.granularity, c.input_ranges.at(l->name))});
+    variants.emplace(l->name, LinearVariants{*l, quantize_linear(*l, options),
+                                             quantize_linear(*l, options, c.input_ranges.at(l->name))});
   }
   measure_layer_errors(*model, {&batch, 1}, variants);
   for (const auto& [name, v] : variants) {

@@ -16,10 +16,11 @@ namespace squish {
 
 class Int8LinearWeights final : public LinearWeights {
  public:
-  // `static_input`: the calibrated grid (kActivationQmax steps) of a static Linear; none
-  // for dynamic. Per-tensor scales are per HF module, repeated over its rows in w.scales.
+  // `static_input`: the calibrated grid of a static Linear; none for dynamic. Per-tensor scales are
+  // per HF module, repeated over its rows in w.scales. `activation_qmax`: the activations' top code,
+  // kActivationQmax or kReducedActivationQmax (static grids and dynamic rows alike).
   Int8LinearWeights(const Int8Weights& w, int64_t n, int64_t k, WeightGranularity granularity,
-                    std::optional<U8Params> static_input);
+                    std::optional<U8Params> static_input, int activation_qmax = kActivationQmax);
 
   std::string_view format() const override;
   int64_t out_features() const override;
@@ -34,12 +35,14 @@ class Int8LinearWeights final : public LinearWeights {
   const std::vector<float>& scales() const { return scales_; }
   // The stored grid of a static Linear; none for dynamic.
   const std::optional<U8Params>& static_input() const { return static_input_; }
+  int activation_qmax() const { return activation_qmax_; }
 
  private:
   PackedInt8Weights packed_;
   std::vector<float> scales_;  // per output row
   WeightGranularity granularity_;
   std::optional<U8Params> static_input_;
+  int activation_qmax_;
   std::optional<StaticInt8Gemm> static_gemm_;  // static: the GEMM with its output stage fused
 };
 

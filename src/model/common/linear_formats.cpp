@@ -46,8 +46,23 @@ std::shared_ptr<const LinearWeights> read_int8(const std::vector<LinearPart>& pa
   std::optional<WeightGranularity> granularity;
   std::optional<U8Params> input;
   std::string first_input_name;
+  std::optional<int> qmax;  // every module of a Linear reads the same activations
   int64_t row = 0;
   for (const auto& p : parts) {
+    // Optional: absent means the full grid (kActivationQmax); a reduced-range model stores 127.
+    const std::string qmax_name = p.name + ".input_qmax";
+    int here_qmax = kActivationQmax;
+    if (lookup(qmax_name)) {
+      here_qmax = *static_cast<const uint8_t*>(reader.get(qmax_name, DType::kU8, {1}).data);
+      if (here_qmax != kActivationQmax && here_qmax != kReducedActivationQmax)
+        throw FormatError(file + ": tensor '" + qmax_name + "': " + std::to_string(here_qmax) + ", expected " +
+                          std::to_string(kReducedActivationQmax) + " (reduced range) or " +
+                          std::to_string(kActivationQmax));
+    }
+    if (qmax && *qmax != here_qmax)
+      throw FormatError(file + ": tensor '" + qmax_name + "': the modules of one Linear read the same input, "
+                        "but their activation ranges differ");
+    qmax = here_qmax;
     const RawTensor& q = reader.get(p.name + ".weight", DType::kI8, {p.rows, k});
     std::memcpy(w.q.data() + row * k, q.data, static_cast<size_t>(p.rows * k));
     const std::string scale_name = p.name + ".weight_scale";
@@ -74,7 +89,7 @@ std::shared_ptr<const LinearWeights> read_int8(const std::vector<LinearPart>& pa
     }
     row += p.rows;
   }
-  return std::make_shared<Int8LinearWeights>(w, n, k, *granularity, input);
+  return std::make_shared<Int8LinearWeights>(w, n, k, *granularity, input, *qmax);
 }
 
 std::shared_ptr<const LinearWeights> read_int8_dynamic(const std::vector<LinearPart>& parts, int64_t k, int64_t,
@@ -126,7 +141,8 @@ constexpr LinearFormatTraits kFormats[] = {
     {"f16", 16, false, "fp16 weights (.weight F16), widened to fp32 inside the multiply", read_f16_weights, f16_bytes,
      quantize_f16},
     {"int8-dynamic", 8, false,
-     "W8A32: .weight I8, .weight_scale F32 per row or [1]; activations quantized per row at run time",
+     "W8A32: .weight I8, .weight_scale F32 per row or [1]; activations quantized per row at run time "
+     "(to 0..255, or 0..127 where .input_qmax U8 [1] says 127: --reduce_range)",
      read_int8_dynamic, int8_bytes, quantize_int8_dynamic},
     {"int8-static", 8, false,
      "W8A8: as int8-dynamic plus .input_scale F32 [1] and .input_zero_point U8 [1], the calibrated input grid",
