@@ -24,8 +24,8 @@ void store_row(const TileArgs& a, int64_t r, const int32_t* products) {
   const OutputStage& o = a.out;
   float* y = o.y + r * o.ldy;
   for (int64_t c = 0; c < a.cols; ++c) {
-    const float v = o.row_scales[r] * o.col_scales[c] * static_cast<float>(products[c] - o.row_zero_points[r] * o.col_sums[c]) +
-                    (o.bias ? o.bias[c] : 0.0f);
+    const float centred = static_cast<float>(products[c] - o.row_zero_points[r] * o.col_sums[c]);
+    const float v = o.row_scales[r] * o.col_scales[c] * centred + (o.bias ? o.bias[c] : 0.0f);
     y[c] = o.accumulate ? y[c] + v : v;
   }
 }
@@ -50,9 +50,7 @@ __attribute__((always_inline)) inline void store_dequantized(const OutputStage& 
     _mm256_storeu_ps(y + 8 * h, v);
   }
 }
-#endif
 
-#if defined(__AVX2__)
 constexpr int kMaxRows = kRowGranule;
 
 int32_t load_pair(const int16_t* p) {

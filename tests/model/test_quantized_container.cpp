@@ -108,8 +108,12 @@ TEST(QuantizedContainer, ReducedRangeIsStoredAndReloaded) {
     expect_round_trip(*model, is_static ? "reduced_static" : "reduced_dynamic");
     const std::string dir = save(*model, "reduced");
     const auto reloaded = load_model(dir);
-    for (const Linear* l : reloaded->linears())
-      if (const Int8LinearWeights* q = int8_weights_of(*l)) EXPECT_EQ(q->activation_qmax(), kReducedActivationQmax);
+    for (const Linear* l : reloaded->linears()) {
+      const Int8LinearWeights* q = int8_weights_of(*l);
+      if (q) {
+        EXPECT_EQ(q->activation_qmax(), kReducedActivationQmax);
+      }
+    }
     TensorMap t = read_safetensors(dir + "/model.safetensors");
     EXPECT_EQ(*static_cast<const uint8_t*>(t.at("bert.encoder.layer.0.attention.self.key.input_qmax").data), 127);
   }
@@ -117,8 +121,12 @@ TEST(QuantizedContainer, ReducedRangeIsStoredAndReloaded) {
   quantize_dynamic(*full, {});
   const TensorMap t = read_safetensors(save(*full, "full") + "/model.safetensors");
   EXPECT_EQ(t.count("bert.encoder.layer.0.attention.self.key.input_qmax"), 0u);
-  for (const Linear* l : load_model(save(*full, "full_reloaded"))->linears())
-    if (const Int8LinearWeights* q = int8_weights_of(*l)) EXPECT_EQ(q->activation_qmax(), kActivationQmax);
+  for (const Linear* l : load_model(save(*full, "full_reloaded"))->linears()) {
+    const Int8LinearWeights* q = int8_weights_of(*l);
+    if (q) {
+      EXPECT_EQ(q->activation_qmax(), kActivationQmax);
+    }
+  }
 }
 
 TEST(QuantizedContainer, RefusesAnActivationRangeOtherThan127Or255) {
