@@ -136,11 +136,10 @@ void PackedInt8Weights::unpack(int8_t* w) const {
 
 namespace {
 
-// The pair-tile back ends: x widened to int16 rows of K2 (zero-padded), then row blocks × 16-column
+// The pair-tile back ends: x widened to int16 rows of K2 (zero-padded), then row panels × 16-column
 // tiles, split across threads; never along a dot product, so every thread count gives the same
-// bits.
-// With an output stage (its pointers at row 0 and column 0), tiles store dequantized fp32 instead of
-// int32 (acc unused).
+// bits. With an output stage (its pointers at row 0 and column 0), tiles store dequantized fp32
+// instead of int32 (acc unused).
 void gemm_pair_tiles(int32_t* acc, const uint8_t* x, const PackedInt8Weights::Impl& w, int64_t m,
                      const int8::OutputStage& stage = {}) {
   const int64_t k = w.k, k2 = w.k2(), n = w.n;
