@@ -9,7 +9,7 @@ shared=${SQUISH_SHARED_DIR:-$(cd .. && pwd)/shared}
 export SQUISH_SHARED_DIR=$shared
 export SQUISH_GOLDEN_DIR=${SQUISH_GOLDEN_DIR:-$PWD/build/goldens}
 
-bash tools/setup.sh
+bash tools/setup.sh --all
 
 missing=$(python3 tools/make_model_goldens.py --shared "$shared" --out "$SQUISH_GOLDEN_DIR" \
           --also-look-in tests/fixtures/models --list-missing)
@@ -39,6 +39,8 @@ ctest --test-dir build --output-on-failure -j2 --timeout 1500
 # (src/io) and the CLI's, which drive the sanitized squish binary through broken models and data.
 # Left out there: fine-tuning the real encoder and the Chromium page (minutes under ASan, and no
 # untrusted input of their own; both run in the ordinary build above).
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSQUISH_SANITIZE=ON -DSQUISH_BUILD_BENCH=OFF >/dev/null
+# -g1: line tables for the sanitizers' stack traces, a quicker build than full debug information.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DSQUISH_SANITIZE=ON \
+  -DSQUISH_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$(nproc)" --target test_io test_cli squish
 ctest --test-dir build-asan --output-on-failure -j2 -L '^(io|cli)$' -E 'RealModel|PageFromTinyRuns' --timeout 1500

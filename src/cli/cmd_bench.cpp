@@ -111,9 +111,11 @@ void run_bench(const BenchCommandOptions& o) {
   // An encoder without a head is timed like --config's random weights: with a seeded random head.
   const std::unique_ptr<SequenceModel> model =
       o.model_dir.empty() ? random_model(o.config, o.bench.seed) : load_model(o.model_dir, {true, o.bench.seed});
-  if (o.train) return run_train_bench(o, *model, output);
-  if (o.quant != "none" && model->info().squish_container && plan_is_quantized(model->container_plan()))
-    throw UsageError("--quant " + o.quant + ": " + o.model_dir + " is already quantized; bench it without --quant");
+  if (o.train) {
+    refuse_quantized(*model, o.model_dir, "time training on its fp32 source");
+    return run_train_bench(o, *model, output);
+  }
+  if (o.quant != "none") refuse_quantized(*model, o.model_dir, "bench it without --quant");
   std::string quantized;
   const char* per = o.quant_options.granularity == WeightGranularity::kPerChannel ? "channel" : "tensor";
   if (o.quant == "dynamic")

@@ -26,7 +26,12 @@ void run_glue_score_command(GlueScoreCommandOptions& o) {
       o.output.empty() ? std::nullopt : std::optional<OutputPath>(check_output_path(o.output, "--output"));
   const auto& given = !o.models.empty() ? o.models : !o.runs.empty() ? o.runs : o.results;
   o.request.source = !o.models.empty() ? GlueSource::kModels : !o.runs.empty() ? GlueSource::kRuns : GlueSource::kResults;
-  for (const auto& text : given) o.request.entries.push_back(parse_glue_entry(text));
+  std::vector<std::string> inputs;
+  for (const auto& text : given) {
+    o.request.entries.push_back(parse_glue_entry(text));
+    inputs.push_back(o.request.entries.back().path);
+  }
+  if (output) refuse_output_over_inputs(*output, inputs);
   const GlueScoreResult r = run_glue_score(o.request);
   for (const auto& w : r.warnings) print_warning(w);
   if (!(output && output->kind == OutputKind::kStdout)) write_stdout(glue_score_table(r));

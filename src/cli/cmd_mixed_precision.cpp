@@ -23,10 +23,11 @@ struct SensitivityFlags {
   std::string method = "pwcca", granularity = "layer", compare = "layer";
 };
 
-// --method, --topk, --bits, --group_size, --granularity, --compare, --max_tokens, calibration flags.
-void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFlags& f, const char* method_flag) {
+// --similarity, --topk, --bits, --group_size, --granularity, --compare, --max_tokens, calibration flags.
+// --similarity is the one name of the measure (--method, the name sensitivity first had, is accepted).
+void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFlags& f) {
   add_calibration_options(cmd, s.calib_split, s.calib_size, s.calib_batch_size);
-  cmd.add_option(method_flag, f.method, "Similarity: svcca | pwcca | cka")->capture_default_str()
+  cmd.add_option("--similarity,--method", f.method, "svcca | pwcca | cka")->capture_default_str()
       ->check(one_of({"svcca", "pwcca", "cka"}));
   cmd.add_option("--topk", s.options.topk, "SVCCA: singular directions kept per side")->capture_default_str()
       ->check(integer_in(1, 1 << 16));
@@ -49,9 +50,10 @@ void bind_sensitivity_flags(SensitivityRequest& s, const SensitivityFlags& f) {
   s.options.compare = parse_compare_at(f.compare);
 }
 
-// --allocation/--method, targets, --percentiles, --score_bits, --uniform_bits.
-void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const char* method_flag) {
-  cmd.add_option(method_flag, a.method, "kmeans | percentile | budget (exact, under a size target) | uniform")
+// --allocation, targets, --percentiles, --score_bits, --uniform_bits.
+// --allocation is the one name of the method (allocate's --method is accepted).
+void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string& aliases) {
+  cmd.add_option("--allocation" + aliases, a.method, "kmeans | percentile | budget (exact, under a size target) | uniform")
       ->capture_default_str()->check(one_of({"kmeans", "percentile", "budget", "uniform"}));
   cmd.add_option_function<double>("--target_size_mb", [&a](double v) { a.target_size_mb = v; },
                                   "budget: model size on disk, MB = 10^6 bytes")
@@ -86,10 +88,10 @@ void add_sensitivity_command(CLI::App& app) {
   cmd->add_option("--task", s.task, "sst2 | mrpc | imdb: whose examples calibrate")->required()
       ->check(one_of({"sst2", "mrpc", "imdb"}));
   cmd->add_option("--data_dir", s.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
-  cmd->add_option("--eval_split", s.eval_split, "The split the model will be scored on (refused for calibration; "
+  cmd->add_option("--split,--eval_split", s.eval_split, "The split the model will be scored on (refused for calibration; "
                                                 "default dev, test for imdb)")
       ->check(one_of({"train", "dev", "test"}));
-  add_sensitivity_options(*cmd, s, o->flags, "--method");
+  add_sensitivity_options(*cmd, s, o->flags);
   add_max_length_option(*cmd, s.max_length);
   add_seed_option(*cmd, s.options.seed, "Seed of the calibration subset and the token subsample");
   add_threads_option(*cmd, o->threads);
@@ -105,10 +107,10 @@ void add_allocate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("allocate", "A bit plan from a sensitivity.json: a width per unit");
   cmd->add_option("--sensitivity", a->sensitivity_path, "sensitivity.json written by squish sensitivity")->required();
   cmd->add_option("--output", a->output, "plan.json to write")->required();
-  add_allocation_options(*cmd, *a, "--method");
+  add_allocation_options(*cmd, *a, ",--method");
   add_seed_option(*cmd, a->seed, "Seed of k-means++");
   cmd->callback(command(nullptr, [a] {
-    check_output_path(a->output, "--output");
+    refuse_output_over_inputs(check_output_path(a->output, "--output"), {a->sensitivity_path});
     write_stdout(allocation_summary(run_allocate(*a)));
   }));
 }
@@ -127,13 +129,13 @@ void add_mixed_precision_command(CLI::App& app) {
       "mixed-precision", "Sensitivity, bit allocation, quantization and evaluation in one run folder");
   add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory");
   add_output_dir_option(*cmd, q.output_dir, "Run folder to write (must not exist, or be empty)");
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->capture_default_str()->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
   cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
   cmd->add_option("--split", q.split, "Evaluation split (default dev; test for imdb)")
       ->check(one_of({"train", "dev", "test"}));
   add_max_samples_option(*cmd, q.max_samples);
-  add_sensitivity_options(*cmd, q.sensitivity, o->flags, "--method");
-  add_allocation_options(*cmd, q.allocation, "--allocation");
+  add_sensitivity_options(*cmd, q.sensitivity, o->flags);
+  add_allocation_options(*cmd, q.allocation, "");
   cmd->add_option("--rounding", q.rounding, "2/4-bit codes: nearest | gptq")->capture_default_str()
       ->check(one_of({"nearest", "gptq"}));
   cmd->add_option("--gptq_calib_size", q.gptq_calib_size, "gptq: train examples whose inputs make the Hessians")
@@ -145,9 +147,14 @@ void add_mixed_precision_command(CLI::App& app) {
   add_seed_option(*cmd, q.seed, "Seed of every subset, the token subsample and k-means");
   add_threads_option(*cmd, o->threads);
   add_report_flag(*cmd, o->report);
-  cmd->callback(command(&o->threads, [o] {
+  cmd->callback(command(&o->threads, [o, cmd] {
+    for (const char* flag : {"--gptq_calib_size", "--damp"})
+      refuse_given(*cmd, flag, o->request.rounding != "gptq", "is GPTQ's: it goes with --rounding gptq");
     bind_sensitivity_flags(o->request.sensitivity, o->flags);
     const MixedPrecisionResult r = run_mixed_precision(o->request);
+    std::vector<std::string> warnings = r.fp32.warnings;
+    warnings.insert(warnings.end(), r.quantize.warnings.begin(), r.quantize.warnings.end());
+    print_warnings(warnings);
     write_file_atomic(o->request.output_dir + "/results.json", mixed_precision_json(r).dump(2) + "\n");
     write_stdout(mixed_precision_table(r));
     if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");

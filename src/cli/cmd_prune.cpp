@@ -56,7 +56,14 @@ void add_prune_command(CLI::App& app) {
   add_trainer_options(*cmd, q.trainer);
   add_threads_option(*cmd, o->threads);
   add_report_flag(*cmd, o->report);
-  cmd->callback(command(&o->threads, [o] {
+  cmd->callback(command(&o->threads, [o, cmd] {
+    const PruneRequest& q = o->request;
+    for (const char* flag : {"--importance", "--importance_samples"})
+      refuse_given(*cmd, flag, q.structure.empty(), "scores heads or neurons: it goes with --structure");
+    refuse_given(*cmd, "--importance_samples", q.importance != "first_order",
+                 "counts the examples first_order scores: it goes with --importance first_order");
+    for (const char* flag : {"--num_rounds", "--rewind_step", "--rewind_to_initial"})
+      refuse_given(*cmd, flag, q.method != "imp", "is iterative magnitude pruning's: it goes with --method imp");
     write_stdout(pruning_table(run_prune(o->request)));
     if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
   }));

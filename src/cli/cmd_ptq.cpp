@@ -52,6 +52,12 @@ void run_experiment(const PtqCommandOptions& o, std::string_view kind,
   PtqExperimentRequest q = o.request;
   for (const std::string& name : o.observers) q.observers.push_back(parse_observer(name));
   const PtqExperimentResult r = experiment(q);
+  std::vector<std::string> warnings;
+  for (const PtqVariant& v : r.variants) {
+    warnings.insert(warnings.end(), v.quantize_warnings.begin(), v.quantize_warnings.end());
+    warnings.insert(warnings.end(), v.eval.warnings.begin(), v.eval.warnings.end());
+  }
+  print_warnings(warnings);
   const std::string json = ptq_experiment_json(r, kind).dump(2) + "\n";
   write_file_atomic(q.output_dir + "/" + std::string(kind) + ".json", json);
   if (!(output && output->kind == OutputKind::kStdout)) write_stdout(ptq_experiment_table(r));
@@ -80,7 +86,10 @@ void add_calib_ablation_command(CLI::App& app) {
       ->capture_default_str()->check(integer_in(1));
   cmd->add_option("--observers", o->observers, "Observers to sweep in the same run (default: --observer)")
       ->check(one_of({"minmax", "moving_average", "percentile", "mse", "entropy"}));
-  cmd->callback(command(&o->threads, [o] { run_experiment(*o, "calib_ablation", run_calib_ablation); }));
+  cmd->callback(command(&o->threads, [o, cmd] {
+    refuse_given(*cmd, "--observer", !o->observers.empty(), "is one observer; --observers sweeps them: list it there");
+    run_experiment(*o, "calib_ablation", run_calib_ablation);
+  }));
 }
 
 }  // namespace squish::cli

@@ -50,6 +50,21 @@ std::string quantize_summary(const QuantizeResult& r) {
   return text;
 }
 
+void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q) {
+  const bool plan = q.mode == "plan", gptq = q.rounding == "gptq";
+  const bool calibrates = q.mode == "static" || q.max_drop.has_value() || gptq;
+  for (const char* flag : {"--per_tensor", "--per_channel", "--quantize_head", "--quantize_embeddings"})
+    refuse_given(cmd, flag, plan, "sets the int8 scheme; a --plan names every format itself");
+  for (const char* flag : {"--observer", "--percentile", "--bins"})
+    refuse_given(cmd, flag, q.mode != "static", "chooses static activation ranges: it goes with --mode static");
+  for (const char* flag : {"--calib_split", "--calib_size", "--calib_batch_size"})
+    refuse_given(cmd, flag, !calibrates,
+                 "sets the calibration, which runs for --mode static, --max_drop or --rounding gptq only");
+  refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq");
+  for (const char* flag : {"--fallback_metric", "--holdout_size"})
+    refuse_given(cmd, flag, !q.max_drop, "sets the fallback: it goes with --max_drop");
+}
+
 }  // namespace
 
 void add_quantize_command(CLI::App& app) {
@@ -79,7 +94,7 @@ void add_quantize_command(CLI::App& app) {
   add_quantization_options(*cmd, q.quant);
   add_observer_options(*cmd, q.observer);
   add_calibration_options(*cmd, q.calib_split, q.calib_size, q.calib_batch_size);
-  cmd->add_option("--eval_split", q.eval_split, "The split the model will be scored on (refused for calibration; "
+  cmd->add_option("--split,--eval_split", q.eval_split, "The split the model will be scored on (refused for calibration; "
                                                 "default dev, test for imdb)")
       ->check(one_of({"train", "dev", "test"}));
   add_max_length_option(*cmd, q.max_length);
@@ -95,10 +110,13 @@ void add_quantize_command(CLI::App& app) {
       ->capture_default_str()->check(integer_in(1));
   add_threads_option(*cmd, o->threads);
   add_report_flag(*cmd, o->report);
-  cmd->callback(command(&o->threads, [o, max_drop] {
+  cmd->callback(command(&o->threads, [o, cmd, max_drop] {
     if (max_drop->count()) o->request.max_drop = o->max_drop;
     if (!o->request.plan_path.empty()) o->request.mode = "plan";
-    write_stdout(quantize_summary(run_quantize(o->request)));
+    refuse_flags_that_do_nothing(*cmd, o->request);
+    const QuantizeResult r = run_quantize(o->request);
+    print_warnings(r.warnings);
+    write_stdout(quantize_summary(r));
     if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
   }));
 }

@@ -23,6 +23,7 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--title", o->title, "The page's title")->capture_default_str();
   cmd->callback([o] {
     const OutputPath output = check_output_path(o->output, "--output");  // before reading anything
+    refuse_output_over_inputs(output, o->runs);
     const std::vector<RunDocument> docs = read_run_documents(o->runs);
     const HtmlReport report = html_report(docs, o->title);
     write_output(output, report.html);

@@ -9,6 +9,7 @@
 #include "cli/arguments.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/threads.h"
 #include "core/version.h"
 
@@ -24,6 +25,7 @@ int usage_error(const std::string& message, const std::string& command) {
 
 int main(int argc, char** argv) {
   squish::configure_threading(argv);  // may re-execute squish once, so before anything else happens
+  squish::install_interrupt_cleanup();  // before any other thread exists: they inherit its signal mask
   CLI::App app{"squish: make BERT-style text models small and fast, and prove it on real benchmarks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "squish " + std::string(squish::kVersion));

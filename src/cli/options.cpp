@@ -2,8 +2,10 @@
 
 #include <charconv>
 #include <cstdio>
+#include <set>
 
 #include "core/checked_stdout.h"
+#include "core/error.h"
 #include "core/threads.h"
 #include "kernels/cpu_features.h"
 
@@ -53,8 +55,8 @@ CLI::Option* add_max_length_option(CLI::App& cmd, int& max_length) {
       ->capture_default_str()->check(integer_in(1, 1 << 20));
 }
 
-CLI::Option* add_batch_size_option(CLI::App& cmd, int& batch_size) {
-  return cmd.add_option("--batch_size", batch_size, "Sequences per forward pass")->capture_default_str()
+CLI::Option* add_batch_size_option(CLI::App& cmd, int& batch_size, const std::string& aliases) {
+  return cmd.add_option("--batch_size" + aliases, batch_size, "Sequences per forward pass")->capture_default_str()
       ->check(integer_in(1, 1 << 16));
 }
 
@@ -117,6 +119,10 @@ CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::s
   return cmd.add_option("--output_dir", dir, what)->required();
 }
 
+void refuse_given(const CLI::App& cmd, const std::string& flag, bool does_nothing, const std::string& why) {
+  if (does_nothing && cmd.count(flag) > 0) throw UsageError(flag + " " + why);
+}
+
 std::function<void()> command(const int* threads, std::function<void()> body) {
   return [threads, body = std::move(body)] {
     active_isa();  // a bad SQUISH_ISA is a usage error for every subcommand, not only those that compute
@@ -127,5 +133,11 @@ std::function<void()> command(const int* threads, std::function<void()> body) {
 }
 
 void print_warning(const std::string& message) { std::fprintf(stderr, "squish: warning: %s\n", message.c_str()); }
+
+void print_warnings(const std::vector<std::string>& messages) {
+  std::set<std::string> said;
+  for (const std::string& m : messages)
+    if (said.insert(m).second) print_warning(m);
+}
 
 }  // namespace squish::cli

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -23,7 +24,8 @@ CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::st
 // --task, --split, --data_dir.
 void add_data_options(CLI::App& cmd, std::string& task, std::string& split, std::string& data_dir);
 CLI::Option* add_max_length_option(CLI::App& cmd, int& max_length);
-CLI::Option* add_batch_size_option(CLI::App& cmd, int& batch_size);
+// `aliases`: other spellings users bring, e.g. ",--per_device_train_batch_size" (HF Trainer's).
+CLI::Option* add_batch_size_option(CLI::App& cmd, int& batch_size, const std::string& aliases = "");
 CLI::Option* add_max_samples_option(CLI::App& cmd, int64_t& max_samples);
 CLI::Option* add_seed_option(CLI::App& cmd, uint64_t& seed, const std::string& what);
 // 0 (the default) = all cores; at most the machine's cores.
@@ -39,11 +41,17 @@ void add_observer_options(CLI::App& cmd, ObserverOptions& options);
 // --calib_split, --calib_size, --calib_batch_size.
 void add_calibration_options(CLI::App& cmd, std::string& split, int64_t& size, int& batch_size);
 
+// UsageError "<flag> <why>" when the user gave `flag` (a default never counts) in a combination where
+// it does nothing: a flag that is silently dropped looks as if it had worked.
+void refuse_given(const CLI::App& cmd, const std::string& flag, bool does_nothing, const std::string& why);
+
 // What every subcommand's callback runs: the environment checked (SQUISH_ISA), the thread count
 // set, the body, then stdout flushed and checked (a full disk or closed pipe is exit 3).
 std::function<void()> command(const int* threads, std::function<void()> body);
 
 // "squish: warning: ..." on stderr.
 void print_warning(const std::string& message);
+// Each distinct message once, in order (experiments repeat a setup's warnings per variant).
+void print_warnings(const std::vector<std::string>& messages);
 
 }  // namespace squish::cli

@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 
 #include "core/checked_stdout.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace squish {
 namespace {
@@ -103,20 +105,27 @@ void write_all(const OutputPath& o, int fd, std::string_view contents, const std
   }
 }
 
-// Removes the temporary file on every path out of write_replacing except a successful rename.
+// Removes the temporary file on every path out of write_replacing except a successful rename, and
+// on an interrupt (core/interrupt.h).
 class TemporaryFile {
  public:
-  explicit TemporaryFile(std::string name) : name_(std::move(name)) {}
+  explicit TemporaryFile(std::string name) : name_(std::move(name)), interrupt_cleanup_(name_) {}
   ~TemporaryFile() {
     if (!name_.empty()) ::unlink(name_.c_str());
   }
   TemporaryFile(const TemporaryFile&) = delete;
   TemporaryFile& operator=(const TemporaryFile&) = delete;
-  const std::string& name() const { return name_; }
-  void renamed() { name_.clear(); }
+  // rename(2) into `target`; false with errno set when it fails.
+  bool rename_to(const std::string& target) {
+    bool renamed = false;
+    interrupt_cleanup_.publish([&] { renamed = ::rename(name_.c_str(), target.c_str()) == 0; });
+    if (renamed) name_.clear();
+    return renamed;
+  }
 
  private:
   std::string name_;
+  InterruptCleanup interrupt_cleanup_;
 };
 
 void write_replacing(const OutputPath& o, std::string_view contents) {
@@ -137,9 +146,7 @@ void write_replacing(const OutputPath& o, std::string_view contents) {
     throw;
   }
   if (::close(fd) != 0) fail(o, "closing " + name + " failed: " + errno_text());
-  if (::rename(name.c_str(), o.target.c_str()) != 0)
-    fail(o, "cannot rename " + name + " to " + o.target + ": " + errno_text());
-  tmp.renamed();
+  if (!tmp.rename_to(o.target)) fail(o, "cannot rename " + name + " to " + o.target + ": " + errno_text());
 }
 
 void write_through(const OutputPath& o, std::string_view contents) {
@@ -204,6 +211,22 @@ void write_output(const OutputPath& output, std::string_view contents) {
     case OutputKind::kReplace:
       write_replacing(output, contents);
       return;
+  }
+}
+
+void refuse_output_over_inputs(const OutputPath& output, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  if (output.kind != OutputKind::kReplace) return;
+  std::error_code ec;
+  if (!fs::exists(output.target, ec)) return;  // a new file replaces nothing
+  const fs::path folder = directory_of(output.target);
+  const bool run_document = fs::path(output.target).extension() == ".json";
+  for (const std::string& input : inputs) {
+    const bool same_file = fs::equivalent(output.target, input, ec);
+    const bool inside_run = run_document && fs::is_directory(input, ec) && fs::equivalent(folder, input, ec);
+    if (same_file || inside_run)
+      throw UsageError(where(output) + ": that is " + (same_file ? "the input " : "a document of the input run ") +
+                       input + "; write the output elsewhere");
   }
 }
 

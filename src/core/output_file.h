@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace squish {
 
@@ -31,6 +32,11 @@ struct OutputPath {
 // "--output /nonexistent/dir/r.json: directory /nonexistent/dir does not exist";
 // UsageError for an empty path.
 OutputPath check_output_path(const std::string& path, const std::string& flag_name);
+
+// UsageError "<flag> <path>: that is the input <input>; ..." when the output would replace what the
+// command reads: one of the input files, or a JSON document inside an input run folder (compared
+// as files, so symlinks and other spellings of a path are caught).
+void refuse_output_over_inputs(const OutputPath& output, const std::vector<std::string>& inputs);
 
 // Writes `contents` as the whole of the output. kReplace: into "<dir>/.<name>.tmp.<pid>.<n>" in the
 // target's own directory, flushed to disk, then renamed over the target (a symlink stays a symlink

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <vector>
 
@@ -115,6 +116,10 @@ std::string format_progress_line(const ProgressSnapshot& s, int columns) {
   return count.text.substr(0, room);
 }
 
+namespace {
+std::atomic<bool> line_open{false};  // a bar's line is on the terminal without its newline
+}  // namespace
+
 ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
@@ -145,6 +150,9 @@ void ProgressBar::draw(bool final_draw) {
   const std::string frame = "\r" + line + "\x1b[K" + (final_draw ? "\n" : "");
   std::fwrite(frame.data(), 1, frame.size(), stderr);
   std::fflush(stderr);
+  line_open.store(!final_draw);
 }
+
+bool progress_line_open() { return line_open.load(); }
 
 }  // namespace squish

@@ -31,6 +31,9 @@ struct ProgressSnapshot {
 // widest forms and is the first thing dropped.
 std::string format_progress_line(const ProgressSnapshot& s, int columns);
 
+// Whether a bar's line is on stderr without its final newline (an interrupt ends it first).
+bool progress_line_open();
+
 class ProgressBar {
  public:
   // total <= 0 draws nothing (callers pass 0 to turn the bar off).

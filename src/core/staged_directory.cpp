@@ -23,6 +23,7 @@ StagedDirectory::StagedDirectory(std::string final_path) : final_(std::move(fina
   const fs::path parent = fs::absolute(final_, ec).parent_path();
   if (!fs::is_directory(parent, ec)) throw IoError(final_ + ": parent directory " + parent.string() + " does not exist");
   staging_ = final_ + ".tmp." + std::to_string(::getpid());
+  interrupt_cleanup_.emplace(staging_);
   fs::remove_all(staging_, ec);
   if (!fs::create_directory(staging_, ec))
     throw IoError(staging_ + ": cannot create: " + ec.message());
@@ -36,8 +37,10 @@ StagedDirectory::~StagedDirectory() {
 
 void StagedDirectory::commit() {
   std::error_code ec;
-  if (fs::is_directory(final_, ec)) fs::remove(final_, ec);  // empty, checked at construction
-  fs::rename(staging_, final_, ec);
+  interrupt_cleanup_->publish([&] {
+    if (fs::is_directory(final_, ec)) fs::remove(final_, ec);  // empty, checked at construction
+    fs::rename(staging_, final_, ec);
+  });
   if (ec) throw IoError(final_ + ": cannot move the finished directory into place: " + ec.message());
   committed_ = true;
 }

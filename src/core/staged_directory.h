@@ -1,9 +1,12 @@
 // A directory written as a whole: files go into "<final>.tmp.<pid>" beside it, and commit()
 // renames that into place, so an interrupted or failed run leaves no half-written model directory
-// (the temporary is removed when the object dies uncommitted).
+// (the temporary is removed when the object dies uncommitted, or by core/interrupt.h on Ctrl-C).
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include "core/interrupt.h"
 
 namespace squish {
 
@@ -26,6 +29,7 @@ class StagedDirectory {
 
  private:
   std::string final_, staging_;
+  std::optional<InterruptCleanup> interrupt_cleanup_;
   bool committed_ = false;
 };
 

@@ -28,8 +28,8 @@ Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
   const AllocationProblem& p = r.problem;
   const int budget_targets = q.target_size_mb.has_value() + q.target_avg_bits.has_value() + q.target_compression.has_value();
   if (q.method != "budget" && budget_targets)
-    throw UsageError("--target_size_mb, --target_avg_bits and --target_compression go with --method budget");
-  if (q.method != "uniform" && q.uniform_bits) throw UsageError("--uniform_bits goes with --method uniform");
+    throw UsageError("--target_size_mb, --target_avg_bits and --target_compression go with --allocation budget");
+  if (q.method != "uniform" && q.uniform_bits) throw UsageError("--uniform_bits goes with --allocation uniform");
   if (q.method == "kmeans") {
     KMeansOptions o;
     o.score.score_bits = q.score_bits;
@@ -44,7 +44,7 @@ Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
   }
   if (q.method == "budget") {
     if (budget_targets != 1)
-      throw UsageError("--method budget needs exactly one of --target_size_mb, --target_avg_bits, --target_compression");
+      throw UsageError("--allocation budget needs exactly one of --target_size_mb, --target_avg_bits, --target_compression");
     if (q.target_size_mb) return allocate_budget(p, budget_from_size_mb(*q.target_size_mb));
     if (q.target_avg_bits) return allocate_budget(p, budget_from_average_bits(p, *q.target_avg_bits));
     if (!(*q.target_compression >= 1.0) || !std::isfinite(*q.target_compression))
@@ -52,14 +52,14 @@ Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
     return allocate_budget(p, static_cast<int64_t>(std::floor(static_cast<double>(r.fp32_bytes) / *q.target_compression)));
   }
   if (q.method == "uniform") {
-    if (!q.uniform_bits) throw UsageError("--method uniform needs --uniform_bits");
+    if (!q.uniform_bits) throw UsageError("--allocation uniform needs --uniform_bits");
     const auto it = std::find(p.bits.begin(), p.bits.end(), *q.uniform_bits);
     if (it == p.bits.end())
       throw UsageError("--uniform_bits " + std::to_string(*q.uniform_bits) + ": the sensitivity run measured " +
                        fmt::format("{}", fmt::join(p.bits, ", ")) + " bits");
     return summarize_allocation(p, std::vector<int>(p.units.size(), static_cast<int>(it - p.bits.begin())));
   }
-  throw UsageError("--method " + q.method + ": expected kmeans, percentile, budget or uniform");
+  throw UsageError("--allocation " + q.method + ": expected kmeans, percentile, budget or uniform");
 }
 
 }  // namespace
@@ -97,6 +97,8 @@ AllocateResult read_allocation_problem(const std::string& path) {
     r.problem.units.push_back(std::move(unit));
   }
   validate_allocation_problem(r.problem);
+  // Sensitivity files written before plans recorded their model have none; their plans say nothing.
+  if (const auto m = j.find("model"); m != j.end()) r.plan.model = planned_model_from_json(*m, path + ": \"model\"");
   return r;
 }
 

@@ -20,8 +20,9 @@ void check_calibration_split(const std::string& task, const std::string& calib_s
                      "): calibrating on it would score the model on its own calibration data; use --calib_split train");
 }
 
-std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size) {
-  const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, max_length);
+std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size,
+                                      int64_t* truncated) {
+  const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, max_length, truncated);
   std::vector<int64_t> lengths;
   for (const Encoding& e : encodings) lengths.push_back(static_cast<int64_t>(e.input_ids.size()));
   std::vector<TokenBatch> batches;
@@ -45,7 +46,7 @@ CalibrationSet make_calibration_set(const Tokenizer& tokenizer, const Dataset& e
     ++set.duplicates;
     if (set.duplicate_examples.size() < kShown) set.duplicate_examples.push_back({e.index, it->second, example_text(e)});
   }
-  set.batches = token_batches(tokenizer, examples, request.max_length, request.batch_size);
+  set.batches = token_batches(tokenizer, examples, request.max_length, request.batch_size, &set.truncated);
   for (const TokenBatch& b : set.batches)
     for (int32_t len : b.lengths) set.tokens += len;
   return set;
@@ -61,7 +62,7 @@ nlohmann::ordered_json calibration_json(const CalibrationSet& set) {
   const CalibrationRequest& q = set.request;
   return {{"task", q.task},         {"split", q.split},           {"path", set.path},
           {"size", set.indices.size()}, {"seed", q.seed},       {"batch_size", q.batch_size},
-          {"max_length", q.max_length}, {"tokens", set.tokens}, {"indices", set.indices}};
+          {"max_length", q.max_length}, {"tokens", set.tokens}, {"truncated", set.truncated}, {"indices", set.indices}};
 }
 
 nlohmann::ordered_json duplicates_json(const CalibrationSet& set) {

@@ -33,6 +33,7 @@ struct CalibrationSet {
   std::string path;                       // the file the examples came from
   std::vector<int64_t> indices;           // their row numbers in it, ascending
   int64_t tokens = 0;                     // valid (unpadded) tokens
+  int64_t truncated = 0;                  // examples cut to max_length
   int64_t duplicates = 0;                 // examples whose exact text is in the evaluation split
   std::vector<DuplicateText> duplicate_examples;  // the first few
   std::vector<TokenBatch> batches;
@@ -46,8 +47,9 @@ CalibrationSet make_calibration_set(const Tokenizer& tokenizer, const Dataset& e
 // Checks the splits, draws request.size examples with request.seed and makes the set.
 CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request);
 
-// Length-bucketed batches of `data`.
-std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size);
+// Length-bucketed batches of `data`; `truncated`, when given, receives how many examples were cut.
+std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size,
+                                      int64_t* truncated = nullptr);
 
 // {"task", "split", "path", "size", "seed", "batch_size", "max_length", "tokens", "indices"} and, beside it,
 // "duplicates": {"evaluation_split", "count", "examples"}.

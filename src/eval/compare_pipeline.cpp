@@ -1,5 +1,6 @@
 #include "eval/compare_pipeline.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -113,6 +114,11 @@ CompareResult run_compare(const CompareRequest& q) {
   r.request = q;
   std::vector<ExamplePrediction> reference, compressed;
   if (!q.reference_dir.empty()) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(q.reference_dir, q.model_dir, ec))
+      r.warnings.push_back(fmt::format("--reference and --model are the same model ({}): every prediction "
+                                       "agrees by construction",
+                                       q.model_dir));
     for (auto [dir, side, rows, label] : {std::tuple{&q.reference_dir, &r.reference, &reference, "reference"},
                                           std::tuple{&q.model_dir, &r.compressed, &compressed, "compressed"}}) {
       EvalResult e = run_eval(eval_request(q, *dir));

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/elapsed.h"
+#include "core/error.h"
 #include "core/human_format.h"
 #include "io/tokenizer/tokenizer.h"
 #include "model/load_model.h"
@@ -21,7 +22,9 @@ std::string task_key(std::string s) {
   return out;
 }
 
-std::vector<std::string> misleading_setups(const ModelInfo& info, const EvalRequest& q, const EvalResult& r) {
+}  // namespace
+
+std::vector<std::string> model_task_warnings(const ModelInfo& info, const std::string& task) {
   std::vector<std::string> out;
   std::vector<std::string> unused;
   for (const auto& name : info.unused_tensors)
@@ -35,21 +38,28 @@ std::vector<std::string> misleading_setups(const ModelInfo& info, const EvalRequ
                                                    info.layers)
                                      : ""));
   }
-  if (!info.finetuning_task.empty() && task_key(info.finetuning_task) != task_key(q.task))
-    out.push_back(fmt::format("the model was fine-tuned for '{}' (config.json finetuning_task) but is evaluated on '{}'",
-                              info.finetuning_task, q.task));
-  if (r.truncated_examples > 0) {
-    const double share = 100.0 * static_cast<double>(r.truncated_examples) / static_cast<double>(r.examples);
-    out.push_back(fmt::format("{} of {} examples ({:.1f}%) were longer than --max_length {} and were truncated{}",
-                              format_count(r.truncated_examples), format_count(r.examples), share, q.options.max_length,
-                              q.task == "imdb" && q.options.max_length < 512
-                                  ? " (IMDB results are usually reported at --max_length 512)"
-                                  : ""));
-  }
+  if (!info.finetuning_task.empty() && task_key(info.finetuning_task) != task_key(task))
+    out.push_back(fmt::format("the model was fine-tuned for '{}' (config.json finetuning_task) but is used on '{}'",
+                              info.finetuning_task, task));
   return out;
 }
 
-}  // namespace
+std::string truncation_warning(int64_t truncated, int64_t examples, int max_length, const std::string& task,
+                               const std::string& what) {
+  if (truncated <= 0) return "";
+  const double share = 100.0 * static_cast<double>(truncated) / static_cast<double>(examples);
+  return fmt::format("{} of {} {} ({:.1f}%) were longer than --max_length {} and were truncated{}",
+                     format_count(truncated), format_count(examples), what, share, max_length,
+                     task == "imdb" && max_length < 512 ? " (IMDB results are usually reported at --max_length 512)"
+                                                        : "");
+}
+
+void require_labeled_split(const std::string& task, const std::string& split, const std::string& command) {
+  if (split_is_labeled(parse_task(task), parse_split(split))) return;
+  throw UsageError(fmt::format("--split {}: {}'s {} split has no labels (GLUE keeps them private), and {} compares "
+                               "scores; score on dev (`squish eval` gives predictions for {})",
+                               split, task, split, command, split));
+}
 
 EvalResult run_eval(const EvalRequest& request) {
   const auto t0 = Clock::now();
@@ -62,7 +72,11 @@ EvalResult run_eval(const EvalRequest& request) {
   EvalResult r = evaluate(*model, *tokenizer, data, request.options);
   r.load_seconds = load_seconds;
   r.wall_seconds += load_seconds;
-  r.warnings = misleading_setups(model->info(), request, r);
+  r.warnings = model_task_warnings(model->info(), request.task);
+  if (const std::string w = truncation_warning(r.truncated_examples, r.examples, request.options.max_length,
+                                               request.task, "examples");
+      !w.empty())
+    r.warnings.push_back(w);
   return r;
 }
 

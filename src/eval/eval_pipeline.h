@@ -24,4 +24,16 @@ struct EvalRequest {
 // weights), a model fine-tuned for another task, examples truncated to max_length.
 EvalResult run_eval(const EvalRequest& request);
 
+// Where a run on `task` is about to mislead, whatever it does with the model: stored tensors the
+// config does not use, a model fine-tuned for another task (eval, quantize, compare and the
+// experiments all say these).
+std::vector<std::string> model_task_warnings(const ModelInfo& info, const std::string& task);
+// "<N> of <M> <what> (x%) were longer than --max_length L and were truncated"; "" when none were.
+std::string truncation_warning(int64_t truncated, int64_t examples, int max_length, const std::string& task,
+                               const std::string& what);
+
+// UsageError when `split` has no gold labels: the commands that exist to compare scores (ptq-compare,
+// calib-ablation, mixed-precision) refuse it before any work; `eval` gives predictions only.
+void require_labeled_split(const std::string& task, const std::string& split, const std::string& command);
+
 }  // namespace squish

@@ -1,7 +1,9 @@
 #include "eval/export.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -40,6 +42,23 @@ nlohmann::ordered_json config_of(const ModelInfo& info) {
   return config;
 }
 
+// transformers 5 builds every BERT layer with the config's one num_attention_heads and
+// intermediate_size (its pruned_heads is gone), so a model whose layers differ has no HF form.
+void refuse_shrunk_layers(const ModelInfo& info, const std::string& model_dir) {
+  const auto differs = [](const std::vector<int64_t>& sizes, int64_t whole) {
+    return std::any_of(sizes.begin(), sizes.end(), [whole](int64_t s) { return s != whole; });
+  };
+  if (!differs(info.layer_heads, info.heads) && !differs(info.layer_intermediate_sizes, info.intermediate_size)) return;
+  throw UsageError(fmt::format(
+      "--model_dir {}: structured pruning left its layers {} attention heads and {} feed-forward neurons "
+      "(the config says {} and {}); transformers builds every layer with the config's sizes, so no HF "
+      "directory can hold this model. squish eval, inspect, compare and quantize read it as it is",
+      model_dir, info.layer_heads.empty() ? std::to_string(info.heads) : fmt::format("{}", fmt::join(info.layer_heads, "/")),
+      info.layer_intermediate_sizes.empty() ? std::to_string(info.intermediate_size)
+                                            : fmt::format("{}", fmt::join(info.layer_intermediate_sizes, "/")),
+      info.heads, info.intermediate_size));
+}
+
 }  // namespace
 
 DType checkpoint_dtype(const std::string& name, const std::string& flag) {
@@ -52,6 +71,7 @@ int64_t export_model(const ExportRequest& q) {
   const DType dtype = checkpoint_dtype(q.dtype, "--dtype");
   StagedDirectory out(q.output_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
+  refuse_shrunk_layers(model->info(), q.model_dir);
   const int64_t bytes = write_hf_model(*model, q.model_dir, out, dtype);
   out.commit();
   return bytes;

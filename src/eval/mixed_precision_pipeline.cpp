@@ -13,6 +13,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   r.request = q;
   r.split = q.split.empty() ? default_eval_split(q.task) : q.split;
   check_calibration_split(q.task, q.sensitivity.calib_split, r.split);
+  require_labeled_split(q.task, r.split, "mixed-precision");
   StagedDirectory out(q.output_dir);
 
   r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.max_samples, q.seed, q.eval};
@@ -30,8 +31,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   {
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
     const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-    if (model->info().squish_container && plan_is_quantized(model->container_plan()))
-      throw UsageError("--model_dir " + q.model_dir + " is already quantized by squish; start from its fp32 source");
+    refuse_quantized(*model, q.model_dir, "start from its fp32 source");
     const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
                                s.calib_batch_size};
     r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c));

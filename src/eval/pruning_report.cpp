@@ -55,12 +55,18 @@ ordered_json pruning_json(const PruneRunResult& r) {
   j["start"] = eval_point_json(r.start);
   j["final"] = eval_point_json(r.final);
   j["final"]["delta_vs_start"] = r.final.value - r.start.value;
-  j["final"]["sparsity"] = r.final_sparsity;
-  j["sizes"] = {{"dense_parameters", r.dense_parameters},
-                {"final_parameters", r.final_parameters},
-                {"prunable_weights", r.prunable_weights},
-                {"dense_file_bytes", r.dense_file_bytes},
-                {"sparse_file_bytes", r.sparse_file_bytes}};
+  const bool unstructured = q.structure.empty();
+  if (unstructured) j["final"]["sparsity"] = r.final_sparsity;
+  // The pruned model a user deploys: the sparse container, or the shrunk dense one.
+  const int64_t pruned_file_bytes = unstructured ? r.sparse_file_bytes : r.dense_file_bytes;
+  const int64_t fp32_bytes = 4 * r.dense_parameters;
+  j["sizes"] = {{"dense_parameters", r.dense_parameters}, {"final_parameters", r.final_parameters}};
+  if (unstructured) j["sizes"]["prunable_weights"] = r.prunable_weights;
+  j["sizes"]["fp32_bytes"] = fp32_bytes;
+  j["sizes"]["dense_file_bytes"] = r.dense_file_bytes;
+  if (unstructured) j["sizes"]["sparse_file_bytes"] = r.sparse_file_bytes;
+  j["sizes"]["pruned_file_bytes"] = pruned_file_bytes;
+  j["sizes"]["compression_vs_fp32"] = static_cast<double>(fp32_bytes) / static_cast<double>(pruned_file_bytes);
   if (!q.structure.empty())
     j["structured"] = {{"layer_heads", r.layer_heads},
                        {"layer_intermediate_sizes", r.layer_intermediate_sizes},

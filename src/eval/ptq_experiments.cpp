@@ -55,18 +55,20 @@ PtqVariant quantized_variant(const PtqExperimentRequest& q, const std::string& s
   }
   v.quantize_seconds = quantized.wall_seconds;
   v.calib_tokens = quantized.calibration ? quantized.calibration->tokens : 0;
+  v.quantize_warnings = quantized.warnings;
   v.eval = run_eval(eval_request(q, split, dir));
   // The evaluated model is where it will be after the output directory is committed.
   v.model_dir = q.output_dir + "/" + std::filesystem::path(dir).filename().string();
   return v;
 }
 
-PtqExperimentResult start(const PtqExperimentRequest& q) {
+PtqExperimentResult start(const PtqExperimentRequest& q, const std::string& kind) {
   PtqExperimentResult r;
   r.request = q;
   r.split = q.split.empty() ? default_eval_split(q.task) : q.split;
   if (parse_split(r.split) == Split::kTrain)
     throw UsageError("--split train: the calibration examples come from train; score on dev (or test for imdb)");
+  require_labeled_split(q.task, r.split, kind);
   if (q.calib_sizes.empty()) throw UsageError("--calib_sizes: give at least one size");
   return r;
 }
@@ -74,7 +76,7 @@ PtqExperimentResult start(const PtqExperimentRequest& q) {
 }  // namespace
 
 PtqExperimentResult run_ptq_compare(const PtqExperimentRequest& q) {
-  PtqExperimentResult r = start(q);
+  PtqExperimentResult r = start(q, "ptq-compare");
   StagedDirectory out(q.output_dir);
   r.variants.push_back(fp32_variant(q, r.split));
   r.variants.push_back(quantized_variant(q, r.split, "dynamic", "dynamic", q.observer.kind, q.calib_sizes.front(),
@@ -86,7 +88,7 @@ PtqExperimentResult run_ptq_compare(const PtqExperimentRequest& q) {
 }
 
 PtqExperimentResult run_calib_ablation(const PtqExperimentRequest& q) {
-  PtqExperimentResult r = start(q);
+  PtqExperimentResult r = start(q, "calib-ablation");
   StagedDirectory out(q.output_dir);
   r.variants.push_back(fp32_variant(q, r.split));
   const std::vector<ObserverKind> observers = q.observers.empty() ? std::vector{q.observer.kind} : q.observers;

@@ -35,6 +35,7 @@ struct PtqVariant {
   EvalResult eval;
   double quantize_seconds = 0;  // wall time of run_quantize (0 for fp32)
   int64_t calib_tokens = 0;
+  std::vector<std::string> quantize_warnings;  // what quantizing it said (the eval's are in eval.warnings)
 };
 
 struct PtqExperimentResult {

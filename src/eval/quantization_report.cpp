@@ -29,6 +29,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
   std::map<std::string, int> formats;
   for (const LayerDecision& d : r.layers) ++formats[d.format];
   j["source"] = {{"model_dir", q.model_dir}, {"parameters", r.parameters}, {"file_bytes", r.source_file_bytes}};
+  if (!r.warnings.empty()) j["warnings"] = r.warnings;
   j["mode"] = q.mode;
   if (q.mode == "plan") {
     // The plan itself, not only its path: the model directory describes itself wherever it moves.

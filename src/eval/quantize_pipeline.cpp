@@ -10,6 +10,7 @@
 #include "core/progress.h"
 #include "core/staged_directory.h"
 #include "core/threads.h"
+#include "eval/eval_pipeline.h"
 #include "eval/export.h"
 #include "eval/quantization_report.h"
 #include "eval/runner.h"
@@ -34,8 +35,9 @@ Dataset without(const Dataset& d, const std::vector<int64_t>& taken) {
   return out;
 }
 
+// `variants` carry output errors only when they were measured (--max_drop).
 LayerDecision describe(const Linear& l, const std::map<std::string, ActivationRange>& ranges,
-                       const std::map<std::string, LinearVariants>& variants) {
+                       const std::map<std::string, LinearVariants>& variants, bool errors_measured) {
   LayerDecision d;
   d.name = l.name;
   d.role = linear_role_name(l.role);
@@ -49,7 +51,7 @@ LayerDecision describe(const Linear& l, const std::map<std::string, ActivationRa
     d.weight_scale_max = *hi;
   }
   if (const auto it = ranges.find(l.name); it != ranges.end()) d.input_range = it->second;
-  if (const auto it = variants.find(l.name); it != variants.end()) {
+  if (const auto it = variants.find(l.name); errors_measured && it != variants.end()) {
     d.dynamic_error = it->second.dynamic_error;
     if (it->second.static_int8) d.static_error = it->second.static_error;
   }
@@ -116,7 +118,7 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
     r.quantize_seconds = seconds_since(t);
     return;
   }
-  apply_bit_plan(model, BitPlan{{}, plan.embeddings});
+  apply_bit_plan(model, BitPlan{{}, plan.embeddings, std::nullopt});
   std::map<int, BitPlan> by_layer;  // -1 (outside the encoder layers) last
   for (const Linear* l : model.linears())
     if (const auto it = plan.linears.find(l->name); it != plan.linears.end())
@@ -180,8 +182,10 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
 
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-  if (model->info().squish_container && plan_is_quantized(model->container_plan()))
-    throw UsageError("--model_dir " + q.model_dir + " is already quantized by squish; quantize its fp32 source");
+  refuse_quantized(*model, q.model_dir, "quantize its fp32 source");
+  r.warnings = model_task_warnings(model->info(), q.task);
+  if (plan)
+    for (std::string& w : check_bit_plan(*model, *plan, q.plan_path)) r.warnings.push_back(std::move(w));
   r.parameters = model->parameter_count();
   r.fp32_bytes = r.parameters * static_cast<int64_t>(sizeof(float));
   r.source_file_bytes = model->info().weights_file_bytes;
@@ -193,6 +197,10 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     r.calibration = make_calibration_set(
         *tokenizer, take_subset(split, q.calib_size, q.seed),
         {q.task, q.calib_split, r.eval_split, q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});
+    if (const std::string w = truncation_warning(r.calibration->truncated, static_cast<int64_t>(r.calibration->indices.size()),
+                                                 q.max_length, q.task, "calibration examples");
+        !w.empty())
+      r.warnings.push_back(w);
     calib_batches = std::move(r.calibration->batches);
     r.calibration->batches.clear();
     if (q.max_drop) {
@@ -219,7 +227,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   std::map<std::string, LinearVariants> variants;
   if (plan) quantize_by_plan(*model, *plan, q, calib_batches, r);
   else variants = quantize_int8(*model, *tokenizer, q, ranges, calib_batches, holdout, r);
-  for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants));
+  for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants, q.max_drop.has_value()));
   r.embeddings_format = model->mutable_word_embeddings().format();
   r.average_bits = average_weight_bits(*model);
 

@@ -65,6 +65,7 @@ struct QuantizeResult {
   int64_t observer_bytes = 0;
   std::vector<LayerDecision> layers;      // forward order
   std::optional<BitPlan> plan;            // mode plan: the plan applied
+  std::vector<std::string> warnings;      // where the user is about to be misled
   std::string embeddings_format;          // the word embeddings' format in the written model
   double average_bits = 0;                // stored bits per weight of the Linears and word embeddings
   std::optional<FallbackResult> fallback;

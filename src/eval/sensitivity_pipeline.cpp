@@ -35,6 +35,7 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
   run.calibration = std::move(calibration);
   run.model_name = std::filesystem::path(request.model_dir).lexically_normal().filename().string();
   if (run.model_name.empty()) run.model_name = std::filesystem::path(request.model_dir).parent_path().filename().string();
+  run.model = planned_model(model);
   run.parameters = model.parameter_count();
   run.fp32_bytes = run.parameters * static_cast<int64_t>(sizeof(float));
   {
@@ -77,8 +78,7 @@ SensitivityRun run_sensitivity(const SensitivityRequest& request) {
   StagedDirectory out(request.output_dir);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
-  if (model->info().squish_container && plan_is_quantized(model->container_plan()))
-    throw UsageError("--model_dir " + request.model_dir + " is already quantized by squish; measure its fp32 source");
+  refuse_quantized(*model, request.model_dir, "measure its fp32 source");
   CalibrationRequest c{request.task, request.calib_split,
                        request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
                        request.data_dir, request.calib_size, request.options.seed, request.max_length,
@@ -95,6 +95,7 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
   nlohmann::ordered_json j = run_header("sensitivity", 1);
   j["source"] = {{"model_dir", run.request.model_dir}, {"model", run.model_name}, {"parameters", run.parameters},
                  {"fp32_bytes", run.fp32_bytes}};
+  j["model"] = planned_model_json(run.model);
   j["calibration"] = calibration_json(run.calibration);
   j["duplicates"] = duplicates_json(run.calibration);
   j["options"] = {{"method", similarity_method_name(o.method)},

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/calibration_data.h"
+#include "quant/bit_plan.h"
 #include "quant/sensitivity.h"
 
 namespace squish {
@@ -34,6 +35,7 @@ struct SensitivityRun {
   int64_t fixed_bytes = 0;   // every other stored tensor (biases, LayerNorms, positions, head) plus a header allowance
   int64_t parameters = 0, fp32_bytes = 0;
   std::string model_name;
+  PlannedModel model;  // the shapes every plan allocated from this run is for
 };
 
 // Measures on a loaded model (the mixed-precision pipeline shares its model and calibration set).

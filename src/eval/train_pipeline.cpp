@@ -47,6 +47,8 @@ TrainingSetup prepare_training(const std::string& model_dir, const std::string& 
   s.task = parse_task(task_name);
   s.max_length = max_length;
   const std::unique_ptr<SequenceModel> loaded = load_model(model_dir);
+  // Training would dequantize and train fp32 weights, recording nothing of where they came from.
+  refuse_quantized(*loaded, model_dir, "train or prune its fp32 source, then quantize the result");
   const auto* bert = dynamic_cast<const BertSequenceModel*>(loaded.get());
   if (!bert) throw ConfigError(model_dir + ": squish trains BERT models only");
   s.model = bert->model();

@@ -1,5 +1,6 @@
 #include "model/load_model.h"
 
+#include "core/error.h"
 #include "io/hf_config.h"
 #include "io/model_dir.h"
 #include "io/weights_file.h"
@@ -8,6 +9,11 @@
 #include "model/common/linear_formats.h"
 
 namespace squish {
+
+void refuse_quantized(const SequenceModel& model, const std::string& model_dir, const std::string& remedy) {
+  if (model.info().squish_container && plan_is_quantized(model.container_plan()))
+    throw UsageError("--model_dir " + model_dir + " is already quantized by squish; " + remedy);
+}
 
 std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const LoadOptions& options) {
   require_model_dir(model_dir);

@@ -19,6 +19,11 @@ struct LoadOptions {
 };
 
 std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const LoadOptions& options = {});
+// UsageError "--model_dir DIR is already quantized by squish; <remedy>" for a squish container whose
+// weights are quantized: the commands that need fp32 weights (quantize, sensitivity, train, prune)
+// refuse it rather than silently dequantizing.
+void refuse_quantized(const SequenceModel& model, const std::string& model_dir, const std::string& remedy);
+
 // What config.json alone says of a model directory that holds no weights (yet).
 struct ConfigSummary {
   ModelInfo info;

@@ -7,12 +7,92 @@
 
 namespace squish {
 
+namespace {
+
+std::string shape_text(const std::array<int64_t, 2>& shape) {
+  return "[" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + "]";
+}
+
+std::array<int64_t, 2> shape_from_json(const nlohmann::json& j, const std::string& context) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_number_integer() || j[0].get<int64_t>() < 1 ||
+      j[1].get<int64_t>() < 1)
+    throw FormatError(context + ": expected a shape [rows, columns] of positive integers, found " + j.dump());
+  return {j[0].get<int64_t>(), j[1].get<int64_t>()};
+}
+
+}  // namespace
+
+PlannedModel planned_model(SequenceModel& model) {
+  PlannedModel m;
+  m.architecture = model.info().architecture;
+  for (const Linear* l : model.linears()) m.linears[l->name] = {l->out_features(), l->in_features()};
+  const EmbeddingTable& e = model.mutable_word_embeddings();
+  m.embeddings = {e.rows(), e.cols()};
+  return m;
+}
+
+nlohmann::ordered_json planned_model_json(const PlannedModel& model) {
+  nlohmann::ordered_json linears = nlohmann::ordered_json::object();
+  for (const auto& [name, shape] : model.linears) linears[name] = shape;
+  return {{"architecture", model.architecture}, {"linears", linears}, {"embeddings", model.embeddings}};
+}
+
+PlannedModel planned_model_from_json(const nlohmann::json& j, const std::string& context) {
+  const auto architecture = j.find("architecture");
+  const auto linears = j.find("linears");
+  const auto embeddings = j.find("embeddings");
+  if (!j.is_object() || architecture == j.end() || !architecture->is_string() || linears == j.end() ||
+      !linears->is_object() || embeddings == j.end())
+    throw FormatError(context + ": expected {\"architecture\": name, \"linears\": {name: [out, in]}, "
+                                "\"embeddings\": [rows, cols]}");
+  PlannedModel m;
+  m.architecture = architecture->get<std::string>();
+  for (const auto& [name, shape] : linears->items())
+    m.linears[name] = shape_from_json(shape, context + ".linears['" + name + "']");
+  m.embeddings = shape_from_json(*embeddings, context + ".embeddings");
+  return m;
+}
+
+std::vector<std::string> check_bit_plan(SequenceModel& model, const BitPlan& plan, const std::string& plan_path) {
+  const PlannedModel actual = planned_model(model);
+  if (plan.model) {
+    const PlannedModel& planned = *plan.model;
+    const std::string made = plan_path + " was made for another model: ";
+    if (planned.architecture != actual.architecture)
+      throw UsageError(made + planned.architecture + ", this one is " + actual.architecture);
+    // In forward order, so the first difference named is the first the model meets.
+    for (const Linear* l : model.linears()) {
+      const auto it = planned.linears.find(l->name);
+      if (it == planned.linears.end()) throw UsageError(made + "it has no Linear '" + l->name + "' of this model");
+      if (it->second != actual.linears.at(l->name))
+        throw UsageError(made + "Linear '" + l->name + "' is " + shape_text(it->second) + " there, " +
+                         shape_text(actual.linears.at(l->name)) + " here");
+    }
+    for (const auto& [name, shape] : planned.linears)
+      if (!actual.linears.count(name)) throw UsageError(made + "its Linear '" + name + "' is not in this model");
+    if (planned.embeddings != actual.embeddings)
+      throw UsageError(made + "word embeddings " + shape_text(planned.embeddings) + " there, " +
+                       shape_text(actual.embeddings) + " here");
+  }
+  std::vector<std::string> warnings;
+  std::vector<const Linear*> unnamed;
+  for (const Linear* l : model.linears())
+    if (l->layer >= 0 && !plan.linears.count(l->name)) unnamed.push_back(l);
+  if (!unnamed.empty())
+    warnings.push_back(plan_path + " names no format for " + std::to_string(unnamed.size()) + " encoder Linear" +
+                       (unnamed.size() == 1 ? "" : "s") + " (the first: '" + unnamed.front()->name +
+                       "', which stays " + std::string(unnamed.front()->weights->format()) + ")");
+  if (!plan.embeddings) warnings.push_back(plan_path + " names no format for the word embeddings: they stay as stored");
+  return warnings;
+}
+
 BitPlan bit_plan_from_json(const nlohmann::json& j, const std::string& context) {
   if (!j.is_object() || j.value("squish", "") != "bit-plan")
     throw FormatError(context + ": not a squish bit plan (expected a JSON object with \"squish\": \"bit-plan\")");
-  if (j.value("version", 0) != kBitPlanVersion)
-    throw FormatError(context + ": bit plan version " + j.value("version", nlohmann::json(nullptr)).dump() +
-                      ", this squish reads version " + std::to_string(kBitPlanVersion));
+  const nlohmann::json version = j.value("version", nlohmann::json(nullptr));
+  if (!version.is_number_integer() || version.get<int>() < 1 || version.get<int>() > kBitPlanVersion)
+    throw FormatError(context + ": bit plan version " + version.dump() + ", this squish reads versions 1 to " +
+                      std::to_string(kBitPlanVersion));
   BitPlan plan;
   const auto linears = j.find("linears");
   if (linears == j.end() || !linears->is_object())
@@ -27,6 +107,8 @@ BitPlan bit_plan_from_json(const nlohmann::json& j, const std::string& context) 
     check_embedding_format(e->get<std::string>(), context + ": \"embeddings\"");
     plan.embeddings = e->get<std::string>();
   }
+  if (const auto m = j.find("model"); m != j.end() && !m->is_null())
+    plan.model = planned_model_from_json(*m, context + ": \"model\"");
   return plan;
 }
 
@@ -40,6 +122,7 @@ nlohmann::ordered_json bit_plan_json(const BitPlan& plan) {
   nlohmann::ordered_json j = {{"squish", "bit-plan"}, {"version", kBitPlanVersion}};
   j["linears"] = plan.linears;
   j["embeddings"] = plan.embeddings ? nlohmann::ordered_json(*plan.embeddings) : nlohmann::ordered_json(nullptr);
+  if (plan.model) j["model"] = planned_model_json(*plan.model);
   return j;
 }
 

@@ -3,10 +3,15 @@
 //   {"squish": "bit-plan", "version": 1,
 //    "linears": {"encoder.layer.0.attention.self.qkv": "int4-g64", ...},
 //    "embeddings": "int4-g64",
+//    "model": {"architecture": "BertForSequenceClassification",
+//              "linears": {"encoder.layer.0.attention.self.qkv": [1152, 384], ...}, "embeddings": [30522, 384]},
 //    ... provenance (allocation method, units, sizes), ignored when applying}
 // Linears the plan does not name keep their representation (the pooler and classifier stay fp32).
+// "model" is the model the plan was made for; a plan is refused on any other (version 1 plans and
+// hand-written ones may leave it out).
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -19,12 +24,30 @@
 
 namespace squish {
 
+// The shapes a plan was made for.
+struct PlannedModel {
+  std::string architecture;
+  std::map<std::string, std::array<int64_t, 2>> linears;  // every Linear's [out, in]
+  std::array<int64_t, 2> embeddings{};                     // the word embeddings' [rows, cols]
+};
+
 struct BitPlan {
   std::map<std::string, std::string> linears;  // Linear name → weight format (model/common/linear_formats.h)
   std::optional<std::string> embeddings;       // the word embeddings' format; none: unchanged
+  std::optional<PlannedModel> model;           // none: a plan that does not say
 };
 
-inline constexpr int kBitPlanVersion = 1;
+inline constexpr int kBitPlanVersion = 2;
+
+PlannedModel planned_model(SequenceModel& model);
+nlohmann::ordered_json planned_model_json(const PlannedModel& model);
+// FormatError naming `context` for anything but planned_model_json's layout.
+PlannedModel planned_model_from_json(const nlohmann::json& j, const std::string& context);
+
+// UsageError naming the first difference when the plan was made for another model (architecture,
+// a Linear missing on either side, a shape). Returns warnings for what the plan leaves as it is:
+// encoder Linears it does not name and unnamed word embeddings.
+std::vector<std::string> check_bit_plan(SequenceModel& model, const BitPlan& plan, const std::string& plan_path);
 
 // FormatError naming `path` (and the entry) for anything but a valid plan.
 BitPlan read_bit_plan(const std::string& path);

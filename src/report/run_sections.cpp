@@ -51,13 +51,11 @@ std::vector<ModelPoint> model_points(const RunDocument& d) {
                 fmt::format("/{}/metric", m), fmt::format("/{}/file_bytes", m),
                 d.number(fmt::format("/{}/compression_vs_fp32", m)));
   } else if (d.kind == "pruning") {
-    // fp32 bytes are 4 a parameter of the dense model, as compression_vs_fp32 counts everywhere else.
-    const double fp32_bytes = 4.0 * d.number("/sizes/dense_parameters");
+    // The start as fp32 (4 bytes a parameter, as compression_vs_fp32 counts everywhere else).
     const std::string task = d.text("/task"), metric = d.text("/final/metric");
-    points.push_back({d.run, "dense (start)", task, metric, d.number("/start/value"), d.number("/sizes/dense_file_bytes"),
-                      fp32_bytes / d.number("/sizes/dense_file_bytes")});
+    points.push_back({d.run, "dense (start)", task, metric, d.number("/start/value"), d.number("/sizes/fp32_bytes"), 1.0});
     points.push_back({d.run, "pruned (final)", task, metric, d.number("/final/value"),
-                      d.number("/sizes/sparse_file_bytes"), fp32_bytes / d.number("/sizes/sparse_file_bytes")});
+                      d.number("/sizes/pruned_file_bytes"), d.number("/sizes/compression_vs_fp32")});
   }
   return points;
 }

@@ -73,23 +73,19 @@ void add_quantization_section(HtmlPage& page, const RunDocument& d) {
         errors[mode][i] = e.get<double>();
         error_cells += fmt::format("{}{}: {:.3e}", error_cells.empty() ? "" : ", ", mode, e.get<double>());
       }
-    rows.push_back({d.text(p + "/name"), d.display(p + "/role"), d.display(p + "/format"), error_cells});
+    rows.push_back({d.text(p + "/name"), d.display(p + "/role"), d.display(p + "/format"),
+                    error_cells.empty() ? std::string("not measured") : error_cells});
   }
   page.heading("Linears");
   page.table({"linear", "role", "format", "relative squared output error"}, rows, false);
-  // quantize measures the errors only for --max_drop and writes 0 otherwise: all zeros mean "not measured".
-  bool measured = false;
-  for (const auto& [mode, values] : errors)
-    for (double e : values) measured = measured || e != 0.0;
-  if (measured) {
+  if (!errors.empty()) {
     std::vector<BarSeries> series;
     for (auto& [mode, values] : errors) series.push_back({mode, values});
     page.chart("Relative squared output error of each Linear on the calibration inputs",
                bar_chart(names, {"Linear (L = encoder layer)"},
                          {"\u2016y_q \u2212 y\u2016\u00b2 / \u2016y\u2016\u00b2", false, true}, series));
-  } else if (!errors.empty()) {
-    page.paragraph("Every output error in this file is 0: this run did not measure them (quantize measures "
-                   "them for --max_drop), so no chart is drawn.");
+  } else {
+    page.paragraph("Output errors: not measured (quantize measures them for --max_drop).");
   }
   add_settings(page, d, {"/source", "/scheme", "/calibration", "/fallback", "/seconds"});
 }

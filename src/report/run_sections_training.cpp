@@ -111,11 +111,15 @@ void add_training_section(HtmlPage& page, const RunDocument& d) {
 void add_pruning_section(HtmlPage& page, const RunDocument& d) {
   const std::string metric = d.display("/final/metric");
   page.heading("Result");
-  page.table({"method", "sparsity", metric + " at start", metric + " final", "change (points)", "dense file", "pruned file"},
-             {{d.display("/method"), fmt::format("{:.1f}%", 100.0 * d.number("/final/sparsity")),
+  page.table({"method", "sparsity", "parameters", metric + " at start", metric + " final", "change (points)",
+              "pruned file", "compression vs fp32"},
+             {{d.display("/method"),
+               d.has("/final/sparsity") ? fmt::format("{:.1f}%", 100.0 * d.number("/final/sparsity")) : "not measured",
+               d.display("/sizes/dense_parameters") + " \u2192 " + d.display("/sizes/final_parameters"),
                metric_text(d.number("/start/value")), metric_text(d.number("/final/value")),
                fmt::format("{:+.2f}", 100.0 * d.number("/final/delta_vs_start")),
-               megabytes_text(d.number("/sizes/dense_file_bytes")), megabytes_text(d.number("/sizes/sparse_file_bytes"))}});
+               megabytes_text(d.number("/sizes/pruned_file_bytes")),
+               fmt::format("{:.2f}\u00d7", d.number("/sizes/compression_vs_fp32"))}});
   const auto& stages = d.at("/stages");
   std::vector<HtmlPage::Row> rows;
   XySeries tuned{"after fine-tuning", {}, {}}, pruned{"right after pruning", {}, {}, true, true},
@@ -128,20 +132,24 @@ void add_pruning_section(HtmlPage& page, const RunDocument& d) {
     const bool just_pruned = name.find("pruned to") != std::string::npos;
     (just_pruned ? pruned : tuned).x.push_back(round);
     (just_pruned ? pruned : tuned).y.push_back(value);
-    const double s = d.has(p + "/sparsity") ? d.number(p + "/sparsity/sparsity") : 0.0;
-    if (d.has(p + "/sparsity")) last_with_sparsity = p;
-    sparsity.x.push_back(round);
-    sparsity.y.push_back(100.0 * s);
+    std::string sparsity_cell = "not measured";
+    if (d.has(p + "/sparsity")) {
+      last_with_sparsity = p;
+      sparsity.x.push_back(round);
+      sparsity.y.push_back(100.0 * d.number(p + "/sparsity/sparsity"));
+      sparsity_cell = fmt::format("{:.1f}%", sparsity.y.back());
+    }
     rows.push_back({name, d.display(p + "/round"), fmt::format("{:.1f}%", 100.0 * d.number(p + "/target_sparsity")),
-                    fmt::format("{:.1f}%", 100.0 * s), metric_text(value), d.display(p + "/train_steps"),
+                    sparsity_cell, metric_text(value), d.display(p + "/train_steps"),
                     fmt::format("{:.1f} s", d.number(p + "/seconds"))});
   }
   page.heading("Stages");
   page.table({"stage", "round", "target sparsity", "sparsity", metric + " (dev)", "train steps", "time"}, rows);
   page.chart(fmt::format("Dev {} per round", metric),
              xy_chart({"round (0 = dense start)", false, false, false, true}, {metric + " on " + d.display("/data/eval_split")}, {tuned, pruned}));
-  page.chart("Sparsity per round", xy_chart({"round (0 = dense start)", false, false, false, true}, {"zeros (% of prunable weights)", false, true},
-                                            {sparsity}));
+  if (!sparsity.x.empty())
+    page.chart("Sparsity per round", xy_chart({"round (0 = dense start)", false, false, false, true},
+                                              {"zeros (% of prunable weights)", false, true}, {sparsity}));
   if (!last_with_sparsity.empty()) add_sparsity_per_layer(page, d, last_with_sparsity + "/sparsity", d.text(last_with_sparsity + "/name"));
   if (d.has("/structured")) {
     const auto heads = d.at("/structured/layer_heads").get<std::vector<double>>();

@@ -128,6 +128,26 @@ nlohmann::json expect_structured_run(const std::string& out) {
   const auto j = nlohmann::json::parse(read_file(out + "/pruning.json"));
   EXPECT_GT(j["structured"]["speedup"].get<double>(), 0.0);
   EXPECT_LT(j["sizes"]["final_parameters"].get<int64_t>(), j["sizes"]["dense_parameters"].get<int64_t>());
+  // The shrunk model is the pruned one; nothing sparse was written or measured, so nothing says 0.
+  EXPECT_EQ(j["sizes"]["pruned_file_bytes"].get<int64_t>(),
+            static_cast<int64_t>(fs::file_size(out + "/dense/model.safetensors")));
+  EXPECT_NEAR(j["sizes"]["compression_vs_fp32"].get<double>(),
+              4.0 * j["sizes"]["dense_parameters"].get<double>() / j["sizes"]["pruned_file_bytes"].get<double>(), 1e-9);
+  EXPECT_GT(j["sizes"]["compression_vs_fp32"].get<double>(), 1.0);
+  EXPECT_FALSE(j["sizes"].contains("sparse_file_bytes")) << j["sizes"].dump();
+  EXPECT_FALSE(j["final"].contains("sparsity")) << j["final"].dump();
+  const RunResult page = run_squish("report " + quote(out) + " --output " + quote(out + "/report.html"));
+  EXPECT_EQ(page.exit_code, 0) << page.err;
+  const std::string html = read_file(out + "/report.html");
+  EXPECT_EQ(html.find("inf\u00d7"), std::string::npos);
+  EXPECT_EQ(html.find("0.00 MB"), std::string::npos);
+  EXPECT_EQ(html.find("Sparsity per round"), std::string::npos);  // no flat line of zeros
+  EXPECT_NE(html.find("not measured"), std::string::npos);
+  // transformers cannot build layers of different sizes: export refuses, saying why.
+  const RunResult exported = run_squish("export --model_dir " + quote(out + "/dense") + " --output_dir " + quote(out + "/hf"));
+  EXPECT_EQ(exported.exit_code, 2) << exported.err;
+  EXPECT_NE(exported.err.find("structured pruning left its layers"), std::string::npos) << exported.err;
+  EXPECT_FALSE(fs::exists(out + "/hf"));
   return config["squish_layer_sizes"];
 }
 

@@ -16,7 +16,7 @@ namespace squish {
 namespace {
 
 // 300 of 872 examples after 7.5 s: 40.0 examples/s, 14.3 s to go.
-ProgressSnapshot midway() { return {"forward", "examples", 300, 872, 7.5}; }
+ProgressSnapshot midway() { return {"forward", "examples", 300, 872, 7.5, ""}; }
 
 TEST(ProgressLine, FullLineOnAWideTerminal) {
   EXPECT_EQ(format_progress_line(midway(), 120),
@@ -43,9 +43,9 @@ TEST(ProgressLine, NarrowTerminalsDropTheLeastUsefulPartsFirst) {
 
 TEST(ProgressLine, BarKeepsItsWidthAndPlaceFromStartToFinish) {
   // The rate's and the count's digits change from frame to frame; the bar must not twitch.
-  const std::string first = format_progress_line({"forward", "examples", 0, 872, 0.0}, 80);
-  const std::string middle = format_progress_line({"forward", "examples", 96, 872, 0.07}, 80);  // 1,371/s
-  const std::string last = format_progress_line({"forward", "examples", 872, 872, 2.0}, 80);
+  const std::string first = format_progress_line({"forward", "examples", 0, 872, 0.0, ""}, 80);
+  const std::string middle = format_progress_line({"forward", "examples", 96, 872, 0.07, ""}, 80);  // 1,371/s
+  const std::string last = format_progress_line({"forward", "examples", 872, 872, 2.0, ""}, 80);
   EXPECT_EQ(first, "forward [............]    0/872 examples    0%      ?/s  elapsed 0:00  ETA ?:??");
   EXPECT_EQ(middle, "forward [#...........]   96/872 examples   11%  1,371/s  elapsed 0:00  ETA 0:00");
   EXPECT_EQ(last, "forward [############]  872/872 examples  100%    436/s  elapsed 0:02");
@@ -54,21 +54,21 @@ TEST(ProgressLine, BarKeepsItsWidthAndPlaceFromStartToFinish) {
 }
 
 TEST(ProgressLine, NeverReachesTheLastColumn) {
-  const ProgressSnapshot big{"forward", "examples", 1234567, 25000000, 3725.0};
+  const ProgressSnapshot big{"forward", "examples", 1234567, 25000000, 3725.0, ""};
   for (int columns = 0; columns <= 300; ++columns)
     for (const ProgressSnapshot& s : {midway(), big})
       EXPECT_LE(format_progress_line(s, columns).size(), static_cast<size_t>(std::max(columns - 1, 0))) << columns;
 }
 
 TEST(ProgressLine, LargeCountsAreSeparatedAndLongRunsShowHours) {
-  const ProgressSnapshot s{"forward", "examples", 1234567, 25000000, 3725.0};
+  const ProgressSnapshot s{"forward", "examples", 1234567, 25000000, 3725.0, ""};
   EXPECT_EQ(format_progress_line(s, 200),
             "forward [#.......................................]   1,234,567/25,000,000 examples    4%    331 examples/s  "
             "elapsed 1:02:05  ETA 19:55:06");  // 23,765,433 left at 331.4/s
 }
 
 TEST(ProgressLine, WithoutAUnit) {
-  EXPECT_EQ(format_progress_line({"forward", "", 300, 872, 7.5}, 80),
+  EXPECT_EQ(format_progress_line({"forward", "", 300, 872, 7.5, ""}, 80),
             "forward [#######..............]  300/872   34%   40.0/s  elapsed 0:07  ETA 0:14");
 }
 

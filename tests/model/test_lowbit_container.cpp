@@ -160,15 +160,20 @@ TEST(WeightFormats, NamesParseWithTheirGroupSize) {
 
 TEST(BitPlan, RefusesWhatItCannotApply) {
   auto model = load_model(test::fixtures_dir() + "/tiny_bert_k16");
-  EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"encoder.layer.9.output.dense", "f16"}}, std::nullopt}), UsageError);
-  EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"classifier", "int8-static"}}, std::nullopt}), UsageError);
+  const auto plan = [](const char* linear, const char* format) {
+    BitPlan p;
+    p.linears[linear] = format;
+    return p;
+  };
+  EXPECT_THROW(apply_bit_plan(*model, plan("encoder.layer.9.output.dense", "f16")), UsageError);
+  EXPECT_THROW(apply_bit_plan(*model, plan("classifier", "int8-static")), UsageError);
   // A group size that does not divide the input width (32) is a clear error, not a crash.
-  EXPECT_THROW(apply_bit_plan(*model, BitPlan{{{"encoder.layer.0.attention.output.dense", "int4-g48"}}, std::nullopt}),
+  EXPECT_THROW(apply_bit_plan(*model, plan("encoder.layer.0.attention.output.dense", "int4-g48")),
                ShapeError);
   const nlohmann::json good = {{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", "f16"}}}};
   EXPECT_EQ(bit_plan_from_json(good, "plan.json").linears.at("pooler"), "f16");
   for (const nlohmann::json& bad : {nlohmann::json{{"version", 1}, {"linears", nlohmann::json::object()}},
-                                    nlohmann::json{{"squish", "bit-plan"}, {"version", 2}, {"linears", nlohmann::json::object()}},
+                                    nlohmann::json{{"squish", "bit-plan"}, {"version", 3}, {"linears", nlohmann::json::object()}},
                                     nlohmann::json{{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", 4}}}},
                                     nlohmann::json{{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", "int5"}}}}})
     EXPECT_THROW(bit_plan_from_json(bad, "plan.json"), FormatError) << bad.dump();

@@ -291,6 +291,8 @@ std::string dataset_path(Task task, Split split, const std::string& data_dir) {
   return join_path(data_dir, expected_file(task, split).rel_path);
 }
 
+bool split_is_labeled(Task task, Split split) { return expected_file(task, split).label0 >= 0; }
+
 Dataset load_dataset(Task task, Split split, const std::string& data_dir) {
   const ExpectedFile& want = expected_file(task, split);
   Dataset d;

@@ -44,6 +44,10 @@ struct Dataset {
 // split the task does not have (IMDB has no dev split).
 std::string dataset_path(Task task, Split split, const std::string& data_dir);
 
+// Whether the split's file carries gold labels (GLUE keeps its test labels private). UsageError for a
+// split the task does not have.
+bool split_is_labeled(Task task, Split split);
+
 // data_dir is the folder holding glue/ and imdb/ (shared/data). Throws
 //  - UsageError: IMDB with Split::kDev (the corpus has only train and test; use test),
 //  - IoError: the file is missing or unreadable,

@@ -1,0 +1,80 @@
+#include "core/interrupt.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/progress.h"
+
+namespace squish {
+namespace {
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::map<uint64_t, std::string>& registry() {
+  static std::map<uint64_t, std::string> paths;
+  return paths;
+}
+
+uint64_t next_id = 0;
+
+bool ignored_at_start(int signal) {
+  struct sigaction current {};
+  return ::sigaction(signal, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
+[[noreturn]] void clean_up_and_exit(int signal) {
+  // Held until _exit: a thread about to register or publish a path waits here instead.
+  registry_mutex().lock();
+  std::error_code ec;
+  for (auto it = registry().rbegin(); it != registry().rend(); ++it) std::filesystem::remove_all(it->second, ec);
+  std::fputs(progress_line_open() ? "\nsquish: interrupted\n" : "squish: interrupted\n", stderr);
+  std::fflush(stderr);
+  ::_exit(128 + signal);
+}
+
+}  // namespace
+
+void install_interrupt_cleanup() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signal : {SIGINT, SIGTERM})
+    if (!ignored_at_start(signal)) sigaddset(&set, signal);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;  // signals keep their default action
+  std::thread([set] {
+    int signal = 0;
+    while (sigwait(&set, &signal) != 0) {
+    }
+    clean_up_and_exit(signal);
+  }).detach();
+}
+
+InterruptCleanup::InterruptCleanup(const std::string& path) {
+  const std::lock_guard lock(registry_mutex());
+  id_ = next_id++;
+  registry()[id_] = path;
+}
+
+InterruptCleanup::~InterruptCleanup() {
+  if (!registered_) return;
+  const std::lock_guard lock(registry_mutex());
+  registry().erase(id_);
+}
+
+void InterruptCleanup::publish(const std::function<void()>& publish) {
+  const std::lock_guard lock(registry_mutex());
+  registry().erase(id_);
+  registered_ = false;
+  publish();
+}
+
+}  // namespace squish
