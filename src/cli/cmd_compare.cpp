@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
 #include "eval/compare_pipeline.h"
 #include "eval/compare_report.h"
@@ -16,7 +16,7 @@ namespace {
 
 struct CompareCommandOptions {
   CompareRequest request;
-  bool report = false;
+  RunOutputs outputs;
   int threads = 0;
 };
 
@@ -37,7 +37,7 @@ void add_compare_command(CLI::App& app) {
     for (auto* file : {reference_predictions, model_predictions}) dir->excludes(file);
   cmd->add_option("--task", q->task, "sst2 | mrpc | imdb (with predictions files: optional, gives the texts)")
       ->check(one_of({"sst2", "mrpc", "imdb"}));
-  cmd->add_option("--split", q->split, "dev | test | train (imdb: test | train)")->capture_default_str()
+  cmd->add_option("--split", q->split, "dev | test | train (default dev; imdb: test)")
       ->check(one_of({"dev", "test", "train"}));
   cmd->add_option("--data_dir", q->data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
   add_max_length_option(*cmd, q->options.max_length);
@@ -49,13 +49,14 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--examples", q->analysis.examples_per_outcome, "Representative examples kept per outcome")
       ->capture_default_str()->check(integer_in(0, 100000));
   add_output_dir_option(*cmd, q->output_dir, "Folder for compare.json (must not exist or be empty)");
-  add_report_flag(*cmd, o->report);
+  add_run_output_flags(*cmd, o->outputs, "compare.json");
   add_threads_option(*cmd, o->threads);
   cmd->callback(command(&o->threads, [o] {
+    check_run_outputs(o->outputs);
     const CompareResult r = run_compare(o->request);
-    for (const auto& w : r.warnings) print_warning(w);
-    write_stdout(compare_table(r));
-    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
+    print_warnings(r.warnings);
+    if (summary_on_stdout(o->outputs)) write_stdout(compare_table(r));
+    write_run_outputs(o->outputs, o->request.output_dir, "compare.json");
   }));
 }
 

@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
 #include "core/output_file.h"
 #include "eval/eval_pipeline.h"
@@ -32,7 +32,7 @@ void run_eval_command(const EvalCommandOptions& o) {
   const auto output = checked(o.output, "--output"), predictions = checked(o.predictions, "--predictions");
   const std::string page = o.report ? report_path_beside(o.output) : "";
   const EvalResult r = run_eval(o.request);
-  for (const auto& w : r.warnings) print_warning(w);
+  print_warnings(r.warnings);
   const bool table_on_stdout = !(output && output->kind == OutputKind::kStdout) &&
                                !(predictions && predictions->kind == OutputKind::kStdout);
   if (table_on_stdout) write_stdout(eval_result_table(r));

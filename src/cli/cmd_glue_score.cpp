@@ -33,7 +33,7 @@ void run_glue_score_command(GlueScoreCommandOptions& o) {
   }
   if (output) refuse_output_over_inputs(*output, inputs);
   const GlueScoreResult r = run_glue_score(o.request);
-  for (const auto& w : r.warnings) print_warning(w);
+  print_warnings(r.warnings);
   if (!(output && output->kind == OutputKind::kStdout)) write_stdout(glue_score_table(r));
   if (output) write_output(*output, glue_score_json(r).dump(2) + "\n");
 }

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
 #include "core/file_util.h"
 #include "core/human_format.h"
@@ -78,6 +78,7 @@ void add_sensitivity_command(CLI::App& app) {
     SensitivityRequest request;
     SensitivityFlags flags;
     int threads = 0;
+    RunOutputs outputs;
   };
   auto o = std::make_shared<Options>();
   SensitivityRequest& s = o->request;
@@ -95,10 +96,13 @@ void add_sensitivity_command(CLI::App& app) {
   add_max_length_option(*cmd, s.max_length);
   add_seed_option(*cmd, s.options.seed, "Seed of the calibration subset and the token subsample");
   add_threads_option(*cmd, o->threads);
+  add_run_output_flags(*cmd, o->outputs, "sensitivity.json");
   cmd->callback(command(&o->threads, [o] {
     bind_sensitivity_flags(o->request, o->flags);
+    check_run_outputs(o->outputs);
     const SensitivityRun run = run_sensitivity(o->request);
-    write_stdout(sensitivity_log(run));
+    if (summary_on_stdout(o->outputs)) write_stdout(sensitivity_log(run));
+    write_run_outputs(o->outputs, o->request.output_dir, "sensitivity.json");
   }));
 }
 
@@ -120,7 +124,7 @@ void add_mixed_precision_command(CLI::App& app) {
     MixedPrecisionRequest request;
     SensitivityFlags flags;
     int threads = 0;
-    bool report = false;
+    RunOutputs outputs;
   };
   auto o = std::make_shared<Options>();
   MixedPrecisionRequest& q = o->request;
@@ -146,18 +150,19 @@ void add_mixed_precision_command(CLI::App& app) {
   add_batch_size_option(*cmd, q.eval.batch_size);
   add_seed_option(*cmd, q.seed, "Seed of every subset, the token subsample and k-means");
   add_threads_option(*cmd, o->threads);
-  add_report_flag(*cmd, o->report);
+  add_run_output_flags(*cmd, o->outputs, "results.json");
   cmd->callback(command(&o->threads, [o, cmd] {
     for (const char* flag : {"--gptq_calib_size", "--damp"})
       refuse_given(*cmd, flag, o->request.rounding != "gptq", "is GPTQ's: it goes with --rounding gptq");
     bind_sensitivity_flags(o->request.sensitivity, o->flags);
+    check_run_outputs(o->outputs);
     const MixedPrecisionResult r = run_mixed_precision(o->request);
     std::vector<std::string> warnings = r.fp32.warnings;
     warnings.insert(warnings.end(), r.quantize.warnings.begin(), r.quantize.warnings.end());
     print_warnings(warnings);
     write_file_atomic(o->request.output_dir + "/results.json", mixed_precision_json(r).dump(2) + "\n");
-    write_stdout(mixed_precision_table(r));
-    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
+    if (summary_on_stdout(o->outputs)) write_stdout(mixed_precision_table(r));
+    write_run_outputs(o->outputs, o->request.output_dir, "results.json");
   }));
 }
 

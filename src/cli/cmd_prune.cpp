@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "cli/training_options.h"
 #include "core/checked_stdout.h"
 #include "eval/prune_pipeline.h"
@@ -17,7 +17,7 @@ struct PruneCommandOptions {
   PruneRequest request;
   bool rewind_to_initial = false;
   int threads = 0;
-  bool report = false;
+  RunOutputs outputs;
 };
 
 }  // namespace
@@ -55,7 +55,7 @@ void add_prune_command(CLI::App& app) {
   cmd->add_flag("--prune_classifier", q.scope.classifier, "Also prune the classifier");
   add_trainer_options(*cmd, q.trainer);
   add_threads_option(*cmd, o->threads);
-  add_report_flag(*cmd, o->report);
+  add_run_output_flags(*cmd, o->outputs, "pruning.json");
   cmd->callback(command(&o->threads, [o, cmd] {
     const PruneRequest& q = o->request;
     for (const char* flag : {"--importance", "--importance_samples"})
@@ -64,8 +64,10 @@ void add_prune_command(CLI::App& app) {
                  "counts the examples first_order scores: it goes with --importance first_order");
     for (const char* flag : {"--num_rounds", "--rewind_step", "--rewind_to_initial"})
       refuse_given(*cmd, flag, q.method != "imp", "is iterative magnitude pruning's: it goes with --method imp");
-    write_stdout(pruning_table(run_prune(o->request)));
-    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
+    check_run_outputs(o->outputs);
+    const PruneRunResult r = run_prune(o->request);
+    if (summary_on_stdout(o->outputs)) write_stdout(pruning_table(r));
+    write_run_outputs(o->outputs, o->request.output_dir, "pruning.json");
   }));
 }
 

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
 #include "core/file_util.h"
 #include "core/output_file.h"
@@ -39,6 +39,7 @@ void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptio
       ->check(integer_in(1, 1 << 16));
   add_max_length_option(cmd, q.eval.max_length);
   add_batch_size_option(cmd, q.eval.batch_size);
+  add_max_samples_option(cmd, q.max_samples);
   add_seed_option(cmd, q.seed, "Seed of the calibration subsets");
   add_threads_option(cmd, o->threads);
   add_output_option(cmd, "--output", o->output, "Also write the results JSON here");

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
 #include "core/human_format.h"
 #include "eval/quantize_pipeline.h"
@@ -72,7 +72,7 @@ void add_quantize_command(CLI::App& app) {
     QuantizeRequest request;
     double max_drop = 0;
     int threads = 0;
-    bool report = false;
+    RunOutputs outputs;
   };
   auto o = std::make_shared<Options>();
   QuantizeRequest& q = o->request;
@@ -109,15 +109,16 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--holdout_size", q.holdout_size, "With --max_drop: train examples scored (none of them calibrate)")
       ->capture_default_str()->check(integer_in(1));
   add_threads_option(*cmd, o->threads);
-  add_report_flag(*cmd, o->report);
+  add_run_output_flags(*cmd, o->outputs, "quantization.json");
   cmd->callback(command(&o->threads, [o, cmd, max_drop] {
     if (max_drop->count()) o->request.max_drop = o->max_drop;
     if (!o->request.plan_path.empty()) o->request.mode = "plan";
     refuse_flags_that_do_nothing(*cmd, o->request);
+    check_run_outputs(o->outputs);
     const QuantizeResult r = run_quantize(o->request);
     print_warnings(r.warnings);
-    write_stdout(quantize_summary(r));
-    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
+    if (summary_on_stdout(o->outputs)) write_stdout(quantize_summary(r));
+    write_run_outputs(o->outputs, o->request.output_dir, "quantization.json");
   }));
 }
 

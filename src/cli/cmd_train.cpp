@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/report_flag.h"
+#include "cli/run_outputs.h"
 #include "cli/training_options.h"
 #include "core/checked_stdout.h"
 #include "eval/train_pipeline.h"
@@ -17,7 +17,7 @@ namespace {
 struct TrainCommandOptions {
   TrainRequest request;
   int threads = 0;
-  bool report = false;
+  RunOutputs outputs;
 };
 
 std::string training_summary(const TrainRunResult& r) {
@@ -51,10 +51,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--load_best_model_at_end", q.load_best_model_at_end,
                 "Save the checkpoint with the best dev metric instead of the last");
   add_threads_option(*cmd, o->threads);
-  add_report_flag(*cmd, o->report);
+  add_run_output_flags(*cmd, o->outputs, "training.json");
   cmd->callback(command(&o->threads, [o] {
-    write_stdout(training_summary(run_train(o->request)));
-    if (o->report) write_run_report(o->request.output_dir, o->request.output_dir + "/report.html");
+    check_run_outputs(o->outputs);
+    const TrainRunResult r = run_train(o->request);
+    if (summary_on_stdout(o->outputs)) write_stdout(training_summary(r));
+    write_run_outputs(o->outputs, o->request.output_dir, "training.json");
   }));
 }
 

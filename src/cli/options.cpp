@@ -44,7 +44,7 @@ CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::st
 
 void add_data_options(CLI::App& cmd, std::string& task, std::string& split, std::string& data_dir) {
   cmd.add_option("--task", task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
-  cmd.add_option("--split", split, "dev | test | train (imdb: test | train)")->capture_default_str()
+  cmd.add_option("--split", split, "dev | test | train (default dev; imdb: test)")
       ->check(one_of({"dev", "test", "train"}));
   cmd.add_option("--data_dir", data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
 }
@@ -132,12 +132,10 @@ std::function<void()> command(const int* threads, std::function<void()> body) {
   };
 }
 
-void print_warning(const std::string& message) { std::fprintf(stderr, "squish: warning: %s\n", message.c_str()); }
-
 void print_warnings(const std::vector<std::string>& messages) {
   std::set<std::string> said;
   for (const std::string& m : messages)
-    if (said.insert(m).second) print_warning(m);
+    if (said.insert(m).second) std::fprintf(stderr, "squish: warning: %s\n", m.c_str());
 }
 
 }  // namespace squish::cli

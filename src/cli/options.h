@@ -49,9 +49,8 @@ void refuse_given(const CLI::App& cmd, const std::string& flag, bool does_nothin
 // set, the body, then stdout flushed and checked (a full disk or closed pipe is exit 3).
 std::function<void()> command(const int* threads, std::function<void()> body);
 
-// "squish: warning: ..." on stderr.
-void print_warning(const std::string& message);
-// Each distinct message once, in order (experiments repeat a setup's warnings per variant).
+// "squish: warning: <message>" on stderr for each distinct message, in order (experiments repeat a
+// setup's warnings per variant).
 void print_warnings(const std::vector<std::string>& messages);
 
 }  // namespace squish::cli

@@ -106,8 +106,10 @@ std::vector<ExamplePrediction> read_predictions_jsonl(const std::string& path) {
   return out;
 }
 
-CompareResult run_compare(const CompareRequest& q) {
+CompareResult run_compare(const CompareRequest& request) {
   const auto t0 = Clock::now();
+  CompareRequest q = request;
+  if (q.split.empty()) q.split = q.task.empty() ? "dev" : default_eval_split(q.task);
   check_request(q);
   StagedDirectory out(q.output_dir);  // before the work: an existing folder must not cost two evaluations
   CompareResult r;

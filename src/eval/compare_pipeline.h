@@ -24,7 +24,7 @@ struct CompareRequest {
   std::string reference_dir, model_dir;
   std::string reference_predictions, model_predictions;
   std::string task;  // required with model directories; with predictions files optional (then no texts)
-  std::string split = "dev";
+  std::string split;  // empty: default_eval_split(task) (dev; test for imdb)
   std::string data_dir = "../shared/data";
   int64_t max_samples = 0;  // model directories: the seeded subset both are evaluated on
   uint64_t seed = 42;

@@ -54,6 +54,8 @@ std::string truncation_warning(int64_t truncated, int64_t examples, int max_leng
                                                         : "");
 }
 
+std::string default_eval_split(const std::string& task) { return parse_task(task) == Task::kImdb ? "test" : "dev"; }
+
 void require_labeled_split(const std::string& task, const std::string& split, const std::string& command) {
   if (split_is_labeled(parse_task(task), parse_split(split))) return;
   throw UsageError(fmt::format("--split {}: {}'s {} split has no labels (GLUE keeps them private), and {} compares "
@@ -64,7 +66,7 @@ void require_labeled_split(const std::string& task, const std::string& split, co
 EvalResult run_eval(const EvalRequest& request) {
   const auto t0 = Clock::now();
   const Task task = parse_task(request.task);
-  const Split split = parse_split(request.split);
+  const Split split = parse_split(request.split.empty() ? default_eval_split(request.task) : request.split);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
   const Dataset data = take_subset(load_dataset(task, split, request.data_dir), request.max_samples, request.seed);

@@ -13,12 +13,15 @@ namespace squish {
 struct EvalRequest {
   std::string model_dir;
   std::string task;                      // sst2 | mrpc | imdb
-  std::string split = "dev";
+  std::string split;                     // empty: default_eval_split(task)
   std::string data_dir = "../shared/data";
   int64_t max_samples = 0;               // 0 = every example; else a seeded random subset
   uint64_t seed = 42;
   EvalOptions options;
 };
+
+// The split a task is scored on: dev for GLUE, test for IMDB (which has no dev split).
+std::string default_eval_split(const std::string& task);
 
 // Also fills r.warnings: stored tensors the config does not use (a config with fewer layers than its
 // weights), a model fine-tuned for another task, examples truncated to max_length.

@@ -15,6 +15,7 @@ EvalRequest eval_request(const PtqExperimentRequest& q, const std::string& split
   e.split = split;
   e.data_dir = q.data_dir;
   e.seed = q.seed;
+  e.max_samples = q.max_samples;
   e.options = q.eval;
   return e;
 }

@@ -23,6 +23,7 @@ struct PtqExperimentRequest {
   std::vector<int64_t> calib_sizes = {500};  // ptq-compare uses the first
   int calib_batch_size = 32;
   uint64_t seed = 42;
+  int64_t max_samples = 0;  // scored examples: 0 = the whole split, else a seeded subset
   EvalOptions eval;
 };
 

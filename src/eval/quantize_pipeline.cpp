@@ -152,8 +152,6 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
 
 }  // namespace
 
-std::string default_eval_split(const std::string& task) { return parse_task(task) == Task::kImdb ? "test" : "dev"; }
-
 QuantizeResult run_quantize(const QuantizeRequest& q) {
   const auto t0 = Clock::now();
   if (q.mode != "dynamic" && q.mode != "static" && q.mode != "plan")

@@ -79,7 +79,4 @@ struct QuantizeResult {
 // Writes request.output_dir (config, tokenizer files, model.safetensors, quantization.json).
 QuantizeResult run_quantize(const QuantizeRequest& request);
 
-// The split a task is scored on: dev for GLUE, test for IMDB.
-std::string default_eval_split(const std::string& task);
-
 }  // namespace squish

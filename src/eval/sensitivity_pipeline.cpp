@@ -8,6 +8,7 @@
 #include "core/file_util.h"
 #include "core/human_format.h"
 #include "core/progress.h"
+#include "eval/eval_pipeline.h"
 #include "core/staged_directory.h"
 #include "eval/quantize_pipeline.h"
 #include "eval/run_header.h"

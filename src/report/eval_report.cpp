@@ -33,7 +33,7 @@ double compression_vs_fp32(const EvalResult& r) {
 
 nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& q) {
   nlohmann::ordered_json j = run_header("eval", 1);
-  j["request"] = {{"model_dir", q.model_dir}, {"task", q.task},           {"split", q.split},
+  j["request"] = {{"model_dir", q.model_dir}, {"task", q.task},           {"split", r.split},
                   {"data_dir", q.data_dir},   {"max_samples", q.max_samples}, {"seed", q.seed},
                   {"max_length", q.options.max_length}, {"batch_size", q.options.batch_size}};
   nlohmann::ordered_json labels = nlohmann::ordered_json::object();

@@ -21,6 +21,7 @@ nlohmann::ordered_json ptq_experiment_json(const PtqExperimentResult& r, std::st
                   {"calib_sizes", q.calib_sizes},
                   {"calib_batch_size", q.calib_batch_size},
                   {"seed", q.seed},
+                  {"max_samples", q.max_samples},
                   {"max_length", q.eval.max_length},
                   {"batch_size", q.eval.batch_size}};
   const EvalResult& fp32 = r.variants.front().eval;
