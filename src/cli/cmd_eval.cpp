@@ -3,6 +3,8 @@
 #include <memory>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/run_outputs.h"
@@ -38,6 +40,9 @@ void run_eval_command(const EvalCommandOptions& o) {
   if (table_on_stdout) write_stdout(eval_result_table(r));
   if (output) write_output(*output, eval_result_json(r, o.request).dump(2) + "\n");
   if (predictions) write_output(*predictions, predictions_jsonl(r));
+  for (const auto& [written, what] : {std::pair{output, "results"}, std::pair{predictions, "predictions"}})
+    if (table_on_stdout && written && written->kind == OutputKind::kReplace)
+      write_stdout(fmt::format("wrote {} ({})\n", written->given, what));
   if (o.report) write_run_report(o.output, page);
 }
 

@@ -57,13 +57,13 @@ void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string
       ->capture_default_str()->check(one_of({"kmeans", "percentile", "budget", "uniform"}));
   cmd.add_option_function<double>("--target_size_mb", [&a](double v) { a.target_size_mb = v; },
                                   "budget: model size on disk, MB = 10^6 bytes")
-      ->check(CLI::PositiveNumber);
+      ->check(real_in(1e-9, 1e12));
   cmd.add_option_function<double>("--target_avg_bits", [&a](double v) { a.target_avg_bits = v; },
                                   "budget: stored bits per weight of the Linears and word embeddings")
-      ->check(CLI::PositiveNumber);
+      ->check(real_in(1e-9, 1e12));
   cmd.add_option_function<double>("--target_compression", [&a](double v) { a.target_compression = v; },
                                   "budget: at least this many times smaller than fp32 (4 bytes a parameter)")
-      ->check(CLI::Range(1.0, 1e6));
+      ->check(real_in(1.0, 1e6));
   cmd.add_option("--percentiles", a.percentiles, "percentile: k-1 increasing thresholds in (0, 100); default equal");
   cmd.add_option_function<int>("--score_bits", [&a](int v) { a.score_bits = v; },
                                "kmeans, percentile: rank units by their sensitivity at this width (default the lowest)");
@@ -101,7 +101,8 @@ void add_sensitivity_command(CLI::App& app) {
     bind_sensitivity_flags(o->request, o->flags);
     check_run_outputs(o->outputs);
     const SensitivityRun run = run_sensitivity(o->request);
-    if (summary_on_stdout(o->outputs)) write_stdout(sensitivity_log(run));
+    if (summary_on_stdout(o->outputs))
+      write_stdout(sensitivity_log(run) + "wrote " + o->request.output_dir + " (sensitivity.json, sensitivity.log)\n");
     write_run_outputs(o->outputs, o->request.output_dir, "sensitivity.json");
   }));
 }
@@ -115,7 +116,7 @@ void add_allocate_command(CLI::App& app) {
   add_seed_option(*cmd, a->seed, "Seed of k-means++");
   cmd->callback(command(nullptr, [a] {
     refuse_output_over_inputs(check_output_path(a->output, "--output"), {a->sensitivity_path});
-    write_stdout(allocation_summary(run_allocate(*a)));
+    write_stdout(allocation_summary(run_allocate(*a)) + "wrote " + a->output + "\n");
   }));
 }
 
@@ -145,7 +146,7 @@ void add_mixed_precision_command(CLI::App& app) {
   cmd->add_option("--gptq_calib_size", q.gptq_calib_size, "gptq: train examples whose inputs make the Hessians")
       ->capture_default_str()->check(integer_in(1));
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()->check(real_in(0.0, 1.0));
   add_max_length_option(*cmd, q.eval.max_length);
   add_batch_size_option(*cmd, q.eval.batch_size);
   add_seed_option(*cmd, q.seed, "Seed of every subset, the token subsample and k-means");

@@ -90,7 +90,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--rounding", q.rounding, "With --plan, the 2/4-bit codes: nearest | gptq (calibrates Hessians)")
       ->capture_default_str()->check(one_of({"nearest", "gptq"}));
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()->check(real_in(0.0, 1.0));
   add_quantization_options(*cmd, q.quant);
   add_observer_options(*cmd, q.observer);
   add_calibration_options(*cmd, q.calib_split, q.calib_size, q.calib_batch_size);
@@ -102,7 +102,7 @@ void add_quantize_command(CLI::App& app) {
   auto* max_drop = cmd->add_option("--max_drop", o->max_drop,
                                    "Fall back layer by layer (static -> dynamic -> fp32) until the held-out metric "
                                    "is within this many points of fp32")
-                       ->check(CLI::Range(0.0, 100.0));
+                       ->check(real_in(0.0, 100.0));
   cmd->add_option("--fallback_metric", q.fallback_metric,
                   "With --max_drop: task (the task's metric) | agreement (share of predictions equal to fp32's)")
       ->capture_default_str()->check(one_of({"task", "agreement"}));

@@ -13,6 +13,7 @@
 #include "model/load_model.h"
 #include "core/error.h"
 #include "io/tokenizer/tokenizer.h"
+#include "io/json_error.h"
 
 namespace squish::cli {
 namespace {
@@ -43,7 +44,7 @@ void run_tokenize(const TokenizeOptions& o) {
     try {
       in = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
-      throw FormatError("stdin:" + std::to_string(line_no) + ": malformed JSON: " + e.what());
+      throw FormatError("stdin:" + std::to_string(line_no) + ": malformed JSON: " + json_error_text(e));
     }
     if (!in.is_object() || !in.contains("text") || !in["text"].is_string())
       throw FormatError("stdin:" + std::to_string(line_no) + ": expected an object with a string \"text\"");

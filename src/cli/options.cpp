@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/checked_stdout.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -23,6 +25,21 @@ CLI::Validator integer_in(int64_t lo, int64_t hi) {
         return "";
       },
       expected, "");
+}
+
+CLI::Validator real_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+        }
+        if (used != s.size() || !(v >= lo && v <= hi)) return fmt::format("expected a number in [{}, {}], found {}", lo, hi, s);
+        return "";
+      },
+      fmt::format("REAL in [{}, {}]", lo, hi));
 }
 
 CLI::Validator one_of(std::initializer_list<const char*> words) {
@@ -101,7 +118,7 @@ void add_observer_options(CLI::App& cmd, ObserverOptions& options) {
          "minmax | moving_average | percentile | mse | entropy (default minmax)")
       ->check(one_of({"minmax", "moving_average", "percentile", "mse", "entropy"}));
   cmd.add_option("--percentile", options.percentile, "With --observer percentile: keep this percentile of each tail")
-      ->capture_default_str()->check(CLI::Range(50.0, 100.0));
+      ->capture_default_str()->check(real_in(50.0, 100.0));
   cmd.add_option("--bins", options.bins, "Histogram bins per side of zero (percentile, mse, entropy)")
       ->capture_default_str()->check(integer_in(128, 16384));
 }

@@ -17,6 +17,8 @@ namespace squish::cli {
 
 // Integers in [lo, hi] (hi = INT64_MAX: no upper bound).
 CLI::Validator integer_in(int64_t lo, int64_t hi = INT64_MAX);
+// A real number in [lo, hi] ("expected a number in [0, 100], found -1").
+CLI::Validator real_in(double lo, double hi);
 // One of the listed words ("sst2 | mrpc | imdb").
 CLI::Validator one_of(std::initializer_list<const char*> words);
 

@@ -1,25 +1,8 @@
 #include "cli/training_options.h"
 
-#include <fmt/format.h>
-
 #include "cli/options.h"
 
 namespace squish::cli {
-
-CLI::Validator real_in(double lo, double hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& s) -> std::string {
-        size_t used = 0;
-        double v = 0;
-        try {
-          v = std::stod(s, &used);
-        } catch (const std::exception&) {
-        }
-        if (used != s.size() || !(v >= lo && v <= hi)) return fmt::format("expected a number in [{}, {}], found {}", lo, hi, s);
-        return "";
-      },
-      fmt::format("REAL in [{}, {}]", lo, hi));
-}
 
 void add_trainer_options(CLI::App& cmd, TrainerOptions& o) {
   // HF Trainer's spellings are accepted beside squish's shorter ones.

@@ -17,7 +17,5 @@ void add_trainer_options(CLI::App& cmd, TrainerOptions& o);
 // --task, --data_dir, --max_length, --max_train_samples, --max_eval_samples, --save_dtype.
 void add_training_data_options(CLI::App& cmd, std::string& task, std::string& data_dir, int& max_length,
                                int64_t& max_train_samples, int64_t& max_eval_samples, std::string& save_dtype);
-// A real number in [lo, hi].
-CLI::Validator real_in(double lo, double hi);
 
 }  // namespace squish::cli

@@ -33,6 +33,10 @@ std::string format_progress_line(const ProgressSnapshot& s, int columns);
 
 // Whether a bar's line is on stderr without its final newline (an interrupt ends it first).
 bool progress_line_open();
+// A line of its own on stderr while a bar may be drawing (an evaluation during training): the bar's
+// unfinished line is erased first instead of being left behind as a stale bar, and the bar draws
+// again below at its next advance.
+void print_progress_note(std::string_view line);
 
 class ProgressBar {
  public:

@@ -73,6 +73,10 @@ AllocateResult read_allocation_problem(const std::string& path) {
   r.fp32_bytes = field<int64_t>(field<nlohmann::json>(j, "source", path), "fp32_bytes", path + ": source");
   r.problem.bits = field<std::vector<int>>(field<nlohmann::json>(j, "options", path), "bits", path + ": options");
   r.problem.fixed_bytes = field<int64_t>(j, "fixed_bytes", path);
+  if (const auto w = j.find("fixed_weights"); w != j.end()) {  // absent in files from before it was recorded
+    r.problem.fixed_weights = field<int64_t>(*w, "count", path + ": fixed_weights");
+    r.problem.fixed_weight_bytes = field<int64_t>(*w, "bytes", path + ": fixed_weights");
+  }
   const auto units = field<nlohmann::json>(j, "units", path);
   if (!units.is_array()) throw FormatError(path + ": \"units\" is not an array");
   for (size_t u = 0; u < units.size(); ++u) {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "eval/batching.h"
+#include "eval/eval_pipeline.h"
 #include "eval/runner.h"
 
 namespace squish {
@@ -14,10 +15,13 @@ std::string example_text(const Example& e) { return e.has_pair ? e.text + "\t" +
 }  // namespace
 
 void check_calibration_split(const std::string& task, const std::string& calib_split, const std::string& eval_split) {
-  if (parse_split(calib_split) == parse_split(eval_split))
-    throw UsageError("--calib_split " + calib_split + " is the split " + task + " is evaluated on (" +
-                     std::string(split_name(parse_split(eval_split))) +
-                     "): calibrating on it would score the model on its own calibration data; use --calib_split train");
+  if (parse_split(calib_split) != parse_split(eval_split)) return;
+  const std::string remedy = parse_split(calib_split) == Split::kTrain
+                                 ? "score on " + default_eval_split(task) + " (--split " + default_eval_split(task) + ")"
+                                 : "use --calib_split train";
+  throw UsageError("--calib_split " + calib_split + " is the split " + task + " is evaluated on (" +
+                   std::string(split_name(parse_split(eval_split))) +
+                   "): calibrating on it would score the model on its own calibration data; " + remedy);
 }
 
 std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size,

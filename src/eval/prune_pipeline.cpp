@@ -7,6 +7,7 @@
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/progress.h"
 #include "core/staged_directory.h"
 #include "core/threads.h"
 #include "eval/batching.h"
@@ -42,7 +43,7 @@ class StageLog {
     s.round = round;
     s.dev = evaluate_parameters(setup_, p, q_.eval_batch_size);
     s.seconds = seconds_since(start);
-    fmt::print(stderr, "{}: dev {} {:.4f}\n", s.name, s.dev.metric, s.dev.value);
+    print_progress_note(fmt::format("{}: dev {} {:.4f}", s.name, s.dev.metric, s.dev.value));
     r_.stages.push_back(std::move(s));
     return r_.stages.back();
   }

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -123,8 +125,9 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
   for (const Linear* l : model.linears())
     if (const auto it = plan.linears.find(l->name); it != plan.linears.end())
       by_layer[l->layer < 0 ? INT32_MAX : l->layer].linears.insert(*it);
-  const int64_t examples = static_cast<int64_t>(r.calibration->indices.size());
-  ProgressBar bar("gptq", q.progress ? examples * static_cast<int64_t>(by_layer.size()) : 0, "examples");
+  // One calibration pass a layer: the bar counts layers, each over every calibration example.
+  ProgressBar bar("gptq", q.progress ? static_cast<int64_t>(by_layer.size()) : 0, "layers");
+  bar.set_detail(fmt::format("{} calibration examples a layer", r.calibration->indices.size()));
   for (const auto& [layer, part] : by_layer) {
     const auto grouped = [&](const Linear& l) {
       const auto it = part.linears.find(l.name);
@@ -133,12 +136,12 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
     const std::vector<const Linear*> linears = model.linears();
     if (std::none_of(linears.begin(), linears.end(), [&](const Linear* l) { return grouped(*l); })) {
       apply_bit_plan(model, part);  // nothing to round by GPTQ in this layer: no calibration pass
-      bar.advance(examples);
+      bar.advance(1);
       continue;
     }
     const auto t = Clock::now();
     const std::map<std::string, HessianAccumulator> hessians =
-        collect_hessians(model, calib_batches, grouped, [&](int64_t n) { bar.advance(n); });
+        collect_hessians(model, calib_batches, grouped);
     r.calibrate_seconds += seconds_since(t);
     const auto tq = Clock::now();
     apply_bit_plan(model, part, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
@@ -146,6 +149,7 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
                            GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
     });
     r.quantize_seconds += seconds_since(tq);
+    bar.advance(1);
   }
   bar.finish();
 }

@@ -1,6 +1,8 @@
 #include "eval/sensitivity_pipeline.h"
 
 #include <filesystem>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -16,12 +18,6 @@
 
 namespace squish {
 namespace {
-
-int64_t bytes_of(const std::vector<TensorToWrite>& tensors) {
-  int64_t n = 0;
-  for (const TensorToWrite& t : tensors) n += static_cast<int64_t>(t.bytes.size());
-  return n;
-}
 
 // The JSON header of a safetensors file is ~100–200 bytes a tensor; quantized Linears store three
 // tensors a module where fp32 stores one, and the plan adds a line a Linear.
@@ -40,10 +36,26 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
   run.parameters = model.parameter_count();
   run.fp32_bytes = run.parameters * static_cast<int64_t>(sizeof(float));
   {
-    ProgressBar bar("sensitivity", request.progress ? static_cast<int64_t>(run.calibration.indices.size()) : 0,
-                    "examples");
-    run.result = measure_sensitivity(model, run.calibration.batches, request.options, [&](int64_t n) { bar.advance(n); });
-    bar.finish();
+    const bool shown = request.progress;
+    ProgressBar forward("sensitivity: reruns", shown ? static_cast<int64_t>(run.calibration.indices.size()) : 0,
+                        "examples");
+    std::optional<ProgressBar> compare;
+    const int64_t cells = static_cast<int64_t>(
+        sensitivity_units(model, request.options.granularity, request.options.embeddings).size() *
+        request.options.bits.size());
+    SensitivityProgress progress;
+    progress.on_batch = [&](int64_t n) { forward.advance(n); };
+    progress.on_similarity = [&] {
+      if (!compare) {
+        forward.finish();
+        compare.emplace("sensitivity: " + std::string(similarity_method_name(request.options.method)),
+                        shown ? cells : 0, "comparisons");
+      }
+      compare->advance(1);
+    };
+    run.result = measure_sensitivity(model, run.calibration.batches, request.options, progress);
+    forward.finish();
+    if (compare) compare->finish();
   }
   // Sizes: each unit's weights in each width, and what stays as it is.
   std::map<std::string, const Linear*> by_name;
@@ -65,13 +77,20 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
       bytes.push_back(b);
     }
     run.stored_bytes.push_back(std::move(bytes));
-    if (u.layer < 0) unit_bytes_now += bytes_of(model.mutable_word_embeddings().stored("embeddings"));
+    if (u.layer < 0) unit_bytes_now += payload_bytes(model.mutable_word_embeddings().stored("embeddings"));
     for (const std::string& name : u.linears) {
       const Linear& l = *by_name.at(name);
-      unit_bytes_now += bytes_of(l.weights->stored_rows(0, l.out_features()));
+      unit_bytes_now += payload_bytes(l.weights->stored_rows(0, l.out_features()));
     }
   }
-  run.fixed_bytes = bytes_of(stored) - unit_bytes_now + 3 * kHeaderBytesPerTensor * static_cast<int64_t>(stored.size());
+  run.fixed_bytes = payload_bytes(stored) - unit_bytes_now + 3 * kHeaderBytesPerTensor * static_cast<int64_t>(stored.size());
+  std::set<std::string> in_units;
+  for (const SensitivityUnit& u : run.result.units) in_units.insert(u.linears.begin(), u.linears.end());
+  for (const Linear* l : model.linears()) {
+    if (in_units.count(l->name)) continue;
+    run.fixed_weights += l->out_features() * l->in_features();
+    run.fixed_weight_bytes += payload_bytes(l->weights->stored_rows(0, l->out_features()));
+  }
   return run;
 }
 
@@ -109,6 +128,7 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
                   {"seed", o.seed},
                   {"rounding", "nearest"}};
   j["fixed_bytes"] = run.fixed_bytes;
+  j["fixed_weights"] = {{"count", run.fixed_weights}, {"bytes", run.fixed_weight_bytes}};
   nlohmann::ordered_json units = nlohmann::ordered_json::array();
   for (size_t u = 0; u < r.units.size(); ++u) {
     nlohmann::ordered_json widths = nlohmann::ordered_json::array();
@@ -145,13 +165,14 @@ std::string sensitivity_log(const SensitivityRun& run) {
       o.compare == CompareAt::kLayer ? "layer" : "final [CLS]",
       o.granularity == SensitivityGranularity::kLayer ? "layer" : "linear", format_count(r.compared_rows), o.seed);
   log += fmt::format("fp32 pass over the calibration set: {:.2f} s\n", r.fp32_seconds);
+  // Within 100 columns for Linear names too; the seconds of each step are in the JSON.
+  log += fmt::format("{:<36} {:>4} {:<12} {:>10} {:>11} {:>12} {:>8}\n", "unit", "bits", "format", "similarity",
+                     "sensitivity", "weight error", "seconds");
   for (size_t u = 0; u < r.units.size(); ++u)
     for (const SensitivityCell& c : r.cells[u])
-      log += fmt::format("{:<44} {:>2} bits {:<13} similarity {:.6f}  sensitivity {:.6f}  weight error {:.4f}  "
-                         "{:.2f} s (quantize {:.2f}, rerun {:.2f}, compare {:.2f})\n",
-                         r.units[u].name, c.bits, c.format, c.similarity, c.sensitivity, c.weight_error,
-                         c.quantize_seconds + c.run_seconds + c.similarity_seconds, c.quantize_seconds, c.run_seconds,
-                         c.similarity_seconds);
+      log += fmt::format("{:<36} {:>4} {:<12} {:>10.6f} {:>11.6f} {:>12.4f} {:>8.2f}\n", r.units[u].name, c.bits,
+                         c.format, c.similarity, c.sensitivity, c.weight_error,
+                         c.quantize_seconds + c.run_seconds + c.similarity_seconds);
   log += fmt::format("total {:.2f} s = {:.2f} x the fp32 pass ({} widths)\n", r.wall_seconds,
                      r.fp32_seconds > 0 ? r.wall_seconds / r.fp32_seconds : 0.0, o.bits.size());
   return log;

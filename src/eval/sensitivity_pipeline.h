@@ -33,6 +33,7 @@ struct SensitivityRun {
   SensitivityResult result;
   std::vector<std::vector<int64_t>> stored_bytes;  // [unit][width]: the unit's weights in that format
   int64_t fixed_bytes = 0;   // every other stored tensor (biases, LayerNorms, positions, head) plus a header allowance
+  int64_t fixed_weights = 0, fixed_weight_bytes = 0;  // the Linear weights no unit holds (the head), stored
   int64_t parameters = 0, fp32_bytes = 0;
   std::string model_name;
   PlannedModel model;  // the shapes every plan allocated from this run is for

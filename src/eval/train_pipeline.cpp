@@ -7,6 +7,7 @@
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/progress.h"
 #include "core/threads.h"
 #include "eval/export.h"
 #include "eval/training_report.h"
@@ -122,7 +123,7 @@ TrainRunResult run_train(const TrainRequest& q) {
     e.step = step;
     e.epoch = epoch;
     r.evals.push_back(e);
-    fmt::print(stderr, "\nstep {} (epoch {:.2f}): dev {} {:.4f}\n", step, epoch, e.metric, e.value);
+    print_progress_note(fmt::format("step {} (epoch {:.2f}): dev {} {:.4f}", step, epoch, e.metric, e.value));
     const std::string dir = fmt::format("{}/checkpoint-{}", q.output_dir, step);
     {
       StagedDirectory out(dir);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "io/json_error.h"
 
 namespace squish {
 namespace {
@@ -65,7 +66,7 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   try {
     j = json::parse(json_text);
   } catch (const json::parse_error& e) {
-    throw FormatError(path + ": malformed JSON: " + e.what());
+    throw FormatError(path + ": malformed JSON: " + json_error_text(e));
   }
   if (!j.is_object()) throw FormatError(path + ": expected a JSON object at top level");
 
@@ -168,7 +169,7 @@ std::string config_text_with_layer_sizes(const std::string& json_text, const std
   try {
     j = nlohmann::ordered_json::parse(json_text);
   } catch (const nlohmann::ordered_json::parse_error& e) {
-    throw FormatError(path + ": malformed JSON: " + e.what());
+    throw FormatError(path + ": malformed JSON: " + json_error_text(e));
   }
   if (!j.is_object()) throw FormatError(path + ": expected a JSON object at top level");
   const bool uniform = layer_heads.empty() && layer_intermediate_sizes.empty();

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/printable.h"
 #include "core/mapped_file.h"
+#include "io/json_error.h"
 
 namespace squish {
 namespace {
@@ -167,7 +168,7 @@ json parse_header_json(const std::string& path, const char* begin, const char* e
   try {
     return json::parse(begin, end, cb);
   } catch (const json::exception& e) {
-    throw FormatError(path + ": header: expected valid JSON, found a parse error: " + e.what());
+    throw FormatError(path + ": header: expected valid JSON, found a parse error: " + json_error_text(e));
   }
 }
 

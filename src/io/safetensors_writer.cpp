@@ -10,6 +10,12 @@
 
 namespace squish {
 
+int64_t payload_bytes(const std::vector<TensorToWrite>& tensors) {
+  int64_t n = 0;
+  for (const TensorToWrite& t : tensors) n += static_cast<int64_t>(t.bytes.size());
+  return n;
+}
+
 TensorToWrite tensor_to_write(std::string name, const Tensor& t, DType dtype) {
   TensorToWrite out{std::move(name), dtype, t.shape, {}};
   const size_t n = static_cast<size_t>(t.numel());

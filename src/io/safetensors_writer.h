@@ -19,6 +19,9 @@ struct TensorToWrite {
   std::string bytes;  // little-endian, exactly numel * dtype_size bytes
 };
 
+// The payload bytes of `tensors` (headers not counted).
+int64_t payload_bytes(const std::vector<TensorToWrite>& tensors);
+
 // The bytes of an fp32 tensor stored as F32 or F16 (rounded to nearest even).
 TensorToWrite tensor_to_write(std::string name, const Tensor& t, DType dtype);
 // As F16 when every value survives the round trip exactly (weights loaded from an F16 checkpoint),

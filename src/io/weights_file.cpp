@@ -13,6 +13,7 @@
 #include "core/printable.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
+#include "io/json_error.h"
 
 namespace squish {
 namespace {
@@ -63,7 +64,7 @@ WeightsFile read_sharded(const std::string& index_path) {
   try {
     index = nlohmann::json::parse(read_file(index_path));
   } catch (const nlohmann::json::parse_error& e) {
-    throw FormatError(index_path + ": malformed JSON: " + e.what());
+    throw FormatError(index_path + ": malformed JSON: " + json_error_text(e));
   }
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     throw FormatError(index_path + ": expected an object with a \"weight_map\" of tensor name -> shard file");

@@ -221,7 +221,8 @@ Allocation summarize_allocation(const AllocationProblem& problem, std::vector<in
     parameter_bits += static_cast<double>(unit.parameters) * problem.bits[w];
   }
   out.total_bytes = out.unit_bytes + problem.fixed_bytes;
-  out.average_stored_bits = static_cast<double>(out.unit_bytes) * 8.0 / static_cast<double>(parameters);
+  out.average_stored_bits = static_cast<double>(out.unit_bytes + problem.fixed_weight_bytes) * 8.0 /
+                            static_cast<double>(parameters + problem.fixed_weights);
   out.average_nominal_bits = parameter_bits / static_cast<double>(parameters);
   out.width_index = std::move(width_index);
   return out;
@@ -365,10 +366,10 @@ int64_t budget_from_average_bits(const AllocationProblem& problem, double target
   if (!std::isfinite(target_avg_bits) || target_avg_bits <= 0)
     throw UsageError("--target_avg_bits " + std::to_string(target_avg_bits) +
                      ", expected a positive number of stored bits per parameter");
-  int64_t parameters = 0;
+  int64_t parameters = problem.fixed_weights;
   for (const AllocationUnit& unit : problem.units) parameters += unit.parameters;
-  return static_cast<int64_t>(std::floor(target_avg_bits * static_cast<double>(parameters) / 8.0)) +
-         problem.fixed_bytes;
+  return static_cast<int64_t>(std::floor(target_avg_bits * static_cast<double>(parameters) / 8.0)) -
+         problem.fixed_weight_bytes + problem.fixed_bytes;
 }
 
 }  // namespace squish

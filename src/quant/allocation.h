@@ -29,6 +29,9 @@ struct AllocationProblem {
   std::vector<int> bits;  // candidate widths, strictly increasing (e.g. 2, 4, 8, 16)
   std::vector<AllocationUnit> units;
   int64_t fixed_bytes = 0;  // what no width changes (LayerNorms, biases, the head), counted in sizes only
+  // The Linear weights no unit holds (the head) and their stored bytes: counted in the stored bits
+  // per weight as quantize and eval count them (every Linear's weights and the word embeddings).
+  int64_t fixed_weights = 0, fixed_weight_bytes = 0;
 };
 
 // UsageError for widths that are not strictly increasing positive bits or a problem with no units,
@@ -93,7 +96,9 @@ struct Allocation {
   int64_t unit_bytes = 0;        // Σ_u bytes[u][w_u]
   int64_t total_bytes = 0;       // unit_bytes + fixed_bytes
   double total_sensitivity = 0;  // Σ_u sensitivity[u][w_u], summed in unit order
-  double average_stored_bits = 0;   // unit_bytes · 8 / Σ parameters (fixed bytes excluded): what a width costs
+  // (unit_bytes + fixed_weight_bytes) · 8 / (Σ parameters + fixed_weights): stored bits per weight of
+  // every Linear and the word embeddings, the figure quantize and eval report.
+  double average_stored_bits = 0;
   double average_nominal_bits = 0;  // Σ parameters · bits / Σ parameters: the widths alone
   AllocationDetails details;
 };

@@ -155,14 +155,14 @@ int apply_bit_plan(SequenceModel& model, const BitPlan& plan, const GroupQuantiz
 }
 
 double average_weight_bits(SequenceModel& model) {
+  // What is stored, not what a format stores at most: a sparse Linear keeps only its non-zeros.
   double bits = 0, weights = 0;
   for (const Linear* l : model.linears()) {
-    const WeightFormat f = parse_weight_format(l->weights->format(), l->name);
-    bits += 8.0 * static_cast<double>(f.traits->stored_bytes(l->out_features(), l->in_features(), f.group_size));
+    bits += 8.0 * static_cast<double>(payload_bytes(l->weights->stored_rows(0, l->out_features())));
     weights += static_cast<double>(l->out_features() * l->in_features());
   }
   const EmbeddingTable& e = model.mutable_word_embeddings();
-  bits += 8.0 * static_cast<double>(embedding_stored_bytes(e.format(), e.rows(), e.cols()));
+  bits += 8.0 * static_cast<double>(payload_bytes(e.stored("embeddings")));
   weights += static_cast<double>(e.numel());
   return weights > 0 ? bits / weights : 0;
 }

@@ -153,7 +153,7 @@ std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, Sensitivity
 }
 
 SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const TokenBatch> batches,
-                                      const SensitivityOptions& options, const std::function<void(int64_t)>& on_batch) {
+                                      const SensitivityOptions& options, const SensitivityProgress& progress) {
   const auto t0 = Clock::now();
   SensitivityResult r;
   r.options = options;
@@ -268,7 +268,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         v.cell.run_seconds += seconds_since(t);
       }
     }
-    if (on_batch) on_batch(b.batch);
+    if (progress.on_batch) progress.on_batch(b.batch);
   }
 
   for (size_t u = 0; u < r.units.size(); ++u) {
@@ -281,6 +281,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
       v.cell.similarity_seconds = seconds_since(t);
       cells.push_back(v.cell);
       v.outputs = {};
+      if (progress.on_similarity) progress.on_similarity();
     }
     r.cells.push_back(std::move(cells));
   }

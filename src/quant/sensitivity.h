@@ -80,9 +80,15 @@ std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, Sensitivity
 // The encoder layer a Linear's name places it in, or -1.
 int layer_of_linear_name(const std::string& name);
 
-// `on_batch` (may be null) is called after each batch with its sequence count.
+// The two phases' progress (either may be null): `on_batch` after each calibration batch (its fp32
+// pass and every variant's rerun) with its sequence count, then `on_similarity` after each (unit,
+// width) similarity, the longer phase on real models.
+struct SensitivityProgress {
+  std::function<void(int64_t)> on_batch;
+  std::function<void()> on_similarity;
+};
+
 SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const TokenBatch> batches,
-                                      const SensitivityOptions& options,
-                                      const std::function<void(int64_t)>& on_batch = nullptr);
+                                      const SensitivityOptions& options, const SensitivityProgress& progress = {});
 
 }  // namespace squish

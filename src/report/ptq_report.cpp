@@ -59,19 +59,20 @@ std::string ptq_experiment_table(const PtqExperimentResult& r) {
   const EvalResult& fp32 = r.variants.front().eval;
   std::string s = fmt::format("{} {} ({} examples, max_length {}) — {}\n", r.request.task, r.split,
                               format_count(fp32.examples), r.request.eval.max_length, r.request.model_dir);
-  s += fmt::format("  {:<18} {:>8} {:>7} {:>8} {:>9} {:>7} {:>7} {:>10} {:>6} {:>10} {:>7} {:>9}\n", "variant",
-                   "metric", "change", "accuracy", "precision",
-                   "recall", "f1", "size", "ratio", "examples/s", "speedup", "quantize");
+  // Within 100 columns; precision and recall are in the JSON.
+  s += fmt::format("  {:<18} {:>8} {:>7} {:>8} {:>7} {:>10} {:>6} {:>10} {:>7} {:>8}\n", "variant", "metric", "change",
+                   "accuracy", "f1", "size", "ratio", "examples/s", "speedup", "quantize");
   for (const PtqVariant& v : r.variants) {
     const EvalResult& e = v.eval;
-    s += fmt::format("  {:<18} {:>8.4f} {:>+7.2f} {:>8.4f} {:>9.4f} {:>7.4f} {:>7.4f} {:>10} {:>5.2f}x {:>10.1f} {:>6.2f}x {:>9}\n",
-                     v.name, e.score.value, (e.score.value - fp32.score.value) * 100.0, e.metrics.accuracy,
-                     e.metrics.precision, e.metrics.recall, e.metrics.f1, format_bytes(e.model_file_bytes),
-                     compression_vs_fp32(e), e.examples_per_second, e.examples_per_second / fp32.examples_per_second,
+    s += fmt::format("  {:<18} {:>8.4f} {:>+7.2f} {:>8.4f} {:>7.4f} {:>10} {:>5.2f}x {:>10.1f} {:>6.2f}x {:>8}\n", v.name,
+                     e.score.value, (e.score.value - fp32.score.value) * 100.0, e.metrics.accuracy, e.metrics.f1,
+                     format_bytes(e.model_file_bytes), compression_vs_fp32(e), e.examples_per_second,
+                     e.examples_per_second / fp32.examples_per_second,
                      v.mode == "fp32" ? std::string("-") : format_duration(v.quantize_seconds));
   }
   s += fmt::format("  change: points of {} against fp32; ratio: fp32 bytes / file bytes; {} threads\n",
                    fp32.score.headline, fp32.threads);
+  s += fmt::format("  wrote {}\n", r.request.output_dir);
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "io/json_error.h"
 
 namespace squish {
 namespace {
@@ -26,7 +27,7 @@ nlohmann::ordered_json parse_json_file(const std::string& path) {
   try {
     return nlohmann::ordered_json::parse(read_file(path));
   } catch (const nlohmann::ordered_json::parse_error& e) {
-    throw FormatError(fmt::format("{}: not valid JSON ({})", path, e.what()));
+    throw FormatError(fmt::format("{}: not valid JSON ({})", path, json_error_text(e)));
   }
 }
 

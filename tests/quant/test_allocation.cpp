@@ -55,6 +55,11 @@ TEST(AllocationSummary, TotalsAveragesAndMethodName) {
   EXPECT_DOUBLE_EQ(a.average_stored_bits, (512.0 + 3072.0) * 8 / 4096);
   EXPECT_DOUBLE_EQ(a.average_nominal_bits, (1024.0 * 4 + 3072.0 * 8) / 4096);
   EXPECT_EQ(allocation_method_name(a), "given");
+  // An fp32 head beside the units counts as quantize and eval count it: 32 bits for each weight.
+  problem.fixed_weights = 256;
+  problem.fixed_weight_bytes = 1024;
+  EXPECT_DOUBLE_EQ(summarize_allocation(problem, {1, 2}).average_stored_bits,
+                   (512.0 + 3072.0 + 1024.0) * 8 / (4096 + 256));
   EXPECT_THROW(summarize_allocation(problem, {1}), ShapeError);
   EXPECT_THROW(summarize_allocation(problem, {1, 4}), ShapeError);
 }
@@ -469,6 +474,10 @@ TEST(BudgetTargets, AverageBitsCountUnitParametersAndAddFixedBytes) {
   EXPECT_EQ(budget_from_average_bits(problem, 3.3), static_cast<int64_t>(std::floor(3.3 * 4024 / 8)) + 100);
   EXPECT_THROW(budget_from_average_bits(problem, 0), UsageError);
   EXPECT_THROW(budget_from_average_bits(problem, std::nan("")), UsageError);
+  // The head's weights are in the average too: the units get what the target leaves after them.
+  problem.fixed_weights = 1000;
+  problem.fixed_weight_bytes = 4000;
+  EXPECT_EQ(budget_from_average_bits(problem, 16.0), (1024 + 3000 + 1000) * 16 / 8 - 4000 + 100);
 }
 
 }  // namespace

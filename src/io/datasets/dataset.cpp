@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/printable.h"
 #include "core/file_util.h"
+#include "io/json_error.h"
 
 namespace squish {
 
@@ -203,7 +204,7 @@ std::vector<Example> parse_imdb_jsonl(const std::string& path, const std::string
     try {
       j = nlohmann::json::parse(lines[i].begin(), lines[i].end());
     } catch (const nlohmann::json::parse_error& e) {
-      throw FormatError(where(path, line_no) + ": " + kExpected + ", found invalid JSON (" + e.what() + ")");
+      throw FormatError(where(path, line_no) + ": " + kExpected + ", found invalid JSON (" + json_error_text(e) + ")");
     }
     if (!j.is_object()) {
       throw FormatError(where(path, line_no) + ": " + kExpected + ", found a JSON " + j.type_name());

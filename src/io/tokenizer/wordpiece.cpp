@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "io/json_error.h"
 
 namespace squish {
 
@@ -154,7 +155,7 @@ WordPieceTokenizer WordPieceTokenizer::from_model_dir(const std::string& dir) {
   try {
     cfg = nlohmann::json::parse(read_file(config_path));
   } catch (const nlohmann::json::parse_error& e) {
-    throw FormatError(config_path + ": not valid JSON: " + e.what());
+    throw FormatError(config_path + ": not valid JSON: " + json_error_text(e));
   }
   if (!cfg.is_object()) throw FormatError(config_path + ": expected a JSON object, found " + cfg.type_name());
   WordPieceOptions opt;
