@@ -53,7 +53,7 @@ void run_experiment(const PtqCommandOptions& o, std::string_view kind,
   PtqExperimentRequest q = o.request;
   for (const std::string& name : o.observers) q.observers.push_back(parse_observer(name));
   const PtqExperimentResult r = experiment(q);
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings = r.warnings;
   for (const PtqVariant& v : r.variants) {
     warnings.insert(warnings.end(), v.quantize_warnings.begin(), v.quantize_warnings.end());
     warnings.insert(warnings.end(), v.eval.warnings.begin(), v.eval.warnings.end());

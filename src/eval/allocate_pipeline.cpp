@@ -106,8 +106,30 @@ AllocateResult read_allocation_problem(const std::string& path) {
   return r;
 }
 
+void check_allocation_request(const AllocateRequest& q, const std::vector<int>& bits, int64_t fp32_bytes,
+                              int64_t smallest_bytes) {
+  if (q.uniform_bits && std::find(bits.begin(), bits.end(), *q.uniform_bits) == bits.end())
+    throw UsageError(fmt::format("--uniform_bits {}: not among the measured widths (--bits {})", *q.uniform_bits,
+                                 fmt::join(bits, " ")));
+  const auto refuse = [&](const std::string& target) {
+    throw UsageError(fmt::format("{}: the smallest model these widths make is {} ({:.2f}x smaller than fp32, every "
+                                 "unit at {} bits); ask for at most that, or measure a smaller width with --bits",
+                                 target, format_bytes(smallest_bytes),
+                                 static_cast<double>(fp32_bytes) / static_cast<double>(smallest_bytes),
+                                 *std::min_element(bits.begin(), bits.end())));
+  };
+  if (q.target_compression && std::isfinite(*q.target_compression) && *q.target_compression >= 1.0 &&
+      static_cast<int64_t>(std::floor(static_cast<double>(fp32_bytes) / *q.target_compression)) < smallest_bytes)
+    refuse(fmt::format("--target_compression {}", *q.target_compression));
+  if (q.target_size_mb && *q.target_size_mb > 0 && budget_from_size_mb(*q.target_size_mb) < smallest_bytes)
+    refuse(fmt::format("--target_size_mb {}", *q.target_size_mb));
+}
+
 AllocateResult run_allocate(const AllocateRequest& q) {
   AllocateResult r = read_allocation_problem(q.sensitivity_path);
+  int64_t smallest = r.problem.fixed_bytes;
+  for (const AllocationUnit& u : r.problem.units) smallest += *std::min_element(u.bytes.begin(), u.bytes.end());
+  check_allocation_request(q, r.problem.bits, r.fp32_bytes, smallest);
   r.request = q;
   r.allocation = allocate(r, q);
   for (size_t u = 0; u < r.problem.units.size(); ++u) {

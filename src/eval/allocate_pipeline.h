@@ -40,6 +40,11 @@ struct AllocateResult {
 
 // The allocation problem a sensitivity.json describes (FormatError naming the file otherwise).
 AllocateResult read_allocation_problem(const std::string& sensitivity_path);
+// UsageError for a request no measurement can satisfy, so mixed-precision refuses it before measuring:
+// --uniform_bits not among `bits`, a --target_compression or --target_size_mb below `smallest_bytes`
+// (every unit at its smallest width).
+void check_allocation_request(const AllocateRequest& request, const std::vector<int>& bits, int64_t fp32_bytes,
+                              int64_t smallest_bytes);
 AllocateResult run_allocate(const AllocateRequest& request);
 // The plan with its provenance, as written to request.output.
 nlohmann::ordered_json plan_json(const AllocateResult& result);

@@ -14,7 +14,16 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   r.split = q.split.empty() ? default_eval_split(q.task) : q.split;
   check_calibration_split(q.task, q.sensitivity.calib_split, r.split);
   require_labeled_split(q.task, r.split, "mixed-precision");
+  check_sensitivity_options(q.sensitivity.options);
   StagedDirectory out(q.output_dir);
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
+  const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
+  // Everything that can be refused is refused before the fp32 pass and the sensitivities.
+  refuse_quantized(*model, q.model_dir, "start from its fp32 source");
+  check_max_length(q.eval.max_length, *tokenizer, model->info(), parse_task(q.task) == Task::kMrpc);
+  check_allocation_request(q.allocation, q.sensitivity.options.bits,
+                           model->parameter_count() * static_cast<int64_t>(sizeof(float)),
+                           smallest_planned_bytes(sensitivity_sizes(*model, q.sensitivity.options)));
 
   r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.max_samples, q.seed, q.eval};
   r.fp32 = run_eval(r.fp32_request);
@@ -28,14 +37,9 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   s.max_length = q.eval.max_length;
   s.progress = q.eval.progress;
   s.options.seed = q.seed;
-  {
-    const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
-    const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-    refuse_quantized(*model, q.model_dir, "start from its fp32 source");
-    const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
-                               s.calib_batch_size};
-    r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c));
-  }
+  const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
+                             s.calib_batch_size};
+  r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c));
   write_sensitivity_files(r.sensitivity, out.path());
   r.sensitivity_seconds = seconds_since(ts);
 

@@ -1,5 +1,6 @@
 #include "eval/prune_pipeline.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -94,9 +95,6 @@ void prune_unstructured(const PruneRequest& q, PruneRunResult& r, BertParameters
           if (step == q.rewind_step) rewind_point = now.values;
         };
       fine_tuned(fmt::format("round {} fine-tuned", round), round, hooks);
-      if (round == 1 && q.rewind_step > 0 && r.stages.back().train_steps < q.rewind_step)
-        throw UsageError(fmt::format("--rewind_step {}: the first round ran only {} steps", q.rewind_step,
-                                     r.stages.back().train_steps));
       prune_to(imp_sparsity(q.sparsity, round, q.num_rounds), round);
       p.values = rewind_point;  // the survivors start again from the rewind point
       p.values.apply_mask(mask);
@@ -175,6 +173,16 @@ PruneRunResult run_prune(const PruneRequest& q) {
   const TrainingSetup setup = prepare_training(q.model_dir, q.task, q.data_dir, q.max_length, q.max_train_samples,
                                                q.max_eval_samples, q.trainer.seed);
   r.data = describe_training_data(setup);
+  // Before any training: a rewind point the first round never reaches.
+  int64_t round_steps = training_steps(static_cast<int64_t>(setup.train.encodings.size()), q.trainer.batch_size,
+                                       q.ft_epochs_per_round);
+  if (q.trainer.max_steps > 0) round_steps = std::min(round_steps, q.trainer.max_steps);
+  if (q.rewind_step > round_steps)
+    throw UsageError(fmt::format("--rewind_step {}: a round runs {} steps ({} examples, --batch_size {}, "
+                                 "--ft_epochs_per_round {}{})",
+                                 q.rewind_step, round_steps, setup.train.encodings.size(), q.trainer.batch_size,
+                                 q.ft_epochs_per_round,
+                                 q.trainer.max_steps > 0 ? fmt::format(", --max_steps {}", q.trainer.max_steps) : ""));
   StageLog log(setup, q, r);
   BertParameters p = bert_parameters(setup.model);
   r.dense_parameters = p.values.layout().parameters();

@@ -1,6 +1,9 @@
 #include "eval/ptq_experiments.h"
 
+#include <algorithm>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/staged_directory.h"
@@ -71,13 +74,32 @@ PtqExperimentResult start(const PtqExperimentRequest& q, const std::string& kind
     throw UsageError("--split train: the calibration examples come from train; score on dev (or test for imdb)");
   require_labeled_split(q.task, r.split, kind);
   if (q.calib_sizes.empty()) throw UsageError("--calib_sizes: give at least one size");
+  // A size beyond the train split calibrates on all of it and is named by what it used.
+  const int64_t rows = split_rows(parse_task(q.task), Split::kTrain);
+  std::vector<int64_t> used;
+  for (int64_t size : q.calib_sizes) {
+    const int64_t n = std::min(size, rows);
+    if (std::find(used.begin(), used.end(), n) != used.end())
+      throw UsageError(fmt::format("--calib_sizes: two sizes calibrate on {} examples{}; give each size once", n,
+                                   n == rows ? fmt::format(" ({} train has {})", q.task, rows) : ""));
+    if (n < size)
+      r.warnings.push_back(fmt::format("--calib_size {}: {} train has {} examples; all of them calibrate (named {})",
+                                       size, q.task, rows, n));
+    used.push_back(n);
+  }
+  r.request.calib_sizes = used;
+  for (size_t i = 0; i < q.observers.size(); ++i)
+    if (std::find(q.observers.begin(), q.observers.begin() + static_cast<std::ptrdiff_t>(i), q.observers[i]) !=
+        q.observers.begin() + static_cast<std::ptrdiff_t>(i))
+      throw UsageError(fmt::format("--observers lists {} twice; give each observer once", observer_name(q.observers[i])));
   return r;
 }
 
 }  // namespace
 
-PtqExperimentResult run_ptq_compare(const PtqExperimentRequest& q) {
-  PtqExperimentResult r = start(q, "ptq-compare");
+PtqExperimentResult run_ptq_compare(const PtqExperimentRequest& request) {
+  PtqExperimentResult r = start(request, "ptq-compare");
+  const PtqExperimentRequest& q = r.request;
   StagedDirectory out(q.output_dir);
   r.variants.push_back(fp32_variant(q, r.split));
   r.variants.push_back(quantized_variant(q, r.split, "dynamic", "dynamic", q.observer.kind, q.calib_sizes.front(),
@@ -88,8 +110,9 @@ PtqExperimentResult run_ptq_compare(const PtqExperimentRequest& q) {
   return r;
 }
 
-PtqExperimentResult run_calib_ablation(const PtqExperimentRequest& q) {
-  PtqExperimentResult r = start(q, "calib-ablation");
+PtqExperimentResult run_calib_ablation(const PtqExperimentRequest& request) {
+  PtqExperimentResult r = start(request, "calib-ablation");
+  const PtqExperimentRequest& q = r.request;
   StagedDirectory out(q.output_dir);
   r.variants.push_back(fp32_variant(q, r.split));
   const std::vector<ObserverKind> observers = q.observers.empty() ? std::vector{q.observer.kind} : q.observers;

@@ -43,6 +43,7 @@ struct PtqExperimentResult {
   PtqExperimentRequest request;
   std::string split;
   std::vector<PtqVariant> variants;  // fp32 first
+  std::vector<std::string> warnings;  // of the experiment itself (each variant's are in it)
 };
 
 PtqExperimentResult run_ptq_compare(const PtqExperimentRequest& request);

@@ -185,6 +185,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
   refuse_quantized(*model, q.model_dir, "quantize its fp32 source");
+  check_max_length(q.max_length, *tokenizer, model->info(), task == Task::kMrpc);
   r.warnings = model_task_warnings(model->info(), q.task);
   if (plan)
     for (std::string& w : check_bit_plan(*model, *plan, q.plan_path)) r.warnings.push_back(std::move(w));

@@ -54,6 +54,14 @@ Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& en
   return out;
 }
 
+void check_max_length(int max_length, const Tokenizer& tokenizer, const ModelInfo& info, bool pairs) {
+  const int min_length = tokenizer.min_length(pairs);
+  if (max_length < min_length || max_length > info.limits.max_positions)
+    throw UsageError("--max_length " + std::to_string(max_length) + ": expected " + std::to_string(min_length) + ".." +
+                     std::to_string(info.limits.max_positions) +
+                     " (room for the special tokens, up to the model's max_position_embeddings)");
+}
+
 EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options) {
   const ModelInfo& info = model.info();
   if (!info.has_classifier)
@@ -62,11 +70,7 @@ EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Data
   if (static_cast<int64_t>(tokenizer.vocab_size()) > info.limits.vocab_size)
     throw ConfigError(info.source + ": the tokenizer's vocab.txt has " + std::to_string(tokenizer.vocab_size()) +
                       " tokens but the model's vocab_size is " + std::to_string(info.limits.vocab_size));
-  const int min_length = tokenizer.min_length(data.examples.empty() ? false : data.examples.front().has_pair);
-  if (options.max_length < min_length || options.max_length > info.limits.max_positions)
-    throw UsageError("--max_length " + std::to_string(options.max_length) + ": expected " + std::to_string(min_length) +
-                     ".." + std::to_string(info.limits.max_positions) + " (room for the special tokens, up to the model's " +
-                     "max_position_embeddings)");
+  check_max_length(options.max_length, tokenizer, info, !data.examples.empty() && data.examples.front().has_pair);
   if (options.batch_size < 1) throw UsageError("--batch_size " + std::to_string(options.batch_size) + ": expected at least 1");
   if (info.num_labels != data.num_labels)
     throw ConfigError(info.source + ": the model has " + std::to_string(info.num_labels) + " labels but task " +

@@ -64,6 +64,11 @@ struct Predictions {
 Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& encodings, int32_t pad_id, int batch_size,
                            bool progress, const ForwardOptions& forward = {});
 
+// UsageError unless max_length leaves room for the special tokens (a pair's when `pairs`) and fits the
+// model's max_position_embeddings: every command checks it before its work, not when a long example
+// reaches the model.
+void check_max_length(int max_length, const Tokenizer& tokenizer, const ModelInfo& info, bool pairs);
+
 EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 
 }  // namespace squish

@@ -1,5 +1,6 @@
 #include "eval/sensitivity_pipeline.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -24,6 +25,53 @@ namespace {
 constexpr int64_t kHeaderBytesPerTensor = 256;
 
 }  // namespace
+
+SensitivitySizes sensitivity_sizes(SequenceModel& model, const SensitivityOptions& options) {
+  SensitivitySizes sizes;
+  const std::vector<SensitivityUnit> units = sensitivity_units(model, options.granularity, options.embeddings);
+  std::map<std::string, const Linear*> by_name;
+  for (const Linear* l : model.linears()) by_name[l->name] = l;
+  const std::vector<TensorToWrite> stored = model.container_tensors();
+  int64_t unit_bytes_now = 0;
+  const EmbeddingTable& e = model.mutable_word_embeddings();
+  for (const SensitivityUnit& u : units) {
+    std::vector<int64_t> bytes;
+    for (int bits : options.bits) {
+      int64_t b = 0;
+      if (u.layer < 0) {
+        b = embedding_stored_bytes(embedding_format_for_bits(bits, options.group_size), e.rows(), e.cols());
+      } else {
+        const WeightFormat f = parse_weight_format(linear_format_for_bits(bits, options.group_size), u.name);
+        for (const std::string& name : u.linears)
+          b += f.traits->stored_bytes(by_name.at(name)->out_features(), by_name.at(name)->in_features(), f.group_size);
+      }
+      bytes.push_back(b);
+    }
+    sizes.stored_bytes.push_back(std::move(bytes));
+    if (u.layer < 0) unit_bytes_now += payload_bytes(e.stored("embeddings"));
+    for (const std::string& name : u.linears) {
+      const Linear& l = *by_name.at(name);
+      unit_bytes_now += payload_bytes(l.weights->stored_rows(0, l.out_features()));
+    }
+  }
+  sizes.fixed_bytes =
+      payload_bytes(stored) - unit_bytes_now + 3 * kHeaderBytesPerTensor * static_cast<int64_t>(stored.size());
+  std::set<std::string> in_units;
+  for (const SensitivityUnit& u : units) in_units.insert(u.linears.begin(), u.linears.end());
+  for (const Linear* l : model.linears()) {
+    if (in_units.count(l->name)) continue;
+    sizes.fixed_weights += l->out_features() * l->in_features();
+    sizes.fixed_weight_bytes += payload_bytes(l->weights->stored_rows(0, l->out_features()));
+  }
+  return sizes;
+}
+
+int64_t smallest_planned_bytes(const SensitivitySizes& sizes) {
+  int64_t bytes = sizes.fixed_bytes;
+  for (const std::vector<int64_t>& widths : sizes.stored_bytes)
+    bytes += *std::min_element(widths.begin(), widths.end());
+  return bytes;
+}
 
 SensitivityRun measure_model_sensitivity(SequenceModel& model, const SensitivityRequest& request,
                                          CalibrationSet calibration) {
@@ -57,48 +105,21 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
     forward.finish();
     if (compare) compare->finish();
   }
-  // Sizes: each unit's weights in each width, and what stays as it is.
-  std::map<std::string, const Linear*> by_name;
-  for (const Linear* l : model.linears()) by_name[l->name] = l;
-  const std::vector<TensorToWrite> stored = model.container_tensors();
-  int64_t unit_bytes_now = 0;
-  for (const SensitivityUnit& u : run.result.units) {
-    std::vector<int64_t> bytes;
-    for (const SensitivityCell& c : run.result.cells[&u - run.result.units.data()]) {
-      int64_t b = 0;
-      if (u.layer < 0) {
-        const EmbeddingTable& e = model.mutable_word_embeddings();
-        b = embedding_stored_bytes(c.format, e.rows(), e.cols());
-      } else {
-        const WeightFormat f = parse_weight_format(c.format, u.name);
-        for (const std::string& name : u.linears)
-          b += f.traits->stored_bytes(by_name.at(name)->out_features(), by_name.at(name)->in_features(), f.group_size);
-      }
-      bytes.push_back(b);
-    }
-    run.stored_bytes.push_back(std::move(bytes));
-    if (u.layer < 0) unit_bytes_now += payload_bytes(model.mutable_word_embeddings().stored("embeddings"));
-    for (const std::string& name : u.linears) {
-      const Linear& l = *by_name.at(name);
-      unit_bytes_now += payload_bytes(l.weights->stored_rows(0, l.out_features()));
-    }
-  }
-  run.fixed_bytes = payload_bytes(stored) - unit_bytes_now + 3 * kHeaderBytesPerTensor * static_cast<int64_t>(stored.size());
-  std::set<std::string> in_units;
-  for (const SensitivityUnit& u : run.result.units) in_units.insert(u.linears.begin(), u.linears.end());
-  for (const Linear* l : model.linears()) {
-    if (in_units.count(l->name)) continue;
-    run.fixed_weights += l->out_features() * l->in_features();
-    run.fixed_weight_bytes += payload_bytes(l->weights->stored_rows(0, l->out_features()));
-  }
+  const SensitivitySizes sizes = sensitivity_sizes(model, request.options);
+  run.stored_bytes = sizes.stored_bytes;
+  run.fixed_bytes = sizes.fixed_bytes;
+  run.fixed_weights = sizes.fixed_weights;
+  run.fixed_weight_bytes = sizes.fixed_weight_bytes;
   return run;
 }
 
 SensitivityRun run_sensitivity(const SensitivityRequest& request) {
+  check_sensitivity_options(request.options);
   StagedDirectory out(request.output_dir);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
   refuse_quantized(*model, request.model_dir, "measure its fp32 source");
+  check_max_length(request.max_length, *tokenizer, model->info(), parse_task(request.task) == Task::kMrpc);
   CalibrationRequest c{request.task, request.calib_split,
                        request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
                        request.data_dir, request.calib_size, request.options.seed, request.max_length,

@@ -39,6 +39,17 @@ struct SensitivityRun {
   PlannedModel model;  // the shapes every plan allocated from this run is for
 };
 
+// What each unit's weights would store at each width (sizes.stored_bytes[unit][width], in --bits
+// order), and what no width changes: known from the shapes alone, before anything is measured.
+struct SensitivitySizes {
+  std::vector<std::vector<int64_t>> stored_bytes;
+  int64_t fixed_bytes = 0;
+  int64_t fixed_weights = 0, fixed_weight_bytes = 0;
+};
+SensitivitySizes sensitivity_sizes(SequenceModel& model, const SensitivityOptions& options);
+// The smallest file a plan over these units can make (every unit at its smallest width).
+int64_t smallest_planned_bytes(const SensitivitySizes& sizes);
+
 // Measures on a loaded model (the mixed-precision pipeline shares its model and calibration set).
 SensitivityRun measure_model_sensitivity(SequenceModel& model, const SensitivityRequest& request,
                                          CalibrationSet calibration);

@@ -68,6 +68,7 @@ TrainingSetup prepare_training(const std::string& model_dir, const std::string& 
                       std::string(task_name) + " has " + std::to_string(train.num_labels));
   }
   s.tokenizer = load_tokenizer(model_dir);
+  check_max_length(max_length, *s.tokenizer, s.info, s.task == Task::kMrpc);
   s.train.encodings = encode_dataset(*s.tokenizer, train, max_length, &s.truncated_train);
   for (const Example& e : train.examples) s.train.labels.push_back(e.label);
   s.train.pad_id = s.tokenizer->pad_id();

@@ -152,6 +152,19 @@ std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, Sensitivity
   return units;
 }
 
+void check_sensitivity_options(const SensitivityOptions& options) {
+  if (options.bits.empty()) throw UsageError("--bits: give at least one width");
+  for (size_t i = 1; i < options.bits.size(); ++i)
+    if (options.bits[i] <= options.bits[i - 1])
+      throw UsageError(options.bits[i] == options.bits[i - 1]
+                           ? "--bits lists " + std::to_string(options.bits[i]) + " twice; give each width once"
+                           : "--bits: give the widths in increasing order (the plan's allocation expects them so)");
+  for (int bits : options.bits) linear_format_for_bits(bits, 64);  // UsageError for a width squish has no format of
+  if (options.group_size <= 0 || options.group_size % 16 != 0)
+    throw UsageError("--group_size " + std::to_string(options.group_size) +
+                     ": expected a multiple of 16 (the packed kernels' smallest group)");
+}
+
 SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const TokenBatch> batches,
                                       const SensitivityOptions& options, const SensitivityProgress& progress) {
   const auto t0 = Clock::now();
@@ -161,10 +174,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   const int layers = static_cast<int>(model.info().layers);
   const int64_t h = model.info().hidden_size;
   if (r.units.empty()) throw UsageError("sensitivity: the model has no encoder layers to measure");
-  if (options.bits.empty()) throw UsageError("--bits: give at least one width");
-  if (options.group_size <= 0 || options.group_size % 16 != 0)
-    throw UsageError("--group_size " + std::to_string(options.group_size) +
-                     ": expected a multiple of 16 (the packed kernels' smallest group)");
+  check_sensitivity_options(options);
 
   for (const TokenBatch& b : batches)
     for (int32_t len : b.lengths) r.valid_tokens += len;

@@ -83,6 +83,10 @@ int layer_of_linear_name(const std::string& name);
 // The two phases' progress (either may be null): `on_batch` after each calibration batch (its fp32
 // pass and every variant's rerun) with its sequence count, then `on_similarity` after each (unit,
 // width) similarity, the longer phase on real models.
+// UsageError for --bits that are empty, repeated, not increasing or without a format, and a --group_size the packed
+// kernels cannot take: every pipeline checks before its work.
+void check_sensitivity_options(const SensitivityOptions& options);
+
 struct SensitivityProgress {
   std::function<void(int64_t)> on_batch;
   std::function<void()> on_similarity;

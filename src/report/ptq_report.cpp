@@ -52,6 +52,7 @@ nlohmann::ordered_json ptq_experiment_json(const PtqExperimentResult& r, std::st
   }
   j["threads"] = fp32.threads;
   j["variants"] = variants;
+  if (!r.warnings.empty()) j["warnings"] = r.warnings;
   return j;
 }
 

@@ -131,5 +131,30 @@ TEST(CliFlags, EveryCommandThatScoresOrCalibratesWarnsAsEvalDoes) {
   fs::remove_all(dir);
 }
 
+TEST(CliFlags, WhatCanBeCheckedIsCheckedBeforeTheWork) {
+  const std::string dir = test::temp_dir("flags");
+  const std::string model = " --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " + quote(data_dir()) +
+                            " --threads 1 --output_dir " + quote(dir + "/out");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"quantize --max_length 1024", "--max_length 1024: expected 2..512"},
+      {"sensitivity --bits 4 4", "--bits lists 4 twice"},
+      {"sensitivity --bits 8 4", "increasing order"},
+      {"mixed-precision --allocation budget --target_compression 100", "--target_compression 100: the smallest model"},
+      {"mixed-precision --allocation uniform --uniform_bits 16 --bits 2 4", "--uniform_bits 16: not among"},
+      {"calib-ablation --calib_sizes 100 100", "two sizes calibrate on 100 examples"},
+      {"calib-ablation --calib_sizes 100000 200000", "(sst2 train has 67349)"},
+      {"calib-ablation --observers mse mse", "--observers lists mse twice"},
+      {"prune --method imp --rewind_step 1000 --max_train_samples 64", "--rewind_step 1000: a round runs 2 steps"},
+  };
+  for (const auto& [args, message] : cases) {
+    const RunResult r = run_squish(args + model);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << args << " did work before refusing:\n" << r.out;
+    EXPECT_FALSE(fs::exists(dir + "/out")) << args;
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace squish

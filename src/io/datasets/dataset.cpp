@@ -294,6 +294,8 @@ std::string dataset_path(Task task, Split split, const std::string& data_dir) {
 
 bool split_is_labeled(Task task, Split split) { return expected_file(task, split).label0 >= 0; }
 
+int64_t split_rows(Task task, Split split) { return expected_file(task, split).rows; }
+
 Dataset load_dataset(Task task, Split split, const std::string& data_dir) {
   const ExpectedFile& want = expected_file(task, split);
   Dataset d;

@@ -47,6 +47,8 @@ std::string dataset_path(Task task, Split split, const std::string& data_dir);
 // Whether the split's file carries gold labels (GLUE keeps its test labels private). UsageError for a
 // split the task does not have.
 bool split_is_labeled(Task task, Split split);
+// The examples the split holds (the documented count every load is checked against).
+int64_t split_rows(Task task, Split split);
 
 // data_dir is the folder holding glue/ and imdb/ (shared/data). Throws
 //  - UsageError: IMDB with Split::kDev (the corpus has only train and test; use test),
