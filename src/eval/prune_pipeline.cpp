@@ -128,7 +128,8 @@ void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRu
     }
   }
   const Structure which = q.structure == "heads" ? Structure::kHeads : Structure::kNeurons;
-  pruned = shrink_bert(dense, select_structures(scores, q.sparsity, which));
+  const int64_t multiple = structure_multiple(which, dense.config.head_dim());
+  pruned = shrink_bert(dense, select_structures(scores, q.sparsity, which, multiple));
   p = bert_parameters(pruned);
   PruneStage& s = log.record(fmt::format("{} {} removed by {}", q.sparsity, q.structure, q.importance), 1, p, start);
   s.target_sparsity = q.sparsity;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <string>
 
 #include "core/error.h"
@@ -220,7 +221,11 @@ void add_first_order_scores(StructureScores& scores, const BertParameters& p, co
   }
 }
 
-StructureKeep select_structures(const StructureScores& scores, double fraction, Structure which) {
+int64_t structure_multiple(Structure which, int64_t head_size) {
+  return which == Structure::kHeads ? kWidthGranule / std::gcd(kWidthGranule, head_size) : kWidthGranule;
+}
+
+StructureKeep select_structures(const StructureScores& scores, double fraction, Structure which, int64_t multiple) {
   if (!(fraction >= 0.0 && fraction <= 1.0))
     throw UsageError("structured pruning: the fraction to remove must be in [0, 1], found " + std::to_string(fraction));
   if (scores.heads.size() != scores.neurons.size())
@@ -266,6 +271,34 @@ StructureKeep select_structures(const StructureScores& scores, double fraction, 
     removed[static_cast<size_t>(c.layer)][static_cast<size_t>(c.index)] = true;
     --remaining[static_cast<size_t>(c.layer)];
     ++count;
+  }
+
+  if (multiple > 1) {
+    // Per layer, in score order: the lowest-scored kept go first, the highest-scored removed come back first.
+    for (size_t l = 0; l < per_layer.size(); ++l) {
+      const int64_t size = static_cast<int64_t>(per_layer[l].size());
+      const int64_t kept = remaining[l];
+      const int64_t want = std::clamp((kept + multiple / 2) / multiple * multiple, std::min(multiple, size), size);
+      std::vector<const Candidate*> layer;
+      for (const Candidate& c : candidates)
+        if (c.layer == static_cast<int64_t>(l)) layer.push_back(&c);
+      for (int64_t k = kept; k > want;) {  // lowest score first
+        for (const Candidate* c : layer)
+          if (!removed[l][static_cast<size_t>(c->index)]) {
+            removed[l][static_cast<size_t>(c->index)] = true;
+            --k;
+            break;
+          }
+      }
+      for (int64_t k = kept; k < want;) {  // highest score first
+        for (auto it = layer.rbegin(); it != layer.rend(); ++it)
+          if (removed[l][static_cast<size_t>((*it)->index)]) {
+            removed[l][static_cast<size_t>((*it)->index)] = false;
+            ++k;
+            break;
+          }
+      }
+    }
   }
 
   StructureKeep keep{keep_all(scores.heads), keep_all(scores.neurons)};

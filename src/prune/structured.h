@@ -46,7 +46,17 @@ void add_first_order_scores(StructureScores& scores, const BertParameters& p, co
 // layer's scores are divided by their L2 norm (Michel et al. 2019: layers' scales differ); equal
 // normalised scores go in (layer, index) order. A layer's last head or neuron is never removed, so at
 // most total − L go. The other structure is kept whole. UsageError unless fraction is in [0, 1].
-StructureKeep select_structures(const StructureScores& scores, double fraction, Structure which);
+// With `multiple` > 1 each layer then keeps a multiple of it (its count rounded to the nearest, at
+// least `multiple`): the highest-scored removed ones come back, or the lowest-scored kept ones go.
+StructureKeep select_structures(const StructureScores& scores, double fraction, Structure which,
+                                int64_t multiple = 1);
+
+// Pruned widths the 2- and 4-bit group formats can quantize: every Linear that reads a pruned
+// dimension (the attention output reads heads × head size, the FFN output the neurons) keeps an input
+// width that kWidthGranule divides, the formats' default group (lowbit_scheme.h: g64).
+inline constexpr int64_t kWidthGranule = 64;
+// The count of heads (head_size: their width) or neurons (1) a layer keeps a multiple of.
+int64_t structure_multiple(Structure which, int64_t head_size);
 
 // Every head and neuron of `config`'s layers.
 StructureKeep keep_everything(const BertConfig& config);

@@ -132,9 +132,11 @@ int apply_bit_plan(SequenceModel& model, const BitPlan& plan, const GroupQuantiz
   for (const auto& [name, format] : plan.linears) {
     if (!by_name.count(name))
       throw UsageError("bit plan: Linear '" + name + "' is not in this " + model.info().architecture);
-    if (!parse_weight_format(format, "bit plan").traits->quantize)
+    const WeightFormat f = parse_weight_format(format, "bit plan");
+    if (!f.traits->quantize)
       throw UsageError("bit plan: Linear '" + name + "': " + format +
                        " needs calibration; use squish quantize --mode static for it");
+    check_format_fits(name, by_name.at(name)->out_features(), by_name.at(name)->in_features(), f);
   }
   int changed = 0;
   for (const auto& [name, format] : plan.linears) {
@@ -144,7 +146,7 @@ int apply_bit_plan(SequenceModel& model, const BitPlan& plan, const GroupQuantiz
     if (f.traits->grouped && group_quantizer)
       l.weights = std::make_shared<GroupLinearWeights>(group_quantizer(l, w, f.traits->weight_bits, f.group_size));
     else
-      l.weights = f.traits->quantize(w, f.group_size);
+      l.weights = quantize_weights_of(l.name, w, f);
     ++changed;
   }
   if (plan.embeddings) {

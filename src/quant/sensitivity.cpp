@@ -220,7 +220,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         const WeightFormat f = parse_weight_format(v.cell.format, "sensitivity");
         for (size_t i = 0; i < r.units[u].linears.size(); ++i) {
           Linear q = *linear_by_name.at(r.units[u].linears[i]);
-          q.weights = f.traits->quantize(fp32[i], f.group_size);
+          q.weights = quantize_weights_of(q.name, fp32[i], f);
           add_weight_error(fp32[i], linear_dequantize(q), error2, norm2);
           v.linears.push_back(std::move(q));
         }

@@ -112,6 +112,23 @@ TEST(CliMisuse, APlanRecordsItsModelAndIsRefusedOnAnother) {
   fs::remove_all(dir);
 }
 
+TEST(CliMisuse, AGroupThatDoesNotDivideAWidthNamesTheLinear) {
+  const std::string dir = test::temp_dir("misuse");
+  const nlohmann::json plan = {{"squish", "bit-plan"},
+                               {"version", 2},
+                               {"linears", {{"encoder.layer.0.output.dense", "int4-g48"}}},
+                               {"embeddings", nullptr}};
+  std::ofstream(dir + "/plan.json") << plan.dump();
+  const RunResult r = run_squish("quantize" + common_args(tiny_model()) + " --task sst2 --plan " +
+                                 quote(dir + "/plan.json") + " --output_dir " + quote(dir + "/q"));
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_TRUE(contains(r.err, "Linear 'encoder.layer.0.output.dense' [128, 512]: int4-g48's groups of 48 do not "
+                              "divide its input width 512; choose a --group_size"))
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir + "/q"));
+  fs::remove_all(dir);
+}
+
 TEST(CliMisuse, UnmeasuredOutputErrorsAreAbsent) {
   const std::string dir = test::temp_dir("misuse");
   ASSERT_EQ(run_squish("quantize" + common_args(tiny_model()) + " --task sst2 --mode static --calib_size 16 " +

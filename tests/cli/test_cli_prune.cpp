@@ -156,12 +156,21 @@ TEST(CliPrune, NeuronsShrinkTheFeedForwardLayers) {
   const RunResult r = run_squish(prune_args(out, "--structure neurons --sparsity 0.5"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json sizes = expect_structured_run(out);
-  // 2 layers of 512 neurons: half of the 1024 go, spread over the layers by score.
+  // 2 layers of 512 neurons: half of the 1024 go, spread over the layers by score, each layer keeping
+  // a multiple of 64 so that the 2/4-bit groups divide the FFN output's input width.
   ASSERT_TRUE(sizes.contains("intermediate_size")) << sizes.dump();
   const auto ff = sizes["intermediate_size"].get<std::vector<int64_t>>();
   ASSERT_EQ(ff.size(), 2u);
-  EXPECT_EQ(ff[0] + ff[1], 512);
-  for (int64_t f : ff) EXPECT_LT(f, 512);
+  EXPECT_NEAR(static_cast<double>(ff[0] + ff[1]), 512.0, 64.0);
+  for (int64_t f : ff) {
+    EXPECT_LT(f, 512);
+    EXPECT_EQ(f % 64, 0) << f;
+  }
+  // The pruned model goes on through the mixed-precision steps with the default 64-weight groups.
+  const RunResult s = run_squish("sensitivity --model_dir " + quote(out + "/dense") + " --task sst2 --data_dir " +
+                                 quote(data_dir()) + " --calib_size 256 --max_length 32 --bits 2 4 --threads 1" +
+                                 " --output_dir " + quote(out + "/s"));
+  EXPECT_EQ(s.exit_code, 0) << s.err;
   EXPECT_FALSE(sizes.contains("num_attention_heads"));  // heads kept whole
 }
 

@@ -69,6 +69,27 @@ TEST(StructureSelection, CountIsRoundedFractionOfAllLayers) {
   EXPECT_EQ(select_structures(s, 0.5, Structure::kNeurons).heads, (Keep{{0}, {0}, {0}}));
 }
 
+TEST(StructureSelection, LayersKeepAMultipleByScore) {
+  StructureScores s;
+  s.heads.assign(2, {1.0});
+  // Layer 0 scores rise with the index, layer 1 falls; normalised, the global order interleaves them.
+  s.neurons = {{1, 2, 3, 4, 5, 6, 7, 8}, {8, 7, 6, 5, 4, 3, 2, 1}};
+  // Without a multiple 0.25 removes 4: the two lowest of each layer. With 4, each layer's 6 rounds to
+  // the nearest multiple, 8 (the two removed come back).
+  EXPECT_EQ(select_structures(s, 0.25, Structure::kNeurons).neurons, (Keep{{2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5}}));
+  EXPECT_EQ(select_structures(s, 0.25, Structure::kNeurons, 4).neurons,
+            (Keep{{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7}}));
+  // 0.5 leaves 4 a layer: already a multiple. 0.625 leaves 3 → 4, the highest-scored removed one back.
+  EXPECT_EQ(select_structures(s, 0.5, Structure::kNeurons, 4).neurons, (Keep{{4, 5, 6, 7}, {0, 1, 2, 3}}));
+  EXPECT_EQ(select_structures(s, 0.625, Structure::kNeurons, 4).neurons, (Keep{{4, 5, 6, 7}, {0, 1, 2, 3}}));
+  // 0.875 leaves 1 each: rounded down to 0, but never below one multiple.
+  EXPECT_EQ(select_structures(s, 0.875, Structure::kNeurons, 4).neurons, (Keep{{4, 5, 6, 7}, {0, 1, 2, 3}}));
+  // Heads of 32 weights keep an even count (64 / gcd(64, 32)); neurons a multiple of 64.
+  EXPECT_EQ(structure_multiple(Structure::kHeads, 32), 2);
+  EXPECT_EQ(structure_multiple(Structure::kHeads, 64), 1);
+  EXPECT_EQ(structure_multiple(Structure::kNeurons, 64), 64);
+}
+
 TEST(StructureSelection, RejectsBadFractionsAndScores) {
   const StructureScores s = heads_only({{1, 2}});
   EXPECT_THROW(select_structures(s, -0.1, Structure::kHeads), UsageError);

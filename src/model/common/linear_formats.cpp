@@ -197,6 +197,19 @@ std::string WeightFormat::name() const {
   return traits->grouped ? group_format_name({traits->weight_bits, group_size}) : std::string(traits->name);
 }
 
+void check_format_fits(const std::string& linear_name, int64_t n, int64_t k, const WeightFormat& f) {
+  if (f.traits->grouped && (f.group_size <= 0 || k % f.group_size != 0))
+    throw ShapeError("Linear '" + linear_name + "' [" + std::to_string(n) + ", " + std::to_string(k) + "]: " + f.name() +
+                     "'s groups of " + std::to_string(f.group_size) + " do not divide its input width " +
+                     std::to_string(k) + "; choose a --group_size that does (a multiple of 16)");
+}
+
+std::shared_ptr<const LinearWeights> quantize_weights_of(const std::string& linear_name, const Tensor& w,
+                                                         const WeightFormat& f) {
+  check_format_fits(linear_name, w.dim(0), w.dim(1), f);
+  return f.traits->quantize(w, f.group_size);
+}
+
 WeightFormat parse_weight_format(std::string_view name, const std::string& context) {
   if (const auto group = parse_group_format(name))
     for (const auto& f : kFormats)

@@ -67,6 +67,12 @@ struct WeightFormat {
 };
 // FormatError "<context>: unknown weight format 'x' (expected one of ...)".
 WeightFormat parse_weight_format(std::string_view name, const std::string& context);
+// ShapeError naming the Linear, its shape and a remedy when format `f`'s group does not divide its
+// input width k (a width structured pruning left).
+void check_format_fits(const std::string& linear_name, int64_t n, int64_t k, const WeightFormat& f);
+// `w` (Linear `linear_name`'s [N, K] weights) in format `f`, checked by check_format_fits first.
+std::shared_ptr<const LinearWeights> quantize_weights_of(const std::string& linear_name, const Tensor& w,
+                                                         const WeightFormat& f);
 
 // The formats an embedding table may be stored in: f32, f16, int8-rows, int4-g<G>, int2-g<G>
 // (model/common/embedding_table.h). FormatError naming `context` otherwise.
