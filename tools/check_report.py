@@ -174,6 +174,20 @@ def main():
               chart: c.dataset.chart, drew: c.dataset.drew || 'never marked',
               caption: c.getAttribute('aria-label')}))})"""}, session=session)
         charts = json.loads(status["result"]["value"])
+        # The layout a reader meets at 1280 px: no sideways scrolling, every table's rows as wide as
+        # its heading row.
+        layout = json.loads(browser.call("Runtime.evaluate", {"returnByValue": True, "expression": """JSON.stringify({
+            page_width: document.documentElement.scrollWidth, viewport: window.innerWidth,
+            widest: Array.from(document.querySelectorAll('body *'))
+              .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+              .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' ' +
+                        (e.textContent || '').trim().slice(0, 40)).slice(-3),
+            tables: Array.from(document.querySelectorAll('table')).map((t, i) => {
+              const width = r => Array.from(r.cells).reduce((n, c) => n + (c.colSpan || 1), 0);
+              const rows = Array.from(t.rows);
+              return {index: i, caption: (t.previousElementSibling || {}).textContent || '',
+                      heading: rows.length ? width(rows[0]) : 0, widths: rows.slice(1).map(width)};
+            })})"""}, session=session)["result"]["value"])
 
         with open(os.path.join(args.out_dir, "report-top.png"), "wb") as f:
             f.write(base64.b64decode(browser.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"]))
@@ -205,6 +219,15 @@ def main():
     finally:
         browser.close()
         shutil.rmtree(profile, ignore_errors=True)
+
+    if layout["page_width"] > layout["viewport"]:
+        problems.append(f"the page is {layout['page_width']} px wide in a {layout['viewport']} px window: "
+                        f"it scrolls sideways (past the edge: {'; '.join(layout['widest'])})")
+    for t in layout["tables"]:
+        odd = sorted({w for w in t["widths"] if w != t["heading"]})
+        if odd:
+            problems.append(f"table {t['index']} ({t['caption'][:60]!r}): {t['heading']} headings but rows of "
+                            f"{', '.join(map(str, odd))} cells")
 
     canvases = charts["canvases"]
     for c in canvases:

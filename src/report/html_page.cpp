@@ -21,20 +21,22 @@ header.page { padding: 20px 32px 12px; border-bottom: 1px solid var(--rule); }
 header.page h1 { margin: 0 0 4px; font-size: 24px; }
 header.page p { margin: 0; color: var(--muted); }
 nav.toc { padding: 8px 32px; border-bottom: 1px solid var(--rule); background: var(--band); font-size: 14px; }
-nav.toc a { margin-right: 16px; color: var(--accent); text-decoration: none; white-space: nowrap; }
+nav.toc { display: flex; flex-wrap: wrap; gap: 2px 16px; }
+nav.toc a { color: var(--accent); text-decoration: none; white-space: nowrap; }
 main { max-width: 1200px; padding: 8px 32px 40px; }
 section { margin-top: 28px; }
 section > h2 { font-size: 20px; margin: 0 0 2px; }
 section > p.subtitle { margin: 0 0 12px; color: var(--muted); font-size: 13px; word-break: break-all; }
 h3 { font-size: 16px; margin: 20px 0 8px; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; }
-th, td { padding: 4px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; display: block; max-width: 100%; overflow-x: auto; }
+th, td { padding: 4px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
 th { background: var(--band); font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.settings td:first-child { color: var(--muted); }
 table.settings td { word-break: break-word; max-width: 760px; }
 table.matrix td { text-align: right; min-width: 90px; font-variant-numeric: tabular-nums; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px 24px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); gap: 16px 24px; }
 figure.chart { margin: 0; border: 1px solid var(--rule); border-radius: 4px; padding: 8px 10px 6px; }
 figure.chart figcaption { font-size: 13.5px; font-weight: 600; margin-bottom: 4px; }
 figure.chart div.canvas { position: relative; height: 320px; }

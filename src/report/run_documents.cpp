@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -77,11 +78,15 @@ std::string display_value(const nlohmann::ordered_json& value) {
 
 std::vector<RunDocument> read_run_documents(const std::vector<std::string>& paths) {
   std::vector<RunDocument> docs;
+  // A document given twice (a folder and one of its files, another spelling of a path) counts once.
+  std::set<fs::path> read;
+  const auto first_time = [&](const fs::path& file) { return read.insert(fs::weakly_canonical(file)).second; };
   for (const std::string& given : paths) {
     const fs::path p(given);
     std::error_code ec;
     if (!fs::exists(p, ec)) throw IoError(fmt::format("{}: no such run folder or file", given));
     if (!fs::is_directory(p, ec)) {
+      if (!first_time(p)) continue;
       nlohmann::ordered_json j = parse_json_file(given);
       const std::string kind = schema_kind(j);
       if (kind.empty())
@@ -98,8 +103,8 @@ std::vector<RunDocument> read_run_documents(const std::vector<std::string>& path
       nlohmann::ordered_json j = parse_json_file(f.string());
       const std::string kind = schema_kind(j);
       if (kind.empty()) continue;
-      docs.push_back({f.string(), folder_name(p), kind, std::move(j)});
       ++found;
+      if (first_time(f)) docs.push_back({f.string(), folder_name(p), kind, std::move(j)});
     }
     if (found == 0)
       throw FormatError(fmt::format("{}: no squish run JSON in this folder (expected a file such as results.json, "

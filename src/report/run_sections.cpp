@@ -4,6 +4,7 @@
 
 #include <map>
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -17,7 +18,12 @@ namespace {
 struct ModelPoint {
   std::string run, model, task, metric;
   double value, file_bytes, compression;
+  int64_t examples = 0;  // how many the metric was measured on (0: the document does not say)
 };
+
+int64_t examples_at(const RunDocument& d, const std::string& pointer) {
+  return d.has(pointer) ? static_cast<int64_t>(d.number(pointer)) : 0;
+}
 
 std::string model_name(const std::string& dir) {
   std::string d = dir;
@@ -27,9 +33,10 @@ std::string model_name(const std::string& dir) {
 }
 
 void add_point(std::vector<ModelPoint>& out, const RunDocument& d, const std::string& model, const std::string& task,
-               const std::string& metric_pointer, const std::string& bytes_pointer, double compression) {
+               const std::string& metric_pointer, const std::string& bytes_pointer, double compression,
+               const std::string& examples_pointer) {
   out.push_back({d.run, model, task, d.text(metric_pointer + "/name"), d.number(metric_pointer + "/value"),
-                 d.number(bytes_pointer), compression});
+                 d.number(bytes_pointer), compression, examples_at(d, examples_pointer)});
 }
 
 // The models each kind of run measured with a task metric and a file size.
@@ -37,32 +44,36 @@ std::vector<ModelPoint> model_points(const RunDocument& d) {
   std::vector<ModelPoint> points;
   if (d.kind == "eval" && d.has("/task_metric")) {
     add_point(points, d, model_name(d.text("/request/model_dir")), d.text("/request/task"), "/task_metric",
-              "/model/weights_file_bytes", d.number("/model/compression_vs_fp32"));
+              "/model/weights_file_bytes", d.number("/model/compression_vs_fp32"), "/data/examples");
   } else if (d.kind == "ptq_compare" || d.kind == "calib_ablation") {
     const auto& variants = d.at("/variants");
     for (size_t i = 0; i < variants.size(); ++i) {
       const std::string v = fmt::format("/variants/{}", i);
       add_point(points, d, d.text(v + "/name"), d.text("/request/task"), v + "/metric", v + "/file_bytes",
-                d.number(v + "/compression_vs_fp32"));
+                d.number(v + "/compression_vs_fp32"), v + "/examples");
     }
   } else if (d.kind == "mixed_precision") {
     for (const char* m : {"fp32", "quantized"})
       add_point(points, d, std::string(m) == "fp32" ? "fp32" : "mixed precision", d.text("/request/task"),
                 fmt::format("/{}/metric", m), fmt::format("/{}/file_bytes", m),
-                d.number(fmt::format("/{}/compression_vs_fp32", m)));
+                d.number(fmt::format("/{}/compression_vs_fp32", m)), fmt::format("/{}/examples", m));
   } else if (d.kind == "pruning") {
     // The start as fp32 (4 bytes a parameter, as compression_vs_fp32 counts everywhere else).
     const std::string task = d.text("/task"), metric = d.text("/final/metric");
-    points.push_back({d.run, "dense (start)", task, metric, d.number("/start/value"), d.number("/sizes/fp32_bytes"), 1.0});
+    const int64_t examples = examples_at(d, "/data/eval_examples");
+    points.push_back({d.run, "dense (start)", task, metric, d.number("/start/value"), d.number("/sizes/fp32_bytes"), 1.0,
+                      examples});
     points.push_back({d.run, "pruned (final)", task, metric, d.number("/final/value"),
-                      d.number("/sizes/pruned_file_bytes"), d.number("/sizes/compression_vs_fp32")});
+                      d.number("/sizes/pruned_file_bytes"), d.number("/sizes/compression_vs_fp32"), examples});
   }
   return points;
 }
 
 // One chart: the models of each run as one series (the table above names every point), the Pareto
-// front as an emphasised dashed line.
+// front as an emphasised dashed line. Runs scored on different numbers of examples say how many.
 nlohmann::json tradeoff_chart(const std::vector<ModelPoint>& points, bool by_compression, const std::string& metric) {
+  std::set<int64_t> counts;
+  for (const ModelPoint& p : points) counts.insert(p.examples);
   std::vector<XySeries> series;
   std::map<std::string, size_t> series_of_run;
   std::vector<TradeoffPoint> tradeoff;
@@ -70,7 +81,8 @@ nlohmann::json tradeoff_chart(const std::vector<ModelPoint>& points, bool by_com
     const double x = by_compression ? p.compression : p.file_bytes / 1e6;
     if (!series_of_run.count(p.run)) {
       series_of_run[p.run] = series.size();
-      series.push_back({p.run, {}, {}, false, false, false});
+      const std::string n = p.examples > 0 ? fmt::format(" (n={})", p.examples) : " (n not recorded)";
+      series.push_back({counts.size() > 1 ? p.run + n : p.run, {}, {}, false, false, false});
     }
     series[series_of_run[p.run]].x.push_back(x);
     series[series_of_run[p.run]].y.push_back(p.value);
@@ -156,11 +168,19 @@ void add_overview_section(HtmlPage& page, const std::vector<RunDocument>& docs) 
     for (const ModelPoint& p : points)
       if (p.metric != metric) metric = "task metric";
     page.heading(fmt::format("{}: {} against size, every model measured ({} models)", task, metric, points.size()));
+    std::set<int64_t> counts;
     std::vector<HtmlPage::Row> table;
-    for (const ModelPoint& p : points)
-      table.push_back({p.run + ": " + p.model, p.metric, metric_text(p.value), megabytes_text(p.file_bytes),
-                       fmt::format("{:.2f}\u00d7", p.compression)});
-    page.table({"model", "metric", "value", "file size", "compression"}, table);
+    for (const ModelPoint& p : points) {
+      counts.insert(p.examples);
+      table.push_back({p.run + ": " + p.model, p.metric, metric_text(p.value),
+                       p.examples > 0 ? std::to_string(p.examples) : std::string("not recorded"),
+                       megabytes_text(p.file_bytes), fmt::format("{:.2f}\u00d7", p.compression)});
+    }
+    page.table({"model", "metric", "value", "examples", "file size", "compression"}, table);
+    if (counts.size() > 1)
+      page.paragraph("These models were scored on different numbers of examples (the examples column): "
+                     "the charts' runs are labelled with theirs, and a difference between subsets is not a "
+                     "difference between models.");
     page.chart(fmt::format("{}: {} against compression (Pareto front: no model is both smaller and better)", task,
                            metric),
                tradeoff_chart(points, true, metric));

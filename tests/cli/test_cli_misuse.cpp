@@ -206,6 +206,27 @@ TEST(CliMisuse, InterruptsRemoveTheStagedOutputAndExitAsTheSignalSays) {
   fs::remove_all(dir);
 }
 
+TEST(CliMisuse, AReportCountsEachDocumentOnceAndSaysWhatEachScoredOn) {
+  const std::string dir = test::temp_dir("misuse");
+  for (const char* n : {"16", "32"}) {
+    fs::create_directories(dir + "/e" + n);
+    ASSERT_EQ(run_squish("eval" + common_args(tiny_model()) + " --task sst2 --max_samples " + n + " --output " +
+                         quote(dir + "/e" + n + "/e.json"))
+                  .exit_code,
+              0);
+  }
+  const RunResult r = run_squish("report " + quote(dir + "/e16") + " " + quote(dir + "/e16/e.json") + " " +
+                                 quote(dir + "/e16/../e16") + " " + quote(dir + "/e32") + " --output " +
+                                 quote(dir + "/r.html"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "(2 run documents")) << r.out;
+  const std::string html = read_file(dir + "/r.html");
+  EXPECT_TRUE(contains(html, "e16 (n=16)")) << "the chart's series name their example counts";
+  EXPECT_TRUE(contains(html, "e32 (n=32)"));
+  EXPECT_TRUE(contains(html, "scored on different numbers of examples"));
+  fs::remove_all(dir);
+}
+
 TEST(CliMisuse, NoOutputReplacesAnInput) {
   const std::string dir = test::temp_dir("misuse");
   ASSERT_EQ(run_squish("sensitivity" + common_args(tiny_model()) + " --task sst2 --calib_size 16 --bits 4 8 " +
