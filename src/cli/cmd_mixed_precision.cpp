@@ -109,14 +109,18 @@ void add_sensitivity_command(CLI::App& app) {
 
 void add_allocate_command(CLI::App& app) {
   auto a = std::make_shared<AllocateRequest>();
+  auto report = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("allocate", "A bit plan from a sensitivity.json: a width per unit");
   cmd->add_option("--sensitivity", a->sensitivity_path, "sensitivity.json written by squish sensitivity")->required();
   cmd->add_option("--output", a->output, "plan.json to write")->required();
   add_allocation_options(*cmd, *a, ",--method");
   add_seed_option(*cmd, a->seed, "Seed of k-means++");
-  cmd->callback(command(nullptr, [a] {
+  add_report_flag(*cmd, *report);
+  cmd->callback(command(nullptr, [a, report] {
     refuse_output_over_inputs(check_output_path(a->output, "--output"), {a->sensitivity_path});
+    const std::string page = *report ? report_path_beside(a->output) : "";
     write_stdout(allocation_summary(run_allocate(*a)) + "wrote " + a->output + "\n");
+    if (*report) write_run_report(a->output, page);
   }));
 }
 

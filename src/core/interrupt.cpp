@@ -47,14 +47,16 @@ bool ignored_at_start(int signal) {
 void install_interrupt_cleanup() {
   sigset_t set;
   sigemptyset(&set);
+  bool any = false;
   for (int signal : {SIGINT, SIGTERM})
-    if (!ignored_at_start(signal)) sigaddset(&set, signal);
-  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;  // signals keep their default action
+    if (!ignored_at_start(signal)) {
+      sigaddset(&set, signal);
+      any = true;
+    }
+  if (!any || pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;  // signals keep their default action
   std::thread([set] {
     int signal = 0;
-    while (sigwait(&set, &signal) != 0) {
-    }
-    clean_up_and_exit(signal);
+    if (sigwait(&set, &signal) == 0) clean_up_and_exit(signal);
   }).detach();
 }
 

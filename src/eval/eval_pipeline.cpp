@@ -41,6 +41,19 @@ std::vector<std::string> model_task_warnings(const ModelInfo& info, const std::s
   if (!info.finetuning_task.empty() && task_key(info.finetuning_task) != task_key(task))
     out.push_back(fmt::format("the model was fine-tuned for '{}' (config.json finetuning_task) but is used on '{}'",
                               info.finetuning_task, task));
+  // Named labels (not HF's LABEL_0 defaults) that are not the task's: a model made for another task.
+  const std::vector<std::string> expected = label_names(parse_task(task));
+  std::vector<std::string> names;
+  bool named = info.id2label.size() == expected.size(), same = named;
+  for (const auto& [id, name] : info.id2label) {
+    names.push_back(name);
+    named = named && !name.starts_with("LABEL_");
+    const bool known = id >= 0 && id < static_cast<int64_t>(expected.size());
+    if (!known || task_key(name) != task_key(expected[static_cast<size_t>(id)])) same = false;
+  }
+  if (named && !same)
+    out.push_back(fmt::format("the model's labels are {} but {}'s are {}: is it a model for another task?",
+                              fmt::join(names, "/"), task, fmt::join(expected, "/")));
   return out;
 }
 

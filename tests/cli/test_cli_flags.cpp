@@ -121,7 +121,15 @@ TEST(CliFlags, EveryCommandThatScoresOrCalibratesWarnsAsEvalDoes) {
   ASSERT_EQ(q.exit_code, 0) << q.err;
   EXPECT_NE(q.err.find("fine-tuned for 'sst2'"), std::string::npos) << q.err;
   EXPECT_NE(q.err.find("of 16 calibration examples"), std::string::npos) << q.err;
+  EXPECT_NE(q.err.find("the model's labels are negative/positive but mrpc's are not_equivalent/equivalent"),
+            std::string::npos)
+      << q.err;
   EXPECT_NE(read_file(dir + "/q/quantization.json").find("\"warnings\""), std::string::npos);
+  // A model whose config names no finetuning_task is still caught by its label names.
+  const RunResult e = run_squish("eval --model_dir " + quote(test::shared_dir() + "/models/minilm-l6-sst2") +
+                                 " --task mrpc --data_dir " + quote(data_dir()) + " --max_samples 8 --threads 1");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.err.find("is it a model for another task?"), std::string::npos) << e.err;
   // compare of a model with itself.
   const RunResult c = run_squish("compare --reference " + quote(tiny_model()) + " --model " + quote(tiny_model()) +
                                  " --task sst2 --data_dir " + quote(data_dir()) + " --max_samples 16 --threads 1" +

@@ -296,6 +296,11 @@ bool split_is_labeled(Task task, Split split) { return expected_file(task, split
 
 int64_t split_rows(Task task, Split split) { return expected_file(task, split).rows; }
 
+std::vector<std::string> label_names(Task task) {
+  if (task == Task::kMrpc) return {"not_equivalent", "equivalent"};
+  return {"negative", "positive"};
+}
+
 Dataset load_dataset(Task task, Split split, const std::string& data_dir) {
   const ExpectedFile& want = expected_file(task, split);
   Dataset d;

@@ -47,6 +47,9 @@ std::string dataset_path(Task task, Split split, const std::string& data_dir);
 // Whether the split's file carries gold labels (GLUE keeps its test labels private). UsageError for a
 // split the task does not have.
 bool split_is_labeled(Task task, Split split);
+// The names of the task's labels in label order, as GLUE and IMDB name them: sst2 and imdb
+// {negative, positive}, mrpc {not_equivalent, equivalent}.
+std::vector<std::string> label_names(Task task);
 // The examples the split holds (the documented count every load is checked against).
 int64_t split_rows(Task task, Split split);
 
