@@ -28,22 +28,31 @@ Eigen::MatrixXd regularised(const Eigen::MatrixXd& scaled_covariance, const std:
 
 }  // namespace
 
-CcaSolution solve_cca(const Eigen::MatrixXd& xx, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy) {
+CcaSide prepare_cca_side(const Eigen::MatrixXd& covariance) {
+  CcaSide side;
+  side.scale = covariance.cwiseAbs().maxCoeff();
+  if (side.scale == 0) return side;
+  const Eigen::MatrixXd scaled = covariance / side.scale;
+  side.kept = features_with_variance(scaled);
+  side.inv_sqrt = inverse_sqrt(regularised(scaled, side.kept));
+  return side;
+}
+
+CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const CcaSide& y) {
   CcaSolution solution;
-  const double x_scale = xx.cwiseAbs().maxCoeff(), y_scale = yy.cwiseAbs().maxCoeff();
-  if (x_scale == 0 || y_scale == 0) return solution;
-  const Eigen::MatrixXd scaled_xx = xx / x_scale, scaled_yy = yy / y_scale;
-  solution.kept_x = features_with_variance(scaled_xx);
-  solution.kept_y = features_with_variance(scaled_yy);
-  const Eigen::MatrixXd inv_sqrt_xx = inverse_sqrt(regularised(scaled_xx, solution.kept_x));
-  const Eigen::MatrixXd inv_sqrt_yy = inverse_sqrt(regularised(scaled_yy, solution.kept_y));
-  const Eigen::MatrixXd whitened_xy =
-      inv_sqrt_xx * (xy(solution.kept_x, solution.kept_y) / std::sqrt(x_scale * y_scale)) * inv_sqrt_yy;
+  if (x.scale == 0 || y.scale == 0) return solution;
+  solution.kept_x = x.kept;
+  solution.kept_y = y.kept;
+  const Eigen::MatrixXd whitened_xy = x.inv_sqrt * (xy(x.kept, y.kept) / std::sqrt(x.scale * y.scale)) * y.inv_sqrt;
   const Eigen::BDCSVD<Eigen::MatrixXd> svd(whitened_xy, Eigen::ComputeThinU);
   const Eigen::Index k = std::min(whitened_xy.rows(), whitened_xy.cols());
   solution.correlations = svd.singularValues().head(k);
-  solution.x_directions = inv_sqrt_xx * svd.matrixU().leftCols(k) / std::sqrt(x_scale);
+  solution.x_directions = x.inv_sqrt * svd.matrixU().leftCols(k) / std::sqrt(x.scale);
   return solution;
+}
+
+CcaSolution solve_cca(const Eigen::MatrixXd& xx, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy) {
+  return solve_cca(prepare_cca_side(xx), xy, prepare_cca_side(yy));
 }
 
 }  // namespace squish

@@ -25,8 +25,19 @@ struct CcaSolution {
   Eigen::MatrixXd x_directions;
 };
 
+// One side prepared from its covariance: its scale (largest |entry|), the features kept and the
+// regularised Sxx^-1/2, so that a side compared with many others is whitened once.
+struct CcaSide {
+  double scale = 0;  // 0: no variance at all
+  std::vector<Eigen::Index> kept;
+  Eigen::MatrixXd inv_sqrt;
+};
+CcaSide prepare_cca_side(const Eigen::MatrixXd& covariance);
+
 // xx [dx, dx], xy [dx, dy], yy [dy, dy]: sample covariances. A side with no variance at all gives
 // no correlations and nothing kept.
 CcaSolution solve_cca(const Eigen::MatrixXd& xx, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy);
+// The same from prepared sides: equal to the above bit for bit.
+CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const CcaSide& y);
 
 }  // namespace squish

@@ -23,4 +23,13 @@ void check_activation_pair(ActivationMatrix x, ActivationMatrix y);
 // check_activation_pair's errors; DataError for a NaN or infinite activation.
 JointCovariance joint_covariance(ActivationMatrix x, ActivationMatrix y);
 
+// One side's column means and covariance, for a side compared with many others: joint_covariance
+// from it reads x again only for the cross term, and equals the pairwise one bit for bit.
+struct SideCovariance {
+  Eigen::RowVectorXd mean;
+  Eigen::MatrixXd covariance;
+};
+SideCovariance side_covariance(ActivationMatrix x);
+JointCovariance joint_covariance(const SideCovariance& x_side, ActivationMatrix x, ActivationMatrix y);
+
 }  // namespace squish

@@ -91,8 +91,8 @@ Eigen::VectorXd projection_weights(const Eigen::MatrixXd& covariance, Eigen::Mat
   return weights / weights.sum();
 }
 
-CcaSimilarity pwcca_of(const JointCovariance& c) {
-  const CcaSolution solution = solve_cca(c.xx, c.xy, c.yy);
+CcaSimilarity pwcca_of(const JointCovariance& c, const CcaSide& x_side) {
+  const CcaSolution solution = solve_cca(x_side, c.xy, prepare_cca_side(c.yy));
   CcaSimilarity result = similarity_of(solution);
   if (solution.correlations.size() == 0) return result;
   const Eigen::VectorXd weights =
@@ -120,7 +120,8 @@ CcaSimilarity svcca(ActivationMatrix x, ActivationMatrix y, int topk) {
 CcaSimilarity pwcca(ActivationMatrix x, ActivationMatrix y) {
   check_activation_pair(x, y);
   require_cca_samples(x, y, "pwcca");
-  return pwcca_of(joint_covariance(x, y));
+  const JointCovariance c = joint_covariance(x, y);
+  return pwcca_of(c, prepare_cca_side(c.xx));
 }
 
 double svcca_similarity(ActivationMatrix x, ActivationMatrix y, int topk) { return svcca(x, y, topk).similarity; }
@@ -134,7 +135,26 @@ SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int s
   require_topk(x, y, svcca_topk);
   require_cca_samples(x, y, "similarity_scores");
   const JointCovariance c = joint_covariance(x, y);
-  return {svcca_of(c, svcca_topk).similarity, pwcca_of(c).similarity, linear_cka_of(c)};
+  return {svcca_of(c, svcca_topk).similarity, pwcca_of(c, prepare_cca_side(c.xx)).similarity, linear_cka_of(c)};
+}
+
+SimilarityReference::SimilarityReference(ActivationMatrix x) : x_(x), side_(side_covariance(x)) {}
+
+double SimilarityReference::svcca(ActivationMatrix y, int topk) const {
+  check_activation_pair(x_, y);
+  require_topk(x_, y, topk);
+  return svcca_of(joint_covariance(side_, x_, y), topk).similarity;
+}
+
+double SimilarityReference::pwcca(ActivationMatrix y) const {
+  check_activation_pair(x_, y);
+  require_cca_samples(x_, y, "pwcca");
+  if (!whitened_) whitened_ = prepare_cca_side(side_.covariance);
+  return pwcca_of(joint_covariance(side_, x_, y), *whitened_).similarity;
+}
+
+double SimilarityReference::linear_cka(ActivationMatrix y) const {
+  return linear_cka_of(joint_covariance(side_, x_, y));
 }
 
 }  // namespace squish

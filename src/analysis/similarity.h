@@ -11,9 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "analysis/activation_matrix.h"
+#include "analysis/cca.h"
+#include "analysis/covariance.h"
 
 namespace squish {
 
@@ -47,5 +50,22 @@ double linear_cka_similarity(ActivationMatrix x, ActivationMatrix y);
 
 // The three at once, reading the samples once (the covariances are most of the cost).
 SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int svcca_topk);
+
+// A reference representation compared with many others (sensitivity compares each layer's fp32
+// output with the output of every width): its mean and covariance are computed once, and PWCCA's
+// whitening of it on first use. Every call equals the pairwise function above bit for bit, errors
+// included. `x`'s data must outlive it; not for concurrent use.
+class SimilarityReference {
+ public:
+  explicit SimilarityReference(ActivationMatrix x);
+  double svcca(ActivationMatrix y, int topk) const;
+  double pwcca(ActivationMatrix y) const;
+  double linear_cka(ActivationMatrix y) const;
+
+ private:
+  ActivationMatrix x_;
+  SideCovariance side_;
+  mutable std::optional<CcaSide> whitened_;
+};
 
 }  // namespace squish

@@ -48,14 +48,18 @@ void append_rows(std::vector<float>& out, const AlignedVector<float>& states, co
   for (int64_t r : rows) out.insert(out.end(), states.begin() + r * h, states.begin() + (r + 1) * h);
 }
 
-double similarity(SimilarityMethod method, const std::vector<float>& x, const std::vector<float>& y, int64_t h,
+// `rows` as an [n, h] activation matrix.
+ActivationMatrix as_matrix(const std::vector<float>& rows, int64_t h) {
+  return {rows.data(), static_cast<int64_t>(rows.size()) / h, h};
+}
+
+double similarity(SimilarityMethod method, const SimilarityReference& x, const std::vector<float>& y, int64_t h,
                   int topk) {
-  const int64_t rows = static_cast<int64_t>(x.size()) / h;
-  const ActivationMatrix a{x.data(), rows, h}, b{y.data(), rows, h};
+  const ActivationMatrix b = as_matrix(y, h);
   switch (method) {
-    case SimilarityMethod::kSvcca: return svcca_similarity(a, b, topk);
-    case SimilarityMethod::kPwcca: return pwcca_similarity(a, b);
-    case SimilarityMethod::kCka: return linear_cka_similarity(a, b);
+    case SimilarityMethod::kSvcca: return x.svcca(b, topk);
+    case SimilarityMethod::kPwcca: return x.pwcca(b);
+    case SimilarityMethod::kCka: return x.linear_cka(b);
   }
   return 0;
 }
@@ -281,12 +285,16 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     if (progress.on_batch) progress.on_batch(b.batch);
   }
 
+  // Each comparison point's fp32 side is prepared once for all the widths compared with it.
+  std::map<int, SimilarityReference> prepared;
   for (size_t u = 0; u < r.units.size(); ++u) {
     const int point = options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer;
     std::vector<SensitivityCell> cells;
     for (Variant& v : variants[u]) {
       const auto t = Clock::now();
-      v.cell.similarity = similarity(options.method, reference.at(point), v.outputs, h, options.topk);
+      auto it = prepared.find(point);
+      if (it == prepared.end()) it = prepared.emplace(point, SimilarityReference(as_matrix(reference.at(point), h))).first;
+      v.cell.similarity = similarity(options.method, it->second, v.outputs, h, options.topk);
       v.cell.sensitivity = 1.0 - v.cell.similarity;
       v.cell.similarity_seconds = seconds_since(t);
       cells.push_back(v.cell);

@@ -281,5 +281,25 @@ TEST(SimilarityErrors, ANonFiniteActivationIsADataError) {
   }
 }
 
+// Sensitivity compares one fp32 side with every width's output: prepared once, it must give exactly
+// the pairwise numbers (the sums run in the same order), with a constant feature and a second
+// comparison after the first reusing the cached whitening.
+TEST(SimilarityReference, EqualsThePairwiseMeasuresBitForBit) {
+  Samples x = gaussian(700, 24, 1);
+  for (int64_t r = 0; r < x.rows; ++r) x.at(r, 5) = 2.5f;  // a constant feature CCA drops
+  const SimilarityReference reference(x.view());
+  for (uint64_t seed : {2, 3}) {
+    Samples y = gaussian(700, 24, seed);
+    for (int64_t r = 0; r < y.rows; ++r)
+      for (int64_t c = 0; c < y.cols; ++c) y.at(r, c) += 0.8f * x.at(r, c);
+    EXPECT_EQ(reference.pwcca(y.view()), pwcca_similarity(x.view(), y.view())) << seed;
+    EXPECT_EQ(reference.svcca(y.view(), 10), svcca_similarity(x.view(), y.view(), 10)) << seed;
+    EXPECT_EQ(reference.linear_cka(y.view()), linear_cka_similarity(x.view(), y.view())) << seed;
+    EXPECT_GT(reference.pwcca(y.view()), 0.3) << seed;
+  }
+  const Samples too_few = gaussian(10, 24, 4);
+  EXPECT_THROW(SimilarityReference(too_few.view()).pwcca(too_few.view()), ShapeError);
+}
+
 }  // namespace
 }  // namespace squish
