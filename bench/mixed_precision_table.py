@@ -23,15 +23,15 @@ SQUISH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build",
 
 # name, allocate flags, rounding
 VARIANTS = {
-    "uniform-8": (["--method", "uniform", "--uniform_bits", "8"], "nearest"),
-    "uniform-4": (["--method", "uniform", "--uniform_bits", "4"], "nearest"),
-    "uniform-4-gptq": (["--method", "uniform", "--uniform_bits", "4"], "gptq"),
+    "uniform-8": (["--allocation", "uniform", "--uniform_bits", "8"], "nearest"),
+    "uniform-4": (["--allocation", "uniform", "--uniform_bits", "4"], "nearest"),
+    "uniform-4-gptq": (["--allocation", "uniform", "--uniform_bits", "4"], "gptq"),
     "kmeans": (None, "nearest"),  # the mixed-precision run itself
-    "percentile": (["--method", "percentile"], "nearest"),
-    "budget-6x": (["--method", "budget", "--target_compression", "6"], "nearest"),
-    "budget-6x-gptq": (["--method", "budget", "--target_compression", "6"], "gptq"),
-    "budget-8x": (["--method", "budget", "--target_compression", "8"], "nearest"),
-    "budget-8x-gptq": (["--method", "budget", "--target_compression", "8"], "gptq"),
+    "percentile": (["--allocation", "percentile"], "nearest"),
+    "budget-6x": (["--allocation", "budget", "--target_compression", "6"], "nearest"),
+    "budget-6x-gptq": (["--allocation", "budget", "--target_compression", "6"], "gptq"),
+    "budget-8x": (["--allocation", "budget", "--target_compression", "8"], "nearest"),
+    "budget-8x-gptq": (["--allocation", "budget", "--target_compression", "8"], "gptq"),
 }
 
 
