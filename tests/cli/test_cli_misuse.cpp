@@ -191,18 +191,28 @@ std::pair<int, std::string> interrupted_run(const std::vector<std::string>& args
 
 TEST(CliMisuse, InterruptsRemoveTheStagedOutputAndExitAsTheSignalSays) {
   const std::string dir = test::temp_dir("misuse");
-  for (const auto& [signal, code] : {std::pair{SIGINT, 130}, std::pair{SIGTERM, 143}}) {
-    const std::string out = dir + "/ablation" + std::to_string(signal);
-    // Many calibration sizes: the run saves one model after another for seconds.
-    const auto [exit_code, err] = interrupted_run(
-        {"calib-ablation", "--model_dir", tiny_model(), "--task", "sst2", "--data_dir", data_dir(), "--output_dir", out,
-         "--threads", "1", "--calib_sizes", "200", "400", "800", "1600", "3200", "6400", "12800", "25600"},
-        out, signal);
-    EXPECT_EQ(exit_code, code) << err;
-    EXPECT_TRUE(contains(err, "squish: interrupted")) << err;
-    EXPECT_FALSE(fs::exists(out));
-    EXPECT_TRUE(staging_left(out).empty()) << staging_left(out).front();
-  }
+  const std::vector<std::string> model = {"--model_dir", tiny_model(), "--task", "sst2", "--data_dir", data_dir(),
+                                          "--threads", "1"};
+  // Each command, sized to run for seconds on the tiny model (calib-ablation saves one model after another).
+  const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+      {"calib-ablation", {"--calib_sizes", "200", "400", "800", "1600", "3200", "6400", "12800", "25600"}},
+      {"quantize", {"--mode", "static", "--calib_size", "60000", "--observer", "entropy"}},
+      {"sensitivity", {"--calib_size", "20000", "--max_length", "64"}},
+      {"mixed-precision", {"--calib_size", "20000", "--max_length", "64"}},
+      {"prune", {"--sparsity", "0.5", "--max_train_samples", "4000", "--max_eval_samples", "64"}},
+  };
+  for (const auto& [command, flags] : runs)
+    for (const auto& [signal, code] : {std::pair{SIGINT, 130}, std::pair{SIGTERM, 143}}) {
+      const std::string out = dir + "/" + command + std::to_string(signal);
+      std::vector<std::string> args = {command, "--output_dir", out};
+      args.insert(args.end(), model.begin(), model.end());
+      args.insert(args.end(), flags.begin(), flags.end());
+      const auto [exit_code, err] = interrupted_run(args, out, signal);
+      EXPECT_EQ(exit_code, code) << command << "\n" << err;
+      EXPECT_TRUE(contains(err, "squish: interrupted")) << command << "\n" << err;
+      EXPECT_FALSE(fs::exists(out)) << command;
+      EXPECT_TRUE(staging_left(out).empty()) << command << ": " << staging_left(out).front();
+    }
   fs::remove_all(dir);
 }
 
