@@ -20,7 +20,9 @@ void add_export_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("export", "Write a model as a HF directory (model.safetensors) that transformers loads");
   add_model_dir_option(*cmd, o->request.model_dir, "Model directory squish reads");
   add_output_dir_option(*cmd, o->request.output_dir, "New directory to write (must not exist, or be empty)");
-  cmd->add_option("--dtype,--save_dtype", o->request.dtype, "f32 | f16")->capture_default_str()->check(one_of({"f32", "f16"}));
+  cmd->add_option("--dtype,--save_dtype", o->request.dtype, "f32 | f16")
+      ->capture_default_str()
+      ->check(one_of({"f32", "f16"}));
   add_threads_option(*cmd, o->threads);
   cmd->callback(command(&o->threads, [o] {
     const int64_t bytes = export_model(o->request);

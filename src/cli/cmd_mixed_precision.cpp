@@ -53,8 +53,10 @@ void bind_sensitivity_flags(SensitivityRequest& s, const SensitivityFlags& f) {
 // --allocation, targets, --percentiles, --score_bits, --uniform_bits.
 // --allocation is the one name of the method (allocate's --method is accepted).
 void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string& aliases) {
-  cmd.add_option("--allocation" + aliases, a.method, "kmeans | percentile | budget (exact, under a size target) | uniform")
-      ->capture_default_str()->check(one_of({"kmeans", "percentile", "budget", "uniform"}));
+  cmd.add_option("--allocation" + aliases, a.method,
+                 "kmeans | percentile | budget (exact, under a size target) | uniform")
+      ->capture_default_str()
+      ->check(one_of({"kmeans", "percentile", "budget", "uniform"}));
   cmd.add_option_function<double>("--target_size_mb", [&a](double v) { a.target_size_mb = v; },
                                   "budget: model size on disk, MB = 10^6 bytes")
       ->check(real_in(1e-9, 1e12));
@@ -86,11 +88,13 @@ void add_sensitivity_command(CLI::App& app) {
                                                     "quantized, per width (SVCCA, PWCCA or CKA)");
   add_model_dir_option(*cmd, s.model_dir, "fp32 HF model directory");
   add_output_dir_option(*cmd, s.output_dir, "Run folder to write: sensitivity.json and sensitivity.log");
-  cmd->add_option("--task", s.task, "sst2 | mrpc | imdb: whose examples calibrate")->required()
+  cmd->add_option("--task", s.task, "sst2 | mrpc | imdb: whose examples calibrate")
+      ->required()
       ->check(one_of({"sst2", "mrpc", "imdb"}));
   cmd->add_option("--data_dir", s.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
-  cmd->add_option("--split,--eval_split", s.eval_split, "The split the model will be scored on (refused for calibration; "
-                                                "default dev, test for imdb)")
+  cmd->add_option("--split,--eval_split", s.eval_split,
+                  "The split the model will be scored on (refused for calibration; "
+                  "default dev, test for imdb)")
       ->check(one_of({"train", "dev", "test"}));
   add_sensitivity_options(*cmd, s, o->flags);
   add_max_length_option(*cmd, s.max_length);

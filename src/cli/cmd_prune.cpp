@@ -67,8 +67,8 @@ void add_prune_command(CLI::App& app) {
     check_run_outputs(o->outputs);
     const PruneRunResult r = run_prune(o->request);
     if (summary_on_stdout(o->outputs))
-      write_stdout(pruning_table(r) + "wrote " + q.output_dir + (q.structure.empty() ? " (dense/, sparse/" : " (dense/") +
-                   ", pruning.json)\n");
+      write_stdout(pruning_table(r) + "wrote " + q.output_dir +
+                   (q.structure.empty() ? " (dense/, sparse/" : " (dense/") + ", pruning.json)\n");
     write_run_outputs(o->outputs, o->request.output_dir, "pruning.json");
   }));
 }

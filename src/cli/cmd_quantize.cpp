@@ -94,8 +94,9 @@ void add_quantize_command(CLI::App& app) {
   add_quantization_options(*cmd, q.quant);
   add_observer_options(*cmd, q.observer);
   add_calibration_options(*cmd, q.calib_split, q.calib_size, q.calib_batch_size);
-  cmd->add_option("--split,--eval_split", q.eval_split, "The split the model will be scored on (refused for calibration; "
-                                                "default dev, test for imdb)")
+  cmd->add_option("--split,--eval_split", q.eval_split,
+                  "The split the model will be scored on (refused for calibration; "
+                  "default dev, test for imdb)")
       ->check(one_of({"train", "dev", "test"}));
   add_max_length_option(*cmd, q.max_length);
   add_seed_option(*cmd, q.seed, "Seed of the calibration and held-out subsets");

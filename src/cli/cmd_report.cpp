@@ -23,7 +23,8 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--title", o->title, "The page's title")->capture_default_str();
   cmd->callback([o] {
     if (o->runs.empty())
-      throw UsageError("report: give the run folders (or their JSON files) to draw: squish report RUN... --output page.html");
+      throw UsageError(
+          "report: give the run folders (or their JSON files) to draw: squish report RUN... --output page.html");
     const OutputPath output = check_output_path(o->output, "--output");  // before reading anything
     refuse_output_over_inputs(output, o->runs);
     const std::vector<RunDocument> docs = read_run_documents(o->runs);

@@ -45,7 +45,8 @@ void add_train_command(CLI::App& app) {
   add_training_data_options(*cmd, q.task, q.data_dir, q.max_length, q.max_train_samples, q.max_eval_samples,
                             q.save_dtype);
   add_output_dir_option(*cmd, q.output_dir, "Folder for checkpoints, the final model and training.json");
-  cmd->add_option("--epochs,--num_train_epochs", q.trainer.epochs, "Passes over the training set")->capture_default_str()
+  cmd->add_option("--epochs,--num_train_epochs", q.trainer.epochs, "Passes over the training set")
+      ->capture_default_str()
       ->check(integer_in(1, 1000));
   add_trainer_options(*cmd, q.trainer);
   cmd->add_flag("--load_best_model_at_end", q.load_best_model_at_end,

@@ -36,7 +36,8 @@ CLI::Validator real_in(double lo, double hi) {
           v = std::stod(s, &used);
         } catch (const std::exception&) {
         }
-        if (used != s.size() || !(v >= lo && v <= hi)) return fmt::format("expected a number in [{}, {}], found {}", lo, hi, s);
+        if (used != s.size() || !(v >= lo && v <= hi))
+          return fmt::format("expected a number in [{}, {}], found {}", lo, hi, s);
         return "";
       },
       fmt::format("REAL in [{}, {}]", lo, hi));

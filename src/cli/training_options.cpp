@@ -6,7 +6,9 @@ namespace squish::cli {
 
 void add_trainer_options(CLI::App& cmd, TrainerOptions& o) {
   // HF Trainer's spellings are accepted beside squish's shorter ones.
-  cmd.add_option("--lr,--learning_rate", o.lr, "Peak learning rate (AdamW)")->capture_default_str()->check(real_in(1e-12, 1.0));
+  cmd.add_option("--lr,--learning_rate", o.lr, "Peak learning rate (AdamW)")
+      ->capture_default_str()
+      ->check(real_in(1e-12, 1.0));
   add_batch_size_option(cmd, o.batch_size, ",--per_device_train_batch_size");
   cmd.add_option("--weight_decay", o.weight_decay, "AdamW's decoupled weight decay (none on biases and LayerNorm)")
       ->capture_default_str()->check(real_in(0.0, 1.0));
@@ -31,8 +33,10 @@ void add_training_data_options(CLI::App& cmd, std::string& task, std::string& da
       ->capture_default_str()->check(integer_in(0));
   cmd.add_option("--max_eval_samples", max_eval_samples,
                  "Evaluate on a seeded subset of this size (0 = the dev split; IMDB: 2,000 test reviews)")
-      ->capture_default_str()->check(integer_in(0));
-  cmd.add_option("--save_dtype,--dtype", save_dtype, "Weights of the saved (dense) model: f32 | f16")->capture_default_str()
+      ->capture_default_str()
+      ->check(integer_in(0));
+  cmd.add_option("--save_dtype,--dtype", save_dtype, "Weights of the saved (dense) model: f32 | f16")
+      ->capture_default_str()
       ->check(one_of({"f32", "f16"}));
 }
 

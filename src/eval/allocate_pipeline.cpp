@@ -44,7 +44,8 @@ Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
   }
   if (q.method == "budget") {
     if (budget_targets != 1)
-      throw UsageError("--allocation budget needs exactly one of --target_size_mb, --target_avg_bits, --target_compression");
+      throw UsageError(
+          "--allocation budget needs exactly one of --target_size_mb, --target_avg_bits, --target_compression");
     if (q.target_size_mb) return allocate_budget(p, budget_from_size_mb(*q.target_size_mb));
     if (q.target_avg_bits) return allocate_budget(p, budget_from_average_bits(p, *q.target_avg_bits));
     if (!(*q.target_compression >= 1.0) || !std::isfinite(*q.target_compression))

@@ -16,9 +16,10 @@ std::string example_text(const Example& e) { return e.has_pair ? e.text + "\t" +
 
 void check_calibration_split(const std::string& task, const std::string& calib_split, const std::string& eval_split) {
   if (parse_split(calib_split) != parse_split(eval_split)) return;
-  const std::string remedy = parse_split(calib_split) == Split::kTrain
-                                 ? "score on " + default_eval_split(task) + " (--split " + default_eval_split(task) + ")"
-                                 : "use --calib_split train";
+  const std::string remedy =
+      parse_split(calib_split) == Split::kTrain
+          ? "score on " + default_eval_split(task) + " (--split " + default_eval_split(task) + ")"
+          : "use --calib_split train";
   throw UsageError("--calib_split " + calib_split + " is the split " + task + " is evaluated on (" +
                    std::string(split_name(parse_split(eval_split))) +
                    "): calibrating on it would score the model on its own calibration data; " + remedy);

@@ -53,7 +53,8 @@ void refuse_shrunk_layers(const ModelInfo& info, const std::string& model_dir) {
       "--model_dir {}: structured pruning left its layers {} attention heads and {} feed-forward neurons "
       "(the config says {} and {}); transformers builds every layer with the config's sizes, so no HF "
       "directory can hold this model. squish eval, inspect, compare and quantize read it as it is",
-      model_dir, info.layer_heads.empty() ? std::to_string(info.heads) : fmt::format("{}", fmt::join(info.layer_heads, "/")),
+      model_dir,
+      info.layer_heads.empty() ? std::to_string(info.heads) : fmt::format("{}", fmt::join(info.layer_heads, "/")),
       info.layer_intermediate_sizes.empty() ? std::to_string(info.intermediate_size)
                                             : fmt::format("{}", fmt::join(info.layer_intermediate_sizes, "/")),
       info.heads, info.intermediate_size));

@@ -91,7 +91,8 @@ PtqExperimentResult start(const PtqExperimentRequest& q, const std::string& kind
   for (size_t i = 0; i < q.observers.size(); ++i)
     if (std::find(q.observers.begin(), q.observers.begin() + static_cast<std::ptrdiff_t>(i), q.observers[i]) !=
         q.observers.begin() + static_cast<std::ptrdiff_t>(i))
-      throw UsageError(fmt::format("--observers lists {} twice; give each observer once", observer_name(q.observers[i])));
+      throw UsageError(
+          fmt::format("--observers lists {} twice; give each observer once", observer_name(q.observers[i])));
   return r;
 }
 

@@ -200,8 +200,9 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     r.calibration = make_calibration_set(
         *tokenizer, take_subset(split, q.calib_size, q.seed),
         {q.task, q.calib_split, r.eval_split, q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});
-    if (const std::string w = truncation_warning(r.calibration->truncated, static_cast<int64_t>(r.calibration->indices.size()),
-                                                 q.max_length, q.task, "calibration examples");
+    if (const std::string w =
+            truncation_warning(r.calibration->truncated, static_cast<int64_t>(r.calibration->indices.size()),
+                               q.max_length, q.task, "calibration examples");
         !w.empty())
       r.warnings.push_back(w);
     calib_batches = std::move(r.calibration->batches);

@@ -79,7 +79,8 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
   run.request = request;
   run.calibration = std::move(calibration);
   run.model_name = std::filesystem::path(request.model_dir).lexically_normal().filename().string();
-  if (run.model_name.empty()) run.model_name = std::filesystem::path(request.model_dir).parent_path().filename().string();
+  if (run.model_name.empty())
+    run.model_name = std::filesystem::path(request.model_dir).parent_path().filename().string();
   run.model = planned_model(model);
   run.parameters = model.parameter_count();
   run.fp32_bytes = run.parameters * static_cast<int64_t>(sizeof(float));

@@ -14,8 +14,8 @@ std::string shape_text(const std::array<int64_t, 2>& shape) {
 }
 
 std::array<int64_t, 2> shape_from_json(const nlohmann::json& j, const std::string& context) {
-  if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_number_integer() || j[0].get<int64_t>() < 1 ||
-      j[1].get<int64_t>() < 1)
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_number_integer() ||
+      j[0].get<int64_t>() < 1 || j[1].get<int64_t>() < 1)
     throw FormatError(context + ": expected a shape [rows, columns] of positive integers, found " + j.dump());
   return {j[0].get<int64_t>(), j[1].get<int64_t>()};
 }

@@ -293,7 +293,8 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     for (Variant& v : variants[u]) {
       const auto t = Clock::now();
       auto it = prepared.find(point);
-      if (it == prepared.end()) it = prepared.emplace(point, SimilarityReference(as_matrix(reference.at(point), h))).first;
+      if (it == prepared.end())
+        it = prepared.emplace(point, SimilarityReference(as_matrix(reference.at(point), h))).first;
       v.cell.similarity = similarity(options.method, it->second, v.outputs, h, options.topk);
       v.cell.sensitivity = 1.0 - v.cell.similarity;
       v.cell.similarity_seconds = seconds_since(t);

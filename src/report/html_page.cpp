@@ -28,7 +28,8 @@ section { margin-top: 28px; }
 section > h2 { font-size: 20px; margin: 0 0 2px; }
 section > p.subtitle { margin: 0 0 12px; color: var(--muted); font-size: 13px; word-break: break-all; }
 h3 { font-size: 16px; margin: 20px 0 8px; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; display: block; max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px;
+        display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top;
          overflow-wrap: anywhere; }
 th { background: var(--band); font-weight: 600; }

@@ -65,9 +65,9 @@ std::string ptq_experiment_table(const PtqExperimentResult& r) {
                    "accuracy", "f1", "size", "ratio", "examples/s", "speedup", "quantize");
   for (const PtqVariant& v : r.variants) {
     const EvalResult& e = v.eval;
-    s += fmt::format("  {:<18} {:>8.4f} {:>+7.2f} {:>8.4f} {:>7.4f} {:>10} {:>5.2f}x {:>10.1f} {:>6.2f}x {:>8}\n", v.name,
-                     e.score.value, (e.score.value - fp32.score.value) * 100.0, e.metrics.accuracy, e.metrics.f1,
-                     format_bytes(e.model_file_bytes), compression_vs_fp32(e), e.examples_per_second,
+    s += fmt::format("  {:<18} {:>8.4f} {:>+7.2f} {:>8.4f} {:>7.4f} {:>10} {:>5.2f}x {:>10.1f} {:>6.2f}x {:>8}\n",
+                     v.name, e.score.value, (e.score.value - fp32.score.value) * 100.0, e.metrics.accuracy,
+                     e.metrics.f1, format_bytes(e.model_file_bytes), compression_vs_fp32(e), e.examples_per_second,
                      e.examples_per_second / fp32.examples_per_second,
                      v.mode == "fp32" ? std::string("-") : format_duration(v.quantize_seconds));
   }

@@ -61,8 +61,8 @@ std::vector<ModelPoint> model_points(const RunDocument& d) {
     // The start as fp32 (4 bytes a parameter, as compression_vs_fp32 counts everywhere else).
     const std::string task = d.text("/task"), metric = d.text("/final/metric");
     const int64_t examples = examples_at(d, "/data/eval_examples");
-    points.push_back({d.run, "dense (start)", task, metric, d.number("/start/value"), d.number("/sizes/fp32_bytes"), 1.0,
-                      examples});
+    points.push_back(
+        {d.run, "dense (start)", task, metric, d.number("/start/value"), d.number("/sizes/fp32_bytes"), 1.0, examples});
     points.push_back({d.run, "pruned (final)", task, metric, d.number("/final/value"),
                       d.number("/sizes/pruned_file_bytes"), d.number("/sizes/compression_vs_fp32"), examples});
   }

@@ -245,13 +245,14 @@ TEST(CliMisuse, NoOutputReplacesAnInput) {
             0);
   const std::string sensitivity = dir + "/s/sensitivity.json";
   const std::string before = read_file(sensitivity);
-  const RunResult a = run_squish("allocate --sensitivity " + quote(sensitivity) + " --allocation uniform --uniform_bits 8 " +
-                                 "--output " + quote(sensitivity));
+  const RunResult a = run_squish("allocate --sensitivity " + quote(sensitivity) +
+                                 " --allocation uniform --uniform_bits 8 " + "--output " + quote(sensitivity));
   EXPECT_EQ(a.exit_code, 2) << a.err;
   EXPECT_TRUE(contains(a.err, "--output " + sensitivity + ": that is the input")) << a.err;
   // Another spelling of the same file, and a run folder's document.
-  const RunResult b = run_squish("allocate --sensitivity " + quote(sensitivity) + " --allocation uniform --uniform_bits 8 " +
-                                 "--output " + quote(dir + "/s/../s/sensitivity.json"));
+  const RunResult b =
+      run_squish("allocate --sensitivity " + quote(sensitivity) + " --allocation uniform --uniform_bits 8 " +
+                 "--output " + quote(dir + "/s/../s/sensitivity.json"));
   EXPECT_EQ(b.exit_code, 2) << b.err;
   const RunResult report = run_squish("report " + quote(dir + "/s") + " --output " + quote(sensitivity));
   EXPECT_EQ(report.exit_code, 2) << report.err;

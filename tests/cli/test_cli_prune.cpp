@@ -144,7 +144,8 @@ nlohmann::json expect_structured_run(const std::string& out) {
   EXPECT_EQ(html.find("Sparsity per round"), std::string::npos);  // no flat line of zeros
   EXPECT_NE(html.find("not measured"), std::string::npos);
   // transformers cannot build layers of different sizes: export refuses, saying why.
-  const RunResult exported = run_squish("export --model_dir " + quote(out + "/dense") + " --output_dir " + quote(out + "/hf"));
+  const RunResult exported =
+      run_squish("export --model_dir " + quote(out + "/dense") + " --output_dir " + quote(out + "/hf"));
   EXPECT_EQ(exported.exit_code, 2) << exported.err;
   EXPECT_NE(exported.err.find("structured pruning left its layers"), std::string::npos) << exported.err;
   EXPECT_FALSE(fs::exists(out + "/hf"));

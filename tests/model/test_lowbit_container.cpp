@@ -172,10 +172,11 @@ TEST(BitPlan, RefusesWhatItCannotApply) {
                ShapeError);
   const nlohmann::json good = {{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", "f16"}}}};
   EXPECT_EQ(bit_plan_from_json(good, "plan.json").linears.at("pooler"), "f16");
-  for (const nlohmann::json& bad : {nlohmann::json{{"version", 1}, {"linears", nlohmann::json::object()}},
-                                    nlohmann::json{{"squish", "bit-plan"}, {"version", 3}, {"linears", nlohmann::json::object()}},
-                                    nlohmann::json{{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", 4}}}},
-                                    nlohmann::json{{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", "int5"}}}}})
+  for (const nlohmann::json& bad :
+       {nlohmann::json{{"version", 1}, {"linears", nlohmann::json::object()}},
+        nlohmann::json{{"squish", "bit-plan"}, {"version", 3}, {"linears", nlohmann::json::object()}},
+        nlohmann::json{{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", 4}}}},
+        nlohmann::json{{"squish", "bit-plan"}, {"version", 1}, {"linears", {{"pooler", "int5"}}}}})
     EXPECT_THROW(bit_plan_from_json(bad, "plan.json"), FormatError) << bad.dump();
 }
 

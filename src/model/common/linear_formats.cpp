@@ -199,8 +199,8 @@ std::string WeightFormat::name() const {
 
 void check_format_fits(const std::string& linear_name, int64_t n, int64_t k, const WeightFormat& f) {
   if (f.traits->grouped && (f.group_size <= 0 || k % f.group_size != 0))
-    throw ShapeError("Linear '" + linear_name + "' [" + std::to_string(n) + ", " + std::to_string(k) + "]: " + f.name() +
-                     "'s groups of " + std::to_string(f.group_size) + " do not divide its input width " +
+    throw ShapeError("Linear '" + linear_name + "' [" + std::to_string(n) + ", " + std::to_string(k) + "]: " +
+                     f.name() + "'s groups of " + std::to_string(f.group_size) + " do not divide its input width " +
                      std::to_string(k) + "; choose a --group_size that does (a multiple of 16)");
 }
 
