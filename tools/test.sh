@@ -2,6 +2,7 @@
 # The whole test suite: builds, makes reference goldens for any model in ../shared/models that has
 # none yet (needs the PyPI reference tools, installed on demand), runs every test with ctest, then
 # the input-handling tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Fails on any compiler warning in the build it makes.
 # Usage: bash tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,12 @@ export SQUISH_SHARED_DIR=$shared
 export SQUISH_GOLDEN_DIR=${SQUISH_GOLDEN_DIR:-$PWD/build/goldens}
 
 bash tools/setup.sh --all
+# A normal build is warning-free (the README's first command prints nothing from the compiler): what
+# this build compiled is in build/build.log.
+if grep -n "warning:" build/build.log >&2; then
+  echo "test: the compiler warned (above, from build/build.log)" >&2
+  exit 1
+fi
 
 missing=$(python3 tools/make_model_goldens.py --shared "$shared" --out "$SQUISH_GOLDEN_DIR" \
           --also-look-in tests/fixtures/models --list-missing)

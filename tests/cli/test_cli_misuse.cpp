@@ -104,11 +104,39 @@ TEST(CliMisuse, APlanRecordsItsModelAndIsRefusedOnAnother) {
       << partial.err;
   EXPECT_TRUE(contains(partial.err, "names no format for the word embeddings")) << partial.err;
 
-  // The plan as allocate wrote it, on its own model: no warning.
+  // The plan as allocate wrote it, on its own model: no warning, and the stored bits per weight
+  // allocate expected (the fp32 head counted) are what quantize stored.
   const RunResult own = run_squish("quantize" + common_args(tiny_model()) + " --task sst2 --plan " +
                                    quote(dir + "/plan.json") + " --output_dir " + quote(dir + "/q_own"));
   ASSERT_EQ(own.exit_code, 0) << own.err;
   EXPECT_FALSE(contains(own.err, "warning")) << own.err;
+  const double expected_bits = nlohmann::json::parse(read_file(dir + "/plan.json"))["expected"]["average_stored_bits"];
+  const double stored_bits =
+      nlohmann::json::parse(read_file(dir + "/q_own/quantization.json"))["scheme"]["average_bits"];
+  EXPECT_NEAR(expected_bits, stored_bits, 0.005);
+  fs::remove_all(dir);
+}
+
+TEST(CliMisuse, ErrorsAreInSquishsWordsNotALibrarys) {
+  const std::string dir = test::temp_dir("misuse");
+  std::ofstream(dir + "/broken.json") << "{\"squish\": \"bit-plan\", \"linears\": {x}}";
+  const RunResult plan = run_squish("quantize" + common_args(tiny_model()) + " --task sst2 --plan " +
+                                    quote(dir + "/broken.json") + " --output_dir " + quote(dir + "/q"));
+  const RunResult report = run_squish("report " + quote(dir + "/broken.json") + " --output " + quote(dir + "/r.html"));
+  const RunResult tokens = run_squish("tokenize --model_dir " + quote(tiny_model()), "{\"text\": \n");
+  const RunResult range = run_squish("quantize" + common_args(tiny_model()) + " --task sst2 --max_drop -1" +
+                                     " --output_dir " + quote(dir + "/q"));
+  const RunResult no_runs = run_squish("report --output " + quote(dir + "/r.html"));
+  for (const RunResult* r : {&plan, &report, &tokens, &range, &no_runs}) {
+    EXPECT_NE(r->exit_code, 0) << r->err;
+    EXPECT_FALSE(contains(r->err, "json.exception")) << r->err;
+    EXPECT_FALSE(contains(r->err, "is required")) << r->err;  // CLI11's own words
+    EXPECT_FALSE(contains(r->err, "not in range")) << r->err;
+  }
+  EXPECT_TRUE(contains(plan.err, "broken.json: not valid JSON")) << plan.err;
+  EXPECT_TRUE(contains(report.err, "line 1, column")) << report.err;
+  EXPECT_TRUE(contains(range.err, "expected a number in [0, 100], found -1")) << range.err;
+  EXPECT_TRUE(contains(no_runs.err, "give the run folders")) << no_runs.err;
   fs::remove_all(dir);
 }
 
