@@ -52,48 +52,13 @@ void check_activation_pair(ActivationMatrix x, ActivationMatrix y) {
                                  x.rows, y.rows));
 }
 
-namespace {
-
-// The blocked sums every form shares, so that they add in the same order: xx when `x_side` is null.
-JointCovariance accumulate(ActivationMatrix x, ActivationMatrix y, const Eigen::RowVectorXd& mean_x,
-                           const SideCovariance* x_side) {
-  const Eigen::RowVectorXd mean_y = column_means(y, "y");
-  JointCovariance c;
-  c.samples = x.rows;
-  if (!x_side) c.xx = Eigen::MatrixXd::Zero(x.cols, x.cols);
-  c.xy = Eigen::MatrixXd::Zero(x.cols, y.cols);
-  c.yy = Eigen::MatrixXd::Zero(y.cols, y.cols);
-  Eigen::MatrixXd centred_x, centred_y;
-  for (int64_t start = 0; start < x.rows; start += kBlockRows) {
-    const int64_t count = std::min(kBlockRows, x.rows - start);
-    centred_x = rows_of(x, start, count).cast<double>().rowwise() - mean_x;
-    centred_y = rows_of(y, start, count).cast<double>().rowwise() - mean_y;
-    if (!x_side) c.xx.noalias() += centred_x.transpose() * centred_x;
-    c.xy.noalias() += centred_x.transpose() * centred_y;
-    c.yy.noalias() += centred_y.transpose() * centred_y;
-  }
-  const double degrees_of_freedom = static_cast<double>(x.rows - 1);
-  if (x_side) c.xx = x_side->covariance;
-  else c.xx /= degrees_of_freedom;
-  c.xy /= degrees_of_freedom;
-  c.yy /= degrees_of_freedom;
-  return c;
-}
-
-}  // namespace
-
-JointCovariance joint_covariance(ActivationMatrix x, ActivationMatrix y) {
-  check_activation_pair(x, y);
-  return accumulate(x, y, column_means(x, "x"), nullptr);
-}
-
 SideCovariance side_covariance(ActivationMatrix x) {
   check_activation_pair(x, x);
   SideCovariance side;
   side.mean = column_means(x, "x");
   side.covariance = Eigen::MatrixXd::Zero(x.cols, x.cols);
   Eigen::MatrixXd centred_x;
-  for (int64_t start = 0; start < x.rows; start += kBlockRows) {  // as accumulate() sums xx
+  for (int64_t start = 0; start < x.rows; start += kBlockRows) {
     const int64_t count = std::min(kBlockRows, x.rows - start);
     centred_x = rows_of(x, start, count).cast<double>().rowwise() - side.mean;
     side.covariance.noalias() += centred_x.transpose() * centred_x;
@@ -102,9 +67,33 @@ SideCovariance side_covariance(ActivationMatrix x) {
   return side;
 }
 
+// The cross and y terms in the same row blocks as side_covariance(), so that a pair computed at once
+// and one whose x side was computed before give the same bits.
 JointCovariance joint_covariance(const SideCovariance& x_side, ActivationMatrix x, ActivationMatrix y) {
   check_activation_pair(x, y);
-  return accumulate(x, y, x_side.mean, &x_side);
+  const Eigen::RowVectorXd mean_y = column_means(y, "y");
+  JointCovariance c;
+  c.samples = x.rows;
+  c.xx = x_side.covariance;
+  c.xy = Eigen::MatrixXd::Zero(x.cols, y.cols);
+  c.yy = Eigen::MatrixXd::Zero(y.cols, y.cols);
+  Eigen::MatrixXd centred_x, centred_y;
+  for (int64_t start = 0; start < x.rows; start += kBlockRows) {
+    const int64_t count = std::min(kBlockRows, x.rows - start);
+    centred_x = rows_of(x, start, count).cast<double>().rowwise() - x_side.mean;
+    centred_y = rows_of(y, start, count).cast<double>().rowwise() - mean_y;
+    c.xy.noalias() += centred_x.transpose() * centred_y;
+    c.yy.noalias() += centred_y.transpose() * centred_y;
+  }
+  const double degrees_of_freedom = static_cast<double>(x.rows - 1);
+  c.xy /= degrees_of_freedom;
+  c.yy /= degrees_of_freedom;
+  return c;
+}
+
+JointCovariance joint_covariance(ActivationMatrix x, ActivationMatrix y) {
+  check_activation_pair(x, y);
+  return joint_covariance(side_covariance(x), x, y);
 }
 
 }  // namespace squish

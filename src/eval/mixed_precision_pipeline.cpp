@@ -21,9 +21,10 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   // Everything that can be refused is refused before the fp32 pass and the sensitivities.
   refuse_quantized(*model, q.model_dir, "start from its fp32 source");
   check_max_length(q.eval.max_length, *tokenizer, model->info(), parse_task(q.task) == Task::kMrpc);
+  SensitivitySizes sizes = sensitivity_sizes(*model, q.sensitivity.options);
   check_allocation_request(q.allocation, q.sensitivity.options.bits,
                            model->parameter_count() * static_cast<int64_t>(sizeof(float)),
-                           smallest_planned_bytes(sensitivity_sizes(*model, q.sensitivity.options)));
+                           smallest_planned_bytes(sizes));
 
   r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.max_samples, q.seed, q.eval};
   r.fp32 = run_eval(r.fp32_request);
@@ -39,7 +40,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   s.options.seed = q.seed;
   const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
                              s.calib_batch_size};
-  r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c));
+  r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c), std::move(sizes));
   write_sensitivity_files(r.sensitivity, out.path());
   r.sensitivity_seconds = seconds_since(ts);
 

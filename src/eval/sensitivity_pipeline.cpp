@@ -11,8 +11,8 @@
 #include "core/file_util.h"
 #include "core/human_format.h"
 #include "core/progress.h"
-#include "eval/eval_pipeline.h"
 #include "core/staged_directory.h"
+#include "eval/eval_pipeline.h"
 #include "eval/quantize_pipeline.h"
 #include "eval/run_header.h"
 #include "model/load_model.h"
@@ -74,10 +74,11 @@ int64_t smallest_planned_bytes(const SensitivitySizes& sizes) {
 }
 
 SensitivityRun measure_model_sensitivity(SequenceModel& model, const SensitivityRequest& request,
-                                         CalibrationSet calibration) {
+                                         CalibrationSet calibration, SensitivitySizes sizes) {
   SensitivityRun run;
   run.request = request;
   run.calibration = std::move(calibration);
+  run.sizes = std::move(sizes);
   run.model_name = std::filesystem::path(request.model_dir).lexically_normal().filename().string();
   if (run.model_name.empty())
     run.model_name = std::filesystem::path(request.model_dir).parent_path().filename().string();
@@ -89,9 +90,7 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
     ProgressBar forward("sensitivity: reruns", shown ? static_cast<int64_t>(run.calibration.indices.size()) : 0,
                         "examples");
     std::optional<ProgressBar> compare;
-    const int64_t cells = static_cast<int64_t>(
-        sensitivity_units(model, request.options.granularity, request.options.embeddings).size() *
-        request.options.bits.size());
+    const int64_t cells = static_cast<int64_t>(run.sizes.stored_bytes.size() * request.options.bits.size());
     SensitivityProgress progress;
     progress.on_batch = [&](int64_t n) { forward.advance(n); };
     progress.on_similarity = [&] {
@@ -106,11 +105,6 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
     forward.finish();
     if (compare) compare->finish();
   }
-  const SensitivitySizes sizes = sensitivity_sizes(model, request.options);
-  run.stored_bytes = sizes.stored_bytes;
-  run.fixed_bytes = sizes.fixed_bytes;
-  run.fixed_weights = sizes.fixed_weights;
-  run.fixed_weight_bytes = sizes.fixed_weight_bytes;
   return run;
 }
 
@@ -125,7 +119,8 @@ SensitivityRun run_sensitivity(const SensitivityRequest& request) {
                        request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
                        request.data_dir, request.calib_size, request.options.seed, request.max_length,
                        request.calib_batch_size};
-  SensitivityRun run = measure_model_sensitivity(*model, request, load_calibration_set(*tokenizer, c));
+  SensitivityRun run = measure_model_sensitivity(*model, request, load_calibration_set(*tokenizer, c),
+                                                 sensitivity_sizes(*model, request.options));
   write_sensitivity_files(run, out.path());
   out.commit();
   return run;
@@ -149,14 +144,14 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
                   {"max_tokens", o.max_tokens},
                   {"seed", o.seed},
                   {"rounding", "nearest"}};
-  j["fixed_bytes"] = run.fixed_bytes;
-  j["fixed_weights"] = {{"count", run.fixed_weights}, {"bytes", run.fixed_weight_bytes}};
+  j["fixed_bytes"] = run.sizes.fixed_bytes;
+  j["fixed_weights"] = {{"count", run.sizes.fixed_weights}, {"bytes", run.sizes.fixed_weight_bytes}};
   nlohmann::ordered_json units = nlohmann::ordered_json::array();
   for (size_t u = 0; u < r.units.size(); ++u) {
     nlohmann::ordered_json widths = nlohmann::ordered_json::array();
     for (size_t w = 0; w < r.cells[u].size(); ++w) {
       const SensitivityCell& c = r.cells[u][w];
-      widths.push_back({{"bits", c.bits}, {"format", c.format}, {"bytes", run.stored_bytes[u][w]},
+      widths.push_back({{"bits", c.bits}, {"format", c.format}, {"bytes", run.sizes.stored_bytes[u][w]},
                         {"similarity", c.similarity}, {"sensitivity", c.sensitivity},
                         {"weight_error", c.weight_error},
                         {"seconds", {{"quantize", c.quantize_seconds}, {"run", c.run_seconds},

@@ -27,32 +27,31 @@ struct SensitivityRequest {
   bool progress = true;
 };
 
-struct SensitivityRun {
-  SensitivityRequest request;
-  CalibrationSet calibration;
-  SensitivityResult result;
-  std::vector<std::vector<int64_t>> stored_bytes;  // [unit][width]: the unit's weights in that format
-  int64_t fixed_bytes = 0;   // every other stored tensor (biases, LayerNorms, positions, head) plus a header allowance
-  int64_t fixed_weights = 0, fixed_weight_bytes = 0;  // the Linear weights no unit holds (the head), stored
-  int64_t parameters = 0, fp32_bytes = 0;
-  std::string model_name;
-  PlannedModel model;  // the shapes every plan allocated from this run is for
-};
-
 // What each unit's weights would store at each width (sizes.stored_bytes[unit][width], in --bits
 // order), and what no width changes: known from the shapes alone, before anything is measured.
 struct SensitivitySizes {
-  std::vector<std::vector<int64_t>> stored_bytes;
-  int64_t fixed_bytes = 0;
-  int64_t fixed_weights = 0, fixed_weight_bytes = 0;
+  std::vector<std::vector<int64_t>> stored_bytes;  // [unit][width]: the unit's weights in that format
+  int64_t fixed_bytes = 0;  // every other stored tensor (biases, LayerNorms, positions, head) plus a header allowance
+  int64_t fixed_weights = 0, fixed_weight_bytes = 0;  // the Linear weights no unit holds (the head), stored
 };
 SensitivitySizes sensitivity_sizes(SequenceModel& model, const SensitivityOptions& options);
 // The smallest file a plan over these units can make (every unit at its smallest width).
 int64_t smallest_planned_bytes(const SensitivitySizes& sizes);
 
-// Measures on a loaded model (the mixed-precision pipeline shares its model and calibration set).
+struct SensitivityRun {
+  SensitivityRequest request;
+  CalibrationSet calibration;
+  SensitivityResult result;
+  SensitivitySizes sizes;
+  int64_t parameters = 0, fp32_bytes = 0;
+  std::string model_name;
+  PlannedModel model;  // the shapes every plan allocated from this run is for
+};
+
+// Measures on a loaded model (the mixed-precision pipeline shares its model and calibration set, and
+// the sizes it checked its target against).
 SensitivityRun measure_model_sensitivity(SequenceModel& model, const SensitivityRequest& request,
-                                         CalibrationSet calibration);
+                                         CalibrationSet calibration, SensitivitySizes sizes);
 // Loads, measures and writes request.output_dir (staged, renamed whole).
 SensitivityRun run_sensitivity(const SensitivityRequest& request);
 
