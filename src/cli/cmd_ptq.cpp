@@ -2,14 +2,12 @@
 // with the flags of the scripts they replace. Both save every quantized model under --output_dir and
 // write one JSON document there (and to --output when given) and one table on stdout.
 #include <memory>
-#include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
 #include "core/file_util.h"
-#include "core/output_file.h"
 #include "eval/ptq_experiments.h"
 #include "report/ptq_report.h"
 
@@ -20,12 +18,11 @@ struct PtqCommandOptions {
   PtqExperimentRequest request;
   std::vector<std::string> observers;
   int threads = 0;
-  std::string output;
-  bool report = false;
+  RunOutputs outputs;
 };
 
-// The options both experiments share.
-void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptions>& o) {
+// The options both experiments share; `kind` names the run document ("ptq_compare").
+void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptions>& o, const std::string& kind) {
   PtqExperimentRequest& q = o->request;
   add_model_dir_option(cmd, q.model_dir, "fp32 HF model directory");
   cmd.add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
@@ -42,14 +39,12 @@ void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptio
   add_max_samples_option(cmd, q.max_samples);
   add_seed_option(cmd, q.seed, "Seed of the calibration subsets");
   add_threads_option(cmd, o->threads);
-  add_output_option(cmd, "--output", o->output, "Also write the results JSON here");
-  add_report_flag(cmd, o->report);
+  add_run_output_flags(cmd, o->outputs, kind + ".json");
 }
 
-void run_experiment(const PtqCommandOptions& o, std::string_view kind,
+void run_experiment(PtqCommandOptions& o, const std::string& kind,
                     PtqExperimentResult (*experiment)(const PtqExperimentRequest&)) {
-  std::optional<OutputPath> output;
-  if (!o.output.empty()) output = check_output_path(o.output, "--output");
+  check_run_outputs(o.outputs);
   PtqExperimentRequest q = o.request;
   for (const std::string& name : o.observers) q.observers.push_back(parse_observer(name));
   const PtqExperimentResult r = experiment(q);
@@ -59,11 +54,9 @@ void run_experiment(const PtqCommandOptions& o, std::string_view kind,
     warnings.insert(warnings.end(), v.eval.warnings.begin(), v.eval.warnings.end());
   }
   print_warnings(warnings);
-  const std::string json = ptq_experiment_json(r, kind).dump(2) + "\n";
-  write_file_atomic(q.output_dir + "/" + std::string(kind) + ".json", json);
-  if (!(output && output->kind == OutputKind::kStdout)) write_stdout(ptq_experiment_table(r));
-  if (output) write_output(*output, json);
-  if (o.report) write_run_report(q.output_dir, q.output_dir + "/report.html");
+  write_file_atomic(q.output_dir + "/" + kind + ".json", ptq_experiment_json(r, kind).dump(2) + "\n");
+  if (summary_on_stdout(o.outputs)) write_stdout(ptq_experiment_table(r));
+  write_run_outputs(o.outputs, q.output_dir, kind + ".json");
 }
 
 }  // namespace
@@ -71,7 +64,7 @@ void run_experiment(const PtqCommandOptions& o, std::string_view kind,
 void add_ptq_compare_command(CLI::App& app) {
   auto o = std::make_shared<PtqCommandOptions>();
   CLI::App* cmd = app.add_subcommand("ptq-compare", "fp32 vs dynamic W8A32 vs static W8A8 on a task's evaluation split");
-  add_experiment_options(*cmd, o);
+  add_experiment_options(*cmd, o, "ptq_compare");
   cmd->add_option_function<int64_t>(
          "--calib_size", [o](int64_t n) { o->request.calib_sizes = {n}; },
          "Calibration examples from the train split (default 500)")
@@ -82,7 +75,7 @@ void add_ptq_compare_command(CLI::App& app) {
 void add_calib_ablation_command(CLI::App& app) {
   auto o = std::make_shared<PtqCommandOptions>();
   CLI::App* cmd = app.add_subcommand("calib-ablation", "Static W8A8 accuracy and quantization time per calibration size");
-  add_experiment_options(*cmd, o);
+  add_experiment_options(*cmd, o, "calib_ablation");
   cmd->add_option("--calib_sizes", o->request.calib_sizes, "Calibration sizes to sweep (e.g. 100 500 2000)")
       ->capture_default_str()->check(integer_in(1));
   cmd->add_option("--observers", o->observers, "Observers to sweep in the same run (default: --observer)")

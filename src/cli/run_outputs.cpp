@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/options.h"
 #include "core/checked_stdout.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -17,7 +18,7 @@ CLI::Option* add_report_flag(CLI::App& cmd, bool& report) {
 }
 
 void add_run_output_flags(CLI::App& cmd, RunOutputs& outputs, const std::string& document) {
-  cmd.add_option("--output", outputs.output, "Also write " + document + " here ('-' = stdout)");
+  add_output_option(cmd, "--output", outputs.output, "Also write " + document + " here");
   add_report_flag(cmd, outputs.report);
 }
 
