@@ -21,6 +21,13 @@
 namespace squish {
 namespace {
 
+// The trainer's options for one round's fine-tuning.
+TrainerOptions round_options(const PruneRequest& q) {
+  TrainerOptions o = q.trainer;
+  o.epochs = q.ft_epochs_per_round;
+  return o;
+}
+
 void check_request(const PruneRequest& q) {
   if (q.method != "oneshot" && q.method != "imp") throw UsageError("--method " + q.method + ": expected oneshot or imp");
   if (!q.structure.empty() && q.structure != "heads" && q.structure != "neurons")
@@ -51,9 +58,7 @@ class StageLog {
 
   // Fine-tunes p (mask held, when given) for ft_epochs_per_round epochs; returns the steps run.
   int64_t fine_tune(BertParameters& p, const ParameterBuffer* mask, const TrainerHooks& hooks = {}) {
-    TrainerOptions o = q_.trainer;
-    o.epochs = q_.ft_epochs_per_round;
-    const TrainResult t = train_classifier(p, setup_.train, o, mask, hooks);
+    const TrainResult t = train_classifier(p, setup_.train, round_options(q_), mask, hooks);
     r_.train_seconds += t.seconds;
     return static_cast<int64_t>(t.steps.size());
   }
@@ -175,9 +180,7 @@ PruneRunResult run_prune(const PruneRequest& q) {
                                                q.max_eval_samples, q.trainer.seed);
   r.data = describe_training_data(setup);
   // Before any training: a rewind point the first round never reaches.
-  int64_t round_steps = training_steps(static_cast<int64_t>(setup.train.encodings.size()), q.trainer.batch_size,
-                                       q.ft_epochs_per_round);
-  if (q.trainer.max_steps > 0) round_steps = std::min(round_steps, q.trainer.max_steps);
+  const int64_t round_steps = steps_to_run(static_cast<int64_t>(setup.train.encodings.size()), round_options(q));
   if (q.rewind_step > round_steps)
     throw UsageError(fmt::format("--rewind_step {}: a round runs {} steps ({} examples, --batch_size {}, "
                                  "--ft_epochs_per_round {}{})",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -88,11 +89,10 @@ PtqExperimentResult start(const PtqExperimentRequest& q, const std::string& kind
     used.push_back(n);
   }
   r.request.calib_sizes = used;
-  for (size_t i = 0; i < q.observers.size(); ++i)
-    if (std::find(q.observers.begin(), q.observers.begin() + static_cast<std::ptrdiff_t>(i), q.observers[i]) !=
-        q.observers.begin() + static_cast<std::ptrdiff_t>(i))
-      throw UsageError(
-          fmt::format("--observers lists {} twice; give each observer once", observer_name(q.observers[i])));
+  std::set<ObserverKind> seen;
+  for (ObserverKind observer : q.observers)
+    if (!seen.insert(observer).second)
+      throw UsageError(fmt::format("--observers lists {} twice; give each observer once", observer_name(observer)));
   return r;
 }
 

@@ -282,22 +282,17 @@ StructureKeep select_structures(const StructureScores& scores, double fraction, 
       std::vector<const Candidate*> layer;
       for (const Candidate& c : candidates)
         if (c.layer == static_cast<int64_t>(l)) layer.push_back(&c);
-      for (int64_t k = kept; k > want;) {  // lowest score first
-        for (const Candidate* c : layer)
-          if (!removed[l][static_cast<size_t>(c->index)]) {
-            removed[l][static_cast<size_t>(c->index)] = true;
-            --k;
-            break;
-          }
-      }
-      for (int64_t k = kept; k < want;) {  // highest score first
-        for (auto it = layer.rbegin(); it != layer.rend(); ++it)
-          if (removed[l][static_cast<size_t>((*it)->index)]) {
-            removed[l][static_cast<size_t>((*it)->index)] = false;
-            ++k;
-            break;
-          }
-      }
+      int64_t k = kept;
+      for (auto it = layer.begin(); it != layer.end() && k > want; ++it)  // lowest score first
+        if (!removed[l][static_cast<size_t>((*it)->index)]) {
+          removed[l][static_cast<size_t>((*it)->index)] = true;
+          --k;
+        }
+      for (auto it = layer.rbegin(); it != layer.rend() && k < want; ++it)  // highest score first
+        if (removed[l][static_cast<size_t>((*it)->index)]) {
+          removed[l][static_cast<size_t>((*it)->index)] = false;
+          ++k;
+        }
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/tensor.h"
 #include "model/common/lowbit_linear_weights.h"
 #include "model/common/lowbit_storage.h"
 
@@ -9,9 +10,7 @@ namespace squish {
 
 namespace {
 
-std::string shape_text(const std::array<int64_t, 2>& shape) {
-  return "[" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + "]";
-}
+std::string shape_text(const std::array<int64_t, 2>& shape) { return shape_str({shape[0], shape[1]}); }
 
 std::array<int64_t, 2> shape_from_json(const nlohmann::json& j, const std::string& context) {
   if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_number_integer() ||

@@ -163,10 +163,10 @@ void check_sensitivity_options(const SensitivityOptions& options) {
       throw UsageError(options.bits[i] == options.bits[i - 1]
                            ? "--bits lists " + std::to_string(options.bits[i]) + " twice; give each width once"
                            : "--bits: give the widths in increasing order (the plan's allocation expects them so)");
-  for (int bits : options.bits) linear_format_for_bits(bits, 64);  // UsageError for a width squish has no format of
   if (options.group_size <= 0 || options.group_size % 16 != 0)
     throw UsageError("--group_size " + std::to_string(options.group_size) +
                      ": expected a multiple of 16 (the packed kernels' smallest group)");
+  for (int bits : options.bits) linear_format_for_bits(bits, options.group_size);  // UsageError: no such format
 }
 
 SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const TokenBatch> batches,

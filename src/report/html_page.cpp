@@ -20,8 +20,8 @@ body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 header.page { padding: 20px 32px 12px; border-bottom: 1px solid var(--rule); }
 header.page h1 { margin: 0 0 4px; font-size: 24px; }
 header.page p { margin: 0; color: var(--muted); }
-nav.toc { padding: 8px 32px; border-bottom: 1px solid var(--rule); background: var(--band); font-size: 14px; }
-nav.toc { display: flex; flex-wrap: wrap; gap: 2px 16px; }
+nav.toc { padding: 8px 32px; border-bottom: 1px solid var(--rule); background: var(--band); font-size: 14px;
+          display: flex; flex-wrap: wrap; gap: 2px 16px; }
 nav.toc a { color: var(--accent); text-decoration: none; white-space: nowrap; }
 main { max-width: 1200px; padding: 8px 32px 40px; }
 section { margin-top: 28px; }

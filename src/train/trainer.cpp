@@ -39,6 +39,11 @@ int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs) {
   return (examples + batch_size - 1) / batch_size * epochs;
 }
 
+int64_t steps_to_run(int64_t examples, const TrainerOptions& o) {
+  const int64_t total = training_steps(examples, o.batch_size, o.epochs);
+  return o.max_steps > 0 ? std::min(o.max_steps, total) : total;
+}
+
 TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& o,
                              const ParameterBuffer* mask, const TrainerHooks& hooks) {
   const auto n = static_cast<int64_t>(data.encodings.size());
@@ -54,7 +59,7 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
   TrainResult result;
   result.total_steps = training_steps(n, o.batch_size, o.epochs);
   const int64_t steps_per_epoch = result.total_steps / o.epochs;
-  const int64_t last_step = o.max_steps > 0 ? std::min(o.max_steps, result.total_steps) : result.total_steps;
+  const int64_t last_step = steps_to_run(n, o);
   const LinearSchedule schedule = LinearSchedule::with_warmup_ratio(o.lr, o.warmup_ratio, result.total_steps);
   TrainingStep training_step(p, AdamWOptions{.weight_decay = o.weight_decay});
   if (mask) p.values.apply_mask(*mask);

@@ -91,6 +91,8 @@ class TrainingStep {
 
 // Optimizer steps of `examples` sequences at `batch_size` for `epochs`.
 int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs);
+// The steps train_classifier runs on `examples` sequences: training_steps, cut at options.max_steps.
+int64_t steps_to_run(int64_t examples, const TrainerOptions& options);
 
 // Trains `p` in place. mask: null, or a 0/1 buffer of p's layout.
 TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& options,
