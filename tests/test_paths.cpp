@@ -19,6 +19,14 @@ std::string fixtures_dir() { return SQUISH_FIXTURES_DIR; }
 
 std::string squish_binary() { return SQUISH_BINARY; }
 
+std::string smollm2_gguf() {
+  if (const char* env = std::getenv("SQUISH_SMOLLM2_GGUF"); env && *env) return env;
+  const std::string file = "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (const char* cache = std::getenv("SQUISH_CACHE_DIR"); cache && *cache) return cache + file;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "") + "/.cache/squish" + file;
+}
+
 namespace {
 
 // Removes every directory temp_dir() made when the test process exits.

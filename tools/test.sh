@@ -39,6 +39,8 @@ fi
 
 # The pre-trained encoder the RealModel training tests fine-tune (downloaded once into the cache).
 export SQUISH_PRETRAINED_DIR=$(bash tools/fetch_pretrained.sh | tail -1)
+# SmolLM2-135M-Instruct's GGUF, which the GGUF reader's real-file test reads (downloaded once into the cache).
+export SQUISH_SMOLLM2_GGUF=$(bash tools/fetch_smollm2.sh | tail -1)
 
 ctest --test-dir build --output-on-failure -j2 --timeout 1500
 

@@ -64,6 +64,7 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["max_ms"] = r.max_ms;
   j["run_ms"] = r.run_ms;
   j["sequences_per_second"] = r.sequences_per_second;
+  j["tokens_per_second"] = r.tokens_per_second;
   j["gflops_per_second"] = r.gflops_per_second;
   j["forward_gflop"] = r.forward_gflop;
   j["full_forward_gflop"] = r.full_forward_gflop;
@@ -134,8 +135,8 @@ void run_bench(const BenchCommandOptions& o) {
                                  r.seq, r.threads, isa_name(active_isa()));
   text += fmt::format("  median {:.2f} ms  min {:.2f} ms  max {:.2f} ms  ({} run{} after {} warm-up)\n", r.median_ms,
                       r.min_ms, r.max_ms, r.runs, r.runs == 1 ? "" : "s", r.warmup);
-  text += fmt::format("  {:.1f} sequences/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n", r.sequences_per_second,
-                      r.gflops_per_second, r.forward_gflop);
+  text += fmt::format("  {:.1f} sequences/s  {:.0f} tokens/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n",
+                      r.sequences_per_second, r.tokens_per_second, r.gflops_per_second, r.forward_gflop);
   text += fmt::format("  weights {} in memory, peak resident {}\n", format_bytes(model->resident_bytes()),
                       format_bytes(peak_resident_bytes()));
   if (!(output && output->kind == OutputKind::kStdout)) write_stdout(text);

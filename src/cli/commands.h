@@ -23,5 +23,6 @@ void add_prune_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_glue_score_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
 
 }  // namespace squish::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "squish " + std::string(squish::kVersion));
   squish::cli::add_eval_command(app);
+  squish::cli::add_perplexity_command(app);
   squish::cli::add_tokenize_command(app);
   squish::cli::add_inspect_command(app);
   squish::cli::add_bench_command(app);

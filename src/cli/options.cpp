@@ -61,7 +61,8 @@ CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::st
 }
 
 void add_data_options(CLI::App& cmd, std::string& task, std::string& split, std::string& data_dir) {
-  cmd.add_option("--task", task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd.add_option("--task", task, "sst2 | mrpc | imdb (classifiers) | hellaswag (causal LMs)")
+      ->required()->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
   cmd.add_option("--split", split, "dev | test | train (default dev; imdb: test)")
       ->check(one_of({"dev", "test", "train"}));
   cmd.add_option("--data_dir", data_dir, "Folder holding glue/ and imdb/")->capture_default_str();

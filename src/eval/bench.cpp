@@ -33,8 +33,24 @@ BenchResult bench_forward(SequenceModel& model, const BenchOptions& o) {
     throw UsageError("bench: --seq " + std::to_string(o.seq) + " exceeds the model's max_position_embeddings " +
                      std::to_string(limits.max_positions));
   const TokenBatch b = random_token_batch(limits, o.batch, o.seq, o.seed);
+  // A causal LM runs to log-probabilities of every position's next token (the batch's own next id;
+  // the last position's is the first id), what perplexity computes and what PyTorch's full logits
+  // cost; a classifier to its logits.
+  std::vector<LogprobTarget> targets;
+  if (model.info().has_lm_head)
+    for (int64_t s = 0; s < o.batch; ++s)
+      for (int64_t t = 0; t < o.seq; ++t)
+        targets.push_back({s, t, b.input_ids[static_cast<size_t>(s * o.seq + (t + 1) % o.seq)]});
   std::vector<float> logits;
-  for (int i = 0; i < o.warmup; ++i) model.forward(b, logits);
+  std::vector<double> logprobs;
+  auto forward = [&] {
+    if (targets.empty()) {
+      model.forward(b, logits);
+    } else {
+      model.target_logprobs(b, targets, logprobs);
+    }
+  };
+  for (int i = 0; i < o.warmup; ++i) forward();
   BenchResult r;
   r.batch = o.batch;
   r.seq = o.seq;
@@ -44,7 +60,7 @@ BenchResult bench_forward(SequenceModel& model, const BenchOptions& o) {
   r.threads = num_threads();
   for (int i = 0; i < o.runs; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    model.forward(b, logits);
+    forward();
     r.run_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::vector<double> sorted = r.run_ms;
@@ -55,6 +71,7 @@ BenchResult bench_forward(SequenceModel& model, const BenchOptions& o) {
   r.forward_gflop = model.forward_flops(o.batch, o.seq, LastLayerRows::kClsOnly) / 1e9;
   r.full_forward_gflop = model.forward_flops(o.batch, o.seq, LastLayerRows::kAllTokens) / 1e9;
   r.sequences_per_second = static_cast<double>(o.batch) / (r.median_ms / 1e3);
+  r.tokens_per_second = r.sequences_per_second * static_cast<double>(o.seq);
   r.gflops_per_second = r.forward_gflop / (r.median_ms / 1e3);
   return r;
 }

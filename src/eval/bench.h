@@ -21,6 +21,7 @@ struct BenchResult {
   uint64_t seed = 0;
   double median_ms = 0, min_ms = 0, max_ms = 0;
   double sequences_per_second = 0;  // at the median
+  double tokens_per_second = 0;     // B·T per median forward
   double gflops_per_second = 0;     // executed FLOPs / median time
   // FLOPs one forward executes, in GFLOP. The last layer attends from [CLS] only and runs its dense
   // part on B rows, ~6% below a full forward at BERT-base shapes: compare engines by sequences/s.

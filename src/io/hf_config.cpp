@@ -73,7 +73,8 @@ BertConfig parse_bert_config_text(const std::string& json_text, const std::strin
   const std::string model_type = string_field(j, "model_type", "", path);
   if (model_type != "bert")
     throw ConfigError(path + ": unknown model_type \"" + model_type +
-                      "\"; squish runs \"bert\" encoders (BertModel, BertForSequenceClassification)");
+                      "\"; squish runs \"bert\" encoders (BertModel, BertForSequenceClassification) and \"llama\" "
+                      "decoders (LlamaForCausalLM)");
   BertConfig c;
   if (j.contains("architectures")) {
     const json& a = j.at("architectures");

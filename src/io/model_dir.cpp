@@ -12,7 +12,7 @@ void require_model_dir(const std::string& dir) {
   if (!std::filesystem::exists(status))
     throw IoError(dir + ": no such directory (expected a HF model directory with config.json)");
   if (!std::filesystem::is_directory(status))
-    throw IoError(dir + ": is a file, expected a HF model directory (config.json, vocab.txt, weights)");
+    throw IoError(dir + ": is a file, expected a HF model directory (config.json, vocab.txt, weights) or a GGUF file");
 }
 
 }  // namespace squish

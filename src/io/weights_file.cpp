@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -11,9 +12,10 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/printable.h"
+#include "io/gguf.h"
+#include "io/json_error.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
-#include "io/json_error.h"
 
 namespace squish {
 namespace {
@@ -34,6 +36,28 @@ std::string hex_bytes(const unsigned char* b, size_t n) {
   return out;
 }
 
+// Each tensor's fp32 copy is owned by its RawTensor, so the map of the file can go once all are converted.
+void read_gguf_into(const std::string& path, WeightsFile& w) {
+  const GgufFile gguf = read_gguf(path);
+  for (const auto& [key, value] : gguf.metadata.items())
+    if (!value.is_array())
+      w.metadata[key] = value.is_string() ? value.get<std::string>()
+                                          : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  for (const GgufTensor& t : gguf.tensors) {
+    if (!ggml_type_traits(t.type).dequantizable)
+      throw FormatError(path + ": tensor '" + printable(t.name) + "': expected a type squish dequantizes (" +
+                        std::string(dequantizable_ggml_types()) + "), found " + std::string(ggml_type_name(t.type)));
+    auto values = std::make_shared<Tensor>(dequantize_gguf_tensor(t));
+    RawTensor raw;
+    raw.dtype = DType::kF32;
+    raw.shape = t.shape;
+    raw.data = values->data();
+    raw.nbytes = static_cast<size_t>(values->numel()) * sizeof(float);
+    raw.owner = std::move(values);
+    w.tensors.emplace(t.name, std::move(raw));
+  }
+}
+
 WeightsFile read_single(const std::string& path) {
   WeightsFile w;
   w.paths = {path};
@@ -48,13 +72,17 @@ WeightsFile read_single(const std::string& path) {
       w.format = "torch-zip";
       w.tensors = read_torch_zip(path);
       return w;
+    case WeightsFormat::kGguf:
+      w.format = "gguf";
+      read_gguf_into(path, w);
+      return w;
     case WeightsFormat::kUnknown: break;
   }
   unsigned char head[8] = {};
   std::FILE* f = std::fopen(path.c_str(), "rb");
   const size_t n = f ? std::fread(head, 1, sizeof head, f) : 0;
   if (f) std::fclose(f);
-  throw FormatError(path + ": expected a safetensors file or a PyTorch zip checkpoint, found " +
+  throw FormatError(path + ": expected a safetensors file, a PyTorch zip checkpoint or a GGUF file, found " +
                     (n ? "bytes " + hex_bytes(head, n) : std::string("an empty file")));
 }
 
@@ -111,6 +139,7 @@ WeightsFormat detect_weights_format(const std::string& path) {
   std::fclose(f);
   if (n >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) return WeightsFormat::kTorchZip;
   if (n >= 1 && b[0] == 0x80) return WeightsFormat::kLegacyPickle;
+  if (n >= 4 && std::memcmp(b, "GGUF", 4) == 0) return WeightsFormat::kGguf;
   if (n == 9 && b[8] == '{') {
     uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | b[i];

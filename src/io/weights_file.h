@@ -17,6 +17,7 @@ enum class WeightsFormat {
   kSafetensors,   // 8-byte little-endian header length, then a JSON object
   kTorchZip,      // "PK\x03\x04": torch.save since 1.6
   kLegacyPickle,  // 0x80: torch.save's pre-1.6 pickle, refused
+  kGguf,          // "GGUF": llama.cpp's container, tensors dequantized to F32 (io/gguf.h)
   kUnknown,
 };
 
@@ -25,15 +26,18 @@ WeightsFormat detect_weights_format(const std::string& path);
 
 struct WeightsFile {
   std::vector<std::string> paths;              // one file, or every shard
-  std::string format;                          // "safetensors", "torch-zip"
+  std::string format;                          // "safetensors", "torch-zip", "gguf"
   TensorMap tensors;
-  std::map<std::string, std::string> metadata; // safetensors __metadata__ (and a shard index's "metadata")
+  // safetensors __metadata__ (and a shard index's "metadata"); a GGUF's key/values that are not arrays
+  // (strings as themselves, numbers and bools in JSON).
+  std::map<std::string, std::string> metadata;
   int64_t file_bytes = 0;                      // on disk, shards added up
 };
 
 // One weights file of any known format, or a shard index ("*.index.json": its weight_map's files).
+// A GGUF file's tensors come back dequantized to F32 under their GGUF names, in GGUF's row-major shape.
 // FormatError naming the file for an unknown or legacy format, a tensor missing from its shard,
-// or a tensor stored in two shards.
+// a tensor stored in two shards, or a GGUF tensor of a type squish cannot dequantize.
 WeightsFile read_weights_file(const std::string& path);
 
 // The weights file of a HF model directory: model.safetensors, model.safetensors.index.json,

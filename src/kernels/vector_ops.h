@@ -27,6 +27,12 @@ struct VectorOps {
   // y[j] (+)= row_scale * col_scales[j] * (acc[j] - row_zero_point * col_sums[j]) + bias[j].
   void (*dequantize_row)(float* y, const int32_t* acc, float row_scale, int32_t row_zero_point, const float* col_scales,
                          const int32_t* col_sums, const float* bias, int64_t n, bool accumulate);
+  // y[r,:] = x[r,:] / sqrt(mean(x[r,:]²) + eps) * gamma (RMSNorm, Llama family); y may alias x.
+  void (*rmsnorm)(float* y, const float* x, const float* gamma, int64_t rows, int64_t n, float eps);
+  // y[r, j] = silu(g) * u for rows [g (n) | u (n)] of gate_up (SwiGLU); y [rows, n] must not alias.
+  void (*silu_mul)(float* y, const float* gate_up, int64_t rows, int64_t n);
+  // log Σ exp(x[j]) over x[0, n), n >= 1, finite x (a causal LM's normaliser over its vocabulary).
+  float (*log_sum_exp)(const float* x, int64_t n);
 };
 
 const VectorOps& vector_ops();                 // for active_isa()

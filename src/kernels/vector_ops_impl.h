@@ -76,7 +76,50 @@ static void dequantize_row(float* y, const int32_t* acc, float row_scale, int32_
   }
 }
 
+// HF LlamaRMSNorm in fp32: y = x / sqrt(mean(x²) + eps) * gamma.
+static void rmsnorm(float* y, const float* x, const float* gamma, int64_t rows, int64_t n, float eps) {
+#pragma omp parallel for schedule(static) if (rows * n > 32768)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    float* yr = y + r * n;
+    float sq = 0.0f;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < n; ++i) sq += xr[i] * xr[i];
+    const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) yr[i] = gamma[i] * (xr[i] * inv);
+  }
+}
+
+// SwiGLU: y[r, j] = silu(gate[r, j]) * up[r, j], gate_up rows [gate (n) | up (n)]. The sigmoid takes
+// exp of -|g| only, which exp_nonpositive covers, and is exact in both tails.
+static void silu_mul(float* y, const float* gate_up, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n > 32768)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* g = gate_up + r * 2 * n;
+    const float* u = g + n;
+    float* yr = y + r * n;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) {
+      const float e = exp_nonpositive(-std::fabs(g[j]));
+      const float sigmoid = g[j] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+      yr[j] = g[j] * sigmoid * u[j];
+    }
+  }
+}
+
+static float log_sum_exp(const float* x, int64_t n) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) sum += exp_nonpositive(x[j] - mx);
+  return mx + std::log(sum);
+}
+
 extern const VectorOps kVectorOps;  // external linkage: vector_ops.cpp picks it by ISA
-const VectorOps kVectorOps = {layernorm, masked_softmax, min_max, quantize_u8, dequantize_row};
+const VectorOps kVectorOps = {layernorm,      masked_softmax, min_max,  quantize_u8,
+                              dequantize_row, rmsnorm,        silu_mul, log_sum_exp};
 
 }  // namespace squish::SQUISH_ISA_NS

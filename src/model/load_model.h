@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "model/common/sequence_model.h"
@@ -18,6 +19,12 @@ struct LoadOptions {
   uint64_t seed = 42;
 };
 
+// The GGUF file `model_dir` names: the path itself when it is a GGUF file, or the one .gguf in a
+// directory without config.json; nothing for a HF model directory. IoError for an unknown file or
+// a directory with several .gguf files.
+std::optional<std::string> gguf_model_file(const std::string& model_dir);
+
+// A HF model directory (config.json's model_type picks the architecture: bert, llama) or a GGUF file.
 std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const LoadOptions& options = {});
 // UsageError "--model_dir DIR is already quantized by squish; <remedy>" for a squish container whose
 // weights are quantized: the commands that need fp32 weights (quantize, sensitivity, train, prune)

@@ -6,7 +6,8 @@
 namespace squish {
 
 bool quantized_by_default(const Linear& linear, const QuantizeOptions& options) {
-  const bool head = linear.role == LinearRole::kPooler || linear.role == LinearRole::kClassifier;
+  const bool head = linear.role == LinearRole::kPooler || linear.role == LinearRole::kClassifier ||
+                    linear.role == LinearRole::kLmHead;
   return !head || options.quantize_head;
 }
 

@@ -44,7 +44,7 @@ TEST(WeightsFile, UnknownAndLegacyFilesSayWhatTheyAre) {
   const std::string dir = test::temp_dir("weights_file");
   write_file_atomic(dir + "/text.bin", "hello, world");
   test::expect_format_error_of([](const std::string& p) { read_weights_file(p); }, dir + "/text.bin",
-                               {"text.bin", "expected a safetensors file or a PyTorch zip checkpoint", "68 65 6c 6c"});
+                               {"text.bin", "expected a safetensors file, a PyTorch zip checkpoint or a GGUF file", "68 65 6c 6c"});
   write_file_atomic(dir + "/legacy.bin", std::string("\x80\x02\x8a\x0a", 4) + "legacy");
   EXPECT_EQ(detect_weights_format(dir + "/legacy.bin"), WeightsFormat::kLegacyPickle);
   test::expect_format_error_of([](const std::string& p) { read_weights_file(p); }, dir + "/legacy.bin",

@@ -121,6 +121,49 @@ TEST(VectorOps, MaskedSoftmaxMatchesReferenceAndZeroesPadding) {
   }
 }
 
+TEST(VectorOps, RmsNormMatchesReferenceOnEveryIsa) {
+  for (Isa isa : available_isas()) {
+    for (int64_t n : {1, 15, 17, 576}) {
+      const int64_t rows = 5;
+      const auto x = random_vector(rows * n, 40 + n, -8.0f, 8.0f);
+      const auto gamma = random_vector(n, 41 + n);
+      std::vector<float> y(x.size()), ref(x.size());
+      vector_ops_for(isa).rmsnorm(y.data(), x.data(), gamma.data(), rows, n, 1e-5f);
+      reference::rmsnorm(ref.data(), x.data(), gamma.data(), rows, n, 1e-5f);
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y[i], ref[i], 2e-6 * (1 + std::fabs(ref[i]))) << isa_name(isa) << " n=" << n << " i=" << i;
+      std::vector<float> inplace = x;  // y may alias x
+      vector_ops_for(isa).rmsnorm(inplace.data(), inplace.data(), gamma.data(), rows, n, 1e-5f);
+      EXPECT_EQ(inplace, y) << isa_name(isa);
+    }
+  }
+}
+
+TEST(VectorOps, SiluMulMatchesReferenceOnEveryIsaIncludingTheTails) {
+  for (Isa isa : available_isas()) {
+    for (int64_t n : {1, 15, 17, 1536}) {
+      const int64_t rows = 3;
+      auto gate_up = random_vector(rows * 2 * n, 50 + n, -12.0f, 12.0f);
+      gate_up[0] = -100.0f;  // silu's tails: -100·e^-100 is 0 to float, 100 stays 100
+      gate_up[static_cast<size_t>(n - 1)] = 100.0f;
+      std::vector<float> y(static_cast<size_t>(rows * n)), ref(y.size());
+      vector_ops_for(isa).silu_mul(y.data(), gate_up.data(), rows, n);
+      reference::silu_mul(ref.data(), gate_up.data(), rows, n);
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y[i], ref[i], 1e-6 + 2e-6 * std::fabs(ref[i])) << isa_name(isa) << " n=" << n << " i=" << i;
+    }
+  }
+}
+
+TEST(VectorOps, LogSumExpMatchesReferenceOverAVocabulary) {
+  for (Isa isa : available_isas())
+    for (int64_t n : {1, 17, 49152}) {
+      const auto x = random_vector(static_cast<size_t>(n), 60 + n, -20.0f, 25.0f);
+      const double want = reference::log_sum_exp(x.data(), n);
+      EXPECT_NEAR(vector_ops_for(isa).log_sum_exp(x.data(), n), want, 2e-6 * (1 + std::fabs(want))) << isa_name(isa);
+    }
+}
+
 TEST(VectorOps, SoftmaxSurvivesExtremeScores) {
   std::vector<float> s = {-1e30f, 0.0f, 1e30f, 88.0f, -88.0f, 1e-30f};
   vector_ops().masked_softmax(s.data(), 1, 6, 6, 1.0f);

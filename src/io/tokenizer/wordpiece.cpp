@@ -266,6 +266,14 @@ std::vector<int32_t> WordPieceTokenizer::tokenize(std::string_view text) const {
   return ids;
 }
 
+std::vector<int32_t> WordPieceTokenizer::encode_ids(std::string_view text, bool add_special_tokens) const {
+  std::vector<int32_t> ids;
+  if (add_special_tokens) ids.push_back(cls_id_);
+  append_ids(text, ids);
+  if (add_special_tokens) ids.push_back(sep_id_);
+  return ids;
+}
+
 Encoding WordPieceTokenizer::encode(std::string_view text, int max_length) const {
   if (max_length < 2) {
     throw UsageError("max_length " + std::to_string(max_length) +
@@ -288,22 +296,7 @@ Encoding WordPieceTokenizer::encode_pair(std::string_view a, std::string_view b,
                      " leaves no room for [CLS] a [SEP] b [SEP] (need at least 3)");
   }
   std::vector<int32_t> ids_a = tokenize(a), ids_b = tokenize(b);
-  const size_t budget = static_cast<size_t>(max_length) - 3;
-  const bool truncated = ids_a.size() + ids_b.size() > budget;
-  if (truncated) {
-    // HF's LongestFirst, step for step: n1 is the shorter side.
-    size_t n1 = ids_a.size(), n2 = ids_b.size();
-    const bool swapped = n1 > n2;
-    if (swapped) std::swap(n1, n2);
-    n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
-    if (n1 + n2 > budget) {
-      n1 = budget / 2;
-      n2 = n1 + budget % 2;
-    }
-    if (swapped) std::swap(n1, n2);
-    if (ids_a.size() > n1) ids_a.resize(n1);
-    if (ids_b.size() > n2) ids_b.resize(n2);
-  }
+  const bool truncated = truncate_longest_first(ids_a, ids_b, static_cast<size_t>(max_length) - 3);
   Encoding e;
   e.truncated = truncated;
   e.input_ids.reserve(ids_a.size() + ids_b.size() + 3);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,8 @@ class WordPieceTokenizer final : public Tokenizer {
   // when both must be cut, the budget max_length - 3 is split in half, the longer side (b on ties)
   // getting the odd token. Each side keeps its first tokens.
   Encoding encode_pair(std::string_view a, std::string_view b, int max_length) const override;
+  // [CLS] text [SEP] with add_special_tokens, else tokenize(text); never truncated.
+  std::vector<int32_t> encode_ids(std::string_view text, bool add_special_tokens) const override;
   // HF silently skips truncation when max_length is below the number of special tokens (2 or 3);
   // squish throws UsageError instead, since an over-long sequence would break the model later.
   int min_length(bool pair) const override { return pair ? 3 : 2; }
@@ -59,6 +62,10 @@ class WordPieceTokenizer final : public Tokenizer {
   int32_t unk_id() const { return unk_id_; }
   int32_t mask_id() const { return mask_id_; }  // -1 when the vocabulary has no mask token
   size_t vocab_size() const override;
+  bool uses_token_type_ids() const override { return true; }
+  // BERT has no BOS/EOS tokens ([CLS] and [SEP] are not used as such).
+  std::optional<int32_t> bos_id() const override { return std::nullopt; }
+  std::optional<int32_t> eos_id() const override { return std::nullopt; }
   // The token of an id ("##ing"), for messages and debugging; throws UsageError when out of range.
   std::string_view id_to_token(int32_t id) const;
   const WordPieceOptions& options() const { return options_; }

@@ -99,6 +99,30 @@ void layernorm(float* y, const float* x, const float* gamma, const float* beta, 
   }
 }
 
+void rmsnorm(float* y, const float* x, const float* gamma, int64_t rows, int64_t n, float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double sq = 0;
+    for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(x[r * n + i]) * x[r * n + i];
+    const double inv = 1.0 / std::sqrt(sq / static_cast<double>(n) + eps);
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] = static_cast<float>(gamma[i] * (x[r * n + i] * inv));
+  }
+}
+
+void silu_mul(float* y, const float* gate_up, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      const double g = gate_up[r * 2 * n + j], u = gate_up[r * 2 * n + n + j];
+      y[r * n + j] = static_cast<float>(g / (1.0 + std::exp(-g)) * u);
+    }
+}
+
+double log_sum_exp(const float* x, int64_t n) {
+  double mx = -INFINITY, sum = 0;
+  for (int64_t j = 0; j < n; ++j) mx = std::fmax(mx, x[j]);
+  for (int64_t j = 0; j < n; ++j) sum += std::exp(x[j] - mx);
+  return mx + std::log(sum);
+}
+
 void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale) {
   for (int64_t r = 0; r < rows; ++r) {
     float* row = s + r * cols;
@@ -134,6 +158,38 @@ void attention(float* ctx, const float* qkv, const int32_t* lengths, const Atten
       }
     }
   }
+}
+
+// Every visible key listed explicitly, softmax in double: no -inf, no reliance on masking order.
+void causal_attention(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                      const CausalAttentionShape& s) {
+  const int64_t T = s.tokens, HD = s.head_dim, W = s.row_width(), group = s.heads / s.kv_heads;
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h)
+      for (int64_t i = 0; i < lengths[b]; ++i) {
+        const float* q = qkv + (b * T + i) * W + h * HD;
+        const int64_t g = h / group;
+        std::vector<int64_t> keys;
+        for (int64_t j = 0; j <= i; ++j)
+          if (!branch_ids || branch_ids[b * T + j] == 0 || branch_ids[b * T + j] == branch_ids[b * T + i])
+            keys.push_back(j);
+        std::vector<double> p(keys.size());
+        double mx = -INFINITY, sum = 0;
+        for (size_t n = 0; n < keys.size(); ++n) {
+          const float* k = qkv + (b * T + keys[n]) * W + s.query_width() + g * HD;
+          double dot = 0;
+          for (int64_t d = 0; d < HD; ++d) dot += static_cast<double>(q[d]) * k[d];
+          p[n] = dot / std::sqrt(static_cast<double>(HD));
+          mx = std::fmax(mx, p[n]);
+        }
+        for (double& x : p) sum += x = std::exp(x - mx);
+        for (int64_t d = 0; d < HD; ++d) {
+          double acc = 0;
+          for (size_t n = 0; n < keys.size(); ++n)
+            acc += p[n] / sum * qkv[(b * T + keys[n]) * W + s.query_width() + s.kv_width() + g * HD + d];
+          ctx[(b * T + i) * s.query_width() + h * HD + d] = static_cast<float>(acc);
+        }
+      }
 }
 
 }  // namespace squish::reference

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/attention.h"
+#include "kernels/causal_attention.h"
 #include "kernels/epilogue.h"
 #include "kernels/lowbit_scheme.h"
 
@@ -30,6 +31,12 @@ void gemm_f16(float* y, const float* x, const uint16_t* w, const float* b, int64
 void layernorm(float* y, const float* x, const float* gamma, const float* beta, int64_t rows, int64_t n, float eps);
 void masked_softmax(float* s, int64_t rows, int64_t cols, int64_t valid, float scale);
 float gelu_erf(float x);
+void rmsnorm(float* y, const float* x, const float* gamma, int64_t rows, int64_t n, float eps);
+void silu_mul(float* y, const float* gate_up, int64_t rows, int64_t n);
+double log_sum_exp(const float* x, int64_t n);
 void attention(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s);
+// Rows of padded queries are left untouched.
+void causal_attention(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                      const CausalAttentionShape& s);
 
 }  // namespace squish::reference

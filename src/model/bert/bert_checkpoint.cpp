@@ -11,6 +11,7 @@
 #include "io/weights_file.h"
 #include "model/bert/bert_tensor_table.h"
 #include "model/common/linear_formats.h"
+#include "model/common/tensor_binder.h"
 
 namespace squish {
 namespace {
@@ -36,56 +37,6 @@ std::vector<std::string> name_variants(const std::string& canonical) {
 std::string canonical_name(const BertTensorInfo& info, int layer) {
   return (bert_tensor_has_prefix(info.scope) ? "bert." : "") + bert_tensor_name(info.pattern, layer);
 }
-
-class Binder {
- public:
-  Binder(const TensorMap& tensors, std::string file) : tensors_(tensors), file_(std::move(file)) {}
-
-  bool has(const std::string& name) const {
-    for (const auto& n : name_variants(name))
-      if (tensors_.count(n)) return true;
-    return false;
-  }
-
-  // The stored tensor under any spelling of `name`, marked used; null when there is none.
-  const RawTensor* find(const std::string& name) {
-    for (const auto& n : name_variants(name)) {
-      if (auto it = tensors_.find(n); it != tensors_.end()) {
-        bound_.insert(it->first);
-        return &it->second;
-      }
-    }
-    return nullptr;
-  }
-
-  Tensor take(const std::string& name, const Shape& shape) {
-    const RawTensor* found = find(name);
-    if (!found) throw ShapeError(file_ + ": missing tensor '" + name + "', expected shape " + shape_str(shape));
-    if (found->shape != shape)
-      throw ShapeError(file_ + ": tensor '" + name + "': expected shape " + shape_str(shape) + ", found " +
-                       shape_str(found->shape));
-    const DType t = found->dtype;
-    if (t != DType::kF32 && t != DType::kF16 && t != DType::kBF16 && t != DType::kF64)
-      throw FormatError(file_ + ": tensor '" + name + "': expected a float dtype (F32, F16, BF16, F64), found " +
-                        std::string(dtype_name(t)));
-    Tensor out(shape);
-    convert_to_f32(out.data(), found->data, t, static_cast<size_t>(out.numel()));
-    return out;
-  }
-
-  // Stored tensors the architecture did not take (an MLM head, position_ids buffers, ...).
-  std::vector<std::string> unbound() const {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : tensors_)
-      if (!bound_.count(name)) out.push_back(name);
-    return out;
-  }
-
- private:
-  const TensorMap& tensors_;
-  std::string file_;
-  std::set<std::string> bound_;
-};
 
 bool scope_present(BertScope scope, const BertWeights& w) {
   switch (scope) {
@@ -252,7 +203,7 @@ BertModel build_bert(const BertConfig& c, bool with_pooler, const TensorSource& 
 
 BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, const std::string& file,
                             std::vector<std::string>* unused, const ContainerPlan* plan) {
-  Binder binder(tensors, file);
+  TensorBinder binder(tensors, file, name_variants);
   const bool stored_pooler = binder.has("bert.pooler.dense.weight");
   std::set<std::string> planned_linears;
   PlannedLinearSource planned;

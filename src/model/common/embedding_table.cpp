@@ -18,6 +18,13 @@ EmbeddingTable EmbeddingTable::dense(Tensor values) {
   return t;
 }
 
+// oneDNN's packed layout of the dequantized table: the head's GEMM reads it contiguously (a
+// transposed view of the table itself made oneDNN repack all of it on every call).
+const LinearWeights& EmbeddingTable::projection() const {
+  std::call_once(projection_->once, [&] { projection_->weights = dense_f32_weights(dequantize()); });
+  return *projection_->weights;
+}
+
 EmbeddingTable EmbeddingTable::quantized(const Tensor& values, std::string_view format) {
   check_embedding_format(format, "embedding table");
   if (format == "f32") return dense(values);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,10 @@ class EmbeddingTable {
   // out[0, cols) += row r (dequantized).
   void add_row(int64_t r, float* out) const;
   Tensor dequantize() const;
+  // The table as the weights [V, H] of a Linear, for a tied LM head: made on first use and shared
+  // by copies; a table given a new representation is a new object, so the head always computes
+  // with the table as it is (the two never silently untie). Thread-safe.
+  const LinearWeights& projection() const;
   // The tensors a container stores for it under `name` (".weight", plus scales for quantized rows).
   std::vector<TensorToWrite> stored(const std::string& name) const;
 
@@ -53,6 +58,11 @@ class EmbeddingTable {
   std::vector<float> scales_;   // int8-rows, per row
   std::shared_ptr<const PackedF16Weights> f16_;
   std::shared_ptr<const PackedLowBitWeights> groups_;
+  struct Projection {
+    std::once_flag once;
+    std::shared_ptr<const LinearWeights> weights;
+  };
+  std::shared_ptr<Projection> projection_ = std::make_shared<Projection>();
 };
 
 // Bytes a container stores for a [rows, cols] table in `format` (f32 counted as 4 bytes a value).

@@ -45,6 +45,7 @@ std::string_view linear_role_name(LinearRole role) {
     case LinearRole::kFfnOut: return "ffn_out";
     case LinearRole::kPooler: return "pooler";
     case LinearRole::kClassifier: return "classifier";
+    case LinearRole::kLmHead: return "lm_head";
   }
   return "?";
 }
@@ -68,7 +69,7 @@ Linear make_linear(std::string name, LinearRole role, int layer, const Tensor& w
 Linear make_linear(std::string name, LinearRole role, int layer, std::shared_ptr<const LinearWeights> weights,
                    Tensor bias, std::vector<LinearPart> parts) {
   const int64_t n = weights->out_features();
-  if (bias.shape.size() != 1 || bias.dim(0) != n)
+  if (!bias.shape.empty() && (bias.shape.size() != 1 || bias.dim(0) != n))
     throw ShapeError(name + ": expected bias [" + std::to_string(n) + "], found " + shape_str(bias.shape));
   Linear l;
   if (parts.empty()) parts.push_back({name, n});

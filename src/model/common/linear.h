@@ -27,6 +27,7 @@ enum class LinearRole {
   kFfnOut,
   kPooler,
   kClassifier,
+  kLmHead,  // a causal LM's untied output projection to the vocabulary
 };
 std::string_view linear_role_name(LinearRole role);
 
@@ -73,7 +74,7 @@ struct Linear {
   LinearRole role = LinearRole::kClassifier;
   int layer = -1;                // encoder layer index; -1 outside the layers (pooler, classifier)
   std::vector<LinearPart> parts; // in row order; one part unless fused
-  Tensor bias;                   // [N]
+  Tensor bias;                   // [N], or empty for a Linear without bias (the Llama family)
   std::shared_ptr<const LinearWeights> weights;
 
   int64_t out_features() const { return weights->out_features(); }
@@ -87,6 +88,7 @@ std::shared_ptr<const LinearWeights> dense_f32_weights(const Tensor& weight);
 Linear make_linear(std::string name, LinearRole role, int layer, const Tensor& weight, Tensor bias,
                    std::vector<LinearPart> parts = {});
 // A Linear with weights in any representation; ShapeError when bias, parts and weights disagree.
+// An empty bias Tensor: no bias (every representation takes a null bias).
 Linear make_linear(std::string name, LinearRole role, int layer, std::shared_ptr<const LinearWeights> weights,
                    Tensor bias, std::vector<LinearPart> parts = {});
 

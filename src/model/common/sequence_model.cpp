@@ -1,6 +1,13 @@
 #include "model/common/sequence_model.h"
 
+#include "core/error.h"
+
 namespace squish {
+
+void SequenceModel::target_logprobs(const TokenBatch&, const std::vector<LogprobTarget>&, std::vector<double>&) {
+  throw ConfigError(info().source + ": architecture " + info().architecture +
+                    " has no language-modelling head (a causal LM such as LlamaForCausalLM has)");
+}
 
 int64_t SequenceModel::parameter_count() const { return total_parameters(parameter_groups()); }
 

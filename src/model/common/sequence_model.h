@@ -26,6 +26,7 @@ struct ModelInfo {
   std::string architecture;     // config.json's architectures[0]
   std::string model_type;       // "bert"
   bool has_classifier = false;
+  bool has_lm_head = false;     // a causal LM: target_logprobs() works
   bool random_head = false;     // the classification head is random (LoadOptions::random_head_if_missing)
   int64_t num_labels = 0;
   std::map<int64_t, std::string> id2label;
@@ -42,6 +43,13 @@ struct ModelInfo {
   std::map<std::string, int64_t> stored_dtypes;  // "F16" -> tensor count
   std::vector<std::string> unused_tensors;       // stored but not taken by the architecture
   bool squish_container = false;                 // squish's own (quantized) container, read by its plan
+};
+
+// One next-token prediction a causal LM is asked for: the log-probability of `token` at the
+// position after `position` of sequence `sequence`, given what that position sees.
+struct LogprobTarget {
+  int64_t sequence, position;
+  int32_t token;
 };
 
 class SequenceModel {
@@ -72,6 +80,11 @@ class SequenceModel {
   // to it in place, every token computed (the hidden states forward() computes with kAllTokens).
   virtual void embed(const TokenBatch& batch, AlignedVector<float>& hidden) = 0;
   virtual void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) = 0;
+  // A causal LM's log p(target.token | context) for each target, in double; the head runs only on
+  // the rows targets name, in chunks, so [B*T, V] logits never exist at once. ConfigError for a
+  // model without an LM head.
+  virtual void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
+                               std::vector<double>& logprobs);
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
 

@@ -20,6 +20,25 @@ void validate_token_batch(const TokenLimits& c, const TokenBatch& b) {
     if (b.lengths[i] < 1 || b.lengths[i] > b.tokens)
       throw ShapeError("token batch: sequence " + std::to_string(i) + " has length " + std::to_string(b.lengths[i]) +
                        ", expected 1.." + std::to_string(b.tokens));
+  if (!b.branch_ids.empty() && !c.causal)
+    throw ShapeError("token batch: branch ids are for causal models; this model attends in both directions");
+  if (!b.branch_ids.empty()) {
+    if (static_cast<int64_t>(b.branch_ids.size()) != n)
+      throw ShapeError("token batch: expected B*T branch ids for B=" + std::to_string(b.batch) +
+                       " T=" + std::to_string(b.tokens));
+    for (int64_t s = 0; s < b.batch; ++s) {
+      const int32_t* branch = b.branch_ids.data() + s * b.tokens;
+      bool prefix = true;
+      for (int64_t t = 0; t < b.lengths[s]; ++t) {
+        const bool starts = t > 0 && branch[t] != branch[t - 1];
+        if (branch[t] < 0 || (!prefix && branch[t] == 0) || (starts && branch[t] != 0 && branch[t] <= branch[t - 1]))
+          throw ShapeError("token batch: sequence " + std::to_string(s) + " position " + std::to_string(t) +
+                           ": branch id " + std::to_string(branch[t]) +
+                           " out of order (the prefix, 0, comes first; then branches 1, 2, ... one run each)");
+        prefix = prefix && branch[t] == 0;
+      }
+    }
+  }
   for (int64_t i = 0; i < n; ++i) {
     if (b.input_ids[i] < 0 || b.input_ids[i] >= c.vocab_size)
       throw ShapeError("token batch: input id " + std::to_string(b.input_ids[i]) + " at position " + std::to_string(i) +

@@ -15,11 +15,16 @@ struct TokenBatch {
   std::vector<int32_t> input_ids;       // [B*T]
   std::vector<int32_t> token_type_ids;  // [B*T]
   std::vector<int32_t> lengths;         // [B], each in [1, T]
+  // Causal models only, empty otherwise: [B*T] branch of each token (kernels/causal_attention.h).
+  // 0 is the shared prefix, which comes first; each continuation k >= 1 is a contiguous run that
+  // sees the prefix and itself.
+  std::vector<int32_t> branch_ids;
 };
 
 // What a model accepts: ids below vocab_size, type ids below type_vocab_size, at most max_positions tokens.
 struct TokenLimits {
   int64_t vocab_size = 0, type_vocab_size = 0, max_positions = 0;
+  bool causal = false;  // branch ids are allowed
 };
 
 // A right-padded TokenBatch of the given encodings (pad id for padding).

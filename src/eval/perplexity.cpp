@@ -1,0 +1,133 @@
+#include "eval/perplexity.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/progress.h"
+#include "io/json_error.h"
+
+namespace squish {
+namespace {
+
+struct Window {
+  size_t text;
+  int64_t begin, end;    // token range of the text
+  int64_t first_target;  // the first window position scored (>= 1)
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::vector<std::string> read_text_corpus(const std::string& path) {
+  const std::string content = read_maybe_gzip(path);
+  const std::string name = ends_with(path, ".gz") ? path.substr(0, path.size() - 3) : path;
+  if (!ends_with(name, ".jsonl") && !ends_with(name, ".json")) return {content};
+  std::vector<std::string> texts;
+  size_t start = 0;
+  for (int64_t line_no = 1; start < content.size(); ++line_no) {
+    size_t end = content.find('\n', start);
+    if (end == std::string::npos) end = content.size();
+    const std::string line = content.substr(start, end - start);
+    start = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(line_no);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw FormatError(where + ": malformed JSON: " + json_error_text(e));
+    }
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+      throw FormatError(where + ": expected an object with a string \"text\"");
+    texts.push_back(j["text"].get<std::string>());
+  }
+  if (texts.empty()) throw FormatError(path + ": no texts");
+  return texts;
+}
+
+PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& tokenizer,
+                                    const std::vector<std::string>& texts, const PerplexityOptions& options) {
+  if (!model.info().has_lm_head)
+    throw ConfigError(model.info().source + ": " + model.info().architecture +
+                      " has no language-modelling head; perplexity is a causal LM's measure");
+  const int64_t positions = model.info().limits.max_positions;
+  const int64_t max_length = options.max_length > 0 ? options.max_length : positions;
+  if (max_length > positions)
+    throw UsageError("--max_length " + std::to_string(max_length) + ": expected at most " + std::to_string(positions) +
+                     " (the model's positions)");
+  if (max_length < 2) throw UsageError("--max_length " + std::to_string(max_length) + ": a window needs 2 tokens");
+  const int64_t stride = options.stride > 0 ? options.stride : max_length;
+  if (stride > max_length)
+    throw UsageError("--stride " + std::to_string(stride) + ": expected at most --max_length " +
+                     std::to_string(max_length) + " (a larger stride would skip tokens)");
+  const auto start = std::chrono::steady_clock::now();
+  PerplexityResult r;
+  r.max_length = static_cast<int>(max_length);
+  r.stride = static_cast<int>(stride);
+  std::vector<Window> windows;
+  for (size_t t = 0; t < texts.size(); ++t) {
+    TextLogprobs text{tokenizer.encode_ids(texts[t], true), {}};
+    const int64_t length = static_cast<int64_t>(text.input_ids.size());
+    text.token_logprobs.assign(static_cast<size_t>(std::max<int64_t>(length - 1, 0)), 0.0);
+    int64_t previous_end = 0;
+    for (int64_t begin = 0; begin < length && previous_end < length; begin += stride) {
+      const int64_t end = std::min(begin + max_length, length);
+      const int64_t first_target = std::max<int64_t>(1, previous_end - begin);
+      if (first_target < end - begin) windows.push_back({t, begin, end, first_target});
+      previous_end = end;
+    }
+    r.texts.push_back(std::move(text));
+  }
+  std::stable_sort(windows.begin(), windows.end(),
+                   [](const Window& a, const Window& b) { return a.end - a.begin > b.end - b.begin; });
+  ProgressBar bar("perplexity", options.progress ? static_cast<int64_t>(windows.size()) : 0, "windows");
+  const size_t batch_size = static_cast<size_t>(std::max(1, options.batch_size));
+  std::vector<double> logprobs;
+  for (size_t first = 0; first < windows.size(); first += batch_size) {
+    const size_t count = std::min(batch_size, windows.size() - first);
+    TokenBatch b;
+    b.batch = static_cast<int64_t>(count);
+    b.tokens = windows[first].end - windows[first].begin;
+    b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), 0);
+    b.token_type_ids.assign(b.input_ids.size(), 0);
+    std::vector<LogprobTarget> targets;
+    for (size_t s = 0; s < count; ++s) {
+      const Window& w = windows[first + s];
+      const std::vector<int32_t>& ids = r.texts[w.text].input_ids;
+      std::copy(ids.begin() + w.begin, ids.begin() + w.end, b.input_ids.begin() + static_cast<int64_t>(s) * b.tokens);
+      b.lengths.push_back(static_cast<int32_t>(w.end - w.begin));
+      for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
+        targets.push_back({static_cast<int64_t>(s), j - 1, ids[static_cast<size_t>(w.begin + j)]});
+    }
+    model.target_logprobs(b, targets, logprobs);
+    size_t k = 0;
+    for (size_t s = 0; s < count; ++s) {
+      const Window& w = windows[first + s];
+      for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
+        r.texts[w.text].token_logprobs[static_cast<size_t>(w.begin + j - 1)] = logprobs[k++];
+    }
+    bar.advance(static_cast<int64_t>(count));
+  }
+  bar.finish();
+  double nll = 0;
+  for (const TextLogprobs& t : r.texts) {
+    for (double lp : t.token_logprobs) nll -= lp;
+    r.scored_tokens += static_cast<int64_t>(t.token_logprobs.size());
+  }
+  r.windows = static_cast<int64_t>(windows.size());
+  if (r.scored_tokens == 0) throw DataError("no text has two tokens: nothing to score");
+  r.mean_nll = nll / static_cast<double>(r.scored_tokens);
+  r.perplexity = std::exp(r.mean_nll);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace squish

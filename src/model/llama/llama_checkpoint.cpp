@@ -1,0 +1,271 @@
+#include "model/llama/llama_checkpoint.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <random>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "model/common/tensor_binder.h"
+
+namespace squish {
+namespace {
+
+// Which weight a name-table row fills, and for a fused Linear, which part.
+enum class Slot { kEmbedTokens, kFinalNorm, kLmHead, kInputNorm, kQ, kK, kV, kO, kPostNorm, kGate, kUp, kDown };
+
+struct LlamaTensorName {
+  Slot slot;
+  const char* hf;  // "{}" is the layer index
+  const char* gguf;
+  bool per_layer;
+};
+
+constexpr LlamaTensorName kNames[] = {
+    {Slot::kEmbedTokens, "model.embed_tokens.weight", "token_embd.weight", false},
+    {Slot::kInputNorm, "model.layers.{}.input_layernorm.weight", "blk.{}.attn_norm.weight", true},
+    {Slot::kQ, "model.layers.{}.self_attn.q_proj.weight", "blk.{}.attn_q.weight", true},
+    {Slot::kK, "model.layers.{}.self_attn.k_proj.weight", "blk.{}.attn_k.weight", true},
+    {Slot::kV, "model.layers.{}.self_attn.v_proj.weight", "blk.{}.attn_v.weight", true},
+    {Slot::kO, "model.layers.{}.self_attn.o_proj.weight", "blk.{}.attn_output.weight", true},
+    {Slot::kPostNorm, "model.layers.{}.post_attention_layernorm.weight", "blk.{}.ffn_norm.weight", true},
+    {Slot::kGate, "model.layers.{}.mlp.gate_proj.weight", "blk.{}.ffn_gate.weight", true},
+    {Slot::kUp, "model.layers.{}.mlp.up_proj.weight", "blk.{}.ffn_up.weight", true},
+    {Slot::kDown, "model.layers.{}.mlp.down_proj.weight", "blk.{}.ffn_down.weight", true},
+    {Slot::kFinalNorm, "model.norm.weight", "output_norm.weight", false},
+    {Slot::kLmHead, "lm_head.weight", "output.weight", false},
+};
+
+std::string name_at(const char* pattern, int64_t layer) {
+  std::string s = pattern;
+  const size_t at = s.find("{}");
+  return at == std::string::npos ? s : s.replace(at, 2, std::to_string(layer));
+}
+
+Shape shape_of(Slot slot, const LlamaConfig& c) {
+  const int64_t H = c.hidden_size, HD = c.head_dim;
+  switch (slot) {
+    case Slot::kEmbedTokens:
+    case Slot::kLmHead: return {c.vocab_size, H};
+    case Slot::kFinalNorm:
+    case Slot::kInputNorm:
+    case Slot::kPostNorm: return {H};
+    case Slot::kQ: return {c.num_attention_heads * HD, H};
+    case Slot::kK:
+    case Slot::kV: return {c.num_key_value_heads * HD, H};
+    case Slot::kO: return {H, c.num_attention_heads * HD};
+    case Slot::kGate:
+    case Slot::kUp: return {c.intermediate_size, H};
+    case Slot::kDown: return {H, c.intermediate_size};
+  }
+  return {};
+}
+
+// A tensor by its name-table row and layer; the shape is the table's.
+using TensorSource = std::function<Tensor(const LlamaTensorName& row, int64_t layer, const Shape& shape)>;
+
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  Shape shape = parts[0].shape;
+  shape[0] = 0;
+  for (const Tensor& p : parts) shape[0] += p.dim(0);
+  Tensor out(shape);
+  float* dst = out.data();
+  for (const Tensor& p : parts) dst = std::copy(p.values.begin(), p.values.end(), dst);
+  return out;
+}
+
+const LlamaTensorName& row_of(Slot slot) {
+  return *std::find_if(std::begin(kNames), std::end(kNames), [&](const LlamaTensorName& r) { return r.slot == slot; });
+}
+
+// A fused Linear of the given slots, its parts named by their HF modules (".weight" dropped).
+Linear fused_linear(const std::string& name, LinearRole role, int64_t layer, std::initializer_list<Slot> slots,
+                    const LlamaConfig& c, const TensorSource& get) {
+  std::vector<Tensor> weights;
+  std::vector<LinearPart> parts;
+  for (Slot slot : slots) {
+    const LlamaTensorName& row = row_of(slot);
+    weights.push_back(get(row, layer, shape_of(slot, c)));
+    const std::string hf = name_at(row.hf, layer);
+    parts.push_back({hf.substr(0, hf.size() - std::string_view(".weight").size()), weights.back().dim(0)});
+  }
+  Tensor w = weights.size() == 1 ? std::move(weights[0]) : concat_rows(weights);
+  return make_linear(name, role, static_cast<int>(layer), w, Tensor(), std::move(parts));
+}
+
+LlamaModel build_llama(const LlamaConfig& c, bool tied_head, const TensorSource& get, std::string source) {
+  LlamaModel m;
+  m.config = c;
+  m.source = std::move(source);
+  m.rotary = RotaryTable(c.head_dim, c.rope_theta, c.max_position_embeddings);
+  LlamaWeights& w = m.weights;
+  w.embed_tokens = EmbeddingTable::dense(get(row_of(Slot::kEmbedTokens), -1, shape_of(Slot::kEmbedTokens, c)));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string prefix = "model.layers." + std::to_string(i);
+    LlamaLayerWeights l;
+    l.input_norm = get(row_of(Slot::kInputNorm), i, shape_of(Slot::kInputNorm, c));
+    l.qkv = fused_linear(prefix + ".self_attn.qkv_proj", LinearRole::kAttentionQkv, i, {Slot::kQ, Slot::kK, Slot::kV},
+                         c, get);
+    l.attention_out = fused_linear(prefix + ".self_attn.o_proj", LinearRole::kAttentionOut, i, {Slot::kO}, c, get);
+    l.post_attention_norm = get(row_of(Slot::kPostNorm), i, shape_of(Slot::kPostNorm, c));
+    l.gate_up = fused_linear(prefix + ".mlp.gate_up_proj", LinearRole::kFfnIn, i, {Slot::kGate, Slot::kUp}, c, get);
+    l.down = fused_linear(prefix + ".mlp.down_proj", LinearRole::kFfnOut, i, {Slot::kDown}, c, get);
+    w.layers.push_back(std::move(l));
+  }
+  w.final_norm = get(row_of(Slot::kFinalNorm), -1, shape_of(Slot::kFinalNorm, c));
+  w.tied_head = tied_head;
+  if (!tied_head) w.lm_head = fused_linear("lm_head", LinearRole::kLmHead, -1, {Slot::kLmHead}, c, get);
+  return m;
+}
+
+}  // namespace
+
+LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensors, const std::string& file,
+                              std::vector<std::string>* unused) {
+  TensorBinder binder(tensors, file);
+  const bool tied = !binder.has("lm_head.weight");
+  if (tied && !config.tie_word_embeddings)
+    throw ShapeError(file + ": missing tensor 'lm_head.weight' (config.json's tie_word_embeddings is false)");
+  LlamaModel model = build_llama(
+      config, tied,
+      [&](const LlamaTensorName& row, int64_t layer, const Shape& shape) {
+        return binder.take(name_at(row.hf, layer), shape);
+      },
+      file);
+  if (unused) *unused = binder.unbound();
+  return model;
+}
+
+LlamaModel llama_from_gguf(const GgufFile& gguf, std::vector<std::string>* unused) {
+  const GgufTensor* embed = gguf.find("token_embd.weight");
+  if (!embed || embed->shape.size() != 2) throw ShapeError(gguf.path + ": missing tensor 'token_embd.weight'");
+  const LlamaConfig config = llama_config_from_gguf(gguf.metadata, embed->shape[0], gguf.path);
+  std::map<std::string, bool> taken;
+  for (const GgufTensor& t : gguf.tensors) taken[t.name] = false;
+  const bool tied = !gguf.find("output.weight");
+  LlamaModel model = build_llama(
+      config, tied,
+      [&](const LlamaTensorName& row, int64_t layer, const Shape& shape) {
+        const std::string name = name_at(row.gguf, layer);
+        const GgufTensor* t = gguf.find(name);
+        if (!t) throw ShapeError(gguf.path + ": missing tensor '" + name + "', expected shape " + shape_str(shape));
+        if (t->shape != shape)
+          throw ShapeError(gguf.path + ": tensor '" + name + "': expected shape " + shape_str(shape) + ", found " +
+                           shape_str(t->shape));
+        taken[name] = true;
+        Tensor values = dequantize_gguf_tensor(*t);
+        if (row.slot == Slot::kQ) return un_permute_rotary_rows(values, config.num_attention_heads);
+        if (row.slot == Slot::kK) return un_permute_rotary_rows(values, config.num_key_value_heads);
+        return values;
+      },
+      gguf.path);
+  if (unused) {
+    unused->clear();
+    for (const auto& [name, used] : taken)
+      if (!used) unused->push_back(name);
+  }
+  return model;
+}
+
+LlamaModel random_llama(const LlamaConfig& config, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  return build_llama(
+      config, config.tie_word_embeddings,
+      [&](const LlamaTensorName&, int64_t, const Shape& shape) {
+        Tensor t(shape);
+        for (float& v : t.values) v = shape.size() == 1 ? 1.0f : normal(rng);
+        return t;
+      },
+      "random");
+}
+
+namespace {
+
+// rows of each head viewed as [2, HD/2] (HF) or [HD/2, 2] (llama.cpp): one is the other transposed.
+Tensor transpose_head_halves(const Tensor& w, int64_t heads, bool to_interleaved) {
+  const int64_t rows = w.dim(0), cols = w.dim(1), hd = rows / heads, half = hd / 2;
+  Tensor out(w.shape);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t s = 0; s < 2; ++s)
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t hf_row = h * hd + s * half + i, gguf_row = h * hd + 2 * i + s;
+        const int64_t from = to_interleaved ? hf_row : gguf_row, to = to_interleaved ? gguf_row : hf_row;
+        std::copy_n(w.data() + from * cols, cols, out.data() + to * cols);
+      }
+  return out;
+}
+
+}  // namespace
+
+Tensor permute_rotary_rows(const Tensor& hf, int64_t heads) { return transpose_head_halves(hf, heads, true); }
+Tensor un_permute_rotary_rows(const Tensor& gguf, int64_t heads) { return transpose_head_halves(gguf, heads, false); }
+
+namespace {
+
+// Every tensor of the model under its HF name: plain tensors through `write_float`, each HF module
+// of a Linear through `write_part`, the embedding table through `write_table`.
+void for_each_stored(const LlamaModel& model, const std::function<void(const std::string&, const Tensor&)>& write_float,
+                     const std::function<void(const LinearPart& part, const Linear&, int64_t first_row)>& write_part,
+                     const std::function<void(const std::string& table, const EmbeddingTable&)>& write_table) {
+  const LlamaWeights& w = model.weights;
+  auto linear = [&](const Linear& l) {
+    int64_t first = 0;
+    for (const LinearPart& part : l.parts) {
+      write_part(part, l, first);
+      first += part.rows;
+    }
+  };
+  write_table("model.embed_tokens", w.embed_tokens);
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const LlamaLayerWeights& l = w.layers[i];
+    write_float(name_at(row_of(Slot::kInputNorm).hf, static_cast<int64_t>(i)), l.input_norm);
+    linear(l.qkv);
+    linear(l.attention_out);
+    write_float(name_at(row_of(Slot::kPostNorm).hf, static_cast<int64_t>(i)), l.post_attention_norm);
+    linear(l.gate_up);
+    linear(l.down);
+  }
+  write_float(row_of(Slot::kFinalNorm).hf, w.final_norm);
+  if (!w.tied_head) linear(w.lm_head);
+}
+
+}  // namespace
+
+std::vector<TensorToWrite> llama_checkpoint_tensors(const LlamaModel& model, DType dtype) {
+  std::map<const Linear*, Tensor> dequantized;
+  std::vector<TensorToWrite> out;
+  for_each_stored(
+      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write(name, t, dtype)); },
+      [&](const LinearPart& part, const Linear& l, int64_t first_row) {
+        auto [it, fresh] = dequantized.try_emplace(&l);
+        if (fresh) it->second = linear_dequantize(l);
+        const int64_t k = l.in_features();
+        Tensor slice({part.rows, k});
+        std::copy_n(it->second.data() + first_row * k, part.rows * k, slice.data());
+        out.push_back(tensor_to_write(part.name + ".weight", slice, dtype));
+      },
+      [&](const std::string& table, const EmbeddingTable& t) {
+        out.push_back(tensor_to_write(table + ".weight", t.dequantize(), dtype));
+      });
+  return out;
+}
+
+std::vector<TensorToWrite> llama_container_tensors(const LlamaModel& model) {
+  std::vector<TensorToWrite> out;
+  for_each_stored(
+      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write_lossless(name, t)); },
+      [&](const LinearPart& part, const Linear& l, int64_t first_row) {
+        for (TensorToWrite& t : l.weights->stored_rows(first_row, part.rows)) {
+          t.name = part.name + t.name;
+          out.push_back(std::move(t));
+        }
+      },
+      [&](const std::string& table, const EmbeddingTable& t) {
+        for (TensorToWrite& stored : t.stored(table)) out.push_back(std::move(stored));
+      });
+  return out;
+}
+
+}  // namespace squish

@@ -1,0 +1,147 @@
+#include "model/llama/llama_forward.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "kernels/causal_attention.h"
+#include "kernels/rotary.h"
+#include "kernels/vector_ops.h"
+
+namespace squish {
+namespace {
+
+// A Linear's input as the Linear will read it: `x` itself, or for a replacing Tap a copy it rewrote.
+const float* tapped_input(const Tap* tap, LlamaActivations& act, int layer, const Linear& linear, const float* x,
+                          int64_t rows, const TokenBatch& b) {
+  if (!tap) return x;
+  const int64_t cols = linear.in_features();
+  const TapPoint point{TapSite::kLinearInput, layer, &linear};
+  if (tap->mode == Tap::Mode::kObserve) {
+    tap->fn(point, TapView{x, nullptr, rows, cols, b.batch, b.tokens, b.lengths.data()});
+    return x;
+  }
+  ensure_size(act.tap_input, rows * cols);
+  std::copy_n(x, rows * cols, act.tap_input.data());
+  tap->fn(point, TapView{act.tap_input.data(), act.tap_input.data(), rows, cols, b.batch, b.tokens, b.lengths.data()});
+  return act.tap_input.data();
+}
+
+void reserve(const LlamaConfig& c, const TokenBatch& b, LlamaActivations& act) {
+  const int64_t M = b.batch * b.tokens;
+  ensure_size(act.hidden, M * c.hidden_size);
+  ensure_size(act.normed, M * c.hidden_size);
+  ensure_size(act.qkv, M * c.qkv_rows());
+  ensure_size(act.context, M * c.num_attention_heads * c.head_dim);
+  ensure_size(act.gate_up, M * 2 * c.intermediate_size);
+  ensure_size(act.intermediate, M * c.intermediate_size);
+  const CausalAttentionShape shape{b.batch, b.tokens, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
+  ensure_size(act.attention, causal_attention_workspace_floats(shape));
+  act.positions.resize(static_cast<size_t>(M));
+  causal_positions(act.positions.data(), b.lengths.data(), b.branch_ids.empty() ? nullptr : b.branch_ids.data(),
+                   b.batch, b.tokens);
+}
+
+void decoder_layer(const LlamaModel& model, int layer, const TokenBatch& b, LlamaActivations& act, const Tap* tap) {
+  const LlamaConfig& c = model.config;
+  const LlamaLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
+  const int64_t M = b.batch * b.tokens, H = c.hidden_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const VectorOps& ops = vector_ops();
+  float* hidden = act.hidden.data();
+  ops.rmsnorm(act.normed.data(), hidden, l.input_norm.data(), M, H, eps);
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act, layer, l.qkv, act.normed.data(), M, b), M, Epilogue::kNone,
+               act.linear);
+  // Q and K heads are adjacent at the start of each row: one pass rotates both.
+  apply_rotary(act.qkv.data(), M, c.qkv_rows(), c.num_attention_heads + c.num_key_value_heads, act.positions.data(),
+               model.rotary);
+  const CausalAttentionShape shape{b.batch, b.tokens, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
+  causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
+                   b.branch_ids.empty() ? nullptr : b.branch_ids.data(), shape);
+  linear_apply(l.attention_out, hidden, tapped_input(tap, act, layer, l.attention_out, act.context.data(), M, b), M,
+               Epilogue::kAccumulate, act.linear);
+  ops.rmsnorm(act.normed.data(), hidden, l.post_attention_norm.data(), M, H, eps);
+  linear_apply(l.gate_up, act.gate_up.data(), tapped_input(tap, act, layer, l.gate_up, act.normed.data(), M, b), M,
+               Epilogue::kNone, act.linear);
+  ops.silu_mul(act.intermediate.data(), act.gate_up.data(), M, c.intermediate_size);
+  linear_apply(l.down, hidden, tapped_input(tap, act, layer, l.down, act.intermediate.data(), M, b), M,
+               Epilogue::kAccumulate, act.linear);
+  if (tap) {
+    const bool replace = tap->mode == Tap::Mode::kReplace;
+    tap->fn({TapSite::kLayerOutput, layer},
+            TapView{hidden, replace ? hidden : nullptr, M, H, b.batch, b.tokens, b.lengths.data()});
+  }
+}
+
+}  // namespace
+
+TokenLimits llama_token_limits(const LlamaConfig& c) { return {c.vocab_size, 1, c.max_position_embeddings, true}; }
+
+void llama_embed(const LlamaModel& model, const TokenBatch& b, LlamaActivations& act) {
+  validate_token_batch(llama_token_limits(model.config), b);
+  reserve(model.config, b, act);
+  const int64_t H = model.config.hidden_size;
+  float* hidden = act.hidden.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < b.batch * b.tokens; ++row) {
+    std::fill_n(hidden + row * H, H, 0.0f);
+    model.weights.embed_tokens.add_row(b.input_ids[static_cast<size_t>(row)], hidden + row * H);
+  }
+}
+
+void llama_run_layers(const LlamaModel& model, const TokenBatch& b, LlamaActivations& act, int first, int end,
+                      const Tap* tap) {
+  const int layers = static_cast<int>(model.config.num_hidden_layers);
+  if (first < 0 || end > layers || first > end)
+    throw Error(ExitCode::kInternal, "llama_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
+                                         ") of a " + std::to_string(layers) + "-layer model");
+  validate_token_batch(llama_token_limits(model.config), b);
+  if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
+    throw Error(ExitCode::kInternal, "llama_run_layers: hidden states smaller than the batch");
+  reserve(model.config, b, act);
+  for (int i = first; i < end; ++i) decoder_layer(model, i, b, act, tap);
+}
+
+void llama_target_logprobs(const LlamaModel& model, const TokenBatch& b, const std::vector<LogprobTarget>& targets,
+                           LlamaActivations& act, std::vector<double>& logprobs, const Tap* tap) {
+  const LlamaConfig& c = model.config;
+  const int64_t H = c.hidden_size, n = static_cast<int64_t>(targets.size());
+  for (const LogprobTarget& t : targets)
+    if (t.sequence < 0 || t.sequence >= b.batch || t.position < 0 || t.position >= b.lengths[t.sequence] ||
+        t.token < 0 || t.token >= c.vocab_size)
+      throw ShapeError("log-probability target (sequence " + std::to_string(t.sequence) + ", position " +
+                       std::to_string(t.position) + ", token " + std::to_string(t.token) +
+                       ") is outside the batch or the vocabulary");
+  llama_embed(model, b, act);
+  if (tap) {
+    const bool replace = tap->mode == Tap::Mode::kReplace;
+    float* hidden = act.hidden.data();
+    tap->fn({TapSite::kEmbeddings, -1},
+            TapView{hidden, replace ? hidden : nullptr, b.batch * b.tokens, H, b.batch, b.tokens, b.lengths.data()});
+  }
+  llama_run_layers(model, b, act, 0, static_cast<int>(c.num_hidden_layers), tap);
+  // The final norm on the asked rows alone.
+  ensure_size(act.head_rows, n * H);
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const LogprobTarget& t = targets[static_cast<size_t>(i)];
+    std::copy_n(act.hidden.data() + (t.sequence * b.tokens + t.position) * H, H, act.head_rows.data() + i * H);
+    tokens[static_cast<size_t>(i)] = t.token;
+  }
+  vector_ops().rmsnorm(act.head_rows.data(), act.head_rows.data(), model.weights.final_norm.data(), n, H,
+                       static_cast<float>(c.rms_norm_eps));
+  const LinearWeights& head =
+      model.weights.tied_head ? model.weights.embed_tokens.projection() : *model.weights.lm_head.weights;
+  logprobs.resize(static_cast<size_t>(n));
+  causal_lm_logprobs(head, act.head_rows.data(), n, tokens.data(), logprobs.data(), act.head);
+}
+
+double llama_forward_flops(const LlamaConfig& c, int64_t batch, int64_t tokens, int64_t head_rows) {
+  const double M = static_cast<double>(batch * tokens), T = static_cast<double>(tokens);
+  const double H = static_cast<double>(c.hidden_size), A = static_cast<double>(c.num_attention_heads * c.head_dim);
+  const double QKV = static_cast<double>(c.qkv_rows()), FF = static_cast<double>(c.intermediate_size);
+  const double layer = 2.0 * M * (QKV * H + A * H + 3.0 * H * FF) + 2.0 * 2.0 * M * T * A;
+  return static_cast<double>(c.num_hidden_layers) * layer +
+         2.0 * static_cast<double>(head_rows) * H * static_cast<double>(c.vocab_size);
+}
+
+}  // namespace squish

@@ -1,0 +1,51 @@
+// The Llama forward pass as an explicit layer loop over kernel calls (pre-norm:
+// x = x + Attention(RMSNorm(x)); x = x + SwiGLU(RMSNorm(x))), ending in a final RMSNorm and the
+// LM head on the rows whose next token is asked for.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "model/common/causal_lm_head.h"
+#include "model/common/forward_options.h"
+#include "model/common/sequence_model.h"
+#include "model/common/token_batch.h"
+#include "model/llama/llama_weights.h"
+
+namespace squish {
+
+// Scratch of one forward, grown to the largest batch seen and reused.
+struct LlamaActivations {
+  AlignedVector<float> hidden;        // [B*T, H] the residual stream
+  AlignedVector<float> normed;        // [B*T, H] its RMSNorm, the input of the next Linear
+  AlignedVector<float> qkv;           // [B*T, (NH + 2·NKV)·HD]
+  AlignedVector<float> context;       // [B*T, NH·HD]
+  AlignedVector<float> gate_up;       // [B*T, 2·FF]
+  AlignedVector<float> intermediate;  // [B*T, FF]
+  AlignedVector<float> attention;     // causal_attention_workspace_floats()
+  std::vector<int32_t> positions;     // [B*T] rotary positions
+  AlignedVector<float> tap_input;     // a Linear's input copied for a replacing Tap
+  AlignedVector<float> head_rows;     // [targets, H] final-normed rows the head reads
+  CausalLmHeadScratch head;
+  LinearWorkspace linear;
+};
+
+TokenLimits llama_token_limits(const LlamaConfig& config);
+
+// log p(target) for each target (SequenceModel::target_logprobs). The Tap sees every Linear's input
+// and every layer's output, all tokens (a decoder has no [CLS] shortcut).
+void llama_target_logprobs(const LlamaModel& model, const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
+                           LlamaActivations& act, std::vector<double>& logprobs, const Tap* tap = nullptr);
+
+// The decoder in parts (SequenceModel::embed / run_layers): embeddings into act.hidden, then
+// layers [first, end) in place.
+void llama_embed(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act);
+void llama_run_layers(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act, int first, int end,
+                      const Tap* tap = nullptr);
+
+// Floating-point operations of a forward of B sequences of T tokens with `head_rows` rows through
+// the LM head (multiply-adds count 2; norms, softmax and SiLU left out).
+double llama_forward_flops(const LlamaConfig& config, int64_t batch, int64_t tokens, int64_t head_rows);
+
+}  // namespace squish

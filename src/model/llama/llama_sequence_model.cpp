@@ -1,0 +1,67 @@
+#include "model/llama/llama_sequence_model.h"
+
+#include "core/error.h"
+#include "model/llama/llama_checkpoint.h"
+
+namespace squish {
+
+void describe_llama(const LlamaConfig& c, ModelInfo& info) {
+  info.architecture = c.architecture;
+  info.model_type = "llama";
+  info.has_lm_head = true;
+  info.limits = llama_token_limits(c);
+  info.hidden_size = c.hidden_size;
+  info.layers = c.num_hidden_layers;
+  info.heads = c.num_attention_heads;
+  info.intermediate_size = c.intermediate_size;
+}
+
+LlamaSequenceModel::LlamaSequenceModel(LlamaModel model, ModelInfo loaded)
+    : model_(std::move(model)), info_(std::move(loaded)) {
+  info_.source = model_.source;
+  describe_llama(model_.config, info_);
+}
+
+void LlamaSequenceModel::forward(const TokenBatch&, std::vector<float>&, const ForwardOptions&) {
+  throw ConfigError(info_.source + ": " + info_.architecture +
+                    " is a causal language model without a sequence-classification head; score it with a "
+                    "language-modelling task (--task hellaswag) or squish perplexity");
+}
+
+double LlamaSequenceModel::forward_flops(int64_t batch, int64_t tokens, LastLayerRows) const {
+  return llama_forward_flops(model_.config, batch, tokens, batch * tokens);
+}
+
+std::vector<TensorToWrite> LlamaSequenceModel::checkpoint_tensors(DType dtype) const {
+  return llama_checkpoint_tensors(model_, dtype);
+}
+
+std::vector<TensorToWrite> LlamaSequenceModel::container_tensors() const { return llama_container_tensors(model_); }
+
+ContainerPlan LlamaSequenceModel::container_plan() const {
+  return {plan_of(linears()), std::string(model_.weights.embed_tokens.format())};
+}
+
+// The caller's buffer is swapped in as the forward's own hidden states, so nothing is copied.
+void LlamaSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidden) {
+  llama_embed(model_, batch, activations_);
+  std::swap(hidden, activations_.hidden);
+}
+
+void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) {
+  std::swap(hidden, activations_.hidden);
+  try {
+    llama_run_layers(model_, batch, activations_, first, end);
+  } catch (...) {
+    std::swap(hidden, activations_.hidden);
+    throw;
+  }
+  std::swap(hidden, activations_.hidden);
+}
+
+void LlamaSequenceModel::target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
+                                         std::vector<double>& logprobs) {
+  llama_target_logprobs(model_, batch, targets, activations_, logprobs);
+}
+
+}  // namespace squish
