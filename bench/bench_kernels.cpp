@@ -366,6 +366,7 @@ const char* epilogue_name(Epilogue e) {
     case Epilogue::kGelu: return "gelu";
     case Epilogue::kTanh: return "tanh";
     case Epilogue::kAccumulate: return "acc";
+    case Epilogue::kRelu: return "relu";
   }
   return "?";
 }

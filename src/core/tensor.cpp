@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+
 namespace squish {
 namespace {
 
@@ -39,6 +41,16 @@ int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
   return n;
+}
+
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  Shape shape = parts.at(0).shape;
+  shape[0] = 0;
+  for (const Tensor& p : parts) shape[0] += p.dim(0);
+  Tensor out(shape);
+  float* dst = out.data();
+  for (const Tensor& p : parts) dst = std::copy(p.values.begin(), p.values.end(), dst);
+  return out;
 }
 
 }  // namespace squish

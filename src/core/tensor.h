@@ -77,4 +77,7 @@ struct Tensor {
   int64_t dim(int i) const { return shape.at(static_cast<size_t>(i)); }
 };
 
+// The tensors stacked along their first dimension (fused Linears: Q|K|V); every other dimension equal.
+Tensor concat_rows(const std::vector<Tensor>& parts);
+
 }  // namespace squish

@@ -18,7 +18,8 @@ namespace squish {
 namespace {
 
 void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& out) {
-  for (const char* name : {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+  for (const char* name : {"vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "tokenizer.json",
+                           "special_tokens_map.json"}) {
     const std::string src = source_dir + "/" + name;
     if (file_exists(src)) write_file_atomic(out.file(name), read_file(src));
   }
@@ -27,8 +28,8 @@ void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& 
 // The source's config.json with what the model itself says: its architecture and labels (a trained
 // encoder became a classifier) and its per-layer sizes (which structured pruning changed).
 nlohmann::ordered_json config_of(const ModelInfo& info) {
-  nlohmann::ordered_json config = nlohmann::ordered_json::parse(config_text_with_layer_sizes(
-      read_file(info.config_path), info.layer_heads, info.layer_intermediate_sizes, info.config_path));
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(
+      config_text_with_layer_sizes(info.config_text, info.layer_heads, info.layer_intermediate_sizes, info.source));
   config["architectures"] = nlohmann::ordered_json::array({info.architecture});
   if (info.has_classifier) {
     nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();

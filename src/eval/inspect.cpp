@@ -18,7 +18,8 @@ namespace squish {
 ModelSummary inspect_model(const std::string& model_dir) {
   ModelSummary s;
   s.model_dir = model_dir;
-  if (!weights_file_in(model_dir)) {  // a tokenizer-and-config directory: sizes from config.json alone
+  // A tokenizer-and-config directory: sizes from config.json alone.
+  if (!gguf_model_file(model_dir) && !weights_file_in(model_dir)) {
     ConfigSummary c = describe_config(model_dir);
     s.info = std::move(c.info);
     s.config = nlohmann::json::parse(read_file(s.info.config_path));
@@ -28,7 +29,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
   }
   const std::unique_ptr<SequenceModel> model = load_model(model_dir);
   s.info = model->info();
-  s.config = nlohmann::json::parse(read_file(s.info.config_path));  // already validated by load_model
+  s.config = nlohmann::json::parse(s.info.config_text);  // already validated by load_model
   s.groups = model->parameter_groups();
   s.parameters = model->parameter_count();
   s.resident_bytes = model->resident_bytes();

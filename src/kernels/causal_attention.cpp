@@ -15,8 +15,10 @@ bool visible(const int32_t* branch, int64_t query, int64_t key) {
 
 }  // namespace
 
-// One head of one sequence at a time: its T×T scores stay in cache between the three passes.
-int64_t causal_attention_workspace_floats(const CausalAttentionShape& s) { return s.tokens * s.tokens; }
+// One sequence at a time, every head in one product per side (a KV group's query heads share its K
+// and V): per-head calls cost more in dispatch than SmolLM2's 128-token products take. Its
+// NH·T·T scores stay in cache between the three passes.
+int64_t causal_attention_workspace_floats(const CausalAttentionShape& s) { return s.heads * s.tokens * s.tokens; }
 
 void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
                       const CausalAttentionShape& s) {
@@ -24,35 +26,34 @@ void causal_attention(float* ctx, float* workspace, const float* qkv, const int3
   const int64_t ctx_stride = s.query_width();
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   const VectorOps& ops = vector_ops();
-  float* scores = workspace;  // [T, T]
+  float* scores = workspace;  // [NKV, group, T, T]
+  const int64_t q_strides[4] = {group * HD, HD, stride, 1};
+  const int64_t k_strides[3] = {HD, 1, stride};  // K read as its transpose
+  const int64_t v_strides[3] = {HD, stride, 1};
+  const int64_t score_strides[4] = {group * T * T, T * T, T, 1};
+  const int64_t ctx_strides[4] = {group * HD, HD, ctx_stride, 1};
   for (int64_t b = 0; b < s.batch; ++b) {
     const float* rows = qkv + b * T * stride;
     const int32_t* branch = branch_ids ? branch_ids + b * T : nullptr;
     const int64_t length = lengths[b];
-    for (int64_t h = 0; h < s.heads; ++h) {
-      const int64_t g = h / group;
-      const float* q = rows + h * HD;
-      const float* k = rows + s.query_width() + g * HD;
-      const float* v = rows + s.query_width() + s.kv_width() + g * HD;
-      const int64_t score_strides[3] = {T * T, T, 1};
-      batched_gemm(scores, score_strides, {q, T * stride, stride, 1}, {k, T * stride, 1, stride}, 1, T, T, HD);
-#pragma omp parallel for schedule(static) if (T * T > 32768)
-      for (int64_t i = 0; i < T; ++i) {
-        float* row = scores + i * T;
-        // A padded query attends to the first key alone: finite, and ignored.
-        const int64_t valid = i < length ? i + 1 : 1;
-        if (branch)
-          for (int64_t j = 0; j < valid; ++j)
-            if (!visible(branch, i, j)) row[j] = -std::numeric_limits<float>::infinity();
-        ops.masked_softmax(row, 1, T, valid, scale);
-        if (branch)  // exp's floor leaves ~1e-38 where the score was -inf
-          for (int64_t j = 0; j < valid; ++j)
-            if (!visible(branch, i, j)) row[j] = 0.0f;
-      }
-      const int64_t ctx_strides[3] = {T * ctx_stride, ctx_stride, 1};
-      batched_gemm(ctx + b * T * ctx_stride + h * HD, ctx_strides, {scores, T * T, T, 1}, {v, T * stride, stride, 1}, 1,
-                   T, HD, T);
+    grouped_gemm(scores, score_strides, rows, q_strides, rows + s.query_width(), k_strides, s.kv_heads, group, T, T,
+                 HD);
+#pragma omp parallel for schedule(static) if (s.heads * T * T > 32768)
+    for (int64_t r = 0; r < s.heads * T; ++r) {
+      const int64_t i = r % T;
+      float* row = scores + r * T;
+      // A padded query attends to the first key alone: finite, and ignored.
+      const int64_t valid = i < length ? i + 1 : 1;
+      if (branch)
+        for (int64_t j = 0; j < valid; ++j)
+          if (!visible(branch, i, j)) row[j] = -std::numeric_limits<float>::infinity();
+      ops.masked_softmax(row, 1, T, valid, scale);
+      if (branch)  // exp's floor leaves ~1e-38 where the score was -inf
+        for (int64_t j = 0; j < valid; ++j)
+          if (!visible(branch, i, j)) row[j] = 0.0f;
     }
+    grouped_gemm(ctx + b * T * ctx_stride, ctx_strides, scores, score_strides, rows + s.query_width() + s.kv_width(),
+                 v_strides, s.kv_heads, group, T, HD, T);
   }
 }
 

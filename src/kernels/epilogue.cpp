@@ -6,7 +6,7 @@
 namespace squish {
 namespace {
 
-// GELU-erf and tanh through oneDNN's vectorised eltwise kernels, in place; cached by element count.
+// GELU-erf, tanh and ReLU through oneDNN's vectorised eltwise kernels, in place; cached by element count.
 void eltwise_in_place(float* y, int64_t count, dnnl::algorithm algorithm) {
   using dnnl::memory;
   static PrimitiveCache<std::pair<int64_t, dnnl::algorithm>, dnnl::eltwise_forward> primitives(8);
@@ -25,6 +25,7 @@ void eltwise_in_place(float* y, int64_t count, dnnl::algorithm algorithm) {
 void apply_activation(float* y, int64_t count, Epilogue epilogue) {
   if (epilogue == Epilogue::kGelu) eltwise_in_place(y, count, dnnl::algorithm::eltwise_gelu_erf);
   if (epilogue == Epilogue::kTanh) eltwise_in_place(y, count, dnnl::algorithm::eltwise_tanh);
+  if (epilogue == Epilogue::kRelu) eltwise_in_place(y, count, dnnl::algorithm::eltwise_relu);
 }
 
 void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scales, const int32_t* row_zero_points,

@@ -1,5 +1,5 @@
 // What a Linear does to its accumulated products before they land in y. Every GEMM back end
-// applies the same four epilogues: oneDNN's fp32 path fuses them as post-ops; back ends that
+// applies the same five epilogues: oneDNN's fp32 path fuses them as post-ops; back ends that
 // accumulate in integers (int8 today, low-bit next) hand their int32 products to
 // apply_dequant_epilogue(), so the semantics live in one place with one reference twin
 // (reference/reference_ops.h).
@@ -14,6 +14,7 @@ enum class Epilogue {
   kGelu,        // y = gelu_erf(acc + b)
   kTanh,        // y = tanh(acc + b)
   kAccumulate,  // y = y + acc + b   (the residual connection folded into the GEMM)
+  kRelu,        // y = max(acc + b, 0)   (OPT's feed-forward)
 };
 
 // An integer GEMM's int32 products, dequantized, biased and finished in one pass:
@@ -23,7 +24,7 @@ void apply_dequant_epilogue(float* y, const int32_t* acc, const float* row_scale
                             const float* col_scales, const int32_t* col_sums, const float* bias, int64_t m, int64_t n,
                             Epilogue epilogue);
 
-// The activation part of an epilogue, in place over `count` values: GELU-erf or tanh (nothing for
+// The activation part of an epilogue, in place over `count` values: GELU-erf, tanh or ReLU (nothing for
 // kNone and kAccumulate), vectorised by oneDNN. For back ends that add bias and residual themselves.
 void apply_activation(float* y, int64_t count, Epilogue epilogue);
 

@@ -263,6 +263,7 @@ void StaticInt8Gemm::run(float* y, const uint8_t* x, const float* bias, int64_t 
     if (epilogue == Epilogue::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
     if (epilogue == Epilogue::kTanh) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f);
     if (epilogue == Epilogue::kAccumulate) ops.append_sum(1.0f);
+    if (epilogue == Epilogue::kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     dnnl::primitive_attr attr;
     attr.set_output_scales(2, output_scales_);
     attr.set_post_ops(ops);

@@ -82,7 +82,7 @@ void gemm_u8s8_dequant(float* y, const uint8_t* x, const PackedInt8Weights& w, c
 // A static W8A8 GEMM: the input grid (scale, zero point) is fixed when the model loads. On oneDNN
 // (VNNI, or AVX2 on a reduced range) its output stage runs inside oneDNN's kernel: the
 // dequantization scales are known when the primitive is made, and oneDNN's brgemm applies them, the
-// bias and the epilogue (GELU, tanh, the residual sum) as it stores y, with no int32 buffer and no
+// bias and the epilogue (GELU, tanh, ReLU, the residual sum) as it stores y, with no int32 buffer and no
 // second pass. oneDNN adds the bias to the accumulator before scaling, so the zero point's
 // correction rides in it: y = s[n] · (acc + b[n] / s[n] − z · Σ_k W[n, k]). (A run-time zero point
 // or run-time scales make oneDNN 2.6 fall back to a slower gemm:jit kernel.) The other back ends run

@@ -13,6 +13,8 @@
 #include "model/common/linear_formats.h"
 #include "model/llama/llama_checkpoint.h"
 #include "model/llama/llama_sequence_model.h"
+#include "model/opt/opt_checkpoint.h"
+#include "model/opt/opt_sequence_model.h"
 
 namespace squish {
 namespace {
@@ -20,7 +22,7 @@ namespace {
 // config.json's model_type; ConfigError naming the file when it is absent or not a string.
 std::string model_type_of(const nlohmann::json& config, const std::string& path) {
   if (!config.contains("model_type") || !config["model_type"].is_string())
-    throw ConfigError(path + ": \"model_type\": expected a string (\"bert\", \"llama\")");
+    throw ConfigError(path + ": \"model_type\": expected a string (\"bert\", \"llama\", \"opt\")");
   return config["model_type"].get<std::string>();
 }
 
@@ -55,6 +57,19 @@ std::unique_ptr<SequenceModel> load_llama_dir(const std::string& model_dir, cons
   return std::make_unique<LlamaSequenceModel>(std::move(model), std::move(info));
 }
 
+std::unique_ptr<SequenceModel> load_opt_dir(const std::string& model_dir, const nlohmann::json& config) {
+  const std::string config_path = model_dir + "/config.json";
+  const OptConfig c = parse_opt_config(config, config_path);
+  const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
+  ModelInfo info;
+  info.config_path = config_path;
+  describe_weights(weights, info);
+  if (read_container_plan(weights.metadata, weights.paths.front()))
+    throw ConfigError(weights.paths.front() + ": squish containers of causal LMs are not read yet");
+  OptModel model = opt_from_tensors(c, weights.tensors, weights.paths.front(), &info.unused_tensors);
+  return std::make_unique<OptSequenceModel>(std::move(model), std::move(info));
+}
+
 }  // namespace
 
 std::optional<std::string> gguf_model_file(const std::string& model_dir) {
@@ -84,7 +99,9 @@ std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const Lo
   if (const std::optional<std::string> gguf = gguf_model_file(model_dir)) return load_gguf_model(*gguf);
   require_model_dir(model_dir);
   const nlohmann::json config_json = read_json_object(model_dir + "/config.json");
-  if (model_type_of(config_json, model_dir + "/config.json") == "llama") return load_llama_dir(model_dir, config_json);
+  const std::string model_type = model_type_of(config_json, model_dir + "/config.json");
+  if (model_type == "llama") return load_llama_dir(model_dir, config_json);
+  if (model_type == "opt") return load_opt_dir(model_dir, config_json);
   const BertConfig config = parse_bert_config_file(model_dir + "/config.json");
   const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
   ModelInfo info;
@@ -109,7 +126,16 @@ ConfigSummary describe_config(const std::string& model_dir) {
   require_model_dir(model_dir);
   const std::string config_path = model_dir + "/config.json";
   const nlohmann::json config_json = read_json_object(config_path);
-  if (model_type_of(config_json, config_path) == "llama") {
+  const std::string model_type = model_type_of(config_json, config_path);
+  if (model_type == "opt") {
+    const OptConfig c = parse_opt_config(config_json, config_path);
+    ConfigSummary s;
+    s.info.config_path = config_path;
+    describe_opt(c, s.info);
+    s.parameter_groups = opt_parameter_groups(c);
+    return s;
+  }
+  if (model_type == "llama") {
     const LlamaModel shapes = random_llama(parse_llama_config(config_json, config_path), 0);
     ConfigSummary s;
     s.info.config_path = config_path;
@@ -129,9 +155,13 @@ ConfigSummary describe_config(const std::string& model_dir) {
 
 std::unique_ptr<SequenceModel> random_model(const std::string& config_path, uint64_t seed) {
   const nlohmann::json config_json = read_json_object(config_path);
-  if (model_type_of(config_json, config_path) == "llama")
+  const std::string model_type = model_type_of(config_json, config_path);
+  if (model_type == "llama")
     return std::make_unique<LlamaSequenceModel>(random_llama(parse_llama_config(config_json, config_path), seed),
                                                 ModelInfo{});
+  if (model_type == "opt")
+    return std::make_unique<OptSequenceModel>(random_opt(parse_opt_config(config_json, config_path), seed),
+                                              ModelInfo{});
   return std::make_unique<BertSequenceModel>(random_bert(parse_bert_config_file(config_path), seed), ModelInfo{});
 }
 

@@ -24,7 +24,7 @@ struct LoadOptions {
 // a directory with several .gguf files.
 std::optional<std::string> gguf_model_file(const std::string& model_dir);
 
-// A HF model directory (config.json's model_type picks the architecture: bert, llama) or a GGUF file.
+// A HF model directory (config.json's model_type picks the architecture: bert, llama, opt) or a GGUF file.
 std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const LoadOptions& options = {});
 // UsageError "--model_dir DIR is already quantized by squish; <remedy>" for a squish container whose
 // weights are quantized: the commands that need fp32 weights (quantize, sensitivity, train, prune)

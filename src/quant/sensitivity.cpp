@@ -144,7 +144,9 @@ std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, Sensitivity
       continue;
     }
     auto [it, fresh] = unit_of_layer.try_emplace(layer, units.size());
-    if (fresh) units.push_back({"encoder.layer." + std::to_string(layer), layer, {}, 0});
+    // The unit is named as the model names its layer: "encoder.layer.3" (BERT), "model.layers.3" (Llama).
+    const std::string suffix = "." + std::to_string(layer) + ".";
+    if (fresh) units.push_back({l->name.substr(0, l->name.find(suffix) + suffix.size() - 1), layer, {}, 0});
     units[it->second].linears.push_back(l->name);
     units[it->second].parameters += linear_parameters(*l) - l->bias.numel();
   }

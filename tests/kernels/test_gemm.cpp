@@ -51,8 +51,9 @@ TEST_P(GemmTest, MatchesReferenceWithinErrorBound) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                          ::testing::Values(GemmCase{1, 1, 1, Epilogue::kNone}, GemmCase{1, 768, 768, Epilogue::kNone},
-                                           GemmCase{7, 96, 33, Epilogue::kGelu}, GemmCase{128, 384, 128, Epilogue::kGelu},
-                                           GemmCase{5, 64, 256, Epilogue::kTanh},
+                                           GemmCase{7, 96, 33, Epilogue::kGelu},
+                                           GemmCase{128, 384, 128, Epilogue::kGelu},
+                                           GemmCase{5, 64, 256, Epilogue::kTanh}, GemmCase{9, 80, 37, Epilogue::kRelu},
                                            GemmCase{130, 128, 512, Epilogue::kAccumulate},
                                            GemmCase{3, 2, 128, Epilogue::kNone}));
 
@@ -107,7 +108,7 @@ TEST(Epilogue, DequantizingVariantMatchesReference) {
   for (auto& v : sums) v = sum_d(rng);
   const auto row_scales = random_vector(m, 18, 0.01f), col_scales = random_vector(n, 19, 0.001f);
   const auto bias = random_vector(n, 20), y0 = random_vector(m * n, 21);
-  for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate}) {
+  for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate, Epilogue::kRelu}) {
     std::vector<float> y = y0, ref = y0;
     apply_dequant_epilogue(y.data(), acc.data(), row_scales.data(), zeros.data(), col_scales.data(), sums.data(),
                            bias.data(), m, n, e);

@@ -136,7 +136,7 @@ TEST(GemmInt8, PackingKeepsTheWeightsAndTheirRowSums) {
 // without bias.
 TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
   for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 64, 96}, {37, 77, 129}, {128, 256, 768}})
-    for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate})
+    for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate, Epilogue::kRelu})
       for (bool with_bias : {true, false})
         for (const BackEnd& be : back_ends()) {
           const auto x = activations(static_cast<size_t>(m * k), be.qmax, 5);
@@ -175,7 +175,7 @@ TEST(GemmInt8, StaticGemmFusesTheOutputStageExactlyAsTheEpilogueTwin) {
 // zero points, odd shapes (partial tiles, a row count no panel divides), every epilogue.
 TEST(GemmInt8, DequantizingGemmMatchesTheEpilogueTwinOnEveryBackEnd) {
   for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 16, 96}, {37, 77, 129}, {131, 48, 768}})
-    for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate})
+    for (Epilogue e : {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate, Epilogue::kRelu})
       for (bool with_bias : {true, false})
         for (const BackEnd& be : back_ends()) {
           const auto x = activations(static_cast<size_t>(m * k), be.qmax, 7);

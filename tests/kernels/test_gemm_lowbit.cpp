@@ -52,15 +52,17 @@ const char* epilogue_name(Epilogue e) {
     case Epilogue::kGelu: return "gelu";
     case Epilogue::kTanh: return "tanh";
     case Epilogue::kAccumulate: return "accumulate";
+    case Epilogue::kRelu: return "relu";
   }
   return "?";
 }
 
-constexpr Epilogue kEpilogues[] = {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate};
+constexpr Epilogue kEpilogues[] = {Epilogue::kNone, Epilogue::kGelu, Epilogue::kTanh, Epilogue::kAccumulate,
+                                   Epilogue::kRelu};
 
 // The activations go through oneDNN's eltwise kernels, the twins through libm: their difference
 // (measured below 1e-6 relative) on top of the linear part's bound, which GELU (slope ≤ 1.13) and
-// tanh (≤ 1) carry through.
+// tanh (≤ 1) carry through; ReLU is exact and 1-Lipschitz, so the linear bound holds as it is.
 double activation_tolerance(Epilogue e, double linear_bound, float ref) {
   if (e == Epilogue::kGelu || e == Epilogue::kTanh) return 1.13 * linear_bound + 2e-6 * (1.0 + std::fabs(ref));
   return linear_bound;

@@ -83,16 +83,17 @@ TEST_P(Int8LinearTest, MatchesItsFakeQuantTwin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Int8LinearTest,
-                         ::testing::Values(LinearCase{1, 64, 96, Epilogue::kNone, true, false},
-                                           LinearCase{37, 77, 129, Epilogue::kGelu, true, false},
-                                           LinearCase{16, 128, 384, Epilogue::kAccumulate, false, false},
-                                           LinearCase{5, 2, 64, Epilogue::kTanh, true, false},
-                                           LinearCase{1, 64, 96, Epilogue::kNone, true, true},
-                                           LinearCase{37, 77, 129, Epilogue::kGelu, true, true},
-                                           LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true},
-                                           LinearCase{37, 77, 129, Epilogue::kGelu, true, false, kReducedActivationQmax},
-                                           LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true,
-                                                      kReducedActivationQmax}),
+                         ::testing::Values(
+                             LinearCase{1, 64, 96, Epilogue::kNone, true, false},
+                             LinearCase{37, 77, 129, Epilogue::kGelu, true, false},
+                             LinearCase{16, 128, 384, Epilogue::kAccumulate, false, false},
+                             LinearCase{5, 2, 64, Epilogue::kTanh, true, false},
+                             LinearCase{33, 40, 96, Epilogue::kRelu, false, true},
+                             LinearCase{1, 64, 96, Epilogue::kNone, true, true},
+                             LinearCase{37, 77, 129, Epilogue::kGelu, true, true},
+                             LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true},
+                             LinearCase{37, 77, 129, Epilogue::kGelu, true, false, kReducedActivationQmax},
+                             LinearCase{16, 128, 384, Epilogue::kAccumulate, false, true, kReducedActivationQmax}),
                          [](const ::testing::TestParamInfo<LinearCase>& info) {
                            const LinearCase& c = info.param;
                            return "M" + std::to_string(c.m) + "_N" + std::to_string(c.n) + "_K" + std::to_string(c.k) +

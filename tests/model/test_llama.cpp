@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "eval/export.h"
 #include "model/llama/llama_checkpoint.h"
 #include "model/load_model.h"
 #include "test_paths.h"
@@ -76,6 +77,19 @@ TEST(Llama, TiedHeadSharesTheEmbeddingTableAndExportsWithoutLmHead) {
   EXPECT_EQ(heads, 1);
   // transformers' count: no biases anywhere, the tied head counted once.
   EXPECT_EQ(tied->parameter_count(), 300 * 48 + 2 * (48 * (6 * 8 + 2 * 2 * 8) + 48 * 48 + 3 * 48 * 96 + 2 * 48) + 48);
+}
+
+TEST(Llama, ExportOfAGgufLoadsBackAsTheSameModel) {
+  const json golden = read_golden("tiny_logprobs.json.gz");
+  for (const json& c : golden["cases"]) {
+    const std::string out = test::temp_dir("llama_export") + "/hf";
+    export_model({test::fixtures_dir() + "/llama/" + c["model"].get<std::string>() + ".gguf", out, "f32"});
+    const json config = json::parse(read_file(out + "/config.json"));
+    EXPECT_EQ(config["tie_word_embeddings"].get<bool>(), c["model"] == "tiny_tied");
+    const std::unique_ptr<SequenceModel> model = load_model(out);
+    EXPECT_TRUE(model->info().unused_tensors.empty());
+    expect_logprobs_match(*model, c, 2e-5);
+  }
 }
 
 TEST(Llama, RotaryPermutationRoundTripsAndMatchesLlamaCppOrder) {

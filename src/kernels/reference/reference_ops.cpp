@@ -1,5 +1,6 @@
 #include "kernels/reference/reference_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -17,6 +18,7 @@ float epilogue_value(double v, float before, Epilogue e) {
     case Epilogue::kGelu: return gelu_erf(static_cast<float>(v));
     case Epilogue::kTanh: return static_cast<float>(std::tanh(v));
     case Epilogue::kAccumulate: return static_cast<float>(before + v);
+    case Epilogue::kRelu: return static_cast<float>(std::max(v, 0.0));
   }
   return 0.0f;
 }

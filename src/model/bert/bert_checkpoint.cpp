@@ -84,16 +84,6 @@ int table_rows_of(const BertLinearInfo& linear) {
   return n;
 }
 
-Tensor concat_rows(const std::vector<Tensor>& parts) {
-  Shape shape = parts[0].shape;
-  shape[0] = 0;
-  for (const Tensor& p : parts) shape[0] += p.dim(0);
-  Tensor out(shape);
-  float* dst = out.data();
-  for (const Tensor& p : parts) dst = std::copy(p.values.begin(), p.values.end(), dst);
-  return out;
-}
-
 using TensorSource = std::function<Tensor(const std::string& name, const Shape& shape)>;
 
 // Normal(0, 0.02) weights like HF's init, LayerNorm 1/0, zero biases; deterministic for a seed.

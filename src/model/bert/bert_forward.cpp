@@ -5,34 +5,10 @@
 #include "core/error.h"
 #include "kernels/attention.h"
 #include "kernels/vector_ops.h"
+#include "model/common/tap_sites.h"
 
 namespace squish {
 namespace {
-
-// Calls the Tap, if any, on an activation the forward owns (a replacing Tap writes into it).
-void emit(const Tap* tap, TapPoint point, float* data, int64_t rows, int64_t cols, int64_t row_tokens,
-          const TokenBatch& b) {
-  if (!tap) return;
-  const bool replace = tap->mode == Tap::Mode::kReplace;
-  tap->fn(point, TapView{data, replace ? data : nullptr, rows, cols, b.batch, row_tokens, b.lengths.data()});
-}
-
-// A Linear's input as the Linear will read it: `x` itself, or, for a replacing Tap, a copy the Tap
-// rewrote, so the change reaches only this Linear and not the residual stream that shares `x`.
-const float* tapped_input(const Tap* tap, BertActivations& act, int layer, const Linear& linear, const float* x,
-                          int64_t rows, int64_t row_tokens, const TokenBatch& b) {
-  if (!tap) return x;
-  const int64_t cols = linear.in_features();
-  const TapPoint point{TapSite::kLinearInput, layer, &linear};
-  if (tap->mode == Tap::Mode::kObserve) {
-    tap->fn(point, TapView{x, nullptr, rows, cols, b.batch, row_tokens, b.lengths.data()});
-    return x;
-  }
-  ensure_size(act.tap_input, rows * cols);
-  std::copy_n(x, rows * cols, act.tap_input.data());
-  tap->fn(point, TapView{act.tap_input.data(), act.tap_input.data(), rows, cols, b.batch, row_tokens, b.lengths.data()});
-  return act.tap_input.data();
-}
 
 // hidden[b,t,:] = LN(word[id] + position[t] + token_type[type])
 void embed(const BertModel& model, const TokenBatch& b, float* hidden) {
@@ -63,8 +39,8 @@ void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertA
   const VectorOps& ops = vector_ops();
   float* hidden = act.hidden.data();
   const int64_t queries = cls_only ? 1 : T, rows = B * queries;
-  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act, layer, l.qkv, hidden, M, T, b), M, Epilogue::kNone,
-               act.linear);
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, hidden, M, T, b), M,
+               Epilogue::kNone, act.linear);
   attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
   float* x = hidden;
   if (cls_only) {  // the residual stream continues on the [CLS] rows alone
@@ -72,15 +48,17 @@ void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertA
     x = act.cls.data();
   }
   linear_apply(l.attention_out, x,
-               tapped_input(tap, act, layer, l.attention_out, act.context.data(), rows, queries, b), rows,
+               tapped_input(tap, act.tap_input, layer, l.attention_out, act.context.data(), rows, queries, b), rows,
                Epilogue::kAccumulate, act.linear);
   ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, eps);
-  linear_apply(l.intermediate, act.intermediate.data(), tapped_input(tap, act, layer, l.intermediate, x, rows, queries, b),
-               rows, Epilogue::kGelu, act.linear);
-  linear_apply(l.output, x, tapped_input(tap, act, layer, l.output, act.intermediate.data(), rows, queries, b), rows,
+  linear_apply(l.intermediate, act.intermediate.data(),
+               tapped_input(tap, act.tap_input, layer, l.intermediate, x, rows, queries, b), rows, Epilogue::kGelu,
+               act.linear);
+  linear_apply(l.output, x,
+               tapped_input(tap, act.tap_input, layer, l.output, act.intermediate.data(), rows, queries, b), rows,
                Epilogue::kAccumulate, act.linear);
   ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, eps);
-  emit(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
+  emit_tap(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
 }
 
 // Sizes every buffer of a forward of `b` (all layers computed), layer buffers by the widest layer.
@@ -121,7 +99,7 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   const Tap* tap = options.tap;
 
   embed(model, b, hidden);
-  emit(tap, {TapSite::kEmbeddings, -1}, hidden, M, H, T, b);
+  emit_tap(tap, {TapSite::kEmbeddings, -1}, hidden, M, H, T, b);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const bool cls_only = i + 1 == c.num_hidden_layers && options.last_layer == LastLayerRows::kClsOnly;
     encoder_layer(model, static_cast<int>(i), b, act, cls_only, tap);
@@ -129,12 +107,13 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
   // The pooler reads each sequence's [CLS] row; a [CLS]-only last layer left them in act.cls already.
   if (options.last_layer == LastLayerRows::kAllTokens)
     for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
-  linear_apply(w.pooler, act.pooled.data(), tapped_input(tap, act, -1, w.pooler, act.cls.data(), B, 1, b), B,
+  linear_apply(w.pooler, act.pooled.data(), tapped_input(tap, act.tap_input, -1, w.pooler, act.cls.data(), B, 1, b), B,
                Epilogue::kTanh, act.linear);
   logits.resize(static_cast<size_t>(B * c.num_labels));
-  linear_apply(w.classifier, logits.data(), tapped_input(tap, act, -1, w.classifier, act.pooled.data(), B, 1, b), B,
-               Epilogue::kNone, act.linear);
-  emit(tap, {TapSite::kLogits, -1}, logits.data(), B, c.num_labels, 1, b);
+  linear_apply(w.classifier, logits.data(),
+               tapped_input(tap, act.tap_input, -1, w.classifier, act.pooled.data(), B, 1, b), B, Epilogue::kNone,
+               act.linear);
+  emit_tap(tap, {TapSite::kLogits, -1}, logits.data(), B, c.num_labels, 1, b);
 }
 
 void bert_embed(const BertModel& model, const TokenBatch& b, BertActivations& act) {

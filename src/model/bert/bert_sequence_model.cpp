@@ -1,5 +1,6 @@
 #include "model/bert/bert_sequence_model.h"
 
+#include "core/file_util.h"
 #include "model/bert/bert_checkpoint.h"
 
 namespace squish {
@@ -23,6 +24,7 @@ void describe_bert(const BertConfig& c, bool has_classifier, ModelInfo& info) {
 BertSequenceModel::BertSequenceModel(BertModel model, ModelInfo loaded) : model_(std::move(model)), info_(std::move(loaded)) {
   info_.source = model_.source;
   describe_bert(model_.config, model_.weights.has_classifier, info_);
+  if (info_.config_text.empty() && !info_.config_path.empty()) info_.config_text = read_file(info_.config_path);
 }
 
 void BertSequenceModel::forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options) {

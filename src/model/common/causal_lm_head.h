@@ -5,11 +5,22 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 #include "model/common/linear.h"
+#include "model/common/sequence_model.h"
+#include "model/common/token_batch.h"
 
 namespace squish {
+
+// ShapeError naming the first target outside the batch (its sequence, or a position past its length)
+// or the vocabulary; a decoder checks before its forward, not after.
+void check_logprob_targets(const TokenBatch& batch, const std::vector<LogprobTarget>& targets, int64_t vocab);
+// The rows of hidden [B*T, H] the targets read, into rows [n, H], and the targets' tokens.
+void gather_target_rows(const float* hidden, int64_t hidden_size, const TokenBatch& batch,
+                        const std::vector<LogprobTarget>& targets, AlignedVector<float>& rows,
+                        std::vector<int32_t>& tokens);
 
 struct CausalLmHeadScratch {
   AlignedVector<float> logits;  // [chunk, V]

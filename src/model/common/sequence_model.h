@@ -35,7 +35,8 @@ struct ModelInfo {
   int64_t hidden_size = 0, layers = 0, heads = 0, intermediate_size = 0;
   // Per-layer sizes after structured pruning; empty: every layer has `heads` / `intermediate_size`.
   std::vector<int64_t> layer_heads, layer_intermediate_sizes;
-  std::string config_path;      // config.json it was read from (empty for generated weights)
+  std::string config_path;  // config.json it was read from (empty for generated weights and GGUF files)
+  std::string config_text;  // that file's text; for a GGUF, the config.json transformers would write
   // What the weights file held (empty for generated weights).
   std::string weights_format;   // "safetensors", "torch-zip"
   int64_t weights_file_bytes = 0;

@@ -65,16 +65,6 @@ Shape shape_of(Slot slot, const LlamaConfig& c) {
 // A tensor by its name-table row and layer; the shape is the table's.
 using TensorSource = std::function<Tensor(const LlamaTensorName& row, int64_t layer, const Shape& shape)>;
 
-Tensor concat_rows(const std::vector<Tensor>& parts) {
-  Shape shape = parts[0].shape;
-  shape[0] = 0;
-  for (const Tensor& p : parts) shape[0] += p.dim(0);
-  Tensor out(shape);
-  float* dst = out.data();
-  for (const Tensor& p : parts) dst = std::copy(p.values.begin(), p.values.end(), dst);
-  return out;
-}
-
 const LlamaTensorName& row_of(Slot slot) {
   return *std::find_if(std::begin(kNames), std::end(kNames), [&](const LlamaTensorName& r) { return r.slot == slot; });
 }
@@ -140,10 +130,11 @@ LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensor
 LlamaModel llama_from_gguf(const GgufFile& gguf, std::vector<std::string>* unused) {
   const GgufTensor* embed = gguf.find("token_embd.weight");
   if (!embed || embed->shape.size() != 2) throw ShapeError(gguf.path + ": missing tensor 'token_embd.weight'");
-  const LlamaConfig config = llama_config_from_gguf(gguf.metadata, embed->shape[0], gguf.path);
+  LlamaConfig config = llama_config_from_gguf(gguf.metadata, embed->shape[0], gguf.path);
   std::map<std::string, bool> taken;
   for (const GgufTensor& t : gguf.tensors) taken[t.name] = false;
   const bool tied = !gguf.find("output.weight");
+  config.tie_word_embeddings = tied;  // llama.cpp's convention: no output.weight means the head is the table
   LlamaModel model = build_llama(
       config, tied,
       [&](const LlamaTensorName& row, int64_t layer, const Shape& shape) {

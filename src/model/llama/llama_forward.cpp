@@ -6,25 +6,10 @@
 #include "kernels/causal_attention.h"
 #include "kernels/rotary.h"
 #include "kernels/vector_ops.h"
+#include "model/common/tap_sites.h"
 
 namespace squish {
 namespace {
-
-// A Linear's input as the Linear will read it: `x` itself, or for a replacing Tap a copy it rewrote.
-const float* tapped_input(const Tap* tap, LlamaActivations& act, int layer, const Linear& linear, const float* x,
-                          int64_t rows, const TokenBatch& b) {
-  if (!tap) return x;
-  const int64_t cols = linear.in_features();
-  const TapPoint point{TapSite::kLinearInput, layer, &linear};
-  if (tap->mode == Tap::Mode::kObserve) {
-    tap->fn(point, TapView{x, nullptr, rows, cols, b.batch, b.tokens, b.lengths.data()});
-    return x;
-  }
-  ensure_size(act.tap_input, rows * cols);
-  std::copy_n(x, rows * cols, act.tap_input.data());
-  tap->fn(point, TapView{act.tap_input.data(), act.tap_input.data(), rows, cols, b.batch, b.tokens, b.lengths.data()});
-  return act.tap_input.data();
-}
 
 void reserve(const LlamaConfig& c, const TokenBatch& b, LlamaActivations& act) {
   const int64_t M = b.batch * b.tokens;
@@ -49,27 +34,25 @@ void decoder_layer(const LlamaModel& model, int layer, const TokenBatch& b, Llam
   const VectorOps& ops = vector_ops();
   float* hidden = act.hidden.data();
   ops.rmsnorm(act.normed.data(), hidden, l.input_norm.data(), M, H, eps);
-  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act, layer, l.qkv, act.normed.data(), M, b), M, Epilogue::kNone,
-               act.linear);
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.normed.data(), M, b.tokens, b),
+               M, Epilogue::kNone, act.linear);
   // Q and K heads are adjacent at the start of each row: one pass rotates both.
   apply_rotary(act.qkv.data(), M, c.qkv_rows(), c.num_attention_heads + c.num_key_value_heads, act.positions.data(),
                model.rotary);
   const CausalAttentionShape shape{b.batch, b.tokens, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
   causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
                    b.branch_ids.empty() ? nullptr : b.branch_ids.data(), shape);
-  linear_apply(l.attention_out, hidden, tapped_input(tap, act, layer, l.attention_out, act.context.data(), M, b), M,
+  linear_apply(l.attention_out, hidden,
+               tapped_input(tap, act.tap_input, layer, l.attention_out, act.context.data(), M, b.tokens, b), M,
                Epilogue::kAccumulate, act.linear);
   ops.rmsnorm(act.normed.data(), hidden, l.post_attention_norm.data(), M, H, eps);
-  linear_apply(l.gate_up, act.gate_up.data(), tapped_input(tap, act, layer, l.gate_up, act.normed.data(), M, b), M,
+  linear_apply(l.gate_up, act.gate_up.data(),
+               tapped_input(tap, act.tap_input, layer, l.gate_up, act.normed.data(), M, b.tokens, b), M,
                Epilogue::kNone, act.linear);
   ops.silu_mul(act.intermediate.data(), act.gate_up.data(), M, c.intermediate_size);
-  linear_apply(l.down, hidden, tapped_input(tap, act, layer, l.down, act.intermediate.data(), M, b), M,
-               Epilogue::kAccumulate, act.linear);
-  if (tap) {
-    const bool replace = tap->mode == Tap::Mode::kReplace;
-    tap->fn({TapSite::kLayerOutput, layer},
-            TapView{hidden, replace ? hidden : nullptr, M, H, b.batch, b.tokens, b.lengths.data()});
-  }
+  linear_apply(l.down, hidden, tapped_input(tap, act.tap_input, layer, l.down, act.intermediate.data(), M, b.tokens, b),
+               M, Epilogue::kAccumulate, act.linear);
+  emit_tap(tap, {TapSite::kLayerOutput, layer}, hidden, M, H, b.tokens, b);
 }
 
 }  // namespace
@@ -105,28 +88,13 @@ void llama_target_logprobs(const LlamaModel& model, const TokenBatch& b, const s
                            LlamaActivations& act, std::vector<double>& logprobs, const Tap* tap) {
   const LlamaConfig& c = model.config;
   const int64_t H = c.hidden_size, n = static_cast<int64_t>(targets.size());
-  for (const LogprobTarget& t : targets)
-    if (t.sequence < 0 || t.sequence >= b.batch || t.position < 0 || t.position >= b.lengths[t.sequence] ||
-        t.token < 0 || t.token >= c.vocab_size)
-      throw ShapeError("log-probability target (sequence " + std::to_string(t.sequence) + ", position " +
-                       std::to_string(t.position) + ", token " + std::to_string(t.token) +
-                       ") is outside the batch or the vocabulary");
+  check_logprob_targets(b, targets, c.vocab_size);
   llama_embed(model, b, act);
-  if (tap) {
-    const bool replace = tap->mode == Tap::Mode::kReplace;
-    float* hidden = act.hidden.data();
-    tap->fn({TapSite::kEmbeddings, -1},
-            TapView{hidden, replace ? hidden : nullptr, b.batch * b.tokens, H, b.batch, b.tokens, b.lengths.data()});
-  }
+  emit_tap(tap, {TapSite::kEmbeddings, -1}, act.hidden.data(), b.batch * b.tokens, H, b.tokens, b);
   llama_run_layers(model, b, act, 0, static_cast<int>(c.num_hidden_layers), tap);
   // The final norm on the asked rows alone.
-  ensure_size(act.head_rows, n * H);
-  std::vector<int32_t> tokens(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const LogprobTarget& t = targets[static_cast<size_t>(i)];
-    std::copy_n(act.hidden.data() + (t.sequence * b.tokens + t.position) * H, H, act.head_rows.data() + i * H);
-    tokens[static_cast<size_t>(i)] = t.token;
-  }
+  std::vector<int32_t> tokens;
+  gather_target_rows(act.hidden.data(), H, b, targets, act.head_rows, tokens);
   vector_ops().rmsnorm(act.head_rows.data(), act.head_rows.data(), model.weights.final_norm.data(), n, H,
                        static_cast<float>(c.rms_norm_eps));
   const LinearWeights& head =

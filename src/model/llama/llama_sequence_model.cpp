@@ -1,6 +1,7 @@
 #include "model/llama/llama_sequence_model.h"
 
 #include "core/error.h"
+#include "core/file_util.h"
 #include "model/llama/llama_checkpoint.h"
 
 namespace squish {
@@ -20,6 +21,8 @@ LlamaSequenceModel::LlamaSequenceModel(LlamaModel model, ModelInfo loaded)
     : model_(std::move(model)), info_(std::move(loaded)) {
   info_.source = model_.source;
   describe_llama(model_.config, info_);
+  if (info_.config_text.empty())
+    info_.config_text = info_.config_path.empty() ? llama_config_json(model_.config) : read_file(info_.config_path);
 }
 
 void LlamaSequenceModel::forward(const TokenBatch&, std::vector<float>&, const ForwardOptions&) {

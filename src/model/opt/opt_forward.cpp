@@ -1,0 +1,113 @@
+#include "model/opt/opt_forward.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "kernels/causal_attention.h"
+#include "kernels/vector_ops.h"
+#include "model/common/tap_sites.h"
+
+namespace squish {
+namespace {
+
+CausalAttentionShape attention_shape(const OptConfig& c, const TokenBatch& b) {
+  return {b.batch, b.tokens, c.num_attention_heads, c.num_attention_heads, c.head_dim()};
+}
+
+void reserve(const OptConfig& c, const TokenBatch& b, OptActivations& act) {
+  const int64_t M = b.batch * b.tokens;
+  ensure_size(act.hidden, M * c.hidden_size);
+  ensure_size(act.normed, M * c.hidden_size);
+  ensure_size(act.qkv, M * 3 * c.hidden_size);
+  ensure_size(act.context, M * c.hidden_size);
+  ensure_size(act.intermediate, M * c.ffn_dim);
+  ensure_size(act.attention, causal_attention_workspace_floats(attention_shape(c, b)));
+}
+
+void layernorm(float* y, const float* x, const OptLayerNorm& n, int64_t rows, int64_t cols) {
+  vector_ops().layernorm(y, x, n.weight.data(), n.bias.data(), rows, cols, OptConfig::kLayerNormEps);
+}
+
+void decoder_layer(const OptModel& model, int layer, const TokenBatch& b, OptActivations& act, const Tap* tap) {
+  const OptConfig& c = model.config;
+  const OptLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
+  const int64_t M = b.batch * b.tokens, H = c.hidden_size;
+  float* hidden = act.hidden.data();
+  layernorm(act.normed.data(), hidden, l.attention_norm, M, H);
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.normed.data(), M, b.tokens, b), M, Epilogue::kNone,
+               act.linear);
+  causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
+                   b.branch_ids.empty() ? nullptr : b.branch_ids.data(), attention_shape(c, b));
+  linear_apply(l.attention_out, hidden, tapped_input(tap, act.tap_input, layer, l.attention_out, act.context.data(), M, b.tokens, b), M,
+               Epilogue::kAccumulate, act.linear);
+  layernorm(act.normed.data(), hidden, l.ffn_norm, M, H);
+  linear_apply(l.fc1, act.intermediate.data(), tapped_input(tap, act.tap_input, layer, l.fc1, act.normed.data(), M, b.tokens, b), M,
+               Epilogue::kRelu, act.linear);
+  linear_apply(l.fc2, hidden, tapped_input(tap, act.tap_input, layer, l.fc2, act.intermediate.data(), M, b.tokens, b), M,
+               Epilogue::kAccumulate, act.linear);
+  emit_tap(tap, {TapSite::kLayerOutput, layer}, hidden, M, H, b.tokens, b);
+}
+
+}  // namespace
+
+TokenLimits opt_token_limits(const OptConfig& c) { return {c.vocab_size, 1, c.max_position_embeddings, true}; }
+
+void opt_embed(const OptModel& model, const TokenBatch& b, OptActivations& act) {
+  validate_token_batch(opt_token_limits(model.config), b);
+  reserve(model.config, b, act);
+  const int64_t M = b.batch * b.tokens, H = model.config.hidden_size;
+  // HF derives positions from the attention mask's running count (right padding: 0..len-1); a
+  // continuation branch's tokens follow the shared prefix, as if it stood alone after it.
+  act.positions.resize(static_cast<size_t>(M));
+  causal_positions(act.positions.data(), b.lengths.data(), b.branch_ids.empty() ? nullptr : b.branch_ids.data(),
+                   b.batch, b.tokens);
+  float* hidden = act.hidden.data();
+  const float* positions = model.weights.embed_positions.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < M; ++row) {
+    const float* position = positions + (act.positions[static_cast<size_t>(row)] + OptConfig::kPositionOffset) * H;
+    std::copy_n(position, H, hidden + row * H);
+    model.weights.embed_tokens.add_row(b.input_ids[static_cast<size_t>(row)], hidden + row * H);
+  }
+}
+
+void opt_run_layers(const OptModel& model, const TokenBatch& b, OptActivations& act, int first, int end,
+                    const Tap* tap) {
+  const int layers = static_cast<int>(model.config.num_hidden_layers);
+  if (first < 0 || end > layers || first > end)
+    throw Error(ExitCode::kInternal, "opt_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
+                                         ") of a " + std::to_string(layers) + "-layer model");
+  validate_token_batch(opt_token_limits(model.config), b);
+  if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
+    throw Error(ExitCode::kInternal, "opt_run_layers: hidden states smaller than the batch");
+  reserve(model.config, b, act);
+  for (int i = first; i < end; ++i) decoder_layer(model, i, b, act, tap);
+}
+
+void opt_target_logprobs(const OptModel& model, const TokenBatch& b, const std::vector<LogprobTarget>& targets,
+                         OptActivations& act, std::vector<double>& logprobs, const Tap* tap) {
+  const OptConfig& c = model.config;
+  const int64_t H = c.hidden_size, n = static_cast<int64_t>(targets.size());
+  check_logprob_targets(b, targets, c.vocab_size);
+  opt_embed(model, b, act);
+  emit_tap(tap, {TapSite::kEmbeddings, -1}, act.hidden.data(), b.batch * b.tokens, H, b.tokens, b);
+  opt_run_layers(model, b, act, 0, static_cast<int>(c.num_hidden_layers), tap);
+  // The final LayerNorm on the asked rows alone.
+  std::vector<int32_t> tokens;
+  gather_target_rows(act.hidden.data(), H, b, targets, act.head_rows, tokens);
+  layernorm(act.head_rows.data(), act.head_rows.data(), model.weights.final_norm, n, H);
+  const LinearWeights& head =
+      c.tie_word_embeddings ? model.weights.embed_tokens.projection() : *model.weights.lm_head.weights;
+  logprobs.resize(static_cast<size_t>(n));
+  causal_lm_logprobs(head, act.head_rows.data(), n, tokens.data(), logprobs.data(), act.head);
+}
+
+double opt_forward_flops(const OptConfig& c, int64_t batch, int64_t tokens, int64_t head_rows) {
+  const double M = static_cast<double>(batch * tokens), T = static_cast<double>(tokens);
+  const double H = static_cast<double>(c.hidden_size), FF = static_cast<double>(c.ffn_dim);
+  const double layer = 2.0 * M * (4.0 * H * H + 2.0 * H * FF) + 2.0 * 2.0 * M * T * H;
+  return static_cast<double>(c.num_hidden_layers) * layer +
+         2.0 * static_cast<double>(head_rows) * H * static_cast<double>(c.vocab_size);
+}
+
+}  // namespace squish
