@@ -37,7 +37,7 @@
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "eval/bench.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "kernels/attention.h"
 #include "kernels/cpu_features.h"
 #include "kernels/dnnl_context.h"

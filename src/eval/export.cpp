@@ -9,7 +9,6 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/staged_directory.h"
-#include "io/hf_config.h"
 #include "io/safetensors_writer.h"
 #include "model/common/linear_formats.h"
 #include "model/load_model.h"
@@ -25,11 +24,11 @@ void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& 
   }
 }
 
-// The source's config.json with what the model itself says: its architecture and labels (a trained
-// encoder became a classifier) and its per-layer sizes (which structured pruning changed).
+// The source's config.json as the model states it (its per-layer sizes, which structured pruning
+// changes, already in info.config_text) with its architecture and labels (a trained encoder became
+// a classifier).
 nlohmann::ordered_json config_of(const ModelInfo& info) {
-  nlohmann::ordered_json config = nlohmann::ordered_json::parse(
-      config_text_with_layer_sizes(info.config_text, info.layer_heads, info.layer_intermediate_sizes, info.source));
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(info.config_text);
   config["architectures"] = nlohmann::ordered_json::array({info.architecture});
   if (info.has_classifier) {
     nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();

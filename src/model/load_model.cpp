@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/json_file.h"
 #include "io/model_dir.h"
 #include "io/weights_file.h"

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/safetensors.h"
 #include "model/bert/bert_checkpoint.h"
 #include "test_paths.h"

@@ -11,7 +11,7 @@
 #include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_forward.h"
 #include "test_paths.h"

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/safetensors.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_forward.h"

@@ -12,7 +12,7 @@
 #include "eval/metrics.h"
 #include "eval/runner.h"
 #include "io/datasets/dataset.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/safetensors.h"
 #include "io/torch_zip.h"
 #include "io/tokenizer/wordpiece.h"

@@ -15,7 +15,7 @@
 #include "eval/inspect.h"
 #include "eval/runner.h"
 #include "io/datasets/dataset.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/safetensors.h"
 #include "io/tokenizer/wordpiece.h"
 #include "model/bert/bert_checkpoint.h"

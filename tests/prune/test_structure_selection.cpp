@@ -8,7 +8,7 @@
 #include <random>
 
 #include "core/error.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/safetensors.h"
 #include "model/bert/bert_checkpoint.h"
 #include "prune/structured.h"

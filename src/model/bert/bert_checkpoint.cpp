@@ -7,7 +7,7 @@
 #include <span>
 
 #include "core/error.h"
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 #include "io/weights_file.h"
 #include "model/bert/bert_tensor_table.h"
 #include "model/common/linear_formats.h"

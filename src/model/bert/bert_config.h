@@ -1,6 +1,5 @@
 // The hyper-parameters of a BERT encoder, as HF's config.json states them (BertConfig), plus the
-// classification head's labels. Parsed and validated by io/hf_config.h; plain data here so io
-// depends on this header alone.
+// classification head's labels. Parsed and validated by bert_config_file.h; plain data here.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include "core/file_util.h"
 #include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_config_file.h"
 
 namespace squish {
 
@@ -24,7 +25,10 @@ void describe_bert(const BertConfig& c, bool has_classifier, ModelInfo& info) {
 BertSequenceModel::BertSequenceModel(BertModel model, ModelInfo loaded) : model_(std::move(model)), info_(std::move(loaded)) {
   info_.source = model_.source;
   describe_bert(model_.config, model_.weights.has_classifier, info_);
-  if (info_.config_text.empty() && !info_.config_path.empty()) info_.config_text = read_file(info_.config_path);
+  // The file as loaded, with the per-layer sizes this model has (structured pruning may have shrunk it since).
+  if (!info_.config_path.empty())
+    info_.config_text = config_text_with_layer_sizes(read_file(info_.config_path), info_.layer_heads,
+                                                     info_.layer_intermediate_sizes, info_.config_path);
 }
 
 void BertSequenceModel::forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options) {

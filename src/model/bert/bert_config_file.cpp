@@ -1,4 +1,4 @@
-#include "io/hf_config.h"
+#include "model/bert/bert_config_file.h"
 
 #include <algorithm>
 
