@@ -44,30 +44,20 @@ std::unique_ptr<SequenceModel> load_gguf_model(const std::string& path) {
   return std::make_unique<LlamaSequenceModel>(std::move(model), std::move(info));
 }
 
-std::unique_ptr<SequenceModel> load_llama_dir(const std::string& model_dir, const nlohmann::json& config) {
+// A decoder's HF directory: its config parsed by `parse`, its weights bound by `from_tensors`.
+template <class SequenceModelType, class Parse, class FromTensors>
+std::unique_ptr<SequenceModel> load_decoder_dir(const std::string& model_dir, const nlohmann::json& config, Parse parse,
+                                                FromTensors from_tensors) {
   const std::string config_path = model_dir + "/config.json";
-  const LlamaConfig c = parse_llama_config(config, config_path);
+  const auto c = parse(config, config_path);
   const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
   ModelInfo info;
   info.config_path = config_path;
   describe_weights(weights, info);
   if (read_container_plan(weights.metadata, weights.paths.front()))
     throw ConfigError(weights.paths.front() + ": squish containers of causal LMs are not read yet");
-  LlamaModel model = llama_from_tensors(c, weights.tensors, weights.paths.front(), &info.unused_tensors);
-  return std::make_unique<LlamaSequenceModel>(std::move(model), std::move(info));
-}
-
-std::unique_ptr<SequenceModel> load_opt_dir(const std::string& model_dir, const nlohmann::json& config) {
-  const std::string config_path = model_dir + "/config.json";
-  const OptConfig c = parse_opt_config(config, config_path);
-  const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
-  ModelInfo info;
-  info.config_path = config_path;
-  describe_weights(weights, info);
-  if (read_container_plan(weights.metadata, weights.paths.front()))
-    throw ConfigError(weights.paths.front() + ": squish containers of causal LMs are not read yet");
-  OptModel model = opt_from_tensors(c, weights.tensors, weights.paths.front(), &info.unused_tensors);
-  return std::make_unique<OptSequenceModel>(std::move(model), std::move(info));
+  auto model = from_tensors(c, weights.tensors, weights.paths.front(), &info.unused_tensors);
+  return std::make_unique<SequenceModelType>(std::move(model), std::move(info));
 }
 
 }  // namespace
@@ -100,8 +90,10 @@ std::unique_ptr<SequenceModel> load_model(const std::string& model_dir, const Lo
   require_model_dir(model_dir);
   const nlohmann::json config_json = read_json_object(model_dir + "/config.json");
   const std::string model_type = model_type_of(config_json, model_dir + "/config.json");
-  if (model_type == "llama") return load_llama_dir(model_dir, config_json);
-  if (model_type == "opt") return load_opt_dir(model_dir, config_json);
+  if (model_type == "llama")
+    return load_decoder_dir<LlamaSequenceModel>(model_dir, config_json, parse_llama_config, llama_from_tensors);
+  if (model_type == "opt")
+    return load_decoder_dir<OptSequenceModel>(model_dir, config_json, parse_opt_config, opt_from_tensors);
   const BertConfig config = parse_bert_config_file(model_dir + "/config.json");
   const WeightsFile weights = read_weights_file(find_weights_file(model_dir));
   ModelInfo info;

@@ -7,10 +7,11 @@
 #include <span>
 
 #include "core/error.h"
-#include "model/bert/bert_config_file.h"
 #include "io/weights_file.h"
+#include "model/bert/bert_config_file.h"
 #include "model/bert/bert_tensor_table.h"
 #include "model/common/linear_formats.h"
+#include "model/common/stored_tensors.h"
 #include "model/common/tensor_binder.h"
 
 namespace squish {
@@ -251,21 +252,20 @@ void add_random_head(BertModel& model, uint64_t seed) {
 namespace {
 
 // Every tensor of the model under its HF name ("bert."-prefixed for a *ForSequenceClassification
-// model, as HF saves it): plain tensors through `write_float`, each Linear module through `write_part`.
-void for_each_stored(const BertModel& model, const std::function<void(const std::string&, const Tensor&)>& write_float,
-                     const std::function<void(const std::string& part, const Linear&, int64_t first_row, int64_t rows)>& write_part,
-                     const std::function<void(const std::string& table, const EmbeddingTable&)>& write_table) {
+// model, as HF saves it), in the name table's order.
+std::vector<TensorToWrite> stored_tensors(const BertModel& model, StoredTensors sink) {
   const bool prefixed = model.weights.has_classifier;
   const BertWeights& w = model.weights;
   for_each_tensor(model.config, w, [&](const BertTensorInfo& info, int layer) {
     const std::string name = (prefixed && bert_tensor_has_prefix(info.scope) ? "bert." : "") +
                              bert_tensor_name(info.pattern, layer);
+    const std::string module = name.substr(0, name.rfind('.'));
     if (info.tensor || info.layer_tensor) {
-      write_float(name, info.tensor ? w.*info.tensor : w.layers[static_cast<size_t>(layer)].*info.layer_tensor);
+      sink.tensor(name, info.tensor ? w.*info.tensor : w.layers[static_cast<size_t>(layer)].*info.layer_tensor);
       return;
     }
     if (info.embedding) {
-      write_table(name.substr(0, name.size() - std::string_view(".weight").size()), w.*info.embedding);
+      sink.table(module, w.*info.embedding);
       return;
     }
     const Linear& l = linear_of(w, info.linear, info.layer_linear, layer);
@@ -273,50 +273,24 @@ void for_each_stored(const BertModel& model, const std::function<void(const std:
     for (int p = 0; p < info.part; ++p) first_row += l.parts[static_cast<size_t>(p)].rows;
     const int64_t rows = l.parts[static_cast<size_t>(info.part)].rows;
     if (info.param == LinearParam::kWeight) {
-      write_part(name.substr(0, name.size() - std::string_view(".weight").size()), l, first_row, rows);
+      sink.linear_part(module, l, first_row, rows);
     } else {
       Tensor bias({rows});
       std::copy_n(l.bias.data() + first_row, rows, bias.data());
-      write_float(name, bias);
+      sink.tensor(name, bias);
     }
   });
+  return sink.take();
 }
 
 }  // namespace
 
 std::vector<TensorToWrite> bert_checkpoint_tensors(const BertModel& model, DType dtype) {
-  std::map<const Linear*, Tensor> dequantized;
-  std::vector<TensorToWrite> out;
-  for_each_stored(
-      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write(name, t, dtype)); },
-      [&](const std::string& part, const Linear& l, int64_t first_row, int64_t rows) {
-        auto [it, fresh] = dequantized.try_emplace(&l);
-        if (fresh) it->second = linear_dequantize(l);
-        const int64_t k = l.in_features();
-        Tensor slice({rows, k});
-        std::copy_n(it->second.data() + first_row * k, rows * k, slice.data());
-        out.push_back(tensor_to_write(part + ".weight", slice, dtype));
-      },
-      [&](const std::string& table, const EmbeddingTable& t) {
-        out.push_back(tensor_to_write(table + ".weight", t.dequantize(), dtype));
-      });
-  return out;
+  return stored_tensors(model, StoredTensors(StoredTensors::Kind::kCheckpoint, dtype));
 }
 
 std::vector<TensorToWrite> bert_container_tensors(const BertModel& model) {
-  std::vector<TensorToWrite> out;
-  for_each_stored(
-      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write_lossless(name, t)); },
-      [&](const std::string& part, const Linear& l, int64_t first_row, int64_t rows) {
-        for (TensorToWrite& t : l.weights->stored_rows(first_row, rows)) {
-          t.name = part + t.name;
-          out.push_back(std::move(t));
-        }
-      },
-      [&](const std::string& table, const EmbeddingTable& t) {
-        for (TensorToWrite& stored : t.stored(table)) out.push_back(std::move(stored));
-      });
-  return out;
+  return stored_tensors(model, StoredTensors(StoredTensors::Kind::kContainer));
 }
 
 std::vector<std::pair<std::string, int64_t>> bert_parameter_groups(const BertConfig& config, bool with_pooler,

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "model/common/stored_tensors.h"
 #include "model/common/tensor_binder.h"
 
 namespace squish {
@@ -195,68 +196,32 @@ Tensor un_permute_rotary_rows(const Tensor& gguf, int64_t heads) { return transp
 
 namespace {
 
-// Every tensor of the model under its HF name: plain tensors through `write_float`, each HF module
-// of a Linear through `write_part`, the embedding table through `write_table`.
-void for_each_stored(const LlamaModel& model, const std::function<void(const std::string&, const Tensor&)>& write_float,
-                     const std::function<void(const LinearPart& part, const Linear&, int64_t first_row)>& write_part,
-                     const std::function<void(const std::string& table, const EmbeddingTable&)>& write_table) {
+// Every tensor of the model under its HF name, in the name table's order.
+std::vector<TensorToWrite> stored_tensors(const LlamaModel& model, StoredTensors sink) {
   const LlamaWeights& w = model.weights;
-  auto linear = [&](const Linear& l) {
-    int64_t first = 0;
-    for (const LinearPart& part : l.parts) {
-      write_part(part, l, first);
-      first += part.rows;
-    }
-  };
-  write_table("model.embed_tokens", w.embed_tokens);
+  sink.table("model.embed_tokens", w.embed_tokens);
   for (size_t i = 0; i < w.layers.size(); ++i) {
     const LlamaLayerWeights& l = w.layers[i];
-    write_float(name_at(row_of(Slot::kInputNorm).hf, static_cast<int64_t>(i)), l.input_norm);
-    linear(l.qkv);
-    linear(l.attention_out);
-    write_float(name_at(row_of(Slot::kPostNorm).hf, static_cast<int64_t>(i)), l.post_attention_norm);
-    linear(l.gate_up);
-    linear(l.down);
+    sink.tensor(name_at(row_of(Slot::kInputNorm).hf, static_cast<int64_t>(i)), l.input_norm);
+    sink.linear(l.qkv);
+    sink.linear(l.attention_out);
+    sink.tensor(name_at(row_of(Slot::kPostNorm).hf, static_cast<int64_t>(i)), l.post_attention_norm);
+    sink.linear(l.gate_up);
+    sink.linear(l.down);
   }
-  write_float(row_of(Slot::kFinalNorm).hf, w.final_norm);
-  if (!w.tied_head) linear(w.lm_head);
+  sink.tensor(row_of(Slot::kFinalNorm).hf, w.final_norm);
+  if (!w.tied_head) sink.linear(w.lm_head);
+  return sink.take();
 }
 
 }  // namespace
 
 std::vector<TensorToWrite> llama_checkpoint_tensors(const LlamaModel& model, DType dtype) {
-  std::map<const Linear*, Tensor> dequantized;
-  std::vector<TensorToWrite> out;
-  for_each_stored(
-      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write(name, t, dtype)); },
-      [&](const LinearPart& part, const Linear& l, int64_t first_row) {
-        auto [it, fresh] = dequantized.try_emplace(&l);
-        if (fresh) it->second = linear_dequantize(l);
-        const int64_t k = l.in_features();
-        Tensor slice({part.rows, k});
-        std::copy_n(it->second.data() + first_row * k, part.rows * k, slice.data());
-        out.push_back(tensor_to_write(part.name + ".weight", slice, dtype));
-      },
-      [&](const std::string& table, const EmbeddingTable& t) {
-        out.push_back(tensor_to_write(table + ".weight", t.dequantize(), dtype));
-      });
-  return out;
+  return stored_tensors(model, StoredTensors(StoredTensors::Kind::kCheckpoint, dtype));
 }
 
 std::vector<TensorToWrite> llama_container_tensors(const LlamaModel& model) {
-  std::vector<TensorToWrite> out;
-  for_each_stored(
-      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write_lossless(name, t)); },
-      [&](const LinearPart& part, const Linear& l, int64_t first_row) {
-        for (TensorToWrite& t : l.weights->stored_rows(first_row, part.rows)) {
-          t.name = part.name + t.name;
-          out.push_back(std::move(t));
-        }
-      },
-      [&](const std::string& table, const EmbeddingTable& t) {
-        for (TensorToWrite& stored : t.stored(table)) out.push_back(std::move(stored));
-      });
-  return out;
+  return stored_tensors(model, StoredTensors(StoredTensors::Kind::kContainer));
 }
 
 }  // namespace squish

@@ -3,22 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "model/common/config_fields.h"
 
 namespace squish {
 namespace {
-
-int64_t positive(const nlohmann::json& j, const char* key, const std::string& file) {
-  if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int64_t>() <= 0)
-    throw ConfigError(file + ": \"" + key + "\": expected a positive integer");
-  return j[key].get<int64_t>();
-}
-
-double positive_real(const nlohmann::json& j, const char* key, double fallback, const std::string& file) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_number() || j[key].get<double>() <= 0)
-    throw ConfigError(file + ": \"" + key + "\": expected a positive number");
-  return j[key].get<double>();
-}
 
 void check_shapes(const LlamaConfig& c, const std::string& file) {
   if (c.num_attention_heads % c.num_key_value_heads != 0)
@@ -32,28 +20,26 @@ void check_shapes(const LlamaConfig& c, const std::string& file) {
 
 LlamaConfig parse_llama_config(const nlohmann::json& j, const std::string& file) {
   LlamaConfig c;
-  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
-      j["architectures"][0].is_string())
-    c.architecture = j["architectures"][0].get<std::string>();
+  c.architecture = architecture_field(j, c.architecture);
   if (c.architecture != "LlamaForCausalLM")
     throw ConfigError(file + ": architecture " + c.architecture + ": squish runs LlamaForCausalLM of model_type llama");
-  c.vocab_size = positive(j, "vocab_size", file);
-  c.hidden_size = positive(j, "hidden_size", file);
-  c.intermediate_size = positive(j, "intermediate_size", file);
-  c.num_hidden_layers = positive(j, "num_hidden_layers", file);
-  c.num_attention_heads = positive(j, "num_attention_heads", file);
+  c.vocab_size = positive_integer_field(j, "vocab_size", file);
+  c.hidden_size = positive_integer_field(j, "hidden_size", file);
+  c.intermediate_size = positive_integer_field(j, "intermediate_size", file);
+  c.num_hidden_layers = positive_integer_field(j, "num_hidden_layers", file);
+  c.num_attention_heads = positive_integer_field(j, "num_attention_heads", file);
   c.num_key_value_heads = j.contains("num_key_value_heads") && !j["num_key_value_heads"].is_null()
-                              ? positive(j, "num_key_value_heads", file)
+                              ? positive_integer_field(j, "num_key_value_heads", file)
                               : c.num_attention_heads;
-  c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? positive(j, "head_dim", file)
+  c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? positive_integer_field(j, "head_dim", file)
                                                                   : c.hidden_size / c.num_attention_heads;
-  c.max_position_embeddings = positive(j, "max_position_embeddings", file);
-  c.rms_norm_eps = positive_real(j, "rms_norm_eps", 1e-6, file);
+  c.max_position_embeddings = positive_integer_field(j, "max_position_embeddings", file);
+  c.rms_norm_eps = positive_number_field(j, "rms_norm_eps", 1e-6, file);
   // transformers 5 writes rope_parameters {rope_theta, rope_type}; earlier versions rope_theta and rope_scaling.
-  c.rope_theta = positive_real(j, "rope_theta", 10000.0, file);
+  c.rope_theta = positive_number_field(j, "rope_theta", 10000.0, file);
   if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
     const nlohmann::json& rope = j["rope_parameters"];
-    c.rope_theta = positive_real(rope, "rope_theta", c.rope_theta, file);
+    c.rope_theta = positive_number_field(rope, "rope_theta", c.rope_theta, file);
     const std::string type = rope.value("rope_type", std::string("default"));
     if (type != "default")
       throw ConfigError(file + ": \"rope_parameters\": rope_type \"" + type +
@@ -93,8 +79,8 @@ LlamaConfig llama_config_from_gguf(const nlohmann::json& m, int64_t vocab_rows, 
   if (m.contains("llama.rope.dimension_count") && integer("llama.rope.dimension_count") != c.head_dim)
     throw ConfigError(file + ": llama.rope.dimension_count: partial rotary embeddings are not supported");
   c.max_position_embeddings = integer("llama.context_length");
-  c.rms_norm_eps = positive_real(m, "llama.attention.layer_norm_rms_epsilon", 1e-5, file);
-  c.rope_theta = positive_real(m, "llama.rope.freq_base", 10000.0, file);
+  c.rms_norm_eps = positive_number_field(m, "llama.attention.layer_norm_rms_epsilon", 1e-5, file);
+  c.rope_theta = positive_number_field(m, "llama.rope.freq_base", 10000.0, file);
   if (m.contains("llama.rope.scaling.type") && m["llama.rope.scaling.type"] != "none")
     throw ConfigError(file + ": llama.rope.scaling.type: scaled rotary embeddings are not supported");
   check_shapes(c, file);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "model/common/stored_tensors.h"
 #include "model/common/tensor_binder.h"
 
 namespace squish {
@@ -172,79 +173,37 @@ ParameterGroups opt_parameter_groups(const OptConfig& c) {
 
 namespace {
 
-// Every tensor of the model under its HF name: plain tensors through `write_float`, each HF module
-// of a Linear through `write_part` (its bias rows through `write_float`), the token table through
-// `write_table`.
-void for_each_stored(const OptModel& model, const std::function<void(const std::string&, const Tensor&)>& write_float,
-                     const std::function<void(const LinearPart& part, const Linear&, int64_t first_row)>& write_part,
-                     const std::function<void(const std::string& table, const EmbeddingTable&)>& write_table) {
+// Every tensor of the model under its HF name, in the name table's order.
+std::vector<TensorToWrite> stored_tensors(const OptModel& model, StoredTensors sink) {
   const OptWeights& w = model.weights;
-  auto linear = [&](const Linear& l) {
-    int64_t first = 0;
-    for (const LinearPart& part : l.parts) {
-      write_part(part, l, first);
-      if (!l.bias.values.empty()) {
-        Tensor bias({part.rows});
-        std::copy_n(l.bias.data() + first, part.rows, bias.data());
-        write_float(part.name + ".bias", bias);
-      }
-      first += part.rows;
-    }
-  };
   auto norm = [&](Slot slot, int64_t layer, const OptLayerNorm& n) {
-    write_float(tensor_name(slot, layer, Param::kWeight), n.weight);
-    write_float(tensor_name(slot, layer, Param::kBias), n.bias);
+    sink.tensor(tensor_name(slot, layer, Param::kWeight), n.weight);
+    sink.tensor(tensor_name(slot, layer, Param::kBias), n.bias);
   };
-  write_table(module_name(Slot::kTokens, -1), w.embed_tokens);
-  write_float(tensor_name(Slot::kPositions, -1, Param::kWeight), w.embed_positions);
+  sink.table(module_name(Slot::kTokens, -1), w.embed_tokens);
+  sink.tensor(tensor_name(Slot::kPositions, -1, Param::kWeight), w.embed_positions);
   for (size_t i = 0; i < w.layers.size(); ++i) {
     const OptLayerWeights& l = w.layers[i];
     norm(Slot::kAttentionNorm, static_cast<int64_t>(i), l.attention_norm);
-    linear(l.qkv);
-    linear(l.attention_out);
+    sink.linear(l.qkv);
+    sink.linear(l.attention_out);
     norm(Slot::kFfnNorm, static_cast<int64_t>(i), l.ffn_norm);
-    linear(l.fc1);
-    linear(l.fc2);
+    sink.linear(l.fc1);
+    sink.linear(l.fc2);
   }
   norm(Slot::kFinalNorm, -1, w.final_norm);
-  if (!model.config.tie_word_embeddings) linear(w.lm_head);
+  if (!model.config.tie_word_embeddings) sink.linear(w.lm_head);
+  return sink.take();
 }
 
 }  // namespace
 
 std::vector<TensorToWrite> opt_checkpoint_tensors(const OptModel& model, DType dtype) {
-  std::map<const Linear*, Tensor> dequantized;
-  std::vector<TensorToWrite> out;
-  for_each_stored(
-      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write(name, t, dtype)); },
-      [&](const LinearPart& part, const Linear& l, int64_t first_row) {
-        auto [it, fresh] = dequantized.try_emplace(&l);
-        if (fresh) it->second = linear_dequantize(l);
-        const int64_t k = l.in_features();
-        Tensor slice({part.rows, k});
-        std::copy_n(it->second.data() + first_row * k, part.rows * k, slice.data());
-        out.push_back(tensor_to_write(part.name + ".weight", slice, dtype));
-      },
-      [&](const std::string& table, const EmbeddingTable& t) {
-        out.push_back(tensor_to_write(table + ".weight", t.dequantize(), dtype));
-      });
-  return out;
+  return stored_tensors(model, StoredTensors(StoredTensors::Kind::kCheckpoint, dtype));
 }
 
 std::vector<TensorToWrite> opt_container_tensors(const OptModel& model) {
-  std::vector<TensorToWrite> out;
-  for_each_stored(
-      model, [&](const std::string& name, const Tensor& t) { out.push_back(tensor_to_write_lossless(name, t)); },
-      [&](const LinearPart& part, const Linear& l, int64_t first_row) {
-        for (TensorToWrite& t : l.weights->stored_rows(first_row, part.rows)) {
-          t.name = part.name + t.name;
-          out.push_back(std::move(t));
-        }
-      },
-      [&](const std::string& table, const EmbeddingTable& t) {
-        for (TensorToWrite& stored : t.stored(table)) out.push_back(std::move(stored));
-      });
-  return out;
+  return stored_tensors(model, StoredTensors(StoredTensors::Kind::kContainer));
 }
 
 }  // namespace squish

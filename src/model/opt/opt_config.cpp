@@ -3,15 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "model/common/config_fields.h"
 
 namespace squish {
 namespace {
-
-int64_t positive(const nlohmann::json& j, const char* key, const std::string& file) {
-  if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int64_t>() <= 0)
-    throw ConfigError(file + ": \"" + key + "\": expected a positive integer");
-  return j[key].get<int64_t>();
-}
 
 // A boolean field, OPTConfig's default when absent or null.
 bool flag(const nlohmann::json& j, const char* key, bool fallback, const std::string& file) {
@@ -30,22 +25,20 @@ void require_flag(const nlohmann::json& j, const char* key, bool supported, cons
 
 OptConfig parse_opt_config(const nlohmann::json& j, const std::string& file) {
   OptConfig c;
-  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
-      j["architectures"][0].is_string())
-    c.architecture = j["architectures"][0].get<std::string>();
+  c.architecture = architecture_field(j, c.architecture);
   if (c.architecture != "OPTForCausalLM")
     throw ConfigError(file + ": architecture " + c.architecture + ": squish runs OPTForCausalLM of model_type opt");
-  c.vocab_size = positive(j, "vocab_size", file);
-  c.hidden_size = positive(j, "hidden_size", file);
-  c.ffn_dim = positive(j, "ffn_dim", file);
-  c.num_hidden_layers = positive(j, "num_hidden_layers", file);
-  c.num_attention_heads = positive(j, "num_attention_heads", file);
-  c.max_position_embeddings = positive(j, "max_position_embeddings", file);
+  c.vocab_size = positive_integer_field(j, "vocab_size", file);
+  c.hidden_size = positive_integer_field(j, "hidden_size", file);
+  c.ffn_dim = positive_integer_field(j, "ffn_dim", file);
+  c.num_hidden_layers = positive_integer_field(j, "num_hidden_layers", file);
+  c.num_attention_heads = positive_integer_field(j, "num_attention_heads", file);
+  c.max_position_embeddings = positive_integer_field(j, "max_position_embeddings", file);
   if (c.hidden_size % c.num_attention_heads != 0)
     throw ConfigError(file + ": \"hidden_size\" " + std::to_string(c.hidden_size) + " does not divide into " +
                       std::to_string(c.num_attention_heads) + " attention heads");
   if (j.contains("word_embed_proj_dim") && !j["word_embed_proj_dim"].is_null() &&
-      positive(j, "word_embed_proj_dim", file) != c.hidden_size)
+      positive_integer_field(j, "word_embed_proj_dim", file) != c.hidden_size)
     throw ConfigError(file + ": \"word_embed_proj_dim\" " + std::to_string(j["word_embed_proj_dim"].get<int64_t>()) +
                       " differs from hidden_size " + std::to_string(c.hidden_size) +
                       ": the project_in/project_out embedding projections (opt-350m) are not supported");
