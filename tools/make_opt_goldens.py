@@ -17,6 +17,7 @@ import gzip
 import json
 import os
 import platform
+import sys
 
 import numpy as np
 import safetensors
@@ -24,19 +25,8 @@ import torch
 import transformers
 from transformers import OPTConfig, OPTForCausalLM
 
-
-def next_token_logprobs(model, sequences):
-    """[sequence][position] log p(ids[position + 1] | ids[..position]), batched with right padding."""
-    longest = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), longest), model.config.pad_token_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, s in enumerate(sequences):
-        ids[i, :len(s)] = torch.tensor(s)
-        mask[i, :len(s)] = 1
-    with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask).logits.double()
-    logp = torch.log_softmax(logits, dim=-1)
-    return [[logp[i, t, s[t + 1]].item() for t in range(len(s) - 1)] for i, s in enumerate(sequences)]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_llama_goldens import next_token_logprobs  # noqa: E402  (the same batched reference)
 
 
 def tiny(out_dir, name, seed, **kw):
