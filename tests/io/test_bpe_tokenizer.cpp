@@ -176,7 +176,8 @@ std::string crafted_text(const nlohmann::json& c) {
 
 int check_crafted(const ByteLevelBpeTokenizer& t, const std::string& name, const std::string& label) {
   int bad = 0;
-  for (const auto& c : golden("crafted.json.gz")["cases"]) {
+  const nlohmann::json crafted = golden("crafted.json.gz");  // a range-for over a temporary's member dangles
+  for (const auto& c : crafted["cases"]) {
     const std::string text = crafted_text(c);
     for (const bool special : {false, true}) {
       const auto want = c[special ? name + "_special" : name].get<std::vector<int32_t>>();
