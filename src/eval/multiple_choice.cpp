@@ -4,14 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <span>
 
 #include "core/error.h"
 #include "core/progress.h"
 
 namespace squish {
 namespace {
-
-bool is_python_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f'); }
 
 int argmax(const std::vector<double>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());  // the first of equal maxima
@@ -119,19 +118,15 @@ MultipleChoiceResult score_multiple_choice(SequenceModel& model, const Tokenizer
   std::vector<double> logprobs;
   for (size_t first = 0; first < order.size(); first += batch_size) {
     const size_t count = std::min(batch_size, order.size() - first);
-    TokenBatch b;
-    b.batch = static_cast<int64_t>(count);
-    b.tokens = static_cast<int64_t>(packed[order[first]].ids.size());
-    b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), 0);
-    b.token_type_ids.assign(b.input_ids.size(), 0);
+    std::vector<std::span<const int32_t>> sequences;
+    for (size_t s = 0; s < count; ++s) sequences.emplace_back(packed[order[first + s]].ids);
+    TokenBatch b = right_padded_batch(sequences);
     b.branch_ids.assign(b.input_ids.size(), 0);
     std::vector<LogprobTarget> targets;
     for (size_t s = 0; s < count; ++s) {
       const PackedItem& p = packed[order[first + s]];
-      const auto at = static_cast<std::ptrdiff_t>(static_cast<int64_t>(s) * b.tokens);
-      std::copy(p.ids.begin(), p.ids.end(), b.input_ids.begin() + at);
-      std::copy(p.branches.begin(), p.branches.end(), b.branch_ids.begin() + at);
-      b.lengths.push_back(static_cast<int32_t>(p.ids.size()));
+      std::copy(p.branches.begin(), p.branches.end(),
+                b.branch_ids.begin() + static_cast<std::ptrdiff_t>(static_cast<int64_t>(s) * b.tokens));
       for (LogprobTarget t : p.targets) {
         t.sequence = static_cast<int64_t>(s);
         targets.push_back(t);

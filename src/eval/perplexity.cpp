@@ -5,11 +5,12 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <span>
 
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/progress.h"
-#include "io/json_error.h"
+#include "io/datasets/jsonl.h"
 
 namespace squish {
 namespace {
@@ -31,24 +32,11 @@ std::vector<std::string> read_text_corpus(const std::string& path) {
   const std::string name = ends_with(path, ".gz") ? path.substr(0, path.size() - 3) : path;
   if (!ends_with(name, ".jsonl") && !ends_with(name, ".json")) return {content};
   std::vector<std::string> texts;
-  size_t start = 0;
-  for (int64_t line_no = 1; start < content.size(); ++line_no) {
-    size_t end = content.find('\n', start);
-    if (end == std::string::npos) end = content.size();
-    const std::string line = content.substr(start, end - start);
-    start = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw FormatError(where + ": malformed JSON: " + json_error_text(e));
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+  for_each_jsonl_object(path, content, [&](const nlohmann::json& j, const std::string& where) {
+    if (!j.contains("text") || !j["text"].is_string())
       throw FormatError(where + ": expected an object with a string \"text\"");
     texts.push_back(j["text"].get<std::string>());
-  }
+  });
   if (texts.empty()) throw FormatError(path + ": no texts");
   return texts;
 }
@@ -93,17 +81,16 @@ PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& token
   std::vector<double> logprobs;
   for (size_t first = 0; first < windows.size(); first += batch_size) {
     const size_t count = std::min(batch_size, windows.size() - first);
-    TokenBatch b;
-    b.batch = static_cast<int64_t>(count);
-    b.tokens = windows[first].end - windows[first].begin;
-    b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), 0);
-    b.token_type_ids.assign(b.input_ids.size(), 0);
+    std::vector<std::span<const int32_t>> sequences;
+    for (size_t s = 0; s < count; ++s) {
+      const Window& w = windows[first + s];
+      sequences.emplace_back(r.texts[w.text].input_ids.data() + w.begin, static_cast<size_t>(w.end - w.begin));
+    }
+    const TokenBatch b = right_padded_batch(sequences);
     std::vector<LogprobTarget> targets;
     for (size_t s = 0; s < count; ++s) {
       const Window& w = windows[first + s];
       const std::vector<int32_t>& ids = r.texts[w.text].input_ids;
-      std::copy(ids.begin() + w.begin, ids.begin() + w.end, b.input_ids.begin() + static_cast<int64_t>(s) * b.tokens);
-      b.lengths.push_back(static_cast<int32_t>(w.end - w.begin));
       for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
         targets.push_back({static_cast<int64_t>(s), j - 1, ids[static_cast<size_t>(w.begin + j)]});
     }

@@ -7,12 +7,10 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "io/json_error.h"
+#include "io/datasets/jsonl.h"
 
 namespace squish {
 namespace {
-
-bool is_python_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f'); }
 
 std::string_view strip(std::string_view s) {
   while (!s.empty() && is_python_space(s.front())) s.remove_prefix(1);
@@ -97,6 +95,8 @@ std::optional<int64_t> index_of(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+bool is_python_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f'); }
+
 std::string hellaswag_preprocess(std::string_view text) {
   const std::string titled = replace_all(strip(text), " [title]", ". ");
   return replace_all(drop_bracket_tags(titled), "  ", " ");
@@ -120,23 +120,8 @@ std::string python_capitalize(std::string_view text) {
 }
 
 std::vector<MultipleChoiceItem> read_hellaswag(const std::string& path) {
-  const std::string text = read_maybe_gzip(path);
   std::vector<MultipleChoiceItem> items;
-  size_t line_start = 0;
-  for (int64_t line_no = 1; line_start < text.size(); ++line_no) {
-    size_t end = text.find('\n', line_start);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + line_start, end - line_start);
-    line_start = end + 1;
-    if (strip(line).empty()) continue;
-    const std::string where = path + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw FormatError(where + ": malformed JSON: " + json_error_text(e));
-    }
-    if (!j.is_object()) throw FormatError(where + ": expected a JSON object");
+  for_each_jsonl_object(path, read_maybe_gzip(path), [&](const nlohmann::json& j, const std::string& where) {
     MultipleChoiceItem item;
     if (j.contains("query")) {
       item.query = string_field(j, "query", where);
@@ -157,7 +142,7 @@ std::vector<MultipleChoiceItem> read_hellaswag(const std::string& path) {
                         "endings, label) or the harness's (query, choices, gold)");
     }
     items.push_back(std::move(item));
-  }
+  });
   if (items.empty()) throw FormatError(path + ": no HellaSwag items");
   return items;
 }

@@ -22,6 +22,9 @@ struct MultipleChoiceItem {
   int gold = -1;                     // index into choices; -1 when the file has no label (test split)
 };
 
+// Python's str.strip()/rstrip() whitespace among ASCII bytes: the harness strips texts with them.
+bool is_python_space(char c);
+
 // The harness's preprocess(): strip, " [title]" -> ". ", drop "[...]" tags (non-greedy, within a
 // line), then every "  " -> " " once, left to right (Python's str.replace).
 std::string hellaswag_preprocess(std::string_view text);

@@ -49,6 +49,20 @@ void validate_token_batch(const TokenLimits& c, const TokenBatch& b) {
   }
 }
 
+TokenBatch right_padded_batch(const std::vector<std::span<const int32_t>>& sequences) {
+  TokenBatch b;
+  b.batch = static_cast<int64_t>(sequences.size());
+  for (const auto& s : sequences) b.tokens = std::max<int64_t>(b.tokens, static_cast<int64_t>(s.size()));
+  b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), 0);
+  b.token_type_ids.assign(b.input_ids.size(), 0);
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    std::copy(sequences[i].begin(), sequences[i].end(),
+              b.input_ids.begin() + static_cast<std::ptrdiff_t>(static_cast<int64_t>(i) * b.tokens));
+    b.lengths.push_back(static_cast<int32_t>(sequences[i].size()));
+  }
+  return b;
+}
+
 TokenBatch make_token_batch(const std::vector<Encoding>& encodings, const std::vector<size_t>& indices, int32_t pad_id) {
   TokenBatch b;
   b.batch = static_cast<int64_t>(indices.size());

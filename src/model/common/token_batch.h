@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "io/tokenizer/tokenizer.h"
@@ -29,6 +30,10 @@ struct TokenLimits {
 
 // A right-padded TokenBatch of the given encodings (pad id for padding).
 TokenBatch make_token_batch(const std::vector<Encoding>& encodings, const std::vector<size_t>& indices, int32_t pad_id);
+
+// Token-id sequences right-padded with id 0 into one batch (type ids 0, T the longest), for the
+// causal-LM tasks, which build their sequences from ids rather than Encodings.
+TokenBatch right_padded_batch(const std::vector<std::span<const int32_t>>& sequences);
 
 // ShapeError naming the first bad id, type id or length.
 void validate_token_batch(const TokenLimits& limits, const TokenBatch& batch);
