@@ -28,11 +28,16 @@ std::string quantize_summary(const QuantizeResult& r) {
                         q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
   text += fmt::format("  Linears     {}; word embeddings {}; {:.2f} stored bits per weight\n", layers,
                       r.embeddings_format, r.average_bits);
-  if (r.calibration)
+  const std::string calibration_use =
+      q.mode == "plan" ? std::string("GPTQ Hessians") : "observer " + std::string(observer_name(q.observer.kind));
+  if (r.calibration && r.calibration->request.eval_split.empty())
+    text += fmt::format("  calibration {} texts of {} ({} tokens), {}\n",
+                        format_count(static_cast<int64_t>(r.calibration->indices.size())),
+                        r.calibration->request.task, format_count(r.calibration->tokens), calibration_use);
+  else if (r.calibration)
     text += fmt::format("  calibration {} {} examples of {} ({} tokens), {}; {} duplicate{} of {} {} texts\n",
                         format_count(static_cast<int64_t>(r.calibration->indices.size())), q.calib_split, q.task,
-                        format_count(r.calibration->tokens),
-                        q.mode == "plan" ? std::string("GPTQ Hessians") : "observer " + std::string(observer_name(q.observer.kind)),
+                        format_count(r.calibration->tokens), calibration_use,
                         r.calibration->duplicates,
                         r.calibration->duplicates == 1 ? "" : "s", q.task, r.eval_split);
   if (r.fallback) {
@@ -57,7 +62,7 @@ void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q)
     refuse_given(cmd, flag, plan, "sets the int8 scheme; a --plan names every format itself");
   for (const char* flag : {"--observer", "--percentile", "--bins"})
     refuse_given(cmd, flag, q.mode != "static", "chooses static activation ranges: it goes with --mode static");
-  for (const char* flag : {"--calib_split", "--calib_size", "--calib_batch_size"})
+  for (const char* flag : {"--calib_data", "--calib_split", "--calib_size", "--calib_batch_size"})
     refuse_given(cmd, flag, !calibrates,
                  "sets the calibration, which runs for --mode static, --max_drop or --rounding gptq only");
   refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq");
@@ -77,11 +82,16 @@ void add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   QuantizeRequest& q = o->request;
   CLI::App* cmd = app.add_subcommand(
-      "quantize", "Quantize a classifier: int8 (dynamic W8A32 or static W8A8), or mixed precision by a --plan");
+      "quantize",
+      "Quantize a classifier or a causal LM: int8 (dynamic W8A32 or static W8A8), or mixed precision by a --plan");
   add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory to quantize");
   add_output_dir_option(*cmd, q.output_dir, "New model directory to write (must not exist, or be empty)");
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb: whose train split calibrates")->required()
-      ->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--task", q.task,
+                  "sst2 | mrpc | imdb: a classifier's task, whose train split calibrates; hellaswag: a causal LM's")
+      ->required()->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  cmd->add_option("--calib_data", q.calib_data,
+                  "A causal LM's calibration texts: sst2 | mrpc | imdb (that task's --calib_split) or a text file "
+                  "(JSONL {\"text\"} or one text a line); default imdb. HellaSwag items are refused");
   cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
   auto* mode = cmd->add_option("--mode", q.mode, "dynamic | static")->capture_default_str()
                    ->check(one_of({"dynamic", "static"}));

@@ -47,6 +47,12 @@ CalibrationSet make_calibration_set(const Tokenizer& tokenizer, const Dataset& e
 // Checks the splits, draws request.size examples with request.seed and makes the set.
 CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request);
 
+// A causal LM's calibration texts, drawn as request.size texts with request.seed: request.task names
+// a classification task (the texts of its request.split) or a text file (JSONL {"text"} per line,
+// or plain text with one text per non-empty line). The model is scored on HellaSwag, so its items
+// are refused, by name or as a file of them. No duplicates are counted: the sources hold no items.
+CalibrationSet load_text_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request);
+
 // Length-bucketed batches of `data`; `truncated`, when given, receives how many examples were cut.
 std::vector<TokenBatch> token_batches(const Tokenizer& tokenizer, const Dataset& data, int max_length, int batch_size,
                                       int64_t* truncated = nullptr);

@@ -38,6 +38,7 @@ std::vector<std::string> model_task_warnings(const ModelInfo& info, const std::s
                                                    info.layers)
                                      : ""));
   }
+  if (!info.has_classifier) return out;  // labels and fine-tuning tasks are a classifier's
   if (!info.finetuning_task.empty() && task_key(info.finetuning_task) != task_key(task))
     out.push_back(fmt::format("the model was fine-tuned for '{}' (config.json finetuning_task) but is used on '{}'",
                               info.finetuning_task, task));

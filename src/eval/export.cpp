@@ -9,14 +9,26 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/staged_directory.h"
+#include "io/gguf.h"
 #include "io/safetensors_writer.h"
+#include "io/tokenizer/bpe_loaders.h"
+#include "io/tokenizer/bpe_tokenizer_json.h"
 #include "model/common/linear_formats.h"
 #include "model/load_model.h"
 
 namespace squish {
 namespace {
 
+// The source's tokenizer files; a GGUF's tokenizer (in its metadata, when it has one) written as HF's files.
 void copy_tokenizer_files(const std::string& source_dir, const StagedDirectory& out) {
+  if (const std::optional<std::string> gguf = gguf_model_file(source_dir)) {
+    const nlohmann::json metadata = read_gguf(*gguf).metadata;
+    if (!metadata.contains("tokenizer.ggml.model")) return;
+    const ByteLevelBpeSpec spec = bpe_spec_from_gguf_metadata(metadata, *gguf);
+    write_file_atomic(out.file("tokenizer.json"), bpe_tokenizer_json(spec).dump(2) + "\n");
+    write_file_atomic(out.file("tokenizer_config.json"), bpe_tokenizer_config(spec).dump(2) + "\n");
+    return;
+  }
   for (const char* name : {"vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "tokenizer.json",
                            "special_tokens_map.json"}) {
     const std::string src = source_dir + "/" + name;

@@ -59,7 +59,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
     j["calibration"] = calibration_json(*r.calibration);
     if (q.mode == "static") j["calibration"]["observer"] = observer;
     if (q.rounding == "gptq") j["calibration"]["used_by"] = "gptq";
-    j["duplicates"] = duplicates_json(*r.calibration);
+    if (!r.calibration->request.eval_split.empty()) j["duplicates"] = duplicates_json(*r.calibration);
   }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;

@@ -171,13 +171,21 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const std::optional<BitPlan> plan = q.mode == "plan" ? std::optional(read_bit_plan(q.plan_path)) : std::nullopt;
   if (q.fallback_metric != "task" && q.fallback_metric != "agreement")
     throw UsageError("--fallback_metric " + q.fallback_metric + ": expected task or agreement");
-  const Task task = parse_task(q.task);
+  // A causal LM is scored on a language-modelling task: no classification split is involved.
+  const bool language_model = q.task == "hellaswag";
+  if (language_model && q.max_drop)
+    throw UsageError("--max_drop measures a classifier's metric on held-out train examples; --task hellaswag has none");
+  if (!language_model && !q.calib_data.empty())
+    throw UsageError("--calib_data chooses a causal LM's calibration texts; a classifier calibrates on --task " +
+                     q.task + "'s --calib_split");
   QuantizeResult r;
   r.request = q;
   r.plan = plan;
   r.threads = num_threads();
-  r.eval_split = q.eval_split.empty() ? default_eval_split(q.task) : q.eval_split;
-  check_calibration_split(q.task, q.calib_split, r.eval_split);
+  if (!language_model) {
+    r.eval_split = q.eval_split.empty() ? default_eval_split(q.task) : q.eval_split;
+    check_calibration_split(q.task, q.calib_split, r.eval_split);
+  }
   const bool needs_calibration = q.mode == "static" || q.max_drop.has_value() || q.rounding == "gptq";
   // Made before the work so a taken output path costs nothing.
   StagedDirectory out(q.output_dir);
@@ -185,7 +193,11 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
   refuse_quantized(*model, q.model_dir, "quantize its fp32 source");
-  check_max_length(q.max_length, *tokenizer, model->info(), task == Task::kMrpc);
+  if (language_model != model->info().has_lm_head)
+    throw UsageError("--model_dir " + q.model_dir + " is " +
+                     (language_model ? "a classifier; --task hellaswag scores causal LMs"
+                                     : "a causal LM; quantize it for --task hellaswag"));
+  if (!language_model) check_max_length(q.max_length, *tokenizer, model->info(), q.task == "mrpc");
   r.warnings = model_task_warnings(model->info(), q.task);
   if (plan)
     for (std::string& w : check_bit_plan(*model, *plan, q.plan_path)) r.warnings.push_back(std::move(w));
@@ -195,8 +207,14 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
 
   std::vector<TokenBatch> calib_batches;
   Dataset holdout;
-  if (needs_calibration) {
-    const Dataset split = load_dataset(task, parse_split(q.calib_split), q.data_dir);
+  if (needs_calibration && language_model) {
+    r.calibration = load_text_calibration_set(
+        *tokenizer, {q.calib_data.empty() ? "imdb" : q.calib_data, q.calib_split, "", q.data_dir, q.calib_size, q.seed,
+                     q.max_length, q.calib_batch_size});
+    calib_batches = std::move(r.calibration->batches);
+    r.calibration->batches.clear();
+  } else if (needs_calibration) {
+    const Dataset split = load_dataset(parse_task(q.task), parse_split(q.calib_split), q.data_dir);
     r.calibration = make_calibration_set(
         *tokenizer, take_subset(split, q.calib_size, q.seed),
         {q.task, q.calib_split, r.eval_split, q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});

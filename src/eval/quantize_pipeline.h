@@ -22,7 +22,10 @@ namespace squish {
 
 struct QuantizeRequest {
   std::string model_dir, output_dir;
-  std::string task;                       // sst2 | mrpc | imdb
+  std::string task;                       // sst2 | mrpc | imdb (classifiers) | hellaswag (causal LMs)
+  // A causal LM's calibration texts (load_text_calibration_set): a task's split or a text file;
+  // empty: imdb. Classifiers calibrate on their task's split.
+  std::string calib_data;
   std::string data_dir = "../shared/data";
   std::string mode = "static";            // dynamic | static | plan (every format from plan_path)
   std::string plan_path;                  // mode plan: a bit plan (quant/bit_plan.h)

@@ -54,9 +54,9 @@ std::unique_ptr<SequenceModel> load_decoder_dir(const std::string& model_dir, co
   ModelInfo info;
   info.config_path = config_path;
   describe_weights(weights, info);
-  if (read_container_plan(weights.metadata, weights.paths.front()))
-    throw ConfigError(weights.paths.front() + ": squish containers of causal LMs are not read yet");
-  auto model = from_tensors(c, weights.tensors, weights.paths.front(), &info.unused_tensors);
+  const std::optional<ContainerPlan> plan = read_container_plan(weights.metadata, weights.paths.front());
+  info.squish_container = plan.has_value();
+  auto model = from_tensors(c, weights.tensors, weights.paths.front(), &info.unused_tensors, plan ? &*plan : nullptr);
   return std::make_unique<SequenceModelType>(std::move(model), std::move(info));
 }
 

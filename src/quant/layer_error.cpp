@@ -51,8 +51,7 @@ void measure_layer_errors(SequenceModel& model, std::span<const TokenBatch> batc
   };
   ForwardOptions options;
   options.tap = &tap;
-  std::vector<float> logits;
-  for (const TokenBatch& batch : batches) model.forward(batch, logits, options);
+  for (const TokenBatch& batch : batches) model.trace(batch, options);
   for (auto& [name, v] : variants) {
     const ErrorSums& s = sums[name];
     const double reference = s.reference > 0 ? s.reference : 1.0;

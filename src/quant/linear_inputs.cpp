@@ -32,9 +32,8 @@ void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> bat
   };
   ForwardOptions options;
   options.tap = &tap;
-  std::vector<float> logits;
   for (const TokenBatch& batch : batches) {
-    model.forward(batch, logits, options);
+    model.trace(batch, options);
     if (on_batch) on_batch(batch);
   }
 }

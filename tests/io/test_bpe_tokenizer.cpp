@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/tokenizer/bpe_loaders.h"
+#include "io/tokenizer/bpe_tokenizer_json.h"
 #include "io/tokenizer/byte_level_bpe.h"
 #include "test_paths.h"
 
@@ -273,6 +274,24 @@ TEST(BpeLoaders, TokenizerJsonAsHfWritesIt) {
   smol_dir.file("tokenizer.json", smol.dump());
   const auto smol_tok = bpe_tokenizer_from_tokenizer_json(smol_dir.dir);
   EXPECT_EQ(check_crafted(*smol_tok, "smollm2", "smollm2 tokenizer.json"), 0);
+}
+
+// What squish export and quantize write beside a model whose tokenizer was a GGUF's metadata: HF's
+// tokenizer.json and tokenizer_config.json, read back with HF's ids and special tokens.
+TEST(BpeLoaders, GgufTokenizerWrittenAsHfFilesGivesHfIds) {
+  const ByteLevelBpeSpec spec = bpe_spec_from_gguf_metadata(smollm2_metadata(), "smollm2_gguf_tokenizer.json");
+  ScratchDir dir("gguf_as_hf");
+  dir.file("tokenizer.json", bpe_tokenizer_json(spec).dump());
+  dir.file("tokenizer_config.json", bpe_tokenizer_config(spec).dump());
+  const auto loaded = load_tokenizer(dir.dir);
+  const auto* bpe = dynamic_cast<const ByteLevelBpeTokenizer*>(loaded.get());
+  ASSERT_NE(bpe, nullptr);
+  EXPECT_EQ(check_crafted(*bpe, "smollm2", "smollm2 written as tokenizer.json"), 0);
+  const ByteLevelBpeTokenizer& original = tokenizer("smollm2");
+  EXPECT_EQ(bpe->bos_id(), original.bos_id());
+  EXPECT_EQ(bpe->eos_id(), original.eos_id());
+  EXPECT_EQ(bpe->pad_id(), original.pad_id());
+  EXPECT_EQ(bpe->vocab_size(), original.vocab_size());
 }
 
 TEST(BpeLoaders, LoadTokenizerDispatches) {

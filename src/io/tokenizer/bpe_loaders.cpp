@@ -357,8 +357,7 @@ std::unique_ptr<ByteLevelBpeTokenizer> bpe_tokenizer_from_vocab_merges(const std
   return std::make_unique<ByteLevelBpeTokenizer>(spec);
 }
 
-std::unique_ptr<ByteLevelBpeTokenizer> bpe_tokenizer_from_gguf_metadata(const json& metadata,
-                                                                        const std::string& path_for_errors) {
+ByteLevelBpeSpec bpe_spec_from_gguf_metadata(const json& metadata, const std::string& path_for_errors) {
   const std::string& path = path_for_errors;
   if (!metadata.is_object()) throw FormatError(path + ": GGUF metadata must be an object");
   const json* model_key = optional_key(metadata, "tokenizer.ggml.model", json::value_t::string, path);
@@ -435,7 +434,12 @@ std::unique_ptr<ByteLevelBpeTokenizer> bpe_tokenizer_from_gguf_metadata(const js
     if (id) add_special(spec, original[static_cast<size_t>(*id)], *id);
   bos_eos_templates(spec, optional_bool(metadata, "tokenizer.ggml.add_bos_token", false, path),
                     optional_bool(metadata, "tokenizer.ggml.add_eos_token", false, path), path);
-  return std::make_unique<ByteLevelBpeTokenizer>(spec);
+  return spec;
+}
+
+std::unique_ptr<ByteLevelBpeTokenizer> bpe_tokenizer_from_gguf_metadata(const json& metadata,
+                                                                        const std::string& path_for_errors) {
+  return std::make_unique<ByteLevelBpeTokenizer>(bpe_spec_from_gguf_metadata(metadata, path_for_errors));
 }
 
 }  // namespace squish

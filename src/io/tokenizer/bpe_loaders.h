@@ -27,6 +27,8 @@ std::unique_ptr<ByteLevelBpeTokenizer> bpe_tokenizer_from_vocab_merges(const std
 
 // GGUF metadata (tokenizer.ggml.*) as transformers' GGUF reader builds a "gpt2" tokenizer, except that
 // tokenizer.ggml.pre "smollm" keeps SmolLM2's digit split. `path_for_errors` names the file in messages.
+// The same tokenizer as a spec (what bpe_tokenizer_json.h writes for an exported model).
+ByteLevelBpeSpec bpe_spec_from_gguf_metadata(const nlohmann::json& metadata, const std::string& path_for_errors);
 std::unique_ptr<ByteLevelBpeTokenizer> bpe_tokenizer_from_gguf_metadata(const nlohmann::json& metadata,
                                                                         const std::string& path_for_errors);
 

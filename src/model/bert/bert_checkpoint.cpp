@@ -11,6 +11,7 @@
 #include "model/bert/bert_config_file.h"
 #include "model/bert/bert_tensor_table.h"
 #include "model/common/linear_formats.h"
+#include "model/common/planned_weights.h"
 #include "model/common/stored_tensors.h"
 #include "model/common/tensor_binder.h"
 
@@ -196,33 +197,23 @@ BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, 
                             std::vector<std::string>* unused, const ContainerPlan* plan) {
   TensorBinder binder(tensors, file, name_variants);
   const bool stored_pooler = binder.has("bert.pooler.dense.weight");
-  std::set<std::string> planned_linears;
+  std::optional<PlannedWeights> stored;
   PlannedLinearSource planned;
   PlannedTableSource planned_table;
-  const StoredTensorLookup lookup = [&](const std::string& name) { return binder.find(name); };
   if (plan) {
+    stored.emplace(*plan, binder, file);
     planned = [&](const std::string& linear, const std::vector<LinearPart>& parts, int64_t k) {
-      const auto it = plan->linears.find(linear);
-      if (it == plan->linears.end()) throw FormatError(file + ": the container's plan does not list Linear '" + linear + "'");
-      planned_linears.insert(linear);
-      const WeightFormat f = parse_weight_format(it->second, file);
-      return f.traits->read(parts, k, f.group_size, lookup, file);
+      return stored->linear(linear, parts, k);
     };
-    if (plan->embeddings != "f32")
-      planned_table = [&](const std::string& canonical, const Shape& shape) -> std::optional<EmbeddingTable> {
-        return EmbeddingTable::read(plan->embeddings,
-                                    canonical.substr(0, canonical.size() - std::string_view(".weight").size()),
-                                    shape[0], shape[1], lookup, file);
-      };
+    planned_table = [&](const std::string& canonical, const Shape& shape) {
+      return stored->table(canonical.substr(0, canonical.size() - std::string_view(".weight").size()), shape[0],
+                           shape[1]);
+    };
   }
   BertModel model = build_bert(
       config, stored_pooler, [&](const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file,
       planned, planned_table);
-  if (plan)
-    for (const auto& [linear, format] : plan->linears)
-      if (!planned_linears.count(linear))
-        throw FormatError(file + ": the container's plan names Linear '" + linear + "', which this " +
-                          config.architecture + " does not have");
+  if (stored) stored->check_all_read(config.architecture);
   if (unused) *unused = binder.unbound();
   return model;
 }

@@ -9,6 +9,11 @@ void SequenceModel::target_logprobs(const TokenBatch&, const std::vector<Logprob
                     " has no language-modelling head (a causal LM such as LlamaForCausalLM has)");
 }
 
+void SequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {
+  std::vector<float> logits;
+  forward(batch, logits, options);
+}
+
 int64_t SequenceModel::parameter_count() const { return total_parameters(parameter_groups()); }
 
 }  // namespace squish

@@ -60,6 +60,10 @@ class SequenceModel {
   // logits: [B, C] row-major; ConfigError for a model without a classification head. Scratch is
   // the model's own, so one forward runs at a time per object.
   virtual void forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options = {}) = 0;
+  // Runs a forward for its Tap alone (calibration, GPTQ's Hessians, layer errors), computing what
+  // inference computes: a classifier's whole forward; a causal LM's embeddings and layers, and its
+  // final norm only where an untied head (a Linear the Tap sees the input of) reads it.
+  virtual void trace(const TokenBatch& batch, const ForwardOptions& options);
   // Floating-point operations a forward of B sequences of T tokens executes.
   virtual double forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const = 0;
   // Every Linear, in forward order.

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "model/common/planned_weights.h"
 #include "model/common/stored_tensors.h"
 #include "model/common/tensor_binder.h"
 
@@ -70,52 +72,65 @@ const LlamaTensorName& row_of(Slot slot) {
   return *std::find_if(std::begin(kNames), std::end(kNames), [&](const LlamaTensorName& r) { return r.slot == slot; });
 }
 
-// A fused Linear of the given slots, its parts named by their HF modules (".weight" dropped).
+// A fused Linear of the given slots, its parts named by their HF modules (".weight" dropped); a
+// container's Linear is read in its planned format instead of as floats.
 Linear fused_linear(const std::string& name, LinearRole role, int64_t layer, std::initializer_list<Slot> slots,
-                    const LlamaConfig& c, const TensorSource& get) {
+                    const LlamaConfig& c, const TensorSource& get, PlannedWeights* planned) {
   std::vector<Tensor> weights;
   std::vector<LinearPart> parts;
   for (Slot slot : slots) {
     const LlamaTensorName& row = row_of(slot);
-    weights.push_back(get(row, layer, shape_of(slot, c)));
+    const Shape shape = shape_of(slot, c);
+    if (!planned) weights.push_back(get(row, layer, shape));
     const std::string hf = name_at(row.hf, layer);
-    parts.push_back({hf.substr(0, hf.size() - std::string_view(".weight").size()), weights.back().dim(0)});
+    parts.push_back({hf.substr(0, hf.size() - std::string_view(".weight").size()), shape[0]});
+  }
+  if (planned) {
+    std::shared_ptr<const LinearWeights> stored = planned->linear(name, parts, shape_of(*slots.begin(), c)[1]);
+    return make_linear(name, role, static_cast<int>(layer), std::move(stored), Tensor(), std::move(parts));
   }
   Tensor w = weights.size() == 1 ? std::move(weights[0]) : concat_rows(weights);
   return make_linear(name, role, static_cast<int>(layer), w, Tensor(), std::move(parts));
 }
 
-LlamaModel build_llama(const LlamaConfig& c, bool tied_head, const TensorSource& get, std::string source) {
+LlamaModel build_llama(const LlamaConfig& c, bool tied_head, const TensorSource& get, std::string source,
+                       PlannedWeights* planned = nullptr) {
   LlamaModel m;
   m.config = c;
   m.source = std::move(source);
   m.rotary = RotaryTable(c.head_dim, c.rope_theta, c.max_position_embeddings);
   LlamaWeights& w = m.weights;
-  w.embed_tokens = EmbeddingTable::dense(get(row_of(Slot::kEmbedTokens), -1, shape_of(Slot::kEmbedTokens, c)));
+  const Shape embed_shape = shape_of(Slot::kEmbedTokens, c);
+  std::optional<EmbeddingTable> table = planned ? planned->table("model.embed_tokens", embed_shape[0], embed_shape[1])
+                                                : std::nullopt;
+  w.embed_tokens = table ? std::move(*table) : EmbeddingTable::dense(get(row_of(Slot::kEmbedTokens), -1, embed_shape));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string prefix = "model.layers." + std::to_string(i);
     LlamaLayerWeights l;
     l.input_norm = get(row_of(Slot::kInputNorm), i, shape_of(Slot::kInputNorm, c));
     l.qkv = fused_linear(prefix + ".self_attn.qkv_proj", LinearRole::kAttentionQkv, i, {Slot::kQ, Slot::kK, Slot::kV},
-                         c, get);
-    l.attention_out = fused_linear(prefix + ".self_attn.o_proj", LinearRole::kAttentionOut, i, {Slot::kO}, c, get);
+                         c, get, planned);
+    l.attention_out = fused_linear(prefix + ".self_attn.o_proj", LinearRole::kAttentionOut, i, {Slot::kO}, c, get, planned);
     l.post_attention_norm = get(row_of(Slot::kPostNorm), i, shape_of(Slot::kPostNorm, c));
-    l.gate_up = fused_linear(prefix + ".mlp.gate_up_proj", LinearRole::kFfnIn, i, {Slot::kGate, Slot::kUp}, c, get);
-    l.down = fused_linear(prefix + ".mlp.down_proj", LinearRole::kFfnOut, i, {Slot::kDown}, c, get);
+    l.gate_up = fused_linear(prefix + ".mlp.gate_up_proj", LinearRole::kFfnIn, i, {Slot::kGate, Slot::kUp}, c, get, planned);
+    l.down = fused_linear(prefix + ".mlp.down_proj", LinearRole::kFfnOut, i, {Slot::kDown}, c, get, planned);
     w.layers.push_back(std::move(l));
   }
   w.final_norm = get(row_of(Slot::kFinalNorm), -1, shape_of(Slot::kFinalNorm, c));
   w.tied_head = tied_head;
-  if (!tied_head) w.lm_head = fused_linear("lm_head", LinearRole::kLmHead, -1, {Slot::kLmHead}, c, get);
+  if (!tied_head) w.lm_head = fused_linear("lm_head", LinearRole::kLmHead, -1, {Slot::kLmHead}, c, get, planned);
   return m;
 }
 
 }  // namespace
 
 LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensors, const std::string& file,
-                              std::vector<std::string>* unused) {
+                              std::vector<std::string>* unused, const ContainerPlan* plan) {
   TensorBinder binder(tensors, file);
-  const bool tied = !binder.has("lm_head.weight");
+  std::optional<PlannedWeights> planned;
+  if (plan) planned.emplace(*plan, binder, file);
+  // A container lists every Linear in its plan, and a low-bit head stores no ".weight".
+  const bool tied = plan ? !plan->linears.count("lm_head") : !binder.has("lm_head.weight");
   if (tied && !config.tie_word_embeddings)
     throw ShapeError(file + ": missing tensor 'lm_head.weight' (config.json's tie_word_embeddings is false)");
   LlamaModel model = build_llama(
@@ -123,7 +138,8 @@ LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensor
       [&](const LlamaTensorName& row, int64_t layer, const Shape& shape) {
         return binder.take(name_at(row.hf, layer), shape);
       },
-      file);
+      file, planned ? &*planned : nullptr);
+  if (planned) planned->check_all_read(config.architecture);
   if (unused) *unused = binder.unbound();
   return model;
 }

@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "io/safetensors_writer.h"
+#include "model/common/linear_formats.h"
 #include "model/llama/llama_weights.h"
 
 namespace squish {
@@ -18,9 +19,10 @@ struct GgufFile;
 
 // Binds HF-named tensors; ShapeError/FormatError naming `file` and the tensor. `unused`, when
 // given, receives the stored names the architecture did not take. A missing lm_head.weight is a
-// tied head only when the config says tie_word_embeddings.
+// tied head only when the config says tie_word_embeddings. With `plan` (a squish container), each
+// Linear and the embedding table are read in their planned formats.
 LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensors, const std::string& file,
-                              std::vector<std::string>* unused = nullptr);
+                              std::vector<std::string>* unused = nullptr, const ContainerPlan* plan = nullptr);
 // Every tensor of a llama GGUF dequantized to fp32 (the config from its metadata); a GGUF without
 // output.weight has a tied head, as llama.cpp reads it.
 LlamaModel llama_from_gguf(const GgufFile& gguf, std::vector<std::string>* unused = nullptr);

@@ -38,6 +38,9 @@ TokenLimits llama_token_limits(const LlamaConfig& config);
 void llama_target_logprobs(const LlamaModel& model, const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                            LlamaActivations& act, std::vector<double>& logprobs, const Tap* tap = nullptr);
 
+// SequenceModel::trace: embeddings and every layer for the Tap, and an untied head's input.
+void llama_trace(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act, const Tap* tap);
+
 // The decoder in parts (SequenceModel::embed / run_layers): embeddings into act.hidden, then
 // layers [first, end) in place.
 void llama_embed(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act);

@@ -62,6 +62,10 @@ void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float
   std::swap(hidden, activations_.hidden);
 }
 
+void LlamaSequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {
+  llama_trace(model_, batch, activations_, options.tap);
+}
+
 void LlamaSequenceModel::target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                                          std::vector<double>& logprobs) {
   llama_target_logprobs(model_, batch, targets, activations_, logprobs);

@@ -26,6 +26,7 @@ class LlamaSequenceModel final : public SequenceModel {
   ContainerPlan container_plan() const override;
   void embed(const TokenBatch& batch, AlignedVector<float>& hidden) override;
   void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) override;
+  void trace(const TokenBatch& batch, const ForwardOptions& options) override;
   void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                        std::vector<double>& logprobs) override;
   EmbeddingTable& mutable_word_embeddings() override { return model_.weights.embed_tokens; }

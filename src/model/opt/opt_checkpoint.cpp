@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <string_view>
 
 #include "core/error.h"
+#include "model/common/planned_weights.h"
 #include "model/common/stored_tensors.h"
 #include "model/common/tensor_binder.h"
 
@@ -85,7 +87,8 @@ Shape shape_of(Slot slot, Param param, const OptConfig& c) {
 // A tensor by its HF name; the shape is the table's.
 using TensorSource = std::function<Tensor(Param param, const std::string& name, const Shape& shape)>;
 
-OptModel build_opt(const OptConfig& c, const TensorSource& get, std::string source) {
+// With `planned` (a squish container), Linears and the token table are read in their planned formats.
+OptModel build_opt(const OptConfig& c, const TensorSource& get, std::string source, PlannedWeights* planned = nullptr) {
   auto tensor = [&](Slot slot, int64_t layer, Param param) {
     return get(param, tensor_name(slot, layer, param), shape_of(slot, param, c));
   };
@@ -97,18 +100,25 @@ OptModel build_opt(const OptConfig& c, const TensorSource& get, std::string sour
     std::vector<Tensor> weights, biases;
     std::vector<LinearPart> parts;
     for (Slot slot : slots) {
-      weights.push_back(tensor(slot, layer, Param::kWeight));
+      if (!planned) weights.push_back(tensor(slot, layer, Param::kWeight));
       if (row_of(slot).bias) biases.push_back(tensor(slot, layer, Param::kBias));
-      parts.push_back({module_name(slot, layer), weights.back().dim(0)});
+      parts.push_back({module_name(slot, layer), shape_of(slot, c)[0]});
     }
-    return make_linear(name, role, static_cast<int>(layer), concat_rows(weights),
-                       biases.empty() ? Tensor() : concat_rows(biases), std::move(parts));
+    Tensor bias = biases.empty() ? Tensor() : concat_rows(biases);
+    if (planned) {
+      std::shared_ptr<const LinearWeights> stored = planned->linear(name, parts, shape_of(*slots.begin(), c)[1]);
+      return make_linear(name, role, static_cast<int>(layer), std::move(stored), std::move(bias), std::move(parts));
+    }
+    return make_linear(name, role, static_cast<int>(layer), concat_rows(weights), std::move(bias), std::move(parts));
   };
   OptModel m;
   m.config = c;
   m.source = std::move(source);
   OptWeights& w = m.weights;
-  w.embed_tokens = EmbeddingTable::dense(tensor(Slot::kTokens, -1, Param::kWeight));
+  const Shape tokens = shape_of(Slot::kTokens, c);
+  std::optional<EmbeddingTable> table =
+      planned ? planned->table(module_name(Slot::kTokens, -1), tokens[0], tokens[1]) : std::nullopt;
+  w.embed_tokens = table ? std::move(*table) : EmbeddingTable::dense(tensor(Slot::kTokens, -1, Param::kWeight));
   w.embed_positions = tensor(Slot::kPositions, -1, Param::kWeight);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string prefix = "model.decoder.layers." + std::to_string(i);
@@ -129,7 +139,7 @@ OptModel build_opt(const OptConfig& c, const TensorSource& get, std::string sour
 }  // namespace
 
 OptModel opt_from_tensors(const OptConfig& config, const TensorMap& tensors, const std::string& file,
-                          std::vector<std::string>* unused) {
+                          std::vector<std::string>* unused, const ContainerPlan* plan) {
   // facebook's checkpoints store an OPTModel's names ("decoder.layers.0..."); transformers saves
   // an OPTForCausalLM's ("model.decoder.layers.0...").
   TensorBinder binder(tensors, file, [](const std::string& name) {
@@ -137,8 +147,12 @@ OptModel opt_from_tensors(const OptConfig& config, const TensorMap& tensors, con
     if (name.rfind("model.", 0) == 0) spellings.push_back(name.substr(std::string_view("model.").size()));
     return spellings;
   });
+  std::optional<PlannedWeights> planned;
+  if (plan) planned.emplace(*plan, binder, file);
   OptModel model = build_opt(
-      config, [&](Param, const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file);
+      config, [&](Param, const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file,
+      planned ? &*planned : nullptr);
+  if (planned) planned->check_all_read(config.architecture);
   if (unused) *unused = binder.unbound();
   return model;
 }

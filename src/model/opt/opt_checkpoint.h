@@ -11,6 +11,7 @@
 
 #include "core/tensor.h"
 #include "io/safetensors_writer.h"
+#include "model/common/linear_formats.h"
 #include "model/common/parameter_groups.h"
 #include "model/opt/opt_weights.h"
 
@@ -18,9 +19,10 @@ namespace squish {
 
 // Binds HF-named tensors; ShapeError/FormatError naming `file` and the tensor. `unused`, when
 // given, receives the stored names the architecture did not take (a stored lm_head.weight of a
-// tied model among them: transformers ignores it too).
+// tied model among them: transformers ignores it too). With `plan` (a squish container), each Linear
+// and the token table are read in their planned formats.
 OptModel opt_from_tensors(const OptConfig& config, const TensorMap& tensors, const std::string& file,
-                          std::vector<std::string>* unused = nullptr);
+                          std::vector<std::string>* unused = nullptr, const ContainerPlan* plan = nullptr);
 // Normal(0, 0.02) weights, zero biases, LayerNorms 1/0 (HF's init); deterministic for a seed.
 OptModel random_opt(const OptConfig& config, uint64_t seed);
 

@@ -84,14 +84,32 @@ void opt_run_layers(const OptModel& model, const TokenBatch& b, OptActivations& 
   for (int i = first; i < end; ++i) decoder_layer(model, i, b, act, tap);
 }
 
+namespace {
+
+// Embeddings and every layer into act.hidden, the Tap seeing them.
+void run_decoder(const OptModel& model, const TokenBatch& b, OptActivations& act, const Tap* tap) {
+  opt_embed(model, b, act);
+  emit_tap(tap, {TapSite::kEmbeddings, -1}, act.hidden.data(), b.batch * b.tokens, model.config.hidden_size, b.tokens,
+           b);
+  opt_run_layers(model, b, act, 0, static_cast<int>(model.config.num_hidden_layers), tap);
+}
+
+}  // namespace
+
+void opt_trace(const OptModel& model, const TokenBatch& b, OptActivations& act, const Tap* tap) {
+  run_decoder(model, b, act, tap);
+  if (!tap || model.config.tie_word_embeddings) return;
+  const int64_t M = b.batch * b.tokens, H = model.config.hidden_size;
+  layernorm(act.normed.data(), act.hidden.data(), model.weights.final_norm, M, H);
+  tapped_input(tap, act.tap_input, -1, model.weights.lm_head, act.normed.data(), M, b.tokens, b);
+}
+
 void opt_target_logprobs(const OptModel& model, const TokenBatch& b, const std::vector<LogprobTarget>& targets,
                          OptActivations& act, std::vector<double>& logprobs, const Tap* tap) {
   const OptConfig& c = model.config;
   const int64_t H = c.hidden_size, n = static_cast<int64_t>(targets.size());
   check_logprob_targets(b, targets, c.vocab_size);
-  opt_embed(model, b, act);
-  emit_tap(tap, {TapSite::kEmbeddings, -1}, act.hidden.data(), b.batch * b.tokens, H, b.tokens, b);
-  opt_run_layers(model, b, act, 0, static_cast<int>(c.num_hidden_layers), tap);
+  run_decoder(model, b, act, tap);
   // The final LayerNorm on the asked rows alone.
   std::vector<int32_t> tokens;
   gather_target_rows(act.hidden.data(), H, b, targets, act.head_rows, tokens);

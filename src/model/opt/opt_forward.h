@@ -38,6 +38,9 @@ TokenLimits opt_token_limits(const OptConfig& config);
 void opt_target_logprobs(const OptModel& model, const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                          OptActivations& act, std::vector<double>& logprobs, const Tap* tap = nullptr);
 
+// SequenceModel::trace: embeddings and every layer for the Tap, and an untied head's input.
+void opt_trace(const OptModel& model, const TokenBatch& batch, OptActivations& act, const Tap* tap);
+
 // The decoder in parts (SequenceModel::embed / run_layers): embeddings into act.hidden, then
 // layers [first, end) in place.
 void opt_embed(const OptModel& model, const TokenBatch& batch, OptActivations& act);

@@ -65,6 +65,10 @@ void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>&
   std::swap(hidden, activations_.hidden);
 }
 
+void OptSequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {
+  opt_trace(model_, batch, activations_, options.tap);
+}
+
 void OptSequenceModel::target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                                        std::vector<double>& logprobs) {
   opt_target_logprobs(model_, batch, targets, activations_, logprobs);

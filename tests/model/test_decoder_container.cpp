@@ -1,0 +1,128 @@
+// Causal LMs in squish's container: tiny Llama (untied and tied heads) and OPT checkpoints quantized
+// by each scheme (static W8A8 calibrated through SequenceModel::trace, grouped low-bit weights, int8
+// embedding rows that a tied head computes with) are saved, reloaded and saved again as the same
+// bytes, computing the same log-probabilities bit for bit; a plan naming a Linear the model lacks
+// is refused.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "io/safetensors_writer.h"
+#include "model/common/linear_formats.h"
+#include "model/load_model.h"
+#include "quant/bit_plan.h"
+#include "quant/calibration.h"
+#include "quant/quantize_model.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+// Two sequences, the second right-padded, every position's next token a target.
+TokenBatch decoder_batch(std::vector<LogprobTarget>& targets) {
+  TokenBatch b;
+  b.batch = 2;
+  b.tokens = 7;
+  b.input_ids = {1, 5, 9, 13, 17, 21, 2, 1, 6, 10, 2, 0, 0, 0};
+  b.token_type_ids.assign(14, 0);
+  b.lengths = {7, 4};
+  targets.clear();
+  for (int64_t s = 0; s < 2; ++s)
+    for (int64_t t = 0; t + 1 < b.lengths[static_cast<size_t>(s)]; ++t)
+      targets.push_back({s, t, b.input_ids[static_cast<size_t>(s * 7 + t + 1)]});
+  return b;
+}
+
+std::vector<double> logprobs_of(SequenceModel& model) {
+  std::vector<LogprobTarget> targets;
+  const TokenBatch b = decoder_batch(targets);
+  std::vector<double> out;
+  model.target_logprobs(b, targets, out);
+  return out;
+}
+
+std::string save(const SequenceModel& model, const std::string& tag) {
+  const std::string dir = test::temp_dir(tag);
+  write_file_atomic(dir + "/config.json", model.info().config_text);
+  write_safetensors(dir + "/model.safetensors", model.container_tensors(), container_metadata(model.container_plan()));
+  return dir;
+}
+
+void expect_round_trip(SequenceModel& model, const std::string& tag) {
+  const std::string first = save(model, tag + "1");
+  const auto reloaded = load_model(first);
+  EXPECT_TRUE(reloaded->info().squish_container);
+  EXPECT_TRUE(reloaded->info().unused_tensors.empty());
+  EXPECT_EQ(read_file(first + "/model.safetensors"), read_file(save(*reloaded, tag + "2") + "/model.safetensors"));
+  EXPECT_EQ(logprobs_of(model), logprobs_of(*reloaded));
+  ASSERT_EQ(model.linears().size(), reloaded->linears().size());
+  for (size_t i = 0; i < model.linears().size(); ++i)
+    EXPECT_EQ(model.linears()[i]->weights->format(), reloaded->linears()[i]->weights->format());
+  EXPECT_EQ(model.container_plan().embeddings, reloaded->container_plan().embeddings);
+}
+
+const std::vector<std::string> kDecoders = {"llama/tiny_untied", "llama/tiny_tied", "opt/tiny"};
+
+TEST(DecoderContainer, StaticInt8CalibratedThroughTraceRoundTripsBitExactly) {
+  for (const std::string& name : kDecoders) {
+    SCOPED_TRACE(name);
+    auto model = load_model(test::fixtures_dir() + "/" + name);
+    std::vector<LogprobTarget> targets;
+    const TokenBatch batch = decoder_batch(targets);
+    const QuantizeOptions options{WeightGranularity::kPerChannel, true, true};  // the head and embeddings too
+    const CalibrationResult c = calibrate(*model, {&batch, 1}, {}, kActivationQmax,
+                                          [&](const Linear& l) { return quantized_by_default(l, options); });
+    // trace hands the Tap every Linear's input, an untied head's included.
+    std::set<std::string> calibrated;
+    for (const auto& [linear, range] : c.input_ranges) calibrated.insert(linear);
+    for (const Linear* l : model->linears()) EXPECT_TRUE(calibrated.count(l->name)) << l->name;
+    const std::vector<double> fp32 = logprobs_of(*model);
+    quantize_static(*model, options, c.input_ranges);
+    EXPECT_EQ(model->container_plan().embeddings, "int8-rows");
+    const std::vector<double> int8 = logprobs_of(*model);
+    ASSERT_EQ(int8.size(), fp32.size());
+    double worst = 0;
+    for (size_t i = 0; i < fp32.size(); ++i) worst = std::max(worst, std::fabs(int8[i] - fp32[i]));
+    EXPECT_GT(worst, 0.0);   // the quantized model really computes in int8
+    EXPECT_LT(worst, 0.05);  // and stays close to fp32 on random weights
+    expect_round_trip(*model, "decoder_static");
+  }
+}
+
+TEST(DecoderContainer, GroupedLowBitPlanRoundTripsBitExactly) {
+  for (const std::string& name : kDecoders) {
+    SCOPED_TRACE(name);
+    auto model = load_model(test::fixtures_dir() + "/" + name);
+    BitPlan plan;
+    int bits = 4;
+    for (const Linear* l : model->linears()) {
+      plan.linears[l->name] = "int" + std::to_string(bits) + "-g16";
+      bits = bits == 4 ? 2 : 4;
+    }
+    plan.embeddings = "int4-g16";
+    apply_bit_plan(*model, plan);
+    expect_round_trip(*model, "decoder_lowbit");
+  }
+}
+
+TEST(DecoderContainer, RefusesAPlanNamingALinearTheModelLacks) {
+  auto model = load_model(test::fixtures_dir() + "/llama/tiny_untied");
+  quantize_dynamic(*model, {});
+  const std::string dir = test::temp_dir("decoder_foreign_plan");
+  write_file_atomic(dir + "/config.json", model->info().config_text);
+  ContainerPlan plan = model->container_plan();
+  plan.linears["model.layers.9.mlp.down_proj"] = "int8-dynamic";
+  write_safetensors(dir + "/model.safetensors", model->container_tensors(), container_metadata(plan));
+  try {
+    load_model(dir);
+    FAIL() << "a plan naming a Linear the model lacks was read";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.layers.9.mlp.down_proj"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace squish
