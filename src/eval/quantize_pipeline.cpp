@@ -23,6 +23,7 @@
 #include "quant/gptq.h"
 #include "quant/hessian.h"
 #include "quant/layer_error.h"
+#include "quant/linear_inputs.h"
 
 namespace squish {
 namespace {
@@ -111,7 +112,8 @@ std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const 
 
 // Every format the plan names. With GPTQ, as the paper does it: the embeddings first, then layer
 // after layer, each layer's Hessians collected on the model whose earlier layers are already
-// quantized, so every Linear is rounded against the inputs it will really see.
+// quantized, so every Linear is rounded against the inputs it will really see (observe_layers_in_order
+// carries the calibration states from layer to layer, so the cost stays linear in depth).
 void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeRequest& q,
                       const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
   if (q.rounding != "gptq") {
@@ -120,38 +122,41 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
     r.quantize_seconds = seconds_since(t);
     return;
   }
+  const auto t0 = Clock::now();
   apply_bit_plan(model, BitPlan{{}, plan.embeddings, std::nullopt});
-  std::map<int, BitPlan> by_layer;  // -1 (outside the encoder layers) last
+  const int layers = static_cast<int>(model.info().layers);
+  std::map<int, BitPlan> by_layer;  // -1: outside the layers
   for (const Linear* l : model.linears())
     if (const auto it = plan.linears.find(l->name); it != plan.linears.end())
-      by_layer[l->layer < 0 ? INT32_MAX : l->layer].linears.insert(*it);
-  // One calibration pass a layer: the bar counts layers, each over every calibration example.
-  ProgressBar bar("gptq", q.progress ? static_cast<int64_t>(by_layer.size()) : 0, "layers");
+      by_layer[l->layer < 0 || l->layer >= layers ? -1 : l->layer].linears.insert(*it);
+  const auto grouped = [&](const Linear& l) {
+    const auto it = plan.linears.find(l.name);
+    return it != plan.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
+  };
+  // The bar counts layers and the part outside them, each observed over every calibration example.
+  ProgressBar bar("gptq", q.progress ? layers + 1 : 0, "layers");
   bar.set_detail(fmt::format("{} calibration examples a layer", r.calibration->indices.size()));
-  for (const auto& [layer, part] : by_layer) {
-    const auto grouped = [&](const Linear& l) {
-      const auto it = part.linears.find(l.name);
-      return it != part.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
-    };
-    const std::vector<const Linear*> linears = model.linears();
-    if (std::none_of(linears.begin(), linears.end(), [&](const Linear* l) { return grouped(*l); })) {
-      apply_bit_plan(model, part);  // nothing to round by GPTQ in this layer: no calibration pass
-      bar.advance(1);
-      continue;
-    }
-    const auto t = Clock::now();
-    const std::map<std::string, HessianAccumulator> hessians =
-        collect_hessians(model, calib_batches, grouped);
-    r.calibrate_seconds += seconds_since(t);
-    const auto tq = Clock::now();
-    apply_bit_plan(model, part, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
-      return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
-                           GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
-    });
-    r.quantize_seconds += seconds_since(tq);
-    bar.advance(1);
-  }
+  std::map<std::string, HessianAccumulator> hessians;
+  double rounding_seconds = 0;
+  observe_layers_in_order(
+      model, calib_batches, grouped,
+      [&](const Linear& l, const float* x, int64_t rows) {
+        hessians.try_emplace(l.name, l.in_features()).first->second.add(x, rows);
+      },
+      [&](int layer) {
+        const auto t = Clock::now();
+        if (const auto part = by_layer.find(layer); part != by_layer.end())
+          apply_bit_plan(model, part->second, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
+            return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
+                                 GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
+          });
+        hessians.clear();  // K² doubles a Linear: only one layer's are alive at once
+        rounding_seconds += seconds_since(t);
+        bar.advance(1);
+      });
   bar.finish();
+  r.quantize_seconds += rounding_seconds;
+  r.calibrate_seconds += seconds_since(t0) - rounding_seconds;
 }
 
 }  // namespace

@@ -7,17 +7,16 @@
 
 namespace squish {
 
-void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> batches,
-                           const std::function<bool(const Linear&)>& include,
-                           const std::function<void(const Linear&, const float*, int64_t)>& visit,
-                           const std::function<void(const TokenBatch&)>& on_batch) {
-  std::set<const Linear*> included;
-  for (const Linear* l : model.linears())
-    if (include(*l)) included.insert(l);
-  std::vector<float> valid;  // one activation's unpadded rows, gathered when it has padding
+namespace {
+
+// An observing Tap handing each included Linear its unpadded input rows; `valid` holds the copy
+// made when a view has padding.
+Tap linear_input_tap(const std::set<const Linear*>& included,
+                     const std::function<void(const Linear&, const float*, int64_t)>& visit,
+                     std::vector<float>& valid) {
   Tap tap;
   tap.mode = Tap::Mode::kObserve;
-  tap.fn = [&](const TapPoint& point, const TapView& view) {
+  tap.fn = [&included, &visit, &valid](const TapPoint& point, const TapView& view) {
     if (point.site != TapSite::kLinearInput || !included.count(point.linear)) return;
     int64_t valid_rows = 0;
     for (int64_t r = 0; r < view.rows; ++r) valid_rows += view.valid_row(r);
@@ -30,12 +29,70 @@ void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> bat
       if (view.valid_row(r)) valid.insert(valid.end(), view.data + r * view.cols, view.data + (r + 1) * view.cols);
     visit(*point.linear, valid.data(), valid_rows);
   };
+  return tap;
+}
+
+}  // namespace
+
+void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> batches,
+                           const std::function<bool(const Linear&)>& include,
+                           const std::function<void(const Linear&, const float*, int64_t)>& visit,
+                           const std::function<void(const TokenBatch&)>& on_batch) {
+  std::set<const Linear*> included;
+  for (const Linear* l : model.linears())
+    if (include(*l)) included.insert(l);
+  std::vector<float> valid;
+  const Tap tap = linear_input_tap(included, visit, valid);
   ForwardOptions options;
   options.tap = &tap;
   for (const TokenBatch& batch : batches) {
     model.trace(batch, options);
     if (on_batch) on_batch(batch);
   }
+}
+
+void observe_layers_in_order(SequenceModel& model, std::span<const TokenBatch> batches,
+                             const std::function<bool(const Linear&)>& include,
+                             const std::function<void(const Linear&, const float*, int64_t)>& visit,
+                             const std::function<void(int layer)>& finish_layer) {
+  const int layers = static_cast<int>(model.info().layers);
+  // The included Linears of layer l (-1: outside the layers), looked up again after each change,
+  // since finish_layer may give a Linear a new representation.
+  const auto included_in = [&](int layer) {
+    std::set<const Linear*> out;
+    for (const Linear* l : model.linears())
+      if ((l->layer < 0 || l->layer >= layers ? -1 : l->layer) == layer && include(*l)) out.insert(l);
+    return out;
+  };
+  std::vector<float> valid;
+  const auto trace_all = [&](const std::set<const Linear*>& included) {
+    const Tap tap = linear_input_tap(included, visit, valid);
+    ForwardOptions options;
+    options.tap = &tap;
+    for (const TokenBatch& batch : batches) model.trace(batch, options);
+  };
+  std::vector<AlignedVector<float>> states(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) model.embed(batches[i], states[i]);
+  AlignedVector<float> work;
+  for (int layer = 0; layer < layers; ++layer) {
+    const std::set<const Linear*> included = included_in(layer);
+    const bool last = layer + 1 == layers;
+    if (!included.empty() && last) {
+      trace_all(included);
+    } else if (!included.empty()) {
+      const Tap tap = linear_input_tap(included, visit, valid);
+      for (size_t i = 0; i < batches.size(); ++i) {
+        work = states[i];
+        model.run_layers(batches[i], work, layer, layer + 1, &tap);
+      }
+    }
+    finish_layer(layer);
+    if (!last)
+      for (size_t i = 0; i < batches.size(); ++i) model.run_layers(batches[i], states[i], layer, layer + 1, nullptr);
+  }
+  states.clear();
+  if (const std::set<const Linear*> outside = included_in(-1); !outside.empty()) trace_all(outside);
+  finish_layer(-1);
 }
 
 }  // namespace squish

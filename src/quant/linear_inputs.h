@@ -18,4 +18,18 @@ void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> bat
                            const std::function<void(const Linear&, const float*, int64_t)>& visit,
                            const std::function<void(const TokenBatch&)>& on_batch = nullptr);
 
+// The same, one layer at a time in forward order, for passes that change each layer before the next
+// one is observed (GPTQ as its paper runs it): layer l's Linears see the inputs the model computes
+// with layers [0, l) already changed by finish_layer. The batches' hidden states are carried from
+// layer to layer through SequenceModel::run_layers, so each layer runs twice (observed, then again
+// once changed) instead of a whole forward per layer. The last layer and the Linears outside the
+// layers (layer -1: a pooler, classifier or untied LM head, finished last) are observed through
+// trace(), so they see exactly the rows inference computes. finish_layer(l) is called for every layer
+// and for -1, after that group's inputs were visited (none are when it has no included Linear).
+// `on_layer` (may be null) is called after each finish_layer.
+void observe_layers_in_order(SequenceModel& model, std::span<const TokenBatch> batches,
+                             const std::function<bool(const Linear&)>& include,
+                             const std::function<void(const Linear&, const float*, int64_t)>& visit,
+                             const std::function<void(int layer)>& finish_layer);
+
 }  // namespace squish

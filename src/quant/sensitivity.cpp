@@ -256,7 +256,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     model.embed(b, states[0]);
     for (int l = 0; l < layers; ++l) {
       states[static_cast<size_t>(l) + 1] = states[static_cast<size_t>(l)];
-      model.run_layers(b, states[static_cast<size_t>(l) + 1], l, l + 1);
+      model.run_layers(b, states[static_cast<size_t>(l) + 1], l, l + 1, nullptr);
     }
     r.fp32_seconds += seconds_since(tf);
     if (options.compare == CompareAt::kFinal) append_rows(reference[layers - 1], states.back(), rows, h);
@@ -272,9 +272,9 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
           if (layer < 0) model.embed(b, work);
           else {
             work = states[static_cast<size_t>(layer)];
-            model.run_layers(b, work, layer, layer + 1);
+            model.run_layers(b, work, layer, layer + 1, nullptr);
           }
-          if (options.compare == CompareAt::kFinal && layer + 1 < layers) model.run_layers(b, work, layer + 1, layers);
+          if (options.compare == CompareAt::kFinal && layer + 1 < layers) model.run_layers(b, work, layer + 1, layers, nullptr);
         } catch (...) {
           swap_in(v);
           throw;

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -19,7 +20,9 @@
 #include "model/common/tap.h"
 #include "model/load_model.h"
 #include "quant/gptq.h"
+#include "quant/bit_plan.h"
 #include "quant/hessian.h"
+#include "quant/linear_inputs.h"
 #include "test_paths.h"
 
 namespace squish {
@@ -376,6 +379,60 @@ TEST(CollectHessians, EqualXTransposeXOfTheTapsUnpaddedInputs) {
   const std::vector<TokenBatch> other_padding = {padded_batch(3), padded_batch(3)};
   const auto again = collect_hessians(*model, other_padding, not_classifier);
   for (const auto& [name, h] : hessians) EXPECT_EQ(again.at(name).hessian(), h.hessian()) << name;
+}
+
+// Layer by layer with the states carried (observe_layers_in_order) sees what a whole forward per
+// layer sees on the model whose earlier layers are already changed: every Linear's Hessian equal,
+// for an encoder classifier (its last layer [CLS]-only) and for decoders with tied and untied heads.
+TEST(CollectHessians, LayerByLayerEqualsAWholeForwardPerLayer) {
+  for (const std::string name : {"tiny_bert", "llama/tiny_untied", "llama/tiny_tied", "opt/tiny"}) {
+    SCOPED_TRACE(name);
+    auto whole = load_model(test::fixtures_dir() + "/" + name);
+    auto carried = load_model(test::fixtures_dir() + "/" + name);
+    const std::vector<TokenBatch> batches = {padded_batch(0), test::small_batch()};
+    const int layers = static_cast<int>(whole->info().layers);
+    const auto group_of = [&](const Linear& l) { return l.layer < 0 || l.layer >= layers ? -1 : l.layer; };
+    // The change each layer gets once observed: its Linears rounded to int8.
+    const auto change = [&](SequenceModel& model, int layer) {
+      BitPlan plan;
+      for (const Linear* l : model.linears())
+        if (group_of(*l) == layer && l->role != LinearRole::kClassifier) plan.linears[l->name] = "int8-dynamic";
+      apply_bit_plan(model, plan);
+    };
+    const auto included = [](const Linear& l) { return l.role != LinearRole::kClassifier; };
+    std::map<std::string, std::vector<double>> expected;
+    for (int layer = 0; layer < layers; ++layer) {
+      const auto h = collect_hessians(*whole, batches, [&](const Linear& l) { return included(l) && group_of(l) == layer; });
+      for (const auto& [linear, acc] : h) expected[linear] = acc.hessian();
+      change(*whole, layer);
+    }
+    for (const auto& [linear, acc] : collect_hessians(*whole, batches, [&](const Linear& l) { return included(l) && group_of(l) == -1; }))
+      expected[linear] = acc.hessian();
+
+    std::map<std::string, HessianAccumulator> got;
+    std::vector<int> finished;
+    observe_layers_in_order(
+        *carried, batches, included,
+        [&](const Linear& l, const float* x, int64_t rows) { got.try_emplace(l.name, l.in_features()).first->second.add(x, rows); },
+        [&](int layer) {
+          finished.push_back(layer);
+          change(*carried, layer);
+        });
+    std::vector<int> order(static_cast<size_t>(layers));
+    std::iota(order.begin(), order.end(), 0);
+    order.push_back(-1);
+    EXPECT_EQ(finished, order);
+    ASSERT_EQ(got.size(), expected.size());
+    for (const auto& [linear, h] : expected) {
+      SCOPED_TRACE(linear);
+      ASSERT_TRUE(got.contains(linear));
+      const std::vector<double> g = got.at(linear).hessian();
+      ASSERT_EQ(g.size(), h.size());
+      double scale = 0;
+      for (double v : h) scale = std::max(scale, std::fabs(v));
+      for (size_t i = 0; i < h.size(); ++i) ASSERT_NEAR(g[i], h[i], 1e-6 * scale) << i;
+    }
+  }
 }
 
 }  // namespace

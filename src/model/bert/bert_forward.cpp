@@ -122,7 +122,8 @@ void bert_embed(const BertModel& model, const TokenBatch& b, BertActivations& ac
   embed(model, b, act.hidden.data());
 }
 
-void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivations& act, int first, int end) {
+void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivations& act, int first, int end,
+                     const Tap* tap) {
   const int layers = static_cast<int>(model.config.num_hidden_layers);
   if (first < 0 || end > layers || first > end)
     throw Error(ExitCode::kInternal, "bert_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
@@ -131,7 +132,7 @@ void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivation
   if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
     throw Error(ExitCode::kInternal, "bert_run_layers: hidden states smaller than the batch");
   reserve(model.config, b, act);
-  for (int i = first; i < end; ++i) encoder_layer(model, i, b, act, false, nullptr);
+  for (int i = first; i < end; ++i) encoder_layer(model, i, b, act, false, tap);
 }
 
 double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq, LastLayerRows last_layer) {

@@ -38,7 +38,8 @@ void bert_forward(const BertModel& model, const TokenBatch& batch, BertActivatio
 // [first, end) to act.hidden in place, every token computed. Together they give exactly the hidden
 // states bert_forward computes with LastLayerRows::kAllTokens.
 void bert_embed(const BertModel& model, const TokenBatch& batch, BertActivations& act);
-void bert_run_layers(const BertModel& model, const TokenBatch& batch, BertActivations& act, int first, int end);
+void bert_run_layers(const BertModel& model, const TokenBatch& batch, BertActivations& act, int first, int end,
+                     const Tap* tap = nullptr);
 
 // The floating-point operations bert_forward executes for B sequences of T tokens: the one FLOP
 // model bench, tests and the end-to-end script read (multiply-adds count 2; LayerNorm, softmax

@@ -41,10 +41,10 @@ void BertSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hid
   std::swap(hidden, activations_.hidden);
 }
 
-void BertSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) {
+void BertSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) {
   std::swap(hidden, activations_.hidden);
   try {
-    bert_run_layers(model_, batch, activations_, first, end);
+    bert_run_layers(model_, batch, activations_, first, end, tap);
   } catch (...) {
     std::swap(hidden, activations_.hidden);
     throw;

@@ -25,7 +25,7 @@ class BertSequenceModel final : public SequenceModel {
   std::vector<TensorToWrite> container_tensors() const override;
   ContainerPlan container_plan() const override;
   void embed(const TokenBatch& batch, AlignedVector<float>& hidden) override;
-  void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) override;
+  void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) override;
   EmbeddingTable& mutable_word_embeddings() override { return model_.weights.word_embeddings; }
 
   const BertModel& model() const { return model_; }

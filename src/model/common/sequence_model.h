@@ -82,9 +82,11 @@ class SequenceModel {
   virtual ContainerPlan container_plan() const = 0;
   // The encoder in parts, for analyses that rerun the stack from captured states (sensitivity):
   // `hidden` [B*T, H] receives the embeddings' output; run_layers applies encoder layers [first, end)
-  // to it in place, every token computed (the hidden states forward() computes with kAllTokens).
+  // to it in place, every token computed (the hidden states forward() computes with kAllTokens),
+  // showing `tap` (may be null) those layers' Linear inputs and outputs.
   virtual void embed(const TokenBatch& batch, AlignedVector<float>& hidden) = 0;
-  virtual void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) = 0;
+  virtual void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
+                          const Tap* tap) = 0;
   // A causal LM's log p(target.token | context) for each target, in double; the head runs only on
   // the rows targets name, in chunks, so [B*T, V] logits never exist at once. ConfigError for a
   // model without an LM head.

@@ -54,10 +54,10 @@ void OptSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidd
   std::swap(hidden, activations_.hidden);
 }
 
-void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) {
+void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) {
   std::swap(hidden, activations_.hidden);
   try {
-    opt_run_layers(model_, batch, activations_, first, end);
+    opt_run_layers(model_, batch, activations_, first, end, tap);
   } catch (...) {
     std::swap(hidden, activations_.hidden);
     throw;

@@ -25,7 +25,7 @@ class OptSequenceModel final : public SequenceModel {
   std::vector<TensorToWrite> container_tensors() const override;
   ContainerPlan container_plan() const override;
   void embed(const TokenBatch& batch, AlignedVector<float>& hidden) override;
-  void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end) override;
+  void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) override;
   void trace(const TokenBatch& batch, const ForwardOptions& options) override;
   void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                        std::vector<double>& logprobs) override;
