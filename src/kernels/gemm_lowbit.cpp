@@ -19,23 +19,24 @@ namespace isa_scalar { extern const LowBitKernels kLowBitKernels; }
 }  // namespace lowbit
 
 struct PackedLowBitWeights::Impl {
-  int bits = 4;
+  int bits = 4;         // the codes' width: 2, 3 or 4
+  int layout_bits = 4;  // the kernel layout they sit in: 3-bit codes run in the 4-bit one (codes ≤ 7 fit a nibble)
   int64_t group_size = 0, n = 0, k = 0;
   AlignedVector<uint8_t> blocks;  // [tiles][groups][group block], lowbit_kernels.h
 
   int64_t groups() const { return k / group_size; }
   int64_t tiles() const { return (n + lowbit::kTileColumns - 1) / lowbit::kTileColumns; }
-  int64_t block_bytes() const { return lowbit::group_block_bytes(bits, group_size); }
-  int64_t code_bytes() const { return lowbit::group_code_bytes(bits, group_size); }
+  int64_t block_bytes() const { return lowbit::group_block_bytes(layout_bits, group_size); }
+  int64_t code_bytes() const { return lowbit::group_code_bytes(layout_bits, group_size); }
   uint8_t* block(int64_t tile, int64_t group) { return blocks.data() + (tile * groups() + group) * block_bytes(); }
   const uint8_t* block(int64_t tile, int64_t group) const {
     return blocks.data() + (tile * groups() + group) * block_bytes();
   }
   // Where weight k = i of a group sits for column c of a tile: byte offset and bit shift.
   std::pair<int64_t, int> code_position(int64_t c, int64_t i) const {
-    const int quads_per_vector = 8 / bits;
+    const int quads_per_vector = 8 / layout_bits;
     const int64_t quad = i / 4;
-    return {64 * (quad / quads_per_vector) + 4 * c + i % 4, static_cast<int>(quad % quads_per_vector) * bits};
+    return {64 * (quad / quads_per_vector) + 4 * c + i % 4, static_cast<int>(quad % quads_per_vector) * layout_bits};
   }
 };
 
@@ -44,7 +45,7 @@ namespace {
 void check_groups(const GroupQuantized& q) {
   const std::string what = "low-bit packing (" + std::to_string(q.n) + "x" + std::to_string(q.k) + ", " +
                            std::to_string(q.bits) + " bits, group " + std::to_string(q.group_size) + "): ";
-  if (q.bits != 2 && q.bits != 4) throw ShapeError(what + "expected 2 or 4 bits");
+  if (!is_group_bits(q.bits)) throw ShapeError(what + "expected 2, 3 or 4 bits");
   if (q.n <= 0 || q.k <= 0) throw ShapeError(what + "expected a non-empty weight");
   if (q.group_size <= 0 || q.group_size % 16 != 0 || q.k % q.group_size != 0)
     throw ShapeError(what + "expected a group size that is a multiple of 16 and divides K");
@@ -94,6 +95,7 @@ PackedLowBitWeights PackedLowBitWeights::pack(const GroupQuantized& q) {
   check_groups(q);
   auto impl = std::make_shared<Impl>();
   impl->bits = q.bits;
+  impl->layout_bits = q.bits == 3 ? 4 : q.bits;
   impl->group_size = q.group_size;
   impl->n = q.n;
   impl->k = q.k;
@@ -140,7 +142,7 @@ GroupQuantized PackedLowBitWeights::unpack() const {
       for (int64_t i = 0; i < p.group_size; ++i) {
         const auto [offset, shift] = p.code_position(c, i);
         q.codes[static_cast<size_t>(row * p.k + g * p.group_size + i)] =
-            static_cast<uint8_t>((block[offset] >> shift) & max_code(p.bits));
+            static_cast<uint8_t>((block[offset] >> shift) & max_code(p.layout_bits));
       }
       q.scales[static_cast<size_t>(row * p.groups() + g)] = load_half(block + p.code_bytes() + 2 * c);
       q.minimums[static_cast<size_t>(row * p.groups() + g)] = load_half(block + p.code_bytes() + 32 + 2 * c);
@@ -154,7 +156,7 @@ void PackedLowBitWeights::add_row(int64_t r, float* out) const {
   if (r < 0 || r >= p.n)
     throw ShapeError("low-bit add_row: row " + std::to_string(r) + " outside [0, " + std::to_string(p.n) + ")");
   const int64_t t = r / lowbit::kTileColumns, c = r % lowbit::kTileColumns;
-  const int quads_per_vector = 8 / p.bits, mask = max_code(p.bits);
+  const int quads_per_vector = 8 / p.layout_bits, mask = max_code(p.layout_bits);
   for (int64_t g = 0; g < p.groups(); ++g) {
     const uint8_t* block = p.block(t, g);
     const float scale = load_half(block + p.code_bytes() + 2 * c);
@@ -165,7 +167,8 @@ void PackedLowBitWeights::add_row(int64_t r, float* out) const {
       const uint8_t* bytes = block + 64 * v + 4 * c;
       for (int s = 0; s < quads_per_vector; ++s)
         for (int i = 0; i < 4; ++i)
-          o[(v * quads_per_vector + s) * 4 + i] += scale * static_cast<float>((bytes[i] >> (s * p.bits)) & mask) + minimum;
+          o[(v * quads_per_vector + s) * 4 + i] +=
+              scale * static_cast<float>((bytes[i] >> (s * p.layout_bits)) & mask) + minimum;
     }
   }
 }
@@ -227,7 +230,7 @@ void gemm_lowbit_on(Isa isa, float* y, const float* x, const PackedLowBitWeights
                              std::min(lowbit::kTileColumns, n - c0),
                              k,
                              p.group_size,
-                             p.bits,
+                             p.layout_bits,
                              epilogue == Epilogue::kAccumulate};
     kernels.tile(a);
   }

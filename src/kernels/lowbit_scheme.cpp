@@ -32,8 +32,8 @@ uint8_t group_code(float w, GroupParams p, int bits) {
 }
 
 GroupQuantized quantize_groups_rtn(const float* w, int64_t n, int64_t k, int bits, int64_t group_size) {
-  if (bits != 2 && bits != 4)
-    throw ShapeError("group quantization: " + std::to_string(bits) + " bits (expected 2 or 4)");
+  if (!is_group_bits(bits))
+    throw ShapeError("group quantization: " + std::to_string(bits) + " bits (expected 2, 3 or 4)");
   if (group_size <= 0 || k % group_size != 0)
     throw ShapeError("group quantization: group size " + std::to_string(group_size) +
                      " does not divide the input dimension " + std::to_string(k));

@@ -21,8 +21,8 @@ using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 constexpr int64_t kRowTile = 16;
 
 void check_options(int64_t k, const HessianAccumulator& h, const GptqOptions& options) {
-  if (options.bits != 2 && options.bits != 4)
-    throw ShapeError("GPTQ: " + std::to_string(options.bits) + " bits (expected 2 or 4)");
+  if (!is_group_bits(options.bits))
+    throw ShapeError("GPTQ: " + std::to_string(options.bits) + " bits (expected 2, 3 or 4)");
   if (options.group_size <= 0 || k % options.group_size != 0)
     throw ShapeError("GPTQ: group size " + std::to_string(options.group_size) + " does not divide the input dimension " +
                      std::to_string(k));

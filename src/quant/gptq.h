@@ -23,7 +23,7 @@
 namespace squish {
 
 struct GptqOptions {
-  int bits = 4;              // 2 or 4
+  int bits = 4;              // 2, 3 or 4
   int64_t group_size = 64;   // divides K
   double damp = 0.01;        // fraction of H's mean diagonal added to its diagonal (--damp); >= 0
   int64_t block_size = 128;  // columns per lazy update, rounded to whole groups; speed only

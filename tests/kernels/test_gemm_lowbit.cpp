@@ -69,7 +69,7 @@ double activation_tolerance(Epilogue e, double linear_bound, float ref) {
 }
 
 TEST(LowBitPacking, UnpackIsExactAndBytesFollowTheLayout) {
-  for (int bits : {2, 4})
+  for (int bits : {2, 3, 4})
     for (int64_t group : {32, 64, 128})
       for (int64_t n : {1, 15, 16, 33, 100}) {
         const int64_t k = 3 * group;
@@ -85,9 +85,10 @@ TEST(LowBitPacking, UnpackIsExactAndBytesFollowTheLayout) {
         EXPECT_EQ(back.codes, q.codes) << where;
         EXPECT_EQ(back.scales, q.scales) << where;
         EXPECT_EQ(back.minimums, q.minimums) << where;
-        // lowbit_kernels.h: columns padded to 16, bits / 8 bytes per code, two fp16 per group.
-        const int64_t padded = (n + 15) / 16 * 16;
-        EXPECT_EQ(packed.bytes(), padded * (k * bits / 8 + 4 * k / group)) << where;
+        // lowbit_kernels.h: columns padded to 16, bits / 8 bytes per code (3-bit codes in the 4-bit
+        // layout), two fp16 per group.
+        const int64_t padded = (n + 15) / 16 * 16, layout_bits = bits == 3 ? 4 : bits;
+        EXPECT_EQ(packed.bytes(), padded * (k * layout_bits / 8 + 4 * k / group)) << where;
       }
 }
 
@@ -112,7 +113,7 @@ TEST(LowBitPacking, RejectsWhatTheLayoutCannotHold) {
 TEST(LowBitPacking, RoundTripStaysWithinHalfAStep) {
   const int64_t n = 24, k = 384;
   const auto w = random_vector(static_cast<size_t>(n * k), 5, 0.05f);
-  for (int bits : {2, 4})
+  for (int bits : {2, 3, 4})
     for (int64_t group : {32, 64, 128}) {
       const GroupQuantized q = quantize_groups_rtn(w.data(), n, k, bits, group);
       std::vector<float> back(w.size());
@@ -132,7 +133,7 @@ TEST(LowBitPacking, RoundTripStaysWithinHalfAStep) {
 }
 
 TEST(LowBitPacking, AddRowAddsTheDequantizedRow) {
-  for (int bits : {2, 4}) {
+  for (int bits : {2, 3, 4}) {
     const int64_t n = 37, k = 192, group = 64;
     const auto w = random_vector(static_cast<size_t>(n * k), 7);
     const GroupQuantized q = quantize_groups_rtn(w.data(), n, k, bits, group);
@@ -155,7 +156,7 @@ TEST(LowBitPacking, AddRowAddsTheDequantizedRow) {
 // and a sum for the codes' dot and again for the minimums' term, then the row scale and the bias,
 // each rounding at most 2^-24 of the magnitude |xs| Σ_k |xq| (scale · code + |minimum|) + |b|.
 TEST(LowBitGemm, EveryIsaMatchesTheReferenceTwin) {
-  for (int bits : {2, 4})
+  for (int bits : {2, 3, 4})
     for (int64_t group : {32, 64})
       for (int64_t m : {1, 3, 17, 130})
         for (int64_t n : {1, 15, 33, 100})
@@ -204,7 +205,7 @@ TEST(LowBitGemm, MatchesTheDequantizedFloatGemmWithinTheActivationStep) {
   const int64_t m = 33, n = 70, k = 256;
   const auto x = random_vector(static_cast<size_t>(m * k), 31);
   const auto bias = random_vector(static_cast<size_t>(n), 37, 0.1f);
-  for (int bits : {2, 4})
+  for (int bits : {2, 3, 4})
     for (int64_t group : {32, 64, 128}) {
       const auto w = random_vector(static_cast<size_t>(n * k), 41, 0.05f);
       const GroupQuantized q = quantize_groups_rtn(w.data(), n, k, bits, group);

@@ -36,7 +36,7 @@ std::string save(const SequenceModel& model, const std::string& tag,
 std::unique_ptr<SequenceModel> mixed_model(const std::string& embeddings) {
   auto model = load_model(test::fixtures_dir() + "/tiny_bert_k16");
   BitPlan plan;
-  const std::vector<std::string> layer0 = {"f16", "int4-g16", "int8-dynamic", "int2-g16"};
+  const std::vector<std::string> layer0 = {"f16", "int4-g16", "int8-dynamic", "int3-g16"};
   size_t next = 0;
   for (const Linear* l : model->linears()) {
     if (l->layer == 0) plan.linears[l->name] = layer0[next++ % layer0.size()];
@@ -48,7 +48,7 @@ std::unique_ptr<SequenceModel> mixed_model(const std::string& embeddings) {
 }
 
 TEST(LowBitContainer, EveryFormatRoundTripsBitExactly) {
-  for (const std::string embeddings : {"f16", "int4-g16", "int2-g16", "int8-rows"}) {
+  for (const std::string embeddings : {"f16", "int4-g16", "int3-g16", "int2-g16", "int8-rows"}) {
     SCOPED_TRACE(embeddings);
     auto model = mixed_model(embeddings);
     const std::string first = save(*model, "lowbit1");
@@ -78,6 +78,10 @@ TEST(LowBitContainer, StoresTheDocumentedBytes) {
   EXPECT_EQ(t.at(out + ".weight_min").shape, (Shape{32, 4}));
   EXPECT_EQ(t.count(out + ".weight"), 0u);
   EXPECT_EQ(group_stored_bytes({2, 16}, 32, 64), 32 * 16 + 2 * 2 * 32 * 4);
+  // Layer 0's FFN out at 3 bits: 64 codes a row in 24 bytes, codes straddling bytes.
+  const std::string out0 = "bert.encoder.layer.0.output.dense";
+  EXPECT_EQ(t.at(out0 + ".weight_packed").shape, (Shape{32, 24}));
+  EXPECT_EQ(group_stored_bytes({3, 16}, 32, 64), 32 * 24 + 2 * 2 * 32 * 4);
   const std::string emb = "bert.embeddings.word_embeddings";
   EXPECT_EQ(t.at(emb + ".weight_packed").shape, (Shape{61, 16}));
   EXPECT_EQ(embedding_stored_bytes("int4-g16", 61, 32), 61 * 16 + 2 * 2 * 61 * 2);
@@ -153,7 +157,7 @@ TEST(WeightFormats, NamesParseWithTheirGroupSize) {
   EXPECT_EQ(parse_weight_format("int4-g64", "t").group_size, 64);
   EXPECT_EQ(parse_weight_format("int2-g128", "t").traits->weight_bits, 2);
   EXPECT_EQ(parse_weight_format("f16", "t").traits->weight_bits, 16);
-  for (const char* bad : {"int4", "int4-g", "int4-g8", "int4-g24", "int3-g64", "int4-g64x", "f8"})
+  for (const char* bad : {"int4", "int4-g", "int4-g8", "int4-g24", "int5-g64", "int4-g64x", "f8"})
     EXPECT_THROW(parse_weight_format(bad, "plan"), FormatError) << bad;
   EXPECT_THROW(check_embedding_format("int8-dynamic", "plan"), FormatError);
 }

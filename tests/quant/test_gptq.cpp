@@ -309,8 +309,8 @@ TEST(Gptq, BadInputsGiveClearErrors) {
   GptqOptions o = golden_options(4);
   o.group_size = 48;
   expect_error<ShapeError>([&] { run(o, h); }, "group size 48 does not divide the input dimension 256");
-  o = golden_options(3);
-  expect_error<ShapeError>([&] { run(o, h); }, "3 bits (expected 2 or 4)");
+  o = golden_options(5);
+  expect_error<ShapeError>([&] { run(o, h); }, "5 bits (expected 2, 3 or 4)");
   expect_error<ShapeError>([&] { run(golden_options(4), HessianAccumulator(128)); },
                            "Hessian of a 128-wide input for weights with 256 input columns");
   HessianAccumulator empty(g.k);

@@ -150,6 +150,10 @@ constexpr LinearFormatTraits kFormats[] = {
     {"int4", 4, true,
      "4-bit groups along K: .weight_packed U8, .weight_scale and .weight_min F16 per group; W4A8 kernel",
      read_groups_of<4>, group_bytes<4>, quantize_groups<4>},
+    {"int3", 3, true,
+     "3-bit groups along K: .weight_packed U8 (codes across byte boundaries), .weight_scale and .weight_min F16 "
+     "per group; run by the W4A8 kernel (codes ≤ 7 in nibbles)",
+     read_groups_of<3>, group_bytes<3>, quantize_groups<3>},
     {"int2", 2, true,
      "2-bit groups along K: .weight_packed U8, .weight_scale and .weight_min F16 per group; W2A8 kernel",
      read_groups_of<2>, group_bytes<2>, quantize_groups<2>},
@@ -226,7 +230,7 @@ WeightFormat parse_weight_format(std::string_view name, const std::string& conte
 void check_embedding_format(std::string_view name, const std::string& context) {
   if (name == "f32" || name == "f16" || name == "int8-rows" || parse_group_format(name)) return;
   throw FormatError(context + ": unknown embedding format '" + std::string(name) +
-                    "' (expected f32, f16, int8-rows, int4-g<G> or int2-g<G>)");
+                    "' (expected f32, f16, int8-rows, int4-g<G>, int3-g<G> or int2-g<G>)");
 }
 
 std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std::string>& metadata,

@@ -40,7 +40,7 @@ class StoredTensorReader {
 };
 
 struct LinearFormatTraits {
-  std::string_view name;         // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int2", "sparse"
+  std::string_view name;         // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int3", "int2", "sparse"
   int weight_bits;
   bool grouped;                  // in a plan the name carries its group size: "int4-g64"
   std::string_view description;  // one line, for inspect and docs
@@ -74,7 +74,7 @@ void check_format_fits(const std::string& linear_name, int64_t n, int64_t k, con
 std::shared_ptr<const LinearWeights> quantize_weights_of(const std::string& linear_name, const Tensor& w,
                                                          const WeightFormat& f);
 
-// The formats an embedding table may be stored in: f32, f16, int8-rows, int4-g<G>, int2-g<G>
+// The formats an embedding table may be stored in: f32, f16, int8-rows, int4-g<G>, int3-g<G>, int2-g<G>
 // (model/common/embedding_table.h). FormatError naming `context` otherwise.
 void check_embedding_format(std::string_view name, const std::string& context);
 

@@ -35,7 +35,7 @@ std::string group_format_name(GroupFormat f) { return "int" + std::to_string(f.b
 std::optional<GroupFormat> parse_group_format(std::string_view name) {
   if (name.size() < 7 || name.substr(0, 3) != "int" || name.substr(4, 2) != "-g") return std::nullopt;
   const int bits = name[3] - '0';
-  if (bits != 2 && bits != 4) return std::nullopt;
+  if (!is_group_bits(bits)) return std::nullopt;
   int64_t group = 0;
   const std::string_view digits = name.substr(6);
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), group);
@@ -52,9 +52,11 @@ std::vector<TensorToWrite> stored_groups(const GroupQuantized& q, int64_t first,
   std::vector<uint8_t> packed(static_cast<size_t>(rows * row_bytes), 0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < k; ++c) {
-      const int64_t bit = c * q.bits;
-      packed[static_cast<size_t>(r * row_bytes + bit / 8)] |=
-          static_cast<uint8_t>(q.codes[static_cast<size_t>((first + r) * k + c)] << (bit % 8));
+      // A 3-bit code may straddle two bytes: its bits above the first byte go to the next.
+      const int64_t bit = c * q.bits, at = r * row_bytes + bit / 8;
+      const auto shifted = static_cast<uint16_t>(q.codes[static_cast<size_t>((first + r) * k + c)] << (bit % 8));
+      packed[static_cast<size_t>(at)] |= static_cast<uint8_t>(shifted);
+      if (shifted > 0xff) packed[static_cast<size_t>(at + 1)] |= static_cast<uint8_t>(shifted >> 8);
     }
   const std::vector<uint16_t> scales = to_halves(q.scales.data() + first * groups, rows * groups);
   const std::vector<uint16_t> minimums = to_halves(q.minimums.data() + first * groups, rows * groups);
@@ -82,9 +84,9 @@ GroupQuantized read_groups(const std::vector<LinearPart>& parts, int64_t k, Grou
     const auto* packed = static_cast<const uint8_t*>(reader.get(p.name + ".weight_packed", DType::kU8, {p.rows, row_bytes}).data);
     for (int64_t r = 0; r < p.rows; ++r)
       for (int64_t c = 0; c < k; ++c) {
-        const int64_t bit = c * f.bits;
-        q.codes[static_cast<size_t>((row + r) * k + c)] =
-            static_cast<uint8_t>((packed[r * row_bytes + bit / 8] >> (bit % 8)) & mask);
+        const int64_t bit = c * f.bits, at = r * row_bytes + bit / 8;
+        const int window = packed[at] | (at + 1 < (r + 1) * row_bytes ? packed[at + 1] << 8 : 0);
+        q.codes[static_cast<size_t>((row + r) * k + c)] = static_cast<uint8_t>((window >> (bit % 8)) & mask);
       }
     const std::string scale = p.name + ".weight_scale", minimum = p.name + ".weight_min";
     check_group_params(reader.get(scale, DType::kF16, {p.rows, groups}), row * groups, p.rows * groups, true, scale,

@@ -1,7 +1,8 @@
 // How a squish container stores weights in the low-bit group and fp16 formats, for Linears and
 // embedding tables alike (docs/formats.md): per HF module
-//   int<b>-g<G>: ".weight_packed" U8 [rows, K·b/8]  codes, little-endian within each byte (column c
-//                                                   at byte c·b/8, bits from (c·b) mod 8 upwards)
+//   int<b>-g<G>: ".weight_packed" U8 [rows, K·b/8]  codes, little-endian (column c from bit c·b of
+//                                                   the row upwards: byte c·b/8, bit (c·b) mod 8; a
+//                                                   3-bit code may continue into the next byte)
 //                ".weight_scale"  F16 [rows, K/G]   group scales
 //                ".weight_min"    F16 [rows, K/G]   group minimums    w = scale · code + min
 //   f16:         ".weight"        F16 [rows, K]
@@ -22,7 +23,7 @@
 
 namespace squish {
 
-// A group format's name, "int4-g64": bits ∈ {2, 4} and a group size that is a multiple of 16 (what the
+// A group format's name, "int4-g64": bits ∈ {2, 3, 4} and a group size that is a multiple of 16 (what the
 // packed kernels take, kernels/gemm_lowbit.h).
 struct GroupFormat {
   int bits;
