@@ -40,6 +40,19 @@ std::string quantize_summary(const QuantizeResult& r) {
                         format_count(r.calibration->tokens), calibration_use,
                         r.calibration->duplicates,
                         r.calibration->duplicates == 1 ? "" : "s", q.task, r.eval_split);
+  if (r.smoothquant) {
+    std::vector<float> before, after;
+    for (const SmoothedNorm& n : r.smoothquant->norms) {
+      before.push_back(n.activation_spread_before);
+      after.push_back(n.activation_spread_after);
+    }
+    const auto median = [](std::vector<float> v) {
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+      return v[v.size() / 2];
+    };
+    text += fmt::format("  smoothquant alpha {} on {} norms: activation max/median {:.1f} -> {:.1f} (median over norms)\n",
+                        r.smoothquant->alpha, r.smoothquant->norms.size(), median(before), median(after));
+  }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;
     text += fmt::format("  fallback    held-out metric fp32 {:.4f}, quantized {:.4f} -> {:.4f} after {} step{} ({} --max_drop {})\n",
@@ -57,14 +70,14 @@ std::string quantize_summary(const QuantizeResult& r) {
 
 void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q) {
   const bool plan = q.mode == "plan", gptq = q.rounding == "gptq";
-  const bool calibrates = q.mode == "static" || q.max_drop.has_value() || gptq;
+  const bool calibrates = q.mode == "static" || q.max_drop.has_value() || gptq || q.smoothquant_alpha.has_value();
   for (const char* flag : {"--per_tensor", "--per_channel", "--quantize_head", "--quantize_embeddings"})
     refuse_given(cmd, flag, plan, "sets the int8 scheme; a --plan names every format itself");
   for (const char* flag : {"--observer", "--percentile", "--bins"})
     refuse_given(cmd, flag, q.mode != "static", "chooses static activation ranges: it goes with --mode static");
   for (const char* flag : {"--calib_data", "--calib_split", "--calib_size", "--calib_batch_size"})
     refuse_given(cmd, flag, !calibrates,
-                 "sets the calibration, which runs for --mode static, --max_drop or --rounding gptq only");
+                 "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding gptq only");
   refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq");
   for (const char* flag : {"--fallback_metric", "--holdout_size"})
     refuse_given(cmd, flag, !q.max_drop, "sets the fallback: it goes with --max_drop");
@@ -75,7 +88,7 @@ void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q)
 void add_quantize_command(CLI::App& app) {
   struct Options {
     QuantizeRequest request;
-    double max_drop = 0;
+    double max_drop = 0, smoothquant = 0.5;
     int threads = 0;
     RunOutputs outputs;
   };
@@ -119,10 +132,15 @@ void add_quantize_command(CLI::App& app) {
       ->capture_default_str()->check(one_of({"task", "agreement"}));
   cmd->add_option("--holdout_size", q.holdout_size, "With --max_drop: train examples scored (none of them calibrate)")
       ->capture_default_str()->check(integer_in(1));
+  auto* smoothquant = cmd->add_option("--smoothquant", o->smoothquant,
+                                      "SmoothQuant before int8 (causal LMs): migrate this share (alpha, 0..1; the "
+                                      "paper's 0.5) of each pre-norm channel's activation range into the weights")
+                          ->check(real_in(0.0, 1.0));
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "quantization.json");
-  cmd->callback(command(&o->threads, [o, cmd, max_drop] {
+  cmd->callback(command(&o->threads, [o, cmd, max_drop, smoothquant] {
     if (max_drop->count()) o->request.max_drop = o->max_drop;
+    if (smoothquant->count()) o->request.smoothquant_alpha = o->smoothquant;
     if (!o->request.plan_path.empty()) o->request.mode = "plan";
     refuse_flags_that_do_nothing(*cmd, o->request);
     check_run_outputs(o->outputs);

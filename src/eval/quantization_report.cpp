@@ -61,6 +61,18 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
     if (q.rounding == "gptq") j["calibration"]["used_by"] = "gptq";
     if (!r.calibration->request.eval_split.empty()) j["duplicates"] = duplicates_json(*r.calibration);
   }
+  if (r.smoothquant) {
+    nlohmann::ordered_json norms = nlohmann::ordered_json::array();
+    for (const SmoothedNorm& n : r.smoothquant->norms)
+      norms.push_back({{"norm", n.norm},
+                       {"min_scale", n.min_scale},
+                       {"max_scale", n.max_scale},
+                       {"activation_max_before", n.activation_max_before},
+                       {"activation_max_after", n.activation_max_after},
+                       {"activation_max_over_median_before", n.activation_spread_before},
+                       {"activation_max_over_median_after", n.activation_spread_after}});
+    j["smoothquant"] = {{"alpha", r.smoothquant->alpha}, {"norms", norms}};
+  }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;
     nlohmann::ordered_json steps = nlohmann::ordered_json::array();

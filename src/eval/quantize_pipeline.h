@@ -17,6 +17,7 @@
 #include "quant/calibration.h"
 #include "quant/fallback.h"
 #include "quant/quantize_model.h"
+#include "quant/smoothquant.h"
 
 namespace squish {
 
@@ -41,6 +42,7 @@ struct QuantizeRequest {
   uint64_t seed = 42;
   int max_length = 128;
   std::optional<double> max_drop;         // points of the fallback metric
+  std::optional<double> smoothquant_alpha;  // SmoothQuant's migration strength before int8 (quant/smoothquant.h)
   // What --max_drop is measured in on the held-out slice: "task" (the task's metric) or "agreement"
   // (the share of examples predicted as fp32 predicts them: still informative on training data the
   // model has memorised, where the task metric barely moves).
@@ -72,6 +74,7 @@ struct QuantizeResult {
   std::string embeddings_format;          // the word embeddings' format in the written model
   double average_bits = 0;                // stored bits per weight of the Linears and word embeddings
   std::optional<FallbackResult> fallback;
+  std::optional<SmoothQuantResult> smoothquant;
   int64_t parameters = 0;
   int64_t source_file_bytes = 0, fp32_bytes = 0, output_file_bytes = 0;
   double load_seconds = 0, calibrate_seconds = 0, quantize_seconds = 0, fallback_seconds = 0, save_seconds = 0,

@@ -53,6 +53,16 @@ struct LogprobTarget {
   int32_t token;
 };
 
+// A norm whose output only Linears read (a pre-norm block's): SmoothQuant divides its per-channel
+// scale (and shift) and multiplies those Linears' input columns by the same factors, which leaves
+// what the model computes unchanged in exact arithmetic (quant/smoothquant.h).
+struct SmoothableNorm {
+  std::string name;              // "model.layers.3.input_layernorm"
+  Tensor* weight;                // [H]
+  Tensor* bias;                  // [H], or null for an RMSNorm
+  std::vector<Linear*> readers;  // every Linear that reads the norm's output
+};
+
 class SequenceModel {
  public:
   virtual ~SequenceModel() = default;
@@ -92,6 +102,9 @@ class SequenceModel {
   // model without an LM head.
   virtual void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                                std::vector<double>& logprobs);
+  // The pre-norm blocks' norms with the Linears they feed; empty for a post-norm encoder (BERT), whose
+  // norms also feed the residual stream.
+  virtual std::vector<SmoothableNorm> smoothable_norms() { return {}; }
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
 

@@ -62,6 +62,17 @@ void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float
   std::swap(hidden, activations_.hidden);
 }
 
+std::vector<SmoothableNorm> LlamaSequenceModel::smoothable_norms() {
+  std::vector<SmoothableNorm> norms;
+  for (size_t i = 0; i < model_.weights.layers.size(); ++i) {
+    LlamaLayerWeights& l = model_.weights.layers[i];
+    const std::string prefix = "model.layers." + std::to_string(i);
+    norms.push_back({prefix + ".input_layernorm", &l.input_norm, nullptr, {&l.qkv}});
+    norms.push_back({prefix + ".post_attention_layernorm", &l.post_attention_norm, nullptr, {&l.gate_up}});
+  }
+  return norms;
+}
+
 void LlamaSequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {
   llama_trace(model_, batch, activations_, options.tap);
 }

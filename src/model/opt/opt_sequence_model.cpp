@@ -65,6 +65,17 @@ void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>&
   std::swap(hidden, activations_.hidden);
 }
 
+std::vector<SmoothableNorm> OptSequenceModel::smoothable_norms() {
+  std::vector<SmoothableNorm> norms;
+  for (size_t i = 0; i < model_.weights.layers.size(); ++i) {
+    OptLayerWeights& l = model_.weights.layers[i];
+    const std::string prefix = "model.decoder.layers." + std::to_string(i);
+    norms.push_back({prefix + ".self_attn_layer_norm", &l.attention_norm.weight, &l.attention_norm.bias, {&l.qkv}});
+    norms.push_back({prefix + ".final_layer_norm", &l.ffn_norm.weight, &l.ffn_norm.bias, {&l.fc1}});
+  }
+  return norms;
+}
+
 void OptSequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {
   opt_trace(model_, batch, activations_, options.tap);
 }
