@@ -4,7 +4,11 @@ formula (Xiao et al. 2023, and its reference code's smooth_ln_fcs) with transfor
 
   act_j  = max |x_j| over the valid tokens of the input of the Linears a norm feeds,
   w_j    = max |W[:, j]| over the rows of every Linear the norm feeds (q|k|v, gate|up, fc1),
-  s_j    = clamp(act_j^alpha / w_j^(1 - alpha), min=1e-5)
+  s_j    = clamp(act_j^alpha / w_j^(1 - alpha), min=1e-5), 1 where act_j or w_j is 0 (see below)
+
+at every site squish smooths: the inputs of the Linears after each norm (the paper's), and the
+feed-forward's second Linear, whose input channels up_proj's rows (SwiGLU) or fc1's rows and bias
+(ReLU) scale; the producer's channel j is divided by s_j and the readers' column j multiplied by it.
 
 for the tiny random Llama (untied, tests/fixtures/llama/tiny_untied) and OPT (tests/fixtures/opt/tiny)
 checkpoints on three right-padded token sequences, at alpha 0.5 and 0.8; and the log-probabilities of
@@ -36,20 +40,22 @@ def batch():
 
 
 def sites(model, arch):
-    """(norm name, norm module, [Linears it feeds]) in forward order."""
+    """(site name, norm module or None, (producer Linear, None) or None, [Linears reading]) in forward order."""
     out = []
     if arch == "llama":
         for i, layer in enumerate(model.model.layers):
             a, m = layer.self_attn, layer.mlp
-            out.append((f"model.layers.{i}.input_layernorm", layer.input_layernorm, [a.q_proj, a.k_proj, a.v_proj]))
-            out.append((f"model.layers.{i}.post_attention_layernorm", layer.post_attention_layernorm,
-                        [m.gate_proj, m.up_proj]))
+            p = f"model.layers.{i}"
+            out.append((f"{p}.input_layernorm", layer.input_layernorm, None, [a.q_proj, a.k_proj, a.v_proj]))
+            out.append((f"{p}.post_attention_layernorm", layer.post_attention_layernorm, None, [m.gate_proj, m.up_proj]))
+            out.append((f"{p}.mlp.up_proj", None, m.up_proj, [m.down_proj]))
     else:
         for i, layer in enumerate(model.model.decoder.layers):
             a = layer.self_attn
-            out.append((f"model.decoder.layers.{i}.self_attn_layer_norm", layer.self_attn_layer_norm,
-                        [a.q_proj, a.k_proj, a.v_proj]))
-            out.append((f"model.decoder.layers.{i}.final_layer_norm", layer.final_layer_norm, [layer.fc1]))
+            p = f"model.decoder.layers.{i}"
+            out.append((f"{p}.self_attn_layer_norm", layer.self_attn_layer_norm, None, [a.q_proj, a.k_proj, a.v_proj]))
+            out.append((f"{p}.final_layer_norm", layer.final_layer_norm, None, [layer.fc1]))
+            out.append((f"{p}.fc1", None, layer.fc1, [layer.fc2]))
     return out
 
 
@@ -66,7 +72,7 @@ def case(path, arch, alpha):
     act = {}
     hooks = []
     valid = mask.reshape(-1).bool()
-    for name, _, linears in sites(model, arch):
+    for name, _, _, linears in sites(model, arch):
         def hook(_, inputs, name=name):
             x = inputs[0].reshape(-1, inputs[0].shape[-1])[valid].abs().amax(dim=0)
             act[name] = x if name not in act else torch.maximum(act[name], x)
@@ -76,13 +82,18 @@ def case(path, arch, alpha):
         h.remove()
     scales = {}
     with torch.no_grad():
-        for name, norm, linears in sites(model, arch):
+        for name, norm, producer, linears in sites(model, arch):
             w = torch.cat([l.weight for l in linears], dim=0).abs().amax(dim=0)
             s = (act[name].pow(alpha) / w.pow(1 - alpha)).clamp(min=1e-5)
+            # squish's one departure from the reference code: a channel that never fired on the
+            # calibration tokens (a dead ReLU unit), or whose weights are all zero, keeps s = 1
+            # instead of the clamp's 1e-5, which would multiply its producer by 1e5 for nothing.
+            s = torch.where((act[name] > 0) & (w > 0), s, torch.ones_like(s))
             scales[name] = s.tolist()
-            norm.weight.div_(s)
-            if getattr(norm, "bias", None) is not None:
-                norm.bias.div_(s)
+            scaled = norm if norm is not None else producer
+            scaled.weight.div_(s.view(-1, 1) if producer is not None else s)
+            if getattr(scaled, "bias", None) is not None:
+                scaled.bias.div_(s)
             for l in linears:
                 l.weight.mul_(s.view(1, -1))
     after = logprobs(model, ids, mask)

@@ -42,7 +42,7 @@ std::string quantize_summary(const QuantizeResult& r) {
                         r.calibration->duplicates == 1 ? "" : "s", q.task, r.eval_split);
   if (r.smoothquant) {
     std::vector<float> before, after;
-    for (const SmoothedNorm& n : r.smoothquant->norms) {
+    for (const SmoothedInput& n : r.smoothquant->inputs) {
       before.push_back(n.activation_spread_before);
       after.push_back(n.activation_spread_after);
     }
@@ -50,8 +50,8 @@ std::string quantize_summary(const QuantizeResult& r) {
       std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
       return v[v.size() / 2];
     };
-    text += fmt::format("  smoothquant alpha {} on {} norms: activation max/median {:.1f} -> {:.1f} (median over norms)\n",
-                        r.smoothquant->alpha, r.smoothquant->norms.size(), median(before), median(after));
+    text += fmt::format("  smoothquant alpha {} on {} activations: max/median {:.1f} -> {:.1f} (median over them)\n",
+                        r.smoothquant->alpha, r.smoothquant->inputs.size(), median(before), median(after));
   }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;

@@ -62,16 +62,16 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
     if (!r.calibration->request.eval_split.empty()) j["duplicates"] = duplicates_json(*r.calibration);
   }
   if (r.smoothquant) {
-    nlohmann::ordered_json norms = nlohmann::ordered_json::array();
-    for (const SmoothedNorm& n : r.smoothquant->norms)
-      norms.push_back({{"norm", n.norm},
+    nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
+    for (const SmoothedInput& n : r.smoothquant->inputs)
+      inputs.push_back({{"producer", n.producer},
                        {"min_scale", n.min_scale},
                        {"max_scale", n.max_scale},
                        {"activation_max_before", n.activation_max_before},
                        {"activation_max_after", n.activation_max_after},
                        {"activation_max_over_median_before", n.activation_spread_before},
                        {"activation_max_over_median_after", n.activation_spread_after}});
-    j["smoothquant"] = {{"alpha", r.smoothquant->alpha}, {"norms", norms}};
+    j["smoothquant"] = {{"alpha", r.smoothquant->alpha}, {"inputs", inputs}};
   }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;

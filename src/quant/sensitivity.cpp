@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <map>
-#include <regex>
 
 #include "analysis/similarity.h"
 #include "core/elapsed.h"
@@ -28,16 +27,18 @@ bool sampled(uint64_t seed, int64_t sequence, int64_t position, double rate) {
   return static_cast<double>(h >> 11) * 0x1.0p-53 < rate;
 }
 
-// Rows of a batch's [B*T, H] states that are compared, in order.
-std::vector<int64_t> compared_rows(const TokenBatch& b, int64_t first_sequence, CompareAt compare, uint64_t seed,
-                                   double rate) {
+// Rows of a batch's [B*T, H] states that are compared, in order. An encoder's final representation
+// is its [CLS] row; a decoder has none, and its first token (the same BOS for every sequence, or a
+// sequence's first word seen without context) is never compared.
+std::vector<int64_t> compared_rows(const TokenBatch& b, int64_t first_sequence, CompareAt compare, bool decoder,
+                                   uint64_t seed, double rate) {
   std::vector<int64_t> rows;
   for (int64_t s = 0; s < b.batch; ++s) {
-    if (compare == CompareAt::kFinal) {
+    if (compare == CompareAt::kFinal && !decoder) {
       rows.push_back(s * b.tokens);
       continue;
     }
-    for (int64_t t = 0; t < b.lengths[static_cast<size_t>(s)]; ++t)
+    for (int64_t t = decoder ? 1 : 0; t < b.lengths[static_cast<size_t>(s)]; ++t)
       if (sampled(seed, first_sequence + s, t, rate)) rows.push_back(s * b.tokens + t);
   }
   return rows;
@@ -114,22 +115,17 @@ CompareAt parse_compare_at(const std::string& name) {
 std::string linear_format_for_bits(int bits, int64_t group_size) {
   switch (bits) {
     case 2:
+    case 3:
     case 4: return group_format_name({bits, group_size});
     case 8: return "int8-dynamic";
     case 16: return "f16";
     case 32: return "f32";
   }
-  throw UsageError("--bits " + std::to_string(bits) + ": expected 2, 4, 8, 16 or 32");
+  throw UsageError("--bits " + std::to_string(bits) + ": expected 2, 3, 4, 8, 16 or 32");
 }
 
 std::string embedding_format_for_bits(int bits, int64_t group_size) {
   return bits == 8 ? "int8-rows" : linear_format_for_bits(bits, group_size);
-}
-
-int layer_of_linear_name(const std::string& name) {
-  static const std::regex pattern(R"((^|\.)(encoder\.layer|layers)\.(\d+)\.)");
-  std::smatch m;
-  return std::regex_search(name, m, pattern) ? std::stoi(m[3].str()) : -1;
 }
 
 std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, SensitivityGranularity granularity,
@@ -137,8 +133,8 @@ std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, Sensitivity
   std::vector<SensitivityUnit> units;
   std::map<int, size_t> unit_of_layer;
   for (const Linear* l : model.linears()) {
-    const int layer = layer_of_linear_name(l->name);
-    if (layer < 0) continue;  // pooler and classifier stay as they are
+    const int layer = l->layer;
+    if (layer < 0) continue;  // pooler, classifier and an untied LM head stay as they are
     if (granularity == SensitivityGranularity::kLinear) {
       units.push_back({l->name, layer, {l->name}, linear_parameters(*l) - l->bias.numel()});
       continue;
@@ -182,24 +178,31 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   if (r.units.empty()) throw UsageError("sensitivity: the model has no encoder layers to measure");
   check_sensitivity_options(options);
 
+  const bool decoder = model.info().has_lm_head;
+  int64_t comparable = 0;  // the rows compared_rows draws from
   for (const TokenBatch& b : batches)
-    for (int32_t len : b.lengths) r.valid_tokens += len;
-  const double rate = options.compare == CompareAt::kFinal || r.valid_tokens <= options.max_tokens
+    for (int32_t len : b.lengths) {
+      r.valid_tokens += len;
+      comparable += decoder ? std::max(len - 1, 0) : len;
+    }
+  const double rate = (options.compare == CompareAt::kFinal && !decoder) || comparable <= options.max_tokens
                           ? 1.0
-                          : static_cast<double>(options.max_tokens) / static_cast<double>(r.valid_tokens);
+                          : static_cast<double>(options.max_tokens) / static_cast<double>(comparable);
   std::vector<std::vector<int64_t>> rows_of_batch;
   for (const TokenBatch& b : batches) {
-    rows_of_batch.push_back(compared_rows(b, r.sequences, options.compare, options.seed, rate));
+    rows_of_batch.push_back(compared_rows(b, r.sequences, options.compare, decoder, options.seed, rate));
     r.sequences += b.batch;
     r.compared_rows += static_cast<int64_t>(rows_of_batch.back().size());
   }
   if (r.compared_rows <= h)
     throw UsageError("sensitivity: " + std::to_string(r.compared_rows) + " compared rows (" +
-                     (options.compare == CompareAt::kFinal ? "one [CLS] row per calibration sequence"
-                                                           : "valid calibration tokens, at most --max_tokens") +
+                     (options.compare == CompareAt::kFinal && !decoder
+                          ? "one [CLS] row per calibration sequence"
+                          : "valid calibration tokens, at most --max_tokens" +
+                                std::string(decoder ? ", each sequence's first left out" : "")) +
                      ") but the hidden size is " + std::to_string(h) +
                      "; similarity needs more samples than dimensions: raise --calib_size" +
-                     (options.compare == CompareAt::kFinal ? "" : " or --max_tokens"));
+                     (options.compare == CompareAt::kFinal && !decoder ? "" : " or --max_tokens"));
 
   // Every Linear by name, and each (unit, width) variant made once.
   std::map<std::string, Linear*> linear_by_name;

@@ -8,7 +8,9 @@
 // (--compare layer), or its layer and those after it (--compare final, at the [CLS] rows). So the
 // whole measurement costs about (1 + widths) fp32 passes at layer granularity, never a forward per
 // (unit, width). Compared rows are the valid tokens (padding excluded), subsampled deterministically
-// by a hash of (seed, sequence, position) when there are more than --max_tokens.
+// by a hash of (seed, sequence, position) when there are more than --max_tokens. A causal LM has no
+// [CLS]: its final representation is every valid token's last-layer state, and a sequence's first
+// token (the same BOS everywhere) is never compared.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +44,7 @@ struct SensitivityOptions {
   bool embeddings = true;               // the word embeddings are a unit too
 };
 
-// The format a width means for a Linear: 2/4 → int<b>-g<G>, 8 → int8-dynamic (per channel),
+// The format a width means for a Linear: 2/3/4 → int<b>-g<G>, 8 → int8-dynamic (per channel),
 // 16 → f16, 32 → f32; for the embeddings 8 is int8-rows. UsageError for other widths.
 std::string linear_format_for_bits(int bits, int64_t group_size);
 std::string embedding_format_for_bits(int bits, int64_t group_size);
@@ -73,12 +75,11 @@ struct SensitivityResult {
   double wall_seconds = 0;
 };
 
-// The units a model is measured by: layers found by name pattern ("encoder.layer.X." in BERT,
-// ".layers.X." in causal LMs) or each of their Linears, then the embeddings when asked.
+// The units a model is measured by: its layers (by Linear::layer, named as the model names them:
+// "encoder.layer.3", "model.layers.3", "model.decoder.layers.3") or each of their Linears, then the
+// embeddings when asked.
 std::vector<SensitivityUnit> sensitivity_units(SequenceModel& model, SensitivityGranularity granularity,
                                                bool embeddings);
-// The encoder layer a Linear's name places it in, or -1.
-int layer_of_linear_name(const std::string& name);
 
 // The two phases' progress (either may be null): `on_batch` after each calibration batch (its fp32
 // pass and every variant's rerun) with its sequence count, then `on_similarity` after each (unit,

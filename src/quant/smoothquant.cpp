@@ -17,62 +17,89 @@ float spread(std::vector<float> v) {
   return median > 0 ? top / median : 0.0f;
 }
 
+// A Linear's weights as fp32, refusing one already quantized (smoothing goes before quantization).
+Tensor fp32_weights(const Linear& l) {
+  if (l.weights->format() != "f32")
+    throw Error(ExitCode::kInternal, "SmoothQuant: Linear " + l.name + " is already " +
+                                         std::string(l.weights->format()) + " (smooth the fp32 model first)");
+  return linear_dequantize(l);
+}
+
+// The producer's channel j divided by s_j: a norm's weight and bias, or a Linear's rows and bias.
+void divide_producer(SmoothableInput& in, const std::vector<float>& s) {
+  const auto k = static_cast<int64_t>(s.size());
+  if (in.norm_weight) {
+    for (int64_t j = 0; j < k; ++j) {
+      in.norm_weight->data()[j] /= s[static_cast<size_t>(j)];
+      if (in.norm_bias) in.norm_bias->data()[j] /= s[static_cast<size_t>(j)];
+    }
+    return;
+  }
+  Linear& p = *in.producer;
+  Tensor t = fp32_weights(p);
+  const int64_t cols = t.dim(1);
+  for (int64_t j = 0; j < k; ++j) {
+    const float inverse = 1.0f / s[static_cast<size_t>(j)];
+    float* row = t.data() + (in.first_row + j) * cols;
+    for (int64_t c = 0; c < cols; ++c) row[c] *= inverse;
+    if (p.bias.numel() > 0) p.bias.data()[in.first_row + j] *= inverse;
+  }
+  p.weights = dense_f32_weights(t);
+}
+
 }  // namespace
 
 SmoothQuantResult smooth_quant(SequenceModel& model, std::span<const TokenBatch> batches, double alpha) {
   if (!(alpha >= 0.0 && alpha <= 1.0)) throw UsageError("--smoothquant " + std::to_string(alpha) + ": expected 0..1");
-  std::vector<SmoothableNorm> norms = model.smoothable_norms();
-  if (norms.empty())
+  std::vector<SmoothableInput> inputs = model.smoothable_inputs();
+  if (inputs.empty())
     throw UsageError(model.info().architecture +
                      " has no pre-norm blocks: its norms also feed the residual stream, so SmoothQuant cannot "
                      "fold scales into them");
-  // Each norm's readers share one input: observe the first of them.
+  // Each activation's readers share it: observe the first of them. Measured once on the model as
+  // given; every smoothing keeps the function, so the maxima stay valid while the others are applied.
   std::map<const Linear*, std::vector<float>> absmax;
-  for (const SmoothableNorm& n : norms) absmax[n.readers.front()].assign(static_cast<size_t>(n.weight->numel()), 0.0f);
+  for (const SmoothableInput& in : inputs)
+    absmax[in.readers.front()].assign(static_cast<size_t>(in.readers.front()->in_features()), 0.0f);
   observe_linear_inputs(
       model, batches, [&](const Linear& l) { return absmax.contains(&l); },
       [&](const Linear& l, const float* x, int64_t rows) {
         std::vector<float>& a = absmax.at(&l);
         const auto k = static_cast<int64_t>(a.size());
         for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < k; ++j) a[static_cast<size_t>(j)] = std::max(a[static_cast<size_t>(j)], std::fabs(x[r * k + j]));
+          for (int64_t j = 0; j < k; ++j)
+            a[static_cast<size_t>(j)] = std::max(a[static_cast<size_t>(j)], std::fabs(x[r * k + j]));
       });
   SmoothQuantResult result;
   result.alpha = alpha;
-  for (SmoothableNorm& n : norms) {
-    const int64_t k = n.weight->numel();
-    const std::vector<float>& a = absmax.at(n.readers.front());
+  for (SmoothableInput& in : inputs) {
+    const std::vector<float>& a = absmax.at(in.readers.front());
+    const auto k = static_cast<int64_t>(a.size());
     std::vector<Tensor> weights;
     std::vector<float> w(static_cast<size_t>(k), 0.0f);
-    for (const Linear* l : n.readers) {
-      if (l->weights->format() != "f32")
-        throw Error(ExitCode::kInternal, "SmoothQuant: Linear " + l->name + " is already " +
-                                             std::string(l->weights->format()) + " (smooth the fp32 model first)");
-      weights.push_back(linear_dequantize(*l));
+    for (const Linear* l : in.readers) {
+      weights.push_back(fp32_weights(*l));
       const Tensor& t = weights.back();
       for (int64_t r = 0; r < t.dim(0); ++r)
         for (int64_t j = 0; j < k; ++j)
           w[static_cast<size_t>(j)] = std::max(w[static_cast<size_t>(j)], std::fabs(t.data()[r * k + j]));
     }
     std::vector<float> s(static_cast<size_t>(k)), after(static_cast<size_t>(k));
-    for (int64_t j = 0; j < k; ++j) {
-      const auto i = static_cast<size_t>(j);
-      s[i] = a[i] > 0 && w[i] > 0
-                 ? std::max(static_cast<float>(std::pow(a[i], alpha) / std::pow(w[i], 1.0 - alpha)), 1e-5f)
-                 : 1.0f;
-      after[i] = a[i] / s[i];
-      n.weight->data()[j] /= s[i];
-      if (n.bias) n.bias->data()[j] /= s[i];
+    for (size_t j = 0; j < s.size(); ++j) {
+      s[j] = a[j] > 0 && w[j] > 0 ? std::max(static_cast<float>(std::pow(a[j], alpha) / std::pow(w[j], 1.0 - alpha)), 1e-5f)
+                                  : 1.0f;
+      after[j] = a[j] / s[j];
     }
-    for (size_t i = 0; i < n.readers.size(); ++i) {
+    divide_producer(in, s);
+    for (size_t i = 0; i < in.readers.size(); ++i) {
       Tensor& t = weights[i];
       for (int64_t r = 0; r < t.dim(0); ++r)
         for (int64_t j = 0; j < k; ++j) t.data()[r * k + j] *= s[static_cast<size_t>(j)];
-      n.readers[i]->weights = dense_f32_weights(t);
+      in.readers[i]->weights = dense_f32_weights(t);
     }
     const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
-    result.norms.push_back({n.name, *lo, *hi, *std::max_element(a.begin(), a.end()),
-                            *std::max_element(after.begin(), after.end()), spread(a), spread(after)});
+    result.inputs.push_back({in.name, *lo, *hi, *std::max_element(a.begin(), a.end()),
+                             *std::max_element(after.begin(), after.end()), spread(a), spread(after)});
   }
   return result;
 }

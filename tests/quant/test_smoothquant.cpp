@@ -1,6 +1,6 @@
 // SmoothQuant against a reference written from the paper's formula with transformers' modules
-// (tools/make_smoothquant_goldens.py): the per-channel scales of every pre-norm site of a tiny Llama
-// and OPT at alpha 0.5 and 0.8, the smoothed model's log-probabilities equal to the unsmoothed ones,
+// (tools/make_smoothquant_goldens.py): the per-channel scales of every site (the Linears after each
+// norm, and the feed-forward's second Linear) of a tiny Llama and OPT at alpha 0.5 and 0.8, the smoothed model's log-probabilities equal to the unsmoothed ones,
 // and the refusals.
 #include <gtest/gtest.h>
 
@@ -47,17 +47,37 @@ TEST(SmoothQuant, ScalesMatchThePapersFormulaAndTheFunctionIsKept) {
     auto model = load_model(test::fixtures_dir() + "/" + c["model"].get<std::string>());
     std::vector<LogprobTarget> targets;
     const TokenBatch batch = golden_batch(targets);
-    std::map<std::string, AlignedVector<float>> norm_before;
-    for (const SmoothableNorm& n : model->smoothable_norms()) norm_before[n.name] = n.weight->values;
+    // Each site's first reader before: column j was multiplied by s_j. A reader that is also a
+    // producer (Llama's gate|up, whose up rows scale down_proj's input; OPT's fc1) had those rows
+    // divided by the other site's scales too, which the check multiplies back.
+    std::map<std::string, Tensor> reader_before;
+    std::map<const Linear*, const SmoothableInput*> produced_by;
+    const std::vector<SmoothableInput> sites = model->smoothable_inputs();
+    for (const SmoothableInput& in : sites) {
+      reader_before[in.name] = linear_dequantize(*in.readers.front());
+      if (in.producer) produced_by[in.producer] = &in;
+    }
     const SmoothQuantResult r = smooth_quant(*model, {&batch, 1}, c["alpha"].get<double>());
-    EXPECT_EQ(r.norms.size(), c["scales"].size());
-    for (const SmoothableNorm& n : model->smoothable_norms()) {
-      SCOPED_TRACE(n.name);
-      const auto want = c["scales"][n.name].get<std::vector<double>>();
-      ASSERT_EQ(static_cast<int64_t>(want.size()), n.weight->numel());
-      for (size_t j = 0; j < want.size(); ++j) {
-        const double got = norm_before.at(n.name)[j] / n.weight->values[j];  // the norm was divided by s_j
-        ASSERT_NEAR(got, want[j], 1e-5 * want[j]) << "channel " << j;
+    EXPECT_EQ(r.inputs.size(), c["scales"].size());
+    for (const SmoothableInput& in : sites) {
+      SCOPED_TRACE(in.name);
+      ASSERT_TRUE(c["scales"].contains(in.name));
+      const auto want = c["scales"][in.name].get<std::vector<double>>();
+      const Tensor& before = reader_before.at(in.name);
+      const Tensor after = linear_dequantize(*in.readers.front());
+      ASSERT_EQ(static_cast<int64_t>(want.size()), before.dim(1));
+      const int64_t k = before.dim(1);
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t largest = 0;  // the column's largest weight gives the ratio most precisely
+        for (int64_t row = 0; row < before.dim(0); ++row)
+          if (std::fabs(before.data()[row * k + j]) > std::fabs(before.data()[largest * k + j])) largest = row;
+        double got = static_cast<double>(after.data()[largest * k + j]) / before.data()[largest * k + j];
+        if (const auto p = produced_by.find(in.readers.front()); p != produced_by.end()) {
+          const int64_t at = largest - p->second->first_row;
+          if (at >= 0 && at < p->second->readers.front()->in_features())
+            got *= c["scales"][p->second->name][static_cast<size_t>(at)].get<double>();
+        }
+        ASSERT_NEAR(got, want[static_cast<size_t>(j)], 1e-5 * want[static_cast<size_t>(j)]) << "channel " << j;
       }
     }
     std::vector<double> got;
@@ -74,9 +94,9 @@ TEST(SmoothQuant, FlattensTheActivationsItMeasures) {
   std::vector<LogprobTarget> targets;
   const TokenBatch batch = golden_batch(targets);
   const SmoothQuantResult r = smooth_quant(*model, {&batch, 1}, 0.5);
-  ASSERT_EQ(r.norms.size(), 4u);
-  for (const SmoothedNorm& n : r.norms) {
-    SCOPED_TRACE(n.norm);
+  ASSERT_EQ(r.inputs.size(), 6u);
+  for (const SmoothedInput& n : r.inputs) {
+    SCOPED_TRACE(n.producer);
     EXPECT_LT(n.activation_spread_after, n.activation_spread_before);
     EXPECT_GT(n.max_scale, n.min_scale);
   }

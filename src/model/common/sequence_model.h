@@ -53,14 +53,18 @@ struct LogprobTarget {
   int32_t token;
 };
 
-// A norm whose output only Linears read (a pre-norm block's): SmoothQuant divides its per-channel
-// scale (and shift) and multiplies those Linears' input columns by the same factors, which leaves
-// what the model computes unchanged in exact arithmetic (quant/smoothquant.h).
-struct SmoothableNorm {
-  std::string name;              // "model.layers.3.input_layernorm"
-  Tensor* weight;                // [H]
-  Tensor* bias;                  // [H], or null for an RMSNorm
-  std::vector<Linear*> readers;  // every Linear that reads the norm's output
+// An activation only Linears read, whose every channel its producer can scale: a pre-norm block's
+// norm (its weight and bias), or rows of a Linear whose outputs reach the readers through an
+// elementwise op that commutes with a positive scale (SwiGLU's silu(gate)·up in `up`, OPT's ReLU).
+// SmoothQuant divides the producer's channel j by s_j and multiplies column j of the readers, which
+// leaves what the model computes unchanged in exact arithmetic (quant/smoothquant.h).
+struct SmoothableInput {
+  std::string name;                  // the producer: "model.layers.3.input_layernorm", "...mlp.up_proj"
+  Tensor* norm_weight = nullptr;     // a norm producer: [C]
+  Tensor* norm_bias = nullptr;       // [C], or null for an RMSNorm
+  Linear* producer = nullptr;        // a Linear producer: its rows [first_row, first_row + C) (and bias)
+  int64_t first_row = 0;
+  std::vector<Linear*> readers;      // every Linear that reads the activation
 };
 
 class SequenceModel {
@@ -102,9 +106,9 @@ class SequenceModel {
   // model without an LM head.
   virtual void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                                std::vector<double>& logprobs);
-  // The pre-norm blocks' norms with the Linears they feed; empty for a post-norm encoder (BERT), whose
-  // norms also feed the residual stream.
-  virtual std::vector<SmoothableNorm> smoothable_norms() { return {}; }
+  // The activations SmoothQuant may smooth, in forward order; empty for a post-norm encoder (BERT),
+  // whose norms also feed the residual stream.
+  virtual std::vector<SmoothableInput> smoothable_inputs() { return {}; }
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
 

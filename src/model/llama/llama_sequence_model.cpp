@@ -62,15 +62,18 @@ void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float
   std::swap(hidden, activations_.hidden);
 }
 
-std::vector<SmoothableNorm> LlamaSequenceModel::smoothable_norms() {
-  std::vector<SmoothableNorm> norms;
+std::vector<SmoothableInput> LlamaSequenceModel::smoothable_inputs() {
+  std::vector<SmoothableInput> inputs;
+  const int64_t ff = model_.config.intermediate_size;
   for (size_t i = 0; i < model_.weights.layers.size(); ++i) {
     LlamaLayerWeights& l = model_.weights.layers[i];
     const std::string prefix = "model.layers." + std::to_string(i);
-    norms.push_back({prefix + ".input_layernorm", &l.input_norm, nullptr, {&l.qkv}});
-    norms.push_back({prefix + ".post_attention_layernorm", &l.post_attention_norm, nullptr, {&l.gate_up}});
+    inputs.push_back({prefix + ".input_layernorm", &l.input_norm, nullptr, nullptr, 0, {&l.qkv}});
+    inputs.push_back({prefix + ".post_attention_layernorm", &l.post_attention_norm, nullptr, nullptr, 0, {&l.gate_up}});
+    // silu(gate)·up is linear in up: up_proj's rows (the second half of gate_up) scale down_proj's input.
+    inputs.push_back({prefix + ".mlp.up_proj", nullptr, nullptr, &l.gate_up, ff, {&l.down}});
   }
-  return norms;
+  return inputs;
 }
 
 void LlamaSequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {

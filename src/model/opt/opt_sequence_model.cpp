@@ -65,15 +65,18 @@ void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>&
   std::swap(hidden, activations_.hidden);
 }
 
-std::vector<SmoothableNorm> OptSequenceModel::smoothable_norms() {
-  std::vector<SmoothableNorm> norms;
+std::vector<SmoothableInput> OptSequenceModel::smoothable_inputs() {
+  std::vector<SmoothableInput> inputs;
   for (size_t i = 0; i < model_.weights.layers.size(); ++i) {
     OptLayerWeights& l = model_.weights.layers[i];
     const std::string prefix = "model.decoder.layers." + std::to_string(i);
-    norms.push_back({prefix + ".self_attn_layer_norm", &l.attention_norm.weight, &l.attention_norm.bias, {&l.qkv}});
-    norms.push_back({prefix + ".final_layer_norm", &l.ffn_norm.weight, &l.ffn_norm.bias, {&l.fc1}});
+    inputs.push_back(
+        {prefix + ".self_attn_layer_norm", &l.attention_norm.weight, &l.attention_norm.bias, nullptr, 0, {&l.qkv}});
+    inputs.push_back({prefix + ".final_layer_norm", &l.ffn_norm.weight, &l.ffn_norm.bias, nullptr, 0, {&l.fc1}});
+    // ReLU commutes with a positive scale: fc1's rows and bias scale fc2's input.
+    inputs.push_back({prefix + ".fc1", nullptr, nullptr, &l.fc1, 0, {&l.fc2}});
   }
-  return norms;
+  return inputs;
 }
 
 void OptSequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {

@@ -29,7 +29,7 @@ class OptSequenceModel final : public SequenceModel {
   void trace(const TokenBatch& batch, const ForwardOptions& options) override;
   void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                        std::vector<double>& logprobs) override;
-  std::vector<SmoothableNorm> smoothable_norms() override;
+  std::vector<SmoothableInput> smoothable_inputs() override;
   EmbeddingTable& mutable_word_embeddings() override { return model_.weights.embed_tokens; }
 
  private:
