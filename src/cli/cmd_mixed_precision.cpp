@@ -31,14 +31,16 @@ void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFl
       ->check(one_of({"svcca", "pwcca", "cka"}));
   cmd.add_option("--topk", s.options.topk, "SVCCA: singular directions kept per side")->capture_default_str()
       ->check(integer_in(1, 1 << 16));
-  cmd.add_option("--bits", s.options.bits, "Candidate widths (2 4 8 16: int2/int4 groups, int8 per channel, fp16)")
-      ->capture_default_str()->check(one_of({"2", "4", "8", "16"}));
+  cmd.add_option("--bits", s.options.bits,
+                 "Candidate widths (2 3 4 8 16: int2/int3/int4 groups, int8 per channel, fp16)")
+      ->capture_default_str()->check(one_of({"2", "3", "4", "8", "16"}));
   cmd.add_option("--group_size", s.options.group_size,
-                 "Weights per group of the 2- and 4-bit formats, along K (a multiple of 16 that divides K)")
+                 "Weights per group of the 2-, 3- and 4-bit formats, along K (a multiple of 16 that divides K)")
       ->capture_default_str()->check(integer_in(16, 1 << 16));
   cmd.add_option("--granularity", f.granularity, "layer (one width per encoder layer) | linear (one per Linear)")
       ->capture_default_str()->check(one_of({"layer", "linear"}));
-  cmd.add_option("--compare", f.compare, "layer (the layer's own output) | final (the last layer's [CLS] row)")
+  cmd.add_option("--compare", f.compare,
+                 "layer (the layer's own output) | final (the last layer's [CLS] row; a causal LM's tokens)")
       ->capture_default_str()->check(one_of({"layer", "final"}));
   cmd.add_option("--max_tokens", s.options.max_tokens, "Compared token rows at most (a seeded subsample)")
       ->capture_default_str()->check(integer_in(2));
@@ -88,9 +90,13 @@ void add_sensitivity_command(CLI::App& app) {
                                                     "quantized, per width (SVCCA, PWCCA or CKA)");
   add_model_dir_option(*cmd, s.model_dir, "fp32 HF model directory");
   add_output_dir_option(*cmd, s.output_dir, "Run folder to write: sensitivity.json and sensitivity.log");
-  cmd->add_option("--task", s.task, "sst2 | mrpc | imdb: whose examples calibrate")
+  cmd->add_option("--task", s.task,
+                  "sst2 | mrpc | imdb: a classifier's task, whose examples calibrate; hellaswag: a causal LM's")
       ->required()
-      ->check(one_of({"sst2", "mrpc", "imdb"}));
+      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  cmd->add_option("--calib_data", s.calib_data,
+                  "A causal LM's calibration texts: sst2 | mrpc | imdb (that task's --calib_split) or a text file "
+                  "(JSONL {\"text\"} or one text a line); default imdb. HellaSwag items are refused");
   cmd->add_option("--data_dir", s.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
   cmd->add_option("--split,--eval_split", s.eval_split,
                   "The split the model will be scored on (refused for calibration; "

@@ -114,12 +114,30 @@ SensitivityRun run_sensitivity(const SensitivityRequest& request) {
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
   refuse_quantized(*model, request.model_dir, "measure its fp32 source");
-  check_max_length(request.max_length, *tokenizer, model->info(), parse_task(request.task) == Task::kMrpc);
-  CalibrationRequest c{request.task, request.calib_split,
-                       request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
-                       request.data_dir, request.calib_size, request.options.seed, request.max_length,
-                       request.calib_batch_size};
-  SensitivityRun run = measure_model_sensitivity(*model, request, load_calibration_set(*tokenizer, c),
+  // A causal LM is scored on HellaSwag and calibrates on text the model is not scored on.
+  const bool language_model = request.task == "hellaswag";
+  if (language_model != model->info().has_lm_head)
+    throw UsageError("--model_dir " + request.model_dir + " is " +
+                     (language_model ? "a classifier; --task hellaswag measures causal LMs"
+                                     : "a causal LM; measure it for --task hellaswag"));
+  if (!language_model && !request.calib_data.empty())
+    throw UsageError("--calib_data chooses a causal LM's calibration texts; a classifier calibrates on --task " +
+                     request.task + "'s --calib_split");
+  CalibrationSet calibration;
+  if (language_model) {
+    calibration = load_text_calibration_set(
+        *tokenizer, {request.calib_data.empty() ? "imdb" : request.calib_data, request.calib_split, "",
+                     request.data_dir, request.calib_size, request.options.seed, request.max_length,
+                     request.calib_batch_size});
+  } else {
+    check_max_length(request.max_length, *tokenizer, model->info(), parse_task(request.task) == Task::kMrpc);
+    calibration = load_calibration_set(
+        *tokenizer, {request.task, request.calib_split,
+                     request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
+                     request.data_dir, request.calib_size, request.options.seed, request.max_length,
+                     request.calib_batch_size});
+  }
+  SensitivityRun run = measure_model_sensitivity(*model, request, std::move(calibration),
                                                  sensitivity_sizes(*model, request.options));
   write_sensitivity_files(run, out.path());
   out.commit();
@@ -134,7 +152,7 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
                  {"fp32_bytes", run.fp32_bytes}};
   j["model"] = planned_model_json(run.model);
   j["calibration"] = calibration_json(run.calibration);
-  j["duplicates"] = duplicates_json(run.calibration);
+  if (!run.calibration.request.eval_split.empty()) j["duplicates"] = duplicates_json(run.calibration);
   j["options"] = {{"method", similarity_method_name(o.method)},
                   {"topk", o.topk},
                   {"bits", o.bits},
@@ -176,10 +194,11 @@ std::string sensitivity_log(const SensitivityRun& run) {
   std::string log = fmt::format(
       "squish sensitivity: {} on {} {} ({} examples, {} tokens, max_length {})\n"
       "method {}{}, compare {}, granularity {}, {} compared rows, seed {}\n",
-      run.model_name, run.request.task, run.request.calib_split, format_count(r.sequences), format_count(r.valid_tokens),
+      run.model_name, run.calibration.request.task, run.calibration.request.split, format_count(r.sequences),
+      format_count(r.valid_tokens),
       run.request.max_length, similarity_method_name(o.method),
       o.method == SimilarityMethod::kSvcca ? fmt::format(" (top {})", o.topk) : "",
-      o.compare == CompareAt::kLayer ? "layer" : "final [CLS]",
+      o.compare == CompareAt::kLayer ? "layer" : run.model.architecture.ends_with("ForCausalLM") ? "final" : "final [CLS]",
       o.granularity == SensitivityGranularity::kLayer ? "layer" : "linear", format_count(r.compared_rows), o.seed);
   log += fmt::format("fp32 pass over the calibration set: {:.2f} s\n", r.fp32_seconds);
   // Within 100 columns for Linear names too; the seconds of each step are in the JSON.

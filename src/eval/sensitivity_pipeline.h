@@ -20,6 +20,7 @@ struct SensitivityRequest {
   std::string model_dir, output_dir, task;
   std::string data_dir = "../shared/data";
   std::string calib_split = "train", eval_split;  // eval_split: refused for calibration; empty: the task's
+  std::string calib_data;  // a causal LM's calibration texts (load_text_calibration_set); empty: imdb
   int64_t calib_size = 5000;
   int calib_batch_size = 16;
   int max_length = 512;

@@ -1,0 +1,125 @@
+// Compressing a causal LM from the command line, on the real SmolLM2-135M-Instruct GGUF
+// (tools/fetch_smollm2.sh): static W8A8 with SmoothQuant calibrated on IMDB train, reloaded and
+// scored on HellaSwag beside fp32; layer sensitivity over model.layers.N; and the refusals that keep
+// HellaSwag out of calibration and each command on the kind of model it serves.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli_runner.h"
+#include "core/file_util.h"
+#include "test_paths.h"
+
+namespace squish {
+namespace {
+
+using test::data_dir;
+using test::quote;
+using test::run_squish;
+using test::RunResult;
+
+std::string smollm2() {
+  const std::string path = test::smollm2_gguf();
+  if (!file_exists(path)) ADD_FAILURE() << path << ": run `bash tools/fetch_smollm2.sh` (or set SQUISH_SMOLLM2_GGUF)";
+  return path;
+}
+
+std::vector<nlohmann::json> read_lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_file(path));
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::vector<nlohmann::json> hellaswag_predictions(const std::string& model, const std::string& tag) {
+  const std::string path = test::temp_dir(tag) + "/predictions.jsonl";
+  const RunResult r = run_squish("eval --task hellaswag --max_samples 16 --model_dir " + quote(model) +
+                                 " --data_dir " + quote(data_dir()) + " --predictions " + quote(path));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return read_lines(path);
+}
+
+TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresCloseToFp32) {
+  const std::string out = test::temp_dir("causal_quantize") + "/int8";
+  const RunResult r = run_squish("quantize --task hellaswag --mode static --smoothquant 0.5 --calib_size 8 "
+                                 "--max_length 32 --model_dir " + quote(smollm2()) + " --output_dir " + quote(out) +
+                                 " --data_dir " + quote(data_dir()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("8 texts of imdb"), std::string::npos) << r.out;
+  const nlohmann::json q = nlohmann::json::parse(read_file(out + "/quantization.json"));
+  EXPECT_EQ(q["calibration"]["task"], "imdb");
+  EXPECT_EQ(q["calibration"]["size"], 8);
+  EXPECT_FALSE(q.contains("duplicates"));  // nothing of HellaSwag is near the calibration texts
+  EXPECT_EQ(q["smoothquant"]["inputs"].size(), 90u);  // 30 layers: q|k|v, gate|up and down_proj's inputs
+  int static_linears = 0;
+  for (const auto& l : q["layers"]) static_linears += l["format"] == "int8-static";
+  EXPECT_EQ(static_linears, 120);
+  // The GGUF's tokenizer came along as HF's files.
+  EXPECT_TRUE(file_exists(out + "/tokenizer.json"));
+
+  const std::vector<nlohmann::json> fp32 = hellaswag_predictions(smollm2(), "causal_fp32");
+  const std::vector<nlohmann::json> int8 = hellaswag_predictions(out, "causal_int8");
+  ASSERT_EQ(fp32.size(), 16u);
+  ASSERT_EQ(int8.size(), 16u);
+  double drift = 0;
+  int agree = 0;
+  for (size_t i = 0; i < fp32.size(); ++i) {
+    ASSERT_EQ(fp32[i]["ind"], int8[i]["ind"]);
+    agree += fp32[i]["pred_norm"] == int8[i]["pred_norm"];
+    for (size_t e = 0; e < 4; ++e)
+      drift += std::fabs(fp32[i]["loglikelihoods"][e].get<double>() - int8[i]["loglikelihoods"][e].get<double>());
+  }
+  drift /= 64;
+  EXPECT_GT(drift, 0.0);  // it really computes in int8
+  EXPECT_LT(drift, 6.0);  // measured 2.7 nats over ~40-token endings
+  EXPECT_GE(agree, 10);   // measured 14 of 16
+}
+
+TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {
+  const std::string out = test::temp_dir("causal_sensitivity") + "/s";
+  const RunResult r = run_squish("sensitivity --task hellaswag --calib_size 24 --max_length 48 --bits 4 8 "
+                                 "--similarity cka --model_dir " + quote(smollm2()) + " --output_dir " + quote(out) +
+                                 " --data_dir " + quote(data_dir()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json s = nlohmann::json::parse(read_file(out + "/sensitivity.json"));
+  ASSERT_EQ(s["units"].size(), 31u);  // 30 decoder layers and the (tied) embeddings
+  EXPECT_EQ(s["units"][0]["name"], "model.layers.0");
+  EXPECT_EQ(s["units"][29]["name"], "model.layers.29");
+  for (const auto& unit : s["units"]) {
+    const double at4 = unit["widths"][0]["sensitivity"].get<double>(), at8 = unit["widths"][1]["sensitivity"].get<double>();
+    EXPECT_GT(at4, at8) << unit["name"];  // fewer bits, larger change
+    EXPECT_GT(at8, 0.0) << unit["name"];
+  }
+}
+
+TEST(CliCausalLmRealModel, HellaswagNeverCalibratesAndEachCommandServesItsKindOfModel) {
+  const std::string gguf = quote(smollm2());
+  const std::string items = test::shared_dir() + "/data/hellaswag/hellaswag_val_500_hf_viczon7.jsonl";
+  const std::string out = " --output_dir " + quote(test::temp_dir("causal_refusals") + "/q");
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"quantize --task hellaswag --mode static --calib_data " + quote(items) + " --model_dir " + gguf,
+       "--calib_data " + items + " holds multiple-choice items"},
+      {"quantize --task hellaswag --mode static --calib_data hellaswag --model_dir " + gguf,
+       "HellaSwag's items here are its validation split"},
+      {"sensitivity --task hellaswag --calib_data " + quote(items) + " --model_dir " + gguf, "multiple-choice items"},
+      {"quantize --task sst2 --mode dynamic --model_dir " + gguf, "is a causal LM; quantize it for --task hellaswag"},
+      {"quantize --task hellaswag --mode dynamic --model_dir " + quote(test::tiny_model()),
+       "is a classifier; --task hellaswag scores causal LMs"},
+      {"quantize --task sst2 --mode static --smoothquant 0.5 --model_dir " + quote(test::tiny_model()),
+       "residual stream"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args);
+    const RunResult r = run_squish(c.args + out + " --data_dir " + quote(data_dir()));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace squish
