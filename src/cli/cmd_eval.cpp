@@ -15,7 +15,7 @@
 #include "core/output_file.h"
 #include "core/threads.h"
 #include "eval/eval_pipeline.h"
-#include "eval/multiple_choice.h"
+#include "eval/hellaswag_eval.h"
 #include "eval/run_header.h"
 #include "io/tokenizer/tokenizer.h"
 #include "model/load_model.h"
@@ -26,7 +26,6 @@ namespace {
 
 struct EvalCommandOptions {
   EvalRequest request;
-  std::string data_file;
   int threads = 0;
   std::string output;
   std::string predictions;
@@ -38,12 +37,12 @@ std::optional<OutputPath> checked(const std::string& path, const char* flag) {
   return check_output_path(path, flag);
 }
 
-nlohmann::ordered_json hellaswag_json(const MultipleChoiceResult& r, const EvalRequest& q, const std::string& data_file,
-                                      const ModelInfo& info) {
+nlohmann::ordered_json hellaswag_json(const HellaswagRun& run, const EvalRequest& q) {
+  const MultipleChoiceResult& r = run.scores;
   nlohmann::ordered_json j = run_header("hellaswag", 1);
-  j["request"] = {{"model_dir", q.model_dir},     {"task", "hellaswag"}, {"data_file", data_file},
+  j["request"] = {{"model_dir", q.model_dir},     {"task", "hellaswag"}, {"data_file", run.data_file},
                   {"max_samples", q.max_samples}, {"seed", q.seed},      {"batch_size", q.options.batch_size}};
-  j["model"] = {{"weights_file", info.source}, {"architecture", info.architecture}};
+  j["model"] = {{"weights_file", run.result.model_source}, {"architecture", run.result.architecture}};
   j["items"] = r.items.size();
   j["labeled_items"] = r.labeled;
   j["acc"] = r.acc;
@@ -74,24 +73,10 @@ std::string hellaswag_predictions(const MultipleChoiceResult& r, const std::vect
 // HellaSwag: the whole validation file unless --data_file names another; --max_samples takes a
 // seeded subset of the items as it does of a classification split.
 void run_hellaswag(const EvalCommandOptions& o) {
-  const EvalRequest& q = o.request;
-  if (!q.split.empty() && q.split != "dev")
-    throw UsageError("--split " + q.split + ": HellaSwag is scored on its validation items (--split dev, the default)");
   const auto output = checked(o.output, "--output"), predictions = checked(o.predictions, "--predictions");
-  const std::string data_file = o.data_file.empty() ? default_hellaswag_file(q.data_dir) : o.data_file;
-  std::vector<MultipleChoiceItem> items = read_hellaswag(data_file);
-  if (q.max_samples > 0 && q.max_samples < static_cast<int64_t>(items.size())) {
-    std::vector<MultipleChoiceItem> subset;
-    std::vector<int64_t> picked = seeded_permutation(static_cast<int64_t>(items.size()), q.seed, q.max_samples);
-    std::sort(picked.begin(), picked.end());
-    for (int64_t i : picked) subset.push_back(items[static_cast<size_t>(i)]);
-    items = std::move(subset);
-  }
-  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
-  const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
-  const MultipleChoiceResult r =
-      score_multiple_choice(*model, *tokenizer, items, {q.options.batch_size, q.options.progress});
-  const nlohmann::ordered_json json = hellaswag_json(r, q, data_file, model->info());
+  const HellaswagRun run = run_hellaswag_eval(o.request);
+  const MultipleChoiceResult& r = run.scores;
+  const nlohmann::ordered_json json = hellaswag_json(run, o.request);
   const bool table_on_stdout =
       !(output && output->kind == OutputKind::kStdout) && !(predictions && predictions->kind == OutputKind::kStdout);
   if (table_on_stdout)
@@ -101,7 +86,7 @@ void run_hellaswag(const EvalCommandOptions& o) {
                     r.items.size(), r.acc, r.acc_stderr, r.acc_norm, r.acc_norm_stderr, r.seconds,
                     json["timing"]["items_per_second"].get<double>()));
   if (output) write_output(*output, json.dump(2) + "\n");
-  if (predictions) write_output(*predictions, hellaswag_predictions(r, items));
+  if (predictions) write_output(*predictions, hellaswag_predictions(r, run.items));
 }
 
 void run_eval_command(const EvalCommandOptions& o) {
@@ -131,7 +116,7 @@ void add_eval_command(CLI::App& app) {
       app.add_subcommand("eval", "Evaluate a classifier on SST-2, MRPC or IMDB, or a causal LM on HellaSwag");
   add_model_dir_option(*cmd, q.model_dir, "HF model directory (config.json, vocab.txt, weights)");
   add_data_options(*cmd, q.task, q.split, q.data_dir);
-  cmd->add_option("--data_file", o->data_file,
+  cmd->add_option("--data_file", o->request.data_file,
                   "HellaSwag JSONL (original or lm-eval form) instead of the shared validation file");
   add_max_length_option(*cmd, q.options.max_length);
   add_batch_size_option(*cmd, q.options.batch_size);

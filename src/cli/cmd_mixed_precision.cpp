@@ -148,8 +148,13 @@ void add_mixed_precision_command(CLI::App& app) {
       "mixed-precision", "Sensitivity, bit allocation, quantization and evaluation in one run folder");
   add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory");
   add_output_dir_option(*cmd, q.output_dir, "Run folder to write (must not exist, or be empty)");
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
-  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb (classifiers) | hellaswag (causal LMs)")
+      ->required()
+      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/, imdb/ and hellaswag/")->capture_default_str();
+  cmd->add_option("--data_file", q.data_file, "hellaswag: the items to score (default: every validation item)");
+  cmd->add_option("--calib_data", q.sensitivity.calib_data,
+                  "hellaswag: the calibration texts, sst2 | mrpc | imdb or a text file (default imdb)");
   cmd->add_option("--split", q.split, "Evaluation split (default dev; test for imdb)")
       ->check(one_of({"train", "dev", "test"}));
   add_max_samples_option(*cmd, q.max_samples);
@@ -169,6 +174,8 @@ void add_mixed_precision_command(CLI::App& app) {
   cmd->callback(command(&o->threads, [o, cmd] {
     for (const char* flag : {"--gptq_calib_size", "--damp"})
       refuse_given(*cmd, flag, o->request.rounding != "gptq", "is GPTQ's: it goes with --rounding gptq");
+    for (const char* flag : {"--data_file", "--calib_data"})
+      refuse_given(*cmd, flag, o->request.task != "hellaswag", "is read for --task hellaswag");
     bind_sensitivity_flags(o->request.sensitivity, o->flags);
     check_run_outputs(o->outputs);
     const MixedPrecisionResult r = run_mixed_precision(o->request);

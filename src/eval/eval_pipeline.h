@@ -12,9 +12,10 @@ namespace squish {
 
 struct EvalRequest {
   std::string model_dir;
-  std::string task;                      // sst2 | mrpc | imdb
+  std::string task;                      // sst2 | mrpc | imdb | hellaswag (eval/hellaswag_eval.h)
   std::string split;                     // empty: default_eval_split(task)
   std::string data_dir = "../shared/data";
+  std::string data_file;                 // hellaswag: the items' file; empty: the lm-eval file under data_dir
   int64_t max_samples = 0;               // 0 = every example; else a seeded random subset
   uint64_t seed = 42;
   EvalOptions options;

@@ -3,6 +3,7 @@
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/staged_directory.h"
+#include "eval/hellaswag_eval.h"
 #include "model/load_model.h"
 
 namespace squish {
@@ -11,25 +12,21 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   const auto t0 = Clock::now();
   MixedPrecisionResult r;
   r.request = q;
-  r.split = q.split.empty() ? default_eval_split(q.task) : q.split;
-  check_calibration_split(q.task, q.sensitivity.calib_split, r.split);
-  require_labeled_split(q.task, r.split, "mixed-precision");
+  // A causal LM is scored on HellaSwag's validation items and calibrates on --calib_data's texts.
+  const bool language_model = q.task == "hellaswag";
+  r.split = language_model ? "dev" : q.split.empty() ? default_eval_split(q.task) : q.split;
+  if (language_model && !q.split.empty() && q.split != "dev")
+    throw UsageError("--split " + q.split + ": HellaSwag is scored on its validation items (--split dev, the default)");
+  if (!language_model) {
+    check_calibration_split(q.task, q.sensitivity.calib_split, r.split);
+    require_labeled_split(q.task, r.split, "mixed-precision");
+  }
   check_sensitivity_options(q.sensitivity.options);
   StagedDirectory out(q.output_dir);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
   // Everything that can be refused is refused before the fp32 pass and the sensitivities.
   refuse_quantized(*model, q.model_dir, "start from its fp32 source");
-  check_max_length(q.eval.max_length, *tokenizer, model->info(), parse_task(q.task) == Task::kMrpc);
-  SensitivitySizes sizes = sensitivity_sizes(*model, q.sensitivity.options);
-  check_allocation_request(q.allocation, q.sensitivity.options.bits,
-                           model->parameter_count() * static_cast<int64_t>(sizeof(float)),
-                           smallest_planned_bytes(sizes));
-
-  r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.max_samples, q.seed, q.eval};
-  r.fp32 = run_eval(r.fp32_request);
-
-  const auto ts = Clock::now();
   SensitivityRequest s = q.sensitivity;
   s.model_dir = q.model_dir;
   s.task = q.task;
@@ -38,9 +35,20 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   s.max_length = q.eval.max_length;
   s.progress = q.eval.progress;
   s.options.seed = q.seed;
-  const CalibrationRequest c{q.task, s.calib_split, r.split, q.data_dir, s.calib_size, q.seed, s.max_length,
-                             s.calib_batch_size};
-  r.sensitivity = measure_model_sensitivity(*model, s, load_calibration_set(*tokenizer, c), std::move(sizes));
+  CalibrationSet calibration = sensitivity_calibration(*tokenizer, *model, s);
+  SensitivitySizes sizes = sensitivity_sizes(*model, q.sensitivity.options);
+  check_allocation_request(q.allocation, q.sensitivity.options.bits,
+                           model->parameter_count() * static_cast<int64_t>(sizeof(float)),
+                           smallest_planned_bytes(sizes));
+
+  r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.data_file, q.max_samples, q.seed, q.eval};
+  const auto score = [&](const EvalRequest& e) {
+    return language_model ? run_hellaswag_eval(e).result : run_eval(e);
+  };
+  r.fp32 = score(r.fp32_request);
+
+  const auto ts = Clock::now();
+  r.sensitivity = measure_model_sensitivity(*model, s, std::move(calibration), std::move(sizes));
   write_sensitivity_files(r.sensitivity, out.path());
   r.sensitivity_seconds = seconds_since(ts);
 
@@ -54,6 +62,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   quantize.model_dir = q.model_dir;
   quantize.output_dir = out.file("model");
   quantize.task = q.task;
+  quantize.calib_data = s.calib_data;
   quantize.data_dir = q.data_dir;
   quantize.mode = "plan";
   quantize.plan_path = a.output;
@@ -63,7 +72,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   quantize.calib_split = s.calib_split;
   quantize.calib_size = q.gptq_calib_size;
   quantize.calib_batch_size = s.calib_batch_size;
-  quantize.eval_split = r.split;
+  if (!language_model) quantize.eval_split = r.split;
   quantize.seed = q.seed;
   quantize.max_length = q.eval.max_length;
   quantize.progress = q.eval.progress;
@@ -71,7 +80,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
 
   r.quantized_request = r.fp32_request;
   r.quantized_request.model_dir = quantize.output_dir;
-  r.quantized = run_eval(r.quantized_request);
+  r.quantized = score(r.quantized_request);
   // Where the model will be once the folder is committed.
   r.quantized_request.model_dir = q.output_dir + "/model";
   r.quantized.model_source = r.quantized_request.model_dir + "/model.safetensors";

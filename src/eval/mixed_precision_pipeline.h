@@ -23,6 +23,7 @@ struct MixedPrecisionRequest {
   std::string model_dir, task = "imdb", output_dir;
   std::string data_dir = "../shared/data";
   std::string split;                   // evaluation split; empty: the task's (dev; test for IMDB)
+  std::string data_file;               // hellaswag: the items' file; empty: the lm-eval file under data_dir
   int64_t max_samples = 0;             // 0 = the whole evaluation split; else a seeded subset
   SensitivityRequest sensitivity;      // its model_dir, task, data_dir, output_dir and eval_split are set here
   AllocateRequest allocation;          // its sensitivity_path and output are set here

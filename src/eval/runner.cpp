@@ -62,6 +62,20 @@ void check_max_length(int max_length, const Tokenizer& tokenizer, const ModelInf
                      " (room for the special tokens, up to the model's max_position_embeddings)");
 }
 
+void describe_evaluated_model(SequenceModel& model, EvalResult& r) {
+  const ModelInfo& info = model.info();
+  r.model_source = info.source;
+  r.architecture = info.architecture;
+  r.id2label = info.id2label;
+  r.parameters = model.parameter_count();
+  r.resident_bytes = model.resident_bytes();
+  r.model_file_bytes = info.weights_file_bytes;
+  for (const Linear* l : model.linears()) ++r.linear_formats[std::string(l->weights->format())];
+  r.embeddings_format = model.mutable_word_embeddings().format();
+  r.average_bits = average_weight_bits(model);
+  r.threads = num_threads();
+}
+
 EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options) {
   const ModelInfo& info = model.info();
   if (!info.has_classifier)
@@ -80,17 +94,8 @@ EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Data
   r.task = task_name(data.task);
   r.split = split_name(data.split);
   r.data_path = data.path;
-  r.model_source = info.source;
-  r.architecture = info.architecture;
-  r.id2label = info.id2label;
+  describe_evaluated_model(model, r);
   r.examples = static_cast<int64_t>(data.examples.size());
-  r.parameters = model.parameter_count();
-  r.resident_bytes = model.resident_bytes();
-  r.model_file_bytes = info.weights_file_bytes;
-  for (const Linear* l : model.linears()) ++r.linear_formats[std::string(l->weights->format())];
-  r.embeddings_format = model.mutable_word_embeddings().format();
-  r.average_bits = average_weight_bits(model);
-  r.threads = num_threads();
 
   const std::vector<Encoding> encodings = encode_dataset(tokenizer, data, options.max_length, &r.truncated_examples);
   r.tokenize_seconds = seconds_since(t_start);

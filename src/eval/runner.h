@@ -70,5 +70,7 @@ Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& en
 void check_max_length(int max_length, const Tokenizer& tokenizer, const ModelInfo& info, bool pairs);
 
 EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
+// What an EvalResult says of the model itself: source, architecture, labels, sizes, formats, threads.
+void describe_evaluated_model(SequenceModel& model, EvalResult& r);
 
 }  // namespace squish

@@ -108,35 +108,37 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
   return run;
 }
 
-SensitivityRun run_sensitivity(const SensitivityRequest& request) {
-  check_sensitivity_options(request.options);
-  StagedDirectory out(request.output_dir);
-  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
-  const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
-  refuse_quantized(*model, request.model_dir, "measure its fp32 source");
+CalibrationSet sensitivity_calibration(const Tokenizer& tokenizer, const SequenceModel& model,
+                                       const SensitivityRequest& request) {
   // A causal LM is scored on HellaSwag and calibrates on text the model is not scored on.
   const bool language_model = request.task == "hellaswag";
-  if (language_model != model->info().has_lm_head)
+  if (language_model != model.info().has_lm_head)
     throw UsageError("--model_dir " + request.model_dir + " is " +
                      (language_model ? "a classifier; --task hellaswag measures causal LMs"
                                      : "a causal LM; measure it for --task hellaswag"));
   if (!language_model && !request.calib_data.empty())
     throw UsageError("--calib_data chooses a causal LM's calibration texts; a classifier calibrates on --task " +
                      request.task + "'s --calib_split");
-  CalibrationSet calibration;
-  if (language_model) {
-    calibration = load_text_calibration_set(
-        *tokenizer, {request.calib_data.empty() ? "imdb" : request.calib_data, request.calib_split, "",
-                     request.data_dir, request.calib_size, request.options.seed, request.max_length,
-                     request.calib_batch_size});
-  } else {
-    check_max_length(request.max_length, *tokenizer, model->info(), parse_task(request.task) == Task::kMrpc);
-    calibration = load_calibration_set(
-        *tokenizer, {request.task, request.calib_split,
-                     request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
-                     request.data_dir, request.calib_size, request.options.seed, request.max_length,
-                     request.calib_batch_size});
-  }
+  if (language_model)
+    return load_text_calibration_set(
+        tokenizer, {request.calib_data.empty() ? "imdb" : request.calib_data, request.calib_split, "",
+                    request.data_dir, request.calib_size, request.options.seed, request.max_length,
+                    request.calib_batch_size});
+  check_max_length(request.max_length, tokenizer, model.info(), parse_task(request.task) == Task::kMrpc);
+  return load_calibration_set(
+      tokenizer, {request.task, request.calib_split,
+                  request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
+                  request.data_dir, request.calib_size, request.options.seed, request.max_length,
+                  request.calib_batch_size});
+}
+
+SensitivityRun run_sensitivity(const SensitivityRequest& request) {
+  check_sensitivity_options(request.options);
+  StagedDirectory out(request.output_dir);
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(request.model_dir);
+  const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
+  refuse_quantized(*model, request.model_dir, "measure its fp32 source");
+  CalibrationSet calibration = sensitivity_calibration(*tokenizer, *model, request);
   SensitivityRun run = measure_model_sensitivity(*model, request, std::move(calibration),
                                                  sensitivity_sizes(*model, request.options));
   write_sensitivity_files(run, out.path());

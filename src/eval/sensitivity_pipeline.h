@@ -55,6 +55,11 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
                                          CalibrationSet calibration, SensitivitySizes sizes);
 // Loads, measures and writes request.output_dir (staged, renamed whole).
 SensitivityRun run_sensitivity(const SensitivityRequest& request);
+// The calibration set a sensitivity run measures on: a classifier's task split (never the one it is
+// scored on), or a causal LM's texts (--calib_data; HellaSwag refused). UsageError when --task does
+// not fit the model.
+CalibrationSet sensitivity_calibration(const Tokenizer& tokenizer, const SequenceModel& model,
+                                       const SensitivityRequest& request);
 
 nlohmann::ordered_json sensitivity_json(const SensitivityRun& run);
 std::string sensitivity_log(const SensitivityRun& run);

@@ -9,20 +9,28 @@
 namespace squish {
 namespace {
 
+// A classifier's accuracy, precision, recall and F1; a language-modelling task's own metrics
+// (HellaSwag: acc, acc_norm and their standard errors) in their place.
 nlohmann::ordered_json scores_json(const EvalResult& e, const EvalRequest& request) {
-  return {{"model_dir", request.model_dir},
-          {"metric", {{"name", e.score.headline}, {"value", e.score.value}}},
-          {"accuracy", e.metrics.accuracy},
-          {"precision", e.metrics.precision},
-          {"recall", e.metrics.recall},
-          {"f1", e.metrics.f1},
+  nlohmann::ordered_json j = {{"model_dir", request.model_dir},
+                              {"metric", {{"name", e.score.headline}, {"value", e.score.value}}}};
+  if (e.task == "hellaswag") {
+    for (const auto& [name, value] : e.score.all) j[name] = value;
+  } else {
+    j["accuracy"] = e.metrics.accuracy;
+    j["precision"] = e.metrics.precision;
+    j["recall"] = e.metrics.recall;
+    j["f1"] = e.metrics.f1;
+  }
+  j.update(nlohmann::ordered_json{
           {"examples", e.examples},
           {"file_bytes", e.model_file_bytes},
           {"resident_bytes", e.resident_bytes},
           {"compression_vs_fp32", compression_vs_fp32(e)},
           {"linear_formats", e.linear_formats},
           {"examples_per_second", e.examples_per_second},
-          {"forward_seconds", e.forward_seconds}};
+          {"forward_seconds", e.forward_seconds}});
+  return j;
 }
 
 }  // namespace

@@ -94,6 +94,28 @@ TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {
   }
 }
 
+TEST(CliCausalLmRealModel, MixedPrecisionScoresHellaswagBeforeAndAfter) {
+  const std::string out = test::temp_dir("causal_mixed") + "/run";
+  const RunResult r = run_squish("mixed-precision --task hellaswag --max_samples 8 --calib_size 24 --max_length 48 "
+                                 "--bits 4 8 --similarity cka --allocation budget --target_avg_bits 5 --model_dir " +
+                                 quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(read_file(out + "/results.json"));
+  for (const char* side : {"fp32", "quantized"}) {
+    SCOPED_TRACE(side);
+    EXPECT_EQ(j[side]["metric"]["name"], "acc_norm");
+    EXPECT_EQ(j[side]["examples"], 8);
+    EXPECT_EQ(j[side]["metric"]["value"], j[side]["acc_norm"]);
+    EXPECT_TRUE(j[side].contains("acc"));
+    EXPECT_FALSE(j[side].contains("f1"));  // a classifier's metrics do not apply
+  }
+  EXPECT_LE(j["quantized"]["average_bits"].get<double>(), 5.0);
+  // The plan's file against fp32's 4 bytes a parameter: 4- and 8-bit layers, int4/int8 embeddings.
+  EXPECT_GT(j["quantized"]["compression_vs_fp32"].get<double>(), 5.0);
+  const nlohmann::json q = nlohmann::json::parse(read_file(out + "/model/quantization.json"));
+  EXPECT_EQ(q["mode"], "plan");
+}
+
 TEST(CliCausalLmRealModel, HellaswagNeverCalibratesAndEachCommandServesItsKindOfModel) {
   const std::string gguf = quote(smollm2());
   const std::string items = test::shared_dir() + "/data/hellaswag/hellaswag_val_500_hf_viczon7.jsonl";
