@@ -5,9 +5,10 @@
 // is refused.
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <optional>
 #include <set>
 
+#include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/safetensors_writer.h"
@@ -23,17 +24,7 @@ namespace {
 
 // Two sequences, the second right-padded, every position's next token a target.
 TokenBatch decoder_batch(std::vector<LogprobTarget>& targets) {
-  TokenBatch b;
-  b.batch = 2;
-  b.tokens = 7;
-  b.input_ids = {1, 5, 9, 13, 17, 21, 2, 1, 6, 10, 2, 0, 0, 0};
-  b.token_type_ids.assign(14, 0);
-  b.lengths = {7, 4};
-  targets.clear();
-  for (int64_t s = 0; s < 2; ++s)
-    for (int64_t t = 0; t + 1 < b.lengths[static_cast<size_t>(s)]; ++t)
-      targets.push_back({s, t, b.input_ids[static_cast<size_t>(s * 7 + t + 1)]});
-  return b;
+  return test::next_token_batch({{1, 5, 9, 13, 17, 21, 2}, {1, 6, 10, 2}}, 0, targets);
 }
 
 std::vector<double> logprobs_of(SequenceModel& model) {
@@ -44,10 +35,12 @@ std::vector<double> logprobs_of(SequenceModel& model) {
   return out;
 }
 
-std::string save(const SequenceModel& model, const std::string& tag) {
+// The model's container under a fresh directory, recording `plan` (default: the model's own).
+std::string save(const SequenceModel& model, const std::string& tag, const std::optional<ContainerPlan>& plan = {}) {
   const std::string dir = test::temp_dir(tag);
   write_file_atomic(dir + "/config.json", model.info().config_text);
-  write_safetensors(dir + "/model.safetensors", model.container_tensors(), container_metadata(model.container_plan()));
+  write_safetensors(dir + "/model.safetensors", model.container_tensors(),
+                    container_metadata(plan ? *plan : model.container_plan()));
   return dir;
 }
 
@@ -111,11 +104,9 @@ TEST(DecoderContainer, GroupedLowBitPlanRoundTripsBitExactly) {
 TEST(DecoderContainer, RefusesAPlanNamingALinearTheModelLacks) {
   auto model = load_model(test::fixtures_dir() + "/llama/tiny_untied");
   quantize_dynamic(*model, {});
-  const std::string dir = test::temp_dir("decoder_foreign_plan");
-  write_file_atomic(dir + "/config.json", model->info().config_text);
   ContainerPlan plan = model->container_plan();
   plan.linears["model.layers.9.mlp.down_proj"] = "int8-dynamic";
-  write_safetensors(dir + "/model.safetensors", model->container_tensors(), container_metadata(plan));
+  const std::string dir = save(*model, "decoder_foreign_plan", plan);
   try {
     load_model(dir);
     FAIL() << "a plan naming a Linear the model lacks was read";

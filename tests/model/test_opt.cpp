@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/weights_file.h"
@@ -29,18 +30,7 @@ json golden_cases() { return json::parse(read_maybe_gzip(fixture("tiny_logprobs.
 
 // Right-padded sequences in one batch (pad id 1, OPT's), every position's next token a target.
 TokenBatch batch_of(const std::vector<std::vector<int32_t>>& sequences, std::vector<LogprobTarget>& targets) {
-  TokenBatch b;
-  b.batch = static_cast<int64_t>(sequences.size());
-  for (const auto& s : sequences) b.tokens = std::max<int64_t>(b.tokens, static_cast<int64_t>(s.size()));
-  b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), 1);
-  b.token_type_ids.assign(b.input_ids.size(), 0);
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    std::copy(sequences[i].begin(), sequences[i].end(), b.input_ids.begin() + static_cast<int64_t>(i) * b.tokens);
-    b.lengths.push_back(static_cast<int32_t>(sequences[i].size()));
-    for (size_t t = 0; t + 1 < sequences[i].size(); ++t)
-      targets.push_back({static_cast<int64_t>(i), static_cast<int64_t>(t), sequences[i][t + 1]});
-  }
-  return b;
+  return test::next_token_batch(sequences, 1, targets);
 }
 
 // The largest |log-prob - golden| over every next token of a golden case.

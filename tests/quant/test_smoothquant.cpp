@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/token_batches.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "model/load_model.h"
@@ -25,20 +26,7 @@ const json& golden() {
 
 // The golden's sequences as one right-padded batch, every next token a target.
 TokenBatch golden_batch(std::vector<LogprobTarget>& targets) {
-  const auto sequences = golden()["sequences"].get<std::vector<std::vector<int32_t>>>();
-  TokenBatch b;
-  b.batch = static_cast<int64_t>(sequences.size());
-  for (const auto& s : sequences) b.tokens = std::max<int64_t>(b.tokens, static_cast<int64_t>(s.size()));
-  b.input_ids.assign(static_cast<size_t>(b.batch * b.tokens), 0);
-  b.token_type_ids.assign(b.input_ids.size(), 0);
-  targets.clear();
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    std::copy(sequences[i].begin(), sequences[i].end(), b.input_ids.begin() + static_cast<int64_t>(i) * b.tokens);
-    b.lengths.push_back(static_cast<int32_t>(sequences[i].size()));
-    for (size_t t = 0; t + 1 < sequences[i].size(); ++t)
-      targets.push_back({static_cast<int64_t>(i), static_cast<int64_t>(t), sequences[i][t + 1]});
-  }
-  return b;
+  return test::next_token_batch(golden()["sequences"].get<std::vector<std::vector<int32_t>>>(), 0, targets);
 }
 
 TEST(SmoothQuant, ScalesMatchThePapersFormulaAndTheFunctionIsKept) {
