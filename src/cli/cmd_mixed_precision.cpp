@@ -33,15 +33,18 @@ void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFl
       ->check(integer_in(1, 1 << 16));
   cmd.add_option("--bits", s.options.bits,
                  "Candidate widths (2 3 4 8 16: int2/int3/int4 groups, int8 per channel, fp16)")
-      ->capture_default_str()->check(one_of({"2", "3", "4", "8", "16"}));
+      ->capture_default_str()
+      ->check(one_of({"2", "3", "4", "8", "16"}));
   cmd.add_option("--group_size", s.options.group_size,
                  "Weights per group of the 2-, 3- and 4-bit formats, along K (a multiple of 16 that divides K)")
-      ->capture_default_str()->check(integer_in(16, 1 << 16));
+      ->capture_default_str()
+      ->check(integer_in(16, 1 << 16));
   cmd.add_option("--granularity", f.granularity, "layer (one width per encoder layer) | linear (one per Linear)")
       ->capture_default_str()->check(one_of({"layer", "linear"}));
   cmd.add_option("--compare", f.compare,
                  "layer (the layer's own output) | final (the last layer's [CLS] row; a causal LM's tokens)")
-      ->capture_default_str()->check(one_of({"layer", "final"}));
+      ->capture_default_str()
+      ->check(one_of({"layer", "final"}));
   cmd.add_option("--max_tokens", s.options.max_tokens, "Compared token rows at most (a seeded subsample)")
       ->capture_default_str()->check(integer_in(2));
 }

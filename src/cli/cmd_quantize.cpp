@@ -32,13 +32,12 @@ std::string quantize_summary(const QuantizeResult& r) {
       q.mode == "plan" ? std::string("GPTQ Hessians") : "observer " + std::string(observer_name(q.observer.kind));
   if (r.calibration && r.calibration->request.eval_split.empty())
     text += fmt::format("  calibration {} texts of {} ({} tokens), {}\n",
-                        format_count(static_cast<int64_t>(r.calibration->indices.size())),
-                        r.calibration->request.task, format_count(r.calibration->tokens), calibration_use);
+                        format_count(static_cast<int64_t>(r.calibration->indices.size())), r.calibration->request.task,
+                        format_count(r.calibration->tokens), calibration_use);
   else if (r.calibration)
     text += fmt::format("  calibration {} {} examples of {} ({} tokens), {}; {} duplicate{} of {} {} texts\n",
                         format_count(static_cast<int64_t>(r.calibration->indices.size())), q.calib_split, q.task,
-                        format_count(r.calibration->tokens), calibration_use,
-                        r.calibration->duplicates,
+                        format_count(r.calibration->tokens), calibration_use, r.calibration->duplicates,
                         r.calibration->duplicates == 1 ? "" : "s", q.task, r.eval_split);
   if (r.smoothquant) {
     std::vector<float> before, after;
@@ -76,8 +75,9 @@ void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q)
   for (const char* flag : {"--observer", "--percentile", "--bins"})
     refuse_given(cmd, flag, q.mode != "static", "chooses static activation ranges: it goes with --mode static");
   for (const char* flag : {"--calib_data", "--calib_split", "--calib_size", "--calib_batch_size"})
-    refuse_given(cmd, flag, !calibrates,
-                 "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding gptq only");
+    refuse_given(
+        cmd, flag, !calibrates,
+        "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding gptq only");
   refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq");
   for (const char* flag : {"--fallback_metric", "--holdout_size"})
     refuse_given(cmd, flag, !q.max_drop, "sets the fallback: it goes with --max_drop");
@@ -101,7 +101,8 @@ void add_quantize_command(CLI::App& app) {
   add_output_dir_option(*cmd, q.output_dir, "New model directory to write (must not exist, or be empty)");
   cmd->add_option("--task", q.task,
                   "sst2 | mrpc | imdb: a classifier's task, whose train split calibrates; hellaswag: a causal LM's")
-      ->required()->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+      ->required()
+      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
   cmd->add_option("--calib_data", q.calib_data,
                   "A causal LM's calibration texts: sst2 | mrpc | imdb (that task's --calib_split) or a text file "
                   "(JSONL {\"text\"} or one text a line); default imdb. HellaSwag items are refused");

@@ -4,11 +4,11 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "io/datasets/hellaswag.h"
-#include "io/datasets/jsonl.h"
 #include "eval/batching.h"
 #include "eval/eval_pipeline.h"
 #include "eval/runner.h"
+#include "io/datasets/hellaswag.h"
+#include "io/datasets/jsonl.h"
 
 namespace squish {
 namespace {
@@ -48,7 +48,8 @@ Dataset text_file_examples(const std::string& path) {
     while (begin <= content.size()) {
       const size_t end = std::min(content.find('\n', begin), content.size());
       const std::string_view text(content.data() + begin, end - begin);
-      if (text.find_first_not_of(" \t\r") != std::string_view::npos) d.examples.push_back(text_example(line, std::string(text)));
+      if (text.find_first_not_of(" \t\r") != std::string_view::npos)
+        d.examples.push_back(text_example(line, std::string(text)));
       ++line;
       begin = end + 1;
     }
@@ -87,7 +88,8 @@ CalibrationSet make_calibration_set(const Tokenizer& tokenizer, const Dataset& e
   set.path = examples.path;
   for (const Example& e : examples.examples) set.indices.push_back(e.index);
   if (!request.eval_split.empty()) {
-    const Dataset evaluation = load_dataset(parse_task(request.task), parse_split(request.eval_split), request.data_dir);
+    const Dataset evaluation =
+        load_dataset(parse_task(request.task), parse_split(request.eval_split), request.data_dir);
     std::unordered_map<std::string, int64_t> eval_index;
     for (const Example& e : evaluation.examples) eval_index.emplace(example_text(e), e.index);
     constexpr size_t kShown = 5;
@@ -113,8 +115,9 @@ CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const Calibratio
 
 CalibrationSet load_text_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request) {
   if (request.task == "hellaswag")
-    throw UsageError("--calib_data hellaswag: HellaSwag's items here are its validation split, the evaluation set; "
-                     "calibrate on text the model is not scored on (--calib_data imdb, sst2, mrpc or a text file)");
+    throw UsageError(
+        "--calib_data hellaswag: HellaSwag's items here are its validation split, the evaluation set; "
+        "calibrate on text the model is not scored on (--calib_data imdb, sst2, mrpc or a text file)");
   const Dataset source = is_classification_task(request.task)
                              ? load_dataset(parse_task(request.task), parse_split(request.split), request.data_dir)
                              : text_file_examples(request.task);

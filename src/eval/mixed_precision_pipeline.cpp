@@ -42,9 +42,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
                            smallest_planned_bytes(sizes));
 
   r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.data_file, q.max_samples, q.seed, q.eval};
-  const auto score = [&](const EvalRequest& e) {
-    return language_model ? run_hellaswag_eval(e).result : run_eval(e);
-  };
+  const auto score = [&](const EvalRequest& e) { return language_model ? run_hellaswag_eval(e).result : run_eval(e); };
   r.fp32 = score(r.fp32_request);
 
   const auto ts = Clock::now();

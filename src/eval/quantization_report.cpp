@@ -65,12 +65,12 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
     nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
     for (const SmoothedInput& n : r.smoothquant->inputs)
       inputs.push_back({{"producer", n.producer},
-                       {"min_scale", n.min_scale},
-                       {"max_scale", n.max_scale},
-                       {"activation_max_before", n.activation_max_before},
-                       {"activation_max_after", n.activation_max_after},
-                       {"activation_max_over_median_before", n.activation_spread_before},
-                       {"activation_max_over_median_after", n.activation_spread_after}});
+                        {"min_scale", n.min_scale},
+                        {"max_scale", n.max_scale},
+                        {"activation_max_before", n.activation_max_before},
+                        {"activation_max_after", n.activation_max_after},
+                        {"activation_max_over_median_before", n.activation_spread_before},
+                        {"activation_max_over_median_after", n.activation_spread_after}});
     j["smoothquant"] = {{"alpha", r.smoothquant->alpha}, {"inputs", inputs}};
   }
   if (r.fallback) {

@@ -1,10 +1,10 @@
 #include "eval/quantize_pipeline.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/elapsed.h"
 #include "core/error.h"
@@ -214,9 +214,9 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   std::vector<TokenBatch> calib_batches;
   Dataset holdout;
   if (needs_calibration && language_model) {
-    r.calibration = load_text_calibration_set(
-        *tokenizer, {q.calib_data.empty() ? "imdb" : q.calib_data, q.calib_split, "", q.data_dir, q.calib_size, q.seed,
-                     q.max_length, q.calib_batch_size});
+    r.calibration =
+        load_text_calibration_set(*tokenizer, {q.calib_data.empty() ? "imdb" : q.calib_data, q.calib_split, "",
+                                               q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});
     calib_batches = std::move(r.calibration->batches);
     r.calibration->batches.clear();
   } else if (needs_calibration) {

@@ -121,15 +121,13 @@ CalibrationSet sensitivity_calibration(const Tokenizer& tokenizer, const Sequenc
                      request.task + "'s --calib_split");
   if (language_model)
     return load_text_calibration_set(
-        tokenizer, {request.calib_data.empty() ? "imdb" : request.calib_data, request.calib_split, "",
-                    request.data_dir, request.calib_size, request.options.seed, request.max_length,
-                    request.calib_batch_size});
+        tokenizer, {request.calib_data.empty() ? "imdb" : request.calib_data, request.calib_split, "", request.data_dir,
+                    request.calib_size, request.options.seed, request.max_length, request.calib_batch_size});
   check_max_length(request.max_length, tokenizer, model.info(), parse_task(request.task) == Task::kMrpc);
   return load_calibration_set(
       tokenizer, {request.task, request.calib_split,
-                  request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split,
-                  request.data_dir, request.calib_size, request.options.seed, request.max_length,
-                  request.calib_batch_size});
+                  request.eval_split.empty() ? default_eval_split(request.task) : request.eval_split, request.data_dir,
+                  request.calib_size, request.options.seed, request.max_length, request.calib_batch_size});
 }
 
 SensitivityRun run_sensitivity(const SensitivityRequest& request) {
@@ -139,8 +137,8 @@ SensitivityRun run_sensitivity(const SensitivityRequest& request) {
   const std::unique_ptr<SequenceModel> model = load_model(request.model_dir);
   refuse_quantized(*model, request.model_dir, "measure its fp32 source");
   CalibrationSet calibration = sensitivity_calibration(*tokenizer, *model, request);
-  SensitivityRun run = measure_model_sensitivity(*model, request, std::move(calibration),
-                                                 sensitivity_sizes(*model, request.options));
+  SensitivityRun run =
+      measure_model_sensitivity(*model, request, std::move(calibration), sensitivity_sizes(*model, request.options));
   write_sensitivity_files(run, out.path());
   out.commit();
   return run;
@@ -197,10 +195,11 @@ std::string sensitivity_log(const SensitivityRun& run) {
       "squish sensitivity: {} on {} {} ({} examples, {} tokens, max_length {})\n"
       "method {}{}, compare {}, granularity {}, {} compared rows, seed {}\n",
       run.model_name, run.calibration.request.task, run.calibration.request.split, format_count(r.sequences),
-      format_count(r.valid_tokens),
-      run.request.max_length, similarity_method_name(o.method),
+      format_count(r.valid_tokens), run.request.max_length, similarity_method_name(o.method),
       o.method == SimilarityMethod::kSvcca ? fmt::format(" (top {})", o.topk) : "",
-      o.compare == CompareAt::kLayer ? "layer" : run.model.architecture.ends_with("ForCausalLM") ? "final" : "final [CLS]",
+      o.compare == CompareAt::kLayer                    ? "layer"
+      : run.model.architecture.ends_with("ForCausalLM") ? "final"
+                                                        : "final [CLS]",
       o.granularity == SensitivityGranularity::kLayer ? "layer" : "linear", format_count(r.compared_rows), o.seed);
   log += fmt::format("fp32 pass over the calibration set: {:.2f} s\n", r.fp32_seconds);
   // Within 100 columns for Linear names too; the seconds of each step are in the JSON.

@@ -277,7 +277,8 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
             work = states[static_cast<size_t>(layer)];
             model.run_layers(b, work, layer, layer + 1, nullptr);
           }
-          if (options.compare == CompareAt::kFinal && layer + 1 < layers) model.run_layers(b, work, layer + 1, layers, nullptr);
+          if (options.compare == CompareAt::kFinal && layer + 1 < layers)
+            model.run_layers(b, work, layer + 1, layers, nullptr);
         } catch (...) {
           swap_in(v);
           throw;

@@ -86,8 +86,9 @@ SmoothQuantResult smooth_quant(SequenceModel& model, std::span<const TokenBatch>
     }
     std::vector<float> s(static_cast<size_t>(k)), after(static_cast<size_t>(k));
     for (size_t j = 0; j < s.size(); ++j) {
-      s[j] = a[j] > 0 && w[j] > 0 ? std::max(static_cast<float>(std::pow(a[j], alpha) / std::pow(w[j], 1.0 - alpha)), 1e-5f)
-                                  : 1.0f;
+      s[j] = a[j] > 0 && w[j] > 0
+                 ? std::max(static_cast<float>(std::pow(a[j], alpha) / std::pow(w[j], 1.0 - alpha)), 1e-5f)
+                 : 1.0f;
       after[j] = a[j] / s[j];
     }
     divide_producer(in, s);

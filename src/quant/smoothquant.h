@@ -24,8 +24,8 @@ namespace squish {
 
 struct SmoothedInput {
   std::string producer;
-  float min_scale = 0, max_scale = 0;             // over the channels
-  float activation_max_before = 0, activation_max_after = 0;  // max_j a_j, max_j a_j / s_j
+  float min_scale = 0, max_scale = 0;                               // over the channels
+  float activation_max_before = 0, activation_max_after = 0;        // max_j a_j, max_j a_j / s_j
   float activation_spread_before = 0, activation_spread_after = 0;  // max_j a_j / median_j a_j, the outliers' size
 };
 

@@ -22,14 +22,13 @@ nlohmann::ordered_json scores_json(const EvalResult& e, const EvalRequest& reque
     j["recall"] = e.metrics.recall;
     j["f1"] = e.metrics.f1;
   }
-  j.update(nlohmann::ordered_json{
-          {"examples", e.examples},
-          {"file_bytes", e.model_file_bytes},
-          {"resident_bytes", e.resident_bytes},
-          {"compression_vs_fp32", compression_vs_fp32(e)},
-          {"linear_formats", e.linear_formats},
-          {"examples_per_second", e.examples_per_second},
-          {"forward_seconds", e.forward_seconds}});
+  j.update(nlohmann::ordered_json{{"examples", e.examples},
+                                  {"file_bytes", e.model_file_bytes},
+                                  {"resident_bytes", e.resident_bytes},
+                                  {"compression_vs_fp32", compression_vs_fp32(e)},
+                                  {"linear_formats", e.linear_formats},
+                                  {"examples_per_second", e.examples_per_second},
+                                  {"forward_seconds", e.forward_seconds}});
   return j;
 }
 

@@ -35,23 +35,24 @@ std::vector<nlohmann::json> read_lines(const std::string& path) {
 
 std::vector<nlohmann::json> hellaswag_predictions(const std::string& model, const std::string& tag) {
   const std::string path = test::temp_dir(tag) + "/predictions.jsonl";
-  const RunResult r = run_squish("eval --task hellaswag --max_samples 16 --model_dir " + quote(model) +
-                                 " --data_dir " + quote(data_dir()) + " --predictions " + quote(path));
+  const RunResult r = run_squish("eval --task hellaswag --max_samples 16 --model_dir " + quote(model) + " --data_dir " +
+                                 quote(data_dir()) + " --predictions " + quote(path));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return read_lines(path);
 }
 
 TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresCloseToFp32) {
   const std::string out = test::temp_dir("causal_quantize") + "/int8";
-  const RunResult r = run_squish("quantize --task hellaswag --mode static --smoothquant 0.5 --calib_size 8 "
-                                 "--max_length 32 --model_dir " + quote(smollm2()) + " --output_dir " + quote(out) +
-                                 " --data_dir " + quote(data_dir()));
+  const RunResult r = run_squish(
+      "quantize --task hellaswag --mode static --smoothquant 0.5 --calib_size 8 "
+      "--max_length 32 --model_dir " +
+      quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("8 texts of imdb"), std::string::npos) << r.out;
   const nlohmann::json q = nlohmann::json::parse(read_file(out + "/quantization.json"));
   EXPECT_EQ(q["calibration"]["task"], "imdb");
   EXPECT_EQ(q["calibration"]["size"], 8);
-  EXPECT_FALSE(q.contains("duplicates"));  // nothing of HellaSwag is near the calibration texts
+  EXPECT_FALSE(q.contains("duplicates"));             // nothing of HellaSwag is near the calibration texts
   EXPECT_EQ(q["smoothquant"]["inputs"].size(), 90u);  // 30 layers: q|k|v, gate|up and down_proj's inputs
   int static_linears = 0;
   for (const auto& l : q["layers"]) static_linears += l["format"] == "int8-static";
@@ -79,16 +80,18 @@ TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresClo
 
 TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {
   const std::string out = test::temp_dir("causal_sensitivity") + "/s";
-  const RunResult r = run_squish("sensitivity --task hellaswag --calib_size 24 --max_length 48 --bits 4 8 "
-                                 "--similarity cka --model_dir " + quote(smollm2()) + " --output_dir " + quote(out) +
-                                 " --data_dir " + quote(data_dir()));
+  const RunResult r = run_squish(
+      "sensitivity --task hellaswag --calib_size 24 --max_length 48 --bits 4 8 "
+      "--similarity cka --model_dir " +
+      quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json s = nlohmann::json::parse(read_file(out + "/sensitivity.json"));
   ASSERT_EQ(s["units"].size(), 31u);  // 30 decoder layers and the (tied) embeddings
   EXPECT_EQ(s["units"][0]["name"], "model.layers.0");
   EXPECT_EQ(s["units"][29]["name"], "model.layers.29");
   for (const auto& unit : s["units"]) {
-    const double at4 = unit["widths"][0]["sensitivity"].get<double>(), at8 = unit["widths"][1]["sensitivity"].get<double>();
+    const double at4 = unit["widths"][0]["sensitivity"].get<double>(),
+                 at8 = unit["widths"][1]["sensitivity"].get<double>();
     EXPECT_GT(at4, at8) << unit["name"];  // fewer bits, larger change
     EXPECT_GT(at8, 0.0) << unit["name"];
   }
@@ -96,9 +99,10 @@ TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {
 
 TEST(CliCausalLmRealModel, MixedPrecisionScoresHellaswagBeforeAndAfter) {
   const std::string out = test::temp_dir("causal_mixed") + "/run";
-  const RunResult r = run_squish("mixed-precision --task hellaswag --max_samples 8 --calib_size 24 --max_length 48 "
-                                 "--bits 4 8 --similarity cka --allocation budget --target_avg_bits 5 --model_dir " +
-                                 quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
+  const RunResult r = run_squish(
+      "mixed-precision --task hellaswag --max_samples 8 --calib_size 24 --max_length 48 "
+      "--bits 4 8 --similarity cka --allocation budget --target_avg_bits 5 --model_dir " +
+      quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(read_file(out + "/results.json"));
   for (const char* side : {"fp32", "quantized"}) {

@@ -1,9 +1,8 @@
 // Small hand-made token batches the model and quantization suites share.
 #pragma once
 
-#include <cstdint>
-
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "model/common/sequence_model.h"

@@ -7,8 +7,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,8 +19,8 @@
 #include "kernels/lowbit_scheme.h"
 #include "model/common/tap.h"
 #include "model/load_model.h"
-#include "quant/gptq.h"
 #include "quant/bit_plan.h"
+#include "quant/gptq.h"
 #include "quant/hessian.h"
 #include "quant/linear_inputs.h"
 #include "test_paths.h"
@@ -402,18 +402,22 @@ TEST(CollectHessians, LayerByLayerEqualsAWholeForwardPerLayer) {
     const auto included = [](const Linear& l) { return l.role != LinearRole::kClassifier; };
     std::map<std::string, std::vector<double>> expected;
     for (int layer = 0; layer < layers; ++layer) {
-      const auto h = collect_hessians(*whole, batches, [&](const Linear& l) { return included(l) && group_of(l) == layer; });
+      const auto h =
+          collect_hessians(*whole, batches, [&](const Linear& l) { return included(l) && group_of(l) == layer; });
       for (const auto& [linear, acc] : h) expected[linear] = acc.hessian();
       change(*whole, layer);
     }
-    for (const auto& [linear, acc] : collect_hessians(*whole, batches, [&](const Linear& l) { return included(l) && group_of(l) == -1; }))
+    for (const auto& [linear, acc] :
+         collect_hessians(*whole, batches, [&](const Linear& l) { return included(l) && group_of(l) == -1; }))
       expected[linear] = acc.hessian();
 
     std::map<std::string, HessianAccumulator> got;
     std::vector<int> finished;
     observe_layers_in_order(
         *carried, batches, included,
-        [&](const Linear& l, const float* x, int64_t rows) { got.try_emplace(l.name, l.in_features()).first->second.add(x, rows); },
+        [&](const Linear& l, const float* x, int64_t rows) {
+          got.try_emplace(l.name, l.in_features()).first->second.add(x, rows);
+        },
         [&](int layer) {
           finished.push_back(layer);
           change(*carried, layer);

@@ -1,7 +1,7 @@
 // SmoothQuant against a reference written from the paper's formula with transformers' modules
 // (tools/make_smoothquant_goldens.py): the per-channel scales of every site (the Linears after each
-// norm, and the feed-forward's second Linear) of a tiny Llama and OPT at alpha 0.5 and 0.8, the smoothed model's log-probabilities equal to the unsmoothed ones,
-// and the refusals.
+// norm, and the feed-forward's second Linear) of a tiny Llama and OPT at alpha 0.5 and 0.8, the smoothed model's
+// log-probabilities equal to the unsmoothed ones, and the refusals.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -17,7 +17,8 @@ std::map<int32_t, std::string> token_texts(const ByteLevelBpeSpec& spec) {
 }
 
 ojson byte_level(bool add_prefix_space, bool use_regex) {
-  return {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space}, {"trim_offsets", true}, {"use_regex", use_regex}};
+  return {
+      {"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space}, {"trim_offsets", true}, {"use_regex", use_regex}};
 }
 
 ojson pre_tokenizer(const ByteLevelBpeSpec& spec) {
@@ -87,8 +88,8 @@ ojson bpe_tokenizer_json(const ByteLevelBpeSpec& spec) {
 ojson bpe_tokenizer_config(const ByteLevelBpeSpec& spec) {
   const std::map<int32_t, std::string> text = token_texts(spec);
   ojson config = {{"tokenizer_class", "PreTrainedTokenizerFast"}};
-  for (const auto& [key, id] : {std::pair{"bos_token", spec.bos}, std::pair{"eos_token", spec.eos},
-                                std::pair{"pad_token", spec.pad}})
+  for (const auto& [key, id] :
+       {std::pair{"bos_token", spec.bos}, std::pair{"eos_token", spec.eos}, std::pair{"pad_token", spec.pad}})
     config[key] = id ? ojson(text.at(*id)) : ojson(nullptr);
   return config;
 }

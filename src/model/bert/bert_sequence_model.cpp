@@ -41,7 +41,8 @@ void BertSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hid
   std::swap(hidden, activations_.hidden);
 }
 
-void BertSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) {
+void BertSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
+                                   const Tap* tap) {
   std::swap(hidden, activations_.hidden);
   try {
     bert_run_layers(model_, batch, activations_, first, end, tap);

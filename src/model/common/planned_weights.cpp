@@ -8,8 +8,7 @@ PlannedWeights::PlannedWeights(const ContainerPlan& plan, TensorBinder& binder, 
     : plan_(plan), file_(std::move(file)), lookup_([&binder](const std::string& name) { return binder.find(name); }) {}
 
 std::shared_ptr<const LinearWeights> PlannedWeights::linear(const std::string& linear,
-                                                            const std::vector<LinearPart>& parts,
-                                                            int64_t in_features) {
+                                                            const std::vector<LinearPart>& parts, int64_t in_features) {
   const auto it = plan_.linears.find(linear);
   if (it == plan_.linears.end())
     throw FormatError(file_ + ": the container's plan does not list Linear '" + linear + "'");

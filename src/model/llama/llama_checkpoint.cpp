@@ -101,8 +101,8 @@ LlamaModel build_llama(const LlamaConfig& c, bool tied_head, const TensorSource&
   m.rotary = RotaryTable(c.head_dim, c.rope_theta, c.max_position_embeddings);
   LlamaWeights& w = m.weights;
   const Shape embed_shape = shape_of(Slot::kEmbedTokens, c);
-  std::optional<EmbeddingTable> table = planned ? planned->table("model.embed_tokens", embed_shape[0], embed_shape[1])
-                                                : std::nullopt;
+  std::optional<EmbeddingTable> table =
+      planned ? planned->table("model.embed_tokens", embed_shape[0], embed_shape[1]) : std::nullopt;
   w.embed_tokens = table ? std::move(*table) : EmbeddingTable::dense(get(row_of(Slot::kEmbedTokens), -1, embed_shape));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string prefix = "model.layers." + std::to_string(i);
@@ -110,9 +110,11 @@ LlamaModel build_llama(const LlamaConfig& c, bool tied_head, const TensorSource&
     l.input_norm = get(row_of(Slot::kInputNorm), i, shape_of(Slot::kInputNorm, c));
     l.qkv = fused_linear(prefix + ".self_attn.qkv_proj", LinearRole::kAttentionQkv, i, {Slot::kQ, Slot::kK, Slot::kV},
                          c, get, planned);
-    l.attention_out = fused_linear(prefix + ".self_attn.o_proj", LinearRole::kAttentionOut, i, {Slot::kO}, c, get, planned);
+    l.attention_out =
+        fused_linear(prefix + ".self_attn.o_proj", LinearRole::kAttentionOut, i, {Slot::kO}, c, get, planned);
     l.post_attention_norm = get(row_of(Slot::kPostNorm), i, shape_of(Slot::kPostNorm, c));
-    l.gate_up = fused_linear(prefix + ".mlp.gate_up_proj", LinearRole::kFfnIn, i, {Slot::kGate, Slot::kUp}, c, get, planned);
+    l.gate_up =
+        fused_linear(prefix + ".mlp.gate_up_proj", LinearRole::kFfnIn, i, {Slot::kGate, Slot::kUp}, c, get, planned);
     l.down = fused_linear(prefix + ".mlp.down_proj", LinearRole::kFfnOut, i, {Slot::kDown}, c, get, planned);
     w.layers.push_back(std::move(l));
   }

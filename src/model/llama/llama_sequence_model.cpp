@@ -51,7 +51,8 @@ void LlamaSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hi
   std::swap(hidden, activations_.hidden);
 }
 
-void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) {
+void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
+                                    const Tap* tap) {
   std::swap(hidden, activations_.hidden);
   try {
     llama_run_layers(model_, batch, activations_, first, end, tap);

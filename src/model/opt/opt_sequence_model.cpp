@@ -54,7 +54,8 @@ void OptSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidd
   std::swap(hidden, activations_.hidden);
 }
 
-void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) {
+void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
+                                  const Tap* tap) {
   std::swap(hidden, activations_.hidden);
   try {
     opt_run_layers(model_, batch, activations_, first, end, tap);
