@@ -163,9 +163,10 @@ void add_mixed_precision_command(CLI::App& app) {
   add_max_samples_option(*cmd, q.max_samples);
   add_sensitivity_options(*cmd, q.sensitivity, o->flags);
   add_allocation_options(*cmd, q.allocation, "");
-  cmd->add_option("--rounding", q.rounding, "2/4-bit codes: nearest | gptq")->capture_default_str()
-      ->check(one_of({"nearest", "gptq"}));
-  cmd->add_option("--gptq_calib_size", q.gptq_calib_size, "gptq: train examples whose inputs make the Hessians")
+  cmd->add_option("--rounding", q.rounding, "low-bit codes: nearest | gptq | awq (causal LMs)")->capture_default_str()
+      ->check(one_of({"nearest", "gptq", "awq"}));
+  cmd->add_option("--gptq_calib_size", q.gptq_calib_size,
+                  "gptq, awq: calibration examples whose inputs make the Hessians (the scales)")
       ->capture_default_str()->check(integer_in(1));
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
       ->capture_default_str()->check(real_in(0.0, 1.0));
@@ -175,8 +176,9 @@ void add_mixed_precision_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "results.json");
   cmd->callback(command(&o->threads, [o, cmd] {
-    for (const char* flag : {"--gptq_calib_size", "--damp"})
-      refuse_given(*cmd, flag, o->request.rounding != "gptq", "is GPTQ's: it goes with --rounding gptq");
+    refuse_given(*cmd, "--damp", o->request.rounding != "gptq", "is GPTQ's: it goes with --rounding gptq");
+    refuse_given(*cmd, "--gptq_calib_size", o->request.rounding == "nearest",
+                 "sets GPTQ's and AWQ's calibration: it goes with --rounding gptq or awq");
     for (const char* flag : {"--data_file", "--calib_data"})
       refuse_given(*cmd, flag, o->request.task != "hellaswag", "is read for --task hellaswag");
     bind_sensitivity_flags(o->request.sensitivity, o->flags);

@@ -29,7 +29,9 @@ std::string quantize_summary(const QuantizeResult& r) {
   text += fmt::format("  Linears     {}; word embeddings {}; {:.2f} stored bits per weight\n", layers,
                       r.embeddings_format, r.average_bits);
   const std::string calibration_use =
-      q.mode == "plan" ? std::string("GPTQ Hessians") : "observer " + std::string(observer_name(q.observer.kind));
+      q.rounding == "gptq"  ? std::string("GPTQ Hessians")
+      : q.rounding == "awq" ? std::string("AWQ scales")
+                            : "observer " + std::string(observer_name(q.observer.kind));
   if (r.calibration && r.calibration->request.eval_split.empty())
     text += fmt::format("  calibration {} texts of {} ({} tokens), {}\n",
                         format_count(static_cast<int64_t>(r.calibration->indices.size())), r.calibration->request.task,
@@ -39,6 +41,18 @@ std::string quantize_summary(const QuantizeResult& r) {
                         format_count(static_cast<int64_t>(r.calibration->indices.size())), q.calib_split, q.task,
                         format_count(r.calibration->tokens), calibration_use, r.calibration->duplicates,
                         r.calibration->duplicates == 1 ? "" : "s", q.task, r.eval_split);
+  if (!r.awq.empty()) {
+    int scaled = 0;
+    double rtn = 0, awq = 0;
+    for (const AwqChoice& c : r.awq) {
+      scaled += c.alpha > 0;
+      rtn += c.rtn_error;
+      awq += c.awq_error;
+    }
+    text += fmt::format("  awq         {} of {} activations scaled; mean output error {:.4g} (nearest) -> {:.4g}\n",
+                        scaled, r.awq.size(), rtn / static_cast<double>(r.awq.size()),
+                        awq / static_cast<double>(r.awq.size()));
+  }
   if (r.smoothquant) {
     std::vector<float> before, after;
     for (const SmoothedInput& n : r.smoothquant->inputs) {
@@ -68,8 +82,8 @@ std::string quantize_summary(const QuantizeResult& r) {
 }
 
 void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q) {
-  const bool plan = q.mode == "plan", gptq = q.rounding == "gptq";
-  const bool calibrates = q.mode == "static" || q.max_drop.has_value() || gptq || q.smoothquant_alpha.has_value();
+  const bool plan = q.mode == "plan", gptq = q.rounding == "gptq", awq = q.rounding == "awq";
+  const bool calibrates = q.mode == "static" || q.max_drop.has_value() || gptq || awq || q.smoothquant_alpha.has_value();
   for (const char* flag : {"--per_tensor", "--per_channel", "--quantize_head", "--quantize_embeddings"})
     refuse_given(cmd, flag, plan, "sets the int8 scheme; a --plan names every format itself");
   for (const char* flag : {"--observer", "--percentile", "--bins"})
@@ -77,7 +91,7 @@ void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q)
   for (const char* flag : {"--calib_data", "--calib_split", "--calib_size", "--calib_batch_size"})
     refuse_given(
         cmd, flag, !calibrates,
-        "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding gptq only");
+        "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding gptq|awq only");
   refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq");
   for (const char* flag : {"--fallback_metric", "--holdout_size"})
     refuse_given(cmd, flag, !q.max_drop, "sets the fallback: it goes with --max_drop");
@@ -111,8 +125,10 @@ void add_quantize_command(CLI::App& app) {
                    ->check(one_of({"dynamic", "static"}));
   cmd->add_option("--plan", q.plan_path, "A bit plan (squish allocate): every format from it, instead of --mode")
       ->excludes(mode);
-  cmd->add_option("--rounding", q.rounding, "With --plan, the 2/4-bit codes: nearest | gptq (calibrates Hessians)")
-      ->capture_default_str()->check(one_of({"nearest", "gptq"}));
+  cmd->add_option("--rounding", q.rounding,
+                  "With --plan, the low-bit codes: nearest | gptq (calibrates Hessians) | awq (calibrates per-channel "
+                  "scales, causal LMs)")
+      ->capture_default_str()->check(one_of({"nearest", "gptq", "awq"}));
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
       ->capture_default_str()->check(real_in(0.0, 1.0));
   add_quantization_options(*cmd, q.quant);

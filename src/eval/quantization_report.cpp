@@ -58,8 +58,17 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
     observer["state_bytes"] = r.observer_bytes;
     j["calibration"] = calibration_json(*r.calibration);
     if (q.mode == "static") j["calibration"]["observer"] = observer;
-    if (q.rounding == "gptq") j["calibration"]["used_by"] = "gptq";
+    if (q.rounding != "nearest") j["calibration"]["used_by"] = q.rounding;
     if (!r.calibration->request.eval_split.empty()) j["duplicates"] = duplicates_json(*r.calibration);
+  }
+  if (!r.awq.empty()) {
+    nlohmann::ordered_json choices = nlohmann::ordered_json::array();
+    for (const AwqChoice& c : r.awq)
+      choices.push_back({{"producer", c.producer},
+                         {"alpha", c.alpha},
+                         {"rtn_output_error", c.rtn_error},
+                         {"awq_output_error", c.awq_error}});
+    j["awq"] = choices;
   }
   if (r.smoothquant) {
     nlohmann::ordered_json inputs = nlohmann::ordered_json::array();

@@ -19,6 +19,7 @@
 #include "io/tokenizer/tokenizer.h"
 #include "model/common/int8_linear_weights.h"
 #include "model/load_model.h"
+#include "quant/awq.h"
 #include "quant/bit_plan.h"
 #include "quant/gptq.h"
 #include "quant/hessian.h"
@@ -116,6 +117,11 @@ std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const 
 // carries the calibration states from layer to layer, so the cost stays linear in depth).
 void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeRequest& q,
                       const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
+  if (q.rounding == "awq") {
+    const auto t = Clock::now();
+    r.awq = awq_scale(model, calib_batches, plan);
+    r.calibrate_seconds += seconds_since(t);
+  }
   if (q.rounding != "gptq") {
     const auto t = Clock::now();
     apply_bit_plan(model, plan);
@@ -167,9 +173,12 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     throw UsageError("--mode " + q.mode + ": expected dynamic or static (or a --plan)");
   if ((q.mode == "plan") != !q.plan_path.empty())
     throw UsageError(q.plan_path.empty() ? "--mode plan needs --plan" : "--plan replaces --mode " + q.mode);
-  if (q.rounding != "nearest" && q.rounding != "gptq")
-    throw UsageError("--rounding " + q.rounding + ": expected nearest or gptq");
-  if (q.rounding == "gptq" && q.mode != "plan") throw UsageError("--rounding gptq applies to a --plan's 2/4-bit formats");
+  if (q.rounding != "nearest" && q.rounding != "gptq" && q.rounding != "awq")
+    throw UsageError("--rounding " + q.rounding + ": expected nearest, gptq or awq");
+  if (q.rounding != "nearest" && q.mode != "plan")
+    throw UsageError("--rounding " + q.rounding + " applies to a --plan's formats");
+  if (q.rounding == "awq" && q.smoothquant_alpha)
+    throw UsageError("--rounding awq searches its own per-channel scales; --smoothquant would set them twice");
   if (q.mode == "plan" && q.max_drop) throw UsageError("--max_drop falls back int8 Linears; it does not take a --plan");
   if (q.mode == "plan" && q.quant.activation_qmax != kActivationQmax)
     throw UsageError("--reduce_range sets int8 activation grids; a --plan's formats do not take it");
@@ -192,7 +201,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     check_calibration_split(q.task, q.calib_split, r.eval_split);
   }
   const bool needs_calibration =
-      q.mode == "static" || q.max_drop.has_value() || q.rounding == "gptq" || q.smoothquant_alpha.has_value();
+      q.mode == "static" || q.max_drop.has_value() || q.rounding != "nearest" || q.smoothquant_alpha.has_value();
   // Made before the work so a taken output path costs nothing.
   StagedDirectory out(q.output_dir);
 

@@ -13,6 +13,7 @@
 
 #include "eval/calibration_data.h"
 #include "model/common/linear_formats.h"
+#include "quant/awq.h"
 #include "quant/bit_plan.h"
 #include "quant/calibration.h"
 #include "quant/fallback.h"
@@ -30,7 +31,7 @@ struct QuantizeRequest {
   std::string data_dir = "../shared/data";
   std::string mode = "static";            // dynamic | static | plan (every format from plan_path)
   std::string plan_path;                  // mode plan: a bit plan (quant/bit_plan.h)
-  std::string rounding = "nearest";       // mode plan, 2/4-bit formats: nearest | gptq
+  std::string rounding = "nearest";       // mode plan: nearest | gptq | awq (quant/awq.h)
   double gptq_damp = 0.01;                // GPTQ's dampening, a fraction of the Hessian's mean diagonal
   int64_t gptq_block_size = 128;          // GPTQ's lazy-batch block (columns)
   QuantizeOptions quant;
@@ -75,6 +76,7 @@ struct QuantizeResult {
   double average_bits = 0;                // stored bits per weight of the Linears and word embeddings
   std::optional<FallbackResult> fallback;
   std::optional<SmoothQuantResult> smoothquant;
+  std::vector<AwqChoice> awq;             // --rounding awq: each scaled activation's choice
   int64_t parameters = 0;
   int64_t source_file_bytes = 0, fp32_bytes = 0, output_file_bytes = 0;
   double load_seconds = 0, calibrate_seconds = 0, quantize_seconds = 0, fallback_seconds = 0, save_seconds = 0,

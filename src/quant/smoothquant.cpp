@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "quant/channel_scales.h"
 #include "quant/linear_inputs.h"
 
 namespace squish {
@@ -15,36 +16,6 @@ float spread(std::vector<float> v) {
   const float median = v[v.size() / 2];
   const float top = *std::max_element(v.begin(), v.end());
   return median > 0 ? top / median : 0.0f;
-}
-
-// A Linear's weights as fp32, refusing one already quantized (smoothing goes before quantization).
-Tensor fp32_weights(const Linear& l) {
-  if (l.weights->format() != "f32")
-    throw Error(ExitCode::kInternal, "SmoothQuant: Linear " + l.name + " is already " +
-                                         std::string(l.weights->format()) + " (smooth the fp32 model first)");
-  return linear_dequantize(l);
-}
-
-// The producer's channel j divided by s_j: a norm's weight and bias, or a Linear's rows and bias.
-void divide_producer(SmoothableInput& in, const std::vector<float>& s) {
-  const auto k = static_cast<int64_t>(s.size());
-  if (in.norm_weight) {
-    for (int64_t j = 0; j < k; ++j) {
-      in.norm_weight->data()[j] /= s[static_cast<size_t>(j)];
-      if (in.norm_bias) in.norm_bias->data()[j] /= s[static_cast<size_t>(j)];
-    }
-    return;
-  }
-  Linear& p = *in.producer;
-  Tensor t = fp32_weights(p);
-  const int64_t cols = t.dim(1);
-  for (int64_t j = 0; j < k; ++j) {
-    const float inverse = 1.0f / s[static_cast<size_t>(j)];
-    float* row = t.data() + (in.first_row + j) * cols;
-    for (int64_t c = 0; c < cols; ++c) row[c] *= inverse;
-    if (p.bias.numel() > 0) p.bias.data()[in.first_row + j] *= inverse;
-  }
-  p.weights = dense_f32_weights(t);
 }
 
 }  // namespace
@@ -75,11 +46,9 @@ SmoothQuantResult smooth_quant(SequenceModel& model, std::span<const TokenBatch>
   for (SmoothableInput& in : inputs) {
     const std::vector<float>& a = absmax.at(in.readers.front());
     const auto k = static_cast<int64_t>(a.size());
-    std::vector<Tensor> weights;
     std::vector<float> w(static_cast<size_t>(k), 0.0f);
     for (const Linear* l : in.readers) {
-      weights.push_back(fp32_weights(*l));
-      const Tensor& t = weights.back();
+      const Tensor t = fp32_weights_to_scale(*l);
       for (int64_t r = 0; r < t.dim(0); ++r)
         for (int64_t j = 0; j < k; ++j)
           w[static_cast<size_t>(j)] = std::max(w[static_cast<size_t>(j)], std::fabs(t.data()[r * k + j]));
@@ -91,13 +60,7 @@ SmoothQuantResult smooth_quant(SequenceModel& model, std::span<const TokenBatch>
                  : 1.0f;
       after[j] = a[j] / s[j];
     }
-    divide_producer(in, s);
-    for (size_t i = 0; i < in.readers.size(); ++i) {
-      Tensor& t = weights[i];
-      for (int64_t r = 0; r < t.dim(0); ++r)
-        for (int64_t j = 0; j < k; ++j) t.data()[r * k + j] *= s[static_cast<size_t>(j)];
-      in.readers[i]->weights = dense_f32_weights(t);
-    }
+    apply_channel_scales(in, s);
     const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
     result.inputs.push_back({in.name, *lo, *hi, *std::max_element(a.begin(), a.end()),
                              *std::max_element(after.begin(), after.end()), spread(a), spread(after)});

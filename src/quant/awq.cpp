@@ -1,0 +1,129 @@
+#include "quant/awq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "quant/channel_scales.h"
+#include "quant/linear_inputs.h"
+
+namespace squish {
+namespace {
+
+// The readers' output error Σ‖X Wᵀ − X Ŵᵀ‖² with Ŵ = Q(W·diag(s))·diag(1/s), each in its format.
+double output_error(const std::vector<float>& x, int64_t rows, const std::vector<Tensor>& weights,
+                    const std::vector<Tensor>& reference, const std::vector<WeightFormat>& formats,
+                    const std::vector<const Linear*>& readers, const std::vector<float>& s, LinearWorkspace& ws) {
+  double error = 0;
+  std::vector<float> y;
+  for (size_t r = 0; r < readers.size(); ++r) {
+    Tensor scaled = weights[r];
+    const int64_t n = scaled.dim(0), k = scaled.dim(1);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < k; ++j) scaled.data()[i * k + j] *= s[static_cast<size_t>(j)];
+    Tensor effective = quantize_weights_of(readers[r]->name, scaled, formats[r])->dequantize();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < k; ++j) effective.data()[i * k + j] /= s[static_cast<size_t>(j)];
+    const Linear probe = make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, effective, Tensor(),
+                                     readers[r]->parts);
+    y.resize(static_cast<size_t>(rows * n));
+    linear_apply(probe, y.data(), x.data(), rows, Epilogue::kNone, ws);
+    const float* want = reference[r].data();
+    for (size_t i = 0; i < y.size(); ++i) error += (static_cast<double>(y[i]) - want[i]) * (static_cast<double>(y[i]) - want[i]);
+  }
+  return error;
+}
+
+}  // namespace
+
+std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatch> batches, const BitPlan& plan,
+                                 const AwqOptions& options) {
+  std::vector<SmoothableInput> inputs = model.smoothable_inputs();
+  // The activations worth a search: at least one reader quantized by the plan.
+  std::map<const Linear*, SmoothableInput*> searched;
+  for (SmoothableInput& in : inputs)
+    for (const Linear* r : in.readers)
+      if (const auto it = plan.linears.find(r->name); it != plan.linears.end() && it->second != "f32")
+        searched[in.readers.front()] = &in;
+  if (searched.empty()) return {};
+  // An even subsample of every activation's valid rows, the same rows for each.
+  int64_t total = 0;
+  for (const TokenBatch& b : batches)
+    for (int32_t len : b.lengths) total += len;
+  const int64_t stride = std::max<int64_t>(1, (total + options.max_rows - 1) / options.max_rows);
+  std::map<const Linear*, std::vector<float>> rows;
+  std::map<const Linear*, int64_t> seen;
+  observe_linear_inputs(
+      model, batches, [&](const Linear& l) { return searched.contains(&l); },
+      [&](const Linear& l, const float* x, int64_t count) {
+        const int64_t k = l.in_features();
+        std::vector<float>& kept = rows[&l];
+        int64_t& index = seen[&l];
+        for (int64_t r = 0; r < count; ++r, ++index)
+          if (index % stride == 0) kept.insert(kept.end(), x + r * k, x + (r + 1) * k);
+      });
+
+  std::vector<AwqChoice> choices;
+  LinearWorkspace ws;
+  for (SmoothableInput& in : inputs) {
+    const auto site = searched.find(in.readers.front());
+    if (site == searched.end() || site->second != &in) continue;
+    const Linear& first = *in.readers.front();
+    const int64_t k = first.in_features();
+    std::vector<float>& x = rows[&first];
+    const int64_t n_rows = static_cast<int64_t>(x.size()) / k;
+    if (n_rows == 0) continue;
+    std::vector<double> mean(static_cast<size_t>(k), 0.0);
+    for (int64_t r = 0; r < n_rows; ++r)
+      for (int64_t j = 0; j < k; ++j) mean[static_cast<size_t>(j)] += std::fabs(x[static_cast<size_t>(r * k + j)]);
+    for (double& m : mean) m = std::max(m / static_cast<double>(n_rows), 1e-8);
+    // Readers the plan leaves fp32 are exact whatever the scale: only the quantized ones are scored.
+    std::vector<const Linear*> readers;
+    std::vector<Tensor> weights, reference;
+    std::vector<WeightFormat> formats;
+    for (const Linear* r : in.readers) {
+      const auto it = plan.linears.find(r->name);
+      if (it == plan.linears.end() || it->second == "f32") continue;
+      readers.push_back(r);
+      formats.push_back(parse_weight_format(it->second, "awq"));
+      weights.push_back(fp32_weights_to_scale(*r));
+      Tensor y({n_rows, r->out_features()});
+      linear_apply(*r, y.data(), x.data(), n_rows, Epilogue::kNone, ws);
+      reference.push_back(std::move(y));
+    }
+    double norm = 0;
+    for (const Tensor& y : reference)
+      for (float v : y.values) norm += static_cast<double>(v) * v;
+    AwqChoice choice{in.name, 0, 0, 0};
+    std::vector<float> best(static_cast<size_t>(k), 1.0f), s(static_cast<size_t>(k));
+    for (int g = 0; g < options.grid; ++g) {
+      const double alpha = static_cast<double>(g) / options.grid;
+      double lo = INFINITY, hi = 0;
+      for (size_t j = 0; j < s.size(); ++j) {
+        s[j] = static_cast<float>(std::pow(mean[j], alpha));
+        lo = std::min(lo, static_cast<double>(s[j]));
+        hi = std::max(hi, static_cast<double>(s[j]));
+      }
+      const auto middle = static_cast<float>(std::sqrt(lo * hi));
+      for (float& v : s) v = std::max(v / middle, 1e-4f);
+      const double error = output_error(x, n_rows, weights, reference, formats, readers, s, ws);
+      if (g == 0) choice.rtn_error = choice.awq_error = error;
+      if (error < choice.awq_error) {
+        choice.awq_error = error;
+        choice.alpha = alpha;
+        best = s;
+      }
+    }
+    if (norm > 0) {
+      choice.rtn_error /= norm;
+      choice.awq_error /= norm;
+    }
+    if (choice.alpha > 0) apply_channel_scales(in, best);
+    x.clear();
+    x.shrink_to_fit();
+    choices.push_back(choice);
+  }
+  return choices;
+}
+
+}  // namespace squish

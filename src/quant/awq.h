@@ -1,0 +1,40 @@
+// AWQ (Lin et al., MLSys 2024), activation-aware weight quantization: the weights of input channels
+// that see large activations matter most, and scaling such a channel up before rounding (its
+// activation down by as much, which leaves the function unchanged) shrinks its relative rounding
+// error. For each activation whose channels a producer can scale (SequenceModel::smoothable_inputs),
+// with x̄_j the mean |x_j| over the calibration rows,
+//   s_j(α) = x̄_j^α / sqrt(max_j x̄_j^α · min_j x̄_j^α),   α ∈ {0, 1/G, ..., (G−1)/G},
+// each reader's W·diag(s) is quantized in the format the plan gives it and the α with the smallest
+// output error Σ_readers ‖X Wᵀ − X (Q(W·diag(s))·diag(1/s))ᵀ‖² on the calibration rows is kept and
+// folded in (quant/channel_scales.h); α = 0 is round-to-nearest itself, so the search never does
+// worse than RTN on its own objective. The paper's second step, a search of each group's clipping
+// range, is not done. Rounding afterwards is the plan's round-to-nearest.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/common/sequence_model.h"
+#include "quant/bit_plan.h"
+
+namespace squish {
+
+struct AwqOptions {
+  int grid = 20;            // α candidates
+  int64_t max_rows = 1024;  // calibration rows an activation's search uses (an even subsample)
+};
+
+struct AwqChoice {
+  std::string producer;              // the scaled activation's producer (SmoothableInput::name)
+  double alpha = 0;
+  double rtn_error = 0, awq_error = 0;  // Σ‖ΔY‖² / Σ‖Y‖² over its readers, at α = 0 and at the choice
+};
+
+// Scales every smoothable input of `model` (fp32 Linears) whose readers the plan quantizes; the
+// others are left as they are. Returns the choices in forward order.
+std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatch> batches, const BitPlan& plan,
+                                 const AwqOptions& options = {});
+
+}  // namespace squish
