@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/error.h"
 #include "quant/channel_scales.h"
 #include "quant/linear_inputs.h"
 
@@ -39,6 +40,10 @@ double output_error(const std::vector<float>& x, int64_t rows, const std::vector
 std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatch> batches, const BitPlan& plan,
                                  const AwqOptions& options) {
   std::vector<SmoothableInput> inputs = model.smoothable_inputs();
+  if (inputs.empty())
+    throw UsageError("--rounding awq: " + model.info().architecture +
+                     " has no activations whose channels a producer can scale (a post-norm encoder's norms also "
+                     "feed the residual stream); use --rounding gptq or nearest");
   // The activations worth a search: at least one reader quantized by the plan.
   std::map<const Linear*, SmoothableInput*> searched;
   for (SmoothableInput& in : inputs)

@@ -33,7 +33,8 @@ struct AwqChoice {
 };
 
 // Scales every smoothable input of `model` (fp32 Linears) whose readers the plan quantizes; the
-// others are left as they are. Returns the choices in forward order.
+// others are left as they are. Returns the choices in forward order. UsageError for a model without
+// smoothable inputs (BERT).
 std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatch> batches, const BitPlan& plan,
                                  const AwqOptions& options = {});
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/token_batches.h"
+#include "core/error.h"
 #include "model/load_model.h"
 #include "quant/awq.h"
 #include "quant/bit_plan.h"
@@ -49,6 +50,14 @@ TEST(Awq, NeverWorseThanRoundToNearestAndKeepsTheFunction) {
     ASSERT_EQ(after.size(), before.size());
     for (size_t i = 0; i < before.size(); ++i) ASSERT_NEAR(after[i], before[i], 1e-4) << i;
   }
+}
+
+TEST(Awq, RefusesAPostNormEncoder) {
+  auto bert = load_model(test::fixtures_dir() + "/tiny_bert");
+  const TokenBatch batch = test::small_batch();
+  BitPlan plan;
+  for (const Linear* l : bert->linears()) plan.linears[l->name] = "int8-dynamic";
+  EXPECT_THROW(awq_scale(*bert, {&batch, 1}, plan), UsageError);
 }
 
 // After the search, the plan's rounding of the scaled weights gives the error AWQ reported: the
