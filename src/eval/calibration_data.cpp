@@ -113,7 +113,23 @@ CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const Calibratio
   return make_calibration_set(tokenizer, take_subset(split, request.size, request.seed), request);
 }
 
-CalibrationSet load_text_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request) {
+bool is_language_modelling_task(const std::string& task) { return task == "hellaswag"; }
+
+void check_task_fits_model(const std::string& task, const std::string& calib_data, const ModelInfo& info,
+                           const std::string& model_dir, const std::string& verb) {
+  const bool language_model = is_language_modelling_task(task);
+  if (language_model != info.has_lm_head)
+    throw UsageError("--model_dir " + model_dir + " is " +
+                     (language_model ? "a classifier; --task hellaswag scores causal LMs"
+                                     : "a causal LM; " + verb + " it for --task hellaswag"));
+  if (!language_model && !calib_data.empty())
+    throw UsageError("--calib_data chooses a causal LM's calibration texts; a classifier calibrates on --task " + task +
+                     "'s --calib_split");
+}
+
+CalibrationSet load_text_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& given) {
+  CalibrationRequest request = given;
+  if (request.task.empty()) request.task = "imdb";
   if (request.task == "hellaswag")
     throw UsageError(
         "--calib_data hellaswag: HellaSwag's items here are its validation split, the evaluation set; "
@@ -121,9 +137,8 @@ CalibrationSet load_text_calibration_set(const Tokenizer& tokenizer, const Calib
   const Dataset source = is_classification_task(request.task)
                              ? load_dataset(parse_task(request.task), parse_split(request.split), request.data_dir)
                              : text_file_examples(request.task);
-  CalibrationRequest texts = request;
-  texts.eval_split.clear();
-  return make_calibration_set(tokenizer, take_subset(source, request.size, request.seed), texts);
+  request.eval_split.clear();
+  return make_calibration_set(tokenizer, take_subset(source, request.size, request.seed), request);
 }
 
 nlohmann::ordered_json calibration_json(const CalibrationSet& set) {

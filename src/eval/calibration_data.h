@@ -12,6 +12,7 @@
 
 #include "io/datasets/dataset.h"
 #include "io/tokenizer/tokenizer.h"
+#include "model/common/sequence_model.h"
 #include "model/common/token_batch.h"
 
 namespace squish {
@@ -47,10 +48,19 @@ CalibrationSet make_calibration_set(const Tokenizer& tokenizer, const Dataset& e
 // Checks the splits, draws request.size examples with request.seed and makes the set.
 CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request);
 
+// Whether `task` scores a causal LM (hellaswag) rather than a classifier (sst2, mrpc, imdb).
+bool is_language_modelling_task(const std::string& task);
+// What every calibrating command refuses before its work: a causal LM with a classification task or a
+// classifier with hellaswag (naming --model_dir and what to do; `verb` is the command's: "quantize"),
+// and --calib_data (a causal LM's texts) for a classifier.
+void check_task_fits_model(const std::string& task, const std::string& calib_data, const ModelInfo& info,
+                           const std::string& model_dir, const std::string& verb);
+
 // A causal LM's calibration texts, drawn as request.size texts with request.seed: request.task names
 // a classification task (the texts of its request.split) or a text file (JSONL {"text"} per line,
-// or plain text with one text per non-empty line). The model is scored on HellaSwag, so its items
-// are refused, by name or as a file of them. No duplicates are counted: the sources hold no items.
+// or plain text with one text per non-empty line); empty means imdb. The model is scored on
+// HellaSwag, so its items are refused, by name or as a file of them. No duplicates are counted: the
+// sources hold no items.
 CalibrationSet load_text_calibration_set(const Tokenizer& tokenizer, const CalibrationRequest& request);
 
 // Length-bucketed batches of `data`; `truncated`, when given, receives how many examples were cut.

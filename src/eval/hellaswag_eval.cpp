@@ -8,9 +8,13 @@
 
 namespace squish {
 
+void check_hellaswag_split(const std::string& split) {
+  if (!split.empty() && split != "dev")
+    throw UsageError("--split " + split + ": HellaSwag is scored on its validation items (--split dev, the default)");
+}
+
 HellaswagRun run_hellaswag_eval(const EvalRequest& q) {
-  if (!q.split.empty() && q.split != "dev")
-    throw UsageError("--split " + q.split + ": HellaSwag is scored on its validation items (--split dev, the default)");
+  check_hellaswag_split(q.split);
   const auto t0 = Clock::now();
   HellaswagRun run;
   run.data_file = q.data_file.empty() ? default_hellaswag_file(q.data_dir) : q.data_file;

@@ -20,7 +20,10 @@ struct HellaswagRun {
   EvalResult result;  // task "hellaswag", score acc_norm (acc beside it), prediction = pred_norm per item
 };
 
-// UsageError for a split other than dev (HellaSwag is scored on its validation items).
+// UsageError for a --split other than dev (empty means dev): HellaSwag is scored on its validation items.
+void check_hellaswag_split(const std::string& split);
+
+// check_hellaswag_split(request.split) first.
 HellaswagRun run_hellaswag_eval(const EvalRequest& request);
 
 }  // namespace squish

@@ -13,11 +13,11 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   MixedPrecisionResult r;
   r.request = q;
   // A causal LM is scored on HellaSwag's validation items and calibrates on --calib_data's texts.
-  const bool language_model = q.task == "hellaswag";
+  const bool language_model = is_language_modelling_task(q.task);
   r.split = language_model ? "dev" : q.split.empty() ? default_eval_split(q.task) : q.split;
-  if (language_model && !q.split.empty() && q.split != "dev")
-    throw UsageError("--split " + q.split + ": HellaSwag is scored on its validation items (--split dev, the default)");
-  if (!language_model) {
+  if (language_model) {
+    check_hellaswag_split(q.split);
+  } else {
     check_calibration_split(q.task, q.sensitivity.calib_split, r.split);
     require_labeled_split(q.task, r.split, "mixed-precision");
   }

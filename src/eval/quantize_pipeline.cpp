@@ -186,12 +186,9 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   if (q.fallback_metric != "task" && q.fallback_metric != "agreement")
     throw UsageError("--fallback_metric " + q.fallback_metric + ": expected task or agreement");
   // A causal LM is scored on a language-modelling task: no classification split is involved.
-  const bool language_model = q.task == "hellaswag";
+  const bool language_model = is_language_modelling_task(q.task);
   if (language_model && q.max_drop)
     throw UsageError("--max_drop measures a classifier's metric on held-out train examples; --task hellaswag has none");
-  if (!language_model && !q.calib_data.empty())
-    throw UsageError("--calib_data chooses a causal LM's calibration texts; a classifier calibrates on --task " +
-                     q.task + "'s --calib_split");
   QuantizeResult r;
   r.request = q;
   r.plan = plan;
@@ -208,10 +205,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
   refuse_quantized(*model, q.model_dir, "quantize its fp32 source");
-  if (language_model != model->info().has_lm_head)
-    throw UsageError("--model_dir " + q.model_dir + " is " +
-                     (language_model ? "a classifier; --task hellaswag scores causal LMs"
-                                     : "a causal LM; quantize it for --task hellaswag"));
+  check_task_fits_model(q.task, q.calib_data, model->info(), q.model_dir, "quantize");
   if (!language_model) check_max_length(q.max_length, *tokenizer, model->info(), q.task == "mrpc");
   r.warnings = model_task_warnings(model->info(), q.task);
   if (plan)
@@ -223,9 +217,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   std::vector<TokenBatch> calib_batches;
   Dataset holdout;
   if (needs_calibration && language_model) {
-    r.calibration =
-        load_text_calibration_set(*tokenizer, {q.calib_data.empty() ? "imdb" : q.calib_data, q.calib_split, "",
-                                               q.data_dir, q.calib_size, q.seed, q.max_length, q.calib_batch_size});
+    r.calibration = load_text_calibration_set(*tokenizer, {q.calib_data, q.calib_split, "", q.data_dir, q.calib_size,
+                                                           q.seed, q.max_length, q.calib_batch_size});
     calib_batches = std::move(r.calibration->batches);
     r.calibration->batches.clear();
   } else if (needs_calibration) {

@@ -111,18 +111,11 @@ SensitivityRun measure_model_sensitivity(SequenceModel& model, const Sensitivity
 CalibrationSet sensitivity_calibration(const Tokenizer& tokenizer, const SequenceModel& model,
                                        const SensitivityRequest& request) {
   // A causal LM is scored on HellaSwag and calibrates on text the model is not scored on.
-  const bool language_model = request.task == "hellaswag";
-  if (language_model != model.info().has_lm_head)
-    throw UsageError("--model_dir " + request.model_dir + " is " +
-                     (language_model ? "a classifier; --task hellaswag measures causal LMs"
-                                     : "a causal LM; measure it for --task hellaswag"));
-  if (!language_model && !request.calib_data.empty())
-    throw UsageError("--calib_data chooses a causal LM's calibration texts; a classifier calibrates on --task " +
-                     request.task + "'s --calib_split");
-  if (language_model)
-    return load_text_calibration_set(
-        tokenizer, {request.calib_data.empty() ? "imdb" : request.calib_data, request.calib_split, "", request.data_dir,
-                    request.calib_size, request.options.seed, request.max_length, request.calib_batch_size});
+  check_task_fits_model(request.task, request.calib_data, model.info(), request.model_dir, "measure");
+  if (is_language_modelling_task(request.task))
+    return load_text_calibration_set(tokenizer, {request.calib_data, request.calib_split, "", request.data_dir,
+                                                 request.calib_size, request.options.seed, request.max_length,
+                                                 request.calib_batch_size});
   check_max_length(request.max_length, tokenizer, model.info(), parse_task(request.task) == Task::kMrpc);
   return load_calibration_set(
       tokenizer, {request.task, request.calib_split,
