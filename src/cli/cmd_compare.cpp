@@ -1,6 +1,6 @@
-// squish compare: where a compressed classifier disagrees with its reference (FP32) on the same
-// examples: breakdown, agreement, confidences, drift and the most confident flips, as
-// OUT/compare.json and a table.
+// squish compare: where a compressed model disagrees with its reference (FP32) on the same examples
+// (a classifier's predictions, or a causal LM's HellaSwag choices): breakdown, agreement,
+// confidences, drift and the most confident flips, as OUT/compare.json and a table.
 #include <memory>
 
 #include "cli/commands.h"
@@ -9,6 +9,7 @@
 #include "core/checked_stdout.h"
 #include "eval/compare_pipeline.h"
 #include "eval/compare_report.h"
+#include "eval/multiple_choice.h"
 
 namespace squish::cli {
 
@@ -35,11 +36,14 @@ void add_compare_command(CLI::App& app) {
                                             "Compressed predictions (squish eval --predictions) instead of --model");
   for (auto* dir : {reference, model})
     for (auto* file : {reference_predictions, model_predictions}) dir->excludes(file);
-  cmd->add_option("--task", q->task, "sst2 | mrpc | imdb (with predictions files: optional, gives the texts)")
-      ->check(one_of({"sst2", "mrpc", "imdb"}));
+  cmd->add_option("--task", q->task,
+                  "sst2 | mrpc | imdb | hellaswag (with predictions files: optional, gives the texts)")
+      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
   cmd->add_option("--split", q->split, "dev | test | train (default dev; imdb: test)")
       ->check(one_of({"dev", "test", "train"}));
-  cmd->add_option("--data_dir", q->data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
+  cmd->add_option("--data_dir", q->data_dir, "Folder holding glue/, imdb/ and hellaswag/")->capture_default_str();
+  cmd->add_option("--data_file", q->data_file,
+                  "HellaSwag items (JSONL, .gz read too); default: the lm-eval file under --data_dir");
   add_max_length_option(*cmd, q->options.max_length);
   add_batch_size_option(*cmd, q->options.batch_size);
   add_max_samples_option(*cmd, q->max_samples);
@@ -51,7 +55,11 @@ void add_compare_command(CLI::App& app) {
   add_output_dir_option(*cmd, q->output_dir, "Folder for compare.json (must not exist or be empty)");
   add_run_output_flags(*cmd, o->outputs, "compare.json");
   add_threads_option(*cmd, o->threads);
-  cmd->callback(command(&o->threads, [o] {
+  cmd->callback(command(&o->threads, [o, cmd] {
+    const bool hellaswag = o->request.task == "hellaswag";
+    refuse_given(*cmd, "--max_length", hellaswag,
+                 "does not apply to hellaswag: items are scored whole, as the harness does");
+    if (hellaswag && !cmd->count("--batch_size")) o->request.options.batch_size = MultipleChoiceOptions{}.batch_size;
     check_run_outputs(o->outputs);
     const CompareResult r = run_compare(o->request);
     print_warnings(r.warnings);

@@ -56,20 +56,6 @@ nlohmann::ordered_json hellaswag_json(const HellaswagRun& run, const EvalRequest
   return j;
 }
 
-std::string hellaswag_predictions(const MultipleChoiceResult& r, const std::vector<MultipleChoiceItem>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    nlohmann::json line = {{"index", i}};
-    if (items[i].ind) line["ind"] = *items[i].ind;
-    line["loglikelihoods"] = r.items[i].loglikelihoods;
-    line["pred"] = r.items[i].pred;
-    line["pred_norm"] = r.items[i].pred_norm;
-    line["gold"] = items[i].gold;
-    out += line.dump() + "\n";
-  }
-  return out;
-}
-
 // HellaSwag: the whole validation file unless --data_file names another; --max_samples takes a
 // seeded subset of the items as it does of a classification split.
 void run_hellaswag(const EvalCommandOptions& o) {
@@ -86,7 +72,7 @@ void run_hellaswag(const EvalCommandOptions& o) {
                     r.items.size(), r.acc, r.acc_stderr, r.acc_norm, r.acc_norm_stderr, r.seconds,
                     json["timing"]["items_per_second"].get<double>()));
   if (output) write_output(*output, json.dump(2) + "\n");
-  if (predictions) write_output(*predictions, hellaswag_predictions(r, run.items));
+  if (predictions) write_output(*predictions, hellaswag_predictions_jsonl(run));
 }
 
 void run_eval_command(const EvalCommandOptions& o) {

@@ -13,6 +13,7 @@
 #include "core/staged_directory.h"
 #include "eval/compare_report.h"
 #include "eval/eval_pipeline.h"
+#include "eval/hellaswag_eval.h"
 
 namespace squish {
 namespace {
@@ -21,6 +22,7 @@ bool is_int(const nlohmann::json& j) { return j.is_number_integer() || j.is_numb
 
 ExamplePrediction parse_prediction(const std::string& line, const std::string& where) {
   const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (auto multiple_choice = parse_hellaswag_prediction(j, where)) return *multiple_choice;
   if (j.is_discarded() || !j.is_object())
     throw FormatError(fmt::format("{}: expected a JSON object {{\"index\", \"label\", \"pred\", \"logits\"}}, found '{}'", where,
                                   line.substr(0, 80)));
@@ -49,13 +51,25 @@ void check_request(const CompareRequest& q) {
   if (files && (q.reference_predictions.empty() || q.model_predictions.empty()))
     throw UsageError("compare: expected both --reference_predictions and --model_predictions");
   if (dirs && q.task.empty()) throw UsageError("compare: --task is required when comparing model directories");
+  if (q.task == "hellaswag") check_hellaswag_split(q.split);
+  if (!q.data_file.empty() && q.task != "hellaswag")
+    throw UsageError("compare: --data_file is read for --task hellaswag; classification tasks read --data_dir");
   if (files && q.max_samples != 0)
     throw UsageError("compare: --max_samples chooses the examples to evaluate; predictions files already hold theirs");
   if (q.output_dir.empty()) throw UsageError("compare: --output_dir is required");
 }
 
 // Accuracy from the predictions themselves (both modes), and the task's metric when the task is known.
-void score(ComparedModel& m, const std::vector<ExamplePrediction>& predictions, int num_labels, const std::string& task) {
+// HellaSwag: accuracy is acc_norm's, the task's metric acc_norm with acc beside it.
+void score(ComparedModel& m, const std::vector<ExamplePrediction>& predictions, int num_labels, const std::string& task,
+           const std::optional<MultipleChoiceAgreement>& multiple_choice, bool reference) {
+  if (multiple_choice) {
+    const MultipleChoiceAgreement& c = *multiple_choice;
+    m.accuracy = reference ? c.reference_acc_norm : c.compressed_acc_norm;
+    m.score = TaskScore{
+        "acc_norm", m.accuracy, {{"acc_norm", m.accuracy}, {"acc", reference ? c.reference_acc : c.compressed_acc}}};
+    return;
+  }
   std::vector<int> gold, pred;
   for (const auto& p : predictions) {
     if (p.label < 0) return;
@@ -87,9 +101,28 @@ std::map<int64_t, const Example*> check_against_data(const Dataset& data, const 
 EvalRequest eval_request(const CompareRequest& q, const std::string& model_dir) {
   EvalRequest e;
   e.model_dir = model_dir;
-  e.task = q.task, e.split = q.split, e.data_dir = q.data_dir, e.max_samples = q.max_samples, e.seed = q.seed;
+  e.task = q.task, e.split = q.split, e.data_dir = q.data_dir, e.data_file = q.data_file;
+  e.max_samples = q.max_samples, e.seed = q.seed;
   e.options = q.options;
   return e;
+}
+
+EvalResult evaluate(const CompareRequest& q, const std::string& model_dir) {
+  if (q.task == "hellaswag") return run_hellaswag_eval(eval_request(q, model_dir)).result;
+  return run_eval(eval_request(q, model_dir));
+}
+
+// The examples the predictions name, by index: a classification split (the subset evaluated), or
+// HellaSwag's items by their position in the file, the context as the text.
+Dataset compared_examples(const CompareRequest& q, int64_t subset) {
+  if (q.task != "hellaswag")
+    return take_subset(load_dataset(parse_task(q.task), parse_split(q.split), q.data_dir), subset, q.seed);
+  Dataset data;
+  data.path = q.data_file.empty() ? default_hellaswag_file(q.data_dir) : q.data_file;
+  const std::vector<MultipleChoiceItem> items = read_hellaswag(data.path);
+  for (size_t i = 0; i < items.size(); ++i)
+    data.examples.push_back({static_cast<int64_t>(i), items[i].query, "", false, items[i].gold});
+  return data;
 }
 
 }  // namespace
@@ -109,7 +142,7 @@ std::vector<ExamplePrediction> read_predictions_jsonl(const std::string& path) {
 CompareResult run_compare(const CompareRequest& request) {
   const auto t0 = Clock::now();
   CompareRequest q = request;
-  if (q.split.empty()) q.split = q.task.empty() ? "dev" : default_eval_split(q.task);
+  if (q.split.empty()) q.split = q.task.empty() || q.task == "hellaswag" ? "dev" : default_eval_split(q.task);
   check_request(q);
   StagedDirectory out(q.output_dir);  // before the work: an existing folder must not cost two evaluations
   CompareResult r;
@@ -123,7 +156,7 @@ CompareResult run_compare(const CompareRequest& request) {
                                        q.model_dir));
     for (auto [dir, side, rows, label] : {std::tuple{&q.reference_dir, &r.reference, &reference, "reference"},
                                           std::tuple{&q.model_dir, &r.compressed, &compressed, "compressed"}}) {
-      EvalResult e = run_eval(eval_request(q, *dir));
+      EvalResult e = evaluate(q, *dir);
       for (const auto& w : e.warnings) r.warnings.push_back(fmt::format("{}: {}", label, w));
       side->source = *dir;
       side->seconds = e.wall_seconds;
@@ -140,14 +173,15 @@ CompareResult run_compare(const CompareRequest& request) {
     }
   }
   r.analysis = analyze_errors(reference, compressed, q.analysis);
-  score(r.reference, reference, r.analysis.num_labels, q.task);
-  score(r.compressed, compressed, r.analysis.num_labels, q.task);
+  if (q.task == "hellaswag") r.multiple_choice = multiple_choice_agreement(reference, compressed);
+  score(r.reference, reference, r.analysis.num_labels, q.task, r.multiple_choice, true);
+  score(r.compressed, compressed, r.analysis.num_labels, q.task, r.multiple_choice, false);
 
   if (!q.task.empty()) {
     // Predictions files keep the data set's own indices whatever subset they cover, so only an
     // evaluation here needs the subset it ran on.
     const int64_t subset = q.reference_dir.empty() ? 0 : q.max_samples;
-    const Dataset data = take_subset(load_dataset(parse_task(q.task), parse_split(q.split), q.data_dir), subset, q.seed);
+    const Dataset data = compared_examples(q, subset);
     r.data_path = data.path;
     const auto by_index = check_against_data(data, reference, r.reference.source);
     auto keep = [&](size_t position) {

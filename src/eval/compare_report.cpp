@@ -132,6 +132,17 @@ ordered_json compare_json(const CompareResult& r) {
   j["correlation"] = {{"of", "p_class1"}, {"pearson", a.pearson_p1}, {"spearman", a.spearman_p1}};
   j["drift"] = {{"mean_abs_logit_delta", a.drift.mean_abs_logit_delta}, {"max_abs_logit_delta", a.drift.max_abs_logit_delta},
                 {"mean_kl", a.drift.mean_kl}, {"max_kl", a.drift.max_kl}};
+  if (r.multiple_choice) {
+    const MultipleChoiceAgreement& m = *r.multiple_choice;
+    j["multiple_choice"] = {{"reference", {{"acc", m.reference_acc}, {"acc_norm", m.reference_acc_norm}}},
+                            {"compressed", {{"acc", m.compressed_acc}, {"acc_norm", m.compressed_acc_norm}}},
+                            {"acc_norm_agreement_rate", a.agreement_rate},
+                            {"acc_agreement_rate", m.acc_agreement_rate},
+                            {"acc_flips", m.acc_flips},
+                            {"mean_abs_loglikelihood_delta", a.drift.mean_abs_logit_delta},
+                            {"max_abs_loglikelihood_delta", a.drift.max_abs_logit_delta},
+                            {"loglikelihood_pearson", m.loglikelihood_pearson}};
+  }
   ordered_json examples = ordered_json::object();
   if (a.labeled)
     for (int o = 0; o < kOutcomes; ++o)
@@ -159,7 +170,11 @@ std::string compare_table(const CompareResult& r) {
                               format_count(static_cast<int64_t>(a.examples.size())), r.reference.source,
                               r.compressed.source);
   s += fmt::format("  {:<28}{:>11}{:>12}\n", "", "reference", "compressed");
-  if (a.labeled) {
+  if (r.multiple_choice) {
+    const MultipleChoiceAgreement& m = *r.multiple_choice;
+    s += fmt::format("  {:<28}{:>11.4f}{:>12.4f}\n", "acc_norm", m.reference_acc_norm, m.compressed_acc_norm);
+    s += fmt::format("  {:<28}{:>11.4f}{:>12.4f}\n", "acc", m.reference_acc, m.compressed_acc);
+  } else if (a.labeled) {
     s += fmt::format("  {:<28}{:>11.4f}{:>12.4f}\n", "accuracy", r.reference.accuracy, r.compressed.accuracy);
     if (r.reference.score && r.reference.score->headline != "accuracy")
       s += fmt::format("  {:<28}{:>11.4f}{:>12.4f}\n", r.reference.score->headline, r.reference.score->value,
@@ -188,9 +203,19 @@ std::string compare_table(const CompareResult& r) {
       s += fmt::format("{:>{}}", format_count(a.agreement[static_cast<size_t>(p * a.num_labels + c)]), width);
     s += "\n";
   }
-  s += fmt::format("  p(class 1) correlation: Pearson {}, Spearman {}\n", number(a.pearson_p1), number(a.spearman_p1));
-  s += fmt::format("  logit drift: mean |dlogit| {:.4f}, max {:.4f}; KL(ref || compressed) mean {:.3g}, max {:.3g} nats\n",
-                   a.drift.mean_abs_logit_delta, a.drift.max_abs_logit_delta, a.drift.mean_kl, a.drift.max_kl);
+  if (r.multiple_choice) {
+    const MultipleChoiceAgreement& m = *r.multiple_choice;
+    s += fmt::format("  (acc_norm's choices above; acc's choices agree on {:.2f}%, {} flips)\n",
+                     100.0 * m.acc_agreement_rate, m.acc_flips);
+    s += fmt::format("  log-likelihood drift: mean |dll| {:.4f}, max {:.4f} nats a choice; Pearson {}\n",
+                     a.drift.mean_abs_logit_delta, a.drift.max_abs_logit_delta, number(m.loglikelihood_pearson));
+  } else {
+    s +=
+        fmt::format("  p(class 1) correlation: Pearson {}, Spearman {}\n", number(a.pearson_p1), number(a.spearman_p1));
+    s += fmt::format(
+        "  logit drift: mean |dlogit| {:.4f}, max {:.4f}; KL(ref || compressed) mean {:.3g}, max {:.3g} nats\n",
+        a.drift.mean_abs_logit_delta, a.drift.max_abs_logit_delta, a.drift.mean_kl, a.drift.max_kl);
+  }
   if (!a.top_flips.empty()) {
     s += "  most confident flips (gold: reference -> compressed):\n";
     for (size_t p : a.top_flips) {

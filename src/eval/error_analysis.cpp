@@ -232,4 +232,30 @@ ErrorAnalysis analyze_errors(const std::vector<ExamplePrediction>& reference,
   return a;
 }
 
+MultipleChoiceAgreement multiple_choice_agreement(const std::vector<ExamplePrediction>& reference,
+                                                  const std::vector<ExamplePrediction>& compressed) {
+  check_aligned(reference, compressed);
+  MultipleChoiceAgreement m;
+  std::vector<double> ll_ref, ll_cmp;
+  for (size_t i = 0; i < reference.size(); ++i) {
+    const ExamplePrediction &r = reference[i], &c = compressed[i];
+    if (r.label < 0)
+      throw DataError(fmt::format("error analysis: item {}: expected a gold choice, found none", r.index));
+    const auto argmax = [](const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); };
+    const auto acc_ref = argmax(r.logits), acc_cmp = argmax(c.logits);
+    m.reference_acc += acc_ref == r.label;
+    m.compressed_acc += acc_cmp == r.label;
+    m.reference_acc_norm += r.pred == r.label;
+    m.compressed_acc_norm += c.pred == r.label;
+    m.acc_flips += acc_ref != acc_cmp;
+    ll_ref.insert(ll_ref.end(), r.logits.begin(), r.logits.end());
+    ll_cmp.insert(ll_cmp.end(), c.logits.begin(), c.logits.end());
+  }
+  const double n = static_cast<double>(reference.size());
+  for (double* v : {&m.reference_acc, &m.compressed_acc, &m.reference_acc_norm, &m.compressed_acc_norm}) *v /= n;
+  m.acc_agreement_rate = 1.0 - static_cast<double>(m.acc_flips) / n;
+  m.loglikelihood_pearson = pearson_correlation(ll_ref, ll_cmp);
+  return m;
+}
+
 }  // namespace squish

@@ -92,6 +92,21 @@ struct ErrorAnalysis {
 ErrorAnalysis analyze_errors(const std::vector<ExamplePrediction>& reference,
                              const std::vector<ExamplePrediction>& compressed, const ErrorAnalysisOptions& options = {});
 
+// Multiple choice scored by log-likelihood (HellaSwag; eval/hellaswag_eval.h's predictions): pred is
+// the length-normalised choice (acc_norm's), logits are the choices' summed log-likelihoods, whose
+// argmax (first on ties) is acc's choice. analyze_errors() over them compares the acc_norm choices and
+// its logit drift is the log-likelihood drift; this adds what acc and the raw sums say.
+struct MultipleChoiceAgreement {
+  double reference_acc = 0, compressed_acc = 0;            // argmax of the log-likelihoods is gold
+  double reference_acc_norm = 0, compressed_acc_norm = 0;  // pred is gold
+  int64_t acc_flips = 0;                                   // items whose argmax choices differ
+  double acc_agreement_rate = 0;
+  double loglikelihood_pearson = 0;  // over every choice of every item
+};
+// The same alignment checks as analyze_errors(); DataError for an unlabeled item.
+MultipleChoiceAgreement multiple_choice_agreement(const std::vector<ExamplePrediction>& reference,
+                                                  const std::vector<ExamplePrediction>& compressed);
+
 // Sample Pearson correlation; NaN for fewer than two values or a constant series. DataError when the
 // lengths differ.
 double pearson_correlation(const std::vector<double>& x, const std::vector<double>& y);

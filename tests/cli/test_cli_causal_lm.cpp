@@ -1,12 +1,10 @@
 // Compressing a causal LM from the command line, on the real SmolLM2-135M-Instruct GGUF
 // (tools/fetch_smollm2.sh): static W8A8 with SmoothQuant calibrated on IMDB train, reloaded and
-// scored on HellaSwag beside fp32; layer sensitivity over model.layers.N; and the refusals that keep
+// scored on HellaSwag beside fp32 by squish compare; layer sensitivity over model.layers.N; and the refusals that keep
 // HellaSwag out of calibration and each command on the kind of model it serves.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli_runner.h"
 #include "core/file_util.h"
@@ -24,21 +22,6 @@ std::string smollm2() {
   const std::string path = test::smollm2_gguf();
   if (!file_exists(path)) ADD_FAILURE() << path << ": run `bash tools/fetch_smollm2.sh` (or set SQUISH_SMOLLM2_GGUF)";
   return path;
-}
-
-std::vector<nlohmann::json> read_lines(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(path));
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
-std::vector<nlohmann::json> hellaswag_predictions(const std::string& model, const std::string& tag) {
-  const std::string path = test::temp_dir(tag) + "/predictions.jsonl";
-  const RunResult r = run_squish("eval --task hellaswag --max_samples 16 --model_dir " + quote(model) + " --data_dir " +
-                                 quote(data_dir()) + " --predictions " + quote(path));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return read_lines(path);
 }
 
 TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresCloseToFp32) {
@@ -60,22 +43,20 @@ TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresClo
   // The GGUF's tokenizer came along as HF's files.
   EXPECT_TRUE(file_exists(out + "/tokenizer.json"));
 
-  const std::vector<nlohmann::json> fp32 = hellaswag_predictions(smollm2(), "causal_fp32");
-  const std::vector<nlohmann::json> int8 = hellaswag_predictions(out, "causal_int8");
-  ASSERT_EQ(fp32.size(), 16u);
-  ASSERT_EQ(int8.size(), 16u);
-  double drift = 0;
-  int agree = 0;
-  for (size_t i = 0; i < fp32.size(); ++i) {
-    ASSERT_EQ(fp32[i]["ind"], int8[i]["ind"]);
-    agree += fp32[i]["pred_norm"] == int8[i]["pred_norm"];
-    for (size_t e = 0; e < 4; ++e)
-      drift += std::fabs(fp32[i]["loglikelihoods"][e].get<double>() - int8[i]["loglikelihoods"][e].get<double>());
-  }
-  drift /= 64;
-  EXPECT_GT(drift, 0.0);  // it really computes in int8
-  EXPECT_LT(drift, 6.0);  // measured 2.7 nats over ~40-token endings
-  EXPECT_GE(agree, 10);   // measured 14 of 16
+  // Scored beside fp32 on the same 16 HellaSwag items by squish compare.
+  const std::string compared = test::temp_dir("causal_compare") + "/c";
+  const RunResult c =
+      run_squish("compare --task hellaswag --max_samples 16 --reference " + quote(smollm2()) + " --model " +
+                 quote(out) + " --data_dir " + quote(data_dir()) + " --output_dir " + quote(compared));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const nlohmann::json j = nlohmann::json::parse(read_file(compared + "/compare.json"));
+  EXPECT_EQ(j["data"]["examples"], 16);
+  const nlohmann::json& m = j["multiple_choice"];
+  const double drift = m["mean_abs_loglikelihood_delta"].get<double>();
+  EXPECT_GT(drift, 0.0);                                             // it really computes in int8
+  EXPECT_LT(drift, 6.0);                                             // measured 2.7 nats over ~40-token endings
+  EXPECT_GE(m["acc_norm_agreement_rate"].get<double>(), 10.0 / 16);  // measured 14 of 16
+  EXPECT_GT(m["loglikelihood_pearson"].get<double>(), 0.9);
 }
 
 TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {

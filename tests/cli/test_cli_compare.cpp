@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -214,6 +215,68 @@ TEST(CliGlueScore, RefusesAmbiguousOrUnscorableInput) {
   // A predictions file is not an eval JSON: its first line parses, the whole does not.
   EXPECT_EQ(run_squish("glue-score --from_results x=" + quote(fixture("fp32_sst2.predictions.jsonl"))).exit_code, 4);
   EXPECT_EQ(run_squish("glue-score --models /nonexistent/model").exit_code, 3);
+}
+
+// HellaSwag predictions files (squish eval --task hellaswag --predictions) of three items, the items
+// file beside them: acc_norm's choices compared, acc's added, the contexts shown for the flips.
+TEST(CliCompare, HellaswagPredictionsFilesCompareAccNormChoicesAndLogLikelihoods) {
+  const std::string items = fresh("items.jsonl"), ref = fresh("ref.jsonl"), cmp = fresh("cmp.jsonl");
+  std::ofstream(items)
+      << R"({"query": "A man sits down.", "choices": ["He eats.", "He runs.", "He reads.", "He sings."], "gold": 2})"
+      << "\n"
+      << R"({"query": "A cat jumps.", "choices": ["It lands.", "It flies.", "It swims.", "It talks."], "gold": 0})"
+      << "\n"
+      << R"({"query": "Rain falls.", "choices": ["Sun.", "Puddles form.", "Snow.", "Dust."], "gold": 1})"
+      << "\n";
+  // The hand-made case of tests/eval/test_error_analysis.cpp (MultipleChoiceAgreement).
+  std::ofstream(ref) << R"({"index":0,"loglikelihoods":[-4,-3,-1,-5],"pred":2,"pred_norm":2,"gold":2})"
+                     << "\n"
+                     << R"({"index":1,"loglikelihoods":[-2,-1,-3,-3],"pred":1,"pred_norm":0,"gold":0})"
+                     << "\n"
+                     << R"({"index":2,"loglikelihoods":[-6,-2,-2,-9],"pred":1,"pred_norm":1,"gold":1})"
+                     << "\n";
+  std::ofstream(cmp) << R"({"index":0,"loglikelihoods":[-4,-3,-2,-5],"pred":2,"pred_norm":1,"gold":2})"
+                     << "\n"
+                     << R"({"index":1,"loglikelihoods":[-1,-2,-3,-3],"pred":0,"pred_norm":0,"gold":0})"
+                     << "\n"
+                     << R"({"index":2,"loglikelihoods":[-6,-2,-2,-9],"pred":1,"pred_norm":2,"gold":1})"
+                     << "\n";
+  const std::string out = fresh("hellaswag");
+  const RunResult r = run_squish("compare --task hellaswag --data_file " + quote(items) + " --reference_predictions " +
+                                 quote(ref) + " --model_predictions " + quote(cmp) + " --output_dir " + quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("acc_norm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("log-likelihood drift"), std::string::npos) << r.out;
+  const json j = json::parse(read_file(out + "/compare.json"));
+  const json& m = j["multiple_choice"];
+  EXPECT_DOUBLE_EQ(m["reference"]["acc_norm"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(m["compressed"]["acc_norm"].get<double>(), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(m["reference"]["acc"].get<double>(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(m["compressed"]["acc"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(m["acc_norm_agreement_rate"].get<double>(), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(m["acc_agreement_rate"].get<double>(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(m["mean_abs_loglikelihood_delta"].get<double>(), 0.25);
+  EXPECT_EQ(j["models"]["reference"]["task_metric"]["name"], "acc_norm");
+  EXPECT_EQ(j["agreement"]["flips"], 2);
+  ASSERT_EQ(j["examples"]["top_flips"].size(), 2u);
+  std::set<std::string> contexts;
+  for (const auto& e : j["examples"]["top_flips"]) contexts.insert(e["text"].get<std::string>());
+  EXPECT_EQ(contexts, (std::set<std::string>{"A man sits down.", "Rain falls."}));
+
+  // Another file's items (gold 0 where these say 2) are refused, naming the predictions file.
+  const std::string other = fresh("other.jsonl");
+  std::ofstream(other) << R"({"query": "q", "choices": ["a", "b", "c", "d"], "gold": 0})"
+                       << "\n";
+  const RunResult wrong =
+      run_squish("compare --task hellaswag --data_file " + quote(other) + " --reference_predictions " + quote(ref) +
+                 " --model_predictions " + quote(cmp) + " --output_dir " + quote(fresh("hellaswag_wrong")));
+  EXPECT_EQ(wrong.exit_code, 7) << wrong.err;
+  EXPECT_NE(wrong.err.find("ref.jsonl"), std::string::npos) << wrong.err;
+  // Items are scored whole: --max_length means nothing to HellaSwag.
+  const RunResult length = run_squish("compare --task hellaswag --reference " + quote(tiny_model()) + " --model " +
+                                      quote(tiny_model()) + " --max_length 64 --output_dir " + quote(fresh("hl")));
+  EXPECT_EQ(length.exit_code, 2);
+  EXPECT_NE(length.err.find("--max_length"), std::string::npos) << length.err;
 }
 
 TEST(CliCompare, RefusesBadInputs) {

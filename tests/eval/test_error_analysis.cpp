@@ -182,6 +182,36 @@ TEST(ErrorAnalysis, RefusesMisalignedLists) {
   EXPECT_THROW(analyze_errors(r, compressed_rows(), {0, 5}), UsageError);
 }
 
+// Three HellaSwag items worked by hand: pred is acc_norm's choice, logits the endings' log-likelihoods.
+// item | gold | reference lls, acc choice, pred_norm | compressed lls, acc choice, pred_norm
+// 0    | 2    | [-4,-3,-1,-5] 2, 2                    | [-4,-3,-2,-5] 2, 1
+// 1    | 0    | [-2,-1,-3,-3] 1, 0                    | [-1,-2,-3,-3] 0, 0
+// 2    | 1    | [-6,-2,-2,-9] 1 (first of the tie), 1 | [-6,-2,-2,-9] 1, 2
+TEST(MultipleChoiceAgreement, AccAndAccNormOfBothModelsAndTheLogLikelihoodsCorrelation) {
+  const std::vector<ExamplePrediction> reference = {
+      {0, 2, 2, {-4, -3, -1, -5}}, {1, 0, 0, {-2, -1, -3, -3}}, {2, 1, 1, {-6, -2, -2, -9}}};
+  const std::vector<ExamplePrediction> compressed = {
+      {0, 2, 1, {-4, -3, -2, -5}}, {1, 0, 0, {-1, -2, -3, -3}}, {2, 1, 2, {-6, -2, -2, -9}}};
+  const MultipleChoiceAgreement m = multiple_choice_agreement(reference, compressed);
+  EXPECT_DOUBLE_EQ(m.reference_acc, 2.0 / 3);   // items 0 and 2
+  EXPECT_DOUBLE_EQ(m.compressed_acc, 3.0 / 3);  // all three
+  EXPECT_DOUBLE_EQ(m.reference_acc_norm, 3.0 / 3);
+  EXPECT_DOUBLE_EQ(m.compressed_acc_norm, 1.0 / 3);  // item 1
+  EXPECT_EQ(m.acc_flips, 1);                         // item 1
+  EXPECT_DOUBLE_EQ(m.acc_agreement_rate, 2.0 / 3);
+  // The twelve pairs differ in three places (-1 -> -2, -2 <-> -1): numpy.corrcoef gives 0.974973.
+  EXPECT_NEAR(m.loglikelihood_pearson, 0.9749729227, 1e-9);
+  // acc_norm's side is analyze_errors() over the same rows: agreement on the pred_norm choices,
+  // drift over the log-likelihoods (|d| 1 + 1 + 1 over 12 endings).
+  const ErrorAnalysis a = analyze_errors(reference, compressed);
+  EXPECT_EQ(a.flips, 2);
+  EXPECT_DOUBLE_EQ(a.drift.mean_abs_logit_delta, 3.0 / 12);
+  EXPECT_DOUBLE_EQ(a.drift.max_abs_logit_delta, 1.0);
+  std::vector<ExamplePrediction> unlabeled = reference;
+  unlabeled[1].label = -1;
+  EXPECT_THROW(multiple_choice_agreement(unlabeled, unlabeled), DataError);
+}
+
 TEST(Correlation, AverageRanksAndEdgeCases) {
   EXPECT_EQ(average_ranks({3, 1, 4, 1, 5}), (std::vector<double>{3, 1.5, 4, 1.5, 5}));
   EXPECT_EQ(average_ranks({2, 2, 2}), (std::vector<double>{2, 2, 2}));
