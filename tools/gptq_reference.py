@@ -72,36 +72,38 @@ def dequantize(codes, scale, minimum):
     return scale * codes.float() + minimum
 
 
-def rtn(w, bits):
+def rtn(w, bits, group=GROUP):
     w32 = w.float()
     out = torch.empty_like(w32)
-    for g in range(0, K, GROUP):
-        scale, minimum = group_params(w32[:, g:g + GROUP], bits)
-        out[:, g:g + GROUP] = dequantize(codes_of(w32[:, g:g + GROUP], scale[:, None], minimum[:, None], bits),
+    for g in range(0, w32.shape[1], group):
+        scale, minimum = group_params(w32[:, g:g + group], bits)
+        out[:, g:g + group] = dequantize(codes_of(w32[:, g:g + group], scale[:, None], minimum[:, None], bits),
                                          scale[:, None], minimum[:, None])
     return out
 
 
-def gptq(w, hessian, bits):
+def gptq(w, hessian, bits, group=GROUP, damp=DAMP, block_size=BLOCK):
+    """Codes [n, k] and the fp16 scales and minimums [n, k / group] of W [n, k] against the Hessian [k, k]."""
+    n, k = w.shape
     w = w.double().clone()
     h = hessian.clone()
     dead = torch.diag(h) == 0
     h[dead, dead] = 1
     w[:, dead] = 0
-    h += DAMP * torch.mean(torch.diag(h)) * torch.eye(K, dtype=torch.float64)
+    h += damp * torch.mean(torch.diag(h)) * torch.eye(k, dtype=torch.float64)
     u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
-    codes = torch.zeros((N, K), dtype=torch.uint8)
-    scales = torch.zeros((N, K // GROUP), dtype=torch.float32)
-    minimums = torch.zeros((N, K // GROUP), dtype=torch.float32)
-    block = max(1, BLOCK // GROUP) * GROUP
-    for begin in range(0, K, block):
-        end = min(begin + block, K)
-        errors = torch.zeros((N, end - begin), dtype=torch.float64)
+    codes = torch.zeros((n, k), dtype=torch.uint8)
+    scales = torch.zeros((n, k // group), dtype=torch.float32)
+    minimums = torch.zeros((n, k // group), dtype=torch.float32)
+    block = max(1, block_size // group) * group
+    for begin in range(0, k, block):
+        end = min(begin + block, k)
+        errors = torch.zeros((n, end - begin), dtype=torch.float64)
         for c in range(begin, end):
-            if c % GROUP == 0:
-                scale, minimum = group_params(w[:, c:c + GROUP].float(), bits)
-                scales[:, c // GROUP], minimums[:, c // GROUP] = scale, minimum
-            scale, minimum = scales[:, c // GROUP], minimums[:, c // GROUP]
+            if c % group == 0:
+                scale, minimum = group_params(w[:, c:c + group].float(), bits)
+                scales[:, c // group], minimums[:, c // group] = scale, minimum
+            scale, minimum = scales[:, c // group], minimums[:, c // group]
             code = codes_of(w[:, c].float(), scale, minimum, bits)
             codes[:, c] = code.to(torch.uint8)
             error = (w[:, c] - dequantize(code, scale, minimum).double()) / u[c, c]

@@ -12,7 +12,7 @@ namespace squish {
 namespace {
 
 // The readers' output error Σ‖X Wᵀ − X Ŵᵀ‖² with Ŵ = Q(W·diag(s))·diag(1/s), each in its format.
-double output_error(const std::vector<float>& x, int64_t rows, const std::vector<Tensor>& weights,
+double output_error(const float* x, int64_t rows, const std::vector<Tensor>& weights,
                     const std::vector<Tensor>& reference, const std::vector<WeightFormat>& formats,
                     const std::vector<const Linear*>& readers, const std::vector<float>& s, LinearWorkspace& ws) {
   double error = 0;
@@ -28,7 +28,7 @@ double output_error(const std::vector<float>& x, int64_t rows, const std::vector
     const Linear probe = make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, effective, Tensor(),
                                      readers[r]->parts);
     y.resize(static_cast<size_t>(rows * n));
-    linear_apply(probe, y.data(), x.data(), rows, Epilogue::kNone, ws);
+    linear_apply(probe, y.data(), x, rows, Epilogue::kNone, ws);
     const float* want = reference[r].data();
     for (size_t i = 0; i < y.size(); ++i) error += (static_cast<double>(y[i]) - want[i]) * (static_cast<double>(y[i]) - want[i]);
   }
@@ -36,6 +36,50 @@ double output_error(const std::vector<float>& x, int64_t rows, const std::vector
 }
 
 }  // namespace
+
+AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linear*>& readers,
+                     const std::vector<WeightFormat>& formats, const AwqOptions& options) {
+  if (readers.empty() || readers.size() != formats.size())
+    throw UsageError("awq: expected one format per reader and at least one reader");
+  const int64_t k = readers.front()->in_features();
+  std::vector<double> mean(static_cast<size_t>(k), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < k; ++j) mean[static_cast<size_t>(j)] += std::fabs(x[r * k + j]);
+  for (double& m : mean) m = std::max(m / static_cast<double>(rows), 1e-8);
+  LinearWorkspace ws;
+  std::vector<Tensor> weights, reference;
+  double norm = 0;
+  for (const Linear* r : readers) {
+    weights.push_back(fp32_weights_to_scale(*r));
+    Tensor y({rows, r->out_features()});
+    linear_apply(*r, y.data(), x, rows, Epilogue::kNone, ws);
+    for (float v : y.values) norm += static_cast<double>(v) * v;
+    reference.push_back(std::move(y));
+  }
+  AwqSearch search;
+  search.scales.assign(static_cast<size_t>(k), 1.0f);
+  std::vector<float> s(static_cast<size_t>(k));
+  for (int g = 0; g < options.grid; ++g) {
+    const double alpha = static_cast<double>(g) / options.grid;
+    double lo = INFINITY, hi = 0;
+    for (size_t j = 0; j < s.size(); ++j) {
+      s[j] = static_cast<float>(std::pow(mean[j], alpha));
+      lo = std::min(lo, static_cast<double>(s[j]));
+      hi = std::max(hi, static_cast<double>(s[j]));
+    }
+    const auto middle = static_cast<float>(std::sqrt(lo * hi));
+    for (float& v : s) v = std::max(v / middle, 1e-4f);
+    double error = output_error(x, rows, weights, reference, formats, readers, s, ws);
+    if (norm > 0) error /= norm;
+    search.errors.push_back(error);
+    if (g == 0 || error < search.error) {
+      search.error = error;
+      search.alpha = alpha;
+      search.scales = g == 0 ? std::vector<float>(static_cast<size_t>(k), 1.0f) : s;
+    }
+  }
+  return search;
+}
 
 std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatch> batches, const BitPlan& plan,
                                  const AwqOptions& options) {
@@ -69,64 +113,26 @@ std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatc
       });
 
   std::vector<AwqChoice> choices;
-  LinearWorkspace ws;
   for (SmoothableInput& in : inputs) {
     const auto site = searched.find(in.readers.front());
     if (site == searched.end() || site->second != &in) continue;
-    const Linear& first = *in.readers.front();
-    const int64_t k = first.in_features();
-    std::vector<float>& x = rows[&first];
-    const int64_t n_rows = static_cast<int64_t>(x.size()) / k;
+    std::vector<float>& x = rows[in.readers.front()];
+    const int64_t n_rows = static_cast<int64_t>(x.size()) / in.readers.front()->in_features();
     if (n_rows == 0) continue;
-    std::vector<double> mean(static_cast<size_t>(k), 0.0);
-    for (int64_t r = 0; r < n_rows; ++r)
-      for (int64_t j = 0; j < k; ++j) mean[static_cast<size_t>(j)] += std::fabs(x[static_cast<size_t>(r * k + j)]);
-    for (double& m : mean) m = std::max(m / static_cast<double>(n_rows), 1e-8);
     // Readers the plan leaves fp32 are exact whatever the scale: only the quantized ones are scored.
     std::vector<const Linear*> readers;
-    std::vector<Tensor> weights, reference;
     std::vector<WeightFormat> formats;
     for (const Linear* r : in.readers) {
       const auto it = plan.linears.find(r->name);
       if (it == plan.linears.end() || it->second == "f32") continue;
       readers.push_back(r);
       formats.push_back(parse_weight_format(it->second, "awq"));
-      weights.push_back(fp32_weights_to_scale(*r));
-      Tensor y({n_rows, r->out_features()});
-      linear_apply(*r, y.data(), x.data(), n_rows, Epilogue::kNone, ws);
-      reference.push_back(std::move(y));
     }
-    double norm = 0;
-    for (const Tensor& y : reference)
-      for (float v : y.values) norm += static_cast<double>(v) * v;
-    AwqChoice choice{in.name, 0, 0, 0};
-    std::vector<float> best(static_cast<size_t>(k), 1.0f), s(static_cast<size_t>(k));
-    for (int g = 0; g < options.grid; ++g) {
-      const double alpha = static_cast<double>(g) / options.grid;
-      double lo = INFINITY, hi = 0;
-      for (size_t j = 0; j < s.size(); ++j) {
-        s[j] = static_cast<float>(std::pow(mean[j], alpha));
-        lo = std::min(lo, static_cast<double>(s[j]));
-        hi = std::max(hi, static_cast<double>(s[j]));
-      }
-      const auto middle = static_cast<float>(std::sqrt(lo * hi));
-      for (float& v : s) v = std::max(v / middle, 1e-4f);
-      const double error = output_error(x, n_rows, weights, reference, formats, readers, s, ws);
-      if (g == 0) choice.rtn_error = choice.awq_error = error;
-      if (error < choice.awq_error) {
-        choice.awq_error = error;
-        choice.alpha = alpha;
-        best = s;
-      }
-    }
-    if (norm > 0) {
-      choice.rtn_error /= norm;
-      choice.awq_error /= norm;
-    }
-    if (choice.alpha > 0) apply_channel_scales(in, best);
+    const AwqSearch search = awq_search(x.data(), n_rows, readers, formats, options);
+    if (search.alpha > 0) apply_channel_scales(in, search.scales);
     x.clear();
     x.shrink_to_fit();
-    choices.push_back(choice);
+    choices.push_back({in.name, search.alpha, search.errors.front(), search.error});
   }
   return choices;
 }

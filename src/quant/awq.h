@@ -32,6 +32,17 @@ struct AwqChoice {
   double rtn_error = 0, awq_error = 0;  // Σ‖ΔY‖² / Σ‖Y‖² over its readers, at α = 0 and at the choice
 };
 
+// One activation's search: x [rows, k] the readers' common input (row-major), each reader quantized in
+// its format. errors[g] is Σ_readers ‖ΔY‖² / Σ_readers ‖Y‖² at α = g / grid (errors[0]: plain rounding);
+// alpha and scales are the minimum's (the first on ties; all ones at α = 0).
+struct AwqSearch {
+  double alpha = 0, error = 0;
+  std::vector<float> scales;
+  std::vector<double> errors;
+};
+AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linear*>& readers,
+                     const std::vector<WeightFormat>& formats, const AwqOptions& options = {});
+
 // Scales every smoothable input of `model` (fp32 Linears) whose readers the plan quantizes; the
 // others are left as they are. Returns the choices in forward order. UsageError for a model without
 // smoothable inputs (BERT).

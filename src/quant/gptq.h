@@ -1,5 +1,5 @@
 // GPTQ (Frantar et al. 2022, "GPTQ: Accurate Post-Training Quantization for Generative Pre-trained
-// Transformers", Algorithm 1): rounds a Linear's weights to the 2/4-bit group grid of
+// Transformers", Algorithm 1): rounds a Linear's weights to the 2/3/4-bit group grid of
 // kernels/lowbit_scheme.h one input column at a time, in natural order, and after each column spreads
 // its rounding error over the columns not yet rounded through the inverse Hessian of the layer-wise
 // loss ‖X Wᵀ − X Qᵀ‖², so the Linear's *outputs* on the calibration inputs move as little as possible.
@@ -30,7 +30,7 @@ struct GptqOptions {
 };
 
 // GPTQ of W[n, k] (row-major) against the Hessian of the Linear's calibration inputs. ShapeError for
-// bits not 2/4, a group size not dividing k or a Hessian of another width; UsageError for a negative
+// bits not 2/3/4, a group size not dividing k or a Hessian of another width; UsageError for a negative
 // damp or a block size < 1; DataError when the Hessian saw no rows or is not positive definite after
 // dampening. Deterministic: rows are processed in fixed tiles, whatever the thread count.
 GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const HessianAccumulator& h, const GptqOptions& options);
