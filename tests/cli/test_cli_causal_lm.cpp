@@ -1,7 +1,8 @@
 // Compressing a causal LM from the command line, on the real SmolLM2-135M-Instruct GGUF
 // (tools/fetch_smollm2.sh): static W8A8 with SmoothQuant calibrated on IMDB train, reloaded and
-// scored on HellaSwag beside fp32 by squish compare; layer sensitivity over model.layers.N; and the refusals that keep
-// HellaSwag out of calibration and each command on the kind of model it serves.
+// scored on HellaSwag beside fp32 by squish compare; mixed precision from the sensitivity of every
+// model.layers.N; and the refusals that keep HellaSwag out of calibration and each command on the
+// kind of model it serves.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -59,11 +60,13 @@ TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresClo
   EXPECT_GT(m["loglikelihood_pearson"].get<double>(), 0.9);
 }
 
-TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {
-  const std::string out = test::temp_dir("causal_sensitivity") + "/s";
+// One run of mixed-precision: the sensitivity of every decoder layer over model.layers.N, then the
+// plan scored on HellaSwag beside fp32.
+TEST(CliCausalLmRealModel, MixedPrecisionMeasuresEveryDecoderLayerAndScoresHellaswagBeforeAndAfter) {
+  const std::string out = test::temp_dir("causal_mixed") + "/run";
   const RunResult r = run_squish(
-      "sensitivity --task hellaswag --calib_size 24 --max_length 48 --bits 4 8 "
-      "--similarity cka --model_dir " +
+      "mixed-precision --task hellaswag --max_samples 8 --calib_size 24 --max_length 48 "
+      "--bits 4 8 --similarity cka --allocation budget --target_avg_bits 5 --model_dir " +
       quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json s = nlohmann::json::parse(read_file(out + "/sensitivity.json"));
@@ -76,15 +79,6 @@ TEST(CliCausalLmRealModel, SensitivityMeasuresEveryDecoderLayer) {
     EXPECT_GT(at4, at8) << unit["name"];  // fewer bits, larger change
     EXPECT_GT(at8, 0.0) << unit["name"];
   }
-}
-
-TEST(CliCausalLmRealModel, MixedPrecisionScoresHellaswagBeforeAndAfter) {
-  const std::string out = test::temp_dir("causal_mixed") + "/run";
-  const RunResult r = run_squish(
-      "mixed-precision --task hellaswag --max_samples 8 --calib_size 24 --max_length 48 "
-      "--bits 4 8 --similarity cka --allocation budget --target_avg_bits 5 --model_dir " +
-      quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(read_file(out + "/results.json"));
   for (const char* side : {"fp32", "quantized"}) {
     SCOPED_TRACE(side);
