@@ -138,6 +138,34 @@ SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int s
   return {svcca_of(c, svcca_topk).similarity, pwcca_of(c, prepare_cca_side(c.xx)).similarity, linear_cka_of(c)};
 }
 
+double linear_cka_through_maps(const Eigen::MatrixXd& covariance, const Eigen::MatrixXd& gram1,
+                               const Eigen::MatrixXd& gram2) {
+  const auto k = covariance.rows();
+  for (const Eigen::MatrixXd* m : {&covariance, &gram1, &gram2})
+    if (m->rows() != k || m->cols() != k)
+      throw ShapeError(
+          fmt::format("linear CKA through maps: expected [{0}, {0}] covariance and Grams, found [{1}, {2}]", k,
+                      m->rows(), m->cols()));
+  const Eigen::MatrixXd a = covariance * gram1, b = covariance * gram2;
+  // tr(A B) = Σ_ij A_ij B_ji.
+  const double cross = (a.array() * b.transpose().array()).sum();
+  const double norms = std::sqrt((a.array() * a.transpose().array()).sum() * (b.array() * b.transpose().array()).sum());
+  return norms == 0 ? 0.0 : cross / norms;
+}
+
+Eigen::MatrixXd weight_gram(const float* w, int64_t rows, int64_t cols) {
+  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(cols, cols);
+  constexpr int64_t kChunk = 1024;  // rows widened to double at a time
+  for (int64_t r = 0; r < rows; r += kChunk) {
+    const int64_t n = std::min(kChunk, rows - r);
+    const Eigen::MatrixXd block =
+        Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(w + r * cols, n, cols)
+            .cast<double>();
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());
+  }
+  return gram.selfadjointView<Eigen::Lower>();
+}
+
 SimilarityReference::SimilarityReference(ActivationMatrix x) : x_(x), side_(side_covariance(x)) {}
 
 double SimilarityReference::svcca(ActivationMatrix y, int topk) const {

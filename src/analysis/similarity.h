@@ -51,6 +51,17 @@ double linear_cka_similarity(ActivationMatrix x, ActivationMatrix y);
 // The three at once, reading the samples once (the covariances are most of the cost).
 SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int svcca_topk);
 
+// Linear CKA between two linear maps of the same samples, Z1 = X W1ᵀ and Z2 = X W2ᵀ (a head's
+// logits before and after its weights are quantized), from X's covariance Σ and the maps' Grams
+// Mi = Wiᵀ Wi, never forming the [rows, V] outputs: Z's cross-covariance is W1 Σ W2ᵀ, so
+// CKA = tr(Σ M1 Σ M2) / sqrt(tr((Σ M1)²) · tr((Σ M2)²)). CCA cannot tell such maps apart (it is
+// invariant to invertible linear maps of either side); CKA can. ShapeError for sizes that differ;
+// 0 when either side has no variance.
+double linear_cka_through_maps(const Eigen::MatrixXd& covariance, const Eigen::MatrixXd& gram1,
+                               const Eigen::MatrixXd& gram2);
+// Wᵀ W of a row-major W [rows, cols], in double.
+Eigen::MatrixXd weight_gram(const float* w, int64_t rows, int64_t cols);
+
 // A reference representation compared with many others (sensitivity compares each layer's fp32
 // output with the output of every width): its mean and covariance are computed once, and PWCCA's
 // whitening of it on first use. Every call equals the pairwise function above bit for bit, errors

@@ -162,11 +162,16 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
     nlohmann::ordered_json widths = nlohmann::ordered_json::array();
     for (size_t w = 0; w < r.cells[u].size(); ++w) {
       const SensitivityCell& c = r.cells[u][w];
-      widths.push_back({{"bits", c.bits}, {"format", c.format}, {"bytes", run.sizes.stored_bytes[u][w]},
-                        {"similarity", c.similarity}, {"sensitivity", c.sensitivity},
-                        {"weight_error", c.weight_error},
-                        {"seconds", {{"quantize", c.quantize_seconds}, {"run", c.run_seconds},
-                                     {"similarity", c.similarity_seconds}}}});
+      nlohmann::ordered_json cell = {{"bits", c.bits},
+                                     {"format", c.format},
+                                     {"bytes", run.sizes.stored_bytes[u][w]},
+                                     {"similarity", c.similarity}};
+      if (c.head_similarity) cell["head_similarity"] = *c.head_similarity;
+      cell["sensitivity"] = c.sensitivity;
+      cell["weight_error"] = c.weight_error;
+      cell["seconds"] = {
+          {"quantize", c.quantize_seconds}, {"run", c.run_seconds}, {"similarity", c.similarity_seconds}};
+      widths.push_back(cell);
     }
     units.push_back({{"name", r.units[u].name}, {"layer", r.units[u].layer}, {"linears", r.units[u].linears},
                      {"parameters", r.units[u].parameters}, {"widths", widths}});
@@ -176,6 +181,7 @@ nlohmann::ordered_json sensitivity_json(const SensitivityRun& run) {
                  {"valid_tokens", r.valid_tokens},
                  {"compared_rows", r.compared_rows},
                  {"fp32_pass_seconds", r.fp32_seconds},
+                 {"tied_head_seconds", r.head_seconds},
                  {"wall_seconds", r.wall_seconds},
                  {"wall_over_fp32_pass", r.fp32_seconds > 0 ? r.wall_seconds / r.fp32_seconds : 0.0}};
   return j;

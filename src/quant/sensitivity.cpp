@@ -240,6 +240,11 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     }
   }
 
+  // A tied table is also the LM head: its unit is measured at the head's logits too, from the
+  // final-normed last-layer states of the compared rows.
+  const bool tied_head = decoder && model.info().tied_lm_head && options.embeddings;
+  std::vector<float> head_rows;
+
   // Reference rows: per comparison point (-1 the embeddings' output, l layer l's output) or the
   // final [CLS] rows.
   std::map<int, std::vector<float>> reference;
@@ -260,6 +265,11 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     for (int l = 0; l < layers; ++l) {
       states[static_cast<size_t>(l) + 1] = states[static_cast<size_t>(l)];
       model.run_layers(b, states[static_cast<size_t>(l) + 1], l, l + 1, nullptr);
+    }
+    if (tied_head) {
+      const size_t before = head_rows.size();
+      append_rows(head_rows, states.back(), rows, h);
+      model.final_norm(head_rows.data() + before, static_cast<int64_t>(head_rows.size() - before) / h);
     }
     r.fp32_seconds += seconds_since(tf);
     if (options.compare == CompareAt::kFinal) append_rows(reference[layers - 1], states.back(), rows, h);
@@ -291,6 +301,17 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     if (progress.on_batch) progress.on_batch(b.batch);
   }
 
+  // The head's side: the covariance of its inputs and the fp32 table's Gram, once.
+  Eigen::MatrixXd head_covariance, fp32_head_gram;
+  if (tied_head) {
+    const auto t = Clock::now();
+    head_covariance = side_covariance(as_matrix(head_rows, h)).covariance;
+    head_rows = {};
+    const Tensor table = embeddings.dequantize();
+    fp32_head_gram = weight_gram(table.data(), table.dim(0), table.dim(1));
+    r.head_seconds = seconds_since(t);
+  }
+
   // Each comparison point's fp32 side is prepared once for all the widths compared with it.
   std::map<int, SimilarityReference> prepared;
   for (size_t u = 0; u < r.units.size(); ++u) {
@@ -303,6 +324,12 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         it = prepared.emplace(point, SimilarityReference(as_matrix(reference.at(point), h))).first;
       v.cell.similarity = similarity(options.method, it->second, v.outputs, h, options.topk);
       v.cell.sensitivity = 1.0 - v.cell.similarity;
+      if (tied_head && r.units[u].layer < 0) {
+        const Tensor table = v.embeddings.dequantize();
+        v.cell.head_similarity = linear_cka_through_maps(head_covariance, fp32_head_gram,
+                                                         weight_gram(table.data(), table.dim(0), table.dim(1)));
+        v.cell.sensitivity += 1.0 - *v.cell.head_similarity;
+      }
       v.cell.similarity_seconds = seconds_since(t);
       cells.push_back(v.cell);
       v.outputs = {};

@@ -10,11 +10,15 @@
 // (unit, width). Compared rows are the valid tokens (padding excluded), subsampled deterministically
 // by a hash of (seed, sequence, position) when there are more than --max_tokens. A causal LM has no
 // [CLS]: its final representation is every valid token's last-layer state, and a sequence's first
-// token (the same BOS everywhere) is never compared.
+// token (the same BOS everywhere) is never compared. A tied embedding table is also the LM head:
+// its unit is measured at both ends, the embeddings' output (with the chosen measure) and the
+// head's logits (linear CKA from the final-normed hidden states' covariance, whatever the measure:
+// CCA cannot see a change of a linear head), and its sensitivity is the sum of the two changes.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -61,6 +65,9 @@ struct SensitivityCell {
   std::string format;
   double similarity = 0, sensitivity = 0;
   double weight_error = 0;              // ‖W − Q‖_F / ‖W‖_F over the unit's weights
+  // The embeddings of a causal LM whose head is the same table: linear CKA between the head's fp32
+  // and quantized logits on the compared rows; sensitivity = 1 − similarity + 1 − head_similarity.
+  std::optional<double> head_similarity;
   double quantize_seconds = 0;          // making the variant (and its weight error)
   double run_seconds = 0;               // rerunning its layers on every batch
   double similarity_seconds = 0;        // comparing its rows with the fp32 ones
@@ -72,6 +79,7 @@ struct SensitivityResult {
   std::vector<std::vector<SensitivityCell>> cells;  // [unit][width], widths in options.bits order
   int64_t sequences = 0, valid_tokens = 0, compared_rows = 0;
   double fp32_seconds = 0;              // the one fp32 pass over the calibration batches
+  double head_seconds = 0;              // a tied head's fp32 side (its inputs' covariance, the table's Gram)
   double wall_seconds = 0;
 };
 

@@ -136,6 +136,41 @@ TEST(SimilarityProperties, LinearCkaIgnoresRotationAndIsotropicScalingButNotAnyL
   EXPECT_GT(std::abs(linear_cka_similarity(x.view(), transformed(y, stretch, 14).view()) - reference), 0.01);
 }
 
+// A head's logits Z = X Wᵀ before and after W changes, compared without forming them: equal to linear
+// CKA of the explicit [rows, V] logits; CCA of those logits is blind to the change (both are
+// invertible maps of X when V >= cols), CKA is not.
+TEST(SimilarityProperties, LinearCkaThroughMapsEqualsLinearCkaOfTheMappedSamples) {
+  const int64_t cols = 8, vocab = 40;
+  const Samples x = gaussian(500, cols, 21);
+  const std::vector<double> w1 = linear_map(cols, vocab, 0, 1, 22);  // Wᵀ [cols, V]
+  std::vector<double> w2 = w1;
+  const std::vector<double> noise = linear_map(cols, vocab, 0, 0.3, 23);
+  for (size_t i = 0; i < w2.size(); ++i) w2[i] += noise[i];
+  const Samples z1 = transformed(x, w1, vocab), z2 = transformed(x, w2, vocab);
+  // The maps as row-major W [V, cols] in float, as a table is stored.
+  auto rows_of = [&](const std::vector<double>& wt) {
+    std::vector<float> w(static_cast<size_t>(vocab * cols));
+    for (int64_t v = 0; v < vocab; ++v)
+      for (int64_t c = 0; c < cols; ++c)
+        w[static_cast<size_t>(v * cols + c)] = static_cast<float>(wt[static_cast<size_t>(c * vocab + v)]);
+    return w;
+  };
+  const std::vector<float> table1 = rows_of(w1), table2 = rows_of(w2);
+  const Eigen::MatrixXd covariance = side_covariance(x.view()).covariance;
+  const double through = linear_cka_through_maps(covariance, weight_gram(table1.data(), vocab, cols),
+                                                 weight_gram(table2.data(), vocab, cols));
+  const double explicit_cka = linear_cka_similarity(z1.view(), z2.view());
+  EXPECT_NEAR(through, explicit_cka, 1e-6);  // the explicit logits are rounded to float
+  EXPECT_LT(through, 0.999);
+  EXPECT_GT(through, 0.5);
+  EXPECT_NEAR(svcca_similarity(z1.view(), z2.view(), static_cast<int>(cols)), 1.0, 1e-6);
+  EXPECT_NEAR(linear_cka_through_maps(covariance, weight_gram(table1.data(), vocab, cols),
+                                      weight_gram(table1.data(), vocab, cols)),
+              1.0, 1e-12);
+  EXPECT_THROW(linear_cka_through_maps(covariance, Eigen::MatrixXd::Zero(3, 3), Eigen::MatrixXd::Zero(3, 3)),
+               ShapeError);
+}
+
 TEST(SimilarityProperties, FeatureOffsetsChangeNothing) {
   const Samples x = gaussian(1500, 8, 15), y = correlated_with(x, 6, 16);
   Samples shifted_x = x, shifted_y = y;

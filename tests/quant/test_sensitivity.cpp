@@ -8,6 +8,7 @@
 
 #include "analysis/similarity.h"
 #include "core/error.h"
+#include "model/common/embedding_table.h"
 #include "model/common/linear_formats.h"
 #include "model/common/tap.h"
 #include "model/load_model.h"
@@ -130,6 +131,61 @@ TEST(Sensitivity, LinearGranularityAndFinalComparison) {
   o.compare = CompareAt::kFinal;
   const SensitivityResult f = measure_sensitivity(*model, batches, o);
   EXPECT_EQ(f.compared_rows, 40);
+}
+
+// A tied table is also the LM head: its unit adds 1 − linear CKA of the head's logits, which equals
+// CKA of the explicit [rows, V] logits of the compared rows (every valid token but each sequence's
+// first, final-normed) with the fp32 and the quantized table; an untied model's embeddings have none.
+TEST(Sensitivity, ATiedTableIsMeasuredAtTheLmHeadsLogitsToo) {
+  const std::vector<TokenBatch> batches = random_batches(6, 5);
+  SensitivityOptions o;
+  o.bits = {2, 8};
+  o.group_size = 16;
+  o.max_tokens = 1 << 20;
+  auto untied = load_model(test::fixtures_dir() + "/llama/tiny_untied");
+  const SensitivityResult u = measure_sensitivity(*untied, batches, o);
+  EXPECT_FALSE(u.cells.back()[0].head_similarity.has_value());
+
+  auto model = load_model(test::fixtures_dir() + "/llama/tiny_tied");
+  const SensitivityResult r = measure_sensitivity(*model, batches, o);
+  ASSERT_EQ(r.units.back().name, "embeddings");
+  const int64_t h = model->info().hidden_size;
+  std::vector<float> rows;
+  for (const TokenBatch& b : batches) {
+    AlignedVector<float> hidden;
+    model->embed(b, hidden);
+    model->run_layers(b, hidden, 0, static_cast<int>(model->info().layers), nullptr);
+    for (int64_t s = 0; s < b.batch; ++s)
+      for (int64_t t = 1; t < b.lengths[static_cast<size_t>(s)]; ++t)
+        rows.insert(rows.end(), hidden.begin() + (s * b.tokens + t) * h, hidden.begin() + (s * b.tokens + t + 1) * h);
+  }
+  const int64_t n = static_cast<int64_t>(rows.size()) / h;
+  ASSERT_EQ(n, r.compared_rows);
+  model->final_norm(rows.data(), n);
+  const Tensor table = model->mutable_word_embeddings().dequantize();
+  const int64_t vocab = table.dim(0);
+  auto logits = [&](const Tensor& w) {
+    std::vector<float> z(static_cast<size_t>(n * vocab));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t v = 0; v < vocab; ++v) {
+        double sum = 0;
+        for (int64_t c = 0; c < h; ++c) sum += static_cast<double>(rows[i * h + c]) * w.data()[v * h + c];
+        z[static_cast<size_t>(i * vocab + v)] = static_cast<float>(sum);
+      }
+    return z;
+  };
+  const std::vector<float> fp32 = logits(table);
+  for (size_t w = 0; w < o.bits.size(); ++w) {
+    SCOPED_TRACE(o.bits[w]);
+    const SensitivityCell& c = r.cells.back()[w];
+    ASSERT_TRUE(c.head_similarity.has_value());
+    const std::vector<float> quantized =
+        logits(EmbeddingTable::quantized(table, embedding_format_for_bits(o.bits[w], 16)).dequantize());
+    EXPECT_NEAR(*c.head_similarity, linear_cka_similarity({fp32.data(), n, vocab}, {quantized.data(), n, vocab}), 1e-6);
+    EXPECT_LT(*c.head_similarity, 1.0);
+    EXPECT_DOUBLE_EQ(c.sensitivity, (1.0 - c.similarity) + (1.0 - *c.head_similarity));
+  }
+  EXPECT_LT(*r.cells.back()[0].head_similarity, *r.cells.back()[1].head_similarity);  // 2 bits change it more
 }
 
 TEST(Sensitivity, TooFewSamplesAreAClearError) {

@@ -9,6 +9,11 @@ void SequenceModel::target_logprobs(const TokenBatch&, const std::vector<Logprob
                     " has no language-modelling head (a causal LM such as LlamaForCausalLM has)");
 }
 
+void SequenceModel::final_norm(float*, int64_t) {
+  throw ConfigError(info().source + ": architecture " + info().architecture +
+                    " has no language-modelling head, so no final norm before one");
+}
+
 void SequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options) {
   std::vector<float> logits;
   forward(batch, logits, options);

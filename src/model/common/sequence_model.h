@@ -27,6 +27,7 @@ struct ModelInfo {
   std::string model_type;       // "bert"
   bool has_classifier = false;
   bool has_lm_head = false;     // a causal LM: target_logprobs() works
+  bool tied_lm_head = false;    // its LM head computes with the token embedding table
   bool random_head = false;     // the classification head is random (LoadOptions::random_head_if_missing)
   int64_t num_labels = 0;
   std::map<int64_t, std::string> id2label;
@@ -106,6 +107,9 @@ class SequenceModel {
   // model without an LM head.
   virtual void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                                std::vector<double>& logprobs);
+  // A causal LM's final norm, in place on `rows` last-layer hidden states [rows, H] from run_layers:
+  // what its LM head reads. ConfigError for a model without an LM head.
+  virtual void final_norm(float* hidden, int64_t rows);
   // The activations SmoothQuant may smooth, in forward order; empty for a post-norm encoder (BERT),
   // whose norms also feed the residual stream.
   virtual std::vector<SmoothableInput> smoothable_inputs() { return {}; }

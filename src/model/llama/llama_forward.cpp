@@ -105,6 +105,11 @@ void llama_trace(const LlamaModel& model, const TokenBatch& b, LlamaActivations&
   tapped_input(tap, act.tap_input, -1, model.weights.lm_head, act.normed.data(), M, b.tokens, b);
 }
 
+void llama_final_norm(const LlamaModel& model, float* hidden, int64_t rows) {
+  vector_ops().rmsnorm(hidden, hidden, model.weights.final_norm.data(), rows, model.config.hidden_size,
+                       static_cast<float>(model.config.rms_norm_eps));
+}
+
 void llama_target_logprobs(const LlamaModel& model, const TokenBatch& b, const std::vector<LogprobTarget>& targets,
                            LlamaActivations& act, std::vector<double>& logprobs, const Tap* tap) {
   const LlamaConfig& c = model.config;

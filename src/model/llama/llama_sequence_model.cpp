@@ -21,6 +21,7 @@ LlamaSequenceModel::LlamaSequenceModel(LlamaModel model, ModelInfo loaded)
     : model_(std::move(model)), info_(std::move(loaded)) {
   info_.source = model_.source;
   describe_llama(model_.config, info_);
+  info_.tied_lm_head = model_.weights.tied_head;
   if (info_.config_text.empty())
     info_.config_text = info_.config_path.empty() ? llama_config_json(model_.config) : read_file(info_.config_path);
 }
@@ -85,5 +86,7 @@ void LlamaSequenceModel::target_logprobs(const TokenBatch& batch, const std::vec
                                          std::vector<double>& logprobs) {
   llama_target_logprobs(model_, batch, targets, activations_, logprobs);
 }
+
+void LlamaSequenceModel::final_norm(float* hidden, int64_t rows) { llama_final_norm(model_, hidden, rows); }
 
 }  // namespace squish

@@ -29,6 +29,7 @@ class LlamaSequenceModel final : public SequenceModel {
   void trace(const TokenBatch& batch, const ForwardOptions& options) override;
   void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                        std::vector<double>& logprobs) override;
+  void final_norm(float* hidden, int64_t rows) override;
   std::vector<SmoothableInput> smoothable_inputs() override;
   EmbeddingTable& mutable_word_embeddings() override { return model_.weights.embed_tokens; }
 

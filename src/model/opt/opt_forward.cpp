@@ -104,6 +104,10 @@ void opt_trace(const OptModel& model, const TokenBatch& b, OptActivations& act, 
   tapped_input(tap, act.tap_input, -1, model.weights.lm_head, act.normed.data(), M, b.tokens, b);
 }
 
+void opt_final_norm(const OptModel& model, float* hidden, int64_t rows) {
+  layernorm(hidden, hidden, model.weights.final_norm, rows, model.config.hidden_size);
+}
+
 void opt_target_logprobs(const OptModel& model, const TokenBatch& b, const std::vector<LogprobTarget>& targets,
                          OptActivations& act, std::vector<double>& logprobs, const Tap* tap) {
   const OptConfig& c = model.config;

@@ -21,6 +21,7 @@ OptSequenceModel::OptSequenceModel(OptModel model, ModelInfo loaded)
     : model_(std::move(model)), info_(std::move(loaded)) {
   info_.source = model_.source;
   describe_opt(model_.config, info_);
+  info_.tied_lm_head = model_.config.tie_word_embeddings;
   if (info_.config_text.empty() && !info_.config_path.empty()) info_.config_text = read_file(info_.config_path);
 }
 
@@ -88,5 +89,7 @@ void OptSequenceModel::target_logprobs(const TokenBatch& batch, const std::vecto
                                        std::vector<double>& logprobs) {
   opt_target_logprobs(model_, batch, targets, activations_, logprobs);
 }
+
+void OptSequenceModel::final_norm(float* hidden, int64_t rows) { opt_final_norm(model_, hidden, rows); }
 
 }  // namespace squish
