@@ -56,7 +56,9 @@ class Scorer:
     def encode(self, text):  # the tokenizer's defaults: SmolLM2 adds no BOS
         return self.tok.encode(text).ids
 
-    def loglikelihood(self, context, continuation):  # HFLM._encode_pair + one request
+    def encode_pair(self, context, continuation):
+        """HFLM._encode_pair: the request's input ids (context and continuation, the last token dropped) and the
+        continuation's ids."""
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces > 0:
             continuation = context[-n_spaces:] + continuation
@@ -64,7 +66,11 @@ class Scorer:
         whole = self.encode(context + continuation)
         context_enc = self.encode(context)
         continuation_enc = whole[len(context_enc):]
-        inp = torch.tensor([(context_enc + continuation_enc)[:-1]])
+        return (context_enc + continuation_enc)[:-1], continuation_enc
+
+    def loglikelihood(self, context, continuation):  # one request
+        ids, continuation_enc = self.encode_pair(context, continuation)
+        inp = torch.tensor([ids])
         with torch.no_grad():
             logp = torch.log_softmax(self.model(inp).logits.double(), dim=-1)[0]
         n = len(continuation_enc)
