@@ -1,6 +1,8 @@
 // The section for `squish compare` (compare.json, schema squish.compare v1, docs/run_folder.md):
 // where a compressed model disagrees with its reference: confidence, the breakdown, the agreement
-// matrix, confidence histograms, the confidence scatter and representative flips.
+// matrix, confidence histograms, the confidence scatter and representative flips. HellaSwag's
+// (multiple_choice): acc and acc_norm, both agreements and the log-likelihood drift instead of
+// P(class 1), which means nothing for four endings.
 #include <fmt/format.h>
 
 #include "report/chart_spec.h"
@@ -83,16 +85,30 @@ void add_compare_section(HtmlPage& page, const RunDocument& d) {
                            d.display("/agreement/flips")));
   page.count_matrix("reference predicts", "compressed predicts", d.at("/agreement/labels").get<std::vector<std::string>>(),
                     d.at("/agreement/counts").get<std::vector<std::vector<long long>>>());
-  page.settings({{"Pearson r of P(class 1)", maybe_metric(d, "/correlation/pearson")},
-                 {"Spearman \u03c1 of P(class 1)", maybe_metric(d, "/correlation/spearman")},
-                 {"mean |\u0394logit|", maybe_metric(d, "/drift/mean_abs_logit_delta")},
-                 {"max |\u0394logit|", maybe_metric(d, "/drift/max_abs_logit_delta")},
-                 {"mean KL(p_ref \u2016 p_cmp) (nats)", maybe_metric(d, "/drift/mean_kl")},
-                 {"max KL (nats)", maybe_metric(d, "/drift/max_kl")}});
+  const bool multiple_choice = d.has("/multiple_choice");
+  if (multiple_choice)
+    page.settings(
+        {{"acc_norm: reference, compressed", maybe_metric(d, "/multiple_choice/reference/acc_norm") + ", " +
+                                                 maybe_metric(d, "/multiple_choice/compressed/acc_norm")},
+         {"acc: reference, compressed", maybe_metric(d, "/multiple_choice/reference/acc") + ", " +
+                                            maybe_metric(d, "/multiple_choice/compressed/acc")},
+         {"acc_norm's choices agree (the matrix above)", maybe_metric(d, "/multiple_choice/acc_norm_agreement_rate")},
+         {"acc's choices agree", maybe_metric(d, "/multiple_choice/acc_agreement_rate")},
+         {"mean |\u0394 log-likelihood| per ending (nats)",
+          maybe_metric(d, "/multiple_choice/mean_abs_loglikelihood_delta")},
+         {"max |\u0394 log-likelihood| (nats)", maybe_metric(d, "/multiple_choice/max_abs_loglikelihood_delta")},
+         {"Pearson r of the log-likelihoods", maybe_metric(d, "/multiple_choice/loglikelihood_pearson")}});
+  else
+    page.settings({{"Pearson r of P(class 1)", maybe_metric(d, "/correlation/pearson")},
+                   {"Spearman \u03c1 of P(class 1)", maybe_metric(d, "/correlation/spearman")},
+                   {"mean |\u0394logit|", maybe_metric(d, "/drift/mean_abs_logit_delta")},
+                   {"max |\u0394logit|", maybe_metric(d, "/drift/max_abs_logit_delta")},
+                   {"mean KL(p_ref \u2016 p_cmp) (nats)", maybe_metric(d, "/drift/mean_kl")},
+                   {"max KL (nats)", maybe_metric(d, "/drift/max_kl")}});
 
   add_histograms(page, d, "reference", "reference (" + d.display("/models/reference/source") + ")");
   add_histograms(page, d, "compressed", "compressed (" + d.display("/models/compressed/source") + ")");
-  if (d.has("/per_example") && !d.at("/per_example").empty()) {
+  if (!multiple_choice && d.has("/per_example") && !d.at("/per_example").empty()) {
     const auto& per = d.at("/per_example");
     XySeries agree{"same prediction", {}, {}, false}, flip{"flipped", {}, {}, false};
     const size_t stride = per.size() > kScatterPoints ? (per.size() + kScatterPoints - 1) / kScatterPoints : 1;

@@ -242,8 +242,9 @@ TEST(CliCompare, HellaswagPredictionsFilesCompareAccNormChoicesAndLogLikelihoods
                      << R"({"index":2,"loglikelihoods":[-6,-2,-2,-9],"pred":1,"pred_norm":2,"gold":1})"
                      << "\n";
   const std::string out = fresh("hellaswag");
-  const RunResult r = run_squish("compare --task hellaswag --data_file " + quote(items) + " --reference_predictions " +
-                                 quote(ref) + " --model_predictions " + quote(cmp) + " --output_dir " + quote(out));
+  const RunResult r =
+      run_squish("compare --task hellaswag --data_file " + quote(items) + " --reference_predictions " + quote(ref) +
+                 " --model_predictions " + quote(cmp) + " --output_dir " + quote(out) + " --report");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("acc_norm"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("log-likelihood drift"), std::string::npos) << r.out;
@@ -262,6 +263,12 @@ TEST(CliCompare, HellaswagPredictionsFilesCompareAccNormChoicesAndLogLikelihoods
   std::set<std::string> contexts;
   for (const auto& e : j["examples"]["top_flips"]) contexts.insert(e["text"].get<std::string>());
   EXPECT_EQ(contexts, (std::set<std::string>{"A man sits down.", "Rain falls."}));
+  // The page: acc and acc_norm and both agreements; the two confidence histograms, no P(class 1).
+  const std::string page = read_file(out + "/report.html");
+  EXPECT_NE(page.find("choices agree</td><td>0.6667"), std::string::npos);  // acc's
+  EXPECT_NE(page.find("acc_norm: reference, compressed</td><td>1.0000, 0.3333"), std::string::npos);
+  EXPECT_EQ(page.find("P(class 1)"), std::string::npos);
+  EXPECT_NE(r.out.find("(2 charts)"), std::string::npos) << r.out;
 
   // Another file's items (gold 0 where these say 2) are refused, naming the predictions file.
   const std::string other = fresh("other.jsonl");
