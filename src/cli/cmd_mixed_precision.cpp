@@ -55,7 +55,7 @@ void bind_sensitivity_flags(SensitivityRequest& s, const SensitivityFlags& f) {
   s.options.compare = parse_compare_at(f.compare);
 }
 
-// --allocation, targets, --percentiles, --score_bits, --uniform_bits.
+// --allocation, targets, --percentiles, --score_bits, --uniform_bits, --embeddings_bits.
 // --allocation is the one name of the method (allocate's --method is accepted).
 void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string& aliases) {
   cmd.add_option("--allocation" + aliases, a.method,
@@ -76,6 +76,9 @@ void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string
                                "kmeans, percentile: rank units by their sensitivity at this width (default the lowest)");
   cmd.add_option_function<int>("--uniform_bits", [&a](int v) { a.uniform_bits = v; },
                                "uniform: every unit at this width");
+  cmd.add_option_function<int>(
+      "--embeddings_bits", [&a](int v) { a.embeddings_bits = v; },
+      "The word embeddings at this measured width, outside the allocation");
 }
 
 }  // namespace

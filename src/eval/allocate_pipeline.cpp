@@ -126,13 +126,44 @@ void check_allocation_request(const AllocateRequest& q, const std::vector<int>& 
     refuse(fmt::format("--target_size_mb {}", *q.target_size_mb));
 }
 
+namespace {
+
+// Takes the embeddings unit out of the problem at width `bits`: its bytes become fixed, its weights
+// count in the stored bits per weight as the fixed ones do. Returns its format there.
+std::string pin_embeddings(AllocateResult& r, int bits) {
+  AllocationProblem& p = r.problem;
+  const auto unit = std::find_if(r.linears.begin(), r.linears.end(), [](const auto& l) { return l.empty(); });
+  if (unit == r.linears.end())
+    throw UsageError(
+        fmt::format("--embeddings_bits {}: {} measured no embeddings unit", bits, r.request.sensitivity_path));
+  const auto width = std::find(p.bits.begin(), p.bits.end(), bits);
+  if (width == p.bits.end())
+    throw UsageError(
+        fmt::format("--embeddings_bits {}: not among the measured widths (--bits {})", bits, fmt::join(p.bits, " ")));
+  const auto u = static_cast<size_t>(unit - r.linears.begin());
+  const auto w = static_cast<size_t>(width - p.bits.begin());
+  const std::string format = r.formats[u][w];
+  p.fixed_bytes += p.units[u].bytes[w];
+  p.fixed_weights += p.units[u].parameters;
+  p.fixed_weight_bytes += p.units[u].bytes[w];
+  p.units.erase(p.units.begin() + static_cast<std::ptrdiff_t>(u));
+  r.formats.erase(r.formats.begin() + static_cast<std::ptrdiff_t>(u));
+  r.linears.erase(unit);
+  if (p.units.empty()) throw UsageError("--embeddings_bits: no unit is left to allocate");
+  return format;
+}
+
+}  // namespace
+
 AllocateResult run_allocate(const AllocateRequest& q) {
   AllocateResult r = read_allocation_problem(q.sensitivity_path);
+  r.request = q;
+  if (q.embeddings_bits) r.pinned_embeddings = pin_embeddings(r, *q.embeddings_bits);
   int64_t smallest = r.problem.fixed_bytes;
   for (const AllocationUnit& u : r.problem.units) smallest += *std::min_element(u.bytes.begin(), u.bytes.end());
   check_allocation_request(q, r.problem.bits, r.fp32_bytes, smallest);
-  r.request = q;
   r.allocation = allocate(r, q);
+  if (!r.pinned_embeddings.empty()) r.plan.embeddings = r.pinned_embeddings;
   for (size_t u = 0; u < r.problem.units.size(); ++u) {
     const std::string& format = r.formats[u][static_cast<size_t>(r.allocation.width_index[u])];
     if (r.linears[u].empty()) r.plan.embeddings = format;
@@ -158,6 +189,8 @@ nlohmann::ordered_json plan_json(const AllocateResult& r) {
   if (const auto* b = std::get_if<BudgetDetails>(&a.details))
     allocation["budget"] = {{"budget_bytes", b->budget_bytes}, {"minimum_bytes", b->minimum_bytes},
                             {"largest_pareto_front", b->largest_pareto_front}};
+  if (!r.pinned_embeddings.empty())
+    allocation["embeddings_pinned"] = {{"bits", *r.request.embeddings_bits}, {"format", r.pinned_embeddings}};
   j["allocation"] = allocation;
   nlohmann::ordered_json units = nlohmann::ordered_json::array();
   for (size_t u = 0; u < r.problem.units.size(); ++u) {
@@ -186,6 +219,9 @@ std::string allocation_summary(const AllocateResult& r) {
     text += fmt::format("  {:<44} {:>2} bits {:<13} sensitivity {:.6f}  {}\n", r.problem.units[u].name, a.bits[u],
                         r.formats[u][w], r.problem.units[u].sensitivity[w], format_bytes(r.problem.units[u].bytes[w]));
   }
+  if (!r.pinned_embeddings.empty())
+    text += fmt::format("  {:<44} {:>2} bits {:<13} (--embeddings_bits, not allocated)\n", "embeddings",
+                        *r.request.embeddings_bits, r.pinned_embeddings);
   text += fmt::format("  expected size {} ({:.2f}x smaller than fp32 {}), {:.2f} stored bits per weight\n",
                       format_bytes(a.total_bytes), static_cast<double>(r.fp32_bytes) / a.total_bytes,
                       format_bytes(r.fp32_bytes), a.average_stored_bits);

@@ -25,6 +25,9 @@ struct AllocateRequest {
   std::vector<double> percentiles;           // percentile: k − 1 of them; empty = equal quantiles
   std::optional<int> score_bits;             // kmeans | percentile: the width whose sensitivity ranks units
   std::optional<int> uniform_bits;           // uniform: the width of every unit
+  // The word embeddings at this measured width, outside the allocation (their bytes count as fixed):
+  // for a table whose measured sensitivity misprices it, such as a tied LM head's.
+  std::optional<int> embeddings_bits;
   uint64_t seed = 42;
 };
 
@@ -36,6 +39,7 @@ struct AllocateResult {
   int64_t fp32_bytes = 0;
   Allocation allocation;
   BitPlan plan;
+  std::string pinned_embeddings;  // the format --embeddings_bits gave the embeddings ("" when allocated)
 };
 
 // The allocation problem a sensitivity.json describes (FormatError naming the file otherwise).

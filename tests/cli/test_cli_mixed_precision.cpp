@@ -75,6 +75,31 @@ TEST(CliMixedPrecision, StepByStepWithGptqAndEveryAllocation) {
     EXPECT_EQ(plan["squish"], "bit-plan");
     EXPECT_EQ(plan["linears"].size(), 8u) << method;  // every encoder Linear of the two layers
   }
+  // The embeddings pinned at 8 bits (--embeddings_bits), the Linears allocated without them: uniform
+  // 2 bits then weighs what it weighs with 2-bit embeddings, less their 2-bit bytes, plus their 8-bit ones.
+  for (const std::string pin : {"", " --embeddings_bits 8"}) {
+    const RunResult a =
+        run_squish("allocate --sensitivity " + sensitivity + " --method uniform --uniform_bits 2" + pin + " --output " +
+                   quote(dir + "/uniform2" + (pin.empty() ? "" : "_pinned") + ".json"));
+    ASSERT_EQ(a.exit_code, 0) << pin << ": " << a.err;
+  }
+  const auto unpinned = json_file(dir + "/uniform2.json"), pinned = json_file(dir + "/uniform2_pinned.json");
+  EXPECT_EQ(pinned["embeddings"], "int8-rows");
+  EXPECT_EQ(pinned["allocation"]["embeddings_pinned"]["format"], "int8-rows");
+  for (const auto& [name, format] : pinned["linears"].items()) EXPECT_EQ(format, "int2-g64") << name;
+  EXPECT_EQ(pinned["units"].size(), 8u);  // the Linears alone were allocated
+  const auto measured = json_file(dir + "/s/sensitivity.json")["units"].back();
+  ASSERT_EQ(measured["name"], "embeddings");
+  EXPECT_EQ(pinned["expected"]["total_bytes"].get<int64_t>(), unpinned["expected"]["total_bytes"].get<int64_t>() -
+                                                                  measured["widths"][0]["bytes"].get<int64_t>() +
+                                                                  measured["widths"][2]["bytes"].get<int64_t>());
+  const RunResult unmeasured =
+      run_squish("allocate --sensitivity " + sensitivity + " --method kmeans --embeddings_bits 16" + " --output " +
+                 quote(dir + "/p5.json"));
+  EXPECT_EQ(unmeasured.exit_code, 2);
+  EXPECT_NE(unmeasured.err.find("--embeddings_bits 16: not among the measured widths (--bits 2 4 8)"),
+            std::string::npos)
+      << unmeasured.err;
   const RunResult q = run_squish("quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
                                  quote(data_dir()) + " --plan " + quote(dir + "/plan.json") +
                                  " --rounding gptq --calib_size 32 --output_dir " + quote(dir + "/q"));
