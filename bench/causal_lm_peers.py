@@ -104,8 +104,9 @@ def main():
 
     scorer = Scorer(a.gguf)
     fp32_module = LogProbs(scorer.model).eval()
+    # quantize_dynamic returns a quantized copy (inplace=False), leaving the fp32 model as it is.
     int8_module = LogProbs(torch.ao.quantization.quantize_dynamic(
-        Scorer(a.gguf).model, {torch.nn.Linear}, dtype=torch.qint8)).eval()
+        scorer.model, {torch.nn.Linear}, dtype=torch.qint8)).eval()
     example = torch.randint(0, scorer.model.config.vocab_size, (2, 16), generator=torch.Generator().manual_seed(0))
     onnx_fp32, onnx_int8 = os.path.join(work, "smollm2.onnx"), os.path.join(work, "smollm2.int8.onnx")
     dim = torch.export.Dim

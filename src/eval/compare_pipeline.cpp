@@ -107,11 +107,6 @@ EvalRequest eval_request(const CompareRequest& q, const std::string& model_dir) 
   return e;
 }
 
-EvalResult evaluate(const CompareRequest& q, const std::string& model_dir) {
-  if (q.task == "hellaswag") return run_hellaswag_eval(eval_request(q, model_dir)).result;
-  return run_eval(eval_request(q, model_dir));
-}
-
 // The examples the predictions name, by index: a classification split (the subset evaluated), or
 // HellaSwag's items by their position in the file, the context as the text.
 Dataset compared_examples(const CompareRequest& q, int64_t subset) {
@@ -156,7 +151,7 @@ CompareResult run_compare(const CompareRequest& request) {
                                        q.model_dir));
     for (auto [dir, side, rows, label] : {std::tuple{&q.reference_dir, &r.reference, &reference, "reference"},
                                           std::tuple{&q.model_dir, &r.compressed, &compressed, "compressed"}}) {
-      EvalResult e = evaluate(q, *dir);
+      EvalResult e = run_eval(eval_request(q, *dir));
       for (const auto& w : e.warnings) r.warnings.push_back(fmt::format("{}: {}", label, w));
       side->source = *dir;
       side->seconds = e.wall_seconds;

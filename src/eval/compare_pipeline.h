@@ -1,6 +1,6 @@
 // `squish compare` as a library call: a compressed model against its reference (usually the FP32
-// original) on the same examples, either by evaluating both model directories (run_eval, or
-// run_hellaswag_eval for a causal LM on HellaSwag) or from two predictions files that
+// original) on the same examples, either by evaluating both model directories (run_eval, which
+// scores a causal LM on HellaSwag by run_hellaswag_eval) or from two predictions files that
 // `squish eval --predictions` wrote; then the error analysis (eval/error_analysis.h) joined with the
 // examples' texts, written as OUT/compare.json (schema squish.compare, docs/run_folder.md) in a
 // staged directory. On HellaSwag the compared prediction is acc_norm's choice, the drift that of the

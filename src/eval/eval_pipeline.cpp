@@ -8,6 +8,7 @@
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/human_format.h"
+#include "eval/hellaswag_eval.h"
 #include "io/tokenizer/tokenizer.h"
 #include "model/load_model.h"
 
@@ -78,6 +79,7 @@ void require_labeled_split(const std::string& task, const std::string& split, co
 }
 
 EvalResult run_eval(const EvalRequest& request) {
+  if (request.task == "hellaswag") return run_hellaswag_eval(request).result;
   const auto t0 = Clock::now();
   const Task task = parse_task(request.task);
   const Split split = parse_split(request.split.empty() ? default_eval_split(request.task) : request.split);

@@ -25,7 +25,8 @@ struct EvalRequest {
 std::string default_eval_split(const std::string& task);
 
 // Also fills r.warnings: stored tensors the config does not use (a config with fewer layers than its
-// weights), a model fine-tuned for another task, examples truncated to max_length.
+// weights), a model fine-tuned for another task, examples truncated to max_length. Task hellaswag:
+// run_hellaswag_eval's result (eval/hellaswag_eval.h).
 EvalResult run_eval(const EvalRequest& request);
 
 // Where a run on `task` is about to mislead, whatever it does with the model: stored tensors the

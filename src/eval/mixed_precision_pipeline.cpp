@@ -42,8 +42,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
                            smallest_planned_bytes(sizes));
 
   r.fp32_request = {q.model_dir, q.task, r.split, q.data_dir, q.data_file, q.max_samples, q.seed, q.eval};
-  const auto score = [&](const EvalRequest& e) { return language_model ? run_hellaswag_eval(e).result : run_eval(e); };
-  r.fp32 = score(r.fp32_request);
+  r.fp32 = run_eval(r.fp32_request);
 
   const auto ts = Clock::now();
   r.sensitivity = measure_model_sensitivity(*model, s, std::move(calibration), std::move(sizes));
@@ -78,7 +77,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
 
   r.quantized_request = r.fp32_request;
   r.quantized_request.model_dir = quantize.output_dir;
-  r.quantized = score(r.quantized_request);
+  r.quantized = run_eval(r.quantized_request);
   // Where the model will be once the folder is committed.
   r.quantized_request.model_dir = q.output_dir + "/model";
   r.quantized.model_source = r.quantized_request.model_dir + "/model.safetensors";

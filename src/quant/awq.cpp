@@ -57,7 +57,6 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
     reference.push_back(std::move(y));
   }
   AwqSearch search;
-  search.scales.assign(static_cast<size_t>(k), 1.0f);
   std::vector<float> s(static_cast<size_t>(k));
   for (int g = 0; g < options.grid; ++g) {
     const double alpha = static_cast<double>(g) / options.grid;
@@ -72,10 +71,10 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
     double error = output_error(x, rows, weights, reference, formats, readers, s, ws);
     if (norm > 0) error /= norm;
     search.errors.push_back(error);
-    if (g == 0 || error < search.error) {
+    if (g == 0 || error < search.error) {  // at α = 0 every s_j is exactly 1: plain rounding
       search.error = error;
       search.alpha = alpha;
-      search.scales = g == 0 ? std::vector<float>(static_cast<size_t>(k), 1.0f) : s;
+      search.scales = s;
     }
   }
   return search;
@@ -88,22 +87,35 @@ std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatc
     throw UsageError("--rounding awq: " + model.info().architecture +
                      " has no activations whose channels a producer can scale (a post-norm encoder's norms also "
                      "feed the residual stream); use --rounding gptq or nearest");
-  // The activations worth a search: at least one reader quantized by the plan.
-  std::map<const Linear*, SmoothableInput*> searched;
-  for (SmoothableInput& in : inputs)
+  // The activations worth a search: those with a reader the plan quantizes. Readers it leaves fp32 are
+  // exact whatever the scale: only the quantized ones are scored.
+  struct Site {
+    SmoothableInput* input;
+    std::vector<const Linear*> readers;
+    std::vector<WeightFormat> formats;
+  };
+  std::vector<Site> sites;
+  std::map<const Linear*, std::vector<float>> rows;  // by the activation's first reader
+  for (SmoothableInput& in : inputs) {
+    Site site{&in, {}, {}};
     for (const Linear* r : in.readers)
-      if (const auto it = plan.linears.find(r->name); it != plan.linears.end() && it->second != "f32")
-        searched[in.readers.front()] = &in;
-  if (searched.empty()) return {};
+      if (const auto it = plan.linears.find(r->name); it != plan.linears.end() && it->second != "f32") {
+        site.readers.push_back(r);
+        site.formats.push_back(parse_weight_format(it->second, "awq"));
+      }
+    if (site.readers.empty()) continue;
+    rows[in.readers.front()];
+    sites.push_back(std::move(site));
+  }
+  if (sites.empty()) return {};
   // An even subsample of every activation's valid rows, the same rows for each.
   int64_t total = 0;
   for (const TokenBatch& b : batches)
     for (int32_t len : b.lengths) total += len;
   const int64_t stride = std::max<int64_t>(1, (total + options.max_rows - 1) / options.max_rows);
-  std::map<const Linear*, std::vector<float>> rows;
   std::map<const Linear*, int64_t> seen;
   observe_linear_inputs(
-      model, batches, [&](const Linear& l) { return searched.contains(&l); },
+      model, batches, [&](const Linear& l) { return rows.contains(&l); },
       [&](const Linear& l, const float* x, int64_t count) {
         const int64_t k = l.in_features();
         std::vector<float>& kept = rows[&l];
@@ -113,22 +125,12 @@ std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatc
       });
 
   std::vector<AwqChoice> choices;
-  for (SmoothableInput& in : inputs) {
-    const auto site = searched.find(in.readers.front());
-    if (site == searched.end() || site->second != &in) continue;
-    std::vector<float>& x = rows[in.readers.front()];
+  for (Site& site : sites) {
+    SmoothableInput& in = *site.input;
+    std::vector<float>& x = rows.at(in.readers.front());
     const int64_t n_rows = static_cast<int64_t>(x.size()) / in.readers.front()->in_features();
     if (n_rows == 0) continue;
-    // Readers the plan leaves fp32 are exact whatever the scale: only the quantized ones are scored.
-    std::vector<const Linear*> readers;
-    std::vector<WeightFormat> formats;
-    for (const Linear* r : in.readers) {
-      const auto it = plan.linears.find(r->name);
-      if (it == plan.linears.end() || it->second == "f32") continue;
-      readers.push_back(r);
-      formats.push_back(parse_weight_format(it->second, "awq"));
-    }
-    const AwqSearch search = awq_search(x.data(), n_rows, readers, formats, options);
+    const AwqSearch search = awq_search(x.data(), n_rows, site.readers, site.formats, options);
     if (search.alpha > 0) apply_channel_scales(in, search.scales);
     x.clear();
     x.shrink_to_fit();

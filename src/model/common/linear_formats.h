@@ -40,7 +40,7 @@ class StoredTensorReader {
 };
 
 struct LinearFormatTraits {
-  std::string_view name;  // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int3", "int2", "sparse"
+  std::string_view name;         // "f32", "f16", "int8-dynamic", "int8-static", "int4", "int3", "int2", "sparse"
   int weight_bits;
   bool grouped;                  // in a plan the name carries its group size: "int4-g64"
   std::string_view description;  // one line, for inspect and docs

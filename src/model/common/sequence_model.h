@@ -60,12 +60,12 @@ struct LogprobTarget {
 // SmoothQuant divides the producer's channel j by s_j and multiplies column j of the readers, which
 // leaves what the model computes unchanged in exact arithmetic (quant/smoothquant.h).
 struct SmoothableInput {
-  std::string name;               // the producer: "model.layers.3.input_layernorm", "...mlp.up_proj"
-  Tensor* norm_weight = nullptr;  // a norm producer: [C]
-  Tensor* norm_bias = nullptr;    // [C], or null for an RMSNorm
-  Linear* producer = nullptr;     // a Linear producer: its rows [first_row, first_row + C) (and bias)
+  std::string name;                  // the producer: "model.layers.3.input_layernorm", "...mlp.up_proj"
+  Tensor* norm_weight = nullptr;     // a norm producer: [C]
+  Tensor* norm_bias = nullptr;       // [C], or null for an RMSNorm
+  Linear* producer = nullptr;        // a Linear producer: its rows [first_row, first_row + C) (and bias)
   int64_t first_row = 0;
-  std::vector<Linear*> readers;  // every Linear that reads the activation
+  std::vector<Linear*> readers;      // every Linear that reads the activation
 };
 
 class SequenceModel {

@@ -119,8 +119,7 @@ void llama_target_logprobs(const LlamaModel& model, const TokenBatch& b, const s
   // The final norm on the asked rows alone.
   std::vector<int32_t> tokens;
   gather_target_rows(act.hidden.data(), H, b, targets, act.head_rows, tokens);
-  vector_ops().rmsnorm(act.head_rows.data(), act.head_rows.data(), model.weights.final_norm.data(), n, H,
-                       static_cast<float>(c.rms_norm_eps));
+  llama_final_norm(model, act.head_rows.data(), n);
   const LinearWeights& head =
       model.weights.tied_head ? model.weights.embed_tokens.projection() : *model.weights.lm_head.weights;
   logprobs.resize(static_cast<size_t>(n));

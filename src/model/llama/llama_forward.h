@@ -33,10 +33,10 @@ struct LlamaActivations {
 
 TokenLimits llama_token_limits(const LlamaConfig& config);
 
-// log p(target) for each target (SequenceModel::target_logprobs). The Tap sees every Linear's input
-// and every layer's output, all tokens (a decoder has no [CLS] shortcut).
 // The final norm on `rows` last-layer hidden states [rows, H], in place (the LM head's input).
 void llama_final_norm(const LlamaModel& model, float* hidden, int64_t rows);
+// log p(target) for each target (SequenceModel::target_logprobs). The Tap sees every Linear's input
+// and every layer's output, all tokens (a decoder has no [CLS] shortcut).
 void llama_target_logprobs(const LlamaModel& model, const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                            LlamaActivations& act, std::vector<double>& logprobs, const Tap* tap = nullptr);
 

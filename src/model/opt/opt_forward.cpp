@@ -117,7 +117,7 @@ void opt_target_logprobs(const OptModel& model, const TokenBatch& b, const std::
   // The final LayerNorm on the asked rows alone.
   std::vector<int32_t> tokens;
   gather_target_rows(act.hidden.data(), H, b, targets, act.head_rows, tokens);
-  layernorm(act.head_rows.data(), act.head_rows.data(), model.weights.final_norm, n, H);
+  opt_final_norm(model, act.head_rows.data(), n);
   const LinearWeights& head =
       c.tie_word_embeddings ? model.weights.embed_tokens.projection() : *model.weights.lm_head.weights;
   logprobs.resize(static_cast<size_t>(n));

@@ -33,10 +33,10 @@ struct OptActivations {
 
 TokenLimits opt_token_limits(const OptConfig& config);
 
-// log p(target) for each target (SequenceModel::target_logprobs). The Tap sees the embeddings, every
-// Linear's input and every layer's output, all tokens.
 // The final norm on `rows` last-layer hidden states [rows, H], in place (the LM head's input).
 void opt_final_norm(const OptModel& model, float* hidden, int64_t rows);
+// log p(target) for each target (SequenceModel::target_logprobs). The Tap sees the embeddings, every
+// Linear's input and every layer's output, all tokens.
 void opt_target_logprobs(const OptModel& model, const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                          OptActivations& act, std::vector<double>& logprobs, const Tap* tap = nullptr);
 
