@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libfmt-dev libzip-dev
+packages=(g++ cmake ninja-build pkg-config libdnnl-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev libcli11-dev libfmt-dev libzip-dev
           zlib1g-dev libicu-dev libeigen3-dev libgtest-dev libgmock-dev libbenchmark-dev python3 unzip
           libjs-chart.js chromium)  # Chart.js: embedded in report pages at build time; chromium: tools/check_report.py
 missing=()

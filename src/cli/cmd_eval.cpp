@@ -11,6 +11,7 @@
 #include "cli/options.h"
 #include "cli/run_outputs.h"
 #include "core/checked_stdout.h"
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/output_file.h"
 #include "core/threads.h"
@@ -52,7 +53,8 @@ nlohmann::ordered_json hellaswag_json(const HellaswagRun& run, const EvalRequest
   j["tokens"] = {{"forwarded", r.forwarded_tokens}, {"one_sequence_per_ending", r.harness_tokens}};
   j["timing"] = {{"seconds", r.seconds},
                  {"items_per_second", r.seconds > 0 ? static_cast<double>(r.items.size()) / r.seconds : 0.0},
-                 {"threads", num_threads()}};
+                 {"threads", num_threads()},
+                 {"processes", world().size()}};
   return j;
 }
 

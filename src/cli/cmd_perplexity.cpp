@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/checked_stdout.h"
+#include "core/communicator.h"
 #include "core/output_file.h"
 #include "core/threads.h"
 #include "eval/perplexity.h"
@@ -55,7 +56,8 @@ void run_perplexity(const PerplexityCommandOptions& o) {
   json["perplexity"] = r.perplexity;
   json["timing"] = {{"seconds", r.seconds},
                     {"tokens_per_second", r.seconds > 0 ? static_cast<double>(r.scored_tokens) / r.seconds : 0.0},
-                    {"threads", num_threads()}};
+                    {"threads", num_threads()},
+                 {"processes", world().size()}};
   const bool table_on_stdout =
       !(output && output->kind == OutputKind::kStdout) && !(predictions && predictions->kind == OutputKind::kStdout);
   if (table_on_stdout)

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/checked_stdout.h"
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/cpu_features.h"
@@ -152,6 +153,7 @@ std::function<void()> command(const int* threads, std::function<void()> body) {
 }
 
 void print_warnings(const std::vector<std::string>& messages) {
+  if (!is_output_rank()) return;  // every rank has the same ones
   std::set<std::string> said;
   for (const std::string& m : messages)
     if (said.insert(m).second) std::fprintf(stderr, "squish: warning: %s\n", m.c_str());

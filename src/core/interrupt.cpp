@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/communicator.h"
 #include "core/progress.h"
 
 namespace squish {
@@ -37,8 +38,12 @@ bool ignored_at_start(int signal) {
   registry_mutex().lock();
   std::error_code ec;
   for (auto it = registry().rbegin(); it != registry().rend(); ++it) std::filesystem::remove_all(it->second, ec);
-  std::fputs(progress_line_open() ? "\nsquish: interrupted\n" : "squish: interrupted\n", stderr);
-  std::fflush(stderr);
+  // The ranks of a distributed run are ended by their launcher when one fails: the failing rank's
+  // message is the one to read, not every other rank's "interrupted".
+  if (world().size() == 1) {
+    std::fputs(progress_line_open() ? "\nsquish: interrupted\n" : "squish: interrupted\n", stderr);
+    std::fflush(stderr);
+  }
   ::_exit(128 + signal);
 }
 

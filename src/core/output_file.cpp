@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "core/checked_stdout.h"
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 
@@ -196,6 +197,7 @@ OutputPath check_output_path(const std::string& path, const std::string& flag_na
 }
 
 void write_output(const OutputPath& output, std::string_view contents) {
+  if (!is_output_rank()) return;  // every rank computed the same contents; one writes them
   switch (output.kind) {
     case OutputKind::kStdout:
       try {

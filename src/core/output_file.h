@@ -43,6 +43,7 @@ void refuse_output_over_inputs(const OutputPath& output, const std::vector<std::
 // and its target gets the contents; an existing file keeps its permission bits). kStream and kStdout:
 // straight through. Every write, flush and close is checked; on failure throws IoError and the
 // temporary file is removed, so the target holds either its old contents or the new ones.
+// Ranks other than 0 of a run of several processes write nothing (core/communicator.h).
 void write_output(const OutputPath& output, std::string_view contents);
 
 // check_output_path + write_output, for a caller that has nothing to do in between.

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/communicator.h"
 #include "core/human_format.h"
 
 namespace squish {
@@ -121,7 +122,7 @@ std::atomic<bool> line_open{false};  // a bar's line is on the terminal without 
 }  // namespace
 
 ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1) {
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1 && is_output_rank()) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 

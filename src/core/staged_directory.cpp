@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/communicator.h"
 #include "core/error.h"
 
 namespace squish {
@@ -18,11 +19,14 @@ void check_new_directory(const std::string& path) {
 
 StagedDirectory::StagedDirectory(std::string final_path) : final_(std::move(final_path)) {
   while (final_.size() > 1 && final_.back() == '/') final_.pop_back();
-  check_new_directory(final_);
+  // Ranks other than 0 write the same files into a staging of their own (later steps read them
+  // back) and never publish it; rank 0 alone checks and owns the final path.
+  if (is_output_rank()) check_new_directory(final_);
   std::error_code ec;
   const fs::path parent = fs::absolute(final_, ec).parent_path();
   if (!fs::is_directory(parent, ec)) throw IoError(final_ + ": parent directory " + parent.string() + " does not exist");
   staging_ = final_ + ".tmp." + std::to_string(::getpid());
+  if (!is_output_rank()) staging_ += ".rank" + std::to_string(world().rank());
   interrupt_cleanup_.emplace(staging_);
   fs::remove_all(staging_, ec);
   if (!fs::create_directory(staging_, ec))
@@ -37,6 +41,11 @@ StagedDirectory::~StagedDirectory() {
 
 void StagedDirectory::commit() {
   std::error_code ec;
+  if (!is_output_rank()) {
+    fs::remove_all(staging_, ec);
+    committed_ = true;
+    return;
+  }
   interrupt_cleanup_->publish([&] {
     if (fs::is_directory(final_, ec)) fs::remove(final_, ec);  // empty, checked at construction
     fs::rename(staging_, final_, ec);

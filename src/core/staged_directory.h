@@ -1,6 +1,7 @@
 // A directory written as a whole: files go into "<final>.tmp.<pid>" beside it, and commit()
 // renames that into place, so an interrupted or failed run leaves no half-written model directory
 // (the temporary is removed when the object dies uncommitted, or by core/interrupt.h on Ctrl-C).
+// In a run of several processes only rank 0 publishes; the others' commit() removes their staging.
 #pragma once
 
 #include <optional>

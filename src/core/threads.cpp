@@ -1,6 +1,7 @@
 #include "core/threads.h"
 
 #include <omp.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <cstdlib>
 #include <limits>
 #include <thread>
+
+#include "core/communicator.h"
 
 namespace squish {
 namespace {
@@ -60,8 +63,17 @@ int hardware_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+int default_threads() {
+  int available = hardware_threads();
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) available = std::min(available, CPU_COUNT(&set));
+  // A launcher that bound this rank gave it its own CPUs; unbound ranks share the machine's.
+  const int shared_by = available < hardware_threads() ? 1 : world().local_size();
+  return std::max(1, available / shared_by);
+}
+
 int set_num_threads(int n) {
-  if (n <= 0) n = hardware_threads();
+  if (n <= 0) n = default_threads();
   omp_set_num_threads(n);
   return n;
 }

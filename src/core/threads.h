@@ -8,7 +8,11 @@
 namespace squish {
 
 int hardware_threads();
-// n <= 0 means all cores. Returns the number actually set.
+// What n <= 0 means: the CPUs this process may run on (a launcher's binding, taskset, Slurm's -c)
+// shared by the ranks of this run on this machine, so ranks x threads never exceed the cores
+// (collectives then slow down 50-80x).
+int default_threads();
+// n <= 0 means default_threads(). Returns the number actually set.
 int set_num_threads(int n);
 int num_threads();
 

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <span>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/progress.h"
 
@@ -113,10 +114,18 @@ MultipleChoiceResult score_multiple_choice(SequenceModel& model, const Tokenizer
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return packed[a].ids.size() > packed[b].ids.size(); });
-  ProgressBar bar("hellaswag", options.progress ? static_cast<int64_t>(items.size()) : 0, "items");
   const size_t batch_size = static_cast<size_t>(std::max(1, options.batch_size));
+  // This rank's batches (core/communicator.h); its items and their sums in the order it ran them.
+  std::vector<uint64_t> mine;
+  std::vector<double> my_sums;
+  int64_t my_items = 0;
+  for (size_t first = 0; first < order.size(); first += batch_size)
+    if (runs_here(static_cast<int64_t>(first / batch_size)))
+      my_items += static_cast<int64_t>(std::min(batch_size, order.size() - first));
+  ProgressBar bar("hellaswag", options.progress ? my_items : 0, "items");
   std::vector<double> logprobs;
   for (size_t first = 0; first < order.size(); first += batch_size) {
+    if (!runs_here(static_cast<int64_t>(first / batch_size))) continue;
     const size_t count = std::min(batch_size, order.size() - first);
     std::vector<std::span<const int32_t>> sequences;
     for (size_t s = 0; s < count; ++s) sequences.emplace_back(packed[order[first + s]].ids);
@@ -135,13 +144,23 @@ MultipleChoiceResult score_multiple_choice(SequenceModel& model, const Tokenizer
     model.target_logprobs(b, targets, logprobs);
     size_t k = 0;
     for (size_t s = 0; s < count; ++s) {
-      const PackedItem& p = packed[order[first + s]];
-      std::vector<double>& ll = r.items[order[first + s]].loglikelihoods;
+      const size_t item = order[first + s];
+      const PackedItem& p = packed[item];
+      std::vector<double>& ll = r.items[item].loglikelihoods;
       for (size_t t = 0; t < p.targets.size(); ++t) ll[static_cast<size_t>(p.choice_of_target[t])] += logprobs[k++];
+      mine.push_back(item);
+      my_sums.insert(my_sums.end(), ll.begin(), ll.end());
     }
     bar.advance(static_cast<int64_t>(count));
   }
   bar.finish();
+  const std::vector<uint64_t> scored = all_gather_values<uint64_t>(mine);
+  const std::vector<double> sums = all_gather_values<double>(my_sums);
+  for (size_t k = 0, at = 0; k < scored.size(); ++k) {
+    std::vector<double>& ll = r.items[scored[k]].loglikelihoods;
+    std::copy_n(sums.begin() + static_cast<std::ptrdiff_t>(at), ll.size(), ll.begin());
+    at += ll.size();
+  }
   std::vector<double> correct, correct_norm;
   for (size_t i = 0; i < items.size(); ++i) {
     ChoiceScores& s = r.items[i];

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <span>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/progress.h"
@@ -76,10 +77,18 @@ PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& token
   }
   std::stable_sort(windows.begin(), windows.end(),
                    [](const Window& a, const Window& b) { return a.end - a.begin > b.end - b.begin; });
-  ProgressBar bar("perplexity", options.progress ? static_cast<int64_t>(windows.size()) : 0, "windows");
   const size_t batch_size = static_cast<size_t>(std::max(1, options.batch_size));
+  // This rank's batches (core/communicator.h); its windows and their log-probabilities in run order.
+  std::vector<uint64_t> mine;
+  std::vector<double> my_logprobs;
+  int64_t my_windows = 0;
+  for (size_t first = 0; first < windows.size(); first += batch_size)
+    if (runs_here(static_cast<int64_t>(first / batch_size)))
+      my_windows += static_cast<int64_t>(std::min(batch_size, windows.size() - first));
+  ProgressBar bar("perplexity", options.progress ? my_windows : 0, "windows");
   std::vector<double> logprobs;
   for (size_t first = 0; first < windows.size(); first += batch_size) {
+    if (!runs_here(static_cast<int64_t>(first / batch_size))) continue;
     const size_t count = std::min(batch_size, windows.size() - first);
     std::vector<std::span<const int32_t>> sequences;
     for (size_t s = 0; s < count; ++s) {
@@ -93,17 +102,21 @@ PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& token
       const std::vector<int32_t>& ids = r.texts[w.text].input_ids;
       for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
         targets.push_back({static_cast<int64_t>(s), j - 1, ids[static_cast<size_t>(w.begin + j)]});
+      mine.push_back(first + s);
     }
     model.target_logprobs(b, targets, logprobs);
-    size_t k = 0;
-    for (size_t s = 0; s < count; ++s) {
-      const Window& w = windows[first + s];
-      for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
-        r.texts[w.text].token_logprobs[static_cast<size_t>(w.begin + j - 1)] = logprobs[k++];
-    }
+    my_logprobs.insert(my_logprobs.end(), logprobs.begin(), logprobs.begin() + static_cast<std::ptrdiff_t>(targets.size()));
     bar.advance(static_cast<int64_t>(count));
   }
   bar.finish();
+  const std::vector<uint64_t> scored = all_gather_values<uint64_t>(mine);
+  const std::vector<double> all_logprobs = all_gather_values<double>(my_logprobs);
+  size_t k = 0;
+  for (uint64_t window : scored) {
+    const Window& w = windows[window];
+    for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
+      r.texts[w.text].token_logprobs[static_cast<size_t>(w.begin + j - 1)] = all_logprobs[k++];
+  }
   double nll = 0;
   for (const TextLogprobs& t : r.texts) {
     for (double lp : t.token_logprobs) nll -= lp;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/parallel.h"
@@ -37,20 +38,35 @@ Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& en
   for (size_t i = 0; i < encodings.size(); ++i) lengths[i] = static_cast<int64_t>(encodings[i].input_ids.size());
   Predictions out;
   out.logits.resize(encodings.size());
-  std::vector<float> batch_logits;
   const int64_t C = model.info().num_labels;
-  ProgressBar bar("forward", progress ? static_cast<int64_t>(encodings.size()) : 0, "examples");
-  for (const auto& indices : length_buckets(lengths, batch_size)) {
+  const std::vector<std::vector<size_t>> buckets = length_buckets(lengths, batch_size);
+  // This rank's batches; their examples and logits in the order it ran them.
+  std::vector<uint64_t> mine;
+  std::vector<float> my_logits, batch_logits;
+  int64_t my_examples = 0;
+  for (size_t b = 0; b < buckets.size(); ++b)
+    if (runs_here(static_cast<int64_t>(b))) my_examples += static_cast<int64_t>(buckets[b].size());
+  ProgressBar bar("forward", progress ? my_examples : 0, "examples");
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    const std::vector<size_t>& indices = buckets[b];
+    int64_t longest = 0;
+    for (size_t i : indices) {
+      out.real_tokens += lengths[i];
+      longest = std::max(longest, lengths[i]);
+    }
+    out.batch_tokens += static_cast<int64_t>(indices.size()) * longest;
+    if (!runs_here(static_cast<int64_t>(b))) continue;
     const TokenBatch batch = make_token_batch(encodings, indices, pad_id);
     model.forward(batch, batch_logits, forward);
-    for (size_t s = 0; s < indices.size(); ++s) {
-      out.logits[indices[s]].assign(batch_logits.begin() + static_cast<std::ptrdiff_t>(s * C),
-                                    batch_logits.begin() + static_cast<std::ptrdiff_t>((s + 1) * C));
-      out.real_tokens += lengths[indices[s]];
-    }
-    out.batch_tokens += batch.batch * batch.tokens;
+    mine.insert(mine.end(), indices.begin(), indices.end());
+    my_logits.insert(my_logits.end(), batch_logits.begin(), batch_logits.begin() + static_cast<std::ptrdiff_t>(indices.size() * C));
     bar.advance(static_cast<int64_t>(indices.size()));
   }
+  const std::vector<uint64_t> examples = all_gather_values<uint64_t>(mine);
+  const std::vector<float> logits = all_gather_values<float>(my_logits);
+  for (size_t k = 0; k < examples.size(); ++k)
+    out.logits[examples[k]].assign(logits.begin() + static_cast<std::ptrdiff_t>(k * C),
+                                                        logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * C));
   return out;
 }
 
@@ -74,6 +90,7 @@ void describe_evaluated_model(SequenceModel& model, EvalResult& r) {
   r.embeddings_format = model.mutable_word_embeddings().format();
   r.average_bits = average_weight_bits(model);
   r.threads = num_threads();
+  r.processes = world().size();
 }
 
 EvalResult evaluate(SequenceModel& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options) {

@@ -45,7 +45,8 @@ struct EvalResult {
   int64_t truncated_examples = 0;      // examples cut to max_length
   double load_seconds = 0, tokenize_seconds = 0, forward_seconds = 0, wall_seconds = 0;
   double examples_per_second = 0;      // over the forward pass
-  int threads = 0;
+  int threads = 0;                     // per process
+  int processes = 1;                   // ranks of a data-parallel run (core/communicator.h)
   std::vector<std::string> warnings;   // where the user is about to be misled (run_eval fills them)
   std::vector<ExamplePrediction> predictions;  // dataset order
 };

@@ -1,8 +1,10 @@
 #include "kernels/causal_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "core/parallel.h"
 #include "kernels/gemm.h"
 #include "kernels/vector_ops.h"
 
@@ -15,9 +17,13 @@ bool visible(const int32_t* branch, int64_t query, int64_t key) {
 
 }  // namespace
 
-// One sequence at a time, every head in one product per side (a KV group's query heads share its K
-// and V): per-head calls cost more in dispatch than SmolLM2's 128-token products take. Its
-// NH·T·T scores stay in cache between the three passes.
+// One sequence at a time; its work in tasks of one KV group (a group's query heads share its K and V,
+// so one product per side serves them all) by a block of kQueryRows queries. Each task's products
+// run on the thread that took it, whole: oneDNN splits a small product along its dot products when
+// it has threads to spare, which would make scores depend on the thread count (and a distributed
+// run on its ranks). Blocks of a fixed size keep every product's shape independent of threads too.
+constexpr int64_t kQueryRows = 32;
+
 int64_t causal_attention_workspace_floats(const CausalAttentionShape& s) { return s.heads * s.tokens * s.tokens; }
 
 void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
@@ -26,34 +32,41 @@ void causal_attention(float* ctx, float* workspace, const float* qkv, const int3
   const int64_t ctx_stride = s.query_width();
   const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
   const VectorOps& ops = vector_ops();
-  float* scores = workspace;  // [NKV, group, T, T]
   const int64_t q_strides[4] = {group * HD, HD, stride, 1};
   const int64_t k_strides[3] = {HD, 1, stride};  // K read as its transpose
   const int64_t v_strides[3] = {HD, stride, 1};
-  const int64_t score_strides[4] = {group * T * T, T * T, T, 1};
+  const int64_t score_strides[4] = {group * T * T, T * T, T, 1};  // [NKV, group, T, T] in the workspace
   const int64_t ctx_strides[4] = {group * HD, HD, ctx_stride, 1};
+  const int64_t blocks = (T + kQueryRows - 1) / kQueryRows;
   for (int64_t b = 0; b < s.batch; ++b) {
     const float* rows = qkv + b * T * stride;
     const int32_t* branch = branch_ids ? branch_ids + b * T : nullptr;
     const int64_t length = lengths[b];
-    grouped_gemm(scores, score_strides, rows, q_strides, rows + s.query_width(), k_strides, s.kv_heads, group, T, T,
-                 HD);
-#pragma omp parallel for schedule(static) if (s.heads * T * T > 32768)
-    for (int64_t r = 0; r < s.heads * T; ++r) {
-      const int64_t i = r % T;
-      float* row = scores + r * T;
-      // A padded query attends to the first key alone: finite, and ignored.
-      const int64_t valid = i < length ? i + 1 : 1;
-      if (branch)
-        for (int64_t j = 0; j < valid; ++j)
-          if (!visible(branch, i, j)) row[j] = -std::numeric_limits<float>::infinity();
-      ops.masked_softmax(row, 1, T, valid, scale);
-      if (branch)  // exp's floor leaves ~1e-38 where the score was -inf
-        for (int64_t j = 0; j < valid; ++j)
-          if (!visible(branch, i, j)) row[j] = 0.0f;
-    }
-    grouped_gemm(ctx + b * T * ctx_stride, ctx_strides, scores, score_strides, rows + s.query_width() + s.kv_width(),
-                 v_strides, s.kv_heads, group, T, HD, T);
+    parallel_for(
+        s.kv_heads * blocks,
+        [&](int64_t task) {
+          const int64_t g = task / blocks, first = (task % blocks) * kQueryRows, m = std::min(kQueryRows, T - first);
+          float* scores = workspace + g * group * T * T + first * T;
+          const float* keys = rows + s.query_width() + g * HD;
+          grouped_gemm(scores, score_strides, rows + first * stride + g * group * HD, q_strides, keys, k_strides, 1,
+                       group, m, T, HD);
+          for (int64_t member = 0; member < group; ++member)
+            for (int64_t i = first; i < first + m; ++i) {
+              float* row = scores + member * T * T + (i - first) * T;
+              // A padded query attends to the first key alone: finite, and ignored.
+              const int64_t valid = i < length ? i + 1 : 1;
+              if (branch)
+                for (int64_t j = 0; j < valid; ++j)
+                  if (!visible(branch, i, j)) row[j] = -std::numeric_limits<float>::infinity();
+              ops.masked_softmax(row, 1, T, valid, scale);
+              if (branch)  // exp's floor leaves ~1e-38 where the score was -inf
+                for (int64_t j = 0; j < valid; ++j)
+                  if (!visible(branch, i, j)) row[j] = 0.0f;
+            }
+          grouped_gemm(ctx + (b * T + first) * ctx_stride + g * group * HD, ctx_strides, scores, score_strides,
+                       keys + s.kv_width(), v_strides, 1, group, m, HD, T);
+        },
+        1);
   }
 }
 

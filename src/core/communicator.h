@@ -1,0 +1,60 @@
+// The processes one command runs on and the one collective squish needs. A run that no launcher
+// started is a single process (the default world). Under mpirun or srun, main() installs the MPI
+// implementation (src/mpi), and data-parallel loops split whole batches of one global order across
+// ranks, gather what each computed, and fold it in rank order, so every rank ends with the result
+// one process would have computed, bit for bit. Only rank 0 writes outputs, reports and progress.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+namespace squish {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Processes on this machine: they share its cores.
+  virtual int local_size() const = 0;
+  // Every rank's bytes in rank order, on every rank. A collective: every rank calls it, the same
+  // number of times, in the same order (a rank with nothing to send sends an empty span).
+  virtual std::vector<std::vector<std::byte>> all_gather(std::span<const std::byte> mine) = 0;
+  // Ends every rank of the run with this exit code (a rank that failed calls it).
+  [[noreturn]] virtual void abort(int exit_code) = 0;
+};
+
+// The communicator of this run: one process unless install_world() was given another.
+Communicator& world();
+// `c` outlives its installation; nullptr reinstalls the single process.
+void install_world(Communicator* c);
+
+// world().abort(exit_code), for callers that need the compiler to know it does not return.
+[[noreturn]] void end_every_rank(int exit_code);
+
+// Whether this rank writes files, stdout and progress (rank 0).
+inline bool is_output_rank() { return world().rank() == 0; }
+
+// Unit `u` of a global order (a batch of a length-sorted data set) runs on rank u mod size: round
+// robin keeps ranks' loads alike when the order is sorted by length.
+inline bool runs_here(int64_t unit) { return unit % world().size() == world().rank(); }
+
+// Every rank's values concatenated in rank order, on every rank.
+template <class T>
+std::vector<T> all_gather_values(std::span<const T> mine) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const auto parts = world().all_gather(std::as_bytes(mine));
+  std::vector<T> out;
+  for (const auto& part : parts) {
+    const size_t n = part.size() / sizeof(T);
+    out.resize(out.size() + n);
+    if (n > 0) std::memcpy(out.data() + out.size() - n, part.data(), n * sizeof(T));
+  }
+  return out;
+}
+
+}  // namespace squish
