@@ -57,7 +57,7 @@ void run_perplexity(const PerplexityCommandOptions& o) {
   json["timing"] = {{"seconds", r.seconds},
                     {"tokens_per_second", r.seconds > 0 ? static_cast<double>(r.scored_tokens) / r.seconds : 0.0},
                     {"threads", num_threads()},
-                 {"processes", world().size()}};
+                    {"processes", world().size()}};
   const bool table_on_stdout =
       !(output && output->kind == OutputKind::kStdout) && !(predictions && predictions->kind == OutputKind::kStdout);
   if (table_on_stdout)

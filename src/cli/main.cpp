@@ -32,9 +32,9 @@ struct Outcome {
 };
 
 Outcome usage_error(const std::string& message, const std::string& command) {
-  return {static_cast<int>(squish::ExitCode::kUsage),
-          "squish: error: " + message + "\nRun 'squish " + (command.empty() ? "" : command + " ") +
-              "--help' for usage.\n"};
+  return {
+      static_cast<int>(squish::ExitCode::kUsage),
+      "squish: error: " + message + "\nRun 'squish " + (command.empty() ? "" : command + " ") + "--help' for usage.\n"};
 }
 
 Outcome error(squish::ExitCode code, const std::string& message) {

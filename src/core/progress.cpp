@@ -122,7 +122,10 @@ std::atomic<bool> line_open{false};  // a bar's line is on the terminal without 
 }  // namespace
 
 ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1 && is_output_rank()) {
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      enabled_(::isatty(STDERR_FILENO) == 1 && is_output_rank()) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 

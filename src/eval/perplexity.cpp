@@ -105,7 +105,8 @@ PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& token
       mine.push_back(first + s);
     }
     model.target_logprobs(b, targets, logprobs);
-    my_logprobs.insert(my_logprobs.end(), logprobs.begin(), logprobs.begin() + static_cast<std::ptrdiff_t>(targets.size()));
+    my_logprobs.insert(my_logprobs.end(), logprobs.begin(),
+                       logprobs.begin() + static_cast<std::ptrdiff_t>(targets.size()));
     bar.advance(static_cast<int64_t>(count));
   }
   bar.finish();

@@ -20,7 +20,9 @@ nlohmann::ordered_json run_header(std::string_view kind, int schema_version) {
   j["schema_version"] = schema_version;
   j["squish_version"] = std::string(kVersion);
   j["created_utc"] = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
-  j["host"] = {{"cpu", cpu_model_name()}, {"isa", std::string(isa_name(active_isa()))}, {"threads", num_threads()},
+  j["host"] = {{"cpu", cpu_model_name()},
+               {"isa", std::string(isa_name(active_isa()))},
+               {"threads", num_threads()},
                {"processes", world().size()},
                {"thread_wait_policy", thread_wait_policy()}};
   return j;

@@ -59,14 +59,15 @@ Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& en
     const TokenBatch batch = make_token_batch(encodings, indices, pad_id);
     model.forward(batch, batch_logits, forward);
     mine.insert(mine.end(), indices.begin(), indices.end());
-    my_logits.insert(my_logits.end(), batch_logits.begin(), batch_logits.begin() + static_cast<std::ptrdiff_t>(indices.size() * C));
+    my_logits.insert(my_logits.end(), batch_logits.begin(),
+                     batch_logits.begin() + static_cast<std::ptrdiff_t>(indices.size() * C));
     bar.advance(static_cast<int64_t>(indices.size()));
   }
   const std::vector<uint64_t> examples = all_gather_values<uint64_t>(mine);
   const std::vector<float> logits = all_gather_values<float>(my_logits);
   for (size_t k = 0; k < examples.size(); ++k)
     out.logits[examples[k]].assign(logits.begin() + static_cast<std::ptrdiff_t>(k * C),
-                                                        logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * C));
+                                   logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * C));
   return out;
 }
 

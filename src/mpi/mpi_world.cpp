@@ -34,8 +34,9 @@ bool started_by_mpi_launcher() {
 MpiWorld::MpiWorld(int* argc, char*** argv) {
   int provided = 0;
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-    throw ConfigError("MPI_Init_thread failed: this process was started by an MPI launcher that its MPI library "
-                      "cannot join (rebuild squish against the launcher's MPI)");
+    throw ConfigError(
+        "MPI_Init_thread failed: this process was started by an MPI launcher that its MPI library "
+        "cannot join (rebuild squish against the launcher's MPI)");
   if (provided < MPI_THREAD_FUNNELED) {
     MPI_Finalize();
     throw ConfigError("the MPI library grants thread level " + std::to_string(provided) +
@@ -66,12 +67,13 @@ std::vector<std::vector<std::byte>> MpiWorld::all_gather(std::span<const std::by
   for (int r = 0; r < size_; ++r) {
     offsets[static_cast<size_t>(r)] = static_cast<int>(total);
     total += counts[static_cast<size_t>(r)];
-    if (total > INT_MAX) throw ShapeError("MPI all_gather: " + std::to_string(total) + " bytes in all, over MPI's int count");
+    if (total > INT_MAX)
+      throw ShapeError("MPI all_gather: " + std::to_string(total) + " bytes in all, over MPI's int count");
   }
   std::vector<std::byte> all(static_cast<size_t>(total));
-  check(MPI_Allgatherv(mine.data(), count, MPI_BYTE, all.data(), counts.data(), offsets.data(), MPI_BYTE,
-                       MPI_COMM_WORLD),
-        "Allgatherv");
+  check(
+      MPI_Allgatherv(mine.data(), count, MPI_BYTE, all.data(), counts.data(), offsets.data(), MPI_BYTE, MPI_COMM_WORLD),
+      "Allgatherv");
   std::vector<std::vector<std::byte>> parts(static_cast<size_t>(size_));
   for (int r = 0; r < size_; ++r) {
     const auto begin = all.begin() + offsets[static_cast<size_t>(r)];

@@ -63,9 +63,12 @@ nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& 
   }
   j["tokens"] = {{"real", r.real_tokens}, {"with_padding", r.batch_tokens}, {"padding_fraction", padding_fraction(r)}};
   j["warnings"] = r.warnings;
-  j["timing"] = {{"load_seconds", r.load_seconds},       {"tokenize_seconds", r.tokenize_seconds},
-                 {"forward_seconds", r.forward_seconds}, {"wall_seconds", r.wall_seconds},
-                 {"examples_per_second", r.examples_per_second}, {"threads", r.threads},
+  j["timing"] = {{"load_seconds", r.load_seconds},
+                 {"tokenize_seconds", r.tokenize_seconds},
+                 {"forward_seconds", r.forward_seconds},
+                 {"wall_seconds", r.wall_seconds},
+                 {"examples_per_second", r.examples_per_second},
+                 {"threads", r.threads},
                  {"processes", r.processes}};
   return j;
 }
@@ -115,12 +118,12 @@ std::string eval_result_table(const EvalResult& r) {
   for (const auto& [format, n] : r.linear_formats) formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", n, format);
   s += fmt::format("  Linears {}; word embeddings {}; {:.2f} stored bits per weight\n", formats, r.embeddings_format,
                    r.average_bits);
-  s += fmt::format("  wall {:.2f} s (load {:.2f} s, tokenize {:.2f} s, forward {:.2f} s), {:.1f} examples/s, {} thread{}{}, "
-                   "padding {:.1f}%\n",
-                   r.wall_seconds, r.load_seconds, r.tokenize_seconds, r.forward_seconds, r.examples_per_second,
-                   r.threads, r.threads == 1 ? "" : "s",
-                   r.processes > 1 ? fmt::format(" in each of {} processes", r.processes) : "",
-                   100.0 * padding_fraction(r));
+  s += fmt::format(
+      "  wall {:.2f} s (load {:.2f} s, tokenize {:.2f} s, forward {:.2f} s), {:.1f} examples/s, {} thread{}{}, "
+      "padding {:.1f}%\n",
+      r.wall_seconds, r.load_seconds, r.tokenize_seconds, r.forward_seconds, r.examples_per_second, r.threads,
+      r.threads == 1 ? "" : "s", r.processes > 1 ? fmt::format(" in each of {} processes", r.processes) : "",
+      100.0 * padding_fraction(r));
   return s;
 }
 
