@@ -96,6 +96,8 @@ std::string read_maybe_gzip(const std::string& path) {
   return has_gz_suffix(path) ? gunzip(path, raw) : raw;
 }
 
-void write_file_atomic(const std::string& path, const std::string& contents) { write_output_file(path, "", contents); }
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  write_output_here(check_output_path(path, ""), contents);
+}
 
 }  // namespace squish

@@ -197,7 +197,10 @@ OutputPath check_output_path(const std::string& path, const std::string& flag_na
 }
 
 void write_output(const OutputPath& output, std::string_view contents) {
-  if (!is_output_rank()) return;  // every rank computed the same contents; one writes them
+  if (is_output_rank()) write_output_here(output, contents);  // every rank computed the same contents
+}
+
+void write_output_here(const OutputPath& output, std::string_view contents) {
   switch (output.kind) {
     case OutputKind::kStdout:
       try {

@@ -45,6 +45,8 @@ void refuse_output_over_inputs(const OutputPath& output, const std::vector<std::
 // temporary file is removed, so the target holds either its old contents or the new ones.
 // Ranks other than 0 of a run of several processes write nothing (core/communicator.h).
 void write_output(const OutputPath& output, std::string_view contents);
+// The same on every rank: for files of this process's own (what a StagedDirectory holds).
+void write_output_here(const OutputPath& output, std::string_view contents);
 
 // check_output_path + write_output, for a caller that has nothing to do in between.
 void write_output_file(const std::string& path, const std::string& flag_name, std::string_view contents);

@@ -2,10 +2,15 @@
 // over every calibration batch in fixed memory, whatever their scale. Calibration cannot know an
 // activation's range before it has seen all batches, so the histogram starts at the first batch's
 // scale and, when a later value falls outside, doubles its range and merges bins pairwise, which is
-// exact: the merged histogram is the one the wider range would have built from the start.
+// exact: the merged histogram is the one the wider range would have built from the start. The range
+// is a power of two, so it ends as the smallest one covering every value, whatever the batches'
+// order or how they were shared among the ranks of a distributed run: histograms of the ranks'
+// batches nest and merge() into one process's histogram, count for count.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace squish {
@@ -22,7 +27,8 @@ BatchExtremes finite_extremes(const float* x, int64_t n);
 // goes to the bin whose upper edge is the first at or above it, a negative one mirrored, zero to
 // bin B. Bins are closed on the side away from zero so that x = ±R lands in the outermost bin, and
 // so that doubling R maps a value's bin k on its side to exactly k / 2: merging loses nothing.
-// R is the first non-zero batch's max|x| (zeros before it need no range: they go to bin B).
+// R starts at the smallest power of two at or above the first non-zero batch's max|x| (zeros before
+// it need no range: they go to bin B).
 class StreamingHistogram {
  public:
   explicit StreamingHistogram(int bins_per_side);
@@ -44,6 +50,13 @@ class StreamingHistogram {
   float max() const { return max_; }
 
   int64_t state_bytes() const;
+
+  // Adds the values `other` saw (same bins_per_side, else an internal error): the histogram of both
+  // value sets, exactly as if one histogram had seen them all.
+  void merge(const StreamingHistogram& other);
+  // The whole state as bytes, and back (FormatError for bytes another bin count wrote).
+  std::vector<std::byte> serialize() const;
+  static StreamingHistogram deserialize(std::span<const std::byte> bytes, int bins_per_side);
 
  private:
   void double_range();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -33,6 +34,25 @@ void require_observed(bool observed, ObserverKind kind) {
     throw DataError(fmt::format("{} observer: expected at least one calibration value, found none", observer_name(kind)));
 }
 
+template <class T>
+std::vector<std::byte> bytes_of(const std::vector<T>& values) {
+  std::vector<std::byte> bytes(values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+template <class T>
+std::vector<T> values_of(std::span<const std::byte> bytes, ObserverKind kind) {
+  if (bytes.size() % sizeof(T) != 0)
+    throw FormatError(fmt::format("{} observer state: {} bytes, not whole records", observer_name(kind), bytes.size()));
+  std::vector<T> values(bytes.size() / sizeof(T));
+  if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+// Batches' extremes, NaN for a batch with no values (which observe() ignores).
+constexpr BatchExtremes kNoValues{std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN()};
+
 class MinMaxObserver final : public RangeObserver {
  public:
   void observe(const float* x, int64_t n) override {
@@ -47,6 +67,19 @@ class MinMaxObserver final : public RangeObserver {
     return range_;
   }
   int64_t state_bytes() const override { return sizeof(*this); }
+  std::vector<std::byte> state() const override {
+    return bytes_of(std::vector<BatchExtremes>{observed_ ? BatchExtremes{range_.lo, range_.hi} : kNoValues});
+  }
+  void merge_ranks(std::span<const std::vector<std::byte>> states) override {
+    *this = MinMaxObserver();
+    for (const auto& bytes : states)
+      for (const BatchExtremes& e : values_of<BatchExtremes>(bytes, ObserverKind::kMinMax)) {
+        if (std::isnan(e.min)) continue;
+        range_ = observed_ ? ActivationRange{std::min(range_.lo, e.min), std::max(range_.hi, e.max)}
+                           : ActivationRange{e.min, e.max};
+        observed_ = true;
+      }
+  }
 
  private:
   bool observed_ = false;
@@ -57,8 +90,36 @@ class MovingAverageObserver final : public RangeObserver {
  public:
   explicit MovingAverageObserver(double averaging_constant) : c_(static_cast<float>(averaging_constant)) {}
   void observe(const float* x, int64_t n) override {
-    if (n == 0) return;
-    const BatchExtremes batch = finite_extremes(x, n);
+    const BatchExtremes batch = n == 0 ? kNoValues : finite_extremes(x, n);
+    batches_.push_back(batch);
+    fold(batch);
+  }
+  ActivationRange range(int) const override {
+    require_observed(observed_, ObserverKind::kMovingAverage);
+    return range_;
+  }
+  int64_t state_bytes() const override {
+    return static_cast<int64_t>(sizeof(*this) + batches_.size() * sizeof(BatchExtremes));
+  }
+  std::vector<std::byte> state() const override { return bytes_of(batches_); }
+  void merge_ranks(std::span<const std::vector<std::byte>> states) override {
+    std::vector<std::vector<BatchExtremes>> ranks;
+    for (const auto& bytes : states) ranks.push_back(values_of<BatchExtremes>(bytes, ObserverKind::kMovingAverage));
+    observed_ = false;
+    range_ = {0, 0};
+    batches_.clear();
+    // Global batch u: the (u div size)-th of rank u mod size. Ranks hold their batches' extremes
+    // in their own order, so the replay visits every batch once, in one process's order.
+    const size_t size = ranks.size();
+    for (size_t u = 0; u / size < ranks[u % size].size(); ++u) {
+      batches_.push_back(ranks[u % size][u / size]);
+      fold(batches_.back());
+    }
+  }
+
+ private:
+  void fold(const BatchExtremes& batch) {
+    if (std::isnan(batch.min)) return;
     if (observed_) {
       range_.lo += c_ * (batch.min - range_.lo);
       range_.hi += c_ * (batch.max - range_.hi);
@@ -67,16 +128,11 @@ class MovingAverageObserver final : public RangeObserver {
     }
     observed_ = true;
   }
-  ActivationRange range(int) const override {
-    require_observed(observed_, ObserverKind::kMovingAverage);
-    return range_;
-  }
-  int64_t state_bytes() const override { return sizeof(*this); }
 
- private:
   float c_;
   bool observed_ = false;
   ActivationRange range_{0, 0};
+  std::vector<BatchExtremes> batches_;
 };
 
 // The value below which `fraction` of the histogram's mass lies, spreading each bin's count evenly
@@ -250,6 +306,11 @@ class HistogramObserver final : public RangeObserver {
   }
   int64_t state_bytes() const override {
     return static_cast<int64_t>(sizeof(*this) - sizeof(histogram_)) + histogram_.state_bytes();
+  }
+  std::vector<std::byte> state() const override { return histogram_.serialize(); }
+  void merge_ranks(std::span<const std::vector<std::byte>> states) override {
+    histogram_ = StreamingHistogram(options_.bins);
+    for (const auto& bytes : states) histogram_.merge(StreamingHistogram::deserialize(bytes, options_.bins));
   }
 
  private:

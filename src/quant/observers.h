@@ -6,7 +6,8 @@
 //    for every other value.
 //  - moving_average: PyTorch's MovingAverageMinMaxObserver. The first batch sets min and max, each
 //    later one moves them by c * (batch value - current), in float32 like PyTorch, so a rare
-//    extreme batch pulls the range only by c of its excess; the result depends on batch order.
+//    extreme batch pulls the range only by c of its excess; the result depends on batch order
+//    (a distributed calibration replays the ranks' batches in their global order).
 //  - percentile p: the (100 - p)-th and p-th percentiles of the signed values, each read off the
 //    histogram with linear interpolation inside its bin and clamped to the exact min and max. Each
 //    tail gives up 100 - p percent (ORT's asymmetric percentile splits 100 - p between the tails).
@@ -34,9 +35,12 @@
 // reject NaN and infinities with a DataError; so do the others.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
 
 namespace squish {
 
@@ -67,8 +71,17 @@ class RangeObserver {
   virtual void observe(const float* x, int64_t n) = 0;
   // The range to quantize this activation to. DataError if nothing was observed.
   virtual ActivationRange range(int qmax) const = 0;
-  // Bytes of state: does not grow with the number of values seen (bounded by bins).
+  // Bytes of state: does not grow with the number of values seen (bounded by bins; the moving
+  // average keeps its batches' extremes, 8 bytes a batch, for merge_ranks()).
   virtual int64_t state_bytes() const = 0;
+
+  // For a calibration shared by the ranks of a distributed run: what this observer learned, as
+  // bytes, and the observer that saw every rank's batches made from them, one process's observer
+  // bit for bit. `states` are each rank's state() in rank order, of observers made with the same
+  // options; global batch u was the (u div size)-th batch of rank u mod size (core/communicator.h).
+  // FormatError for states of another kind or size.
+  virtual std::vector<std::byte> state() const = 0;
+  virtual void merge_ranks(std::span<const std::vector<std::byte>> states) = 0;
 };
 
 // UsageError for options out of their ranges, checked whatever the kind, so that a bad flag is

@@ -25,16 +25,21 @@ inline std::string quote(const std::string& s) {
   return q + "'";
 }
 
-inline RunResult run_squish(const std::string& args, const std::string& stdin_text = "") {
+// A shell command line (a launcher such as mpirun in front of squish, for instance).
+inline RunResult run_command(const std::string& command_line, const std::string& stdin_text = "") {
   const std::string dir = test::temp_dir("cli");
   std::ofstream(dir + "/in") << stdin_text;
-  const std::string cmd = quote(test::squish_binary()) + " " + args + " < " + quote(dir + "/in") + " > " +
-                          quote(dir + "/out") + " 2> " + quote(dir + "/err");
+  const std::string cmd =
+      command_line + " < " + quote(dir + "/in") + " > " + quote(dir + "/out") + " 2> " + quote(dir + "/err");
   const int status = std::system(cmd.c_str());
   RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(dir + "/out"),
               read_file(dir + "/err")};
   std::filesystem::remove_all(dir);
   return r;
+}
+
+inline RunResult run_squish(const std::string& args, const std::string& stdin_text = "") {
+  return run_command(quote(test::squish_binary()) + " " + args, stdin_text);
 }
 
 inline std::string tiny_model() { return test::shared_dir() + "/models/bert-tiny-sst2-scratch"; }

@@ -200,6 +200,8 @@ TEST(ObserverAll, NaNIsADataErrorAndNothingObservedIsOne) {
   }
 }
 
+// The moving average alone grows, by one batch's extremes (8 bytes) per batch, never per value: a
+// distributed calibration replays them in the global batch order.
 TEST(ObserverAll, StateBytesDoNotGrowWithValuesSeen) {
   for (ObserverKind kind : kAllKinds) {
     auto observer = observer_of(kind);
@@ -210,7 +212,8 @@ TEST(ObserverAll, StateBytesDoNotGrowWithValuesSeen) {
       for (float& v : batch) v *= static_cast<float>(b);  // widening ranges, so the histogram doubles
       observe(*observer, batch);
     }
-    EXPECT_EQ(observer->state_bytes(), after_one) << observer_name(kind);
+    const int64_t per_batch = kind == ObserverKind::kMovingAverage ? 2 * sizeof(float) : 0;
+    EXPECT_EQ(observer->state_bytes(), after_one + 99 * per_batch) << observer_name(kind);
     EXPECT_GT(after_one, 0);
     if (kind != ObserverKind::kMinMax && kind != ObserverKind::kMovingAverage) {
       EXPECT_GE(after_one, 2 * 2048 * 8) << observer_name(kind);  // the counts themselves
@@ -414,6 +417,67 @@ TEST(ObserverMovingAverage, MatchesPyTorchOnTheFixtureBatches) {
   // The same float32 updates in the same order: equal up to PyTorch's order of rounding.
   EXPECT_FLOAT_EQ(r.lo, f.goldens["torch_moving_average"]["lo"].get<float>());
   EXPECT_FLOAT_EQ(r.hi, f.goldens["torch_moving_average"]["hi"].get<float>());
+}
+
+TEST(ObserverHistogram, TheRangeIsThePowerOfTwoCoveringEveryValueWhateverTheOrder) {
+  StreamingHistogram first_small(64), first_large(64);
+  const std::vector<float> small = {3.0f, -1.0f}, large = {-37.5f, 2.0f};
+  first_small.add(small.data(), 2);
+  EXPECT_EQ(first_small.half_range(), 4.0);  // 3 -> 4
+  first_small.add(large.data(), 2);
+  first_large.add(large.data(), 2);
+  first_large.add(small.data(), 2);
+  EXPECT_EQ(first_small.half_range(), 64.0);
+  EXPECT_EQ(first_large.half_range(), 64.0);
+  EXPECT_EQ(first_small.counts(), first_large.counts());
+}
+
+TEST(ObserverHistogram, MergedHistogramsAreTheHistogramOfEveryValue) {
+  // Parts of very different scales, one of zeros only and one empty: the merge must count each
+  // value where one histogram of all of them does.
+  std::vector<std::vector<float>> parts = {normal_samples(300, 7), {0.0f, 0.0f}, {}, normal_samples(200, 8)};
+  for (float& v : parts[3]) v *= 1000.0f;
+  StreamingHistogram all(512), merged(512);
+  for (const auto& part : parts) {
+    all.add(part.data(), static_cast<int64_t>(part.size()));
+    StreamingHistogram alone(512);
+    alone.add(part.data(), static_cast<int64_t>(part.size()));
+    merged.merge(StreamingHistogram::deserialize(alone.serialize(), 512));
+  }
+  EXPECT_EQ(merged.half_range(), all.half_range());
+  EXPECT_EQ(merged.counts(), all.counts());
+  EXPECT_EQ(merged.total(), all.total());
+  EXPECT_EQ(merged.min(), all.min());
+  EXPECT_EQ(merged.max(), all.max());
+  EXPECT_THROW(StreamingHistogram::deserialize(all.serialize(), 256), FormatError);
+}
+
+// What a distributed calibration does: batches dealt round robin to `ranks` observers, their
+// states merged. Every kind must give one process's range bit for bit (the moving average by
+// replaying the batches in their global order).
+TEST(ObserverAll, RanksMergedEqualOneObserverOfEveryBatch) {
+  std::vector<std::vector<float>> batches;
+  for (int b = 0; b < 7; ++b) {
+    batches.push_back(normal_samples(400, 50 + b));
+    for (float& v : batches.back()) v *= static_cast<float>(1 + (b * 5) % 7);  // ranges that shrink and grow
+  }
+  batches[4].clear();  // a batch with no values
+  for (ObserverKind kind : kAllKinds)
+    for (size_t ranks : {1u, 2u, 3u, 8u}) {
+      auto one = observer_of(kind);
+      for (const auto& b : batches) one->observe(b.data(), static_cast<int64_t>(b.size()));
+      std::vector<std::vector<std::byte>> states;
+      for (size_t r = 0; r < ranks; ++r) {
+        auto rank = observer_of(kind);
+        for (size_t u = r; u < batches.size(); u += ranks)
+          rank->observe(batches[u].data(), static_cast<int64_t>(batches[u].size()));
+        states.push_back(rank->state());
+      }
+      auto merged = observer_of(kind);
+      merged->merge_ranks(states);
+      EXPECT_EQ(merged->range(255).lo, one->range(255).lo) << observer_name(kind) << " over " << ranks << " ranks";
+      EXPECT_EQ(merged->range(255).hi, one->range(255).hi) << observer_name(kind) << " over " << ranks << " ranks";
+    }
 }
 
 }  // namespace

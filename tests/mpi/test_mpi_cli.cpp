@@ -1,0 +1,172 @@
+// The same commands under mpirun as in one process: 2 ranks, and 3 on this machine's 2 cores
+// (oversubscribed), on the shared tiny model, MiniLM and SmolLM2. Predictions, metrics and saved
+// models are compared byte for byte with a one-process run; only timings and the host block differ.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_runner.h"
+#include "core/file_util.h"
+
+namespace squish {
+namespace {
+
+using test::data_dir;
+using test::quote;
+using test::run_command;
+using test::run_squish;
+using test::RunResult;
+using test::tiny_model;
+using ::testing::HasSubstr;
+
+class Mpi : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Containers run tests as root; more ranks than cores need oversubscription (Open MPI's variables).
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    ::setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+  }
+};
+
+std::string mpirun(int ranks) { return std::string(SQUISH_MPIEXEC) + " -np " + std::to_string(ranks) + " "; }
+
+RunResult squish_on(int ranks, const std::string& args) {
+  return run_command(mpirun(ranks) + quote(test::squish_binary()) + " " + args);
+}
+
+std::string minilm(const std::string& task) { return test::shared_dir() + "/models/minilm-l6-" + task; }
+
+std::string smollm2() {
+  const std::string path = test::smollm2_gguf();
+  if (!file_exists(path)) ADD_FAILURE() << path << ": run `bash tools/fetch_smollm2.sh` (or set SQUISH_SMOLLM2_GGUF)";
+  return path;
+}
+
+// A results document without what legitimately changes from run to run.
+nlohmann::json without_run_facts(const std::string& path) {
+  nlohmann::json j = nlohmann::json::parse(read_file(path));
+  for (const char* key : {"created_utc", "host", "timing"}) j.erase(key);
+  return j;
+}
+
+// `args` (which write --predictions to PRED and --output to OUT) in one process and on each rank count:
+// the predictions byte for byte, the results but for timings.
+void expect_same_as_one_process(const std::string& args, std::initializer_list<int> rank_counts) {
+  const std::string dir = test::temp_dir("mpi_same");
+  auto with_files = [&](const std::string& tag) {
+    std::string a = args;
+    for (auto [from, to] : {std::pair{"PRED", "/" + tag + ".jsonl"}, std::pair{"OUT", "/" + tag + ".json"}})
+      if (const size_t at = a.find(from); at != std::string::npos) a.replace(at, 4, quote(dir + to));
+    return a;
+  };
+  const RunResult one = run_squish(with_files("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const std::string predictions = read_file(dir + "/one.jsonl");
+  ASSERT_FALSE(predictions.empty());
+  for (int ranks : rank_counts) {
+    const std::string tag = "ranks" + std::to_string(ranks);
+    const RunResult many = squish_on(ranks, with_files(tag));
+    ASSERT_EQ(many.exit_code, 0) << many.err;
+    // stdout is rank 0's alone: the summary once, as long as one process's (its timings differ).
+    EXPECT_EQ(std::count(many.out.begin(), many.out.end(), '\n'), std::count(one.out.begin(), one.out.end(), '\n'))
+        << many.out;
+    EXPECT_EQ(many.out.substr(0, 9), one.out.substr(0, 9));
+    EXPECT_EQ(read_file(dir + "/" + tag + ".jsonl"), predictions) << ranks << " ranks";
+    nlohmann::json results = without_run_facts(dir + "/" + tag + ".json");
+    EXPECT_EQ(results, without_run_facts(dir + "/one.json")) << ranks << " ranks";
+    EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/" + tag + ".json"))["host"]["processes"], ranks);
+  }
+}
+
+TEST_F(Mpi, ClassifierEvalIsByteIdenticalWithABatchSizeNoRankCountDivides) {
+  expect_same_as_one_process("eval --task sst2 --batch_size 7 --model_dir " + quote(tiny_model()) + " --data_dir " +
+                                 quote(data_dir()) + " --predictions PRED --output OUT",
+                             {2, 3});
+  expect_same_as_one_process("eval --task mrpc --max_samples 60 --batch_size 8 --model_dir " + quote(minilm("mrpc")) +
+                                 " --data_dir " + quote(data_dir()) + " --predictions PRED --output OUT",
+                             {2});
+}
+
+TEST_F(Mpi, FewerExamplesThanRanksLeavesARankWithoutBatches) {
+  expect_same_as_one_process("eval --task sst2 --max_samples 2 --batch_size 1 --model_dir " + quote(tiny_model()) +
+                                 " --data_dir " + quote(data_dir()) + " --predictions PRED --output OUT",
+                             {3});
+}
+
+TEST_F(Mpi, HellaswagAndPerplexityOfSmolLM2AreByteIdentical) {
+  expect_same_as_one_process("eval --task hellaswag --max_samples 6 --batch_size 2 --model_dir " + quote(smollm2()) +
+                                 " --data_dir " + quote(data_dir()) + " --predictions PRED --output OUT",
+                             {3});
+  const std::string corpus = test::temp_dir("mpi_corpus") + "/texts.jsonl";
+  write_file_atomic(corpus, R"({"text": "The film opens on a quiet street, and for an hour nothing happens."}
+{"text": "I would not watch it again. The plot is thin and the acting is worse."}
+{"text": "A small, warm story about two brothers who run a bakery in a town that does not need one."}
+)");
+  expect_same_as_one_process("perplexity --max_length 16 --stride 8 --batch_size 2 --model_dir " + quote(smollm2()) +
+                                 " --data_file " + quote(corpus) + " --predictions PRED --output OUT",
+                             {2});
+}
+
+TEST_F(Mpi, StaticCalibrationSavesTheSameModelForEveryObserver) {
+  // Histograms merge exactly (power-of-two ranges), the moving average replays the global batch order.
+  for (const char* observer : {"moving_average", "entropy", "percentile"}) {
+    const std::string dir = test::temp_dir("mpi_calibrate");
+    const std::string args = std::string("quantize --task sst2 --calib_size 40 --calib_batch_size 6 --observer ") +
+                             observer + " --model_dir " + quote(tiny_model()) + " --data_dir " + quote(data_dir()) +
+                             " --output_dir ";
+    const RunResult one = run_squish(args + quote(dir + "/one"));
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    const RunResult three = squish_on(3, args + quote(dir + "/three"));
+    ASSERT_EQ(three.exit_code, 0) << three.err;
+    EXPECT_EQ(read_file(dir + "/three/model.safetensors"), read_file(dir + "/one/model.safetensors")) << observer;
+    int entries = 0;  // no rank's staging left behind
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+    EXPECT_EQ(entries, 2) << observer;
+  }
+}
+
+// Every rank fails the same way: one message (rank 0's), the command's exit code, in seconds.
+TEST_F(Mpi, AnErrorOnEveryRankIsReportedOnceWithItsExitCode) {
+  const auto start = std::chrono::steady_clock::now();
+  const RunResult missing = squish_on(3, "eval --task sst2 --model_dir /no/such/model");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_THAT(missing.err, HasSubstr("squish: [rank 0 of 3] error: /no/such/model"));
+  EXPECT_EQ(missing.err.find("[rank 1 of 3]"), std::string::npos) << missing.err;
+  EXPECT_EQ(missing.err.find("[rank 2 of 3]"), std::string::npos) << missing.err;
+  const RunResult bad_flag = squish_on(2, "eval --task sst2 --bogus 1 --model_dir " + quote(tiny_model()));
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_THAT(bad_flag.err, HasSubstr("[rank 0 of 2] error: eval: unknown flag --bogus"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// One rank fails while the others wait in a collective it will never join, or dies outright: every
+// rank ends within seconds, non-zero.
+TEST_F(Mpi, AFailingOrDyingRankEndsEveryRank) {
+  const std::string squish = quote(test::squish_binary());
+  const std::string good = squish + " eval --task imdb --max_samples 400 --model_dir " + quote(minilm("imdb")) +
+                           " --data_dir " + quote(data_dir()) + " --output /dev/null";
+  auto on_rank_1 = [&](const std::string& command) {
+    return mpirun(2) + "sh -c " +
+           quote("if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then " + command + "; else exec " + good + "; fi");
+  };
+  auto start = std::chrono::steady_clock::now();
+  const RunResult failing = run_command(on_rank_1("exec " + squish + " eval --task sst2 --model_dir /no/such/model"));
+  EXPECT_EQ(failing.exit_code, 3) << failing.err;
+  EXPECT_THAT(failing.err, HasSubstr("[rank 1 of 2] error: /no/such/model"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+
+  start = std::chrono::steady_clock::now();
+  const RunResult dying = run_command(on_rank_1("(sleep 1; kill -9 $$) & exec " + good));
+  EXPECT_NE(dying.exit_code, 0) << dying.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
+}
+
+}  // namespace
+}  // namespace squish
