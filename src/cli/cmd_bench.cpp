@@ -166,7 +166,10 @@ void add_bench_command(CLI::App& app) {
                 "Time training steps instead (forward with dropout, backward, clipping, AdamW; --runs steps)");
   add_threads_option(*cmd, o->threads);
   add_output_option(*cmd, "--output", o->output, "Write the results as JSON here");
-  cmd->callback(command(&o->threads, [o] { run_bench(*o); }));
+  cmd->callback(command(&o->threads, [o] {
+    one_process_only("bench");
+    run_bench(*o);
+  }));
 }
 
 }  // namespace squish::cli

@@ -143,6 +143,14 @@ void refuse_given(const CLI::App& cmd, const std::string& flag, bool does_nothin
   if (does_nothing && cmd.count(flag) > 0) throw UsageError(flag + " " + why);
 }
 
+void one_process_only(const std::string& command) {
+  if (world().size() > 1)
+    throw UsageError(command + " runs as one process: it is not data-parallel yet, and " +
+                     std::to_string(world().size()) +
+                     " ranks would each redo all of it (docs/distributed.md lists what runs distributed); start it "
+                     "without mpirun or srun");
+}
+
 std::function<void()> command(const int* threads, std::function<void()> body) {
   return [threads, body = std::move(body)] {
     active_isa();  // a bad SQUISH_ISA is a usage error for every subcommand, not only those that compute

@@ -47,6 +47,11 @@ void add_calibration_options(CLI::App& cmd, std::string& split, int64_t& size, i
 // it does nothing: a flag that is silently dropped looks as if it had worked.
 void refuse_given(const CLI::App& cmd, const std::string& flag, bool does_nothing, const std::string& why);
 
+// UsageError under an MPI launcher with more than one process, for a command that is not data-parallel
+// (yet): every rank would redo the whole run (train, prune, sensitivity) or time the others' load
+// (bench). docs/distributed.md lists what runs distributed.
+void one_process_only(const std::string& command);
+
 // What every subcommand's callback runs: the environment checked (SQUISH_ISA), the thread count
 // set, the body, then stdout flushed and checked (a full disk or closed pipe is exit 3).
 std::function<void()> command(const int* threads, std::function<void()> body);

@@ -14,6 +14,13 @@
 
 namespace squish {
 
+// What the collectives of this run cost so far: for benchmarks and the run documents' host block.
+struct CollectiveStats {
+  int64_t calls = 0;
+  int64_t bytes = 0;   // gathered into this rank (every rank's parts, its own included)
+  double seconds = 0;  // spent in collectives, waiting for slower ranks included
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -26,6 +33,7 @@ class Communicator {
   virtual std::vector<std::vector<std::byte>> all_gather(std::span<const std::byte> mine) = 0;
   // Ends every rank of the run with this exit code (a rank that failed calls it).
   [[noreturn]] virtual void abort(int exit_code) = 0;
+  virtual CollectiveStats stats() const { return {}; }
 };
 
 // The communicator of this run: one process unless install_world() was given another.

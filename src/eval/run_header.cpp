@@ -12,6 +12,14 @@
 #include "kernels/cpu_features.h"
 
 namespace squish {
+namespace {
+
+nlohmann::ordered_json collectives_json() {
+  const CollectiveStats s = world().stats();
+  return {{"calls", s.calls}, {"bytes", s.bytes}, {"seconds", s.seconds}};
+}
+
+}  // namespace
 
 nlohmann::ordered_json run_header(std::string_view kind, int schema_version) {
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -20,11 +28,9 @@ nlohmann::ordered_json run_header(std::string_view kind, int schema_version) {
   j["schema_version"] = schema_version;
   j["squish_version"] = std::string(kVersion);
   j["created_utc"] = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
-  j["host"] = {{"cpu", cpu_model_name()},
-               {"isa", std::string(isa_name(active_isa()))},
-               {"threads", num_threads()},
-               {"processes", world().size()},
-               {"thread_wait_policy", thread_wait_policy()}};
+  j["host"] = {{"cpu", cpu_model_name()},           {"isa", std::string(isa_name(active_isa()))},
+               {"threads", num_threads()},          {"processes", world().size()},
+               {"collectives", collectives_json()}, {"thread_wait_policy", thread_wait_policy()}};
   return j;
 }
 

@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <string>
@@ -60,6 +61,7 @@ MpiWorld::~MpiWorld() {
 std::vector<std::vector<std::byte>> MpiWorld::all_gather(std::span<const std::byte> mine) {
   if (mine.size() > static_cast<size_t>(INT_MAX))
     throw ShapeError("MPI all_gather: " + std::to_string(mine.size()) + " bytes from one rank, over MPI's int count");
+  const auto start = std::chrono::steady_clock::now();
   const int count = static_cast<int>(mine.size());
   std::vector<int> counts(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
   check(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "Allgather of sizes");
@@ -79,6 +81,9 @@ std::vector<std::vector<std::byte>> MpiWorld::all_gather(std::span<const std::by
     const auto begin = all.begin() + offsets[static_cast<size_t>(r)];
     parts[static_cast<size_t>(r)].assign(begin, begin + counts[static_cast<size_t>(r)]);
   }
+  ++stats_.calls;
+  stats_.bytes += total;
+  stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return parts;
 }
 

@@ -28,9 +28,11 @@ class MpiWorld final : public Communicator {
   int local_size() const override { return local_size_; }
   std::vector<std::vector<std::byte>> all_gather(std::span<const std::byte> mine) override;
   [[noreturn]] void abort(int exit_code) override;
+  CollectiveStats stats() const override { return stats_; }
 
  private:
   int rank_ = 0, size_ = 1, local_size_ = 1;
+  CollectiveStats stats_;
 };
 
 // An MpiWorld when a launcher started this process, else nullptr (world() stays one process).

@@ -143,6 +143,11 @@ TEST_F(Mpi, AnErrorOnEveryRankIsReportedOnceWithItsExitCode) {
   const RunResult bad_flag = squish_on(2, "eval --task sst2 --bogus 1 --model_dir " + quote(tiny_model()));
   EXPECT_EQ(bad_flag.exit_code, 2);
   EXPECT_THAT(bad_flag.err, HasSubstr("[rank 0 of 2] error: eval: unknown flag --bogus"));
+  // Not data-parallel yet: refused rather than redone on every rank.
+  const RunResult train = squish_on(2, "train --task sst2 --model_dir " + quote(tiny_model()) + " --output_dir " +
+                                           quote(test::temp_dir("mpi_train") + "/out"));
+  EXPECT_EQ(train.exit_code, 2);
+  EXPECT_THAT(train.err, HasSubstr("[rank 0 of 2] error: train runs as one process"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
