@@ -114,7 +114,6 @@ void add_sensitivity_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "sensitivity.json");
   cmd->callback(command(&o->threads, [o] {
-    one_process_only("sensitivity");
     bind_sensitivity_flags(o->request, o->flags);
     check_run_outputs(o->outputs);
     const SensitivityRun run = run_sensitivity(o->request);

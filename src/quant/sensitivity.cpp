@@ -1,9 +1,15 @@
 #include "quant/sensitivity.h"
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
+#include <optional>
+#include <set>
+#include <span>
 
 #include "analysis/similarity.h"
+#include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "model/common/lowbit_storage.h"
@@ -81,6 +87,46 @@ struct Variant {
   std::vector<float> outputs;
   SensitivityCell cell;
 };
+
+// A cell's measured numbers, for the gather; NaN stands for a missing head similarity.
+constexpr size_t kCellNumbers = 7;
+
+void append_numbers(std::vector<double>& out, const SensitivityCell& c) {
+  out.insert(out.end(), {c.similarity, c.sensitivity, c.weight_error,
+                         c.head_similarity ? *c.head_similarity : std::numeric_limits<double>::quiet_NaN(),
+                         c.quantize_seconds, c.run_seconds, c.similarity_seconds});
+}
+
+void read_numbers(const double* in, SensitivityCell& c) {
+  c.similarity = in[0];
+  c.sensitivity = in[1];
+  c.weight_error = in[2];
+  c.head_similarity = std::isnan(in[3]) ? std::nullopt : std::optional<double>(in[3]);
+  c.quantize_seconds = in[4];
+  c.run_seconds = in[5];
+  c.similarity_seconds = in[6];
+}
+
+// Every rank's units' cells on every rank: unit u was measured by rank u mod size.
+void gather_cells(std::vector<std::vector<SensitivityCell>>& cells) {
+  const int size = world().size();
+  if (size == 1) return;
+  std::vector<double> mine;
+  for (size_t u = 0; u < cells.size(); ++u)
+    if (runs_here(static_cast<int64_t>(u)))
+      for (const SensitivityCell& c : cells[u]) append_numbers(mine, c);
+  const std::vector<std::vector<std::byte>> ranks = world().all_gather(std::as_bytes(std::span(mine)));
+  for (int rank = 0; rank < size; ++rank) {
+    std::vector<double> numbers(ranks[static_cast<size_t>(rank)].size() / sizeof(double));
+    std::memcpy(numbers.data(), ranks[static_cast<size_t>(rank)].data(), numbers.size() * sizeof(double));
+    size_t at = 0;
+    for (size_t u = static_cast<size_t>(rank); u < cells.size(); u += static_cast<size_t>(size))
+      for (SensitivityCell& c : cells[u]) {
+        read_numbers(numbers.data() + at, c);
+        at += kCellNumbers;
+      }
+  }
+}
 
 }  // namespace
 
@@ -208,9 +254,17 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   std::map<std::string, Linear*> linear_by_name;
   for (Linear* l : model.mutable_linears()) linear_by_name[l->name] = l;
   EmbeddingTable& embeddings = model.mutable_word_embeddings();
+  // Units are dealt round robin to the ranks of a distributed run (core/communicator.h): each rank
+  // runs the fp32 pass on every batch, then only its units' variants and similarities, measured
+  // exactly as one process measures them; gather_cells gives every rank all the cells.
   std::vector<std::vector<Variant>> variants(r.units.size());
+  std::set<int> points_here;  // the comparison points this rank's units need
+  bool table_here = false;
   for (size_t u = 0; u < r.units.size(); ++u) {
+    if (!runs_here(static_cast<int64_t>(u))) continue;
     const bool table = r.units[u].layer < 0;
+    table_here |= table;
+    points_here.insert(options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer);
     // The unit's fp32 weights, once for all its widths.
     std::vector<Tensor> fp32;
     if (table) fp32.push_back(embeddings.dequantize());
@@ -242,7 +296,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
 
   // A tied table is also the LM head: its unit is measured at the head's logits too, from the
   // final-normed last-layer states of the compared rows.
-  const bool tied_head = decoder && model.info().tied_lm_head && options.embeddings;
+  const bool tied_head = decoder && model.info().tied_lm_head && options.embeddings && table_here;
   std::vector<float> head_rows;
 
   // Reference rows: per comparison point (-1 the embeddings' output, l layer l's output) or the
@@ -272,9 +326,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
       model.final_norm(head_rows.data() + before, static_cast<int64_t>(head_rows.size() - before) / h);
     }
     r.fp32_seconds += seconds_since(tf);
-    if (options.compare == CompareAt::kFinal) append_rows(reference[layers - 1], states.back(), rows, h);
-    else
-      for (int l = -1; l < layers; ++l) append_rows(reference[l], states[static_cast<size_t>(l) + 1], rows, h);
+    for (int l : points_here) append_rows(reference[l], states[static_cast<size_t>(l) + 1], rows, h);
 
     for (size_t u = 0; u < r.units.size(); ++u) {
       const int layer = r.units[u].layer;
@@ -317,6 +369,14 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   for (size_t u = 0; u < r.units.size(); ++u) {
     const int point = options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer;
     std::vector<SensitivityCell> cells;
+    if (!runs_here(static_cast<int64_t>(u)))  // another rank's: filled by gather_cells
+      for (int bits : options.bits) {
+        SensitivityCell cell;
+        cell.bits = bits;
+        cell.format = r.units[u].layer < 0 ? embedding_format_for_bits(bits, options.group_size)
+                                           : linear_format_for_bits(bits, options.group_size);
+        cells.push_back(cell);
+      }
     for (Variant& v : variants[u]) {
       const auto t = Clock::now();
       auto it = prepared.find(point);
@@ -337,6 +397,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     }
     r.cells.push_back(std::move(cells));
   }
+  gather_cells(r.cells);
   r.wall_seconds = seconds_since(t0);
   return r;
 }

@@ -121,7 +121,7 @@ TEST_F(Mpi, StaticCalibrationSavesTheSameModelForEveryObserver) {
     const std::string args = std::string("quantize --task sst2 --calib_size 40 --calib_batch_size 6 --observer ") +
                              observer + " --model_dir " + quote(tiny_model()) + " --data_dir " + quote(data_dir()) +
                              " --output_dir ";
-    const RunResult one = run_squish(args + quote(dir + "/one"));
+    const RunResult one = run_squish(args + quote(dir + "/one") + " --threads 1");
     ASSERT_EQ(one.exit_code, 0) << one.err;
     const RunResult three = squish_on(3, args + quote(dir + "/three"));
     ASSERT_EQ(three.exit_code, 0) << three.err;
@@ -129,6 +129,42 @@ TEST_F(Mpi, StaticCalibrationSavesTheSameModelForEveryObserver) {
     int entries = 0;  // no rank's staging left behind
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
     EXPECT_EQ(entries, 2) << observer;
+  }
+}
+
+// Without the run's timings (seconds, and ratios of wall times), anywhere in a document.
+void erase_seconds(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();)
+      if (it.key().find("seconds") != std::string::npos || it.key().find("wall") != std::string::npos)
+        it = j.erase(it);
+      else erase_seconds(*it++);
+  } else if (j.is_array()) {
+    for (auto& e : j) erase_seconds(e);
+  }
+}
+
+// Each unit is measured whole on one rank. Eigen blocks its covariance products by the thread count, so
+// PWCCA moves by up to 3.4e-10 between 1 and 2 threads in one process too: the one-process run here
+// uses one thread, as each rank does, and every number must be the same bit for bit.
+TEST_F(Mpi, SensitivityDealsUnitsToRanksAndMeasuresEachAsOneProcessDoes) {
+  for (const char* granularity : {"layer --method pwcca", "linear --method cka"}) {
+    const std::string dir = test::temp_dir("mpi_sensitivity");
+    const std::string args = std::string("sensitivity --task sst2 --calib_size 48 --max_length 48 --bits 2 4 8 ") +
+                             "--granularity " + granularity + " --model_dir " + quote(tiny_model()) + " --data_dir " +
+                             quote(data_dir()) + " --output_dir ";
+    const RunResult one = run_squish(args + quote(dir + "/one") + " --threads 1");
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    const RunResult three = squish_on(3, args + quote(dir + "/three"));
+    ASSERT_EQ(three.exit_code, 0) << three.err;
+    nlohmann::json a = nlohmann::json::parse(read_file(dir + "/one/sensitivity.json"));
+    nlohmann::json b = nlohmann::json::parse(read_file(dir + "/three/sensitivity.json"));
+    ASSERT_GE(a["units"].size(), 3u);
+    for (nlohmann::json* j : {&a, &b}) {
+      for (const char* key : {"created_utc", "host"}) j->erase(key);
+      erase_seconds(*j);
+    }
+    EXPECT_EQ(b, a) << granularity;
   }
 }
 
