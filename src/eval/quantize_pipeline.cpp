@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <set>
 
+#include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -111,6 +112,32 @@ std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const 
   return variants;
 }
 
+// The ranks' Hessians of the Linears of `part` that GPTQ rounds, added in rank order into `hessians` on
+// every rank (a rank without batches has none of its own yet). Nothing to do in one process.
+void merge_hessians_across_ranks(SequenceModel& model, const BitPlan& part,
+                                 const std::function<bool(const Linear&)>& rounded,
+                                 std::map<std::string, HessianAccumulator>& hessians) {
+  if (world().size() == 1) return;
+  std::vector<HessianAccumulator*> order;  // the model's order, the same on every rank
+  std::vector<size_t> sizes;
+  std::vector<double> mine;
+  for (const Linear* l : model.linears()) {
+    if (!part.linears.count(l->name) || !rounded(*l)) continue;
+    HessianAccumulator& h = hessians.try_emplace(l->name, l->in_features()).first->second;
+    order.push_back(&h);
+    const std::vector<double> state = h.state();
+    sizes.push_back(state.size());
+    mine.insert(mine.end(), state.begin(), state.end());
+  }
+  const std::vector<double> all = all_gather_values<double>(mine);
+  for (HessianAccumulator* h : order) *h = HessianAccumulator(h->k());
+  for (size_t at = 0; at < all.size();)
+    for (size_t i = 0; i < order.size(); ++i) {
+      order[i]->merge(std::span(all).subspan(at, sizes[i]));
+      at += sizes[i];
+    }
+}
+
 // Every format the plan names. With GPTQ, as the paper does it: the embeddings first, then layer
 // after layer, each layer's Hessians collected on the model whose earlier layers are already
 // quantized, so every Linear is rounded against the inputs it will really see (observe_layers_in_order
@@ -144,14 +171,21 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
   bar.set_detail(fmt::format("{} calibration examples a layer", r.calibration->indices.size()));
   std::map<std::string, HessianAccumulator> hessians;
   double rounding_seconds = 0;
+  // Calibration batches dealt round robin to the ranks of a distributed run; each layer's Hessians are
+  // merged before GPTQ rounds it, so every rank rounds the same layer the same way.
+  std::vector<TokenBatch> batches_here;
+  for (size_t u = 0; u < calib_batches.size(); ++u)
+    if (runs_here(static_cast<int64_t>(u))) batches_here.push_back(calib_batches[u]);
   observe_layers_in_order(
-      model, calib_batches, grouped,
+      model, batches_here, grouped,
       [&](const Linear& l, const float* x, int64_t rows) {
         hessians.try_emplace(l.name, l.in_features()).first->second.add(x, rows);
       },
       [&](int layer) {
         const auto t = Clock::now();
-        if (const auto part = by_layer.find(layer); part != by_layer.end())
+        const auto part = by_layer.find(layer);
+        if (part != by_layer.end()) merge_hessians_across_ranks(model, part->second, grouped, hessians);
+        if (part != by_layer.end())
           apply_bit_plan(model, part->second, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
             return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
                                  GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});

@@ -40,6 +40,20 @@ void HessianAccumulator::add(const float* x, int64_t rows) {
   rows_ += rows;
 }
 
+std::vector<double> HessianAccumulator::state() const {
+  std::vector<double> out{static_cast<double>(rows_)};
+  out.insert(out.end(), upper_sum_.begin(), upper_sum_.end());
+  return out;
+}
+
+void HessianAccumulator::merge(std::span<const double> state) {
+  if (state.size() != upper_sum_.size() + 1)
+    throw Error(ExitCode::kInternal, "Hessian merge: a state of " + std::to_string(state.size()) + " values for a " +
+                                         std::to_string(k_) + "-wide input");
+  rows_ += static_cast<int64_t>(state[0]);
+  for (size_t i = 0; i < upper_sum_.size(); ++i) upper_sum_[i] += state[i + 1];
+}
+
 std::vector<double> HessianAccumulator::hessian() const {
   if (rows_ == 0) throw DataError("Hessian of a " + std::to_string(k_) + "-wide input: no rows were seen (expected calibration tokens)");
   const double factor = 2.0 / static_cast<double>(rows_);

@@ -31,6 +31,13 @@ class HessianAccumulator {
   // H = 2/rows · Σ x xᵀ, [k, k] row-major and exactly symmetric. DataError when no rows were added.
   std::vector<double> hessian() const;
 
+  // For a calibration shared by the ranks of a distributed run: the rows count and Σ x xᵀ as doubles,
+  // and an accumulator that adds another's (the same k, else an internal error). Ranks' sums are added
+  // in rank order, so every rank gets the same Hessian; it differs from one process's by the order of
+  // double additions (~1e-16 relative).
+  std::vector<double> state() const;
+  void merge(std::span<const double> state);
+
  private:
   int64_t k_;
   int64_t rows_ = 0;

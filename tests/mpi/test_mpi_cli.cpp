@@ -132,6 +132,29 @@ TEST_F(Mpi, StaticCalibrationSavesTheSameModelForEveryObserver) {
   }
 }
 
+// GPTQ's Hessians are merged layer by layer: ranks' sums add in rank order, not one process's batch
+// order (~1e-16 relative in H), far below what moves a code or a float32 scale: the saved model is the
+// same file.
+TEST_F(Mpi, GptqRoundsEveryLayerAsOneProcessDoes) {
+  const std::string dir = test::temp_dir("mpi_gptq");
+  const std::string common = " --task sst2 --model_dir " + quote(tiny_model()) + " --data_dir " + quote(data_dir());
+  ASSERT_EQ(run_squish("sensitivity" + common + " --calib_size 48 --max_length 48 --bits 4 8 --output_dir " +
+                       quote(dir + "/s"))
+                .exit_code,
+            0);
+  ASSERT_EQ(run_squish("allocate --method uniform --uniform_bits 4 --sensitivity " +
+                       quote(dir + "/s/sensitivity.json") + " --output " + quote(dir + "/plan.json"))
+                .exit_code,
+            0);
+  const std::string quantize = "quantize" + common + " --plan " + quote(dir + "/plan.json") +
+                               " --rounding gptq --calib_size 64 --calib_batch_size 8";
+  const RunResult one = run_squish(quantize + " --output_dir " + quote(dir + "/one"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const RunResult three = squish_on(3, quantize + " --output_dir " + quote(dir + "/three"));
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  EXPECT_EQ(read_file(dir + "/three/model.safetensors"), read_file(dir + "/one/model.safetensors"));
+}
+
 // Without the run's timings (seconds, and ratios of wall times), anywhere in a document.
 void erase_seconds(nlohmann::json& j) {
   if (j.is_object()) {

@@ -141,6 +141,23 @@ TEST(GptqHessian, AddingInPiecesEqualsAddingAtOnce) {
   EXPECT_EQ(pieces.hessian(), accumulate(g.x, g.k).hessian());
 }
 
+// What a distributed calibration does with the ranks' accumulators: their states merged in rank order
+// give the Hessian of all rows (to the order of double additions), and one rank's state is itself.
+TEST(GptqHessian, MergedRankStatesAreTheHessianOfEveryRow) {
+  const Golden& g = golden();
+  HessianAccumulator first(g.k), second(g.k), merged(g.k), alone(g.k);
+  first.add(g.x.data(), 100);
+  second.add(g.x.data() + 100 * g.k, g.rows - 100);
+  merged.merge(first.state());
+  merged.merge(second.state());
+  EXPECT_EQ(merged.rows(), g.rows);
+  const std::vector<double> all = accumulate(g.x, g.k).hessian(), h = merged.hessian();
+  for (size_t i = 0; i < all.size(); ++i) ASSERT_NEAR(h[i], all[i], 1e-12 * (1 + std::abs(all[i]))) << i;
+  alone.merge(first.state());
+  EXPECT_EQ(alone.hessian(), first.hessian());
+  EXPECT_THROW(alone.merge(HessianAccumulator(g.k + 1).state()), Error);
+}
+
 TEST(GptqGolden, MatchesThePyTorchReference) {
   const Golden& g = golden();
   const HessianAccumulator h = accumulate(g.x, g.k);
