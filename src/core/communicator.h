@@ -5,6 +5,7 @@
 // one process would have computed, bit for bit. Only rank 0 writes outputs, reports and progress.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -50,6 +51,18 @@ inline bool is_output_rank() { return world().rank() == 0; }
 // Unit `u` of a global order (a batch of a length-sorted data set) runs on rank u mod size: round
 // robin keeps ranks' loads alike when the order is sorted by length.
 inline bool runs_here(int64_t unit) { return unit % world().size() == world().rank(); }
+
+// This rank's share of `items` (in a global order) cut into consecutive batches of `batch_size`: the
+// batches runs_here() gives it, as [first, first + count) ranges of that order.
+struct BatchRange {
+  size_t first, count;
+};
+inline std::vector<BatchRange> batches_here(size_t items, size_t batch_size) {
+  std::vector<BatchRange> mine;
+  for (size_t first = 0; first < items; first += batch_size)
+    if (runs_here(static_cast<int64_t>(first / batch_size))) mine.push_back({first, std::min(batch_size, items - first)});
+  return mine;
+}
 
 // Every rank's values concatenated in rank order, on every rank.
 template <class T>

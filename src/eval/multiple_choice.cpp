@@ -118,15 +118,12 @@ MultipleChoiceResult score_multiple_choice(SequenceModel& model, const Tokenizer
   // This rank's batches (core/communicator.h); its items and their sums in the order it ran them.
   std::vector<uint64_t> mine;
   std::vector<double> my_sums;
+  const std::vector<BatchRange> batches = batches_here(order.size(), batch_size);
   int64_t my_items = 0;
-  for (size_t first = 0; first < order.size(); first += batch_size)
-    if (runs_here(static_cast<int64_t>(first / batch_size)))
-      my_items += static_cast<int64_t>(std::min(batch_size, order.size() - first));
+  for (const BatchRange& b : batches) my_items += static_cast<int64_t>(b.count);
   ProgressBar bar("hellaswag", options.progress ? my_items : 0, "items");
   std::vector<double> logprobs;
-  for (size_t first = 0; first < order.size(); first += batch_size) {
-    if (!runs_here(static_cast<int64_t>(first / batch_size))) continue;
-    const size_t count = std::min(batch_size, order.size() - first);
+  for (const auto& [first, count] : batches) {
     std::vector<std::span<const int32_t>> sequences;
     for (size_t s = 0; s < count; ++s) sequences.emplace_back(packed[order[first + s]].ids);
     TokenBatch b = right_padded_batch(sequences);

@@ -81,15 +81,12 @@ PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& token
   // This rank's batches (core/communicator.h); its windows and their log-probabilities in run order.
   std::vector<uint64_t> mine;
   std::vector<double> my_logprobs;
+  const std::vector<BatchRange> batches = batches_here(windows.size(), batch_size);
   int64_t my_windows = 0;
-  for (size_t first = 0; first < windows.size(); first += batch_size)
-    if (runs_here(static_cast<int64_t>(first / batch_size)))
-      my_windows += static_cast<int64_t>(std::min(batch_size, windows.size() - first));
+  for (const BatchRange& b : batches) my_windows += static_cast<int64_t>(b.count);
   ProgressBar bar("perplexity", options.progress ? my_windows : 0, "windows");
   std::vector<double> logprobs;
-  for (size_t first = 0; first < windows.size(); first += batch_size) {
-    if (!runs_here(static_cast<int64_t>(first / batch_size))) continue;
-    const size_t count = std::min(batch_size, windows.size() - first);
+  for (const auto& [first, count] : batches) {
     std::vector<std::span<const int32_t>> sequences;
     for (size_t s = 0; s < count; ++s) {
       const Window& w = windows[first + s];
