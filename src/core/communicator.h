@@ -60,7 +60,8 @@ struct BatchRange {
 inline std::vector<BatchRange> batches_here(size_t items, size_t batch_size) {
   std::vector<BatchRange> mine;
   for (size_t first = 0; first < items; first += batch_size)
-    if (runs_here(static_cast<int64_t>(first / batch_size))) mine.push_back({first, std::min(batch_size, items - first)});
+    if (runs_here(static_cast<int64_t>(first / batch_size)))
+      mine.push_back({first, std::min(batch_size, items - first)});
   return mine;
 }
 
