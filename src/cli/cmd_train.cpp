@@ -54,7 +54,6 @@ void add_train_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "training.json");
   cmd->callback(command(&o->threads, [o] {
-    one_process_only("train");
     check_run_outputs(o->outputs);
     const TrainRunResult r = run_train(o->request);
     if (summary_on_stdout(o->outputs)) write_stdout(training_summary(r));

@@ -48,7 +48,7 @@ void add_calibration_options(CLI::App& cmd, std::string& split, int64_t& size, i
 void refuse_given(const CLI::App& cmd, const std::string& flag, bool does_nothing, const std::string& why);
 
 // UsageError under an MPI launcher with more than one process, for a command that is not data-parallel
-// (yet): every rank would redo the whole run (train, prune) or time the others' load
+// (yet): every rank would redo the whole run (prune) or time the others' load
 // (bench). docs/distributed.md lists what runs distributed.
 void one_process_only(const std::string& command);
 

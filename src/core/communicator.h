@@ -18,7 +18,7 @@ namespace squish {
 // What the collectives of this run cost so far: for benchmarks and the run documents' host block.
 struct CollectiveStats {
   int64_t calls = 0;
-  int64_t bytes = 0;   // gathered into this rank (every rank's parts, its own included)
+  int64_t bytes = 0;   // gathered into this rank (every rank's parts, its own included), or summed in place
   double seconds = 0;  // spent in collectives, waiting for slower ranks included
 };
 
@@ -32,6 +32,11 @@ class Communicator {
   // Every rank's bytes in rank order, on every rank. A collective: every rank calls it, the same
   // number of times, in the same order (a rank with nothing to send sends an empty span).
   virtual std::vector<std::vector<std::byte>> all_gather(std::span<const std::byte> mine) = 0;
+  // Every rank's values added element by element, in place, on every rank (MPI_Allreduce): for
+  // gradients, where one process's bits are not promised (the shares' GEMMs differ anyway); ranks get
+  // the same result from Open MPI's and MPICH's algorithms, which the trainer checks.
+  virtual void sum_in_place(std::span<float> values) = 0;
+  virtual void sum_in_place(std::span<double> values) = 0;
   // Ends every rank of the run with this exit code (a rank that failed calls it).
   [[noreturn]] virtual void abort(int exit_code) = 0;
   virtual CollectiveStats stats() const { return {}; }

@@ -160,6 +160,7 @@ void ProgressBar::draw(bool final_draw) {
 bool progress_line_open() { return line_open.load(); }
 
 void print_progress_note(std::string_view line) {
+  if (!is_output_rank()) return;  // every rank has the same note
   std::string text = line_open.exchange(false) ? "\r\x1b[K" : "";
   text.append(line).append("\n");
   std::fwrite(text.data(), 1, text.size(), stderr);

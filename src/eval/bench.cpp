@@ -92,7 +92,8 @@ TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& o) 
   r.threads = num_threads();
   for (int i = 0; i < o.warmup + o.runs; ++i) {
     const Clock::time_point start = Clock::now();
-    step.run(p, batch, labels, BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(i)), 1e-5, 1.0, nullptr);
+    step.run(p, batch, labels, BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(i)), batch.batch, 1e-5,
+             1.0, nullptr);
     if (i >= o.warmup) r.step_seconds.push_back(seconds_since(start));
   }
   std::vector<double> sorted = r.step_seconds;

@@ -1,9 +1,10 @@
 #include "eval/train_pipeline.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
 
+#include <filesystem>
+
+#include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -106,7 +107,10 @@ TrainRunResult run_train(const TrainRequest& q) {
   const Clock::time_point start = Clock::now();
   const DType dtype = checkpoint_dtype(q.save_dtype, "--save_dtype");
   if (q.output_dir.empty()) throw UsageError("--output_dir is required");
-  check_new_directory(q.output_dir);
+  // The output folder is rank 0's (core/communicator.h): the others stage their checkpoints beside
+  // its own and drop them.
+  const bool writes = is_output_rank();
+  if (writes) check_new_directory(q.output_dir);
   TrainRunResult r;
   r.request = q;
   r.threads = num_threads();
@@ -114,7 +118,7 @@ TrainRunResult run_train(const TrainRequest& q) {
                                                q.max_eval_samples, q.trainer.seed);
   r.data = describe_training_data(setup);
   BertParameters p = bert_parameters(setup.model);
-  create_output_dir(q.output_dir);
+  if (writes) create_output_dir(q.output_dir);
 
   std::string last_checkpoint, best_checkpoint;
   double best = -1;
@@ -138,7 +142,8 @@ TrainRunResult run_train(const TrainRequest& q) {
     }
     // Keep the newest checkpoint and, when asked, the best; remove the rest once the new one is whole.
     for (const std::string& old : {last_checkpoint, previous_best})
-      if (!old.empty() && old != dir && !(q.load_best_model_at_end && old == best_checkpoint)) fs::remove_all(old);
+      if (writes && !old.empty() && old != dir && !(q.load_best_model_at_end && old == best_checkpoint))
+        fs::remove_all(old);
     last_checkpoint = dir;
   };
   r.train = train_classifier(p, setup.train, q.trainer, nullptr, hooks);
@@ -147,9 +152,10 @@ TrainRunResult run_train(const TrainRequest& q) {
   for (const EvalPoint& e : r.evals)
     if (fmt::format("{}/checkpoint-{}", q.output_dir, e.step) == chosen) r.saved = e;
   r.saved_step = r.saved.step;
+  r.wall_seconds = seconds_since(start);
+  if (!writes) return r;
   publish(chosen, q.output_dir);
   r.model_file_bytes = static_cast<int64_t>(fs::file_size(q.output_dir + "/model.safetensors"));
-  r.wall_seconds = seconds_since(start);
   write_file_atomic(q.output_dir + "/training.json", training_json(r).dump(2) + "\n");
   return r;
 }

@@ -112,6 +112,14 @@ void dropout_mask(uint8_t* keep, int64_t n, float p, uint64_t stream) {
   for (int64_t i = 0; i < n; ++i) keep[i] = random_uniform(stream, static_cast<uint64_t>(i)) >= p ? 1 : 0;
 }
 
+void dropout_mask_rows(uint8_t* keep, int64_t rows, int64_t cols, float p, uint64_t stream, const uint64_t* row_keys) {
+  if (!(p >= 0.0f && p < 1.0f)) throw UsageError("dropout_mask: p expected in [0, 1), found " + std::to_string(p));
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelElements)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      keep[r * cols + c] = random_uniform(stream, row_keys[r] + static_cast<uint64_t>(c)) >= p ? 1 : 0;
+}
+
 void dropout_apply(float* y, const float* x, const uint8_t* keep, int64_t n, float p) {
   const float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for simd schedule(static) if (n > kParallelElements)

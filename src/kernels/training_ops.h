@@ -36,6 +36,10 @@ void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy,
 // keep[i] = 1 with probability 1−p, from random_uniform(stream, i) >= p (core/random.h), so the
 // mask is a pure function of (stream, i). p in [0, 1).
 void dropout_mask(uint8_t* keep, int64_t n, float p, uint64_t stream);
+// The mask of a [rows, cols] activation whose element (r, c) draws value number row_keys[r] + c of the
+// stream: rows keyed by what they hold (an example's place in the step's batch, a token position)
+// rather than where they sit, so a batch split across ranks draws the masks one process draws.
+void dropout_mask_rows(uint8_t* keep, int64_t rows, int64_t cols, float p, uint64_t stream, const uint64_t* row_keys);
 // y[i] = keep[i] ? x[i] / (1−p) : 0. Also the backward (dx from dy, same mask). y may alias x.
 void dropout_apply(float* y, const float* x, const uint8_t* keep, int64_t n, float p);
 

@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -86,6 +87,28 @@ std::vector<std::vector<std::byte>> MpiWorld::all_gather(std::span<const std::by
   stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return parts;
 }
+
+namespace {
+
+// MPI_Allreduce in place, in pieces MPI's int count can hold.
+template <class T>
+void sum_in_place_with(std::span<T> values, MPI_Datatype type, CollectiveStats& stats) {
+  const auto start = std::chrono::steady_clock::now();
+  constexpr size_t kPiece = size_t{1} << 30;
+  for (size_t first = 0; first < values.size(); first += kPiece) {
+    const int count = static_cast<int>(std::min(kPiece, values.size() - first));
+    check(MPI_Allreduce(MPI_IN_PLACE, values.data() + first, count, type, MPI_SUM, MPI_COMM_WORLD), "Allreduce");
+    ++stats.calls;
+  }
+  stats.bytes += static_cast<int64_t>(values.size_bytes());
+  stats.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+void MpiWorld::sum_in_place(std::span<float> values) { sum_in_place_with(values, MPI_FLOAT, stats_); }
+
+void MpiWorld::sum_in_place(std::span<double> values) { sum_in_place_with(values, MPI_DOUBLE, stats_); }
 
 void MpiWorld::abort(int exit_code) {
   MPI_Abort(MPI_COMM_WORLD, exit_code);

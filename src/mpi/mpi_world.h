@@ -27,6 +27,8 @@ class MpiWorld final : public Communicator {
   int size() const override { return size_; }
   int local_size() const override { return local_size_; }
   std::vector<std::vector<std::byte>> all_gather(std::span<const std::byte> mine) override;
+  void sum_in_place(std::span<float> values) override;
+  void sum_in_place(std::span<double> values) override;
   [[noreturn]] void abort(int exit_code) override;
   CollectiveStats stats() const override { return stats_; }
 

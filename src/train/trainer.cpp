@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <span>
+
+#include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -20,13 +24,28 @@ LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& i
 TrainingStep::TrainingStep(const BertParameters& p, const AdamWOptions& options)
     : optimizer_(p.values.shared_layout(), options), grads_(p.values.shared_layout()) {}
 
-TrainingStep::Result TrainingStep::run(BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels,
-                                       const BertDropout& dropout, double lr, double max_grad_norm,
-                                       const ParameterBuffer* mask,
-                                       const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients) {
+TrainingStep::Result TrainingStep::run(
+    BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels, const BertDropout& dropout,
+    int64_t step_sequences, double lr, double max_grad_norm, const ParameterBuffer* mask,
+    const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients) {
   grads_.set_zero();
-  const double loss = bert_train_forward(p, batch, labels, dropout, act_);
-  bert_backward(p, batch, act_, grads_);
+  double loss = 0;
+  if (batch.batch > 0) {
+    loss = bert_train_forward(p, batch, labels, dropout, act_);
+    bert_backward(p, batch, act_, grads_);
+  }
+  if (world().size() > 1) {
+    // Means over this rank's share become its part of the mean over the step's batch.
+    const double share = static_cast<double>(batch.batch) / static_cast<double>(step_sequences);
+    float* g = grads_.all();
+    const auto scale = static_cast<float>(share);
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < grads_.floats(); ++i) g[i] *= scale;
+    world().sum_in_place(std::span<float>(g, static_cast<size_t>(grads_.floats())));
+    double weighted = loss * share;
+    world().sum_in_place(std::span<double>(&weighted, 1));
+    loss = weighted;
+  }
   if (on_gradients) on_gradients(p, grads_);
   if (mask) grads_.apply_mask(*mask);
   const double norm = clip_gradients(grads_, max_grad_norm);
@@ -34,6 +53,27 @@ TrainingStep::Result TrainingStep::run(BertParameters& p, const TokenBatch& batc
   if (mask) p.values.apply_mask(*mask);
   return {loss, norm};
 }
+
+namespace {
+
+// How often the ranks of a distributed run compare a hash of their parameters: identical inputs and
+// arithmetic keep them equal, so a difference is a bug or a faulty node, better stopped early.
+constexpr int64_t kParameterCheckSteps = 50;
+
+void check_ranks_agree(const ParameterBuffer& values, int64_t step) {
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the bytes
+  const auto* bytes = reinterpret_cast<const unsigned char*>(values.all());
+  for (size_t i = 0; i < static_cast<size_t>(values.floats()) * sizeof(float); ++i)
+    hash = (hash ^ bytes[i]) * 1099511628211ull;
+  const std::vector<uint64_t> hashes = all_gather_values<uint64_t>(std::span<const uint64_t>(&hash, 1));
+  for (size_t r = 1; r < hashes.size(); ++r)
+    if (hashes[r] != hashes[0])
+      throw Error(ExitCode::kInternal, "training: the parameters of rank " + std::to_string(r) +
+                                           " differ from rank 0's after step " + std::to_string(step) +
+                                           " (every rank applies the same summed gradients; a bug or a faulty node)");
+}
+
+}  // namespace
 
 int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs) {
   return (examples + batch_size - 1) / batch_size * epochs;
@@ -70,18 +110,32 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
     const auto batches = length_grouped_batches(lengths, o.batch_size, random_stream(o.seed, static_cast<uint64_t>(epoch)));
     for (size_t bi = 0; bi < batches.size() && step < last_step; ++bi) {
       const Clock::time_point start = Clock::now();
-      const LabeledBatch labeled = labeled_batch(data, batches[bi]);
+      // A distributed run splits the step's batch into consecutive shares, one a rank.
+      const std::vector<size_t>& whole = batches[bi];
+      const size_t ranks = static_cast<size_t>(world().size()), rank = static_cast<size_t>(world().rank());
+      const size_t first = whole.size() * rank / ranks, end = whole.size() * (rank + 1) / ranks;
+      const LabeledBatch labeled = labeled_batch(
+          data, {whole.begin() + static_cast<std::ptrdiff_t>(first), whole.begin() + static_cast<std::ptrdiff_t>(end)});
       const TokenBatch& batch = labeled.tokens;
-      const BertDropout dropout = o.dropout ? BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(step))
-                                            : BertDropout{};
+      BertDropout dropout =
+          o.dropout ? BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(step)) : BertDropout{};
+      dropout.first_sequence = static_cast<int64_t>(first);
       const double lr = schedule.rate(step);
-      const auto [loss, norm] =
-          training_step.run(p, batch, labeled.labels, dropout, lr, o.max_grad_norm, mask, hooks.on_gradients);
+      const auto [loss, norm] = training_step.run(p, batch, labeled.labels, dropout, static_cast<int64_t>(whole.size()),
+                                                  lr, o.max_grad_norm, mask, hooks.on_gradients);
       ++step;
       result.seconds += seconds_since(start);
-      result.examples += batch.batch;
-      result.padded_tokens += batch.batch * batch.tokens;
-      for (int32_t len : batch.lengths) result.tokens += len;
+      result.examples += static_cast<int64_t>(whole.size());
+      int64_t longest = 0;
+      for (size_t i : whole) {
+        const int64_t length = lengths[i];
+        result.tokens += length;
+        longest = std::max(longest, length);
+      }
+      // What one process would compute; a distributed step pads each share to its own longest.
+      result.padded_tokens += static_cast<int64_t>(whole.size()) * longest;
+      if (world().size() > 1 && (step % kParameterCheckSteps == 0 || step == last_step))
+        check_ranks_agree(p.values, step);
       const double epoch_done = static_cast<double>(epoch) + static_cast<double>(bi + 1) / static_cast<double>(batches.size());
       result.steps.push_back({step, epoch_done, loss, lr, norm});
       bar.set_detail(fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", loss, lr, result.tokens_per_second()));

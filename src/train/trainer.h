@@ -70,7 +70,10 @@ LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& i
 
 // One optimizer step as the trainer runs it, and what it keeps from step to step (AdamW's moments,
 // the gradient buffer, the activations), so `squish bench --train` times exactly the trainer's step:
-// gradients zeroed; forward with `dropout`; backward; `on_gradients` (if any) sees the raw gradient;
+// gradients zeroed; forward with `dropout`; backward; in a distributed run, the ranks' gradients and
+// losses summed, each rank's share weighted by its sequences out of the step's `step_sequences` (a
+// rank may have none), so every rank holds the mean over the whole step's batch;
+// `on_gradients` (if any) sees that gradient;
 // the mask (if any) zeroes masked gradients; clipping to max_grad_norm; AdamW at `lr`; the mask
 // zeroes masked weights again.
 class TrainingStep {
@@ -80,7 +83,7 @@ class TrainingStep {
     double loss, grad_norm;  // grad_norm before clipping
   };
   Result run(BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels, const BertDropout& dropout,
-             double lr, double max_grad_norm, const ParameterBuffer* mask,
+             int64_t step_sequences, double lr, double max_grad_norm, const ParameterBuffer* mask,
              const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients = {});
 
  private:

@@ -283,6 +283,28 @@ TEST(TrainingDropout, MaskIsThreadCountIndependentAndKeepsOneMinusP) {
   EXPECT_THROW(dropout_mask(one.data(), n, 1.0f, stream), Error);
 }
 
+// Rows keyed by what they hold: a row draws the same mask wherever it sits and however long its
+// buffer's rows are padded, as a batch split across ranks needs (model/bert/bert_training.cpp).
+TEST(TrainingDropout, KeyedRowsDrawTheirValuesWhereverTheySit) {
+  const uint64_t stream = random_stream(11, 2, 3);
+  const float p = 0.3f;
+  // Flat keys are dropout_mask itself.
+  const int64_t rows = 300, cols = 97;
+  std::vector<uint64_t> flat(rows);
+  for (int64_t r = 0; r < rows; ++r) flat[static_cast<size_t>(r)] = static_cast<uint64_t>(r * cols);
+  std::vector<uint8_t> keyed(rows * cols), plain(rows * cols);
+  at_threads(2, [&] { dropout_mask_rows(keyed.data(), rows, cols, p, stream, flat.data()); });
+  dropout_mask(plain.data(), rows * cols, p, stream);
+  EXPECT_EQ(keyed, plain);
+  // Row key 1000: the same first 40 values in a 40-wide buffer (a shorter padding) at another row.
+  const uint64_t keys[2] = {5000, 1000};
+  std::vector<uint8_t> narrow(2 * 40), wide(97);
+  dropout_mask_rows(narrow.data(), 2, 40, p, stream, keys);
+  dropout_mask_rows(wide.data(), 1, 97, p, stream, keys + 1);
+  EXPECT_TRUE(std::equal(narrow.begin() + 40, narrow.end(), wide.begin()));
+  EXPECT_THROW(dropout_mask_rows(wide.data(), 1, 97, 1.0f, stream, keys), Error);
+}
+
 TEST(TrainingDropout, ApplyScalesKeptValuesAndZeroesTheRest) {
   const int64_t n = 1000;
   const float p = 0.25f;

@@ -22,12 +22,32 @@ void add_to(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-// Draws the mask of one dropout site and applies it to x in place; no mask and no change at rate 0.
-void dropout_forward(float* x, AlignedVector<uint8_t>& keep, int64_t n, float rate, const BertDropout& d,
-                     DropoutSite site, int layer) {
+// Keys of the rows of a [B·T, width] activation (T = 1: one row a sequence) or of attention's
+// [B, heads, T, T] probabilities (rows (b, head, query)): element (row, c) draws value row key + c, so
+// a sequence's masks depend on its place in the step's batch and on positions, never on the padded
+// length T or on which rank holds it. `positions` bounds T (the config's max_position_embeddings).
+std::vector<uint64_t> dropout_row_keys(const BertDropout& d, int64_t batch, int64_t heads, int64_t tokens,
+                                       int64_t positions, int64_t width) {
+  std::vector<uint64_t> keys;
+  keys.reserve(static_cast<size_t>(batch * heads * tokens));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t t = 0; t < tokens; ++t)
+        keys.push_back(static_cast<uint64_t>(((d.first_sequence + b) * heads + h) * positions + t) *
+                       static_cast<uint64_t>(width));
+  return keys;
+}
+
+// Draws the mask of one dropout site over [B·T, H] (or [B, H] when tokens is 1) and applies it to x
+// in place; no mask and no change at rate 0.
+void dropout_forward(float* x, AlignedVector<uint8_t>& keep, int64_t batch, int64_t tokens, int64_t width,
+                     int64_t positions, float rate, const BertDropout& d, DropoutSite site, int layer) {
   if (rate <= 0) return;
+  const int64_t n = batch * tokens * width;
   ensure_size(keep, n);
-  dropout_mask(keep.data(), n, rate, random_stream(d.seed, d.step, site, static_cast<uint64_t>(layer + 1)));
+  dropout_mask_rows(keep.data(), batch * tokens, width, rate,
+                    random_stream(d.seed, d.step, site, static_cast<uint64_t>(layer + 1)),
+                    dropout_row_keys(d, batch, 1, tokens, positions, width).data());
   dropout_apply(x, x, keep.data(), n, rate);
 }
 
@@ -93,8 +113,10 @@ void layer_forward(const BertParameters& p, int layer, const TokenBatch& b, Bert
   const uint8_t* probs_keep = nullptr;
   if (d.attention > 0) {
     ensure_size(a.probs_keep, attention_probs_floats(s));
-    dropout_mask(a.probs_keep.data(), attention_probs_floats(s), d.attention,
-                 random_stream(d.seed, d.step, kProbsSite, static_cast<uint64_t>(layer + 1)));
+    dropout_mask_rows(
+        a.probs_keep.data(), b.batch * s.heads * b.tokens, b.tokens, d.attention,
+        random_stream(d.seed, d.step, kProbsSite, static_cast<uint64_t>(layer + 1)),
+        dropout_row_keys(d, b.batch, s.heads, b.tokens, c.max_position_embeddings, c.max_position_embeddings).data());
     probs_keep = a.probs_keep.data();
   }
   attention_train_forward(a.context.data(), a.probs.data(), a.qkv.data(), b.lengths.data(), probs_keep, d.attention,
@@ -102,7 +124,8 @@ void layer_forward(const BertParameters& p, int layer, const TokenBatch& b, Bert
   // LN(input + dropout(context · Wo^T + bo)), HF's order of operations
   linear_forward(a.attention_sum.data(), a.context.data(), w.data(id.attention_out_weight),
                  w.data(id.attention_out_bias), M, H, HL);
-  dropout_forward(a.attention_sum.data(), a.attention_keep, M * H, d.hidden, d, kAttentionOutSite, layer);
+  dropout_forward(a.attention_sum.data(), a.attention_keep, b.batch, b.tokens, H, c.max_position_embeddings, d.hidden,
+                  d, kAttentionOutSite, layer);
   add_to(a.attention_sum.data(), a.input.data(), M * H);
   layernorm_forward(a.attention_ln.data(), a.attention_mean.data(), a.attention_rstd.data(), a.attention_sum.data(),
                     w.data(id.attention_ln_gamma), w.data(id.attention_ln_beta), M, H, eps);
@@ -111,7 +134,8 @@ void layer_forward(const BertParameters& p, int layer, const TokenBatch& b, Bert
                  w.data(id.intermediate_bias), M, FF, H);
   gelu_forward(a.ffn_act.data(), a.ffn_pre.data(), M * FF);
   linear_forward(a.output_sum.data(), a.ffn_act.data(), w.data(id.output_weight), w.data(id.output_bias), M, H, FF);
-  dropout_forward(a.output_sum.data(), a.output_keep, M * H, d.hidden, d, kFfnOutSite, layer);
+  dropout_forward(a.output_sum.data(), a.output_keep, b.batch, b.tokens, H, c.max_position_embeddings, d.hidden, d,
+                  kFfnOutSite, layer);
   add_to(a.output_sum.data(), a.attention_ln.data(), M * H);
   layernorm_forward(out, a.output_mean.data(), a.output_rstd.data(), a.output_sum.data(), w.data(id.output_ln_gamma),
                     w.data(id.output_ln_beta), M, H, eps);
@@ -200,7 +224,8 @@ float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std
   layernorm_forward(first_input, act.embeddings_mean.data(), act.embeddings_rstd.data(), act.embeddings_sum.data(),
                     w.data(id.embeddings_ln_gamma), w.data(id.embeddings_ln_beta), M, H,
                     static_cast<float>(c.layer_norm_eps));
-  dropout_forward(first_input, act.embeddings_keep, M * H, dropout.hidden, dropout, kEmbeddingsSite, -1);
+  dropout_forward(first_input, act.embeddings_keep, b.batch, b.tokens, H, c.max_position_embeddings, dropout.hidden,
+                  dropout, kEmbeddingsSite, -1);
 
   for (int i = 0; i < layers; ++i) {
     float* out = i + 1 < layers ? act.layers[static_cast<size_t>(i) + 1].input.data() : act.hidden.data();
@@ -216,7 +241,7 @@ float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std
   linear_forward(act.pooled.data(), act.cls.data(), w.data(id.pooler_weight), w.data(id.pooler_bias), B, H, H);
   for (int64_t i = 0; i < B * H; ++i) act.pooled[static_cast<size_t>(i)] = std::tanh(act.pooled[static_cast<size_t>(i)]);
   std::copy_n(act.pooled.data(), B * H, act.pooled_dropped.data());
-  dropout_forward(act.pooled_dropped.data(), act.pooled_keep, B * H, dropout.classifier, dropout, kPoolerSite, -1);
+  dropout_forward(act.pooled_dropped.data(), act.pooled_keep, B, 1, H, 1, dropout.classifier, dropout, kPoolerSite, -1);
   act.logits.resize(static_cast<size_t>(B * C));
   act.d_logits.resize(static_cast<size_t>(B * C));
   linear_forward(act.logits.data(), act.pooled_dropped.data(), w.data(id.classifier_weight),

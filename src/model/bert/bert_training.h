@@ -21,6 +21,9 @@ struct BertDropout {
   float hidden = 0, attention = 0, classifier = 0;
   uint64_t seed = 0;
   uint64_t step = 0;  // the optimizer step (or micro-batch) this forward belongs to
+  // The place of this batch's first sequence in the step's whole batch: a rank's share of a step
+  // draws the masks those sequences get in one process (masks are keyed by sequence and position).
+  int64_t first_sequence = 0;
   // The config's rates.
   static BertDropout from_config(const BertConfig& c, uint64_t seed, uint64_t step);
 };
