@@ -51,6 +51,8 @@ void add_train_command(CLI::App& app) {
   add_trainer_options(*cmd, q.trainer);
   cmd->add_flag("--load_best_model_at_end", q.load_best_model_at_end,
                 "Save the checkpoint with the best dev metric instead of the last");
+  cmd->add_option("--resume_from_checkpoint", q.resume_from_checkpoint,
+                  "Continue from a checkpoint-N folder of an earlier run with the same settings (a new --output_dir)");
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "training.json");
   cmd->callback(command(&o->threads, [o] {

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "core/communicator.h"
 #include "core/elapsed.h"
@@ -11,6 +13,7 @@
 #include "core/progress.h"
 #include "core/threads.h"
 #include "eval/export.h"
+#include "eval/trainer_state.h"
 #include "eval/training_report.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_sequence_model.h"
@@ -31,9 +34,11 @@ void create_output_dir(const std::string& dir) {
   if (ec) throw IoError("--output_dir " + dir + ": cannot create it: " + ec.message());
 }
 
-// Copies a checkpoint's files to the folder's top level, each written under a temporary name first.
+// Copies a checkpoint's model files to the folder's top level, each written under a temporary name
+// first (not the optimizer state: the folder is the trained model).
 void publish(const std::string& checkpoint, const std::string& dir) {
   for (const auto& entry : fs::directory_iterator(checkpoint)) {
+    if (entry.path().filename() == kTrainerStateFile) continue;
     const std::string target = dir + "/" + entry.path().filename().string();
     const std::string tmp = target + ".tmp";
     fs::copy_file(entry.path(), tmp, fs::copy_options::overwrite_existing);
@@ -118,39 +123,53 @@ TrainRunResult run_train(const TrainRequest& q) {
                                                q.max_eval_samples, q.trainer.seed);
   r.data = describe_training_data(setup);
   BertParameters p = bert_parameters(setup.model);
-  if (writes) create_output_dir(q.output_dir);
-
+  const nlohmann::ordered_json fingerprint = training_fingerprint(q);
+  std::optional<TrainerCheckpoint> resumed;
   std::string last_checkpoint, best_checkpoint;
   double best = -1;
+  if (!q.resume_from_checkpoint.empty()) {
+    resumed = read_trainer_state(q.resume_from_checkpoint, fingerprint, p.values.floats());
+    std::copy(resumed->parameters.begin(), resumed->parameters.end(), p.values.all());
+    r.evals = resumed->evaluations;
+    best = resumed->best;
+    best_checkpoint = resumed->best_checkpoint;  // in the earlier run's folder, which is never removed from
+  }
+  if (writes) create_output_dir(q.output_dir);
+
   TrainerHooks hooks;
-  hooks.evaluate = [&](const BertParameters& params, int64_t step, double epoch) {
+  hooks.evaluate = [&](const BertParameters& params, int64_t step, double epoch, const TrainerProgress& progress) {
     EvalPoint e = evaluate_parameters(setup, params, q.eval_batch_size);
     e.step = step;
     e.epoch = epoch;
     r.evals.push_back(e);
     print_progress_note(fmt::format("step {} (epoch {:.2f}): dev {} {:.4f}", step, epoch, e.metric, e.value));
     const std::string dir = fmt::format("{}/checkpoint-{}", q.output_dir, step);
-    {
-      StagedDirectory out(dir);
-      write_trained_model(setup, params, q.model_dir, out, dtype);
-      out.commit();
-    }
     const std::string previous_best = best_checkpoint;
     if (e.value > best) {
       best = e.value;
       best_checkpoint = dir;
     }
-    // Keep the newest checkpoint and, when asked, the best; remove the rest once the new one is whole.
+    {
+      StagedDirectory out(dir);
+      write_trained_model(setup, params, q.model_dir, out, dtype);
+      write_trainer_state(out.file(kTrainerStateFile), fingerprint, params, step, progress, r.evals, best_checkpoint,
+                          best);
+      out.commit();
+    }
+    // Keep the newest checkpoint and, when asked, the best; remove the rest of this run's once the new
+    // one is whole.
     for (const std::string& old : {last_checkpoint, previous_best})
-      if (writes && !old.empty() && old != dir && !(q.load_best_model_at_end && old == best_checkpoint))
+      if (writes && !old.empty() && old != dir && !(q.load_best_model_at_end && old == best_checkpoint) &&
+          old.rfind(q.output_dir + "/", 0) == 0)
         fs::remove_all(old);
     last_checkpoint = dir;
   };
-  r.train = train_classifier(p, setup.train, q.trainer, nullptr, hooks);
+  r.train = train_classifier(p, setup.train, q.trainer, nullptr, hooks, resumed ? &resumed->resume : nullptr);
 
   const std::string chosen = q.load_best_model_at_end ? best_checkpoint : last_checkpoint;
+  const std::string chosen_name = fs::path(chosen).filename().string();
   for (const EvalPoint& e : r.evals)
-    if (fmt::format("{}/checkpoint-{}", q.output_dir, e.step) == chosen) r.saved = e;
+    if (fmt::format("checkpoint-{}", e.step) == chosen_name) r.saved = e;
   r.saved_step = r.saved.step;
   r.wall_seconds = seconds_since(start);
   if (!writes) return r;

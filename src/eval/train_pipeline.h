@@ -31,6 +31,7 @@ struct TrainRequest {
   std::string save_dtype = "f32";  // f32 | f16
   bool load_best_model_at_end = false;
   int eval_batch_size = 64;
+  std::string resume_from_checkpoint;  // a checkpoint-N folder of an earlier run with the same settings
   TrainerOptions trainer;
 };
 

@@ -51,6 +51,7 @@ ordered_json training_json(const TrainRunResult& r) {
   j["task"] = q.task;
   add_training_data_json(j, r.data, q.data_dir, q.max_train_samples);
   j["recipe"] = training_recipe_json(q.trainer);
+  if (!q.resume_from_checkpoint.empty()) j["resumed_from_checkpoint"] = q.resume_from_checkpoint;
   j["recipe"]["max_length"] = q.max_length;
   j["evaluations"] = ordered_json::array();
   for (const EvalPoint& e : r.evals) j["evaluations"].push_back(eval_point_json(e));

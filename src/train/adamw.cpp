@@ -1,5 +1,6 @@
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -8,6 +9,15 @@ namespace squish {
 
 AdamW::AdamW(std::shared_ptr<const ParameterLayout> layout, AdamWOptions options)
     : options_(options), m_(layout), v_(layout) {}
+
+void AdamW::restore(std::span<const float> m, std::span<const float> v, int64_t steps) {
+  if (static_cast<int64_t>(m.size()) != m_.floats() || static_cast<int64_t>(v.size()) != v_.floats())
+    throw ShapeError("AdamW state: moments of " + std::to_string(m.size()) + " and " + std::to_string(v.size()) +
+                     " values for " + std::to_string(m_.floats()) + " parameters");
+  std::copy(m.begin(), m.end(), m_.all());
+  std::copy(v.begin(), v.end(), v_.all());
+  steps_ = steps;
+}
 
 void AdamW::step(ParameterBuffer& params, const ParameterBuffer& grads, double lr) {
   if (params.floats() != m_.floats() || grads.floats() != m_.floats())

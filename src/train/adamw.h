@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "model/common/parameter_buffer.h"
 
@@ -24,6 +25,11 @@ class AdamW {
   // One step at learning rate `lr`.
   void step(ParameterBuffer& params, const ParameterBuffer& grads, double lr);
   int64_t steps() const { return steps_; }
+  // Its moments and step count, for a checkpoint to continue the run exactly; restore() takes them
+  // back (ShapeError for moments of another size).
+  const ParameterBuffer& first_moment() const { return m_; }
+  const ParameterBuffer& second_moment() const { return v_; }
+  void restore(std::span<const float> m, std::span<const float> v, int64_t steps);
 
  private:
   AdamWOptions options_;

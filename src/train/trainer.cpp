@@ -85,7 +85,7 @@ int64_t steps_to_run(int64_t examples, const TrainerOptions& o) {
 }
 
 TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& o,
-                             const ParameterBuffer* mask, const TrainerHooks& hooks) {
+                             const ParameterBuffer* mask, const TrainerHooks& hooks, const TrainerResume* resume) {
   const auto n = static_cast<int64_t>(data.encodings.size());
   if (n == 0) throw DataError("training set is empty");
   if (static_cast<int64_t>(data.labels.size()) != n)
@@ -103,12 +103,24 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
   const LinearSchedule schedule = LinearSchedule::with_warmup_ratio(o.lr, o.warmup_ratio, result.total_steps);
   TrainingStep training_step(p, AdamWOptions{.weight_decay = o.weight_decay});
   if (mask) p.values.apply_mask(*mask);
+  if (resume) {
+    if (resume->step >= last_step)
+      throw UsageError("--resume_from_checkpoint: the checkpoint is at step " + std::to_string(resume->step) +
+                       " and this run ends at step " + std::to_string(last_step) + "; nothing is left to train");
+    training_step.optimizer().restore(resume->first_moment, resume->second_moment, resume->optimizer_steps);
+    result.steps = resume->steps;
+  }
 
   ProgressBar bar("train", o.progress ? last_step : 0, "steps");
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < o.epochs && step < last_step; ++epoch) {
     const auto batches = length_grouped_batches(lengths, o.batch_size, random_stream(o.seed, static_cast<uint64_t>(epoch)));
     for (size_t bi = 0; bi < batches.size() && step < last_step; ++bi) {
+      if (resume && step < resume->step) {  // done before the checkpoint
+        ++step;
+        bar.advance(1);
+        continue;
+      }
       const Clock::time_point start = Clock::now();
       // A distributed run splits the step's batch into consecutive shares, one a rank.
       const std::vector<size_t>& whole = batches[bi];
@@ -143,7 +155,8 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
       if (hooks.after_step) hooks.after_step(p, step);
       const bool epoch_end = (step % steps_per_epoch) == 0;
       const bool eval_now = o.eval_steps > 0 ? step % o.eval_steps == 0 : epoch_end;
-      if (hooks.evaluate && (eval_now || step == last_step)) hooks.evaluate(p, step, epoch_done);
+      if (hooks.evaluate && (eval_now || step == last_step))
+        hooks.evaluate(p, step, epoch_done, TrainerProgress{training_step.optimizer(), result.steps});
     }
   }
   bar.finish();

@@ -43,9 +43,24 @@ struct StepRecord {
   double loss, lr, grad_norm;
 };
 
+// What a checkpoint needs to continue a run exactly: AdamW's state and the steps logged so far.
+struct TrainerProgress {
+  const AdamW& optimizer;
+  const std::vector<StepRecord>& steps;
+};
+
+// Where a run continues from a checkpoint: the steps done (their batches are skipped, the schedule and
+// dropout keys go on from there), AdamW's moments and the steps logged; the parameters are the caller's.
+struct TrainerResume {
+  int64_t step = 0;
+  std::vector<float> first_moment, second_moment;
+  int64_t optimizer_steps = 0;
+  std::vector<StepRecord> steps;
+};
+
 struct TrainerHooks {
-  // Called at every evaluation point with the parameters and the steps done.
-  std::function<void(const BertParameters&, int64_t step, double epoch)> evaluate;
+  // Called at every evaluation point with the parameters, the steps done and what a checkpoint keeps.
+  std::function<void(const BertParameters&, int64_t step, double epoch, const TrainerProgress&)> evaluate;
   // After backward, before masking and clipping: one batch's gradient (first-order importance).
   std::function<void(const BertParameters&, const ParameterBuffer& grads)> on_gradients;
   // After each optimizer step (rewind points, checkpoints).
@@ -82,6 +97,7 @@ class TrainingStep {
   struct Result {
     double loss, grad_norm;  // grad_norm before clipping
   };
+  AdamW& optimizer() { return optimizer_; }
   Result run(BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels, const BertDropout& dropout,
              int64_t step_sequences, double lr, double max_grad_norm, const ParameterBuffer* mask,
              const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients = {});
@@ -97,8 +113,11 @@ int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs);
 // The steps train_classifier runs on `examples` sequences: training_steps, cut at options.max_steps.
 int64_t steps_to_run(int64_t examples, const TrainerOptions& options);
 
-// Trains `p` in place. mask: null, or a 0/1 buffer of p's layout.
+// Trains `p` in place. mask: null, or a 0/1 buffer of p's layout. resume: null, or where a checkpoint
+// left the run (p then holds its parameters); the result equals the uninterrupted run's bit for bit at
+// the same thread and rank counts.
 TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& options,
-                             const ParameterBuffer* mask, const TrainerHooks& hooks = {});
+                             const ParameterBuffer* mask, const TrainerHooks& hooks = {},
+                             const TrainerResume* resume = nullptr);
 
 }  // namespace squish

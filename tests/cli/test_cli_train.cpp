@@ -103,5 +103,42 @@ TEST(CliTrain, HelpListsTheFlags) {
   EXPECT_NE(run_squish("--help").out.find("train"), std::string::npos);
 }
 
+// A run stopped at a checkpoint and resumed from it ends where the uninterrupted run ends, bit for bit:
+// the checkpoint keeps the fp32 parameters, AdamW's moments and the logged steps; batches, schedule and
+// dropout keys follow from the step. Across an epoch boundary (96 examples / 16 = 6 steps an epoch).
+TEST(CliTrain, ResumingFromACheckpointEndsWhereTheUninterruptedRunEnds) {
+  const std::string dir = test::temp_dir("train_resume");
+  const std::string common = "train --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                             quote(data_dir()) +
+                             " --max_train_samples 96 --max_eval_samples 32 --eval_steps 4 --batch_size 16 "
+                             "--epochs 2 --threads 1 --output_dir ";
+  ASSERT_EQ(run_squish(common + quote(dir + "/whole") + " --max_steps 10").exit_code, 0);
+  ASSERT_EQ(run_squish(common + quote(dir + "/first") + " --max_steps 4").exit_code, 0);
+  EXPECT_TRUE(file_exists(dir + "/first/checkpoint-4/trainer_state.safetensors"));
+  EXPECT_FALSE(file_exists(dir + "/first/trainer_state.safetensors"));  // the top level is the model alone
+  const RunResult resumed = run_squish(common + quote(dir + "/resumed") + " --max_steps 10 --resume_from_checkpoint " +
+                                       quote(dir + "/first/checkpoint-4"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_file(dir + "/resumed/model.safetensors"), read_file(dir + "/whole/model.safetensors"));
+  const auto whole = nlohmann::json::parse(read_file(dir + "/whole/training.json"));
+  const auto again = nlohmann::json::parse(read_file(dir + "/resumed/training.json"));
+  EXPECT_EQ(again["steps"], whole["steps"]);
+  ASSERT_EQ(again["evaluations"].size(), whole["evaluations"].size());
+  for (size_t i = 0; i < whole["evaluations"].size(); ++i)
+    EXPECT_EQ(again["evaluations"][i]["value"], whole["evaluations"][i]["value"]) << i;
+  EXPECT_TRUE(fs::exists(dir + "/first/checkpoint-4"));  // the earlier run's folder is left as it was
+
+  // Another recipe, or a folder without the optimizer state, is refused before any output is made.
+  const RunResult other_lr = run_squish(common + quote(dir + "/lr") + " --lr 1e-4 --resume_from_checkpoint " +
+                                        quote(dir + "/first/checkpoint-4"));
+  EXPECT_EQ(other_lr.exit_code, 2);
+  EXPECT_NE(other_lr.err.find("trained with lr = 5e-05, this run asks 0.0001"), std::string::npos) << other_lr.err;
+  EXPECT_FALSE(fs::exists(dir + "/lr"));
+  const RunResult no_state =
+      run_squish(common + quote(dir + "/plain") + " --resume_from_checkpoint " + quote(dir + "/whole"));
+  EXPECT_EQ(no_state.exit_code, 3);
+  EXPECT_NE(no_state.err.find("no trainer_state.safetensors"), std::string::npos) << no_state.err;
+}
+
 }  // namespace
 }  // namespace squish
