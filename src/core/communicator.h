@@ -84,4 +84,18 @@ std::vector<T> all_gather_values(std::span<const T> mine) {
   return out;
 }
 
+// What each rank computed for its items of a global order, on every rank: `mine` are this rank's
+// item numbers, `my_values` their values back to back, `width(item)` values an item; place(item,
+// values) is called for every rank's items, in rank order.
+template <class T, class Width, class Place>
+void gather_items(std::span<const uint64_t> mine, std::span<const T> my_values, Width width, Place place) {
+  const std::vector<uint64_t> items = all_gather_values<uint64_t>(mine);
+  const std::vector<T> values = all_gather_values<T>(my_values);
+  size_t at = 0;
+  for (uint64_t item : items) {
+    place(item, values.data() + at);
+    at += width(item);
+  }
+}
+
 }  // namespace squish

@@ -151,13 +151,12 @@ MultipleChoiceResult score_multiple_choice(SequenceModel& model, const Tokenizer
     bar.advance(static_cast<int64_t>(count));
   }
   bar.finish();
-  const std::vector<uint64_t> scored = all_gather_values<uint64_t>(mine);
-  const std::vector<double> sums = all_gather_values<double>(my_sums);
-  for (size_t k = 0, at = 0; k < scored.size(); ++k) {
-    std::vector<double>& ll = r.items[scored[k]].loglikelihoods;
-    std::copy_n(sums.begin() + static_cast<std::ptrdiff_t>(at), ll.size(), ll.begin());
-    at += ll.size();
-  }
+  gather_items<double>(
+      mine, my_sums, [&](uint64_t item) { return r.items[item].loglikelihoods.size(); },
+      [&](uint64_t item, const double* sums) {
+        std::vector<double>& ll = r.items[item].loglikelihoods;
+        std::copy_n(sums, ll.size(), ll.begin());
+      });
   std::vector<double> correct, correct_norm;
   for (size_t i = 0; i < items.size(); ++i) {
     ChoiceScores& s = r.items[i];

@@ -20,6 +20,7 @@ struct Window {
   size_t text;
   int64_t begin, end;    // token range of the text
   int64_t first_target;  // the first window position scored (>= 1)
+  size_t scored() const { return static_cast<size_t>(end - begin - first_target); }
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -107,14 +108,12 @@ PerplexityResult compute_perplexity(SequenceModel& model, const Tokenizer& token
     bar.advance(static_cast<int64_t>(count));
   }
   bar.finish();
-  const std::vector<uint64_t> scored = all_gather_values<uint64_t>(mine);
-  const std::vector<double> all_logprobs = all_gather_values<double>(my_logprobs);
-  size_t k = 0;
-  for (uint64_t window : scored) {
-    const Window& w = windows[window];
-    for (int64_t j = w.first_target; j < w.end - w.begin; ++j)
-      r.texts[w.text].token_logprobs[static_cast<size_t>(w.begin + j - 1)] = all_logprobs[k++];
-  }
+  gather_items<double>(
+      mine, my_logprobs, [&](uint64_t window) { return windows[window].scored(); },
+      [&](uint64_t window, const double* logprobs) {
+        const Window& w = windows[window];
+        std::copy_n(logprobs, w.scored(), r.texts[w.text].token_logprobs.begin() + (w.begin + w.first_target - 1));
+      });
   double nll = 0;
   for (const TextLogprobs& t : r.texts) {
     for (double lp : t.token_logprobs) nll -= lp;

@@ -131,7 +131,7 @@ void merge_hessians_across_ranks(SequenceModel& model, const BitPlan& part,
   }
   const std::vector<double> all = all_gather_values<double>(mine);
   for (HessianAccumulator* h : order) *h = HessianAccumulator(h->k());
-  for (size_t at = 0; at < all.size();)
+  for (size_t at = 0; at < all.size();)  // each rank's states in turn
     for (size_t i = 0; i < order.size(); ++i) {
       order[i]->merge(std::span(all).subspan(at, sizes[i]));
       at += sizes[i];
@@ -183,13 +183,13 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
       },
       [&](int layer) {
         const auto t = Clock::now();
-        const auto part = by_layer.find(layer);
-        if (part != by_layer.end()) merge_hessians_across_ranks(model, part->second, grouped, hessians);
-        if (part != by_layer.end())
+        if (const auto part = by_layer.find(layer); part != by_layer.end()) {
+          merge_hessians_across_ranks(model, part->second, grouped, hessians);
           apply_bit_plan(model, part->second, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
             return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
                                  GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
           });
+        }
         hessians.clear();  // K² doubles a Linear: only one layer's are alive at once
         rounding_seconds += seconds_since(t);
         bar.advance(1);

@@ -63,11 +63,9 @@ Predictions predict_logits(SequenceModel& model, const std::vector<Encoding>& en
                      batch_logits.begin() + static_cast<std::ptrdiff_t>(indices.size() * C));
     bar.advance(static_cast<int64_t>(indices.size()));
   }
-  const std::vector<uint64_t> examples = all_gather_values<uint64_t>(mine);
-  const std::vector<float> logits = all_gather_values<float>(my_logits);
-  for (size_t k = 0; k < examples.size(); ++k)
-    out.logits[examples[k]].assign(logits.begin() + static_cast<std::ptrdiff_t>(k * C),
-                                   logits.begin() + static_cast<std::ptrdiff_t>((k + 1) * C));
+  gather_items<float>(
+      mine, my_logits, [&](uint64_t) { return static_cast<size_t>(C); },
+      [&](uint64_t example, const float* logits) { out.logits[example].assign(logits, logits + C); });
   return out;
 }
 

@@ -1,7 +1,6 @@
 #include "quant/sensitivity.h"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -109,23 +108,21 @@ void read_numbers(const double* in, SensitivityCell& c) {
 
 // Every rank's units' cells on every rank: unit u was measured by rank u mod size.
 void gather_cells(std::vector<std::vector<SensitivityCell>>& cells) {
-  const int size = world().size();
-  if (size == 1) return;
-  std::vector<double> mine;
+  std::vector<uint64_t> mine;
+  std::vector<double> numbers;
   for (size_t u = 0; u < cells.size(); ++u)
-    if (runs_here(static_cast<int64_t>(u)))
-      for (const SensitivityCell& c : cells[u]) append_numbers(mine, c);
-  const std::vector<std::vector<std::byte>> ranks = world().all_gather(std::as_bytes(std::span(mine)));
-  for (int rank = 0; rank < size; ++rank) {
-    std::vector<double> numbers(ranks[static_cast<size_t>(rank)].size() / sizeof(double));
-    std::memcpy(numbers.data(), ranks[static_cast<size_t>(rank)].data(), numbers.size() * sizeof(double));
-    size_t at = 0;
-    for (size_t u = static_cast<size_t>(rank); u < cells.size(); u += static_cast<size_t>(size))
-      for (SensitivityCell& c : cells[u]) {
-        read_numbers(numbers.data() + at, c);
-        at += kCellNumbers;
-      }
-  }
+    if (runs_here(static_cast<int64_t>(u))) {
+      mine.push_back(u);
+      for (const SensitivityCell& c : cells[u]) append_numbers(numbers, c);
+    }
+  gather_items<double>(
+      mine, numbers, [&](uint64_t u) { return kCellNumbers * cells[u].size(); },
+      [&](uint64_t u, const double* in) {
+        for (SensitivityCell& c : cells[u]) {
+          read_numbers(in, c);
+          in += kCellNumbers;
+        }
+      });
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <span>
@@ -61,10 +62,8 @@ namespace {
 constexpr int64_t kParameterCheckSteps = 50;
 
 void check_ranks_agree(const ParameterBuffer& values, int64_t step) {
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the bytes
-  const auto* bytes = reinterpret_cast<const unsigned char*>(values.all());
-  for (size_t i = 0; i < static_cast<size_t>(values.floats()) * sizeof(float); ++i)
-    hash = (hash ^ bytes[i]) * 1099511628211ull;
+  const uint64_t hash = crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef*>(values.all()),
+                                static_cast<size_t>(values.floats()) * sizeof(float));
   const std::vector<uint64_t> hashes = all_gather_values<uint64_t>(std::span<const uint64_t>(&hash, 1));
   for (size_t r = 1; r < hashes.size(); ++r)
     if (hashes[r] != hashes[0])
