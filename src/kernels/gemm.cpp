@@ -1,5 +1,7 @@
 #include "kernels/gemm.h"
 
+#include <omp.h>
+
 #include <array>
 #include <tuple>
 
@@ -93,8 +95,32 @@ void PackedWeights::unpack(float* w) const {
 
 int PackedWeights::cached_primitives() const { return static_cast<int>(impl_->primitives.size()); }
 
+namespace {
+
+// The calling thread's OpenMP thread count set to 1 for a scope, when asked. oneDNN's GEMM driver (the
+// AVX2 path) computes a one-row product as a matrix-vector product whose threads split the dot
+// products, so its bits would follow the thread count (and a distributed run's ranks); one row reads
+// the weights once and is memory-bound, so a single thread costs little.
+class SingleThreadedIf {
+ public:
+  explicit SingleThreadedIf(bool on) : before_(on ? omp_get_max_threads() : 0) {
+    if (on) omp_set_num_threads(1);
+  }
+  ~SingleThreadedIf() {
+    if (before_ > 0) omp_set_num_threads(before_);
+  }
+  SingleThreadedIf(const SingleThreadedIf&) = delete;
+  SingleThreadedIf& operator=(const SingleThreadedIf&) = delete;
+
+ private:
+  int before_;
+};
+
+}  // namespace
+
 void gemm_packed(float* y, const float* x, const PackedWeights& w, const float* bias, int64_t m, Epilogue epilogue) {
   if (m <= 0) return;
+  const SingleThreadedIf one_row(m == 1);
   const auto& impl = *w.impl_;
   const dnnl::matmul primitive = impl.primitive(m, w.n(), w.k(), bias != nullptr, epilogue);
   auto& engine = cpu_engine();

@@ -2,6 +2,7 @@
 // standard model of floating-point summation: |y - ref| <= gamma_K * sum_p |x_p||w_p| (+ the bias),
 // gamma_K ~ K * eps. A kernel that drops a term or misreads a layout is off by O(|x||w|), far outside it.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <random>
@@ -84,6 +85,39 @@ TEST(Gemm, PrimitiveCacheStaysBoundedAcrossManyRowCounts) {
     EXPECT_LE(packed.cached_primitives(), kPrimitivesPerWeight);
   }
   EXPECT_EQ(packed.cached_primitives(), kPrimitivesPerWeight);
+}
+
+// One-row products ([CLS]-only rows, a single sequence's head, one target) run on a single thread:
+// oneDNN's AVX2 GEMM treats them as matrix-vector products and splits their dot products across
+// threads, which made logits depend on the thread count (and a distributed run on its ranks).
+// Checked on every ISA; the AVX2 path is where it failed (kernels.all_on_avx2).
+TEST(Gemm, ResultsDoNotDependOnTheThreadCount) {
+  for (const int64_t m : {1, 2, 19})
+    for (const auto& [n, k] : {std::pair<int64_t, int64_t>{576, 1536}, {128, 512}, {960, 576}}) {
+      const auto x = random_vector(m * k, 5), w = random_vector(n * k, 6, 0.1f), y0 = random_vector(m * n, 7);
+      const PackedWeights packed = PackedWeights::pack(w.data(), n, k);
+      std::vector<float> one = y0, two = y0;
+      const int before = omp_get_max_threads();
+      omp_set_num_threads(1);
+      gemm_packed(one.data(), x.data(), packed, nullptr, m, Epilogue::kAccumulate);
+      omp_set_num_threads(2);
+      gemm_packed(two.data(), x.data(), packed, nullptr, m, Epilogue::kAccumulate);
+      omp_set_num_threads(before);
+      EXPECT_EQ(one, two) << m << "x" << n << "x" << k;
+    }
+  // Attention's [CLS]-only products: one query row against every key, per head.
+  const int64_t heads = 2, t = 19, hd = 64;
+  const auto q = random_vector(heads * hd, 8), keys = random_vector(heads * t * hd, 9);
+  std::vector<float> one(heads * t), two(heads * t);
+  const StridedMatrix a{q.data(), hd, hd, 1}, b{keys.data(), t * hd, 1, hd};
+  const int64_t c_strides[3] = {t, t, 1};
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  batched_gemm(one.data(), c_strides, a, b, heads, 1, t, hd);
+  omp_set_num_threads(2);
+  batched_gemm(two.data(), c_strides, a, b, heads, 1, t, hd);
+  omp_set_num_threads(before);
+  EXPECT_EQ(one, two);
 }
 
 TEST(Gemm, UnpackGivesBackTheExactWeights) {
