@@ -127,8 +127,8 @@ void dropout_apply(float* y, const float* x, const uint8_t* keep, int64_t n, flo
 }
 
 // Serial and in double: B·C is a few hundred values, and the loss is a sum over the batch.
-float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch,
-                            int64_t classes) {
+float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch, int64_t classes,
+                            int64_t mean_over) {
   double loss = 0.0;
   for (int64_t b = 0; b < batch; ++b) {
     const int32_t label = labels[b];
@@ -142,10 +142,11 @@ float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t*
     loss += std::log(sum) + mx - row[label];
     for (int64_t c = 0; c < classes; ++c) {
       const double softmax = std::exp(row[c] - mx) / sum;
-      d_logits[b * classes + c] = static_cast<float>((softmax - (c == label ? 1.0 : 0.0)) / static_cast<double>(batch));
+      d_logits[b * classes + c] =
+          static_cast<float>((softmax - (c == label ? 1.0 : 0.0)) / static_cast<double>(mean_over));
     }
   }
-  return static_cast<float>(loss / static_cast<double>(batch));
+  return static_cast<float>(loss / static_cast<double>(mean_over));
 }
 
 void embedding_backward(float* d_table, const float* dy, const int32_t* ids, int64_t rows, int64_t n) {

@@ -44,10 +44,12 @@ void dropout_mask_rows(uint8_t* keep, int64_t rows, int64_t cols, float p, uint6
 void dropout_apply(float* y, const float* x, const uint8_t* keep, int64_t n, float p);
 
 // ---- loss ----
-// Mean cross-entropy of softmax(logits[B,C]) against labels[B] in [0, C), and its gradient
-// d_logits[b,c] = (softmax[b,c] − [c == label_b]) / B (written). Returns the loss.
-float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch,
-                            int64_t classes);
+// Cross-entropy of softmax(logits[B,C]) against labels[B] in [0, C), summed and divided by
+// `mean_over` (B for this batch's mean; a rank's share of a distributed step passes the step's whole
+// batch, so each sequence's gradient is the one a single process computes), and its gradient
+// d_logits[b,c] = (softmax[b,c] − [c == label_b]) / mean_over (written). Returns the loss.
+float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch, int64_t classes,
+                            int64_t mean_over);
 
 // ---- embeddings ----
 // d_table[ids[r], :] += dy[r, :] for every row r < rows (accumulates; sparse: only the rows named

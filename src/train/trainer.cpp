@@ -32,20 +32,14 @@ TrainingStep::Result TrainingStep::run(
   grads_.set_zero();
   double loss = 0;
   if (batch.batch > 0) {
-    loss = bert_train_forward(p, batch, labels, dropout, act_);
+    // Summed over this rank's share and divided by the step's sequences: each sequence's gradient is
+    // the one a single process computes, and the ranks' sums are the step's mean.
+    loss = bert_train_forward(p, batch, labels, dropout, act_, step_sequences);
     bert_backward(p, batch, act_, grads_);
   }
   if (world().size() > 1) {
-    // Means over this rank's share become its part of the mean over the step's batch.
-    const double share = static_cast<double>(batch.batch) / static_cast<double>(step_sequences);
-    float* g = grads_.all();
-    const auto scale = static_cast<float>(share);
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < grads_.floats(); ++i) g[i] *= scale;
-    world().sum_in_place(std::span<float>(g, static_cast<size_t>(grads_.floats())));
-    double weighted = loss * share;
-    world().sum_in_place(std::span<double>(&weighted, 1));
-    loss = weighted;
+    world().sum_in_place(std::span<float>(grads_.all(), static_cast<size_t>(grads_.floats())));
+    world().sum_in_place(std::span<double>(&loss, 1));
   }
   if (on_gradients) on_gradients(p, grads_);
   if (mask) grads_.apply_mask(*mask);

@@ -85,9 +85,9 @@ LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& i
 
 // One optimizer step as the trainer runs it, and what it keeps from step to step (AdamW's moments,
 // the gradient buffer, the activations), so `squish bench --train` times exactly the trainer's step:
-// gradients zeroed; forward with `dropout`; backward; in a distributed run, the ranks' gradients and
-// losses summed, each rank's share weighted by its sequences out of the step's `step_sequences` (a
-// rank may have none), so every rank holds the mean over the whole step's batch;
+// gradients zeroed; forward with `dropout`, the loss divided by the step's `step_sequences` (the batch's
+// own in one process; a rank's share of a distributed step, possibly empty, passes the step's); backward;
+// in a distributed run the ranks' gradients and losses summed, so every rank holds the step's mean;
 // `on_gradients` (if any) sees that gradient;
 // the mask (if any) zeroes masked gradients; clipping to max_grad_norm; AdamW at `lr`; the mask
 // zeroes masked weights again.

@@ -328,22 +328,40 @@ TEST(TrainingCrossEntropy, MatchesReferenceAndIsTheLossGradient) {
   const auto logits = random_vector(batch * classes, 60, -3.0f, 3.0f);
   const std::vector<int32_t> labels = {0, 2, 1, 1, 0};
   std::vector<float> grad(batch * classes), ref_grad(batch * classes);
-  const float loss = softmax_cross_entropy(grad.data(), logits.data(), labels.data(), batch, classes);
-  const float ref_loss = reference::softmax_cross_entropy(ref_grad.data(), logits.data(), labels.data(), batch, classes);
+  const float loss = softmax_cross_entropy(grad.data(), logits.data(), labels.data(), batch, classes, batch);
+  const float ref_loss =
+      reference::softmax_cross_entropy(ref_grad.data(), logits.data(), labels.data(), batch, classes, batch);
   EXPECT_NEAR(loss, ref_loss, 2 * kUnit * ref_loss);
   for (int64_t i = 0; i < batch * classes; ++i) ASSERT_NEAR(grad[i], ref_grad[i], 2 * kUnit);
   const auto fd = central_differences(logits, [&](const std::vector<float>& v) {
     std::vector<float> unused(batch * classes);
-    return static_cast<double>(reference::softmax_cross_entropy(unused.data(), v.data(), labels.data(), batch, classes));
+    return static_cast<double>(
+        reference::softmax_cross_entropy(unused.data(), v.data(), labels.data(), batch, classes, batch));
   }, 1.0f / 256);
   for (int64_t i = 0; i < batch * classes; ++i) ASSERT_NEAR(grad[i], fd[i], 5e-5) << i;
   // Large logits do not overflow (the max is subtracted first).
   const std::vector<float> big = {1000.0f, 0.0f};
   const int32_t first = 0;
   std::vector<float> g(2);
-  EXPECT_NEAR(softmax_cross_entropy(g.data(), big.data(), &first, 1, 2), 0.0f, 1e-6);
+  EXPECT_NEAR(softmax_cross_entropy(g.data(), big.data(), &first, 1, 2, 1), 0.0f, 1e-6);
   const int32_t bad = 3;
-  EXPECT_THROW(softmax_cross_entropy(g.data(), big.data(), &bad, 1, 2), DataError);
+  EXPECT_THROW(softmax_cross_entropy(g.data(), big.data(), &bad, 1, 2, 1), DataError);
+}
+
+// A batch cut into shares, each divided by the whole batch's count (a distributed step): every row's
+// gradient is the whole batch's bit for bit, and the shares' losses add up to its mean.
+TEST(TrainingCrossEntropy, SharesOfABatchDividedByItsCountGiveItsGradientRows) {
+  const int64_t batch = 7, classes = 3, first = 3;
+  const auto logits = random_vector(batch * classes, 61, -3.0f, 3.0f);
+  const std::vector<int32_t> labels = {0, 2, 1, 1, 0, 2, 2};
+  std::vector<float> whole(batch * classes), front(first * classes), back((batch - first) * classes);
+  const float loss = softmax_cross_entropy(whole.data(), logits.data(), labels.data(), batch, classes, batch);
+  const float front_loss = softmax_cross_entropy(front.data(), logits.data(), labels.data(), first, classes, batch);
+  const float back_loss = softmax_cross_entropy(back.data(), logits.data() + first * classes, labels.data() + first,
+                                                batch - first, classes, batch);
+  front.insert(front.end(), back.begin(), back.end());
+  EXPECT_EQ(front, whole);
+  EXPECT_NEAR(front_loss + back_loss, loss, 2 * kUnit * loss);
 }
 
 TEST(TrainingEmbedding, BackwardAccumulatesRepeatedIdsInRowOrder) {

@@ -83,8 +83,8 @@ void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy,
   }
 }
 
-float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch,
-                            int64_t classes) {
+float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch, int64_t classes,
+                            int64_t mean_over) {
   double loss = 0.0;
   for (int64_t b = 0; b < batch; ++b) {
     double sum = 0.0;
@@ -92,9 +92,9 @@ float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t*
     loss += std::log(sum) - logits[b * classes + labels[b]];
     for (int64_t c = 0; c < classes; ++c)
       d_logits[b * classes + c] = static_cast<float>(
-          (std::exp(static_cast<double>(logits[b * classes + c])) / sum - (c == labels[b] ? 1.0 : 0.0)) / batch);
+          (std::exp(static_cast<double>(logits[b * classes + c])) / sum - (c == labels[b] ? 1.0 : 0.0)) / mean_over);
   }
-  return static_cast<float>(loss / batch);
+  return static_cast<float>(loss / mean_over);
 }
 
 void embedding_backward(float* d_table, const float* dy, const int32_t* ids, int64_t rows, int64_t n) {

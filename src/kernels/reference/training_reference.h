@@ -20,8 +20,8 @@ void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const
                        int64_t rows, int64_t n, float eps);
 void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* mean,
                         const float* rstd, const float* gamma, int64_t rows, int64_t n);
-float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch,
-                            int64_t classes);
+float softmax_cross_entropy(float* d_logits, const float* logits, const int32_t* labels, int64_t batch, int64_t classes,
+                            int64_t mean_over);
 void embedding_backward(float* d_table, const float* dy, const int32_t* ids, int64_t rows, int64_t n);
 void attention_train_forward(float* ctx, float* probs, const float* qkv, const int32_t* lengths, const uint8_t* keep,
                              float p, const AttentionShape& s);

@@ -190,7 +190,7 @@ BertDropout BertDropout::from_config(const BertConfig& c, uint64_t seed, uint64_
 }
 
 float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std::vector<int32_t>& labels,
-                         const BertDropout& dropout, BertTrainActivations& act) {
+                         const BertDropout& dropout, BertTrainActivations& act, int64_t mean_over) {
   const BertConfig& c = p.config;
   const ParameterBuffer& w = p.values;
   const BertParameterIds& id = p.ids;
@@ -246,7 +246,8 @@ float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std
   act.d_logits.resize(static_cast<size_t>(B * C));
   linear_forward(act.logits.data(), act.pooled_dropped.data(), w.data(id.classifier_weight),
                  w.data(id.classifier_bias), B, C, H);
-  return softmax_cross_entropy(act.d_logits.data(), act.logits.data(), labels.data(), B, C);
+  return softmax_cross_entropy(act.d_logits.data(), act.logits.data(), labels.data(), B, C,
+                               mean_over > 0 ? mean_over : B);
 }
 
 void bert_backward(const BertParameters& p, const TokenBatch& b, BertTrainActivations& act, ParameterBuffer& g) {

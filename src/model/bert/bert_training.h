@@ -65,10 +65,12 @@ struct BertTrainActivations {
   AlignedVector<float> d_hidden, d_tmp, d_wide, d_qkv, attention_workspace;
 };
 
-// Runs the forward on `b` with `labels` (B of them, in [0, C)) and returns the mean cross-entropy;
-// act.logits and act.d_logits are set. Checks the batch (ShapeError) and the labels (DataError).
+// Runs the forward on `b` with `labels` (B of them, in [0, C)) and returns the cross-entropy summed
+// over them and divided by `mean_over` (0: B, this batch's mean; a rank's share of a distributed step
+// passes the step's sequences); act.logits and act.d_logits are set. Checks the batch (ShapeError) and
+// the labels (DataError).
 float bert_train_forward(const BertParameters& p, const TokenBatch& b, const std::vector<int32_t>& labels,
-                         const BertDropout& dropout, BertTrainActivations& act);
+                         const BertDropout& dropout, BertTrainActivations& act, int64_t mean_over = 0);
 // Gradients of that loss with respect to every parameter, ACCUMULATED into `grads` (same layout as
 // p.values), from the activations of the last bert_train_forward on the same batch.
 void bert_backward(const BertParameters& p, const TokenBatch& b, BertTrainActivations& act, ParameterBuffer& grads);
