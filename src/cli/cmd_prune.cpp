@@ -57,7 +57,6 @@ void add_prune_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "pruning.json");
   cmd->callback(command(&o->threads, [o, cmd] {
-    one_process_only("prune");
     const PruneRequest& q = o->request;
     for (const char* flag : {"--importance", "--importance_samples"})
       refuse_given(*cmd, flag, q.structure.empty(), "scores heads or neurons: it goes with --structure");

@@ -1,10 +1,11 @@
 #include "eval/prune_pipeline.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 
-#include <fmt/format.h>
-
+#include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -111,27 +112,48 @@ void prune_unstructured(const PruneRequest& q, PruneRunResult& r, BertParameters
   r.prunable_weights = final_report.total;
 }
 
+// |Σ w·g| over batches of train examples, dropout off (eval/batching's length buckets). Under several
+// processes the batches go round robin and each batch's scores are added in batch order, as one
+// process adds them.
+StructureScores first_order_scores(const PruneRequest& q, const TrainingSetup& setup, const BertParameters& p) {
+  const int64_t n = std::min<int64_t>(q.importance_samples, static_cast<int64_t>(setup.train.encodings.size()));
+  std::vector<int64_t> lengths;
+  for (int64_t i = 0; i < n; ++i)
+    lengths.push_back(static_cast<int64_t>(setup.train.encodings[static_cast<size_t>(i)].input_ids.size()));
+  const auto buckets = length_buckets(lengths, q.trainer.batch_size);
+  const StructureScores zero = zero_scores(p.config);
+  const size_t width = flat_scores(zero).size();
+  std::vector<uint64_t> mine;
+  std::vector<double> my_scores;
+  ParameterBuffer grads(p.values.shared_layout());
+  BertTrainActivations act;
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    if (!runs_here(static_cast<int64_t>(b))) continue;
+    const LabeledBatch batch = labeled_batch(setup.train, buckets[b]);
+    grads.set_zero();
+    bert_train_forward(p, batch.tokens, batch.labels, BertDropout{}, act);
+    bert_backward(p, batch.tokens, act, grads);
+    StructureScores one = zero;
+    add_first_order_scores(one, p, grads);
+    const std::vector<double> flat = flat_scores(one);
+    mine.push_back(b);
+    my_scores.insert(my_scores.end(), flat.begin(), flat.end());
+  }
+  std::vector<std::vector<double>> per_batch(buckets.size());
+  gather_items<double>(
+      mine, my_scores, [&](uint64_t) { return width; },
+      [&](uint64_t b, const double* v) { per_batch[b].assign(v, v + width); });
+  StructureScores scores = zero;
+  for (const std::vector<double>& batch : per_batch) add_flat_scores(scores, batch);
+  return scores;
+}
+
 void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRunResult& r, BertParameters& p,
                       BertModel& pruned, StageLog& log) {
   const Clock::time_point start = Clock::now();
   BertModel dense = bert_model(p, setup.model.source);
-  StructureScores scores;
-  if (q.importance == "magnitude") {
-    scores = magnitude_scores(dense);
-  } else {  // |Σ w·g| over batches of train examples, dropout off (eval/batching's length buckets)
-    const int64_t n = std::min<int64_t>(q.importance_samples, static_cast<int64_t>(setup.train.encodings.size()));
-    std::vector<int64_t> lengths;
-    for (int64_t i = 0; i < n; ++i) lengths.push_back(static_cast<int64_t>(setup.train.encodings[static_cast<size_t>(i)].input_ids.size()));
-    ParameterBuffer grads(p.values.shared_layout());
-    BertTrainActivations act;
-    for (const auto& bucket : length_buckets(lengths, q.trainer.batch_size)) {
-      const LabeledBatch batch = labeled_batch(setup.train, bucket);
-      grads.set_zero();
-      bert_train_forward(p, batch.tokens, batch.labels, BertDropout{}, act);
-      bert_backward(p, batch.tokens, act, grads);
-      add_first_order_scores(scores, p, grads);
-    }
-  }
+  const StructureScores scores =
+      q.importance == "magnitude" ? magnitude_scores(dense) : first_order_scores(q, setup, p);
   const Structure which = q.structure == "heads" ? Structure::kHeads : Structure::kNeurons;
   const int64_t multiple = structure_multiple(which, dense.config.head_dim());
   pruned = shrink_bert(dense, select_structures(scores, q.sparsity, which, multiple));
@@ -150,6 +172,9 @@ void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRu
     r.layer_heads.push_back(pruned.config.heads_in(l));
     r.layer_intermediate_sizes.push_back(pruned.config.intermediate_size_in(l));
   }
+  // Timed by the rank that reports them, while the others have finished (timing them all at once on
+  // shared cores would measure contention).
+  if (!is_output_rank()) return;
   BertSequenceModel dense_model(std::move(dense), setup.info), pruned_model(pruned, setup.info);
   r.dense_bench = bench_forward(dense_model, q.bench);
   r.pruned_bench = bench_forward(pruned_model, q.bench);
@@ -202,6 +227,7 @@ PruneRunResult run_prune(const PruneRequest& q) {
   }
   r.final = r.stages.back().dev;
   r.final_parameters = p.values.layout().parameters();
+  if (!is_output_rank()) return r;  // every rank holds the pruned model; rank 0 writes it
 
   {
     StagedDirectory dense_dir(out.file("dense"));

@@ -66,15 +66,6 @@ void add_layer_scores(StructureScores& scores, int64_t layer, const LayerSizes& 
   for (int64_t j = 0; j < s.neurons; ++j) neurons[static_cast<size_t>(j)] += finish(neuron_sum(s, a, b, j, term));
 }
 
-StructureScores zero_scores(const BertConfig& c) {
-  StructureScores s;
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    s.heads.emplace_back(static_cast<size_t>(c.heads_in(l)), 0.0);
-    s.neurons.emplace_back(static_cast<size_t>(c.intermediate_size_in(l)), 0.0);
-  }
-  return s;
-}
-
 void check_scores_fit(const StructureScores& scores, const BertConfig& c) {
   bool fits = static_cast<int64_t>(scores.heads.size()) == c.num_hidden_layers &&
               static_cast<int64_t>(scores.neurons.size()) == c.num_hidden_layers;
@@ -185,6 +176,33 @@ std::vector<std::vector<int64_t>> keep_all(const std::vector<std::vector<double>
 }
 
 }  // namespace
+
+StructureScores zero_scores(const BertConfig& c) {
+  StructureScores s;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    s.heads.emplace_back(static_cast<size_t>(c.heads_in(l)), 0.0);
+    s.neurons.emplace_back(static_cast<size_t>(c.intermediate_size_in(l)), 0.0);
+  }
+  return s;
+}
+
+std::vector<double> flat_scores(const StructureScores& scores) {
+  std::vector<double> flat;
+  for (const auto* part : {&scores.heads, &scores.neurons})
+    for (const std::vector<double>& layer : *part) flat.insert(flat.end(), layer.begin(), layer.end());
+  return flat;
+}
+
+void add_flat_scores(StructureScores& scores, std::span<const double> values) {
+  const size_t expected = flat_scores(scores).size();
+  if (values.size() != expected)
+    throw ShapeError("structure scores: " + std::to_string(values.size()) + " values for " + std::to_string(expected) +
+                     " scores");
+  const double* next = values.data();
+  for (auto* part : {&scores.heads, &scores.neurons})
+    for (std::vector<double>& layer : *part)
+      for (double& score : layer) score += *next++;
+}
 
 StructureScores magnitude_scores(const BertModel& model) {
   const BertConfig& c = model.config;

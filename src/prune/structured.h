@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "model/bert/bert_parameters.h"
@@ -32,6 +33,13 @@ struct StructureKeep {
   std::vector<std::vector<int64_t>> heads;    // L lists, each non-empty
   std::vector<std::vector<int64_t>> neurons;  // L lists, each non-empty
 };
+
+// Zero scores, one a head and one a neuron of every layer of `c`.
+StructureScores zero_scores(const BertConfig& c);
+// Every score, heads of every layer then neurons of every layer: the form processes exchange.
+std::vector<double> flat_scores(const StructureScores& scores);
+// Adds values in flat_scores()' order to `scores`, element by element; a ShapeError when the count differs.
+void add_flat_scores(StructureScores& scores, std::span<const double> values);
 
 // Magnitude: a structure's score is the L2 norm of all its parameters (Linears dequantized).
 StructureScores magnitude_scores(const BertModel& model);
