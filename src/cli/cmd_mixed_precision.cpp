@@ -23,6 +23,14 @@ struct SensitivityFlags {
   std::string method = "pwcca", granularity = "layer", compare = "layer";
 };
 
+// mixed-precision's --compare when not given: k-means and percentile rank units against each other,
+// which needs one yardstick for all of them (the last layer's representation), while a layer's own
+// output misranks them (docs/allocation.md); the budget method is as good, and 3.5x cheaper, at the
+// layer's own output.
+std::string default_compare(const std::string& allocation) {
+  return allocation == "kmeans" || allocation == "percentile" ? "final" : "layer";
+}
+
 // --similarity, --topk, --bits, --group_size, --granularity, --compare, --max_tokens, calibration flags.
 // --similarity is the one name of the measure (--method, the name sensitivity first had, is accepted).
 void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFlags& f) {
@@ -42,7 +50,8 @@ void add_sensitivity_options(CLI::App& cmd, SensitivityRequest& s, SensitivityFl
   cmd.add_option("--granularity", f.granularity, "layer (one width per encoder layer) | linear (one per Linear)")
       ->capture_default_str()->check(one_of({"layer", "linear"}));
   cmd.add_option("--compare", f.compare,
-                 "layer (the layer's own output) | final (the last layer's [CLS] row; a causal LM's tokens)")
+                 "layer (the layer's own output) | final (the last layer's [CLS] row; a causal LM's tokens); "
+                 "mixed-precision's default: final for kmeans and percentile, layer otherwise")
       ->capture_default_str()
       ->check(one_of({"layer", "final"}));
   cmd.add_option("--max_tokens", s.options.max_tokens, "Compared token rows at most (a seeded subsample)")
@@ -74,6 +83,11 @@ void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string
   cmd.add_option("--percentiles", a.percentiles, "percentile: k-1 increasing thresholds in (0, 100); default equal");
   cmd.add_option_function<int>("--score_bits", [&a](int v) { a.score_bits = v; },
                                "kmeans, percentile: rank units by their sensitivity at this width (default the lowest)");
+  cmd.add_option_function<std::string>(
+         "--cluster_on", [&a](const std::string& v) { a.cluster_on = v; },
+         "kmeans: score (the sensitivity at --score_bits, the study's) | log_score | log_profile (every width's, "
+         "jointly)")
+      ->check(one_of({"score", "log_score", "log_profile"}));
   cmd.add_option_function<int>("--uniform_bits", [&a](int v) { a.uniform_bits = v; },
                                "uniform: every unit at this width");
   cmd.add_option_function<int>(
@@ -184,6 +198,7 @@ void add_mixed_precision_command(CLI::App& app) {
                  "sets GPTQ's and AWQ's calibration: it goes with --rounding gptq or awq");
     for (const char* flag : {"--data_file", "--calib_data"})
       refuse_given(*cmd, flag, o->request.task != "hellaswag", "is read for --task hellaswag");
+    if (cmd->count("--compare") == 0) o->flags.compare = default_compare(o->request.allocation.method);
     bind_sensitivity_flags(o->request.sensitivity, o->flags);
     check_run_outputs(o->outputs);
     const MixedPrecisionResult r = run_mixed_precision(o->request);

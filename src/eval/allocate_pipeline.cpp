@@ -30,9 +30,11 @@ Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
   if (q.method != "budget" && budget_targets)
     throw UsageError("--target_size_mb, --target_avg_bits and --target_compression go with --allocation budget");
   if (q.method != "uniform" && q.uniform_bits) throw UsageError("--uniform_bits goes with --allocation uniform");
+  if (q.method != "kmeans" && q.cluster_on) throw UsageError("--cluster_on goes with --allocation kmeans");
   if (q.method == "kmeans") {
     KMeansOptions o;
     o.score.score_bits = q.score_bits;
+    if (q.cluster_on) o.space = parse_cluster_space(*q.cluster_on);
     o.seed = q.seed;
     return allocate_kmeans(p, o);
   }
@@ -180,9 +182,11 @@ nlohmann::ordered_json plan_json(const AllocateResult& r) {
   for (const auto& [key, value] : plan.items()) j[key] = value;
   nlohmann::ordered_json allocation = {{"method", allocation_method_name(a)}, {"sensitivity", r.request.sensitivity_path}};
   if (const auto* k = std::get_if<KMeansDetails>(&a.details))
-    allocation["kmeans"] = {{"score_bits", k->score_bits}, {"centroids", k->centroids}, {"cluster", k->cluster},
-                            {"inertia", k->inertia}, {"iterations", k->iterations}, {"converged", k->converged},
-                            {"seed", k->seed}, {"restarts", k->restarts}};
+    allocation["kmeans"] = {{"score_bits", k->score_bits}, {"cluster_on", cluster_space_name(k->space)},
+                            {"centroids", k->centroids},   {"cluster", k->cluster},
+                            {"inertia", k->inertia},       {"iterations", k->iterations},
+                            {"converged", k->converged},   {"seed", k->seed},
+                            {"restarts", k->restarts}};
   if (const auto* p = std::get_if<PercentileDetails>(&a.details))
     allocation["percentile"] = {{"score_bits", p->score_bits}, {"percentiles", p->percentiles},
                                 {"thresholds", p->thresholds}};

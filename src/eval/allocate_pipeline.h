@@ -24,6 +24,7 @@ struct AllocateRequest {
   std::optional<double> target_compression;  // budget: fp32 bytes / this
   std::vector<double> percentiles;           // percentile: k − 1 of them; empty = equal quantiles
   std::optional<int> score_bits;             // kmeans | percentile: the width whose sensitivity ranks units
+  std::optional<std::string> cluster_on;     // kmeans: score (default) | log_score | log_profile
   std::optional<int> uniform_bits;           // uniform: the width of every unit
   // The word embeddings at this measured width, outside the allocation (their bytes count as fixed):
   // for a table whose measured sensitivity misprices it, such as a tied LM head's.

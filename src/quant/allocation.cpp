@@ -17,21 +17,49 @@ std::string unit_where(const AllocationUnit& unit) { return "allocation unit '" 
 // library (std::uniform_real_distribution's algorithm is left to the implementation).
 double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
+// A unit's place in the clustered space: one coordinate (a score) or one per width (a profile).
+using Point = std::vector<double>;
+
+double squared_distance(const Point& a, const Point& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d += (a[i] - b[i]) * (a[i] - b[i]);
+  return d;
+}
+
+// The Euclidean distance scaled by the largest difference, so that points whose squared differences
+// underflow (sensitivities near 1e-200) still differ.
+double distance(const Point& a, const Point& b) {
+  double largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) largest = std::max(largest, std::abs(a[i] - b[i]));
+  if (largest == 0) return 0;
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += ((a[i] - b[i]) / largest) * ((a[i] - b[i]) / largest);
+  return largest * std::sqrt(sum);
+}
+
+double coordinate_sum(const Point& p) { return std::accumulate(p.begin(), p.end(), 0.0); }
+
+// Centroids ordered from the least sensitive up: by coordinate sum, then lexicographically.
+bool less_sensitive(const Point& a, const Point& b) {
+  const double sa = coordinate_sum(a), sb = coordinate_sum(b);
+  return sa != sb ? sa < sb : a < b;
+}
+
 struct Clustering {
-  std::vector<double> centroids;  // ascending
-  std::vector<int> cluster;       // per score
+  std::vector<Point> centroids;  // least sensitive first
+  std::vector<int> cluster;      // per point
   double inertia = 0;
   int iterations = 0;
   bool converged = false;
 };
 
 // k-means++: the first centre uniformly, each next one with probability ∝ its squared distance to the
-// nearest centre chosen, which never repeats a value. `count` must not exceed the distinct scores.
-std::vector<double> kmeans_plus_plus(const std::vector<double>& scores, int count, std::mt19937_64& rng) {
-  const size_t n = scores.size();
-  std::vector<double> centres = {scores[rng() % n]};
+// nearest centre chosen, which never repeats a point. `count` must not exceed the distinct points.
+std::vector<Point> kmeans_plus_plus(const std::vector<Point>& points, int count, std::mt19937_64& rng) {
+  const size_t n = points.size();
+  std::vector<Point> centres = {points[rng() % n]};
   std::vector<double> nearest(n);
-  for (size_t i = 0; i < n; ++i) nearest[i] = (scores[i] - centres[0]) * (scores[i] - centres[0]);
+  for (size_t i = 0; i < n; ++i) nearest[i] = squared_distance(points[i], centres[0]);
   while (static_cast<int>(centres.size()) < count) {
     const double total = std::accumulate(nearest.begin(), nearest.end(), 0.0);
     size_t pick = 0;
@@ -46,37 +74,40 @@ std::vector<double> kmeans_plus_plus(const std::vector<double>& scores, int coun
         if (target < running) break;
       }
     } else {
-      // Distinct scores so close that their squared distances underflow: take the first new value.
-      while (std::find(centres.begin(), centres.end(), scores[pick]) != centres.end()) ++pick;
+      // Distinct points so close that their squared distances underflow: take the first new one.
+      while (std::find(centres.begin(), centres.end(), points[pick]) != centres.end()) ++pick;
     }
-    centres.push_back(scores[pick]);
-    for (size_t i = 0; i < n; ++i) {
-      const double d = (scores[i] - scores[pick]) * (scores[i] - scores[pick]);
-      nearest[i] = std::min(nearest[i], d);
-    }
+    centres.push_back(points[pick]);
+    for (size_t i = 0; i < n; ++i) nearest[i] = std::min(nearest[i], squared_distance(points[i], points[pick]));
   }
-  std::sort(centres.begin(), centres.end());
+  std::sort(centres.begin(), centres.end(), less_sensitive);
   return centres;
 }
 
-// Nearest centroid (ascending), a tie going to the higher one: the more sensitive cluster.
-std::vector<int> nearest_centroids(const std::vector<double>& scores, const std::vector<double>& centroids) {
-  std::vector<int> cluster(scores.size());
-  for (size_t i = 0; i < scores.size(); ++i) {
+// Nearest centroid (least sensitive first), a tie going to the later one: the more sensitive cluster.
+std::vector<int> nearest_centroids(const std::vector<Point>& points, const std::vector<Point>& centroids) {
+  std::vector<int> cluster(points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
     int best = 0;
-    for (int c = 1; c < static_cast<int>(centroids.size()); ++c)
-      if (std::abs(scores[i] - centroids[c]) <= std::abs(scores[i] - centroids[best])) best = c;
+    double best_distance = distance(points[i], centroids[0]);
+    for (int c = 1; c < static_cast<int>(centroids.size()); ++c) {
+      const double d = distance(points[i], centroids[c]);
+      if (d <= best_distance) {
+        best = c;
+        best_distance = d;
+      }
+    }
     cluster[i] = best;
   }
   return cluster;
 }
 
-// Renumbers clusters so that only those with members remain, centroids still ascending.
-void drop_empty_clusters(std::vector<double>& centroids, std::vector<int>& cluster) {
+// Renumbers clusters so that only those with members remain, in the same order.
+void drop_empty_clusters(std::vector<Point>& centroids, std::vector<int>& cluster) {
   std::vector<bool> used(centroids.size(), false);
   for (int c : cluster) used[c] = true;
   std::vector<int> renumber(centroids.size(), -1);
-  std::vector<double> kept;
+  std::vector<Point> kept;
   for (size_t c = 0; c < centroids.size(); ++c) {
     if (!used[c]) continue;
     renumber[c] = static_cast<int>(kept.size());
@@ -86,30 +117,46 @@ void drop_empty_clusters(std::vector<double>& centroids, std::vector<int>& clust
   centroids = std::move(kept);
 }
 
-// Lloyd from sorted distinct centres. In 1-D the nearest-centroid clusters are intervals in centroid
-// order, so their means stay strictly ascending; a cluster that loses every member is dropped.
-Clustering lloyd(const std::vector<double>& scores, std::vector<double> centroids, int max_iterations) {
+// Renumbers clusters so that their centroids are least sensitive first (in 1-D Lloyd keeps them
+// ascending anyway: nearest-centroid clusters are intervals in centroid order).
+void order_clusters(std::vector<Point>& centroids, std::vector<int>& cluster) {
+  std::vector<int> order(centroids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return less_sensitive(centroids[a], centroids[b]); });
+  std::vector<int> renumber(centroids.size());
+  std::vector<Point> sorted;
+  for (size_t r = 0; r < order.size(); ++r) {
+    renumber[order[r]] = static_cast<int>(r);
+    sorted.push_back(centroids[order[r]]);
+  }
+  for (int& c : cluster) c = renumber[c];
+  centroids = std::move(sorted);
+}
+
+// Lloyd from distinct centres; a cluster that loses every member is dropped.
+Clustering lloyd(const std::vector<Point>& points, std::vector<Point> centroids, int max_iterations) {
   Clustering out;
-  std::vector<int> cluster = nearest_centroids(scores, centroids);
+  const size_t dims = points.front().size();
+  std::vector<int> cluster = nearest_centroids(points, centroids);
   while (true) {
     drop_empty_clusters(centroids, cluster);
     if (out.converged || out.iterations == max_iterations) break;
-    std::vector<double> sum(centroids.size(), 0.0);
+    std::vector<Point> sum(centroids.size(), Point(dims, 0.0));
     std::vector<int> members(centroids.size(), 0);
-    for (size_t i = 0; i < scores.size(); ++i) {
-      sum[cluster[i]] += scores[i];
+    for (size_t i = 0; i < points.size(); ++i) {
+      for (size_t d = 0; d < dims; ++d) sum[cluster[i]][d] += points[i][d];
       ++members[cluster[i]];
     }
-    for (size_t c = 0; c < centroids.size(); ++c) centroids[c] = sum[c] / members[c];
+    for (size_t c = 0; c < centroids.size(); ++c)
+      for (size_t d = 0; d < dims; ++d) centroids[c][d] = sum[c][d] / members[c];
     ++out.iterations;
-    std::vector<int> next = nearest_centroids(scores, centroids);
+    std::vector<int> next = nearest_centroids(points, centroids);
     out.converged = next == cluster;
     cluster = std::move(next);
   }
-  for (size_t i = 0; i < scores.size(); ++i) {
-    const double d = scores[i] - centroids[cluster[i]];
-    out.inertia += d * d;
-  }
+  order_clusters(centroids, cluster);
+  for (size_t i = 0; i < points.size(); ++i) out.inertia += squared_distance(points[i], centroids[cluster[i]]);
   out.centroids = std::move(centroids);
   out.cluster = std::move(cluster);
   return out;
@@ -140,6 +187,23 @@ struct FrontEntry {
   int32_t parent;
   int32_t width;
 };
+
+// What k-means clusters: each unit's score, its log, or the log of its sensitivity at every width.
+std::vector<Point> cluster_points(const AllocationProblem& problem, const std::vector<double>& scores,
+                                  ClusterSpace space) {
+  const auto log_of = [](double s) { return std::log10(std::max(s, kLogFloor)); };
+  std::vector<Point> points;
+  for (size_t u = 0; u < problem.units.size(); ++u) {
+    if (space == ClusterSpace::kScore) points.push_back({scores[u]});
+    if (space == ClusterSpace::kLogScore) points.push_back({log_of(scores[u])});
+    if (space == ClusterSpace::kLogProfile) {
+      Point p;
+      for (double s : problem.units[u].sensitivity) p.push_back(log_of(s));
+      points.push_back(std::move(p));
+    }
+  }
+  return points;
+}
 
 }  // namespace
 
@@ -194,6 +258,21 @@ std::vector<double> unit_scores(const AllocationProblem& problem, const ScoreCho
   return scores_at(problem, score_bits_of(problem, choice));
 }
 
+ClusterSpace parse_cluster_space(std::string_view name) {
+  for (ClusterSpace space : {ClusterSpace::kScore, ClusterSpace::kLogScore, ClusterSpace::kLogProfile})
+    if (name == cluster_space_name(space)) return space;
+  throw UsageError("--cluster_on " + std::string(name) + ": expected score, log_score or log_profile");
+}
+
+std::string_view cluster_space_name(ClusterSpace space) {
+  switch (space) {
+    case ClusterSpace::kScore: return "score";
+    case ClusterSpace::kLogScore: return "log_score";
+    case ClusterSpace::kLogProfile: return "log_profile";
+  }
+  return "?";
+}
+
 std::string_view allocation_method_name(const Allocation& allocation) {
   constexpr std::string_view kNames[] = {"given", "kmeans", "percentile", "budget"};
   static_assert(std::size(kNames) == std::variant_size_v<AllocationDetails>);
@@ -232,19 +311,21 @@ Allocation allocate_kmeans(const AllocationProblem& problem, const KMeansOptions
   KMeansDetails details;
   details.score_bits = score_bits_of(problem, options.score);
   details.scores = scores_at(problem, details.score_bits);
+  details.space = options.space;
   if (options.restarts < 1)
     throw UsageError("k-means allocation: " + std::to_string(options.restarts) + " restarts, expected at least 1");
   if (options.max_iterations < 1)
     throw UsageError("k-means allocation: " + std::to_string(options.max_iterations) +
                      " iterations, expected at least 1");
+  const std::vector<Point> points = cluster_points(problem, details.scores, options.space);
   const int widths = static_cast<int>(problem.bits.size());
-  const int distinct = static_cast<int>(std::set<double>(details.scores.begin(), details.scores.end()).size());
+  const int distinct = static_cast<int>(std::set<Point>(points.begin(), points.end()).size());
   const int clusters = std::min(widths, distinct);
 
   std::mt19937_64 rng(options.seed);
   Clustering best;
   for (int restart = 0; restart < options.restarts; ++restart) {
-    Clustering run = lloyd(details.scores, kmeans_plus_plus(details.scores, clusters, rng), options.max_iterations);
+    Clustering run = lloyd(points, kmeans_plus_plus(points, clusters, rng), options.max_iterations);
     if (restart == 0 || run.inertia < best.inertia) best = std::move(run);
   }
 

@@ -1,8 +1,8 @@
 // Mixed-precision bit allocation: given how much damage each unit (an encoder layer, one Linear, the
 // word embeddings) takes at each candidate width and what it then weighs, choose one width per unit.
 // Pure algorithms over numbers the caller measured; nothing here touches a model. Three methods:
-//  - k-means (the study's method): 1-D k-means over one score per unit, the most sensitive cluster
-//    gets the most bits;
+//  - k-means (the study's method): k-means over one score per unit (or its log, or the log of every
+//    width's sensitivity), the most sensitive cluster gets the most bits;
 //  - percentile: thresholds at percentiles of the same scores;
 //  - budget: the exact minimum of total sensitivity under a byte budget (a multiple-choice knapsack).
 // k-means and percentile rank units relative to each other and ignore sizes; budget is the only one
@@ -49,11 +49,23 @@ struct ScoreChoice {
 int score_bits_of(const AllocationProblem& problem, const ScoreChoice& choice);
 std::vector<double> unit_scores(const AllocationProblem& problem, const ScoreChoice& choice);
 
+// The space k-means clusters units in (docs/allocation.md measures each on the MiniLM models):
+//  - kScore: the sensitivity at the score width, as the study clusters it;
+//  - kLogScore: its log10, so that differences of ratio count alike at every scale;
+//  - kLogProfile: log10 of the sensitivity at every width, jointly (clusters then rank by the sum of
+//    their centroid's coordinates).
+// Logs floor a sensitivity at kLogFloor (an fp16 width often measures exactly 0).
+enum class ClusterSpace { kScore, kLogScore, kLogProfile };
+inline constexpr double kLogFloor = 1e-12;
+ClusterSpace parse_cluster_space(std::string_view name);  // score | log_score | log_profile; UsageError otherwise
+std::string_view cluster_space_name(ClusterSpace space);
+
 struct KMeansOptions {
   ScoreChoice score = {};
+  ClusterSpace space = ClusterSpace::kScore;
   uint64_t seed = 0;        // seeds the std::mt19937_64 of k-means++
   int restarts = 10;        // k-means++ initialisations; the lowest within-cluster sum of squares wins
-  int max_iterations = 300;  // Lloyd iterations per restart (1-D Lloyd converges long before)
+  int max_iterations = 300;  // Lloyd iterations per restart (a handful of units converge long before)
 };
 
 struct PercentileOptions {
@@ -64,10 +76,11 @@ struct PercentileOptions {
 
 struct KMeansDetails {
   int score_bits = 0;
-  std::vector<double> scores;     // per unit
-  std::vector<double> centroids;  // ascending; one per non-empty cluster, at most one per width
+  ClusterSpace space = ClusterSpace::kScore;
+  std::vector<double> scores;                  // per unit, at score_bits
+  std::vector<std::vector<double>> centroids;  // in `space`, least sensitive first; one per non-empty cluster
   std::vector<int> cluster;       // per unit, index into centroids
-  double inertia = 0;             // Σ (score − its centroid)² of the chosen restart
+  double inertia = 0;             // Σ ‖point − its centroid‖² of the chosen restart
   int iterations = 0;             // Lloyd iterations of the chosen restart
   bool converged = false;         // assignments stopped changing within max_iterations
   uint64_t seed = 0;
@@ -114,7 +127,7 @@ Allocation summarize_allocation(const AllocationProblem& problem, std::vector<in
 // clusters the c widest widths are used (equal scores: every unit at the widest width); a relative
 // method cannot tell whether uniformly low scores are harmless, so it never assumes so.
 // Deterministic for a seed: k-means++ draws each next centre with probability ∝ D², `restarts` times,
-// and Lloyd iterates from each; a score equidistant from two centroids joins the more sensitive one.
+// and Lloyd iterates from each; a point equidistant from two centroids joins the more sensitive one.
 Allocation allocate_kmeans(const AllocationProblem& problem, const KMeansOptions& options = {});
 
 // Band b (0 = least sensitive) holds the units with exactly b thresholds at or below their score, and

@@ -59,6 +59,21 @@ TEST(CliMixedPrecision, OneCommandWritesTheStudysRunFolder) {
   EXPECT_EQ(e["model"]["average_bits"], results["quantized"]["average_bits"]);
 }
 
+// k-means and percentile rank units against each other: unless --compare says otherwise, mixed-precision
+// measures them at the last layer's [CLS] rows (one a calibration sequence), the budget method at each
+// layer's own output (above).
+TEST(CliMixedPrecision, RelativeAllocationsMeasureAtTheFinalRepresentation) {
+  const std::string out = test::temp_dir("mixed_kmeans") + "/run";
+  const RunResult r = run_squish("mixed-precision --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                                 quote(data_dir()) + " --calib_size 160 --max_length 32 --max_samples 32 --bits 2 8" +
+                                 " --allocation kmeans --output_dir " + quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto s = json_file(out + "/sensitivity.json");
+  EXPECT_EQ(s["options"]["compare"], "final");
+  EXPECT_EQ(s["timing"]["compared_rows"], 160);
+  EXPECT_EQ(json_file(out + "/plan.json")["allocation"]["kmeans"]["cluster_on"], "score");
+}
+
 TEST(CliMixedPrecision, StepByStepWithGptqAndEveryAllocation) {
   const std::string dir = test::temp_dir("steps");
   const RunResult s = run_squish("sensitivity --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
@@ -75,6 +90,20 @@ TEST(CliMixedPrecision, StepByStepWithGptqAndEveryAllocation) {
     EXPECT_EQ(plan["squish"], "bit-plan");
     EXPECT_EQ(plan["linears"].size(), 8u) << method;  // every encoder Linear of the two layers
   }
+  // k-means clusters the score, its log or every width's log (plan.json says which); only k-means does.
+  for (const std::string space : {"score", "log_score", "log_profile"}) {
+    const RunResult a = run_squish("allocate --sensitivity " + sensitivity + " --method kmeans --cluster_on " + space +
+                                   " --output " + quote(dir + "/kmeans.json"));
+    ASSERT_EQ(a.exit_code, 0) << space << ": " << a.err;
+    const auto kmeans = json_file(dir + "/kmeans.json")["allocation"]["kmeans"];
+    EXPECT_EQ(kmeans["cluster_on"], space);
+    EXPECT_EQ(kmeans["centroids"][0].size(), space == "log_profile" ? 3u : 1u) << space;  // --bits 2 4 8
+  }
+  const RunResult stray =
+      run_squish("allocate --sensitivity " + sensitivity +
+                 " --method budget --target_avg_bits 5 --cluster_on log_score --output " + quote(dir + "/stray.json"));
+  EXPECT_EQ(stray.exit_code, 2);
+  EXPECT_NE(stray.err.find("--cluster_on goes with --allocation kmeans"), std::string::npos) << stray.err;
   // The embeddings pinned at 8 bits (--embeddings_bits), the Linears allocated without them: uniform
   // 2 bits then weighs what it weighs with 2-bit embeddings, less their 2-bit bytes, plus their 8-bit ones.
   for (const std::string pin : {"", " --embeddings_bits 8"}) {

@@ -17,6 +17,7 @@
 namespace squish {
 namespace {
 
+using ::testing::DoubleNear;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
@@ -40,6 +41,15 @@ AllocationProblem problem_with_scores(const std::vector<double>& scores, std::ve
 }
 
 const KMeansDetails& kmeans_details(const Allocation& a) { return std::get<KMeansDetails>(a.details); }
+// The centroids of a clustering of one coordinate per unit.
+std::vector<double> centroid_scores(const Allocation& a) {
+  std::vector<double> out;
+  for (const std::vector<double>& c : kmeans_details(a).centroids) {
+    EXPECT_EQ(c.size(), 1u);
+    out.push_back(c.at(0));
+  }
+  return out;
+}
 const PercentileDetails& percentile_details(const Allocation& a) { return std::get<PercentileDetails>(a.details); }
 
 TEST(AllocationSummary, TotalsAveragesAndMethodName) {
@@ -145,8 +155,9 @@ TEST(KMeansAllocation, WellSeparatedGroupsGetOneWidthEachForEverySeed) {
     EXPECT_THAT(a.width_index, ElementsAreArray(group)) << "seed " << seed;
     const KMeansDetails& d = kmeans_details(a);
     EXPECT_THAT(d.cluster, ElementsAreArray(group));
-    ASSERT_EQ(d.centroids.size(), 4u);
-    for (int c = 0; c < 4; ++c) EXPECT_NEAR(d.centroids[c], expected_centroids[c], 1e-12);
+    const std::vector<double> centroids = centroid_scores(a);
+    ASSERT_EQ(centroids.size(), 4u);
+    for (int c = 0; c < 4; ++c) EXPECT_NEAR(centroids[c], expected_centroids[c], 1e-12);
     EXPECT_TRUE(d.converged);
     EXPECT_EQ(d.score_bits, 2);
   }
@@ -156,7 +167,7 @@ TEST(KMeansAllocation, TwoGroupsConvergeToTheirMeans) {
   const AllocationProblem problem = problem_with_scores({0, 1, 2, 10, 11, 12}, {4, 8});
   const Allocation a = allocate_kmeans(problem);
   const KMeansDetails& d = kmeans_details(a);
-  EXPECT_THAT(d.centroids, ElementsAre(1.0, 11.0));
+  EXPECT_THAT(centroid_scores(a), ElementsAre(1.0, 11.0));
   EXPECT_DOUBLE_EQ(d.inertia, 4.0);
   EXPECT_THAT(a.bits, ElementsAre(4, 4, 4, 8, 8, 8));
 }
@@ -164,7 +175,7 @@ TEST(KMeansAllocation, TwoGroupsConvergeToTheirMeans) {
 TEST(KMeansAllocation, EqualScoresFormOneClusterAtTheWidestWidth) {
   const Allocation a = allocate_kmeans(problem_with_scores({0.5, 0.5, 0.5, 0.5, 0.5}));
   const KMeansDetails& d = kmeans_details(a);
-  EXPECT_THAT(d.centroids, ElementsAre(0.5));
+  EXPECT_THAT(centroid_scores(a), ElementsAre(0.5));
   EXPECT_THAT(d.cluster, ElementsAre(0, 0, 0, 0, 0));
   EXPECT_THAT(a.bits, ElementsAre(16, 16, 16, 16, 16));
   EXPECT_DOUBLE_EQ(d.inertia, 0.0);
@@ -173,11 +184,11 @@ TEST(KMeansAllocation, EqualScoresFormOneClusterAtTheWidestWidth) {
 TEST(KMeansAllocation, FewerDistinctScoresThanWidthsUseTheWidestWidths) {
   // Two units, four widths: two clusters, taking 8 and 16 bits.
   Allocation a = allocate_kmeans(problem_with_scores({3.0, 0.2}));
-  EXPECT_THAT(kmeans_details(a).centroids, ElementsAre(0.2, 3.0));
+  EXPECT_THAT(centroid_scores(a), ElementsAre(0.2, 3.0));
   EXPECT_THAT(a.bits, ElementsAre(16, 8));
   // Five units with two distinct scores.
   a = allocate_kmeans(problem_with_scores({1, 3, 1, 3, 3}));
-  EXPECT_THAT(kmeans_details(a).centroids, ElementsAre(1.0, 3.0));
+  EXPECT_THAT(centroid_scores(a), ElementsAre(1.0, 3.0));
   EXPECT_THAT(a.bits, ElementsAre(8, 16, 8, 16, 16));
   // One unit: the widest width.
   a = allocate_kmeans(problem_with_scores({7.0}));
@@ -186,7 +197,7 @@ TEST(KMeansAllocation, FewerDistinctScoresThanWidthsUseTheWidestWidths) {
 
 TEST(KMeansAllocation, DistinctScoresWhoseSquaredDistanceUnderflowStillGetTwoClusters) {
   const Allocation a = allocate_kmeans(problem_with_scores({0.0, 1e-200}, {4, 8}));
-  EXPECT_THAT(kmeans_details(a).centroids, ElementsAre(0.0, 1e-200));
+  EXPECT_THAT(centroid_scores(a), ElementsAre(0.0, 1e-200));
   EXPECT_THAT(a.bits, ElementsAre(4, 8));
 }
 
@@ -198,7 +209,7 @@ TEST(KMeansAllocation, AScoreEquidistantFromTwoCentroidsJoinsTheMoreSensitive) {
   int tied = 0;
   for (uint64_t seed = 0; seed < 64; ++seed) {
     const Allocation a = allocate_kmeans(problem, {.seed = seed, .restarts = 1});
-    const std::vector<double>& centroids = kmeans_details(a).centroids;
+    const std::vector<double> centroids = centroid_scores(a);
     if (centroids == std::vector<double>{0.0, 1.0}) {
       EXPECT_THAT(a.bits, ElementsAre(4, 8, 8));
       ++tied;
@@ -208,7 +219,7 @@ TEST(KMeansAllocation, AScoreEquidistantFromTwoCentroidsJoinsTheMoreSensitive) {
     }
   }
   EXPECT_GT(tied, 0);
-  EXPECT_THAT(kmeans_details(allocate_kmeans(problem)).centroids, ElementsAre(0.25, 1.5));
+  EXPECT_THAT(centroid_scores(allocate_kmeans(problem)), ElementsAre(0.25, 1.5));
 }
 
 std::vector<double> random_scores(int n, uint64_t seed) {
@@ -235,10 +246,11 @@ TEST(KMeansAllocation, AnIterationCapStopsLloydAndSaysSo) {
   const AllocationProblem problem = problem_with_scores(random_scores(49, 11));
   int stopped = 0;
   for (uint64_t seed = 0; seed < 10; ++seed) {
-    const KMeansDetails capped =
-        kmeans_details(allocate_kmeans(problem, {.seed = seed, .restarts = 1, .max_iterations = 1}));
+    const Allocation capped_run = allocate_kmeans(problem, {.seed = seed, .restarts = 1, .max_iterations = 1});
+    const KMeansDetails& capped = kmeans_details(capped_run);
     EXPECT_EQ(capped.iterations, 1);
-    EXPECT_TRUE(std::is_sorted(capped.centroids.begin(), capped.centroids.end()));
+    const std::vector<double> centroids = centroid_scores(capped_run);
+    EXPECT_TRUE(std::is_sorted(centroids.begin(), centroids.end()));
     for (int c = 0; c < static_cast<int>(capped.centroids.size()); ++c)
       EXPECT_NE(std::find(capped.cluster.begin(), capped.cluster.end(), c), capped.cluster.end()) << "empty cluster";
     stopped += capped.converged ? 0 : 1;
@@ -253,9 +265,9 @@ TEST(KMeansAllocation, MoreSensitiveUnitsNeverGetFewerBits) {
   for (uint64_t instance = 0; instance < 20; ++instance) {
     const std::vector<double> scores = random_scores(30, 100 + instance);
     const Allocation a = allocate_kmeans(problem_with_scores(scores), {.seed = instance});
-    const KMeansDetails& d = kmeans_details(a);
-    ASSERT_EQ(d.centroids.size(), 4u);
-    EXPECT_TRUE(std::is_sorted(d.centroids.begin(), d.centroids.end()));
+    const std::vector<double> centroids = centroid_scores(a);
+    ASSERT_EQ(centroids.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(centroids.begin(), centroids.end()));
     for (size_t u = 0; u < scores.size(); ++u)
       for (size_t v = 0; v < scores.size(); ++v)
         if (scores[u] < scores[v]) {
@@ -279,6 +291,42 @@ TEST(KMeansAllocation, ScoreWidthIsSelectable) {
   EXPECT_THAT(kmeans_details(a).scores, ElementsAre(1.25, 3.0));
   EXPECT_THROW(allocate_kmeans(problem, {.restarts = 0}), UsageError);
   EXPECT_THROW(allocate_kmeans(problem, {.max_iterations = 0}), UsageError);
+}
+
+// Four groups a decade apart: on raw scores the top decade outweighs the rest (k-means splits it in two
+// and lumps the two lowest decades), on their logs each decade is one cluster (both the optimum, by
+// enumerating every split into four intervals).
+TEST(KMeansAllocation, LogScoresClusterDecadesThatRawScoresLump) {
+  const std::vector<double> scores = {1e-4, 1.2e-4, 1e-3, 1.2e-3, 1e-2, 1.2e-2, 0.1, 0.12, 0.105, 0.115};
+  const AllocationProblem problem = problem_with_scores(scores);
+  const Allocation raw = allocate_kmeans(problem);
+  EXPECT_THAT(raw.bits, ElementsAre(2, 2, 2, 2, 4, 4, 8, 16, 8, 16));
+  const Allocation logs = allocate_kmeans(problem, {.space = ClusterSpace::kLogScore});
+  EXPECT_THAT(logs.bits, ElementsAre(2, 2, 4, 4, 8, 8, 16, 16, 16, 16));
+  EXPECT_EQ(kmeans_details(logs).space, ClusterSpace::kLogScore);
+  EXPECT_NEAR(centroid_scores(logs)[0], (-4 + std::log10(1.2e-4)) / 2, 1e-12);
+  EXPECT_THAT(kmeans_details(logs).scores, ElementsAreArray(scores));  // the scores themselves, for reports
+}
+
+// Two units alike at 2 bits but a hundred times apart at 8: one cluster on the 2-bit score (both at the
+// widest width), two on the profile of every width, the one that stays worse at 8 bits getting it.
+TEST(KMeansAllocation, LogProfilesSeparateUnitsTheScoreWidthCannot) {
+  AllocationProblem problem = problem_with_scores({0.1, 0.1}, {2, 8});
+  problem.units[0].sensitivity[1] = 1e-4;
+  problem.units[1].sensitivity[1] = 1e-2;
+  EXPECT_THAT(allocate_kmeans(problem).bits, ElementsAre(8, 8));
+  const Allocation a = allocate_kmeans(problem, {.space = ClusterSpace::kLogProfile});
+  EXPECT_THAT(a.bits, ElementsAre(2, 8));
+  const KMeansDetails& d = kmeans_details(a);
+  ASSERT_EQ(d.centroids.size(), 2u);
+  EXPECT_THAT(d.centroids[0], ElementsAre(DoubleNear(-1, 1e-12), DoubleNear(-4, 1e-12)));
+  EXPECT_THAT(d.centroids[1], ElementsAre(DoubleNear(-1, 1e-12), DoubleNear(-2, 1e-12)));
+  // A sensitivity of exactly 0 (an fp16 width) is floored before its log.
+  problem.units[0].sensitivity[1] = 0;
+  EXPECT_THAT(kmeans_details(allocate_kmeans(problem, {.space = ClusterSpace::kLogProfile})).centroids[0],
+              ElementsAre(DoubleNear(-1, 1e-12), DoubleNear(std::log10(kLogFloor), 1e-12)));
+  EXPECT_EQ(parse_cluster_space("log_profile"), ClusterSpace::kLogProfile);
+  EXPECT_THROW(parse_cluster_space("profile"), UsageError);
 }
 
 TEST(PercentileAllocation, EqualQuantilesInterpolateLikeNumpy) {
