@@ -36,9 +36,7 @@ void add_compare_command(CLI::App& app) {
                                             "Compressed predictions (squish eval --predictions) instead of --model");
   for (auto* dir : {reference, model})
     for (auto* file : {reference_predictions, model_predictions}) dir->excludes(file);
-  cmd->add_option("--task", q->task,
-                  "sst2 | mrpc | imdb | hellaswag (with predictions files: optional, gives the texts)")
-      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  add_task_option(*cmd, q->task, std::nullopt, "with predictions files optional, gives the texts");
   cmd->add_option("--split", q->split, "dev | test | train (default dev; imdb: test)")
       ->check(one_of({"dev", "test", "train"}));
   cmd->add_option("--data_dir", q->data_dir, "Folder holding glue/, imdb/ and hellaswag/")->capture_default_str();

@@ -110,10 +110,9 @@ void add_sensitivity_command(CLI::App& app) {
                                                     "quantized, per width (SVCCA, PWCCA or CKA)");
   add_model_dir_option(*cmd, s.model_dir, "fp32 HF model directory");
   add_output_dir_option(*cmd, s.output_dir, "Run folder to write: sensitivity.json and sensitivity.log");
-  cmd->add_option("--task", s.task,
-                  "sst2 | mrpc | imdb: a classifier's task, whose examples calibrate; hellaswag: a causal LM's")
-      ->required()
-      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  add_task_option(*cmd, s.task, std::nullopt,
+                  "a classifier's task, whose examples calibrate, or hellaswag for a causal LM")
+      ->required();
   cmd->add_option("--calib_data", s.calib_data,
                   "A causal LM's calibration texts: sst2 | mrpc | imdb (that task's --calib_split) or a text file "
                   "(JSONL {\"text\"} or one text a line); default imdb. HellaSwag items are refused");
@@ -168,9 +167,7 @@ void add_mixed_precision_command(CLI::App& app) {
       "mixed-precision", "Sensitivity, bit allocation, quantization and evaluation in one run folder");
   add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory");
   add_output_dir_option(*cmd, q.output_dir, "Run folder to write (must not exist, or be empty)");
-  cmd->add_option("--task", q.task, "sst2 | mrpc | imdb (classifiers) | hellaswag (causal LMs)")
-      ->required()
-      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  add_task_option(*cmd, q.task, std::nullopt, "a classifier's task, or hellaswag for a causal LM")->required();
   cmd->add_option("--data_dir", q.data_dir, "Folder holding glue/, imdb/ and hellaswag/")->capture_default_str();
   cmd->add_option("--data_file", q.data_file, "hellaswag: the items to score (default: every validation item)");
   cmd->add_option("--calib_data", q.sensitivity.calib_data,

@@ -25,7 +25,7 @@ struct PtqCommandOptions {
 void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptions>& o, const std::string& kind) {
   PtqExperimentRequest& q = o->request;
   add_model_dir_option(cmd, q.model_dir, "fp32 HF model directory");
-  cmd.add_option("--task", q.task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
+  add_task_option(cmd, q.task, TaskKind::kClassification, "")->required();
   cmd.add_option("--split", q.split, "Split to score on (default dev, test for imdb; never train)")
       ->check(one_of({"dev", "test"}));
   cmd.add_option("--data_dir", q.data_dir, "Folder holding glue/ and imdb/")->capture_default_str();

@@ -113,10 +113,9 @@ void add_quantize_command(CLI::App& app) {
       "Quantize a classifier or a causal LM: int8 (dynamic W8A32 or static W8A8), or mixed precision by a --plan");
   add_model_dir_option(*cmd, q.model_dir, "fp32 HF model directory to quantize");
   add_output_dir_option(*cmd, q.output_dir, "New model directory to write (must not exist, or be empty)");
-  cmd->add_option("--task", q.task,
-                  "sst2 | mrpc | imdb: a classifier's task, whose train split calibrates; hellaswag: a causal LM's")
-      ->required()
-      ->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  add_task_option(*cmd, q.task, std::nullopt,
+                  "a classifier's task, whose train split calibrates, or hellaswag for a causal LM")
+      ->required();
   cmd->add_option("--calib_data", q.calib_data,
                   "A causal LM's calibration texts: sst2 | mrpc | imdb (that task's --calib_split) or a text file "
                   "(JSONL {\"text\"} or one text a line); default imdb. HellaSwag items are refused");

@@ -45,7 +45,10 @@ CLI::Validator real_in(double lo, double hi) {
 }
 
 CLI::Validator one_of(std::initializer_list<const char*> words) {
-  std::vector<std::string> list(words.begin(), words.end());
+  return one_of(std::vector<std::string>(words.begin(), words.end()));
+}
+
+CLI::Validator one_of(std::vector<std::string> list) {
   std::string joined;
   for (const auto& w : list) joined += (joined.empty() ? "" : " | ") + w;
   return CLI::Validator(
@@ -61,9 +64,17 @@ CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::st
   return cmd.add_option("--model_dir", dir, what)->required();
 }
 
+CLI::Option* add_task_option(CLI::App& cmd, std::string& task, std::optional<TaskKind> kind, const std::string& note) {
+  // The validator lists the names; the help says what each is.
+  std::string help = note;
+  for (const TaskSpec& t : task_registry())
+    if (!kind || t.kind == *kind)
+      help += (help.empty() ? "" : "; ") + std::string(t.name) + ": " + std::string(t.about);
+  return cmd.add_option("--task", task, help)->check(one_of(task_names(kind)));
+}
+
 void add_data_options(CLI::App& cmd, std::string& task, std::string& split, std::string& data_dir) {
-  cmd.add_option("--task", task, "sst2 | mrpc | imdb (classifiers) | hellaswag (causal LMs)")
-      ->required()->check(one_of({"sst2", "mrpc", "imdb", "hellaswag"}));
+  add_task_option(cmd, task, std::nullopt, "a classifier's task, or hellaswag for a causal LM")->required();
   cmd.add_option("--split", split, "dev | test | train (default dev; imdb: test)")
       ->check(one_of({"dev", "test", "train"}));
   cmd.add_option("--data_dir", data_dir, "Folder holding glue/ and imdb/")->capture_default_str();

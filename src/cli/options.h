@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "eval/tasks.h"
 #include "quant/quantize_model.h"
 
 namespace squish::cli {
@@ -21,6 +23,10 @@ CLI::Validator integer_in(int64_t lo, int64_t hi = INT64_MAX);
 CLI::Validator real_in(double lo, double hi);
 // One of the listed words ("sst2 | mrpc | imdb").
 CLI::Validator one_of(std::initializer_list<const char*> words);
+CLI::Validator one_of(std::vector<std::string> words);
+// --task, checked against eval/tasks.h's registry (every task, or one kind's); its help is `note`, then
+// what each task is.
+CLI::Option* add_task_option(CLI::App& cmd, std::string& task, std::optional<TaskKind> kind, const std::string& note);
 
 CLI::Option* add_model_dir_option(CLI::App& cmd, std::string& dir, const std::string& what);
 // --task, --split, --data_dir.

@@ -26,7 +26,7 @@ void add_trainer_options(CLI::App& cmd, TrainerOptions& o) {
 
 void add_training_data_options(CLI::App& cmd, std::string& task, std::string& data_dir, int& max_length,
                                int64_t& max_train_samples, int64_t& max_eval_samples, std::string& save_dtype) {
-  cmd.add_option("--task", task, "sst2 | mrpc | imdb")->required()->check(one_of({"sst2", "mrpc", "imdb"}));
+  add_task_option(cmd, task, TaskKind::kClassification, "")->required();
   cmd.add_option("--data_dir", data_dir, "Folder holding glue/ and imdb/")->capture_default_str();
   add_max_length_option(cmd, max_length);
   cmd.add_option("--max_train_samples", max_train_samples, "Fine-tune on a seeded subset of this size (0 = all)")

@@ -7,6 +7,7 @@
 #include "eval/batching.h"
 #include "eval/eval_pipeline.h"
 #include "eval/runner.h"
+#include "eval/tasks.h"
 #include "io/datasets/hellaswag.h"
 #include "io/datasets/jsonl.h"
 
@@ -113,7 +114,10 @@ CalibrationSet load_calibration_set(const Tokenizer& tokenizer, const Calibratio
   return make_calibration_set(tokenizer, take_subset(split, request.size, request.seed), request);
 }
 
-bool is_language_modelling_task(const std::string& task) { return task == "hellaswag"; }
+bool is_language_modelling_task(const std::string& task) {
+  const TaskSpec* spec = find_task(task);
+  return spec && spec->kind == TaskKind::kMultipleChoice;
+}
 
 void check_task_fits_model(const std::string& task, const std::string& calib_data, const ModelInfo& info,
                            const std::string& model_dir, const std::string& verb) {

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/human_format.h"
 #include "eval/hellaswag_eval.h"
+#include "eval/tasks.h"
 #include "io/tokenizer/tokenizer.h"
 #include "model/load_model.h"
 
@@ -69,7 +70,11 @@ std::string truncation_warning(int64_t truncated, int64_t examples, int max_leng
                                                         : "");
 }
 
-std::string default_eval_split(const std::string& task) { return parse_task(task) == Task::kImdb ? "test" : "dev"; }
+std::string default_eval_split(const std::string& task) {
+  const TaskSpec* spec = find_task(task);
+  if (!spec) throw UsageError("--task " + task + ": not a task squish scores");
+  return std::string(spec->default_split);
+}
 
 void require_labeled_split(const std::string& task, const std::string& split, const std::string& command) {
   if (split_is_labeled(parse_task(task), parse_split(split))) return;
