@@ -118,7 +118,7 @@ void drop_empty_clusters(std::vector<Point>& centroids, std::vector<int>& cluste
 }
 
 // Renumbers clusters so that their centroids are least sensitive first (in 1-D Lloyd keeps them
-// ascending anyway: nearest-centroid clusters are intervals in centroid order).
+// ascending anyway: nearest-centroid clusters are intervals in centroid order; not so in more).
 void order_clusters(std::vector<Point>& centroids, std::vector<int>& cluster) {
   std::vector<int> order(centroids.size());
   std::iota(order.begin(), order.end(), 0);
@@ -150,12 +150,12 @@ Clustering lloyd(const std::vector<Point>& points, std::vector<Point> centroids,
     }
     for (size_t c = 0; c < centroids.size(); ++c)
       for (size_t d = 0; d < dims; ++d) centroids[c][d] = sum[c][d] / members[c];
+    order_clusters(centroids, cluster);  // so that a tie below goes to the more sensitive centroid
     ++out.iterations;
     std::vector<int> next = nearest_centroids(points, centroids);
     out.converged = next == cluster;
     cluster = std::move(next);
   }
-  order_clusters(centroids, cluster);
   for (size_t i = 0; i < points.size(); ++i) out.inertia += squared_distance(points[i], centroids[cluster[i]]);
   out.centroids = std::move(centroids);
   out.cluster = std::move(cluster);
