@@ -85,8 +85,8 @@ void add_allocation_options(CLI::App& cmd, AllocateRequest& a, const std::string
                                "kmeans, percentile: rank units by their sensitivity at this width (default the lowest)");
   cmd.add_option_function<std::string>(
          "--cluster_on", [&a](const std::string& v) { a.cluster_on = v; },
-         "kmeans: score (the sensitivity at --score_bits, the study's) | log_score | log_profile (every width's, "
-         "jointly)")
+         "kmeans: log_profile (the log of every width's sensitivity, the default) | score (the sensitivity at "
+         "--score_bits, as the study clusters) | log_score")
       ->check(one_of({"score", "log_score", "log_profile"}));
   cmd.add_option_function<int>("--uniform_bits", [&a](int v) { a.uniform_bits = v; },
                                "uniform: every unit at this width");

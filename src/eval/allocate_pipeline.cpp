@@ -34,7 +34,11 @@ Allocation allocate(const AllocateResult& r, const AllocateRequest& q) {
   if (q.method == "kmeans") {
     KMeansOptions o;
     o.score.score_bits = q.score_bits;
-    if (q.cluster_on) o.space = parse_cluster_space(*q.cluster_on);
+    o.space = parse_cluster_space(q.cluster_on.value_or(std::string(kDefaultClusterSpace)));
+    if (o.space == ClusterSpace::kLogProfile && q.score_bits)
+      throw UsageError(
+          "--score_bits picks the one width k-means clusters on; --cluster_on log_profile clusters on "
+          "every width (add --cluster_on score or log_score)");
     o.seed = q.seed;
     return allocate_kmeans(p, o);
   }

@@ -71,7 +71,7 @@ TEST(CliMixedPrecision, RelativeAllocationsMeasureAtTheFinalRepresentation) {
   const auto s = json_file(out + "/sensitivity.json");
   EXPECT_EQ(s["options"]["compare"], "final");
   EXPECT_EQ(s["timing"]["compared_rows"], 160);
-  EXPECT_EQ(json_file(out + "/plan.json")["allocation"]["kmeans"]["cluster_on"], "score");
+  EXPECT_EQ(json_file(out + "/plan.json")["allocation"]["kmeans"]["cluster_on"], "log_profile");
 }
 
 TEST(CliMixedPrecision, StepByStepWithGptqAndEveryAllocation) {
@@ -99,6 +99,10 @@ TEST(CliMixedPrecision, StepByStepWithGptqAndEveryAllocation) {
     EXPECT_EQ(kmeans["cluster_on"], space);
     EXPECT_EQ(kmeans["centroids"][0].size(), space == "log_profile" ? 3u : 1u) << space;  // --bits 2 4 8
   }
+  const RunResult one_width = run_squish("allocate --sensitivity " + sensitivity +
+                                         " --method kmeans --score_bits 4 --output " + quote(dir + "/one_width.json"));
+  EXPECT_EQ(one_width.exit_code, 2);
+  EXPECT_NE(one_width.err.find("--cluster_on log_profile clusters on every width"), std::string::npos) << one_width.err;
   const RunResult stray =
       run_squish("allocate --sensitivity " + sensitivity +
                  " --method budget --target_avg_bits 5 --cluster_on log_score --output " + quote(dir + "/stray.json"));
