@@ -6,6 +6,8 @@
 
 1. `squish mixed-precision` (PWCCA, layer granularity, k-means, round-to-nearest) writes the sensitivity
    of every encoder layer and the word embeddings at 2/4/8/16 bits, the fp32 score and the k-means model;
+   as the table was first made: each layer measured at its own output, k-means on the 2-bit score
+   (`--compare layer --cluster_on score`; bench/allocation_choices.py measures the other choices);
 2. every other variant is `squish allocate` on that same sensitivity.json, `squish quantize --plan`
    (round-to-nearest or GPTQ) and `squish eval` of the saved model read back from disk;
 3. `squish bench --model_dir` times each saved model at batch 1 (median of --runs forwards of one
@@ -82,8 +84,8 @@ def main():
             r["bench"] = bench(model_dir_of(r["variant"]), r["variant"])
         write_table(a, rows, load(os.path.join(mp, "results.json")), earlier["sensitivity_timing"])
         return
-    run([a.squish, "mixed-precision", "--model_dir", a.model_dir, "--output_dir", mp, "--calib_size", str(a.calib_size)]
-        + common + samples)
+    run([a.squish, "mixed-precision", "--model_dir", a.model_dir, "--output_dir", mp, "--calib_size", str(a.calib_size),
+         "--compare", "layer", "--cluster_on", "score"] + common + samples)
     results = load(os.path.join(mp, "results.json"))
     sensitivity = os.path.join(mp, "sensitivity.json")
 
