@@ -240,5 +240,27 @@ TEST(StructureScores, FirstOrderRejectsBuffersAndScoresOfAnotherShape) {
   EXPECT_THROW(add_first_order_scores(wrong, p, p.values), ShapeError);
 }
 
+// The flat form processes exchange: heads of every layer, then neurons; adding it back in place
+// restores the per-layer scores, and a count for another model is refused before anything is added.
+TEST(StructureScores, FlatScoresRoundTripAndRefuseAnotherModelsCount) {
+  const BertConfig c = pruned_tiny_config();
+  StructureScores scores = zero_scores(c);
+  double next = 1;
+  for (auto* part : {&scores.heads, &scores.neurons})
+    for (std::vector<double>& layer : *part)
+      for (double& v : layer) v = next++;
+  const std::vector<double> flat = flat_scores(scores);
+  ASSERT_EQ(flat.size(), static_cast<size_t>(next - 1));
+  EXPECT_EQ(flat.front(), 1.0);
+  EXPECT_EQ(flat[scores.heads[0].size()], scores.heads.size() > 1 ? scores.heads[1][0] : scores.neurons[0][0]);
+  StructureScores twice = scores;
+  add_flat_scores(twice, flat);
+  for (size_t l = 0; l < scores.neurons.size(); ++l)
+    for (size_t j = 0; j < scores.neurons[l].size(); ++j) EXPECT_EQ(twice.neurons[l][j], 2 * scores.neurons[l][j]);
+  StructureScores untouched = scores;
+  EXPECT_THROW(add_flat_scores(untouched, std::vector<double>(flat.size() - 1, 1.0)), ShapeError);
+  EXPECT_EQ(flat_scores(untouched), flat);
+}
+
 }  // namespace
 }  // namespace squish
