@@ -173,11 +173,11 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
   double rounding_seconds = 0;
   // Calibration batches dealt round robin to the ranks of a distributed run; each layer's Hessians are
   // merged before GPTQ rounds it, so every rank rounds the same layer the same way.
-  std::vector<TokenBatch> batches_here;
+  std::vector<TokenBatch> my_batches;
   for (size_t u = 0; u < calib_batches.size(); ++u)
-    if (runs_here(static_cast<int64_t>(u))) batches_here.push_back(calib_batches[u]);
+    if (runs_here(static_cast<int64_t>(u))) my_batches.push_back(calib_batches[u]);
   observe_layers_in_order(
-      model, batches_here, grouped,
+      model, my_batches, grouped,
       [&](const Linear& l, const float* x, int64_t rows) {
         hessians.try_emplace(l.name, l.in_features()).first->second.add(x, rows);
       },
