@@ -7,7 +7,7 @@ budget method at 8x, scored on the full evaluation split from squish's CLI alone
 
 1. `squish sensitivity` (PWCCA, layer granularity, 2/4/8/16 bits, calibration on train) twice: at each layer's
    own output (--compare layer) and at the last layer's [CLS] rows (--compare final); a run folder already in
-   <work>/sens-<compare> is reused;
+   <work>/sens-<compare> is reused, and so is the fp32 model's <work>/eval-fp32.json;
 2. per sensitivity: `squish allocate --allocation kmeans --cluster_on score|log_score|log_profile`, `percentile`,
    and `budget --target_compression 8`; each plan through `squish quantize --plan` (budget also with
    --rounding gptq, 500 calibration examples) and `squish eval` of the saved model;
@@ -91,9 +91,10 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     common = ["--task", a.task, "--data_dir", a.data_dir, "--max_length", str(a.max_length)]
 
-    def evaluate(model_dir, name):
+    def evaluate(model_dir, name, reuse=False):
         out = os.path.join(a.work, f"eval-{name}.json")
-        run([a.squish, "eval", "--model_dir", model_dir, "--output", out] + common, stdout=subprocess.DEVNULL)
+        if not (reuse and os.path.exists(out)):
+            run([a.squish, "eval", "--model_dir", model_dir, "--output", out] + common, stdout=subprocess.DEVNULL)
         e = load(out)
         return {"metric": e["task_metric"]["value"], "compression": e["model"]["compression_vs_fp32"],
                 "file_bytes": e["model"]["weights_file_bytes"]}
@@ -109,7 +110,7 @@ def main():
         row["plan"] = short_plan(load(plan))
         return row
 
-    fp32 = evaluate(a.model_dir, "fp32")
+    fp32 = evaluate(a.model_dir, "fp32", reuse=True)
     rows = []
     for compare in a.compare:
         sens = os.path.join(a.work, f"sens-{compare}")
