@@ -9,7 +9,7 @@
 //   gemm_lowbit/... PackedLowBitWeights (RTN, group 64, 4 and 2 bits) + gemm_lowbit, and
 //   gemm_f16/...    PackedF16Weights + gemm_f16, at the same shapes and M = 1, 128, 4096 (GFLOP of
 //                   the fp32 product they stand in for, so rates compare directly with gemm/...)
-//   gather/...      PackedLowBitWeights::add_row / PackedF16Weights::add_row over 128 random rows of
+//   gather/...      PackedLowBitWeights::add_row / add_f16_row over 128 random rows of
 //                   a BERT-base vocabulary table (30522 × 768), the embedding gather
 //   observer/...    a histogram observer's range() search (percentile, mse, entropy) on 2048 bins per side
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
@@ -209,11 +209,9 @@ void bm_gather(benchmark::State& state, int bits) {
   AlignedVector<float> out(static_cast<size_t>(tokens * hidden), 0.0f);
   std::vector<uint16_t> halves;
   std::unique_ptr<PackedLowBitWeights> lowbit;
-  std::unique_ptr<PackedF16Weights> f16;
   if (bits == 16) {
     halves.resize(table.size());
     for (size_t i = 0; i < table.size(); ++i) halves[i] = float_to_half(table[i]);
-    f16 = std::make_unique<PackedF16Weights>(PackedF16Weights::pack(halves.data(), vocab, hidden));
   } else {
     lowbit = std::make_unique<PackedLowBitWeights>(
         PackedLowBitWeights::pack(quantize_groups_rtn(table.data(), vocab, hidden, bits, 64)));
@@ -221,7 +219,8 @@ void bm_gather(benchmark::State& state, int bits) {
   for (auto _ : state) {
     for (int64_t t = 0; t < tokens; ++t) {
       float* row = out.data() + t * hidden;
-      if (f16) f16->add_row(ids[static_cast<size_t>(t)], row);
+      if (!lowbit)
+        add_f16_row(row, halves.data() + ids[static_cast<size_t>(t)] * hidden, hidden);
       else lowbit->add_row(ids[static_cast<size_t>(t)], row);
     }
     benchmark::ClobberMemory();

@@ -158,7 +158,9 @@ void batched_gemm(float* c, const int64_t c_strides[3], const StridedMatrix& a, 
 void grouped_gemm(float* c, const int64_t c_strides[4], const float* a, const int64_t a_strides[4], const float* b,
                   const int64_t b_strides[3], int64_t groups, int64_t group_size, int64_t m, int64_t n, int64_t k) {
   using Key = std::array<int64_t, 16>;
-  static PrimitiveCache<Key> primitives(16);
+  // Causal attention uses a few key counts per length (kernels/causal_attention.cpp), two
+  // products each.
+  static PrimitiveCache<Key> primitives(64);
   const Key key = {groups,
                    group_size,
                    m,

@@ -2,12 +2,13 @@
 // its compressed form (no fp32 copy): 2/4-bit groups (kernels/lowbit_scheme.h) or fp16.
 //
 // Low-bit groups run W4A8-style: each row of x is quantized on the fly to symmetric s8 (one scale
-// per row, max|x| / 127; a row below 127 / FLT_MAX counts as zero), the integer products of a group are exact int32 dot products (u8 weight
-// codes × s8 activations: vpdpbusd with AVX-512 VNNI, vpmaddubsw on AVX2, where codes ≤ 15 cannot
+// per row, max|x| / 127; a row below 127 / FLT_MAX counts as zero), the integer products of a group are exact int32 dot
+// products (u8 weight codes × s8 activations: vpdpbusd with AVX-512 VNNI, vpmaddubsw on AVX2, where codes ≤ 15 cannot
 // saturate), and each group is finished in fp32:
 //   y[m, n] = xs[m] · Σ_g ( scale[n, g] · Σ_{k∈g} code[n, k] · xq[m, k]  +  minimum[n, g] · Σ_{k∈g} xq[m, k] )
-// fp16 weights are widened to fp32 in registers inside the multiply (dot products along K, fp32
-// accumulation); gemm_f16 needs no workspace (its size is 0 and the pointer may be null).
+// fp16 weights are widened to fp32 in registers inside the multiply (outer products over panels of
+// 32 columns, each output one fp32 FMA chain along K in order, so every ISA gives the same bits);
+// gemm_f16 needs no workspace (its size is 0 and the pointer may be null).
 // Packed layouts: kernels/lowbit_kernels.h. Work is split by rows and column tiles, never along a
 // dot product, so results are bit-identical across thread counts.
 // Scalar reference twins: kernels/reference/reference_ops.h.
@@ -60,7 +61,8 @@ bool lowbit_isa_available(Isa isa);
 void gemm_lowbit_on(Isa isa, float* y, const float* x, const PackedLowBitWeights& w, const float* bias, int64_t m,
                     Epilogue epilogue, void* workspace);
 
-// W[N,K] as fp16. Immutable; shareable across threads.
+// W[N,K] as fp16, in the kernel's panels (kernels/lowbit_kernels.h). Immutable; shareable across
+// threads.
 class PackedF16Weights {
  public:
   static PackedF16Weights pack(const uint16_t* halves, int64_t n, int64_t k);
@@ -69,7 +71,6 @@ class PackedF16Weights {
   int64_t bytes() const;
   // The fp16 bit patterns [N, K], exactly.
   std::vector<uint16_t> unpack() const;
-  void add_row(int64_t r, float* out) const;
   struct Impl;
 
  private:
@@ -77,6 +78,9 @@ class PackedF16Weights {
   friend void gemm_f16(float*, const float*, const PackedF16Weights&, const float*, int64_t, Epilogue, void*);
   friend void gemm_f16_on(Isa, float*, const float*, const PackedF16Weights&, const float*, int64_t, Epilogue, void*);
 };
+
+// out[0, k) += halves[0, k) widened (a row of an fp16 embedding table, gathered).
+void add_f16_row(float* out, const uint16_t* halves, int64_t k);
 
 int64_t gemm_f16_workspace_bytes(const PackedF16Weights& w, int64_t m);
 void gemm_f16(float* y, const float* x, const PackedF16Weights& w, const float* bias, int64_t m, Epilogue epilogue,

@@ -12,7 +12,11 @@
 // per weight plus the padding to 16 columns (4-bit g64: 0.5625 bytes, 2-bit g64: 0.3125).
 // Reconstruction: w[n, k] = scale[n, g] · code[n, k] + minimum[n, g] (kernels/lowbit_scheme.h).
 //
-// fp16 layout: W[N, K] row-major halves, unchanged (the f16 kernel reads rows as dot products).
+// fp16 layout: columns in panels of kF16PanelColumns = 32, padded with zero columns; a panel is K
+// rows of 32 halves (64 bytes), panel[p · 32 + j] = W[c0 + j, p]. The kernel broadcasts x[r, p]
+// against a panel row widened to fp32 (outer products, as oneDNN's fp32 brgemm does), so every
+// output keeps its sum in a register lane: no horizontal reductions and one conversion per 16
+// weights for a whole block of rows.
 #pragma once
 
 #include <cmath>
@@ -64,10 +68,14 @@ struct LowBitKernels {
   void (*tile)(const TileArgs& a);
 };
 
-// fp16: y[r, c] (+)= Σ_k x[r, k] · w[c, k] + bias[c] for r < rows, c < cols; w rows are k apart.
+inline constexpr int64_t kF16PanelColumns = 32;
+
+// fp16, consecutive panels (k · 32 halves each): y[r, j] (+)= Σ_p x[r, p] · W[j, p] + bias[j] for
+// r < rows, j < cols; x rows are k apart; each sum runs over p in order, one fp32 FMA a term, then
+// the bias, then y.
 struct F16Kernels {
-  void (*block)(float* y, int64_t ldy, const float* x, const uint16_t* w, const float* bias, int64_t rows,
-                int64_t cols, int64_t k, bool accumulate);
+  void (*panels)(float* y, int64_t ldy, const float* x, const uint16_t* panels, const float* bias, int64_t rows,
+                 int64_t cols, int64_t k, bool accumulate);
   // out[0, k) += the widened halves (an embedding gather's row).
   void (*add_row)(float* out, const uint16_t* halves, int64_t k);
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "core/threads.h"
 #include "kernels/causal_attention.h"
 #include "kernels/reference/reference_ops.h"
 #include "kernels/rotary.h"
@@ -43,6 +44,25 @@ TEST(CausalAttention, MatchesReferenceWithGroupedQueriesAndPadding) {
   expect_matches_reference({2, 7, 4, 4, 8}, {7, 3}, {});        // one KV head per query head
   expect_matches_reference({3, 13, 9, 3, 16}, {13, 1, 9}, {});  // SmolLM2's ratio
   expect_matches_reference({1, 33, 8, 2, 64}, {33}, {});
+  // Query blocks whose key prefixes stop at 128 and 256 of 300 keys, a length inside a block.
+  expect_matches_reference({3, 300, 6, 2, 16}, {300, 161, 1}, {});
+}
+
+// Every block runs whole on one thread: the same bits at one and at two threads.
+TEST(CausalAttention, IdenticalAtOneAndTwoThreads) {
+  const CausalAttentionShape s{2, 200, 6, 2, 16};
+  const std::vector<int32_t> lengths = {200, 77};
+  const auto qkv = random_vector(static_cast<size_t>(s.batch * s.tokens * s.row_width()), 5);
+  std::vector<std::vector<float>> ctx;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::vector<float> out(static_cast<size_t>(s.batch * s.tokens * s.query_width()), 0.0f);
+    AlignedVector<float> workspace(static_cast<size_t>(causal_attention_workspace_floats(s)));
+    causal_attention(out.data(), workspace.data(), qkv.data(), lengths.data(), nullptr, s);
+    ctx.push_back(out);
+  }
+  set_num_threads(0);
+  EXPECT_EQ(ctx[0], ctx[1]);
 }
 
 TEST(CausalAttention, BranchesSeeThePrefixAndThemselvesOnly) {

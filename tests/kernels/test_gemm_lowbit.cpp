@@ -286,7 +286,7 @@ std::vector<uint16_t> random_halves(size_t count, uint64_t seed, float stddev) {
 }
 
 TEST(F16Weights, UnpackAndAddRowAreExact) {
-  const int64_t n = 33, k = 100;
+  const int64_t n = 33, k = 100;  // a full panel of 32 columns and one of a single column
   const auto halves = random_halves(static_cast<size_t>(n * k), 59, 0.5f);
   const PackedF16Weights packed = PackedF16Weights::pack(halves.data(), n, k);
   EXPECT_EQ(packed.n(), n);
@@ -295,15 +295,15 @@ TEST(F16Weights, UnpackAndAddRowAreExact) {
   EXPECT_EQ(packed.unpack(), halves);
   auto out = random_vector(static_cast<size_t>(k), 61);
   const auto before = out;
-  packed.add_row(32, out.data());
+  add_f16_row(out.data(), halves.data() + 32 * k, k);
   for (int64_t i = 0; i < k; ++i) ASSERT_EQ(out[i], before[i] + half_to_float(halves[32 * k + i])) << i;
 }
 
-// fp32 accumulation along K (lanes, then a reduction, then the bias): at most K + 2 roundings of
-// 2^-24 of Σ_k |x · w| + |b| + |y|.
+// fp32 accumulation along K (one FMA chain, then the bias, then y): at most K + 2 roundings of
+// 2^-24 of Σ_k |x · w| + |b| + |y|; bit-identical across ISAs.
 TEST(F16Gemm, EveryIsaMatchesTheReferenceTwin) {
   for (int64_t m : {1, 3, 17, 130})
-    for (int64_t n : {1, 15, 33, 100})
+    for (int64_t n : {1, 15, 33, 100, 290})  // 290: several 4-panel items and a part
       for (int64_t k : {64, 100, 192}) {
         const auto halves = random_halves(static_cast<size_t>(n * k), 67 + n * k, 0.05f);
         const PackedF16Weights packed = PackedF16Weights::pack(halves.data(), n, k);
@@ -322,9 +322,15 @@ TEST(F16Gemm, EveryIsaMatchesTheReferenceTwin) {
             const float* b = with_bias ? bias.data() : nullptr;
             auto ref = y0;
             reference::gemm_f16(ref.data(), x.data(), halves.data(), b, m, n, k, e);
+            std::vector<float> first_isa;
             for (Isa isa : f16_isas()) {
               auto y = y0;
               gemm_f16_on(isa, y.data(), x.data(), packed, b, m, e, nullptr);
+              // One FMA chain along K per output on every ISA: the same bits.
+              if (first_isa.empty())
+                first_isa = y;
+              else
+                ASSERT_EQ(y, first_isa) << isa_name(isa) << " m=" << m << " n=" << n << " k=" << k;
               for (int64_t i = 0; i < m * n; ++i)
                 ASSERT_NEAR(y[i], ref[i],
                             activation_tolerance(e, static_cast<double>(k + 2) * kFloatUlp * magnitude[i], ref[i]))

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "core/threads.h"
 #include "kernels/attention.h"
 #include "kernels/reference/reference_ops.h"
 #include "kernels/vector_ops.h"
@@ -212,6 +213,32 @@ TEST(Attention, FirstQueryOnlyEqualsTheFirstRowOfTheFullResult) {
   attention(first.data(), scores.data(), qkv.data(), lengths.data(), shape, 1);
   for (int64_t b = 0; b < 2; ++b)
     for (int64_t i = 0; i < H; ++i) ASSERT_NEAR(first[b * H + i], full[b * 6 * H + i], 1e-6);
+}
+
+// Odd lengths (a full sequence, one of 33, one of 1) against the twin, and the same bits at one and
+// at two threads.
+TEST(Attention, OddLengthsMatchTheReferenceAtOneAndTwoThreads) {
+  const AttentionShape shape{3, 77, 3, 32};
+  const int64_t H = shape.hidden();
+  const auto qkv = random_vector(shape.batch * shape.tokens * 3 * H, 14, -1.0f, 1.0f);
+  const std::vector<int32_t> lengths = {77, 33, 1};
+  std::vector<float> ref(shape.batch * shape.tokens * H);
+  reference::attention(ref.data(), qkv.data(), lengths.data(), shape);
+  std::vector<std::vector<float>> ctx;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::vector<float> out(ref.size()), scores(attention_workspace_floats(shape, shape.tokens));
+    attention(out.data(), scores.data(), qkv.data(), lengths.data(), shape, shape.tokens);
+    ctx.push_back(out);
+  }
+  set_num_threads(0);
+  for (int64_t b = 0; b < shape.batch; ++b)
+    for (int64_t t = 0; t < lengths[b]; ++t)
+      for (int64_t i = 0; i < H; ++i) {
+        const size_t at = (b * shape.tokens + t) * H + i;
+        ASSERT_NEAR(ctx[0][at], ref[at], 2e-6) << "b=" << b << " t=" << t << " i=" << i;
+        ASSERT_EQ(ctx[0][at], ctx[1][at]) << "b=" << b << " t=" << t << " i=" << i;
+      }
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ EmbeddingTable EmbeddingTable::halves(const std::vector<uint16_t>& h, int64_t ro
   t.rows_ = rows;
   t.cols_ = cols;
   t.format_ = "f16";
-  t.f16_ = std::make_shared<PackedF16Weights>(PackedF16Weights::pack(h.data(), rows, cols));
+  t.halves_ = std::make_shared<const std::vector<uint16_t>>(h);
   return t;
 }
 
@@ -96,14 +96,14 @@ EmbeddingTable EmbeddingTable::read(std::string_view format, const std::string& 
 
 int64_t EmbeddingTable::bytes() const {
   if (groups_) return groups_->bytes();
-  if (f16_) return f16_->bytes();
+  if (halves_) return static_cast<int64_t>(halves_->size() * sizeof(uint16_t));
   if (!q_.empty()) return numel() + rows_ * static_cast<int64_t>(sizeof(float));
   return numel() * static_cast<int64_t>(sizeof(float));
 }
 
 void EmbeddingTable::add_row(int64_t r, float* out) const {
   if (groups_) return groups_->add_row(r, out);
-  if (f16_) return f16_->add_row(r, out);
+  if (halves_) return add_f16_row(out, halves_->data() + r * cols_, cols_);
   if (!q_.empty()) {
     const int8_t* row = q_.data() + r * cols_;
     const float scale = scales_[static_cast<size_t>(r)];
@@ -128,7 +128,7 @@ std::vector<TensorToWrite> EmbeddingTable::stored(const std::string& name) const
   if (!q_.empty())
     return {array_to_write(name + ".weight", DType::kI8, {rows_, cols_}, q_.data()),
             array_to_write(name + ".weight_scale", DType::kF32, {rows_}, scales_.data())};
-  out = groups_ ? stored_groups(groups_->unpack(), 0, rows_) : stored_f16(f16_->unpack(), cols_, 0, rows_);
+  out = groups_ ? stored_groups(groups_->unpack(), 0, rows_) : stored_f16(*halves_, cols_, 0, rows_);
   for (TensorToWrite& t : out) t.name = name + t.name;
   return out;
 }

@@ -57,7 +57,7 @@ class EmbeddingTable {
   Tensor values_;               // f32
   std::vector<int8_t> q_;       // int8-rows
   std::vector<float> scales_;   // int8-rows, per row
-  std::shared_ptr<const PackedF16Weights> f16_;
+  std::shared_ptr<const std::vector<uint16_t>> halves_;  // f16, [rows, cols] row-major
   std::shared_ptr<const PackedLowBitWeights> groups_;
   struct Projection {
     std::once_flag once;
