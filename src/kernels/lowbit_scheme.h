@@ -46,27 +46,9 @@ uint8_t group_code(float w, GroupParams p, int bits);
 // Whether `bits` is a group width squish stores and runs: 2, 3 or 4.
 inline bool is_group_bits(int bits) { return bits >= 2 && bits <= 4; }
 
-// How a group's grid is placed. kMinMax covers the group's range (GPTQ's and AWQ's round-to-nearest
-// baseline, and the grid GPTQ updates against). kMseSearch clips it: candidate ranges down to half
-// the group's, clipping its top, its bottom or both, each also refitted by least squares to the
-// codes it gives; the one with the smallest squared error after fp16 rounding is kept (min/max is
-// among the candidates, so it is never worse).
-// At 2 bits a group of 64 spends most of its 4 levels on a few outliers under min/max; for a table
-// no calibration data reaches (the word embeddings) this search is the only error it can lower.
-enum class GroupRange { kMinMax, kMseSearch };
-
-// kMseSearch's parameters of one group (see GroupRange).
-GroupParams group_params_mse(const float* w, int64_t count, int bits);
-
-// Round-to-nearest quantization of W[n, k] (row-major) on each group's grid placed by `range`.
-// ShapeError unless bits ∈ {2, 3, 4} and group_size > 0 divides k.
-GroupQuantized quantize_groups_rtn(const float* w, int64_t n, int64_t k, int bits, int64_t group_size,
-                                   GroupRange range = GroupRange::kMinMax);
-// Scales each row's group parameters by one factor (codes unchanged, parameters rounded to fp16
-// again) so that the dequantized row has the norm of W's row. Clipped grids shrink rows (by about 5%
-// at 2 bits, where min/max grids inflate them by 10%); a row that feeds a LayerNorm beside other
-// tables, or scores tokens as a tied LM head, is read relative to their scale.
-void match_row_norms(GroupQuantized& q, const float* w);
+// Round-to-nearest quantization of W[n, k] (row-major). ShapeError unless bits ∈ {2, 3, 4} and
+// group_size > 0 divides k.
+GroupQuantized quantize_groups_rtn(const float* w, int64_t n, int64_t k, int bits, int64_t group_size);
 // W[n, k] back in fp32: scale · code + minimum.
 void dequantize_groups(const GroupQuantized& q, float* w);
 

@@ -39,15 +39,8 @@ EmbeddingTable EmbeddingTable::quantized(const Tensor& values, std::string_view 
   } else if (format == "f16") {
     return halves(round_to_f16(values), t.rows_, t.cols_);
   } else {
-    // No calibration input reaches a table, so GPTQ and AWQ have nothing to work with: the groups'
-    // ranges are searched instead, and each row keeps its norm (kernels/lowbit_scheme.h). On IMDB,
-    // int2-g64 embeddings alone lose 0.45 points this way, 0.55 with min/max and 0.78 with the
-    // search alone (docs/allocation.md).
     const GroupFormat f = *parse_group_format(format);
-    GroupQuantized q =
-        quantize_groups_rtn(values.data(), t.rows_, t.cols_, f.bits, f.group_size, GroupRange::kMseSearch);
-    match_row_norms(q, values.data());
-    return groups(q);
+    return groups(quantize_groups_rtn(values.data(), t.rows_, t.cols_, f.bits, f.group_size));
   }
   return t;
 }

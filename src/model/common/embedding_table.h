@@ -24,8 +24,7 @@ class EmbeddingTable {
   EmbeddingTable() = default;
   static EmbeddingTable dense(Tensor values);
   // `values` in `format` (check_embedding_format's names), by round-to-nearest. For int8-rows
-  // each row's scale is max|row| / 127; group formats place each group's grid by
-  // GroupRange::kMseSearch.
+  // each row's scale is max|row| / 127.
   static EmbeddingTable quantized(const Tensor& values, std::string_view format);
   // A group format's table from already chosen codes (GPTQ or a reader).
   static EmbeddingTable groups(const GroupQuantized& q);
