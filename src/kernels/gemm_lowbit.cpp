@@ -1,5 +1,5 @@
 // PackedLowBitWeights and gemm_lowbit: packing into the tile layout of lowbit_kernels.h, the
-// run-time choice of kernel, and the work split (row blocks × 16-column tiles).
+// run-time choice of kernel, and the work split (row blocks × pairs of 16-column tiles).
 #include "kernels/gemm_lowbit.h"
 
 #include <algorithm>
@@ -214,24 +214,29 @@ void gemm_lowbit_on(Isa isa, float* y, const float* x, const PackedLowBitWeights
                                    reinterpret_cast<float*>(base + round_up_64(m * k) + round_up_64(m * groups * 4))};
   kernels.quantize_rows(rows, x, m, k, p.group_size);
   const int64_t tiles = p.tiles(), row_blocks = (m + lowbit::kRowBlock - 1) / lowbit::kRowBlock;
+  const int64_t items_per_row_block = (tiles + lowbit::kTilesPerItem - 1) / lowbit::kTilesPerItem;
+  constexpr int64_t kItemColumns = lowbit::kTilesPerItem * lowbit::kTileColumns;
   // An OpenMP loop rather than parallel_for: nothing in it throws, and parallel_for's chunks of 64
   // would leave a one-row GEMM (48 tiles at N = 768) on a single thread.
-#pragma omp parallel for schedule(static) if (tiles * row_blocks > 1)
-  for (int64_t item = 0; item < tiles * row_blocks; ++item) {
-    const int64_t r0 = item / tiles * lowbit::kRowBlock, c0 = item % tiles * lowbit::kTileColumns;
+#pragma omp parallel for schedule(static) if (items_per_row_block * row_blocks > 1)
+  for (int64_t item = 0; item < items_per_row_block * row_blocks; ++item) {
+    const int64_t r0 = item / items_per_row_block * lowbit::kRowBlock;
+    const int64_t first_tile = item % items_per_row_block * lowbit::kTilesPerItem,
+                  c0 = first_tile * lowbit::kTileColumns;
     const lowbit::TileArgs a{y + r0 * n + c0,
                              n,
-                             p.block(item % tiles, 0),
+                             p.block(first_tile, 0),
                              rows.codes + r0 * k,
                              rows.group_sums + r0 * groups,
                              rows.scales + r0,
                              bias ? bias + c0 : nullptr,
                              std::min(lowbit::kRowBlock, m - r0),
-                             std::min(lowbit::kTileColumns, n - c0),
+                             std::min(kItemColumns, n - c0),
                              k,
                              p.group_size,
                              p.layout_bits,
-                             epilogue == Epilogue::kAccumulate};
+                             epilogue == Epilogue::kAccumulate,
+                             groups * p.block_bytes()};
     kernels.tile(a);
   }
   apply_activation(y, m * n, epilogue);

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -108,9 +109,18 @@ void prefetch_outputs(const TileArgs& a, int64_t r0) {
 #endif
 
 #if defined(__AVX512VNNI__)
-constexpr int kMaxRows = 8;
+// 6 rows × 2 tiles: 12 int32 group sums and 12 fp32 totals, the two tiles' codes, their unpacked
+// quads and a broadcast in the 32 registers.
+constexpr int kMaxRows = 6;
 
-template <int R, int BITS>
+// Quad s of a code vector (BITS bits a code, 8 / BITS quads to a byte), one code a byte.
+template <int BITS>
+inline __m512i quad_codes(__m512i packed, int s, __m512i mask) {
+  return _mm512_and_si512(s == 0 ? packed : _mm512_srli_epi16(packed, static_cast<unsigned>(s * BITS)), mask);
+}
+
+// R rows × C consecutive tiles: every broadcast activation quad feeds C vpdpbusd.
+template <int R, int BITS, int C>
 void tile_rows(const TileArgs& a, int64_t r0) {
   constexpr int kQuadsPerVector = 8 / BITS;
   const int64_t groups = a.k / a.group_size, code_bytes = group_code_bytes(BITS, a.group_size);
@@ -118,51 +128,64 @@ void tile_rows(const TileArgs& a, int64_t r0) {
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(max_code(BITS)));
   const int8_t* xq = a.xq + r0 * a.k;
   prefetch_outputs<R>(a, r0);
-  __m512 total[R];
+  __m512 total[R][C];
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) total[r] = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) total[r][c] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    const uint8_t* block = a.blocks + g * block_bytes;
+    const uint8_t* block[C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) block[c] = a.blocks + c * a.tile_bytes + g * block_bytes;
     const int8_t* xg = xq + g * a.group_size;
-    __m512i dots[R];
+    __m512i dots[R][C];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) dots[r] = _mm512_setzero_si512();
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) dots[r][c] = _mm512_setzero_si512();
     for (int64_t v = 0; v < code_bytes / 64; ++v) {
-      const __m512i packed = _mm512_load_si512(block + 64 * v);
-      __m512i w[kQuadsPerVector];
-      w[0] = _mm512_and_si512(packed, mask);
-      if constexpr (BITS == 4) {
-        w[1] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), mask);
-      } else {
-        w[1] = _mm512_and_si512(_mm512_srli_epi16(packed, 2), mask);
-        w[2] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), mask);
-        w[3] = _mm512_and_si512(_mm512_srli_epi16(packed, 6), mask);
-      }
+      __m512i packed[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) packed[c] = _mm512_load_si512(block[c] + 64 * v);
 #pragma GCC unroll 16
       for (int s = 0; s < kQuadsPerVector; ++s) {
+        __m512i w[C];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) w[c] = quad_codes<BITS>(packed[c], s, mask);
         const int8_t* xk = xg + (v * kQuadsPerVector + s) * 4;
 #pragma GCC unroll 16
-        for (int r = 0; r < R; ++r)
-          dots[r] = _mm512_dpbusd_epi32(dots[r], w[s], _mm512_set1_epi32(load_quad(xk + r * a.k)));
+        for (int r = 0; r < R; ++r) {
+          const __m512i x4 = _mm512_set1_epi32(load_quad(xk + r * a.k));
+#pragma GCC unroll 4
+          for (int c = 0; c < C; ++c) dots[r][c] = _mm512_dpbusd_epi32(dots[r][c], w[c], x4);
+        }
       }
     }
-    const __m512 scales = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + code_bytes)));
-    const __m512 minimums = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + code_bytes + 32)));
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const __m512 scales = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(block[c] + code_bytes)));
+      const __m512 minimums =
+          _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(block[c] + code_bytes + 32)));
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r]), scales, total[r]);
-      const float sum = static_cast<float>(a.group_sums[(r0 + r) * groups + g]);
-      total[r] = _mm512_fmadd_ps(minimums, _mm512_set1_ps(sum), total[r]);
+      for (int r = 0; r < R; ++r) {
+        total[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][c]), scales, total[r][c]);
+        const float sum = static_cast<float>(a.group_sums[(r0 + r) * groups + g]);
+        total[r][c] = _mm512_fmadd_ps(minimums, _mm512_set1_ps(sum), total[r][c]);
+      }
     }
   }
-  const __mmask16 keep = static_cast<__mmask16>((1u << a.cols) - 1u);
-  const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(keep, a.bias) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) {
+    const int64_t cols = std::min<int64_t>(kTileColumns, a.cols - c * kTileColumns);
+    const __mmask16 keep = static_cast<__mmask16>((1u << cols) - 1u);
+    const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(keep, a.bias + c * kTileColumns) : _mm512_setzero_ps();
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
-    float* y = a.y + (r0 + r) * a.ldy;
-    __m512 out = _mm512_fmadd_ps(total[r], _mm512_set1_ps(a.row_scales[r0 + r]), bias);
-    if (a.accumulate) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(keep, y));
-    _mm512_mask_storeu_ps(y, keep, out);
+    for (int r = 0; r < R; ++r) {
+      float* y = a.y + (r0 + r) * a.ldy + c * kTileColumns;
+      __m512 out = _mm512_fmadd_ps(total[r][c], _mm512_set1_ps(a.row_scales[r0 + r]), bias);
+      if (a.accumulate) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(keep, y));
+      _mm512_mask_storeu_ps(y, keep, out);
+    }
   }
 }
 
@@ -275,6 +298,29 @@ void tile_rows(const TileArgs& a, int64_t r0) {
 }
 #endif
 
+#if defined(__AVX512VNNI__)
+template <int BITS, int C>
+void tile_all_rows(const TileArgs& a) {
+  int64_t r0 = 0;
+  for (; r0 + kMaxRows <= a.rows; r0 += kMaxRows) tile_rows<kMaxRows, BITS, C>(a, r0);
+  switch (a.rows - r0) {
+    case 1: tile_rows<1, BITS, C>(a, r0); break;
+    case 2: tile_rows<2, BITS, C>(a, r0); break;
+    case 3: tile_rows<3, BITS, C>(a, r0); break;
+    case 4: tile_rows<4, BITS, C>(a, r0); break;
+    case 5: tile_rows<5, BITS, C>(a, r0); break;
+    default: break;
+  }
+}
+
+void tile(const TileArgs& a) {
+  const bool both = a.cols > kTileColumns;
+  if (a.bits == 4)
+    both ? tile_all_rows<4, 2>(a) : tile_all_rows<4, 1>(a);
+  else
+    both ? tile_all_rows<2, 2>(a) : tile_all_rows<2, 1>(a);
+}
+#else
 template <int BITS>
 void tile_all_rows(const TileArgs& a) {
   int64_t r0 = 0;
@@ -283,20 +329,25 @@ void tile_all_rows(const TileArgs& a) {
     case 1: tile_rows<1, BITS>(a, r0); break;
     case 2: tile_rows<2, BITS>(a, r0); break;
     case 3: tile_rows<3, BITS>(a, r0); break;
-#if defined(__AVX512VNNI__)
-    case 4: tile_rows<4, BITS>(a, r0); break;
-    case 5: tile_rows<5, BITS>(a, r0); break;
-    case 6: tile_rows<6, BITS>(a, r0); break;
-    case 7: tile_rows<7, BITS>(a, r0); break;
-#endif
     default: break;
   }
 }
 
+// The item's tiles one at a time.
 void tile(const TileArgs& a) {
-  if (a.bits == 4) tile_all_rows<4>(a);
-  else tile_all_rows<2>(a);
+  for (int64_t t = 0; t * kTileColumns < a.cols; ++t) {
+    TileArgs one = a;
+    one.y += t * kTileColumns;
+    one.blocks += t * a.tile_bytes;
+    if (one.bias) one.bias += t * kTileColumns;
+    one.cols = std::min<int64_t>(kTileColumns, a.cols - t * kTileColumns);
+    if (a.bits == 4)
+      tile_all_rows<4>(one);
+    else
+      tile_all_rows<2>(one);
+  }
 }
+#endif
 
 }  // namespace
 

@@ -49,11 +49,14 @@ struct QuantizedRows {
   float* scales;       // [rows]
 };
 
-// One tile for `rows` rows: y[r, c] (+)= xs[r] · Σ_g (...) + bias[c] for c < cols (≤ 16).
+// A work item's consecutive tiles (kTilesPerItem of them at most) for `rows` rows:
+// y[r, c] (+)= xs[r] · Σ_g (...) + bias[c] for c < cols (≤ 16 · kTilesPerItem). Two tiles at once
+// let each broadcast activation quad feed two vpdpbusd instead of one.
+inline constexpr int64_t kTilesPerItem = 2;
 struct TileArgs {
   float* y;
   int64_t ldy;
-  const uint8_t* blocks;  // the tile's first group block
+  const uint8_t* blocks;  // the first tile's first group block; the next tile's is tile_bytes further
   const int8_t* xq;       // first row's codes; rows are k apart
   const int32_t* group_sums;
   const float* row_scales;
@@ -61,6 +64,7 @@ struct TileArgs {
   int64_t rows, cols, k, group_size;
   int bits;
   bool accumulate;
+  int64_t tile_bytes;
 };
 
 struct LowBitKernels {
