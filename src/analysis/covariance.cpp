@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "analysis/cross_products.h"
 #include "core/error.h"
 
 namespace squish {
@@ -61,8 +62,9 @@ SideCovariance side_covariance(ActivationMatrix x) {
   for (int64_t start = 0; start < x.rows; start += kBlockRows) {
     const int64_t count = std::min(kBlockRows, x.rows - start);
     centred_x = rows_of(x, start, count).cast<double>().rowwise() - side.mean;
-    side.covariance.noalias() += centred_x.transpose() * centred_x;
+    add_gram_lower(side.covariance.data(), centred_x.data(), count, x.cols);
   }
+  side.covariance = side.covariance.selfadjointView<Eigen::Lower>();
   side.covariance /= static_cast<double>(x.rows - 1);
   return side;
 }
@@ -82,9 +84,10 @@ JointCovariance joint_covariance(const SideCovariance& x_side, ActivationMatrix 
     const int64_t count = std::min(kBlockRows, x.rows - start);
     centred_x = rows_of(x, start, count).cast<double>().rowwise() - x_side.mean;
     centred_y = rows_of(y, start, count).cast<double>().rowwise() - mean_y;
-    c.xy.noalias() += centred_x.transpose() * centred_y;
-    c.yy.noalias() += centred_y.transpose() * centred_y;
+    add_cross_products(c.xy.data(), centred_x.data(), centred_y.data(), count, x.cols, y.cols);
+    add_gram_lower(c.yy.data(), centred_y.data(), count, y.cols);  // half the products
   }
+  c.yy = c.yy.selfadjointView<Eigen::Lower>();
   const double degrees_of_freedom = static_cast<double>(x.rows - 1);
   c.xy /= degrees_of_freedom;
   c.yy /= degrees_of_freedom;
