@@ -18,7 +18,8 @@ struct CausalAttentionShape {
   int64_t row_width() const { return query_width() + 2 * kv_width(); }  // one token's Q|K|V
 };
 
-// Floats of scratch causal_attention() needs for this shape.
+// Floats of scratch causal_attention() needs for this shape: a block of queries' scores per thread,
+// for the thread count set when it is called (size it right before the call).
 int64_t causal_attention_workspace_floats(const CausalAttentionShape& s);
 
 // qkv: [B, T, row_width()], Q of every head, then K of every KV head, then V; ctx: [B, T, NH·HD].

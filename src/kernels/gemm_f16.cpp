@@ -24,11 +24,12 @@ struct PackedF16Weights::Impl {
 namespace {
 
 using lowbit::kF16PanelColumns;
+using lowbit::kF16PanelsPerItem;
 
-// A work item: up to 48 rows (a multiple of every ISA's register block; of K = 3072, 576 KiB) and 4
-// panels (128 columns, the most a block of a few rows takes at once); a panel of that K (192 KiB)
-// stays in L2 while its rows stream past the register block.
-constexpr int64_t kF16RowBlock = 48, kF16PanelsPerItem = 4;
+// A work item: up to 48 rows (a multiple of every ISA's register block; of K = 3072, 576 KiB) and
+// kF16PanelsPerItem panels; a panel of that K (192 KiB) stays in L2 while its rows stream past the
+// register block.
+constexpr int64_t kF16RowBlock = 48;
 
 const lowbit::F16Kernels& f16_kernels_for(Isa isa) {
   const CpuFeatures& f = cpu_features();

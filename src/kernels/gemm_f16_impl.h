@@ -50,7 +50,7 @@ inline Vec zero() { return _mm256_setzero_ps(); }
 // in registers, and no more than a work item's columns.
 constexpr int vectors_for(int rows) {
   return std::max(1, std::min({kAccumulators / rows, (kRegisters - 1) / (rows + 1),
-                               static_cast<int>(kF16PanelColumns * 4 / kLanes)}));
+                               static_cast<int>(kF16PanelColumns * kF16PanelsPerItem / kLanes)}));
 }
 
 // R rows × V vectors of kLanes columns from column c0 of the panels (c0 a multiple of kLanes; a

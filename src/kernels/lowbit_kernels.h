@@ -73,6 +73,8 @@ struct LowBitKernels {
 };
 
 inline constexpr int64_t kF16PanelColumns = 32;
+// Panels a work item of gemm_f16 covers (the most columns a block of a few rows takes at once).
+inline constexpr int64_t kF16PanelsPerItem = 4;
 
 // fp16, consecutive panels (k · 32 halves each): y[r, j] (+)= Σ_p x[r, p] · W[j, p] + bias[j] for
 // r < rows, j < cols; x rows are k apart; each sum runs over p in order, one fp32 FMA a term, then
