@@ -19,9 +19,9 @@ import copy
 import json
 import os
 import subprocess
-import sys
 
-SQUISH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "squish")
+from squish_cli import SQUISH, load, run
+
 KMEANS_SPACES = ("score", "log_score", "log_profile")
 FORMATS = {2: "int2-g64", 4: "int4-g64", 8: "int8-dynamic", 16: "f16"}
 BUDGET_8X = ["--allocation", "budget", "--target_compression", "8"]
@@ -31,16 +31,6 @@ ALLOCATIONS = {**{f"kmeans {space}": (["--allocation", "kmeans", "--cluster_on",
                "percentile": (["--allocation", "percentile"], "nearest"),
                "budget 8x": (BUDGET_8X, "nearest"),
                "budget 8x gptq": (BUDGET_8X, "gptq")}
-
-
-def run(args, **kw):
-    print("+", " ".join(args), file=sys.stderr, flush=True)
-    return subprocess.run(args, check=True, **kw)
-
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def short_plan(plan):

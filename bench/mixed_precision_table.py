@@ -19,9 +19,9 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 
-SQUISH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "squish")
+from squish_cli import SQUISH, load, run
+
 
 # name, allocate flags, rounding
 VARIANTS = {
@@ -35,16 +35,6 @@ VARIANTS = {
     "budget-8x": (["--allocation", "budget", "--target_compression", "8"], "nearest"),
     "budget-8x-gptq": (["--allocation", "budget", "--target_compression", "8"], "gptq"),
 }
-
-
-def run(args, **kw):
-    print("+", " ".join(args), file=sys.stderr, flush=True)
-    return subprocess.run(args, check=True, **kw)
-
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def main():
