@@ -17,9 +17,10 @@ Writes to <out> (default tests/fixtures/gptq):
     per-column scales) on a 1/8 grid with |8 X| <= 64, and input columns 17 and 200 never active (dead). On that grid
     every partial sum of X^T X is exact in fp32, so squish's fp32-chunk Hessian equals this script's float64 one;
   - w.f32: W [48, 256] float32, little-endian;
-  - for bits 4 and 2: codes_<b>bit.u8 [48, 256] and dequantized_<b>bit.f32 [48, 256];
-  - golden.json: the versions used, the options, per bits the fp16 scales and minimums [48, 4] and the layer-wise
-    losses tr((W - Q) H (W - Q)^T) of GPTQ and of round-to-nearest.
+  - for bits 4 and 2: codes_<b>bit.u8 [48, 256] and dequantized_<b>bit.f32 [48, 256], and the same with act order
+    (codes_<b>bit_act_order.u8, dequantized_<b>bit_act_order.f32);
+  - golden.json: the versions used, the options, per bits ("bits", and "bits_act_order") the fp16 scales and
+    minimums [48, 4] and the layer-wise losses tr((W - Q) H (W - Q)^T) of GPTQ and of round-to-nearest.
 
 Usage: python3 tools/gptq_reference.py [--out tests/fixtures/gptq]
 Versions used for the committed golden: python 3.11.7, numpy 2.4.6, torch 2.15.0.
@@ -82,30 +83,40 @@ def rtn(w, bits, group=GROUP):
     return out
 
 
-def gptq(w, hessian, bits, group=GROUP, damp=DAMP, block_size=BLOCK):
-    """Codes [n, k] and the fp16 scales and minimums [n, k / group] of W [n, k] against the Hessian [k, k]."""
+def gptq(w, hessian, bits, group=GROUP, damp=DAMP, block_size=BLOCK, act_order=False):
+    """Codes [n, k] and the fp16 scales and minimums [n, k / group] of W [n, k] against the Hessian [k, k].
+
+    act_order: the reference code's --act-order (AutoGPTQ's desc_act with static_groups): columns are rounded by
+    decreasing H[i,i] (after the dead inputs' fix, ties in input order), and every group's parameters are fixed
+    beforehand from the weights with dead inputs zeroed, since a group's columns are no longer visited together."""
     n, k = w.shape
     w = w.double().clone()
     h = hessian.clone()
     dead = torch.diag(h) == 0
     h[dead, dead] = 1
     w[:, dead] = 0
-    h += damp * torch.mean(torch.diag(h)) * torch.eye(k, dtype=torch.float64)
-    u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
     codes = torch.zeros((n, k), dtype=torch.uint8)
     scales = torch.zeros((n, k // group), dtype=torch.float32)
     minimums = torch.zeros((n, k // group), dtype=torch.float32)
+    order = torch.arange(k)
+    if act_order:
+        for g in range(k // group):
+            scales[:, g], minimums[:, g] = group_params(w[:, g * group:(g + 1) * group].float(), bits)
+        order = torch.argsort(torch.diag(h), descending=True, stable=True)
+        w, h = w[:, order], h[order][:, order]
+    h += damp * torch.mean(torch.diag(h)) * torch.eye(k, dtype=torch.float64)
+    u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
     block = max(1, block_size // group) * group
     for begin in range(0, k, block):
         end = min(begin + block, k)
         errors = torch.zeros((n, end - begin), dtype=torch.float64)
         for c in range(begin, end):
-            if c % group == 0:
-                scale, minimum = group_params(w[:, c:c + group].float(), bits)
-                scales[:, c // group], minimums[:, c // group] = scale, minimum
-            scale, minimum = scales[:, c // group], minimums[:, c // group]
+            g = int(order[c]) // group
+            if not act_order and c % group == 0:
+                scales[:, g], minimums[:, g] = group_params(w[:, c:c + group].float(), bits)
+            scale, minimum = scales[:, g], minimums[:, g]
             code = codes_of(w[:, c].float(), scale, minimum, bits)
-            codes[:, c] = code.to(torch.uint8)
+            codes[:, int(order[c])] = code.to(torch.uint8)
             error = (w[:, c] - dequantize(code, scale, minimum).double()) / u[c, c]
             errors[:, c - begin] = error
             w[:, c + 1:end] -= error[:, None] * u[c, c + 1:end][None, :]
@@ -134,17 +145,20 @@ def main():
         "rows": ROWS, "k": K, "n": N, "x_grid": GRID, "dead_inputs": DEAD_INPUTS,
         "group_size": GROUP, "damp": DAMP, "block_size": BLOCK, "bits": {},
     }
-    for bits in (4, 2):
-        codes, scales, minimums = gptq(w, hessian, bits)
-        q = dequantize(codes, scales.repeat_interleave(GROUP, dim=1), minimums.repeat_interleave(GROUP, dim=1))
-        codes.numpy().tofile(os.path.join(args.out, f"codes_{bits}bit.u8"))
-        q.numpy().astype("<f4").tofile(os.path.join(args.out, f"dequantized_{bits}bit.f32"))
-        golden["bits"][str(bits)] = {
-            "scales": scales.tolist(), "minimums": minimums.tolist(),
-            "gptq_loss": layer_loss(w, q, hessian), "rtn_loss": layer_loss(w, rtn(w, bits), hessian),
-        }
-        print(f"{bits}-bit: layer loss GPTQ {golden['bits'][str(bits)]['gptq_loss']:.6g}, "
-              f"RTN {golden['bits'][str(bits)]['rtn_loss']:.6g}")
+    for act_order in (False, True):
+        suffix = "_act_order" if act_order else ""
+        golden["bits" + suffix] = {}
+        for bits in (4, 2):
+            codes, scales, minimums = gptq(w, hessian, bits, act_order=act_order)
+            q = dequantize(codes, scales.repeat_interleave(GROUP, dim=1), minimums.repeat_interleave(GROUP, dim=1))
+            codes.numpy().tofile(os.path.join(args.out, f"codes_{bits}bit{suffix}.u8"))
+            q.numpy().astype("<f4").tofile(os.path.join(args.out, f"dequantized_{bits}bit{suffix}.f32"))
+            golden["bits" + suffix][str(bits)] = {
+                "scales": scales.tolist(), "minimums": minimums.tolist(),
+                "gptq_loss": layer_loss(w, q, hessian), "rtn_loss": layer_loss(w, rtn(w, bits), hessian),
+            }
+            print(f"{bits}-bit{suffix}: layer loss GPTQ {golden['bits' + suffix][str(bits)]['gptq_loss']:.6g}, "
+                  f"RTN {golden['bits' + suffix][str(bits)]['rtn_loss']:.6g}")
     with open(os.path.join(args.out, "golden.json"), "w") as f:
         json.dump(golden, f, indent=1)
         f.write("\n")

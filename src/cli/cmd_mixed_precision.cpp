@@ -177,11 +177,14 @@ void add_mixed_precision_command(CLI::App& app) {
   add_max_samples_option(*cmd, q.max_samples);
   add_sensitivity_options(*cmd, q.sensitivity, o->flags);
   add_allocation_options(*cmd, q.allocation, "");
-  cmd->add_option("--rounding", q.rounding, "low-bit codes: nearest | gptq | awq (causal LMs)")->capture_default_str()
-      ->check(one_of({"nearest", "gptq", "awq"}));
+  cmd->add_option("--rounding", q.rounding,
+                  "low-bit codes: nearest | gptq | awq (causal LMs) | awq_gptq (AWQ's scales, then GPTQ's rounding)")
+      ->capture_default_str()
+      ->check(one_of({"nearest", "gptq", "awq", "awq_gptq"}));
   cmd->add_option("--gptq_calib_size", q.gptq_calib_size,
                   "gptq, awq: calibration examples whose inputs make the Hessians (the scales)")
       ->capture_default_str()->check(integer_in(1));
+  cmd->add_flag("--act_order", q.gptq_act_order, "gptq: round input columns by decreasing Hessian diagonal");
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
       ->capture_default_str()->check(real_in(0.0, 1.0));
   add_max_length_option(*cmd, q.eval.max_length);
@@ -190,9 +193,11 @@ void add_mixed_precision_command(CLI::App& app) {
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "results.json");
   cmd->callback(command(&o->threads, [o, cmd] {
-    refuse_given(*cmd, "--damp", o->request.rounding != "gptq", "is GPTQ's: it goes with --rounding gptq");
+    const bool gptq = rounding_uses_hessians(o->request.rounding);
+    refuse_given(*cmd, "--damp", !gptq, "is GPTQ's: it goes with --rounding gptq or awq_gptq");
+    refuse_given(*cmd, "--act_order", !gptq, "is GPTQ's: it goes with --rounding gptq or awq_gptq");
     refuse_given(*cmd, "--gptq_calib_size", o->request.rounding == "nearest",
-                 "sets GPTQ's and AWQ's calibration: it goes with --rounding gptq or awq");
+                 "sets GPTQ's and AWQ's calibration: it goes with --rounding gptq, awq or awq_gptq");
     for (const char* flag : {"--data_file", "--calib_data"})
       refuse_given(*cmd, flag, o->request.task != "hellaswag", "is read for --task hellaswag");
     if (cmd->count("--compare") == 0) o->flags.compare = default_compare(o->request.allocation.method);

@@ -15,6 +15,14 @@
 namespace squish::cli {
 namespace {
 
+// What the calibration examples were used for, in the summary's words.
+std::string calibration_use_of(const QuantizeRequest& q) {
+  if (q.rounding == "gptq") return "GPTQ Hessians";
+  if (q.rounding == "awq") return "AWQ scales";
+  if (q.rounding == "awq_gptq") return "AWQ scales, then GPTQ Hessians";
+  return "observer " + std::string(observer_name(q.observer.kind));
+}
+
 std::string quantize_summary(const QuantizeResult& r) {
   const QuantizeRequest& q = r.request;
   std::map<std::string, int> formats;
@@ -28,10 +36,7 @@ std::string quantize_summary(const QuantizeResult& r) {
                         q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
   text += fmt::format("  Linears     {}; word embeddings {}; {:.2f} stored bits per weight\n", layers,
                       r.embeddings_format, r.average_bits);
-  const std::string calibration_use =
-      q.rounding == "gptq"  ? std::string("GPTQ Hessians")
-      : q.rounding == "awq" ? std::string("AWQ scales")
-                            : "observer " + std::string(observer_name(q.observer.kind));
+  const std::string calibration_use = calibration_use_of(q);
   if (r.calibration && r.calibration->request.eval_split.empty())
     text += fmt::format("  calibration {} texts of {} ({} tokens), {}\n",
                         format_count(static_cast<int64_t>(r.calibration->indices.size())), r.calibration->request.task,
@@ -82,17 +87,19 @@ std::string quantize_summary(const QuantizeResult& r) {
 }
 
 void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q) {
-  const bool plan = q.mode == "plan", gptq = q.rounding == "gptq", awq = q.rounding == "awq";
-  const bool calibrates = q.mode == "static" || q.max_drop.has_value() || gptq || awq || q.smoothquant_alpha.has_value();
+  const bool plan = q.mode == "plan", gptq = rounding_uses_hessians(q.rounding);
+  const bool calibrates =
+      q.mode == "static" || q.max_drop.has_value() || q.rounding != "nearest" || q.smoothquant_alpha.has_value();
   for (const char* flag : {"--per_tensor", "--per_channel", "--quantize_head", "--quantize_embeddings"})
     refuse_given(cmd, flag, plan, "sets the int8 scheme; a --plan names every format itself");
   for (const char* flag : {"--observer", "--percentile", "--bins"})
     refuse_given(cmd, flag, q.mode != "static", "chooses static activation ranges: it goes with --mode static");
   for (const char* flag : {"--calib_data", "--calib_split", "--calib_size", "--calib_batch_size"})
-    refuse_given(
-        cmd, flag, !calibrates,
-        "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding gptq|awq only");
-  refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq");
+    refuse_given(cmd, flag, !calibrates,
+                 "sets the calibration, which runs for --mode static, --max_drop, --smoothquant or --rounding "
+                 "gptq|awq|awq_gptq only");
+  refuse_given(cmd, "--act_order", !gptq, "orders GPTQ's columns: it goes with --rounding gptq or awq_gptq");
+  refuse_given(cmd, "--damp", !gptq, "is GPTQ's dampening: it goes with --rounding gptq or awq_gptq");
   for (const char* flag : {"--fallback_metric", "--holdout_size"})
     refuse_given(cmd, flag, !q.max_drop, "sets the fallback: it goes with --max_drop");
 }
@@ -126,8 +133,12 @@ void add_quantize_command(CLI::App& app) {
       ->excludes(mode);
   cmd->add_option("--rounding", q.rounding,
                   "With --plan, the low-bit codes: nearest | gptq (calibrates Hessians) | awq (calibrates per-channel "
-                  "scales, causal LMs)")
-      ->capture_default_str()->check(one_of({"nearest", "gptq", "awq"}));
+                  "scales, causal LMs) | awq_gptq (AWQ's scales, then GPTQ's rounding)")
+      ->capture_default_str()
+      ->check(one_of({"nearest", "gptq", "awq", "awq_gptq"}));
+  cmd->add_flag("--act_order", q.gptq_act_order,
+                "gptq: round input columns by decreasing Hessian diagonal (the reference code's --act-order, "
+                "AutoGPTQ's desc_act), each group's scale and minimum fixed first");
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
       ->capture_default_str()->check(real_in(0.0, 1.0));
   add_quantization_options(*cmd, q.quant);

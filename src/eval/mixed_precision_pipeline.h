@@ -27,10 +27,11 @@ struct MixedPrecisionRequest {
   int64_t max_samples = 0;             // 0 = the whole evaluation split; else a seeded subset
   SensitivityRequest sensitivity;      // its model_dir, task, data_dir, output_dir and eval_split are set here
   AllocateRequest allocation;          // its sensitivity_path and output are set here
-  std::string rounding = "nearest";    // nearest | gptq
+  std::string rounding = "nearest";    // nearest | gptq | awq | awq_gptq (QuantizeRequest::rounding)
   int64_t gptq_calib_size = 256;       // train examples whose Linear inputs make GPTQ's Hessians
   double gptq_damp = 0.01;
   int64_t gptq_block_size = 128;
+  bool gptq_act_order = false;
   EvalOptions eval;                    // max_length is shared with calibration
   uint64_t seed = 42;
 };

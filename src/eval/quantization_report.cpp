@@ -38,7 +38,9 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                    {"word_embeddings", r.embeddings_format},
                    {"average_bits", r.average_bits},
                    {"formats", formats}};
-    if (q.rounding == "gptq") j["scheme"]["gptq"] = {{"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}};
+    if (rounding_uses_hessians(q.rounding))
+      j["scheme"]["gptq"] = {
+          {"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}, {"act_order", q.gptq_act_order}};
   } else {
     j["scheme"] = {{"convention", "real = scale * (q - zero_point)"},
                    {"weights", q.quant.granularity == WeightGranularity::kPerChannel ? "s8 symmetric per_channel"

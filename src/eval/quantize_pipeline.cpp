@@ -144,12 +144,12 @@ void merge_hessians_across_ranks(SequenceModel& model, const BitPlan& part,
 // carries the calibration states from layer to layer, so the cost stays linear in depth).
 void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeRequest& q,
                       const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
-  if (q.rounding == "awq") {
+  if (rounding_searches_scales(q.rounding)) {
     const auto t = Clock::now();
     r.awq = awq_scale(model, calib_batches, plan);
     r.calibrate_seconds += seconds_since(t);
   }
-  if (q.rounding != "gptq") {
+  if (!rounding_uses_hessians(q.rounding)) {
     const auto t = Clock::now();
     apply_bit_plan(model, plan);
     r.quantize_seconds = seconds_since(t);
@@ -187,7 +187,7 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
           merge_hessians_across_ranks(model, part->second, grouped, hessians);
           apply_bit_plan(model, part->second, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
             return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
-                                 GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size});
+                                 GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size, q.gptq_act_order});
           });
         }
         hessians.clear();  // K² doubles a Linear: only one layer's are alive at once
@@ -207,11 +207,11 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     throw UsageError("--mode " + q.mode + ": expected dynamic or static (or a --plan)");
   if ((q.mode == "plan") != !q.plan_path.empty())
     throw UsageError(q.plan_path.empty() ? "--mode plan needs --plan" : "--plan replaces --mode " + q.mode);
-  if (q.rounding != "nearest" && q.rounding != "gptq" && q.rounding != "awq")
-    throw UsageError("--rounding " + q.rounding + ": expected nearest, gptq or awq");
+  if (q.rounding != "nearest" && !rounding_searches_scales(q.rounding) && !rounding_uses_hessians(q.rounding))
+    throw UsageError("--rounding " + q.rounding + ": expected nearest, gptq, awq or awq_gptq");
   if (q.rounding != "nearest" && q.mode != "plan")
     throw UsageError("--rounding " + q.rounding + " applies to a --plan's formats");
-  if (q.rounding == "awq" && q.smoothquant_alpha)
+  if (rounding_searches_scales(q.rounding) && q.smoothquant_alpha)
     throw UsageError("--rounding awq searches its own per-channel scales; --smoothquant would set them twice");
   if (q.mode == "plan" && q.max_drop) throw UsageError("--max_drop falls back int8 Linears; it does not take a --plan");
   if (q.mode == "plan" && q.quant.activation_qmax != kActivationQmax)

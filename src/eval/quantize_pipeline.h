@@ -22,6 +22,13 @@
 
 namespace squish {
 
+// What a --rounding calibrates: AWQ's per-channel scales (awq, awq_gptq: searched first, so GPTQ
+// rounds the scaled weights), GPTQ's Hessians (gptq, awq_gptq).
+inline bool rounding_searches_scales(const std::string& rounding) {
+  return rounding == "awq" || rounding == "awq_gptq";
+}
+inline bool rounding_uses_hessians(const std::string& rounding) { return rounding == "gptq" || rounding == "awq_gptq"; }
+
 struct QuantizeRequest {
   std::string model_dir, output_dir;
   std::string task;                       // sst2 | mrpc | imdb (classifiers) | hellaswag (causal LMs)
@@ -31,9 +38,10 @@ struct QuantizeRequest {
   std::string data_dir = "../shared/data";
   std::string mode = "static";            // dynamic | static | plan (every format from plan_path)
   std::string plan_path;                  // mode plan: a bit plan (quant/bit_plan.h)
-  std::string rounding = "nearest";       // mode plan: nearest | gptq | awq (quant/awq.h)
+  std::string rounding = "nearest";       // mode plan: nearest | gptq | awq (quant/awq.h) | awq_gptq (both)
   double gptq_damp = 0.01;                // GPTQ's dampening, a fraction of the Hessian's mean diagonal
   int64_t gptq_block_size = 128;          // GPTQ's lazy-batch block (columns)
+  bool gptq_act_order = false;            // GPTQ's columns by decreasing Hessian diagonal (quant/gptq.h)
   QuantizeOptions quant;
   ObserverOptions observer;
   std::string calib_split = "train";

@@ -5,11 +5,22 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "quant/channel_scales.h"
 #include "quant/linear_inputs.h"
 
 namespace squish {
 namespace {
+
+// What `w` computes as once stored in format f. Group formats round on the grid directly, without the
+// kernels' packed layout (the search rounds every reader once per α).
+Tensor effective_weights(const std::string& name, const Tensor& w, const WeightFormat& f) {
+  if (!f.traits->grouped) return quantize_weights_of(name, w, f)->dequantize();
+  check_format_fits(name, w.dim(0), w.dim(1), f);
+  Tensor out({w.dim(0), w.dim(1)});
+  dequantize_groups(quantize_groups_rtn(w.data(), w.dim(0), w.dim(1), f.traits->weight_bits, f.group_size), out.data());
+  return out;
+}
 
 // The readers' output error Σ‖X Wᵀ − X Ŵᵀ‖² with Ŵ = Q(W·diag(s))·diag(1/s), each in its format.
 double output_error(const float* x, int64_t rows, const std::vector<Tensor>& weights,
@@ -22,7 +33,7 @@ double output_error(const float* x, int64_t rows, const std::vector<Tensor>& wei
     const int64_t n = scaled.dim(0), k = scaled.dim(1);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < k; ++j) scaled.data()[i * k + j] *= s[static_cast<size_t>(j)];
-    Tensor effective = quantize_weights_of(readers[r]->name, scaled, formats[r])->dequantize();
+    Tensor effective = effective_weights(readers[r]->name, scaled, formats[r]);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < k; ++j) effective.data()[i * k + j] /= s[static_cast<size_t>(j)];
     const Linear probe = make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, effective, Tensor(),
@@ -57,26 +68,35 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
     reference.push_back(std::move(y));
   }
   AwqSearch search;
-  std::vector<float> s(static_cast<size_t>(k));
-  for (int g = 0; g < options.grid; ++g) {
-    const double alpha = static_cast<double>(g) / options.grid;
-    double lo = INFINITY, hi = 0;
-    for (size_t j = 0; j < s.size(); ++j) {
-      s[j] = static_cast<float>(std::pow(mean[j], alpha));
-      lo = std::min(lo, static_cast<double>(s[j]));
-      hi = std::max(hi, static_cast<double>(s[j]));
+  // The candidates are independent: one task each (the GEMMs inside run on the task's thread), the
+  // choice made afterwards in grid order, so the result does not depend on the thread count.
+  std::vector<std::vector<float>> scales(static_cast<size_t>(options.grid));
+  search.errors.assign(static_cast<size_t>(options.grid), 0.0);
+  parallel_for(
+      options.grid,
+      [&](int64_t g) {
+        const double alpha = static_cast<double>(g) / options.grid;
+        std::vector<float>& s = scales[static_cast<size_t>(g)];
+        s.resize(static_cast<size_t>(k));
+        double lo = INFINITY, hi = 0;
+        for (size_t j = 0; j < s.size(); ++j) {
+          s[j] = static_cast<float>(std::pow(mean[j], alpha));
+          lo = std::min(lo, static_cast<double>(s[j]));
+          hi = std::max(hi, static_cast<double>(s[j]));
+        }
+        const auto middle = static_cast<float>(std::sqrt(lo * hi));
+        for (float& v : s) v = std::max(v / middle, 1e-4f);
+        LinearWorkspace task_ws;
+        const double error = output_error(x, rows, weights, reference, formats, readers, s, task_ws);
+        search.errors[static_cast<size_t>(g)] = norm > 0 ? error / norm : error;
+      },
+      1);
+  for (int g = 0; g < options.grid; ++g)
+    if (g == 0 || search.errors[static_cast<size_t>(g)] < search.error) {  // α = 0: every s_j is 1, plain rounding
+      search.error = search.errors[static_cast<size_t>(g)];
+      search.alpha = static_cast<double>(g) / options.grid;
+      search.scales = std::move(scales[static_cast<size_t>(g)]);
     }
-    const auto middle = static_cast<float>(std::sqrt(lo * hi));
-    for (float& v : s) v = std::max(v / middle, 1e-4f);
-    double error = output_error(x, rows, weights, reference, formats, readers, s, ws);
-    if (norm > 0) error /= norm;
-    search.errors.push_back(error);
-    if (g == 0 || error < search.error) {  // at α = 0 every s_j is exactly 1: plain rounding
-      search.error = error;
-      search.alpha = alpha;
-      search.scales = s;
-    }
-  }
   return search;
 }
 

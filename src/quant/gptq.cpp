@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,9 @@ constexpr int64_t kInverseBlock = 64;
 // permutation and J H J = L Lᵀ, H = R Rᵀ for the upper triangular R = J L J, so H⁻¹ = R⁻ᵀ R⁻¹ and, the
 // Cholesky factor being unique, U = R⁻¹ = J L⁻¹ J: one factorisation and one triangular inverse (k³/3 flops
 // each, 2 k² doubles), where the paper's code factorises, inverts and factorises again.
-RowMatrix inverse_cholesky_upper(const HessianAccumulator& h, double damp, std::vector<bool>& dead) {
-  const int64_t k = h.k();
-  RowMatrix reversed = Eigen::Map<const RowMatrix>(h.hessian().data(), k, k).reverse();
+RowMatrix inverse_cholesky_upper(const RowMatrix& hessian, double damp, std::vector<bool>& dead) {
+  const int64_t k = hessian.rows();
+  RowMatrix reversed = hessian.reverse();
   dead.assign(static_cast<size_t>(k), false);
   for (int64_t i = 0; i < k; ++i)
     if (reversed(i, i) == 0) {
@@ -71,32 +72,43 @@ RowMatrix inverse_cholesky_upper(const HessianAccumulator& h, double damp, std::
 }
 
 // Rows [first, first + rows) of W through GPTQ, writing their codes and group parameters into q.
+// Columns are visited in `order` (u is H⁻¹'s factor in that order); with act order every group's
+// parameters are fixed from the dead-zeroed original weights first, since a group's columns are no
+// longer visited together.
 void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix& u, const std::vector<bool>& dead,
-                   const GptqOptions& options, GroupQuantized& q) {
+                   const std::vector<int64_t>& order, const GptqOptions& options, GroupQuantized& q) {
   const int64_t k = q.k, group = q.group_size, groups = q.groups_per_row();
   const int64_t block = std::max<int64_t>(1, options.block_size / group) * group;
-  RowMatrix current = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-                          w + first * k, rows, k)
-                          .cast<double>();
-  for (int64_t c = 0; c < k; ++c)
-    if (dead[static_cast<size_t>(c)]) current.col(c).setZero();
-  RowMatrix errors(rows, block);
+  RowMatrix current(rows, k);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t original = order[static_cast<size_t>(c)];
+      current(r, c) = dead[static_cast<size_t>(original)] ? 0.0 : static_cast<double>(w[(first + r) * k + original]);
+    }
   std::vector<float> group_weights(static_cast<size_t>(group));
+  const auto set_params = [&](int64_t r, int64_t g, const auto& weight_of) {
+    for (int64_t i = 0; i < group; ++i)
+      group_weights[static_cast<size_t>(i)] = static_cast<float>(weight_of(g * group + i));
+    const GroupParams p = group_params(group_weights.data(), group, q.bits);
+    q.scales[static_cast<size_t>((first + r) * groups + g)] = p.scale;
+    q.minimums[static_cast<size_t>((first + r) * groups + g)] = p.minimum;
+  };
+  if (options.act_order)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g < groups; ++g)
+        set_params(r, g, [&](int64_t c) { return dead[static_cast<size_t>(c)] ? 0.0f : w[(first + r) * k + c]; });
+  RowMatrix errors(rows, block);
   for (int64_t begin = 0; begin < k; begin += block) {
     const int64_t end = std::min(begin + block, k);
     for (int64_t c = begin; c < end; ++c) {
       const double diagonal = u(c, c);
+      const int64_t original = order[static_cast<size_t>(c)];
       for (int64_t r = 0; r < rows; ++r) {
-        const size_t param = static_cast<size_t>((first + r) * groups + c / group);
-        if (c % group == 0) {
-          for (int64_t i = 0; i < group; ++i) group_weights[static_cast<size_t>(i)] = static_cast<float>(current(r, c + i));
-          const GroupParams p = group_params(group_weights.data(), group, q.bits);
-          q.scales[param] = p.scale;
-          q.minimums[param] = p.minimum;
-        }
+        const size_t param = static_cast<size_t>((first + r) * groups + original / group);
+        if (!options.act_order && c % group == 0) set_params(r, c / group, [&](int64_t i) { return current(r, i); });
         const GroupParams p{q.scales[param], q.minimums[param]};
         const uint8_t code = group_code(static_cast<float>(current(r, c)), p, q.bits);
-        q.codes[static_cast<size_t>((first + r) * k + c)] = code;
+        q.codes[static_cast<size_t>((first + r) * k + original)] = code;
         const float rounded = p.scale * static_cast<float>(code) + p.minimum;
         const double error = (current(r, c) - static_cast<double>(rounded)) / diagonal;
         errors(r, c - begin) = error;
@@ -113,8 +125,22 @@ void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix&
 
 GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const HessianAccumulator& h, const GptqOptions& options) {
   check_options(k, h, options);
-  std::vector<bool> dead;
-  const RowMatrix u = inverse_cholesky_upper(h, options.damp, dead);
+  const RowMatrix hessian = Eigen::Map<const RowMatrix>(h.hessian().data(), k, k);
+  std::vector<int64_t> order(static_cast<size_t>(k));
+  std::iota(order.begin(), order.end(), 0);
+  if (options.act_order) {  // the inputs with the most energy first (a dead one counts 1); ties in input order
+    const auto energy = [&](int64_t i) { return hessian(i, i) == 0 ? 1.0 : hessian(i, i); };
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return energy(a) > energy(b); });
+  }
+  RowMatrix permuted(k, k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      permuted(i, j) = hessian(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+  std::vector<bool> dead_permuted;
+  const RowMatrix u = inverse_cholesky_upper(permuted, options.damp, dead_permuted);
+  std::vector<bool> dead(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i)
+    dead[static_cast<size_t>(order[static_cast<size_t>(i)])] = dead_permuted[static_cast<size_t>(i)];
   GroupQuantized q;
   q.bits = options.bits;
   q.group_size = options.group_size;
@@ -128,7 +154,7 @@ GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const Hessian
       tiles,
       [&](int64_t t) {
         const int64_t first = t * kRowTile;
-        quantize_tile(w, first, std::min(kRowTile, n - first), u, dead, options, q);
+        quantize_tile(w, first, std::min(kRowTile, n - first), u, dead, order, options, q);
       },
       1);
   return q;

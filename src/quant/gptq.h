@@ -27,6 +27,7 @@ struct GptqOptions {
   int64_t group_size = 64;   // divides K
   double damp = 0.01;        // fraction of H's mean diagonal added to its diagonal (--damp); >= 0
   int64_t block_size = 128;  // columns per lazy update, rounded to whole groups; speed only
+  bool act_order = false;    // columns by decreasing H[i,i], groups' parameters fixed beforehand (--act_order)
 };
 
 // GPTQ of W[n, k] (row-major) against the Hessian of the Linear's calibration inputs. ShapeError for

@@ -56,8 +56,11 @@ nlohmann::ordered_json mixed_precision_json(const MixedPrecisionResult& r) {
                   {"compare", s.compare == CompareAt::kLayer ? "layer" : "final"},
                   {"allocation", q.allocation.method},
                   {"rounding", q.rounding}};
-  if (q.rounding == "gptq")
-    j["request"]["gptq"] = {{"calib_size", q.gptq_calib_size}, {"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}};
+  if (rounding_uses_hessians(q.rounding))
+    j["request"]["gptq"] = {{"calib_size", q.gptq_calib_size},
+                            {"damp", q.gptq_damp},
+                            {"block_size", q.gptq_block_size},
+                            {"act_order", q.gptq_act_order}};
   j["fp32"] = scores_json(r.fp32, r.fp32_request);
   j["fp32"]["fp32_bytes"] = fp32_bytes(r.fp32);
   j["quantized"] = scores_json(r.quantized, r.quantized_request);
