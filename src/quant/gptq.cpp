@@ -132,12 +132,15 @@ GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const Hessian
     const auto energy = [&](int64_t i) { return hessian(i, i) == 0 ? 1.0 : hessian(i, i); };
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return energy(a) > energy(b); });
   }
-  RowMatrix permuted(k, k);
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      permuted(i, j) = hessian(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+  RowMatrix permuted;
+  if (options.act_order) {
+    permuted.resize(k, k);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        permuted(i, j) = hessian(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+  }
   std::vector<bool> dead_permuted;
-  const RowMatrix u = inverse_cholesky_upper(permuted, options.damp, dead_permuted);
+  const RowMatrix u = inverse_cholesky_upper(options.act_order ? permuted : hessian, options.damp, dead_permuted);
   std::vector<bool> dead(static_cast<size_t>(k));
   for (int64_t i = 0; i < k; ++i)
     dead[static_cast<size_t>(order[static_cast<size_t>(i)])] = dead_permuted[static_cast<size_t>(i)];

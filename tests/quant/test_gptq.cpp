@@ -175,6 +175,8 @@ TEST(GptqGolden, MatchesThePyTorchReference) {
       // Both sides compute in double with different Cholesky routines; a code may differ only where a
       // weight sits within rounding of a grid midpoint. At most 1 in 1000 (measured: none).
       EXPECT_LE(differing(q.codes, want_codes) * 1000, static_cast<int64_t>(want_codes.size()));
+      RecordProperty("codes_differing_" + std::to_string(bits) + "bit" + suffix,
+                     std::to_string(differing(q.codes, want_codes)));
       int64_t params_equal = 0;
       for (int64_t r = 0; r < g.n; ++r)
         for (int64_t p = 0; p < q.groups_per_row(); ++p) {
