@@ -4,8 +4,8 @@
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-
 #include <algorithm>
+#include <array>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -71,12 +71,47 @@ RowMatrix inverse_cholesky_upper(const RowMatrix& hessian, double damp, std::vec
   return u;
 }
 
+// Act order's group parameters, fixed before any column is rounded: min/max's, or a narrower range
+// where that lowers the group's rounding error Σ_i H[i,i]·(w_i − q(w_i))², each input weighted by its
+// energy, as GPTQ's loss weighs it. Candidates pull the top end, the bottom end or both toward zero in
+// 2.5% steps down to half (min/max's range is kept on ties).
+GroupParams fitted_group_params(const float* w, const double* energy, int64_t count, int bits) {
+  const auto error = [&](GroupParams p) {
+    double sum = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      const float rounded = p.scale * static_cast<float>(group_code(w[i], p, bits)) + p.minimum;
+      const double d = static_cast<double>(w[i]) - static_cast<double>(rounded);
+      sum += energy[i] * d * d;
+    }
+    return sum;
+  };
+  const auto [lo, hi] = std::minmax_element(w, w + count);
+  GroupParams best = group_params(w, count, bits);
+  double best_error = error(best);
+  constexpr int kSteps = 20;
+  for (int step = 1; step <= kSteps; ++step) {
+    const float shrink = 1.0f - 0.025f * static_cast<float>(step);
+    const std::array<std::array<float, 2>, 3> ranges = {
+        {{*lo * shrink, *hi * shrink}, {*lo, *hi * shrink}, {*lo * shrink, *hi}}};
+    for (const std::array<float, 2>& range : ranges) {
+      const GroupParams p = group_params(range.data(), 2, bits);
+      const double e = error(p);
+      if (e < best_error) {
+        best_error = e;
+        best = p;
+      }
+    }
+  }
+  return best;
+}
+
 // Rows [first, first + rows) of W through GPTQ, writing their codes and group parameters into q.
 // Columns are visited in `order` (u is H⁻¹'s factor in that order); with act order every group's
-// parameters are fixed from the dead-zeroed original weights first, since a group's columns are no
-// longer visited together.
+// parameters are fitted to the dead-zeroed original weights first (energy: H's diagonal), since a
+// group's columns are no longer visited together.
 void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix& u, const std::vector<bool>& dead,
-                   const std::vector<int64_t>& order, const GptqOptions& options, GroupQuantized& q) {
+                   const std::vector<int64_t>& order, const std::vector<double>& energy, const GptqOptions& options,
+                   GroupQuantized& q) {
   const int64_t k = q.k, group = q.group_size, groups = q.groups_per_row();
   const int64_t block = std::max<int64_t>(1, options.block_size / group) * group;
   RowMatrix current(rows, k);
@@ -89,7 +124,9 @@ void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix&
   const auto set_params = [&](int64_t r, int64_t g, const auto& weight_of) {
     for (int64_t i = 0; i < group; ++i)
       group_weights[static_cast<size_t>(i)] = static_cast<float>(weight_of(g * group + i));
-    const GroupParams p = group_params(group_weights.data(), group, q.bits);
+    const GroupParams p = options.act_order
+                              ? fitted_group_params(group_weights.data(), energy.data() + g * group, group, q.bits)
+                              : group_params(group_weights.data(), group, q.bits);
     q.scales[static_cast<size_t>((first + r) * groups + g)] = p.scale;
     q.minimums[static_cast<size_t>((first + r) * groups + g)] = p.minimum;
   };
@@ -144,6 +181,8 @@ GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const Hessian
   std::vector<bool> dead(static_cast<size_t>(k));
   for (int64_t i = 0; i < k; ++i)
     dead[static_cast<size_t>(order[static_cast<size_t>(i)])] = dead_permuted[static_cast<size_t>(i)];
+  std::vector<double> energy(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) energy[static_cast<size_t>(i)] = hessian(i, i);
   GroupQuantized q;
   q.bits = options.bits;
   q.group_size = options.group_size;
@@ -157,7 +196,7 @@ GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const Hessian
       tiles,
       [&](int64_t t) {
         const int64_t first = t * kRowTile;
-        quantize_tile(w, first, std::min(kRowTile, n - first), u, dead, order, options, q);
+        quantize_tile(w, first, std::min(kRowTile, n - first), u, dead, order, energy, options, q);
       },
       1);
   return q;

@@ -2,7 +2,9 @@
 // Transformers", Algorithm 1): rounds a Linear's weights to the 2/3/4-bit group grid of
 // kernels/lowbit_scheme.h one input column at a time, in natural order (or by decreasing H[i,i] with
 // act_order, the authors' --act-order: each group's scale and minimum are then fixed beforehand from
-// the original weights, since its columns are no longer visited together), and after each column spreads
+// the original weights, since its columns are no longer visited together, and fitted to them: the
+// range, min/max's or a narrower one, with the least rounding error weighted by H[i,i]), and after
+// each column spreads
 // its rounding error over the columns not yet rounded through the inverse Hessian of the layer-wise
 // loss ‖X Wᵀ − X Qᵀ‖², so the Linear's *outputs* on the calibration inputs move as little as possible.
 //
