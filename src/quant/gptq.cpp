@@ -4,6 +4,7 @@
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+
 #include <algorithm>
 #include <array>
 #include <numeric>
