@@ -212,7 +212,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   if (q.rounding != "nearest" && q.mode != "plan")
     throw UsageError("--rounding " + q.rounding + " applies to a --plan's formats");
   if (rounding_searches_scales(q.rounding) && q.smoothquant_alpha)
-    throw UsageError("--rounding awq searches its own per-channel scales; --smoothquant would set them twice");
+    throw UsageError("--rounding " + q.rounding +
+                     " searches its own per-channel scales; --smoothquant would set them twice");
   if (q.mode == "plan" && q.max_drop) throw UsageError("--max_drop falls back int8 Linears; it does not take a --plan");
   if (q.mode == "plan" && q.quant.activation_qmax != kActivationQmax)
     throw UsageError("--reduce_range sets int8 activation grids; a --plan's formats do not take it");
