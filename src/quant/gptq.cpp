@@ -40,19 +40,15 @@ void check_options(int64_t k, const HessianAccumulator& h, const GptqOptions& op
 // so each block is an independent solve of size k − j0 (one task each) and the whole inverse costs k³/3.
 constexpr int64_t kInverseBlock = 64;
 
-// U with H⁻¹ = Uᵀ U, from the dampened H; `dead` marks inputs that were never active. With J the reversal
+// U with H⁻¹ = Uᵀ U, from the dampened H (a dead input's zero diagonal taken as 1). With J the reversal
 // permutation and J H J = L Lᵀ, H = R Rᵀ for the upper triangular R = J L J, so H⁻¹ = R⁻ᵀ R⁻¹ and, the
 // Cholesky factor being unique, U = R⁻¹ = J L⁻¹ J: one factorisation and one triangular inverse (k³/3 flops
 // each, 2 k² doubles), where the paper's code factorises, inverts and factorises again.
-RowMatrix inverse_cholesky_upper(const RowMatrix& hessian, double damp, std::vector<bool>& dead) {
+RowMatrix inverse_cholesky_upper(const RowMatrix& hessian, double damp) {
   const int64_t k = hessian.rows();
   RowMatrix reversed = hessian.reverse();
-  dead.assign(static_cast<size_t>(k), false);
   for (int64_t i = 0; i < k; ++i)
-    if (reversed(i, i) == 0) {
-      reversed(i, i) = 1;
-      dead[static_cast<size_t>(k - 1 - i)] = true;
-    }
+    if (reversed(i, i) == 0) reversed(i, i) = 1;
   reversed.diagonal().array() += damp * reversed.diagonal().mean();
   const Eigen::LLT<Eigen::Ref<RowMatrix>> factor(reversed);  // L in place, in the lower triangle
   if (factor.info() != Eigen::Success)
@@ -164,11 +160,18 @@ void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix&
 GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const HessianAccumulator& h, const GptqOptions& options) {
   check_options(k, h, options);
   const RowMatrix hessian = Eigen::Map<const RowMatrix>(h.hessian().data(), k, k);
+  // Each input's energy H[i,i]; a dead one (never active) has none, and its weights count as 0.
+  std::vector<double> energy(static_cast<size_t>(k));
+  std::vector<bool> dead(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    energy[static_cast<size_t>(i)] = hessian(i, i);
+    dead[static_cast<size_t>(i)] = hessian(i, i) == 0;
+  }
   std::vector<int64_t> order(static_cast<size_t>(k));
   std::iota(order.begin(), order.end(), 0);
   if (options.act_order) {  // the inputs with the most energy first (a dead one counts 1); ties in input order
-    const auto energy = [&](int64_t i) { return hessian(i, i) == 0 ? 1.0 : hessian(i, i); };
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return energy(a) > energy(b); });
+    const auto key = [&](int64_t i) { return dead[static_cast<size_t>(i)] ? 1.0 : energy[static_cast<size_t>(i)]; };
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key(a) > key(b); });
   }
   RowMatrix permuted;
   if (options.act_order) {
@@ -177,13 +180,7 @@ GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const Hessian
       for (int64_t j = 0; j < k; ++j)
         permuted(i, j) = hessian(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
   }
-  std::vector<bool> dead_permuted;
-  const RowMatrix u = inverse_cholesky_upper(options.act_order ? permuted : hessian, options.damp, dead_permuted);
-  std::vector<bool> dead(static_cast<size_t>(k));
-  for (int64_t i = 0; i < k; ++i)
-    dead[static_cast<size_t>(order[static_cast<size_t>(i)])] = dead_permuted[static_cast<size_t>(i)];
-  std::vector<double> energy(static_cast<size_t>(k));
-  for (int64_t i = 0; i < k; ++i) energy[static_cast<size_t>(i)] = hessian(i, i);
+  const RowMatrix u = inverse_cholesky_upper(options.act_order ? permuted : hessian, options.damp);
   GroupQuantized q;
   q.bits = options.bits;
   q.group_size = options.group_size;
