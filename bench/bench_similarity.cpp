@@ -1,6 +1,6 @@
 // Google Benchmark runs of the representation similarities (src/analysis) at the sizes a sensitivity
-// analysis feeds them: 20,000 tokens of a BERT-base hidden state (768) and 5,000 of a MiniLM one (384),
-// both sides the same width, correlated random activations.
+// analysis feeds them: 20,000 tokens of a BERT-base hidden state (768), 5,000 of a MiniLM one (384) and
+// 8,192 of a SmolLM2 one (576), both sides the same width, correlated random activations.
 //   similarity/covariance/...  joint_covariance alone (the pass over the samples)
 //   similarity/{svcca_top64,pwcca,linear_cka,all_three}/...  each public call, covariances included
 // Eigen is header-only, so this measures it as the project compiles it (no -march=native: SSE2 double
@@ -65,7 +65,7 @@ void all_three(benchmark::State& state) {
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"rows", "cols"})->Args({20000, 768})->Args({5000, 384});
+  b->ArgNames({"rows", "cols"})->Args({20000, 768})->Args({8192, 576})->Args({5000, 384});
   b->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 }
 

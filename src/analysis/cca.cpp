@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/dense_double.h"
+
 namespace squish {
 namespace {
 
@@ -13,13 +15,6 @@ std::vector<Eigen::Index> features_with_variance(const Eigen::MatrixXd& scaled_c
   return kept;
 }
 
-// The ridge keeps every eigenvalue at least kCcaEpsilon, far above the rounding of the covariance.
-Eigen::MatrixXd inverse_sqrt(const Eigen::MatrixXd& symmetric_positive_definite) {
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(symmetric_positive_definite);
-  return eigen.eigenvectors() * eigen.eigenvalues().cwiseSqrt().cwiseInverse().asDiagonal() *
-         eigen.eigenvectors().transpose();
-}
-
 Eigen::MatrixXd regularised(const Eigen::MatrixXd& scaled_covariance, const std::vector<Eigen::Index>& kept) {
   Eigen::MatrixXd kept_covariance = scaled_covariance(kept, kept);
   kept_covariance.diagonal().array() += kCcaEpsilon;
@@ -28,31 +23,38 @@ Eigen::MatrixXd regularised(const Eigen::MatrixXd& scaled_covariance, const std:
 
 }  // namespace
 
+// The ridge keeps every eigenvalue at least kCcaEpsilon, far above the rounding of the covariance,
+// so the inverse square root and Y's Cholesky factor exist.
 CcaSide prepare_cca_side(const Eigen::MatrixXd& covariance) {
   CcaSide side;
   side.scale = covariance.cwiseAbs().maxCoeff();
   if (side.scale == 0) return side;
-  const Eigen::MatrixXd scaled = covariance / side.scale;
-  side.kept = features_with_variance(scaled);
-  side.inv_sqrt = inverse_sqrt(regularised(scaled, side.kept));
+  side.kept = features_with_variance(covariance / side.scale);
+  const Eigen::MatrixXd kept_covariance = regularised(covariance / side.scale, side.kept);
+  side.inv_sqrt.resize(kept_covariance.rows(), kept_covariance.cols());
+  symmetric_inverse_sqrt(kept_covariance.data(), kept_covariance.rows(), side.inv_sqrt.data());
   return side;
 }
 
-CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const CcaSide& y) {
+CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy) {
   CcaSolution solution;
-  if (x.scale == 0 || y.scale == 0) return solution;
+  const double y_scale = yy.cwiseAbs().maxCoeff();
+  if (x.scale == 0 || y_scale == 0) return solution;
   solution.kept_x = x.kept;
-  solution.kept_y = y.kept;
-  const Eigen::MatrixXd whitened_xy = x.inv_sqrt * (xy(x.kept, y.kept) / std::sqrt(x.scale * y.scale)) * y.inv_sqrt;
-  const Eigen::BDCSVD<Eigen::MatrixXd> svd(whitened_xy, Eigen::ComputeThinU);
-  const Eigen::Index k = std::min(whitened_xy.rows(), whitened_xy.cols());
-  solution.correlations = svd.singularValues().head(k);
-  solution.x_directions = x.inv_sqrt * svd.matrixU().leftCols(k) / std::sqrt(x.scale);
+  solution.kept_y = features_with_variance(yy / y_scale);
+  const Eigen::MatrixXd kept_yy = regularised(yy / y_scale, solution.kept_y);
+  const Eigen::MatrixXd kept_xy = xy(x.kept, solution.kept_y) / std::sqrt(x.scale * y_scale);
+  const Eigen::Index p = kept_xy.rows(), q = kept_xy.cols(), k = std::min(p, q);
+  solution.correlations.resize(k);
+  solution.x_directions.resize(p, k);
+  whitened_cross_svd(x.inv_sqrt.data(), kept_xy.data(), kept_yy.data(), p, q, solution.correlations.data(),
+                     solution.x_directions.data());
+  solution.x_directions /= std::sqrt(x.scale);
   return solution;
 }
 
 CcaSolution solve_cca(const Eigen::MatrixXd& xx, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy) {
-  return solve_cca(prepare_cca_side(xx), xy, prepare_cca_side(yy));
+  return solve_cca(prepare_cca_side(xx), xy, yy);
 }
 
 }  // namespace squish

@@ -2,7 +2,8 @@
 // that its numbers are the published ones: each side's covariance is divided by its largest |entry|
 // (the largest variance), features whose scaled variance is below kCcaEpsilon are dropped (constant
 // ones: their correlation is undefined), kCcaEpsilon is added to the scaled diagonals, and the
-// singular values of Sxx^-1/2 Sxy Syy^-1/2 are the canonical correlations.
+// singular values of Sxx^-1/2 Sxy Syy^-1/2 are the canonical correlations (computed as those of
+// Sxx^-1/2 Sxy L^-T, L Syy's Cholesky factor: the same values, analysis/dense_double.h).
 #pragma once
 
 #include <Eigen/Dense>
@@ -25,7 +26,7 @@ struct CcaSolution {
   Eigen::MatrixXd x_directions;
 };
 
-// One side prepared from its covariance: its scale (largest |entry|), the features kept and the
+// X's side prepared from its covariance: its scale (largest |entry|), the features kept and the
 // regularised Sxx^-1/2, so that a side compared with many others is whitened once.
 struct CcaSide {
   double scale = 0;  // 0: no variance at all
@@ -37,7 +38,7 @@ CcaSide prepare_cca_side(const Eigen::MatrixXd& covariance);
 // xx [dx, dx], xy [dx, dy], yy [dy, dy]: sample covariances. A side with no variance at all gives
 // no correlations and nothing kept.
 CcaSolution solve_cca(const Eigen::MatrixXd& xx, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy);
-// The same from prepared sides: equal to the above bit for bit.
-CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const CcaSide& y);
+// The same from X's prepared side: equal to the above bit for bit.
+CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const Eigen::MatrixXd& yy);
 
 }  // namespace squish

@@ -1,10 +1,11 @@
 #include "analysis/covariance.h"
 
-#include <algorithm>
-#include <cmath>
 #include <fmt/format.h>
 
-#include "analysis/cross_products.h"
+#include <algorithm>
+#include <cmath>
+
+#include "analysis/dense_double.h"
 #include "core/error.h"
 
 namespace squish {

@@ -1,12 +1,14 @@
 #include "analysis/similarity.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 #include <string_view>
 
 #include "analysis/cca.h"
 #include "analysis/covariance.h"
+#include "analysis/dense_double.h"
 #include "core/error.h"
 
 namespace squish {
@@ -51,8 +53,11 @@ struct PrincipalDirections {
 };
 
 PrincipalDirections principal_directions(const Eigen::MatrixXd& covariance, int topk) {
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(covariance);  // ascending eigenvalues
-  return {eigen.eigenvalues().tail(topk).reverse(), eigen.eigenvectors().rightCols(topk).rowwise().reverse()};
+  const Eigen::Index n = covariance.rows();
+  Eigen::VectorXd values(n);
+  Eigen::MatrixXd vectors(n, n);
+  symmetric_eigen(covariance.data(), n, values.data(), vectors.data());  // ascending eigenvalues
+  return {values.tail(topk).reverse(), vectors.rightCols(topk).rowwise().reverse()};
 }
 
 // The projections on principal directions are uncorrelated, so their covariances are the variances
@@ -75,24 +80,15 @@ CcaSimilarity svcca_of(const JointCovariance& c, int topk) {
 // inner product is a^T Σ b and variate Xc·q against feature j is (Σ q)_j, both up to the factor
 // (samples − 1) that the normalisation removes, so no [samples, k] matrix is formed.
 Eigen::VectorXd projection_weights(const Eigen::MatrixXd& covariance, Eigen::MatrixXd directions) {
-  Eigen::MatrixXd projections = covariance * directions;  // column i: Σ q_i
-  for (Eigen::Index i = 0; i < directions.cols(); ++i) {
-    for (Eigen::Index j = 0; j < i; ++j) {
-      const double overlap = projections.col(j).dot(directions.col(i));
-      directions.col(i) -= overlap * directions.col(j);
-      projections.col(i) -= overlap * projections.col(j);
-    }
-    const double variance = directions.col(i).dot(projections.col(i));
-    const double scale = variance < kVanishingVariance ? 0.0 : 1.0 / std::sqrt(variance);
-    directions.col(i) *= scale;
-    projections.col(i) *= scale;
-  }
+  Eigen::MatrixXd projections(directions.rows(), directions.cols());  // column i: Σ q_i
+  orthonormalise_in_metric(covariance.data(), directions.data(), projections.data(), directions.rows(),
+                           directions.cols(), kVanishingVariance);
   const Eigen::VectorXd weights = projections.cwiseAbs().colwise().sum().transpose();
   return weights / weights.sum();
 }
 
 CcaSimilarity pwcca_of(const JointCovariance& c, const CcaSide& x_side) {
-  const CcaSolution solution = solve_cca(x_side, c.xy, prepare_cca_side(c.yy));
+  const CcaSolution solution = solve_cca(x_side, c.xy, c.yy);
   CcaSimilarity result = similarity_of(solution);
   if (solution.correlations.size() == 0) return result;
   const Eigen::VectorXd weights =
@@ -156,12 +152,13 @@ double linear_cka_through_maps(const Eigen::MatrixXd& covariance, const Eigen::M
 Eigen::MatrixXd weight_gram(const float* w, int64_t rows, int64_t cols) {
   Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(cols, cols);
   constexpr int64_t kChunk = 1024;  // rows widened to double at a time
+  Eigen::MatrixXd block;
   for (int64_t r = 0; r < rows; r += kChunk) {
     const int64_t n = std::min(kChunk, rows - r);
-    const Eigen::MatrixXd block =
+    block =
         Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(w + r * cols, n, cols)
             .cast<double>();
-    gram.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());
+    add_gram_lower(gram.data(), block.data(), n, cols);
   }
   return gram.selfadjointView<Eigen::Lower>();
 }
@@ -177,8 +174,8 @@ double SimilarityReference::svcca(ActivationMatrix y, int topk) const {
 double SimilarityReference::pwcca(ActivationMatrix y) const {
   check_activation_pair(x_, y);
   require_cca_samples(x_, y, "pwcca");
-  if (!whitened_) whitened_ = prepare_cca_side(side_.covariance);
-  return pwcca_of(joint_covariance(side_, x_, y), *whitened_).similarity;
+  std::call_once(whitening_, [&] { whitened_ = prepare_cca_side(side_.covariance); });
+  return pwcca_of(joint_covariance(side_, x_, y), whitened_).similarity;
 }
 
 double SimilarityReference::linear_cka(ActivationMatrix y) const {

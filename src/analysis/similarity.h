@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -65,7 +66,7 @@ Eigen::MatrixXd weight_gram(const float* w, int64_t rows, int64_t cols);
 // A reference representation compared with many others (sensitivity compares each layer's fp32
 // output with the output of every width): its mean and covariance are computed once, and PWCCA's
 // whitening of it on first use. Every call equals the pairwise function above bit for bit, errors
-// included. `x`'s data must outlive it; not for concurrent use.
+// included. `x`'s data must outlive it; its methods may run on several threads at once.
 class SimilarityReference {
  public:
   explicit SimilarityReference(ActivationMatrix x);
@@ -76,7 +77,8 @@ class SimilarityReference {
  private:
   ActivationMatrix x_;
   SideCovariance side_;
-  mutable std::optional<CcaSide> whitened_;
+  mutable std::once_flag whitening_;
+  mutable CcaSide whitened_;
 };
 
 }  // namespace squish

@@ -6,11 +6,13 @@
 // FF intermediate (feed-forward) size, V vocabulary, L layers, C classes.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <new>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,6 +65,14 @@ using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 template <class T>
 void ensure_size(AlignedVector<T>& buf, int64_t n) {
   if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+}
+
+// out [rows.size(), width] = the given rows of a row-major [*, width] matrix, in order; out is sized to
+// exactly that.
+inline void gather_rows(const float* matrix, int64_t width, std::span<const int64_t> rows, AlignedVector<float>& out) {
+  out.resize(rows.size() * static_cast<size_t>(width));
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy_n(matrix + rows[i] * width, width, out.data() + static_cast<int64_t>(i) * width);
 }
 
 struct Tensor {

@@ -1,8 +1,10 @@
 #include "quant/sensitivity.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <span>
@@ -11,6 +13,7 @@
 #include "core/communicator.h"
 #include "core/elapsed.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "model/common/lowbit_storage.h"
 
 namespace squish {
@@ -255,41 +258,51 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   // runs the fp32 pass on every batch, then only its units' variants and similarities, measured
   // exactly as one process measures them; gather_cells gives every rank all the cells.
   std::vector<std::vector<Variant>> variants(r.units.size());
+  std::vector<size_t> units_here;
   std::set<int> points_here;  // the comparison points this rank's units need
   bool table_here = false;
   for (size_t u = 0; u < r.units.size(); ++u) {
     if (!runs_here(static_cast<int64_t>(u))) continue;
-    const bool table = r.units[u].layer < 0;
-    table_here |= table;
+    units_here.push_back(u);
+    table_here |= r.units[u].layer < 0;
     points_here.insert(options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer);
-    // The unit's fp32 weights, once for all its widths.
-    std::vector<Tensor> fp32;
-    if (table) fp32.push_back(embeddings.dequantize());
-    for (const std::string& name : r.units[u].linears) fp32.push_back(linear_dequantize(*linear_by_name.at(name)));
-    for (int bits : options.bits) {
-      const auto t = Clock::now();
-      Variant v;
-      v.cell.bits = bits;
-      double error2 = 0, norm2 = 0;
-      if (table) {
-        v.cell.format = embedding_format_for_bits(bits, options.group_size);
-        v.embeddings = EmbeddingTable::quantized(fp32[0], v.cell.format);
-        add_weight_error(fp32[0], v.embeddings.dequantize(), error2, norm2);
-      } else {
-        v.cell.format = linear_format_for_bits(bits, options.group_size);
-        const WeightFormat f = parse_weight_format(v.cell.format, "sensitivity");
-        for (size_t i = 0; i < r.units[u].linears.size(); ++i) {
-          Linear q = *linear_by_name.at(r.units[u].linears[i]);
-          q.weights = quantize_weights_of(q.name, fp32[i], f);
-          add_weight_error(fp32[i], linear_dequantize(q), error2, norm2);
-          v.linears.push_back(std::move(q));
-        }
-      }
-      v.cell.weight_error = norm2 > 0 ? std::sqrt(error2 / norm2) : 0;
-      v.cell.quantize_seconds = seconds_since(t);
-      variants[u].push_back(std::move(v));
-    }
   }
+  // A unit per thread at a time (each quantizer then runs single-threaded): only those units' fp32
+  // weights are held at once.
+  parallel_for(
+      static_cast<int64_t>(units_here.size()),
+      [&](int64_t i) {
+        const size_t u = units_here[static_cast<size_t>(i)];
+        const bool table = r.units[u].layer < 0;
+        // The unit's fp32 weights, once for all its widths.
+        std::vector<Tensor> fp32;
+        if (table) fp32.push_back(embeddings.dequantize());
+        for (const std::string& name : r.units[u].linears) fp32.push_back(linear_dequantize(*linear_by_name.at(name)));
+        for (int bits : options.bits) {
+          const auto t = Clock::now();
+          Variant v;
+          v.cell.bits = bits;
+          double error2 = 0, norm2 = 0;
+          if (table) {
+            v.cell.format = embedding_format_for_bits(bits, options.group_size);
+            v.embeddings = EmbeddingTable::quantized(fp32[0], v.cell.format);
+            add_weight_error(fp32[0], v.embeddings.dequantize(), error2, norm2);
+          } else {
+            v.cell.format = linear_format_for_bits(bits, options.group_size);
+            const WeightFormat f = parse_weight_format(v.cell.format, "sensitivity");
+            for (size_t j = 0; j < r.units[u].linears.size(); ++j) {
+              Linear q = *linear_by_name.at(r.units[u].linears[j]);
+              q.weights = quantize_weights_of(q.name, fp32[j], f);
+              add_weight_error(fp32[j], linear_dequantize(q), error2, norm2);
+              v.linears.push_back(std::move(q));
+            }
+          }
+          v.cell.weight_error = norm2 > 0 ? std::sqrt(error2 / norm2) : 0;
+          v.cell.quantize_seconds = seconds_since(t);
+          variants[u].push_back(std::move(v));
+        }
+      },
+      1);
 
   // A tied table is also the LM head: its unit is measured at the head's logits too, from the
   // final-normed last-layer states of the compared rows.
@@ -331,19 +344,25 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
         const auto t = Clock::now();
         swap_in(v);
         try {
-          if (layer < 0) model.embed(b, work);
-          else {
-            work = states[static_cast<size_t>(layer)];
-            model.run_layers(b, work, layer, layer + 1, nullptr);
+          if (options.compare == CompareAt::kLayer && layer >= 0) {  // only the compared rows of its output
+            model.run_layer_rows(b, states[static_cast<size_t>(layer)], layer, rows, work);
+            v.outputs.insert(v.outputs.end(), work.begin(), work.end());
+          } else {
+            if (layer < 0)
+              model.embed(b, work);
+            else {
+              work = states[static_cast<size_t>(layer)];
+              model.run_layers(b, work, layer, layer + 1, nullptr);
+            }
+            if (options.compare == CompareAt::kFinal && layer + 1 < layers)
+              model.run_layers(b, work, layer + 1, layers, nullptr);
+            append_rows(v.outputs, work, rows, h);
           }
-          if (options.compare == CompareAt::kFinal && layer + 1 < layers)
-            model.run_layers(b, work, layer + 1, layers, nullptr);
         } catch (...) {
           swap_in(v);
           throw;
         }
         swap_in(v);
-        append_rows(v.outputs, work, rows, h);
         v.cell.run_seconds += seconds_since(t);
       }
     }
@@ -361,10 +380,47 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     r.head_seconds = seconds_since(t);
   }
 
-  // Each comparison point's fp32 side is prepared once for all the widths compared with it.
+  // Each comparison point's fp32 side is prepared once for all the widths compared with it, then the
+  // cells are compared two or more at a time (one per thread, each single-threaded): a cell's numbers
+  // do not depend on which thread computes it or when.
   std::map<int, SimilarityReference> prepared;
-  for (size_t u = 0; u < r.units.size(); ++u) {
+  std::vector<std::pair<size_t, size_t>> to_compare;  // (unit, width)
+  std::vector<size_t> order(r.units.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  // The embeddings first: a tied head's cells also compare the table's Grams, the longest.
+  std::stable_partition(order.begin(), order.end(), [&](size_t u) { return r.units[u].layer < 0; });
+  for (size_t u : order) {
     const int point = options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer;
+    for (size_t w = 0; w < variants[u].size(); ++w) {
+      if (!prepared.contains(point)) prepared.try_emplace(point, as_matrix(reference.at(point), h));
+      to_compare.emplace_back(u, w);
+    }
+  }
+  parallel_for(
+      static_cast<int64_t>(to_compare.size()),
+      [&](int64_t i) {
+        const auto [u, w] = to_compare[static_cast<size_t>(i)];
+        Variant& v = variants[u][w];
+        const auto t = Clock::now();
+        const SimilarityReference& x =
+            prepared.at(options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer);
+        v.cell.similarity = similarity(options.method, x, v.outputs, h, options.topk);
+        v.cell.sensitivity = 1.0 - v.cell.similarity;
+        if (tied_head && r.units[u].layer < 0) {
+          const Tensor table = v.embeddings.dequantize();
+          v.cell.head_similarity = linear_cka_through_maps(head_covariance, fp32_head_gram,
+                                                           weight_gram(table.data(), table.dim(0), table.dim(1)));
+          v.cell.sensitivity += 1.0 - *v.cell.head_similarity;
+        }
+        v.cell.similarity_seconds = seconds_since(t);
+        v.outputs = {};
+        if (progress.on_similarity) {
+#pragma omp critical(squish_sensitivity_progress)
+          progress.on_similarity();
+        }
+      },
+      1);
+  for (size_t u = 0; u < r.units.size(); ++u) {
     std::vector<SensitivityCell> cells;
     if (!runs_here(static_cast<int64_t>(u)))  // another rank's: filled by gather_cells
       for (int bits : options.bits) {
@@ -374,24 +430,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
                                            : linear_format_for_bits(bits, options.group_size);
         cells.push_back(cell);
       }
-    for (Variant& v : variants[u]) {
-      const auto t = Clock::now();
-      auto it = prepared.find(point);
-      if (it == prepared.end())
-        it = prepared.emplace(point, SimilarityReference(as_matrix(reference.at(point), h))).first;
-      v.cell.similarity = similarity(options.method, it->second, v.outputs, h, options.topk);
-      v.cell.sensitivity = 1.0 - v.cell.similarity;
-      if (tied_head && r.units[u].layer < 0) {
-        const Tensor table = v.embeddings.dequantize();
-        v.cell.head_similarity = linear_cka_through_maps(head_covariance, fp32_head_gram,
-                                                         weight_gram(table.data(), table.dim(0), table.dim(1)));
-        v.cell.sensitivity += 1.0 - *v.cell.head_similarity;
-      }
-      v.cell.similarity_seconds = seconds_since(t);
-      cells.push_back(v.cell);
-      v.outputs = {};
-      if (progress.on_similarity) progress.on_similarity();
-    }
+    for (const Variant& v : variants[u]) cells.push_back(v.cell);
     r.cells.push_back(std::move(cells));
   }
   gather_cells(r.cells);

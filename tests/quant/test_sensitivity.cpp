@@ -3,6 +3,7 @@
 // model and running a full forward gives; the token subsample is deterministic; lower widths are
 // more sensitive; too few samples are refused with a clear message.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <random>
 
@@ -111,6 +112,28 @@ TEST(Sensitivity, FewerBitsAreMoreSensitiveAndTheSubsampleIsSeeded) {
     EXPECT_NE(c.cells[0][0].sensitivity, a.cells[0][0].sensitivity);  // another seed, another subsample
     o.seed -= 1;
   }
+}
+
+// The variants are quantized a unit per thread and compared a cell per thread: which thread takes
+// which, and how many there are, must not change a number.
+TEST(Sensitivity, TheSameCellsOnOneThreadAndOnSeveral) {
+  const std::vector<TokenBatch> batches = random_batches(8, 3);
+  SensitivityOptions o;
+  o.bits = {2, 4, 8};
+  o.group_size = 16;
+  const int threads = omp_get_max_threads();
+  auto model = tiny();
+  omp_set_num_threads(1);
+  const SensitivityResult one = measure_sensitivity(*model, batches, o);
+  omp_set_num_threads(3);
+  const SensitivityResult three = measure_sensitivity(*model, batches, o);
+  omp_set_num_threads(threads);
+  for (size_t u = 0; u < one.units.size(); ++u)
+    for (size_t w = 0; w < o.bits.size(); ++w) {
+      EXPECT_EQ(one.cells[u][w].format, three.cells[u][w].format);
+      EXPECT_EQ(one.cells[u][w].weight_error, three.cells[u][w].weight_error) << one.units[u].name;
+      EXPECT_EQ(one.cells[u][w].sensitivity, three.cells[u][w].sensitivity) << one.units[u].name;
+    }
 }
 
 TEST(Sensitivity, LinearGranularityAndFinalComparison) {

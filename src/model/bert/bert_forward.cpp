@@ -28,28 +28,16 @@ void embed(const BertModel& model, const TokenBatch& b, float* hidden) {
                          b.batch * b.tokens, H, static_cast<float>(model.config.layer_norm_eps));
 }
 
-// Layer i on act.hidden [B*T, H]: in place, or, for a [CLS]-only layer, into act.cls [B, H].
-void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertActivations& act, bool cls_only,
-                   const Tap* tap) {
-  const BertConfig& c = model.config;
+// The rest of layer i after attention, on `rows` rows: x [rows, H] the residual stream, in place,
+// and context [rows, A]; `queries` of them a sequence, for the Tap.
+void output_and_feed_forward(const BertModel& model, int layer, const TokenBatch& b, float* x, const float* context,
+                             int64_t rows, int64_t queries, BertActivations& act, const Tap* tap) {
   const BertLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
-  const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
-  const float eps = static_cast<float>(c.layer_norm_eps);
-  const AttentionShape shape{B, T, c.heads_in(layer), c.head_dim()};
+  const int64_t H = model.config.hidden_size;
+  const float eps = static_cast<float>(model.config.layer_norm_eps);
   const VectorOps& ops = vector_ops();
-  float* hidden = act.hidden.data();
-  const int64_t queries = cls_only ? 1 : T, rows = B * queries;
-  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, hidden, M, T, b), M,
-               Epilogue::kNone, act.linear);
-  attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
-  float* x = hidden;
-  if (cls_only) {  // the residual stream continues on the [CLS] rows alone
-    for (int64_t s = 0; s < B; ++s) std::copy_n(hidden + s * T * H, H, act.cls.data() + s * H);
-    x = act.cls.data();
-  }
-  linear_apply(l.attention_out, x,
-               tapped_input(tap, act.tap_input, layer, l.attention_out, act.context.data(), rows, queries, b), rows,
-               Epilogue::kAccumulate, act.linear);
+  linear_apply(l.attention_out, x, tapped_input(tap, act.tap_input, layer, l.attention_out, context, rows, queries, b),
+               rows, Epilogue::kAccumulate, act.linear);
   ops.layernorm(x, x, l.attention_ln_gamma.data(), l.attention_ln_beta.data(), rows, H, eps);
   linear_apply(l.intermediate, act.intermediate.data(),
                tapped_input(tap, act.tap_input, layer, l.intermediate, x, rows, queries, b), rows, Epilogue::kGelu,
@@ -59,6 +47,32 @@ void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertA
                Epilogue::kAccumulate, act.linear);
   ops.layernorm(x, x, l.output_ln_gamma.data(), l.output_ln_beta.data(), rows, H, eps);
   emit_tap(tap, {TapSite::kLayerOutput, layer}, x, rows, H, queries, b);
+}
+
+// Layer i's fused Q|K|V for every token of act.hidden, then the attention of each sequence's first
+// `queries` positions into act.context [B, queries, A].
+void attention_context(const BertModel& model, int layer, const TokenBatch& b, BertActivations& act, int64_t queries,
+                       const Tap* tap) {
+  const BertLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
+  const int64_t M = b.batch * b.tokens;
+  const AttentionShape shape{b.batch, b.tokens, model.config.heads_in(layer), model.config.head_dim()};
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.hidden.data(), M, b.tokens, b),
+               M, Epilogue::kNone, act.linear);
+  attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
+}
+
+// Layer i on act.hidden [B*T, H]: in place, or, for a [CLS]-only layer, into act.cls [B, H].
+void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertActivations& act, bool cls_only,
+                   const Tap* tap) {
+  const int64_t B = b.batch, T = b.tokens, H = model.config.hidden_size;
+  const int64_t queries = cls_only ? 1 : T;
+  attention_context(model, layer, b, act, queries, tap);
+  float* x = act.hidden.data();
+  if (cls_only) {  // the residual stream continues on the [CLS] rows alone
+    for (int64_t s = 0; s < B; ++s) std::copy_n(act.hidden.data() + s * T * H, H, act.cls.data() + s * H);
+    x = act.cls.data();
+  }
+  output_and_feed_forward(model, layer, b, x, act.context.data(), B * queries, queries, act, tap);
 }
 
 // Sizes every buffer of a forward of `b` (all layers computed), layer buffers by the widest layer.
@@ -124,15 +138,22 @@ void bert_embed(const BertModel& model, const TokenBatch& b, BertActivations& ac
 
 void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivations& act, int first, int end,
                      const Tap* tap) {
-  const int layers = static_cast<int>(model.config.num_hidden_layers);
-  if (first < 0 || end > layers || first > end)
-    throw Error(ExitCode::kInternal, "bert_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
-                                         ") of a " + std::to_string(layers) + "-layer model");
-  validate_token_batch(bert_token_limits(model.config), b);
-  if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
-    throw Error(ExitCode::kInternal, "bert_run_layers: hidden states smaller than the batch");
+  check_layer_run(bert_token_limits(model.config), b, first, end, model.config.num_hidden_layers,
+                  static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "bert_run_layers");
   reserve(model.config, b, act);
   for (int i = first; i < end; ++i) encoder_layer(model, i, b, act, false, tap);
+}
+
+void bert_run_layer_rows(const BertModel& model, const TokenBatch& b, BertActivations& act, int layer,
+                         std::span<const int64_t> rows, AlignedVector<float>& out) {
+  check_layer_run(bert_token_limits(model.config), b, layer, layer + 1, model.config.num_hidden_layers,
+                  static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "bert_run_layer_rows");
+  reserve(model.config, b, act);
+  attention_context(model, layer, b, act, b.tokens, nullptr);
+  gather_rows(act.hidden.data(), model.config.hidden_size, rows, out);
+  gather_rows(act.context.data(), model.config.heads_in(layer) * model.config.head_dim(), rows, act.selected_context);
+  output_and_feed_forward(model, layer, b, out.data(), act.selected_context.data(), static_cast<int64_t>(rows.size()),
+                          b.tokens, act, nullptr);
 }
 
 double bert_forward_flops(const BertConfig& c, int64_t batch, int64_t seq, LastLayerRows last_layer) {

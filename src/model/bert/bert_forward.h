@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/tensor.h"
@@ -18,6 +19,7 @@ struct BertActivations {
   AlignedVector<float> hidden;        // [B*T, H]
   AlignedVector<float> qkv;           // [B*T, 3A], A = the widest layer's NH_l·HD (H unless pruned)
   AlignedVector<float> context;       // [B*T, A]
+  AlignedVector<float> selected_context;  // [rows, A] the context of the rows bert_run_layer_rows computes
   AlignedVector<float> intermediate;  // [B*T, FF], the widest layer's FF_l
   AlignedVector<float> attention;     // attention_workspace_floats(): one sequence's [NH, T, T] scores
   AlignedVector<float> cls;           // [B, H]
@@ -40,6 +42,10 @@ void bert_forward(const BertModel& model, const TokenBatch& batch, BertActivatio
 void bert_embed(const BertModel& model, const TokenBatch& batch, BertActivations& act);
 void bert_run_layers(const BertModel& model, const TokenBatch& batch, BertActivations& act, int first, int end,
                      const Tap* tap = nullptr);
+// Layer `layer` on act.hidden (left unchanged) for the given rows of its output alone
+// (SequenceModel::run_layer_rows): attention over every token, the rest on the rows.
+void bert_run_layer_rows(const BertModel& model, const TokenBatch& batch, BertActivations& act, int layer,
+                         std::span<const int64_t> rows, AlignedVector<float>& out);
 
 // The floating-point operations bert_forward executes for B sequences of T tokens: the one FLOP
 // model bench, tests and the end-to-end script read (multiply-adds count 2; LayerNorm, softmax

@@ -43,14 +43,14 @@ void BertSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hid
 
 void BertSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
                                    const Tap* tap) {
-  std::swap(hidden, activations_.hidden);
-  try {
-    bert_run_layers(model_, batch, activations_, first, end, tap);
-  } catch (...) {
-    std::swap(hidden, activations_.hidden);
-    throw;
-  }
-  std::swap(hidden, activations_.hidden);
+  with_hidden_swapped_in(hidden, activations_.hidden,
+                         [&] { bert_run_layers(model_, batch, activations_, first, end, tap); });
+}
+
+void BertSequenceModel::run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer,
+                                       std::span<const int64_t> rows, AlignedVector<float>& out) {
+  with_hidden_swapped_in(hidden, activations_.hidden,
+                         [&] { bert_run_layer_rows(model_, batch, activations_, layer, rows, out); });
 }
 
 double BertSequenceModel::forward_flops(int64_t batch, int64_t tokens, LastLayerRows last_layer) const {

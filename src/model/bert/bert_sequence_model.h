@@ -26,6 +26,8 @@ class BertSequenceModel final : public SequenceModel {
   ContainerPlan container_plan() const override;
   void embed(const TokenBatch& batch, AlignedVector<float>& hidden) override;
   void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) override;
+  void run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer, std::span<const int64_t> rows,
+                      AlignedVector<float>& out) override;
   EmbeddingTable& mutable_word_embeddings() override { return model_.weights.word_embeddings; }
 
   const BertModel& model() const { return model_; }

@@ -19,6 +19,13 @@ void SequenceModel::trace(const TokenBatch& batch, const ForwardOptions& options
   forward(batch, logits, options);
 }
 
+void SequenceModel::run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer,
+                                   std::span<const int64_t> rows, AlignedVector<float>& out) {
+  AlignedVector<float> whole = hidden;
+  run_layers(batch, whole, layer, layer + 1, nullptr);
+  gather_rows(whole.data(), info().hidden_size, rows, out);
+}
+
 int64_t SequenceModel::parameter_count() const { return total_parameters(parameter_groups()); }
 
 }  // namespace squish

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,8 +15,8 @@
 #include "io/safetensors_writer.h"
 #include "model/common/embedding_table.h"
 #include "model/common/forward_options.h"
-#include "model/common/linear_formats.h"
 #include "model/common/linear.h"
+#include "model/common/linear_formats.h"
 #include "model/common/parameter_groups.h"
 #include "model/common/token_batch.h"
 
@@ -102,6 +103,13 @@ class SequenceModel {
   virtual void embed(const TokenBatch& batch, AlignedVector<float>& hidden) = 0;
   virtual void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
                           const Tap* tap) = 0;
+  // Layer `layer` on `hidden` [B*T, H] (its input, given back unchanged), computed only as far as the
+  // given rows of its output need: out [rows.size(), H] receives those rows of what run_layers would
+  // leave, up to the rounding of GEMMs over fewer rows. Attention still reads every token's keys and
+  // values; the rest of the layer runs on the rows alone (sensitivity compares a sample of rows). The
+  // default runs the whole layer and gathers.
+  virtual void run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer,
+                              std::span<const int64_t> rows, AlignedVector<float>& out);
   // A causal LM's log p(target.token | context) for each target, in double; the head runs only on
   // the rows targets name, in chunks, so [B*T, V] logits never exist at once. ConfigError for a
   // model without an LM head.
@@ -118,5 +126,19 @@ class SequenceModel {
 
   int64_t parameter_count() const;
 };
+
+// Runs f() with the caller's `hidden` swapped in as a forward's own hidden states `own`, so nothing is
+// copied, and swaps them back however f ends (run_layers and run_layer_rows of every architecture).
+template <class F>
+void with_hidden_swapped_in(AlignedVector<float>& hidden, AlignedVector<float>& own, F&& f) {
+  std::swap(hidden, own);
+  try {
+    f();
+  } catch (...) {
+    std::swap(hidden, own);
+    throw;
+  }
+  std::swap(hidden, own);
+}
 
 }  // namespace squish

@@ -79,4 +79,14 @@ TokenBatch make_token_batch(const std::vector<Encoding>& encodings, const std::v
   return b;
 }
 
+void check_layer_run(const TokenLimits& limits, const TokenBatch& batch, int first, int end, int64_t layers,
+                     int64_t hidden_floats, int64_t hidden_size, const char* caller) {
+  if (first < 0 || end > layers || first > end)
+    throw Error(ExitCode::kInternal, std::string(caller) + ": layers [" + std::to_string(first) + ", " +
+                                         std::to_string(end) + ") of a " + std::to_string(layers) + "-layer model");
+  validate_token_batch(limits, batch);
+  if (hidden_floats < batch.batch * batch.tokens * hidden_size)
+    throw Error(ExitCode::kInternal, std::string(caller) + ": hidden states smaller than the batch");
+}
+
 }  // namespace squish

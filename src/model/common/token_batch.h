@@ -38,4 +38,11 @@ TokenBatch right_padded_batch(const std::vector<std::span<const int32_t>>& seque
 // ShapeError naming the first bad id, type id or length.
 void validate_token_batch(const TokenLimits& limits, const TokenBatch& batch);
 
+// What running layers [first, end) of a `layers`-layer model on `hidden_floats` floats of hidden
+// states [B*T, hidden_size] needs (an architecture's run_layers and run_layer_rows): an internal
+// error naming `caller` for a layer range outside the model or states smaller than the batch, then
+// validate_token_batch's errors.
+void check_layer_run(const TokenLimits& limits, const TokenBatch& batch, int first, int end, int64_t layers,
+                     int64_t hidden_floats, int64_t hidden_size, const char* caller);
+
 }  // namespace squish

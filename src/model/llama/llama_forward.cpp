@@ -26,14 +26,13 @@ void reserve(const LlamaConfig& c, const TokenBatch& b, LlamaActivations& act) {
                    b.batch, b.tokens);
 }
 
-void decoder_layer(const LlamaModel& model, int layer, const TokenBatch& b, LlamaActivations& act, const Tap* tap) {
+// The layer's attention up to its context, for every token of act.hidden (left unchanged).
+void attention_context(const LlamaModel& model, int layer, const TokenBatch& b, LlamaActivations& act, const Tap* tap) {
   const LlamaConfig& c = model.config;
   const LlamaLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
-  const int64_t M = b.batch * b.tokens, H = c.hidden_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
-  const VectorOps& ops = vector_ops();
-  float* hidden = act.hidden.data();
-  ops.rmsnorm(act.normed.data(), hidden, l.input_norm.data(), M, H, eps);
+  const int64_t M = b.batch * b.tokens;
+  vector_ops().rmsnorm(act.normed.data(), act.hidden.data(), l.input_norm.data(), M, c.hidden_size,
+                       static_cast<float>(c.rms_norm_eps));
   linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.normed.data(), M, b.tokens, b),
                M, Epilogue::kNone, act.linear);
   // Q and K heads are adjacent at the start of each row: one pass rotates both.
@@ -42,17 +41,31 @@ void decoder_layer(const LlamaModel& model, int layer, const TokenBatch& b, Llam
   const CausalAttentionShape shape{b.batch, b.tokens, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
   causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
                    b.branch_ids.empty() ? nullptr : b.branch_ids.data(), shape);
-  linear_apply(l.attention_out, hidden,
-               tapped_input(tap, act.tap_input, layer, l.attention_out, act.context.data(), M, b.tokens, b), M,
-               Epilogue::kAccumulate, act.linear);
-  ops.rmsnorm(act.normed.data(), hidden, l.post_attention_norm.data(), M, H, eps);
+}
+
+// The rest of the layer on `rows` rows: x [rows, H] the residual stream, in place, and context
+// [rows, NH·HD] its attention's context. `tap` (whole layers only) sees the batch's every token.
+void output_and_mlp(const LlamaModel& model, int layer, const TokenBatch& b, float* x, const float* context,
+                    int64_t rows, LlamaActivations& act, const Tap* tap) {
+  const LlamaConfig& c = model.config;
+  const LlamaLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
+  const int64_t H = c.hidden_size;
+  const VectorOps& ops = vector_ops();
+  linear_apply(l.attention_out, x, tapped_input(tap, act.tap_input, layer, l.attention_out, context, rows, b.tokens, b),
+               rows, Epilogue::kAccumulate, act.linear);
+  ops.rmsnorm(act.normed.data(), x, l.post_attention_norm.data(), rows, H, static_cast<float>(c.rms_norm_eps));
   linear_apply(l.gate_up, act.gate_up.data(),
-               tapped_input(tap, act.tap_input, layer, l.gate_up, act.normed.data(), M, b.tokens, b), M,
+               tapped_input(tap, act.tap_input, layer, l.gate_up, act.normed.data(), rows, b.tokens, b), rows,
                Epilogue::kNone, act.linear);
-  ops.silu_mul(act.intermediate.data(), act.gate_up.data(), M, c.intermediate_size);
-  linear_apply(l.down, hidden, tapped_input(tap, act.tap_input, layer, l.down, act.intermediate.data(), M, b.tokens, b),
-               M, Epilogue::kAccumulate, act.linear);
-  emit_tap(tap, {TapSite::kLayerOutput, layer}, hidden, M, H, b.tokens, b);
+  ops.silu_mul(act.intermediate.data(), act.gate_up.data(), rows, c.intermediate_size);
+  linear_apply(l.down, x, tapped_input(tap, act.tap_input, layer, l.down, act.intermediate.data(), rows, b.tokens, b),
+               rows, Epilogue::kAccumulate, act.linear);
+  emit_tap(tap, {TapSite::kLayerOutput, layer}, x, rows, H, b.tokens, b);
+}
+
+void decoder_layer(const LlamaModel& model, int layer, const TokenBatch& b, LlamaActivations& act, const Tap* tap) {
+  attention_context(model, layer, b, act, tap);
+  output_and_mlp(model, layer, b, act.hidden.data(), act.context.data(), b.batch * b.tokens, act, tap);
 }
 
 }  // namespace
@@ -73,15 +86,23 @@ void llama_embed(const LlamaModel& model, const TokenBatch& b, LlamaActivations&
 
 void llama_run_layers(const LlamaModel& model, const TokenBatch& b, LlamaActivations& act, int first, int end,
                       const Tap* tap) {
-  const int layers = static_cast<int>(model.config.num_hidden_layers);
-  if (first < 0 || end > layers || first > end)
-    throw Error(ExitCode::kInternal, "llama_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
-                                         ") of a " + std::to_string(layers) + "-layer model");
-  validate_token_batch(llama_token_limits(model.config), b);
-  if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
-    throw Error(ExitCode::kInternal, "llama_run_layers: hidden states smaller than the batch");
+  check_layer_run(llama_token_limits(model.config), b, first, end, model.config.num_hidden_layers,
+                  static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "llama_run_layers");
   reserve(model.config, b, act);
   for (int i = first; i < end; ++i) decoder_layer(model, i, b, act, tap);
+}
+
+void llama_run_layer_rows(const LlamaModel& model, const TokenBatch& b, LlamaActivations& act, int layer,
+                          std::span<const int64_t> rows, AlignedVector<float>& out) {
+  check_layer_run(llama_token_limits(model.config), b, layer, layer + 1, model.config.num_hidden_layers,
+                  static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "llama_run_layer_rows");
+  reserve(model.config, b, act);
+  attention_context(model, layer, b, act, nullptr);
+  const LlamaConfig& c = model.config;
+  gather_rows(act.hidden.data(), c.hidden_size, rows, out);
+  gather_rows(act.context.data(), c.num_attention_heads * c.head_dim, rows, act.selected_context);
+  output_and_mlp(model, layer, b, out.data(), act.selected_context.data(), static_cast<int64_t>(rows.size()), act,
+                 nullptr);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/tensor.h"
@@ -21,6 +22,7 @@ struct LlamaActivations {
   AlignedVector<float> normed;        // [B*T, H] its RMSNorm, the input of the next Linear
   AlignedVector<float> qkv;           // [B*T, (NH + 2·NKV)·HD]
   AlignedVector<float> context;       // [B*T, NH·HD]
+  AlignedVector<float> selected_context;  // [rows, NH·HD] the context of the rows llama_run_layer_rows computes
   AlignedVector<float> gate_up;       // [B*T, 2·FF]
   AlignedVector<float> intermediate;  // [B*T, FF]
   AlignedVector<float> attention;     // causal_attention_workspace_floats()
@@ -48,6 +50,10 @@ void llama_trace(const LlamaModel& model, const TokenBatch& batch, LlamaActivati
 void llama_embed(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act);
 void llama_run_layers(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act, int first, int end,
                       const Tap* tap = nullptr);
+// Layer `layer` on act.hidden (left unchanged) for the given rows of its output alone
+// (SequenceModel::run_layer_rows): attention over every token, the rest on the rows.
+void llama_run_layer_rows(const LlamaModel& model, const TokenBatch& batch, LlamaActivations& act, int layer,
+                          std::span<const int64_t> rows, AlignedVector<float>& out);
 
 // Floating-point operations of a forward of B sequences of T tokens with `head_rows` rows through
 // the LM head (multiply-adds count 2; norms, softmax and SiLU left out).

@@ -54,14 +54,14 @@ void LlamaSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hi
 
 void LlamaSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
                                     const Tap* tap) {
-  std::swap(hidden, activations_.hidden);
-  try {
-    llama_run_layers(model_, batch, activations_, first, end, tap);
-  } catch (...) {
-    std::swap(hidden, activations_.hidden);
-    throw;
-  }
-  std::swap(hidden, activations_.hidden);
+  with_hidden_swapped_in(hidden, activations_.hidden,
+                         [&] { llama_run_layers(model_, batch, activations_, first, end, tap); });
+}
+
+void LlamaSequenceModel::run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer,
+                                        std::span<const int64_t> rows, AlignedVector<float>& out) {
+  with_hidden_swapped_in(hidden, activations_.hidden,
+                         [&] { llama_run_layer_rows(model_, batch, activations_, layer, rows, out); });
 }
 
 std::vector<SmoothableInput> LlamaSequenceModel::smoothable_inputs() {

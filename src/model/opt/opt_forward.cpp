@@ -73,13 +73,8 @@ void opt_embed(const OptModel& model, const TokenBatch& b, OptActivations& act) 
 
 void opt_run_layers(const OptModel& model, const TokenBatch& b, OptActivations& act, int first, int end,
                     const Tap* tap) {
-  const int layers = static_cast<int>(model.config.num_hidden_layers);
-  if (first < 0 || end > layers || first > end)
-    throw Error(ExitCode::kInternal, "opt_run_layers: layers [" + std::to_string(first) + ", " + std::to_string(end) +
-                                         ") of a " + std::to_string(layers) + "-layer model");
-  validate_token_batch(opt_token_limits(model.config), b);
-  if (static_cast<int64_t>(act.hidden.size()) < b.batch * b.tokens * model.config.hidden_size)
-    throw Error(ExitCode::kInternal, "opt_run_layers: hidden states smaller than the batch");
+  check_layer_run(opt_token_limits(model.config), b, first, end, model.config.num_hidden_layers,
+                  static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "opt_run_layers");
   reserve(model.config, b, act);
   for (int i = first; i < end; ++i) decoder_layer(model, i, b, act, tap);
 }

@@ -57,14 +57,8 @@ void OptSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidd
 
 void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end,
                                   const Tap* tap) {
-  std::swap(hidden, activations_.hidden);
-  try {
-    opt_run_layers(model_, batch, activations_, first, end, tap);
-  } catch (...) {
-    std::swap(hidden, activations_.hidden);
-    throw;
-  }
-  std::swap(hidden, activations_.hidden);
+  with_hidden_swapped_in(hidden, activations_.hidden,
+                         [&] { opt_run_layers(model_, batch, activations_, first, end, tap); });
 }
 
 std::vector<SmoothableInput> OptSequenceModel::smoothable_inputs() {
