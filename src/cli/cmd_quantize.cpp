@@ -68,8 +68,18 @@ std::string quantize_summary(const QuantizeResult& r) {
       std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
       return v[v.size() / 2];
     };
-    text += fmt::format("  smoothquant alpha {} on {} activations: max/median {:.1f} -> {:.1f} (median over them)\n",
-                        r.smoothquant->alpha, r.smoothquant->inputs.size(), median(before), median(after));
+    int smoothed = 0;
+    std::vector<float> alphas;
+    for (const SmoothedInput& n : r.smoothquant->inputs)
+      if (n.smoothed) {
+        ++smoothed;
+        alphas.push_back(static_cast<float>(n.alpha));
+      }
+    const std::string alpha = !r.smoothquant->automatic ? fmt::format("alpha {}", r.smoothquant->alpha)
+                              : alphas.empty()          ? std::string("auto (no activation smoothed)")
+                                                        : fmt::format("auto (median alpha {})", median(alphas));
+    text += fmt::format("  smoothquant {} on {} of {} activations: max/median {:.1f} -> {:.1f} (median over them)\n",
+                        alpha, smoothed, r.smoothquant->inputs.size(), median(before), median(after));
   }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;
@@ -88,8 +98,7 @@ std::string quantize_summary(const QuantizeResult& r) {
 
 void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q) {
   const bool plan = q.mode == "plan", gptq = rounding_uses_hessians(q.rounding);
-  const bool calibrates =
-      q.mode == "static" || q.max_drop.has_value() || q.rounding != "nearest" || q.smoothquant_alpha.has_value();
+  const bool calibrates = quantize_needs_calibration(q);
   for (const char* flag : {"--per_tensor", "--per_channel", "--quantize_head", "--quantize_embeddings"})
     refuse_given(cmd, flag, plan, "sets the int8 scheme; a --plan names every format itself");
   for (const char* flag : {"--observer", "--percentile", "--bins"})
@@ -109,7 +118,8 @@ void refuse_flags_that_do_nothing(const CLI::App& cmd, const QuantizeRequest& q)
 void add_quantize_command(CLI::App& app) {
   struct Options {
     QuantizeRequest request;
-    double max_drop = 0, smoothquant = 0.5;
+    double max_drop = 0;
+    std::string smoothquant;
     int threads = 0;
     RunOutputs outputs;
   };
@@ -159,15 +169,20 @@ void add_quantize_command(CLI::App& app) {
       ->capture_default_str()->check(one_of({"task", "agreement"}));
   cmd->add_option("--holdout_size", q.holdout_size, "With --max_drop: train examples scored (none of them calibrate)")
       ->capture_default_str()->check(integer_in(1));
-  auto* smoothquant = cmd->add_option("--smoothquant", o->smoothquant,
-                                      "SmoothQuant before int8 (causal LMs): migrate this share (alpha, 0..1; the "
-                                      "paper's 0.5) of each pre-norm channel's activation range into the weights")
-                          ->check(real_in(0.0, 1.0));
+  auto* smoothquant =
+      cmd->add_option("--smoothquant", o->smoothquant,
+                      "SmoothQuant before int8 (causal LMs): migrate this share (alpha, 0..1; the paper's 0.5) of each "
+                      "pre-norm channel's activation range into the weights, or auto: each activation's own alpha "
+                      "(or none), chosen by its readers' int8 output error on the calibration rows")
+          ->check(CLI::IsMember({"auto"}) | real_in(0.0, 1.0));
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "quantization.json");
   cmd->callback(command(&o->threads, [o, cmd, max_drop, smoothquant] {
     if (max_drop->count()) o->request.max_drop = o->max_drop;
-    if (smoothquant->count()) o->request.smoothquant_alpha = o->smoothquant;
+    if (smoothquant->count() && o->smoothquant == "auto")
+      o->request.smoothquant_auto = true;
+    else if (smoothquant->count())
+      o->request.smoothquant_alpha = std::stod(o->smoothquant);
     if (!o->request.plan_path.empty()) o->request.mode = "plan";
     refuse_flags_that_do_nothing(*cmd, o->request);
     check_run_outputs(o->outputs);

@@ -74,15 +74,24 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
   }
   if (r.smoothquant) {
     nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
-    for (const SmoothedInput& n : r.smoothquant->inputs)
-      inputs.push_back({{"producer", n.producer},
-                        {"min_scale", n.min_scale},
-                        {"max_scale", n.max_scale},
-                        {"activation_max_before", n.activation_max_before},
-                        {"activation_max_after", n.activation_max_after},
-                        {"activation_max_over_median_before", n.activation_spread_before},
-                        {"activation_max_over_median_after", n.activation_spread_after}});
-    j["smoothquant"] = {{"alpha", r.smoothquant->alpha}, {"inputs", inputs}};
+    for (const SmoothedInput& n : r.smoothquant->inputs) {
+      nlohmann::ordered_json input = {{"producer", n.producer}};
+      if (r.smoothquant->automatic) {
+        input["alpha"] = n.smoothed ? nlohmann::ordered_json(n.alpha) : nlohmann::ordered_json(nullptr);
+        input["output_error_unsmoothed"] = n.output_error_unsmoothed;
+        input["output_error"] = n.output_error;
+      }
+      input.update({{"min_scale", n.min_scale},
+                    {"max_scale", n.max_scale},
+                    {"activation_max_before", n.activation_max_before},
+                    {"activation_max_after", n.activation_max_after},
+                    {"activation_max_over_median_before", n.activation_spread_before},
+                    {"activation_max_over_median_after", n.activation_spread_after}});
+      inputs.push_back(std::move(input));
+    }
+    j["smoothquant"] = {{"alpha", r.smoothquant->automatic ? nlohmann::ordered_json("auto")
+                                                           : nlohmann::ordered_json(r.smoothquant->alpha)},
+                        {"inputs", inputs}};
   }
   if (r.fallback) {
     const FallbackResult& f = *r.fallback;

@@ -201,6 +201,11 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
 
 }  // namespace
 
+bool quantize_needs_calibration(const QuantizeRequest& q) {
+  return q.mode == "static" || q.max_drop.has_value() || q.rounding != "nearest" || q.smoothquant_alpha.has_value() ||
+         q.smoothquant_auto;
+}
+
 QuantizeResult run_quantize(const QuantizeRequest& q) {
   const auto t0 = Clock::now();
   if (q.mode != "dynamic" && q.mode != "static" && q.mode != "plan")
@@ -211,9 +216,14 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     throw UsageError("--rounding " + q.rounding + ": expected nearest, gptq, awq or awq_gptq");
   if (q.rounding != "nearest" && q.mode != "plan")
     throw UsageError("--rounding " + q.rounding + " applies to a --plan's formats");
-  if (rounding_searches_scales(q.rounding) && q.smoothquant_alpha)
+  const bool smoothquant = q.smoothquant_alpha.has_value() || q.smoothquant_auto;
+  if (rounding_searches_scales(q.rounding) && smoothquant)
     throw UsageError("--rounding " + q.rounding +
                      " searches its own per-channel scales; --smoothquant would set them twice");
+  if (q.smoothquant_auto && q.mode == "plan")
+    throw UsageError(
+        "--smoothquant auto scores int8 readers; for a --plan's formats use --rounding awq, which "
+        "searches each activation's scales for the formats its readers get");
   if (q.mode == "plan" && q.max_drop) throw UsageError("--max_drop falls back int8 Linears; it does not take a --plan");
   if (q.mode == "plan" && q.quant.activation_qmax != kActivationQmax)
     throw UsageError("--reduce_range sets int8 activation grids; a --plan's formats do not take it");
@@ -232,8 +242,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     r.eval_split = q.eval_split.empty() ? default_eval_split(q.task) : q.eval_split;
     check_calibration_split(q.task, q.calib_split, r.eval_split);
   }
-  const bool needs_calibration =
-      q.mode == "static" || q.max_drop.has_value() || q.rounding != "nearest" || q.smoothquant_alpha.has_value();
+  const bool needs_calibration = quantize_needs_calibration(q);
   // Made before the work so a taken output path costs nothing.
   StagedDirectory out(q.output_dir);
 
@@ -275,9 +284,13 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   }
   r.load_seconds = seconds_since(t0);
 
-  if (q.smoothquant_alpha) {
+  if (smoothquant) {
     const auto t = Clock::now();
-    r.smoothquant = smooth_quant(*model, calib_batches, *q.smoothquant_alpha);
+    r.smoothquant =
+        q.smoothquant_auto
+            ? smooth_quant_auto(*model, calib_batches,
+                                {.static_activations = q.mode == "static", .activation_qmax = q.quant.activation_qmax})
+            : smooth_quant(*model, calib_batches, *q.smoothquant_alpha);
     r.calibrate_seconds += seconds_since(t);
   }
   std::map<std::string, ActivationRange> ranges;

@@ -52,6 +52,7 @@ struct QuantizeRequest {
   int max_length = 128;
   std::optional<double> max_drop;         // points of the fallback metric
   std::optional<double> smoothquant_alpha;  // SmoothQuant's migration strength before int8 (quant/smoothquant.h)
+  bool smoothquant_auto = false;            // --smoothquant auto: each activation's own α, searched
   // What --max_drop is measured in on the held-out slice: "task" (the task's metric) or "agreement"
   // (the share of examples predicted as fp32 predicts them: still informative on training data the
   // model has memorised, where the task metric barely moves).
@@ -91,6 +92,9 @@ struct QuantizeResult {
          wall_seconds = 0;
   int threads = 0;
 };
+
+// Whether the request runs a calibration pass (static ranges, the fallback, GPTQ/AWQ, SmoothQuant).
+bool quantize_needs_calibration(const QuantizeRequest& q);
 
 // Writes request.output_dir (config, tokenizer files, model.safetensors, quantization.json).
 QuantizeResult run_quantize(const QuantizeRequest& request);

@@ -4,6 +4,7 @@
 // log-probabilities equal to the unsmoothed ones, and the refusals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "model/load_model.h"
+#include "quant/linear_inputs.h"
 #include "quant/smoothquant.h"
 #include "test_paths.h"
 
@@ -88,6 +90,106 @@ TEST(SmoothQuant, FlattensTheActivationsItMeasures) {
     EXPECT_LT(n.activation_spread_after, n.activation_spread_before);
     EXPECT_GT(n.max_scale, n.min_scale);
   }
+}
+
+// The static W8A8 output error of reader weights w [n, k] on rows x [rows, k] with scales s, written
+// here from the int8 convention (kernels/int8_scheme.h): activations u8 on the min/max grid of all
+// rows after scaling, weights s8 symmetric per output row; Σ‖ΔY‖² / Σ‖Y‖².
+double reference_static_error(const std::vector<float>& x, int64_t rows, const Tensor& w, const std::vector<float>& s) {
+  const int64_t n = w.dim(0), k = w.dim(1);
+  float lo = 0, hi = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < k; ++j) {
+      lo = std::min(lo, x[static_cast<size_t>(r * k + j)] / s[static_cast<size_t>(j)]);
+      hi = std::max(hi, x[static_cast<size_t>(r * k + j)] / s[static_cast<size_t>(j)]);
+    }
+  const float a_scale = (hi - lo) / 255.0f;
+  const float zero = std::nearbyint(-lo / a_scale);
+  std::vector<double> wq(static_cast<size_t>(n * k));
+  for (int64_t i = 0; i < n; ++i) {
+    float top = 0;
+    for (int64_t j = 0; j < k; ++j) top = std::max(top, std::fabs(w.data()[i * k + j] * s[static_cast<size_t>(j)]));
+    const float w_scale = top > 0 ? top / 127.0f : 1.0f;
+    for (int64_t j = 0; j < k; ++j)
+      wq[static_cast<size_t>(i * k + j)] =
+          w_scale *
+          std::clamp(std::nearbyint(w.data()[i * k + j] * s[static_cast<size_t>(j)] / w_scale), -127.0f, 127.0f);
+  }
+  double error = 0, norm = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<double> xq(static_cast<size_t>(k));
+    for (int64_t j = 0; j < k; ++j) {
+      const float q = std::clamp(
+          std::nearbyint(x[static_cast<size_t>(r * k + j)] / s[static_cast<size_t>(j)] / a_scale) + zero, 0.0f, 255.0f);
+      xq[static_cast<size_t>(j)] = (q - zero) * a_scale;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      double y = 0, yq = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        y += static_cast<double>(x[static_cast<size_t>(r * k + j)]) * w.data()[i * k + j];
+        yq += xq[static_cast<size_t>(j)] * wq[static_cast<size_t>(i * k + j)];
+      }
+      error += (y - yq) * (y - yq);
+      norm += y * y;
+    }
+  }
+  return error / norm;
+}
+
+TEST(SmoothQuant, AutoChoosesEachActivationsAlphaByTheInt8OutputErrorAndKeepsTheFunction) {
+  auto model = load_model(test::fixtures_dir() + "/llama/tiny_untied");
+  std::vector<LogprobTarget> targets;
+  const TokenBatch batch = golden_batch(targets);
+  std::vector<double> before, after;
+  model->target_logprobs(batch, targets, before);
+  // The first site's input (layer 0's normed states, every valid token: fewer than auto's 1,024 rows,
+  // so it scores them all) and its reader's weights, before smoothing.
+  const SmoothableInput first = model->smoothable_inputs().front();
+  const Linear* reader = first.readers.front();
+  const Tensor w = linear_dequantize(*reader);
+  std::vector<float> x;
+  observe_linear_inputs(
+      *model, {&batch, 1}, [&](const Linear& l) { return &l == reader; },
+      [&](const Linear&, const float* rows, int64_t count) { x.insert(x.end(), rows, rows + count * w.dim(1)); });
+  const int64_t rows = static_cast<int64_t>(x.size()) / w.dim(1);
+
+  const SmoothQuantResult r = smooth_quant_auto(*model, {&batch, 1}, {});
+  ASSERT_TRUE(r.automatic);
+  ASSERT_EQ(r.inputs.size(), 6u);
+  for (const SmoothedInput& n : r.inputs) {
+    SCOPED_TRACE(n.producer);
+    EXPECT_LE(n.output_error, n.output_error_unsmoothed);  // leaving it alone is a candidate
+    if (n.smoothed)
+      EXPECT_TRUE(n.alpha > 0 && n.alpha <= 1);
+    else
+      EXPECT_EQ(n.max_scale, 1.0f);
+  }
+  model->target_logprobs(batch, targets, after);
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) ASSERT_NEAR(after[i], before[i], 2e-5) << i;
+
+  // The first site's choice is (within rounding of the two implementations) the best of its grid by
+  // this file's own static int8 error, and its reported errors agree with it.
+  const SmoothedInput& chosen = r.inputs.front();
+  std::vector<float> a(static_cast<size_t>(w.dim(1)), 0.0f), wmax(a.size(), 0.0f);
+  for (int64_t i = 0; i < rows; ++i)
+    for (size_t j = 0; j < a.size(); ++j) a[j] = std::max(a[j], std::fabs(x[i * a.size() + j]));
+  for (int64_t i = 0; i < w.dim(0); ++i)
+    for (size_t j = 0; j < a.size(); ++j) wmax[j] = std::max(wmax[j], std::fabs(w.data()[i * a.size() + j]));
+  const auto scales = [&](int g) {
+    std::vector<float> s(a.size(), 1.0f);
+    if (g > 0)
+      for (size_t j = 0; j < s.size(); ++j)
+        s[j] = std::max(static_cast<float>(std::pow(a[j], g / 20.0) / std::pow(wmax[j], 1.0 - g / 20.0)), 1e-5f);
+    return s;
+  };
+  double best = INFINITY;
+  for (int g = 0; g <= 20; ++g) best = std::min(best, reference_static_error(x, rows, w, scales(g)));
+  const double at_choice = reference_static_error(
+      x, rows, w, scales(chosen.smoothed ? static_cast<int>(std::lround(chosen.alpha * 20)) : 0));
+  EXPECT_LE(at_choice, best * 1.02);
+  EXPECT_NEAR(chosen.output_error, at_choice, 0.02 * at_choice);
+  EXPECT_NEAR(chosen.output_error_unsmoothed, reference_static_error(x, rows, w, scales(0)), 0.02 * at_choice);
 }
 
 TEST(SmoothQuant, RefusesPostNormEncodersAndBadAlpha) {
