@@ -62,8 +62,11 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
   double norm = 0;
   for (const Linear* r : readers) {
     weights.push_back(fp32_weights_to_scale(*r));
+    // Without the bias, as the candidates are computed: with it, the error would gain a cross term
+    // 2·Σ⟨ΔY, b⟩ that differs between candidates (OPT's Linears have biases).
+    const Linear fp32 = make_linear(r->name, r->role, r->layer, weights.back(), Tensor(), r->parts);
     Tensor y({rows, r->out_features()});
-    linear_apply(*r, y.data(), x, rows, Epilogue::kNone, ws);
+    linear_apply(fp32, y.data(), x, rows, Epilogue::kNone, ws);
     for (float v : y.values) norm += static_cast<double>(v) * v;
     reference.push_back(std::move(y));
   }

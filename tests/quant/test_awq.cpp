@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "common/token_batches.h"
 #include "core/dtype.h"
@@ -173,6 +174,27 @@ TEST(Awq, NeverWorseThanRoundToNearestAndKeepsTheFunction) {
     ASSERT_EQ(after.size(), before.size());
     for (size_t i = 0; i < before.size(); ++i) ASSERT_NEAR(after[i], before[i], 1e-4) << i;
   }
+}
+
+// A reader's bias shifts its fp32 and its quantized outputs alike: the search scores the weights'
+// error alone, so a bias changes no candidate's error (OPT's Linears have biases).
+TEST(Awq, AReadersBiasChangesNoCandidatesError) {
+  const int64_t rows = 40, k = 64, n = 24;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<size_t>(rows * k));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = normal(rng) * (i % k == 3 ? 20.0f : 1.0f);  // an outlier channel
+  Tensor w({n, k}), bias({n});
+  for (float& v : w.values) v = normal(rng);
+  for (float& v : bias.values) v = 5.0f + normal(rng);
+  const Linear plain = make_linear("plain", LinearRole::kAttentionOut, 0, w, Tensor());
+  const Linear biased = make_linear("biased", LinearRole::kAttentionOut, 0, w, bias);
+  const std::vector<WeightFormat> formats = {parse_weight_format("int4-g32", "test")};
+  const AwqSearch a = awq_search(x.data(), rows, {&plain}, formats);
+  const AwqSearch b = awq_search(x.data(), rows, {&biased}, formats);
+  ASSERT_EQ(a.errors.size(), b.errors.size());
+  for (size_t g = 0; g < a.errors.size(); ++g) EXPECT_NEAR(b.errors[g], a.errors[g], 1e-6 * a.errors[g]) << g;
+  EXPECT_EQ(a.alpha, b.alpha);
 }
 
 TEST(Awq, RefusesAPostNormEncoder) {
