@@ -28,24 +28,38 @@ void layernorm(float* y, const float* x, const OptLayerNorm& n, int64_t rows, in
   vector_ops().layernorm(y, x, n.weight.data(), n.bias.data(), rows, cols, OptConfig::kLayerNormEps);
 }
 
-void decoder_layer(const OptModel& model, int layer, const TokenBatch& b, OptActivations& act, const Tap* tap) {
+// The layer's attention up to its context, for every token of act.hidden (left unchanged).
+void attention_context(const OptModel& model, int layer, const TokenBatch& b, OptActivations& act, const Tap* tap) {
   const OptConfig& c = model.config;
   const OptLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
-  const int64_t M = b.batch * b.tokens, H = c.hidden_size;
-  float* hidden = act.hidden.data();
-  layernorm(act.normed.data(), hidden, l.attention_norm, M, H);
-  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.normed.data(), M, b.tokens, b), M, Epilogue::kNone,
-               act.linear);
+  const int64_t M = b.batch * b.tokens;
+  layernorm(act.normed.data(), act.hidden.data(), l.attention_norm, M, c.hidden_size);
+  linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.normed.data(), M, b.tokens, b),
+               M, Epilogue::kNone, act.linear);
   causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
                    b.branch_ids.empty() ? nullptr : b.branch_ids.data(), attention_shape(c, b));
-  linear_apply(l.attention_out, hidden, tapped_input(tap, act.tap_input, layer, l.attention_out, act.context.data(), M, b.tokens, b), M,
-               Epilogue::kAccumulate, act.linear);
-  layernorm(act.normed.data(), hidden, l.ffn_norm, M, H);
-  linear_apply(l.fc1, act.intermediate.data(), tapped_input(tap, act.tap_input, layer, l.fc1, act.normed.data(), M, b.tokens, b), M,
+}
+
+// The rest of the layer on `rows` rows: x [rows, H] the residual stream, in place, and context
+// [rows, H] its attention's context. `tap` (whole layers only) sees the batch's every token.
+void output_and_feed_forward(const OptModel& model, int layer, const TokenBatch& b, float* x, const float* context,
+                             int64_t rows, OptActivations& act, const Tap* tap) {
+  const OptLayerWeights& l = model.weights.layers[static_cast<size_t>(layer)];
+  const int64_t H = model.config.hidden_size;
+  linear_apply(l.attention_out, x, tapped_input(tap, act.tap_input, layer, l.attention_out, context, rows, b.tokens, b),
+               rows, Epilogue::kAccumulate, act.linear);
+  layernorm(act.normed.data(), x, l.ffn_norm, rows, H);
+  linear_apply(l.fc1, act.intermediate.data(),
+               tapped_input(tap, act.tap_input, layer, l.fc1, act.normed.data(), rows, b.tokens, b), rows,
                Epilogue::kRelu, act.linear);
-  linear_apply(l.fc2, hidden, tapped_input(tap, act.tap_input, layer, l.fc2, act.intermediate.data(), M, b.tokens, b), M,
-               Epilogue::kAccumulate, act.linear);
-  emit_tap(tap, {TapSite::kLayerOutput, layer}, hidden, M, H, b.tokens, b);
+  linear_apply(l.fc2, x, tapped_input(tap, act.tap_input, layer, l.fc2, act.intermediate.data(), rows, b.tokens, b),
+               rows, Epilogue::kAccumulate, act.linear);
+  emit_tap(tap, {TapSite::kLayerOutput, layer}, x, rows, H, b.tokens, b);
+}
+
+void decoder_layer(const OptModel& model, int layer, const TokenBatch& b, OptActivations& act, const Tap* tap) {
+  attention_context(model, layer, b, act, tap);
+  output_and_feed_forward(model, layer, b, act.hidden.data(), act.context.data(), b.batch * b.tokens, act, tap);
 }
 
 }  // namespace
@@ -77,6 +91,18 @@ void opt_run_layers(const OptModel& model, const TokenBatch& b, OptActivations& 
                   static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "opt_run_layers");
   reserve(model.config, b, act);
   for (int i = first; i < end; ++i) decoder_layer(model, i, b, act, tap);
+}
+
+void opt_run_layer_rows(const OptModel& model, const TokenBatch& b, OptActivations& act, int layer,
+                        std::span<const int64_t> rows, AlignedVector<float>& out) {
+  check_layer_run(opt_token_limits(model.config), b, layer, layer + 1, model.config.num_hidden_layers,
+                  static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "opt_run_layer_rows");
+  reserve(model.config, b, act);
+  attention_context(model, layer, b, act, nullptr);
+  gather_rows(act.hidden.data(), model.config.hidden_size, rows, out);
+  gather_rows(act.context.data(), model.config.hidden_size, rows, act.selected_context);
+  output_and_feed_forward(model, layer, b, out.data(), act.selected_context.data(), static_cast<int64_t>(rows.size()),
+                          act, nullptr);
 }
 
 namespace {

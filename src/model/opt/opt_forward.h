@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/tensor.h"
@@ -22,6 +23,7 @@ struct OptActivations {
   AlignedVector<float> normed;        // [B*T, H] its LayerNorm, the input of the next Linear
   AlignedVector<float> qkv;           // [B*T, 3H]
   AlignedVector<float> context;       // [B*T, H]
+  AlignedVector<float> selected_context;  // [rows, H] the context of the rows opt_run_layer_rows computes
   AlignedVector<float> intermediate;  // [B*T, FF] relu(fc1)
   AlignedVector<float> attention;     // causal_attention_workspace_floats()
   std::vector<int32_t> positions;     // [B*T] position of each token (before HF's offset of 2)
@@ -48,6 +50,10 @@ void opt_trace(const OptModel& model, const TokenBatch& batch, OptActivations& a
 void opt_embed(const OptModel& model, const TokenBatch& batch, OptActivations& act);
 void opt_run_layers(const OptModel& model, const TokenBatch& batch, OptActivations& act, int first, int end,
                     const Tap* tap = nullptr);
+// Layer `layer` on act.hidden (left unchanged) for the given rows of its output alone
+// (SequenceModel::run_layer_rows): attention over every token, the rest on the rows.
+void opt_run_layer_rows(const OptModel& model, const TokenBatch& batch, OptActivations& act, int layer,
+                        std::span<const int64_t> rows, AlignedVector<float>& out);
 
 // Floating-point operations of a forward of B sequences of T tokens with `head_rows` rows through
 // the LM head (multiply-adds count 2; LayerNorms, softmax and ReLU left out).

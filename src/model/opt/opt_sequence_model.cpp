@@ -61,6 +61,12 @@ void OptSequenceModel::run_layers(const TokenBatch& batch, AlignedVector<float>&
                          [&] { opt_run_layers(model_, batch, activations_, first, end, tap); });
 }
 
+void OptSequenceModel::run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer,
+                                      std::span<const int64_t> rows, AlignedVector<float>& out) {
+  with_hidden_swapped_in(hidden, activations_.hidden,
+                         [&] { opt_run_layer_rows(model_, batch, activations_, layer, rows, out); });
+}
+
 std::vector<SmoothableInput> OptSequenceModel::smoothable_inputs() {
   std::vector<SmoothableInput> inputs;
   for (size_t i = 0; i < model_.weights.layers.size(); ++i) {

@@ -26,6 +26,8 @@ class OptSequenceModel final : public SequenceModel {
   ContainerPlan container_plan() const override;
   void embed(const TokenBatch& batch, AlignedVector<float>& hidden) override;
   void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) override;
+  void run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer, std::span<const int64_t> rows,
+                      AlignedVector<float>& out) override;
   void trace(const TokenBatch& batch, const ForwardOptions& options) override;
   void target_logprobs(const TokenBatch& batch, const std::vector<LogprobTarget>& targets,
                        std::vector<double>& logprobs) override;
