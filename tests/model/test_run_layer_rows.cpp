@@ -31,6 +31,9 @@ void expect_rows_of_the_whole_layer(const std::string& fixture, const TokenBatch
     for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 1e-5f * (1 + std::abs(expected[i]))) << i;
     hidden = whole;  // the next layer's input
   }
+  AlignedVector<float> none(3, 1.0f);
+  model->run_layer_rows(b, hidden, 0, {}, none);  // a batch none of whose rows is compared
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(RunLayerRows, EqualsTheWholeLayersRowsOnEveryArchitecture) {
