@@ -47,11 +47,6 @@ CcaSimilarity similarity_of(const CcaSolution& solution) {
 }
 
 // Each side's top `topk` principal directions (eigenvectors of its covariance, largest first).
-struct PrincipalDirections {
-  Eigen::VectorXd variances;
-  Eigen::MatrixXd directions;
-};
-
 PrincipalDirections principal_directions(const Eigen::MatrixXd& covariance, int topk) {
   const Eigen::Index n = covariance.rows();
   Eigen::VectorXd values(n);
@@ -62,8 +57,8 @@ PrincipalDirections principal_directions(const Eigen::MatrixXd& covariance, int 
 
 // The projections on principal directions are uncorrelated, so their covariances are the variances
 // on the diagonal; only the cross-covariance needs a product.
-CcaSimilarity svcca_of(const JointCovariance& c, int topk) {
-  const PrincipalDirections px = principal_directions(c.xx, topk), py = principal_directions(c.yy, topk);
+CcaSimilarity svcca_of(const JointCovariance& c, const PrincipalDirections& px, int topk) {
+  const PrincipalDirections py = principal_directions(c.yy, topk);
   const Eigen::MatrixXd reduced_xy = px.directions.transpose() * c.xy * py.directions;
   CcaSimilarity result = similarity_of(solve_cca(Eigen::MatrixXd(px.variances.asDiagonal()), reduced_xy,
                                                  Eigen::MatrixXd(py.variances.asDiagonal())));
@@ -110,7 +105,8 @@ double linear_cka_of(const JointCovariance& c) {
 CcaSimilarity svcca(ActivationMatrix x, ActivationMatrix y, int topk) {
   check_activation_pair(x, y);
   require_topk(x, y, topk);
-  return svcca_of(joint_covariance(x, y), topk);
+  const JointCovariance c = joint_covariance(x, y);
+  return svcca_of(c, principal_directions(c.xx, topk), topk);
 }
 
 CcaSimilarity pwcca(ActivationMatrix x, ActivationMatrix y) {
@@ -131,7 +127,8 @@ SimilarityScores similarity_scores(ActivationMatrix x, ActivationMatrix y, int s
   require_topk(x, y, svcca_topk);
   require_cca_samples(x, y, "similarity_scores");
   const JointCovariance c = joint_covariance(x, y);
-  return {svcca_of(c, svcca_topk).similarity, pwcca_of(c, prepare_cca_side(c.xx)).similarity, linear_cka_of(c)};
+  return {svcca_of(c, principal_directions(c.xx, svcca_topk), svcca_topk).similarity,
+          pwcca_of(c, prepare_cca_side(c.xx)).similarity, linear_cka_of(c)};
 }
 
 double linear_cka_through_maps(const Eigen::MatrixXd& covariance, const Eigen::MatrixXd& gram1,
@@ -168,7 +165,14 @@ SimilarityReference::SimilarityReference(ActivationMatrix x) : x_(x), side_(side
 double SimilarityReference::svcca(ActivationMatrix y, int topk) const {
   check_activation_pair(x_, y);
   require_topk(x_, y, topk);
-  return svcca_of(joint_covariance(side_, x_, y), topk).similarity;
+  const PrincipalDirections* px = nullptr;
+  {
+    const std::lock_guard<std::mutex> lock(principal_mutex_);
+    auto it = principal_.find(topk);
+    if (it == principal_.end()) it = principal_.emplace(topk, principal_directions(side_.covariance, topk)).first;
+    px = &it->second;  // std::map never moves its elements
+  }
+  return svcca_of(joint_covariance(side_, x_, y), *px, topk).similarity;
 }
 
 double SimilarityReference::pwcca(ActivationMatrix y) const {

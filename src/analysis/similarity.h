@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -63,10 +64,17 @@ double linear_cka_through_maps(const Eigen::MatrixXd& covariance, const Eigen::M
 // Wᵀ W of a row-major W [rows, cols], in double.
 Eigen::MatrixXd weight_gram(const float* w, int64_t rows, int64_t cols);
 
+// A side's top principal directions (eigenvectors of its covariance, largest variance first), what
+// SVCCA reduces it to.
+struct PrincipalDirections {
+  Eigen::VectorXd variances;
+  Eigen::MatrixXd directions;
+};
+
 // A reference representation compared with many others (sensitivity compares each layer's fp32
 // output with the output of every width): its mean and covariance are computed once, and PWCCA's
-// whitening of it on first use. Every call equals the pairwise function above bit for bit, errors
-// included. `x`'s data must outlive it; its methods may run on several threads at once.
+// whitening of it and SVCCA's principal directions (per topk) on first use. Every call equals the pairwise function
+// above bit for bit, errors included. `x`'s data must outlive it; its methods may run on several threads at once.
 class SimilarityReference {
  public:
   explicit SimilarityReference(ActivationMatrix x);
@@ -79,6 +87,8 @@ class SimilarityReference {
   SideCovariance side_;
   mutable std::once_flag whitening_;
   mutable CcaSide whitened_;
+  mutable std::mutex principal_mutex_;
+  mutable std::map<int, PrincipalDirections> principal_;  // by topk
 };
 
 }  // namespace squish
