@@ -12,12 +12,14 @@ activations, which AVX2 runs on oneDNN's kernel): `squish bench --runs R --outpu
 forward. A baseline binary without --reduce_range can only run the first three.
 
 Prints one Markdown table: median ms, sequences/s and the ratio to the same binary's fp32 on the same
-ISA and shape; with --baseline, also the ratio of the baseline's median to this binary's. The load
+ISA and shape; with --baseline, also the ratio of the baseline's median to this binary's; with
+--reference M (one of --models, e.g. a causal LM's fp32 source beside the models squish saved from
+it), also each model's ratio to M's on the same binary, ISA and shape. The load
 average before and after is printed too: rerun when it says other work shared the cores.
 
 Usage: python3 bench/isa_speed.py --squish build/squish [--baseline OLD/squish] [--rounds 5]
        [--models ../shared/models/minilm-l6-sst2 ../shared/models/bert-base-uncased-vocab/config.json]
-       [--shapes 32x128 1x128 8x512] [--isas native avx2] [--json out.json]
+       [--shapes 32x128 1x128 8x512] [--isas native avx2] [--reference MODEL] [--json out.json]
 """
 import argparse
 import json
@@ -55,8 +57,11 @@ def main():
                    choices=["none", "dynamic", "static", "dynamic-reduced", "static-reduced"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--reference", help="one of --models: every row's speed-up over it is reported too")
     p.add_argument("--json")
     args = p.parse_args()
+    if args.reference and (args.reference not in args.models or "none" not in args.quants):
+        sys.exit("--reference must be one of --models, and --quants must include none")
     binaries = [("this", args.squish)] + ([("baseline", args.baseline)] if args.baseline else [])
     configs = [(b, m, s, i, q) for b in binaries for m in args.models for s in args.shapes for i in args.isas
                for q in args.quants if b[0] == "this" or not q.endswith("-reduced")]
@@ -78,18 +83,24 @@ def main():
                "sequences_per_s": int(shape.split("x")[0]) * 1000.0 / median[c]}
         if fp32:
             row["vs_fp32"] = fp32 / median[c]
+        if args.reference:
+            row["vs_reference"] = median[((label, binary), args.reference, shape, isa, "none")] / median[c]
         baseline = (binaries[1], model, shape, isa, quant) if args.baseline else None
         if label == "this" and baseline in median:
             row["vs_baseline"] = median[baseline] / median[c]
         rows.append(row)
     print(f"load average {load_before:.2f} before, {load_after:.2f} after; {args.rounds} interleaved rounds, "
           f"median of {args.runs} runs each")
+    reference = os.path.basename(args.reference.rstrip("/")) if args.reference else ""
     print("| binary | model | shape | ISA | quant | median ms | seq/s | × own fp32 |" +
-          (" baseline ms / this ms |" if args.baseline else ""))
-    print("|---|---|---|---|---|---:|---:|---:|" + ("---:|" if args.baseline else ""))
+          (f" × {reference} |" if args.reference else "") + (" baseline ms / this ms |" if args.baseline else ""))
+    print("|---|---|---|---|---|---:|---:|---:|" + ("---:|" if args.reference else "") +
+          ("---:|" if args.baseline else ""))
     for r in rows:
         line = (f"| {r['binary']} | {r['model']} | {r['shape']} | {r['isa']} | {r['quant']} | {r['median_ms']:.1f} |"
                 f" {r['sequences_per_s']:.1f} | {r.get('vs_fp32', float('nan')):.2f} |")
+        if args.reference:
+            line += f" {r['vs_reference']:.2f} |"
         if args.baseline:
             line += f" {r['vs_baseline']:.2f} |" if "vs_baseline" in r else " |"
         print(line)
