@@ -26,6 +26,7 @@ void symmetric_inverse_sqrt(const double* a, int64_t n, double* out);
 // left singular vectors. With a = Sxx^-1/2, c = Sxy, s = Syy these are the canonical correlations and
 // X's directions: W differs from Sxx^-1/2 Sxy Syy^-1/2 by an orthogonal factor on the right, so both
 // have the same singular values and left vectors, and a Cholesky factor costs a fraction of Syy^-1/2.
+// NaN everywhere when s is not positive definite.
 void whitened_cross_svd(const double* a, const double* c, const double* s, int64_t p, int64_t q,
                         double* singular_values, double* directions);
 // Orthonormalises the k columns of directions [n, k] in order in the inner product of a symmetric

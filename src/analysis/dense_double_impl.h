@@ -5,6 +5,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "analysis/dense_double.h"
 
@@ -43,11 +44,16 @@ void symmetric_inverse_sqrt(const double* a, int64_t n, double* out) {
 void whitened_cross_svd(const double* a, const double* c, const double* s, int64_t p, int64_t q,
                         double* singular_values, double* directions) {
   const Eigen::LLT<Matrix> cholesky(ConstMatrixMap(s, q, q));
+  const int64_t k = std::min(p, q);
+  if (cholesky.info() != Eigen::Success) {  // s not positive definite: no whitening exists
+    Eigen::Map<Vector>(singular_values, k).setConstant(std::numeric_limits<double>::quiet_NaN());
+    MatrixMap(directions, p, k).setConstant(std::numeric_limits<double>::quiet_NaN());
+    return;
+  }
   // W = (a c) L^-T, solved as Wᵀ = L^-1 (a c)ᵀ.
   Matrix w_transposed = (ConstMatrixMap(a, p, p) * ConstMatrixMap(c, p, q)).transpose();
   cholesky.matrixL().solveInPlace(w_transposed);
   const Eigen::BDCSVD<Matrix> svd(w_transposed.transpose(), Eigen::ComputeThinU);
-  const int64_t k = std::min(p, q);
   Eigen::Map<Vector>(singular_values, k) = svd.singularValues().head(k);
   MatrixMap(directions, p, k).noalias() = ConstMatrixMap(a, p, p) * svd.matrixU().leftCols(k);
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <cmath>
 #include <functional>
 #include <random>
 
@@ -110,6 +111,10 @@ TEST(DenseDouble, DecompositionsMatchTheirDefinitions) {
                                       directions.data());
     expect_close(singular, svd.singularValues(), 1e-11, build.name + " singular values");
     expect_close(signs_fixed(directions), signs_fixed(s_inv_sqrt * svd.matrixU()), 1e-9, build.name + " directions");
+    const Eigen::MatrixXd indefinite = yy - 10.0 * Eigen::MatrixXd::Identity(q, q);
+    build.routines.whitened_cross_svd(s_inv_sqrt.data(), xy.data(), indefinite.data(), n, q, singular.data(),
+                                      directions.data());
+    EXPECT_TRUE(std::isnan(singular[0]) && std::isnan(directions(0, 0))) << build.name << ": no Cholesky factor";
   }
 }
 
