@@ -25,9 +25,6 @@ void add_cross_products(double* c, const double* a, const double* b, int64_t n, 
   widest().add_cross_products(c, a, b, n, p, q);
 }
 void add_gram_lower(double* c, const double* a, int64_t n, int64_t p) { widest().add_gram_lower(c, a, n, p); }
-void multiply(double* c, const double* a, const double* b, int64_t m, int64_t k, int64_t n) {
-  widest().multiply(c, a, b, m, k, n);
-}
 void symmetric_eigen(const double* a, int64_t n, double* values, double* vectors) {
   widest().symmetric_eigen(a, n, values, vectors);
 }

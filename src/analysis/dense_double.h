@@ -15,8 +15,6 @@ namespace squish {
 void add_cross_products(double* c, const double* a, const double* b, int64_t n, int64_t p, int64_t q);
 // The lower triangle of c [p, p] += aᵀ a, with a [n, p].
 void add_gram_lower(double* c, const double* a, int64_t n, int64_t p);
-// c [m, n] = a [m, k] b [k, n].
-void multiply(double* c, const double* a, const double* b, int64_t m, int64_t k, int64_t n);
 // The eigenvalues (ascending) and eigenvectors (columns of vectors [n, n]) of a symmetric a [n, n].
 void symmetric_eigen(const double* a, int64_t n, double* values, double* vectors);
 // out [n, n] = a^-1/2 of a symmetric positive definite a [n, n], from its eigendecomposition.
@@ -39,7 +37,6 @@ void orthonormalise_in_metric(const double* metric, double* directions, double* 
 struct DenseDoubleRoutines {
   void (*add_cross_products)(double*, const double*, const double*, int64_t, int64_t, int64_t);
   void (*add_gram_lower)(double*, const double*, int64_t, int64_t);
-  void (*multiply)(double*, const double*, const double*, int64_t, int64_t, int64_t);
   void (*symmetric_eigen)(const double*, int64_t, double*, double*);
   void (*symmetric_inverse_sqrt)(const double*, int64_t, double*);
   void (*whitened_cross_svd)(const double*, const double*, const double*, int64_t, int64_t, double*, double*);

@@ -25,10 +25,6 @@ void add_gram_lower(double* c, const double* a, int64_t n, int64_t p) {
   MatrixMap(c, p, p).selfadjointView<Eigen::Lower>().rankUpdate(ConstMatrixMap(a, n, p).transpose());
 }
 
-void multiply(double* c, const double* a, const double* b, int64_t m, int64_t k, int64_t n) {
-  MatrixMap(c, m, n).noalias() = ConstMatrixMap(a, m, k) * ConstMatrixMap(b, k, n);
-}
-
 void symmetric_eigen(const double* a, int64_t n, double* values, double* vectors) {
   const Eigen::SelfAdjointEigenSolver<Matrix> eigen(ConstMatrixMap(a, n, n));
   Eigen::Map<Vector>(values, n) = eigen.eigenvalues();
@@ -78,9 +74,8 @@ void orthonormalise_in_metric(const double* metric, double* directions, double* 
 }  // namespace
 
 const DenseDoubleRoutines& dense_double_routines() {
-  static const DenseDoubleRoutines routines{add_cross_products,      add_gram_lower,         multiply,
-                                            symmetric_eigen,         symmetric_inverse_sqrt, whitened_cross_svd,
-                                            orthonormalise_in_metric};
+  static const DenseDoubleRoutines routines{add_cross_products,     add_gram_lower,     symmetric_eigen,
+                                            symmetric_inverse_sqrt, whitened_cross_svd, orthonormalise_in_metric};
   return routines;
 }
 
