@@ -286,11 +286,9 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
 
   if (smoothquant) {
     const auto t = Clock::now();
-    r.smoothquant =
-        q.smoothquant_auto
-            ? smooth_quant_auto(*model, calib_batches,
-                                {.static_activations = q.mode == "static", .activation_qmax = q.quant.activation_qmax})
-            : smooth_quant(*model, calib_batches, *q.smoothquant_alpha);
+    r.smoothquant = q.smoothquant_auto ? smooth_quant_auto(*model, calib_batches,
+                                                           {.static_activations = q.mode == "static", .int8 = q.quant})
+                                       : smooth_quant(*model, calib_batches, *q.smoothquant_alpha);
     r.calibrate_seconds += seconds_since(t);
   }
   std::map<std::string, ActivationRange> ranges;

@@ -9,7 +9,6 @@
 #include "core/parallel.h"
 #include "quant/channel_scales.h"
 #include "quant/linear_inputs.h"
-#include "quant/quantize_model.h"
 
 namespace squish {
 namespace {
@@ -133,8 +132,6 @@ double int8_output_error(const float* x, int64_t rows, const std::vector<Tensor>
     }
     range = whole;
   }
-  QuantizeOptions quantize;
-  quantize.activation_qmax = options.activation_qmax;
   LinearWorkspace ws;
   double error = 0;
   std::vector<float> y;
@@ -144,8 +141,8 @@ double int8_output_error(const float* x, int64_t rows, const std::vector<Tensor>
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < k; ++j) w.data()[i * k + j] *= s[static_cast<size_t>(j)];
     const Linear probe = quantize_linear(
-        make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, w, Tensor(), readers[r]->parts), quantize,
-        range);
+        make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, w, Tensor(), readers[r]->parts),
+        options.int8, range);
     y.resize(static_cast<size_t>(rows * n));
     linear_apply(probe, y.data(), scaled_x.data(), rows, Epilogue::kNone, ws);
     const float* want = reference[r].data();

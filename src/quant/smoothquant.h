@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "model/common/sequence_model.h"
+#include "quant/quantize_model.h"
 
 namespace squish {
 
@@ -48,7 +49,7 @@ struct SmoothQuantResult {
 // How auto scores a candidate: the readers' int8 quantization the run will apply.
 struct SmoothQuantAutoOptions {
   bool static_activations = true;  // --mode static (one calibrated grid) or dynamic (per row)
-  int activation_qmax = 255;       // the activations' top code (kActivationQmax, or reduced)
+  QuantizeOptions int8;            // the run's weight granularity and activations' top code
   int grid = 20;                   // α candidates: 1/grid .. 1
   int64_t max_rows = 1024;         // calibration rows a search scores (an even subsample)
 };
