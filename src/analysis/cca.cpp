@@ -29,8 +29,9 @@ CcaSide prepare_cca_side(const Eigen::MatrixXd& covariance) {
   CcaSide side;
   side.scale = covariance.cwiseAbs().maxCoeff();
   if (side.scale == 0) return side;
-  side.kept = features_with_variance(covariance / side.scale);
-  const Eigen::MatrixXd kept_covariance = regularised(covariance / side.scale, side.kept);
+  const Eigen::MatrixXd scaled = covariance / side.scale;
+  side.kept = features_with_variance(scaled);
+  const Eigen::MatrixXd kept_covariance = regularised(scaled, side.kept);
   side.inv_sqrt.resize(kept_covariance.rows(), kept_covariance.cols());
   symmetric_inverse_sqrt(kept_covariance.data(), kept_covariance.rows(), side.inv_sqrt.data());
   return side;
@@ -41,8 +42,9 @@ CcaSolution solve_cca(const CcaSide& x, const Eigen::MatrixXd& xy, const Eigen::
   const double y_scale = yy.cwiseAbs().maxCoeff();
   if (x.scale == 0 || y_scale == 0) return solution;
   solution.kept_x = x.kept;
-  solution.kept_y = features_with_variance(yy / y_scale);
-  const Eigen::MatrixXd kept_yy = regularised(yy / y_scale, solution.kept_y);
+  const Eigen::MatrixXd scaled_yy = yy / y_scale;
+  solution.kept_y = features_with_variance(scaled_yy);
+  const Eigen::MatrixXd kept_yy = regularised(scaled_yy, solution.kept_y);
   const Eigen::MatrixXd kept_xy = xy(x.kept, solution.kept_y) / std::sqrt(x.scale * y_scale);
   const Eigen::Index p = kept_xy.rows(), q = kept_xy.cols(), k = std::min(p, q);
   solution.correlations.resize(k);

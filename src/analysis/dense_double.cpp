@@ -10,7 +10,7 @@ namespace {
 // The AVX2 build where the CPU has AVX2 and FMA, unless SQUISH_ISA=scalar caps it as it caps the
 // kernels (kernels/cpu_features.h; analysis sits below the kernels, so it reads the cap itself).
 const DenseDoubleRoutines& widest() {
-  static const DenseDoubleRoutines& routines = [&]() -> const DenseDoubleRoutines& {
+  static const DenseDoubleRoutines& routines = []() -> const DenseDoubleRoutines& {
     const char* cap = std::getenv("SQUISH_ISA");
     const bool avx2 =
         !(cap && std::string_view(cap) == "scalar") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

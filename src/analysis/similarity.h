@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <vector>
 
 #include "analysis/activation_matrix.h"
@@ -73,8 +72,9 @@ struct PrincipalDirections {
 
 // A reference representation compared with many others (sensitivity compares each layer's fp32
 // output with the output of every width): its mean and covariance are computed once, and PWCCA's
-// whitening of it and SVCCA's principal directions (per topk) on first use. Every call equals the pairwise function
-// above bit for bit, errors included. `x`'s data must outlive it; its methods may run on several threads at once.
+// whitening of it and SVCCA's principal directions (per topk) on first use. Every call equals the
+// pairwise function above bit for bit, errors included. `x`'s data must outlive it; its methods may
+// run on several threads at once.
 class SimilarityReference {
  public:
   explicit SimilarityReference(ActivationMatrix x);

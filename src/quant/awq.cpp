@@ -23,24 +23,21 @@ Tensor effective_weights(const std::string& name, const Tensor& w, const WeightF
 }
 
 // The readers' output error Σ‖X Wᵀ − X Ŵᵀ‖² with Ŵ = Q(W·diag(s))·diag(1/s), each in its format.
-double output_error(const float* x, int64_t rows, const std::vector<Tensor>& weights,
-                    const std::vector<Tensor>& reference, const std::vector<WeightFormat>& formats,
-                    const std::vector<const Linear*>& readers, const std::vector<float>& s, LinearWorkspace& ws) {
+double output_error(const float* x, int64_t rows, const ReaderReference& reference,
+                    const std::vector<WeightFormat>& formats, const std::vector<const Linear*>& readers,
+                    const std::vector<float>& s, LinearWorkspace& ws) {
   double error = 0;
   std::vector<float> y;
   for (size_t r = 0; r < readers.size(); ++r) {
-    Tensor scaled = weights[r];
-    const int64_t n = scaled.dim(0), k = scaled.dim(1);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < k; ++j) scaled.data()[i * k + j] *= s[static_cast<size_t>(j)];
-    Tensor effective = effective_weights(readers[r]->name, scaled, formats[r]);
+    Tensor effective = effective_weights(readers[r]->name, scaled_columns(reference.weights[r], s), formats[r]);
+    const int64_t n = effective.dim(0), k = effective.dim(1);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < k; ++j) effective.data()[i * k + j] /= s[static_cast<size_t>(j)];
     const Linear probe = make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, effective, Tensor(),
                                      readers[r]->parts);
     y.resize(static_cast<size_t>(rows * n));
     linear_apply(probe, y.data(), x, rows, Epilogue::kNone, ws);
-    const float* want = reference[r].data();
+    const float* want = reference.outputs[r].data();
     for (size_t i = 0; i < y.size(); ++i) error += (static_cast<double>(y[i]) - want[i]) * (static_cast<double>(y[i]) - want[i]);
   }
   return error;
@@ -57,19 +54,7 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < k; ++j) mean[static_cast<size_t>(j)] += std::fabs(x[r * k + j]);
   for (double& m : mean) m = std::max(m / static_cast<double>(rows), 1e-8);
-  LinearWorkspace ws;
-  std::vector<Tensor> weights, reference;
-  double norm = 0;
-  for (const Linear* r : readers) {
-    weights.push_back(fp32_weights_to_scale(*r));
-    // Without the bias, as the candidates are computed: with it, the error would gain a cross term
-    // 2·Σ⟨ΔY, b⟩ that differs between candidates (OPT's Linears have biases).
-    const Linear fp32 = make_linear(r->name, r->role, r->layer, weights.back(), Tensor(), r->parts);
-    Tensor y({rows, r->out_features()});
-    linear_apply(fp32, y.data(), x, rows, Epilogue::kNone, ws);
-    for (float v : y.values) norm += static_cast<double>(v) * v;
-    reference.push_back(std::move(y));
-  }
+  const ReaderReference reference = reader_reference(x, rows, readers);
   AwqSearch search;
   // The candidates are independent: one task each (the GEMMs inside run on the task's thread), the
   // choice made afterwards in grid order, so the result does not depend on the thread count.
@@ -90,8 +75,8 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
         const auto middle = static_cast<float>(std::sqrt(lo * hi));
         for (float& v : s) v = std::max(v / middle, 1e-4f);
         LinearWorkspace task_ws;
-        const double error = output_error(x, rows, weights, reference, formats, readers, s, task_ws);
-        search.errors[static_cast<size_t>(g)] = norm > 0 ? error / norm : error;
+        const double error = output_error(x, rows, reference, formats, readers, s, task_ws);
+        search.errors[static_cast<size_t>(g)] = reference.norm2 > 0 ? error / reference.norm2 : error;
       },
       1);
   for (int g = 0; g < options.grid; ++g)
@@ -132,10 +117,7 @@ std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatc
   }
   if (sites.empty()) return {};
   // An even subsample of every activation's valid rows, the same rows for each.
-  int64_t total = 0;
-  for (const TokenBatch& b : batches)
-    for (int32_t len : b.lengths) total += len;
-  const int64_t stride = std::max<int64_t>(1, (total + options.max_rows - 1) / options.max_rows);
+  const int64_t stride = even_subsample_stride(batches, options.max_rows);
   std::map<const Linear*, int64_t> seen;
   observe_linear_inputs(
       model, batches, [&](const Linear& l) { return rows.contains(&l); },

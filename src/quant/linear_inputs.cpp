@@ -1,5 +1,6 @@
 #include "quant/linear_inputs.h"
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -93,6 +94,13 @@ void observe_layers_in_order(SequenceModel& model, std::span<const TokenBatch> b
   states.clear();
   if (const std::set<const Linear*> outside = included_in(-1); !outside.empty()) trace_all(outside);
   finish_layer(-1);
+}
+
+int64_t even_subsample_stride(std::span<const TokenBatch> batches, int64_t max_rows) {
+  int64_t total = 0;
+  for (const TokenBatch& b : batches)
+    for (int32_t len : b.lengths) total += len;
+  return std::max<int64_t>(1, (total + max_rows - 1) / max_rows);
 }
 
 }  // namespace squish

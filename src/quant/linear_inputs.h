@@ -10,6 +10,11 @@
 
 namespace squish {
 
+// The stride of an even subsample of at most max_rows of the batches' valid tokens: keeping every
+// stride-th row a Linear is handed keeps the same token positions for every Linear (the channel-scale
+// searches, AWQ's and SmoothQuant's auto, score their candidates on such a subsample).
+int64_t even_subsample_stride(std::span<const TokenBatch> batches, int64_t max_rows);
+
 // Runs `batches` through `model` and hands each Linear for which `include` is true its input rows,
 // padding left out (copied only when the view has padding): visit(linear, rows [count, K], count).
 // `on_batch` (may be null) is called after each batch.

@@ -258,6 +258,8 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   // runs the fp32 pass on every batch, then only its units' variants and similarities, measured
   // exactly as one process measures them; gather_cells gives every rank all the cells.
   std::vector<std::vector<Variant>> variants(r.units.size());
+  // Where unit u's variants are compared with fp32: its own layer's output, or the last layer's.
+  const auto point_of = [&](size_t u) { return options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer; };
   std::vector<size_t> units_here;
   std::set<int> points_here;  // the comparison points this rank's units need
   bool table_here = false;
@@ -265,7 +267,7 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
     if (!runs_here(static_cast<int64_t>(u))) continue;
     units_here.push_back(u);
     table_here |= r.units[u].layer < 0;
-    points_here.insert(options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer);
+    points_here.insert(point_of(u));
   }
   // A unit per thread at a time (each quantizer then runs single-threaded): only those units' fp32
   // weights are held at once.
@@ -384,27 +386,21 @@ SensitivityResult measure_sensitivity(SequenceModel& model, std::span<const Toke
   // cells are compared two or more at a time (one per thread, each single-threaded): a cell's numbers
   // do not depend on which thread computes it or when.
   std::map<int, SimilarityReference> prepared;
+  for (int point : points_here) prepared.try_emplace(point, as_matrix(reference.at(point), h));
   std::vector<std::pair<size_t, size_t>> to_compare;  // (unit, width)
   std::vector<size_t> order(r.units.size());
   std::iota(order.begin(), order.end(), size_t{0});
   // The embeddings first: a tied head's cells also compare the table's Grams, the longest.
   std::stable_partition(order.begin(), order.end(), [&](size_t u) { return r.units[u].layer < 0; });
-  for (size_t u : order) {
-    const int point = options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer;
-    for (size_t w = 0; w < variants[u].size(); ++w) {
-      if (!prepared.contains(point)) prepared.try_emplace(point, as_matrix(reference.at(point), h));
-      to_compare.emplace_back(u, w);
-    }
-  }
+  for (size_t u : order)
+    for (size_t w = 0; w < variants[u].size(); ++w) to_compare.emplace_back(u, w);
   parallel_for(
       static_cast<int64_t>(to_compare.size()),
       [&](int64_t i) {
         const auto [u, w] = to_compare[static_cast<size_t>(i)];
         Variant& v = variants[u][w];
         const auto t = Clock::now();
-        const SimilarityReference& x =
-            prepared.at(options.compare == CompareAt::kFinal ? layers - 1 : r.units[u].layer);
-        v.cell.similarity = similarity(options.method, x, v.outputs, h, options.topk);
+        v.cell.similarity = similarity(options.method, prepared.at(point_of(u)), v.outputs, h, options.topk);
         v.cell.sensitivity = 1.0 - v.cell.similarity;
         if (tied_head && r.units[u].layer < 0) {
           const Tensor table = v.embeddings.dequantize();

@@ -38,10 +38,7 @@ std::map<const Linear*, ActivationStatistics> observe_activations(SequenceModel&
     s.lo.assign(static_cast<size_t>(in.readers.front()->in_features()), 0.0f);
     s.hi = s.lo;
   }
-  int64_t total = 0;
-  for (const TokenBatch& b : batches)
-    for (int32_t len : b.lengths) total += len;
-  const int64_t stride = max_rows > 0 ? std::max<int64_t>(1, (total + max_rows - 1) / max_rows) : 0;
+  const int64_t stride = max_rows > 0 ? even_subsample_stride(batches, max_rows) : 0;
   std::map<const Linear*, int64_t> seen;
   observe_linear_inputs(
       model, batches, [&](const Linear& l) { return stats.contains(&l); },
@@ -115,10 +112,9 @@ void check_smoothable(const SequenceModel& model, const std::vector<SmoothableIn
 
 // The readers' int8 output error Σ‖X Wᵀ − Q(X / s) Q(W·diag(s))ᵀ‖² on the rows x [rows, k], each
 // reader quantized by quantize_linear as the run will (bias left out: it cancels).
-double int8_output_error(const float* x, int64_t rows, const std::vector<Tensor>& weights,
-                         const std::vector<Tensor>& reference, const std::vector<Linear*>& readers,
-                         const ActivationStatistics& stats, const std::vector<float>& s,
-                         const SmoothQuantAutoOptions& options) {
+double int8_output_error(const float* x, int64_t rows, const ReaderReference& reference,
+                         const std::vector<const Linear*>& readers, const ActivationStatistics& stats,
+                         const std::vector<float>& s, const SmoothQuantAutoOptions& options) {
   const int64_t k = static_cast<int64_t>(s.size());
   std::vector<float> scaled_x(static_cast<size_t>(rows * k));
   for (int64_t r = 0; r < rows; ++r)
@@ -136,16 +132,13 @@ double int8_output_error(const float* x, int64_t rows, const std::vector<Tensor>
   double error = 0;
   std::vector<float> y;
   for (size_t r = 0; r < readers.size(); ++r) {
-    Tensor w = weights[r];
-    const int64_t n = w.dim(0);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < k; ++j) w.data()[i * k + j] *= s[static_cast<size_t>(j)];
-    const Linear probe = quantize_linear(
-        make_linear(readers[r]->name, readers[r]->role, readers[r]->layer, w, Tensor(), readers[r]->parts),
-        options.int8, range);
-    y.resize(static_cast<size_t>(rows * n));
+    const Linear* reader = readers[r];
+    const Linear probe = quantize_linear(make_linear(reader->name, reader->role, reader->layer,
+                                                     scaled_columns(reference.weights[r], s), Tensor(), reader->parts),
+                                         options.int8, range);
+    y.resize(static_cast<size_t>(rows * reader->out_features()));
     linear_apply(probe, y.data(), scaled_x.data(), rows, Epilogue::kNone, ws);
-    const float* want = reference[r].data();
+    const float* want = reference.outputs[r].data();
     for (size_t i = 0; i < y.size(); ++i)
       error += (static_cast<double>(y[i]) - want[i]) * (static_cast<double>(y[i]) - want[i]);
   }
@@ -183,33 +176,25 @@ SmoothQuantResult smooth_quant_auto(SequenceModel& model, std::span<const TokenB
     const int64_t rows = static_cast<int64_t>(st.rows.size()) / k;
     const std::vector<float> a = absolute_maxima(st);
     const std::vector<float> w = weight_absmax(in, k);
-    std::vector<Tensor> weights, reference;
-    double norm = 0;
-    LinearWorkspace ws;
-    for (const Linear* l : in.readers) {
-      weights.push_back(fp32_weights_to_scale(*l));
-      const Linear fp32 = make_linear(l->name, l->role, l->layer, weights.back(), Tensor(), l->parts);
-      Tensor y({rows, l->out_features()});
-      linear_apply(fp32, y.data(), st.rows.data(), rows, Epilogue::kNone, ws);
-      for (float v : y.values) norm += static_cast<double>(v) * v;
-      reference.push_back(std::move(y));
-    }
-    // Candidate 0 leaves the activation alone; candidate g > 0 is α = g / grid. One task each (their
-    // GEMMs run on the task's thread), the choice made afterwards in order: no dependence on threads.
+    const std::vector<const Linear*> readers(in.readers.begin(), in.readers.end());
+    const ReaderReference reference = reader_reference(st.rows.data(), rows, readers);
+    // Candidate 0 leaves the activation alone; candidate g > 0 is α = g / grid.
+    const auto scales_of = [&](int64_t g) {
+      return g == 0 ? std::vector<float>(static_cast<size_t>(k), 1.0f)
+                    : smoothing_scales(a, w, static_cast<double>(g) / options.grid);
+    };
+    // One task a candidate (their GEMMs run on the task's thread), the choice made afterwards in
+    // order: no dependence on threads.
     std::vector<double> errors(static_cast<size_t>(options.grid) + 1);
     parallel_for(
         options.grid + 1,
         [&](int64_t g) {
-          const std::vector<float> s = g == 0 ? std::vector<float>(static_cast<size_t>(k), 1.0f)
-                                              : smoothing_scales(a, w, static_cast<double>(g) / options.grid);
-          const double e = int8_output_error(st.rows.data(), rows, weights, reference, in.readers, st, s, options);
-          errors[static_cast<size_t>(g)] = norm > 0 ? e / norm : e;
+          const double e = int8_output_error(st.rows.data(), rows, reference, readers, st, scales_of(g), options);
+          errors[static_cast<size_t>(g)] = reference.norm2 > 0 ? e / reference.norm2 : e;
         },
         1);
     const auto best = static_cast<int64_t>(std::min_element(errors.begin(), errors.end()) - errors.begin());
-    const double alpha = static_cast<double>(best) / options.grid;
-    SmoothedInput chosen = smooth(
-        in, a, best == 0 ? std::vector<float>(static_cast<size_t>(k), 1.0f) : smoothing_scales(a, w, alpha), alpha);
+    SmoothedInput chosen = smooth(in, a, scales_of(best), static_cast<double>(best) / options.grid);
     chosen.smoothed = best > 0;
     chosen.output_error_unsmoothed = errors.front();
     chosen.output_error = errors[static_cast<size_t>(best)];
