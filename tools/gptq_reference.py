@@ -19,8 +19,12 @@ Writes to <out> (default tests/fixtures/gptq):
   - w.f32: W [48, 256] float32, little-endian;
   - for bits 4 and 2: codes_<b>bit.u8 [48, 256] and dequantized_<b>bit.f32 [48, 256], and the same with act order
     (codes_<b>bit_act_order.u8, dequantized_<b>bit_act_order.f32);
+  - codes_s8.i8 and codes_s8_act_order.i8 [48, 256]: GPTQ onto int8's symmetric rows (src/kernels/int8_scheme.h:
+    scale = max|w| / 127 of each row, from the original weights and never changed; codes round-to-nearest-even
+    of w / scale in float32, clamped to [-127, 127]), blocks of BLOCK columns;
   - golden.json: the versions used, the options, per bits ("bits", and "bits_act_order") the fp16 scales and
-    minimums [48, 4] and the layer-wise losses tr((W - Q) H (W - Q)^T) of GPTQ and of round-to-nearest.
+    minimums [48, 4] and the layer-wise losses tr((W - Q) H (W - Q)^T) of GPTQ and of round-to-nearest, and
+    under "int8" the row scales and the int8 losses (GPTQ in both orders, round-to-nearest).
 
 Usage: python3 tools/gptq_reference.py [--out tests/fixtures/gptq]
 Versions used for the committed golden: python 3.11.7, numpy 2.4.6, torch 2.15.0.
@@ -150,6 +154,45 @@ def gptq(w, hessian, bits, group=GROUP, damp=DAMP, block_size=BLOCK, act_order=F
     return codes, scales, minimums
 
 
+def s8_row_scales(w):
+    """int8's per-channel scales: max|w| / 127 of each row in float32, 1 for an all-zero row."""
+    max_abs = w.float().abs().max(dim=1).values
+    return torch.where(max_abs > 0, max_abs / 127.0, torch.ones_like(max_abs))
+
+
+def s8_codes(w32, scale):
+    return torch.clamp(torch.round(w32 / scale), -127, 127)
+
+
+def gptq_s8(w, hessian, scales, damp=DAMP, block_size=BLOCK, act_order=False):
+    """Codes [n, k] (int8) of W [n, k] on the given row scales against the Hessian [k, k]: the same column sweep as
+    gptq(), each column's codes round-to-nearest of its updated weights over the row's fixed scale."""
+    n, k = w.shape
+    w = w.double().clone()
+    h = hessian.clone()
+    dead = torch.diag(h) == 0
+    h[dead, dead] = 1
+    w[:, dead] = 0
+    codes = torch.zeros((n, k), dtype=torch.int8)
+    order = torch.arange(k)
+    if act_order:
+        order = torch.argsort(torch.diag(h), descending=True, stable=True)
+        w, h = w[:, order], h[order][:, order]
+    h += damp * torch.mean(torch.diag(h)) * torch.eye(k, dtype=torch.float64)
+    u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
+    for begin in range(0, k, block_size):
+        end = min(begin + block_size, k)
+        errors = torch.zeros((n, end - begin), dtype=torch.float64)
+        for c in range(begin, end):
+            code = s8_codes(w[:, c].float(), scales)
+            codes[:, int(order[c])] = code.to(torch.int8)
+            error = (w[:, c] - (scales * code).double()) / u[c, c]
+            errors[:, c - begin] = error
+            w[:, c + 1:end] -= error[:, None] * u[c, c + 1:end][None, :]
+        w[:, end:] -= errors @ u[begin:end, end:]
+    return codes
+
+
 def layer_loss(w, q, hessian):
     d = w.double() - q.double()
     return float(torch.trace(d @ hessian @ d.T))
@@ -185,6 +228,16 @@ def main():
             }
             print(f"{bits}-bit{suffix}: layer loss GPTQ {golden['bits' + suffix][str(bits)]['gptq_loss']:.6g}, "
                   f"RTN {golden['bits' + suffix][str(bits)]['rtn_loss']:.6g}")
+    scales = s8_row_scales(w)
+    golden["int8"] = {"scales": scales.tolist(),
+                      "rtn_loss": layer_loss(w, scales[:, None] * s8_codes(w.float(), scales[:, None]), hessian)}
+    for act_order in (False, True):
+        suffix = "_act_order" if act_order else ""
+        codes = gptq_s8(w, hessian, scales[:, None].squeeze(1), act_order=act_order)
+        codes.numpy().tofile(os.path.join(args.out, f"codes_s8{suffix}.i8"))
+        golden["int8"]["gptq_loss" + suffix] = layer_loss(w, scales[:, None] * codes.float(), hessian)
+    print(f"int8: layer loss GPTQ {golden['int8']['gptq_loss']:.6g} (act order {golden['int8']['gptq_loss_act_order']:.6g}), "
+          f"RTN {golden['int8']['rtn_loss']:.6g}")
     with open(os.path.join(args.out, "golden.json"), "w") as f:
         json.dump(golden, f, indent=1)
         f.write("\n")

@@ -17,6 +17,8 @@ namespace {
 
 // What the calibration examples were used for, in the summary's words.
 std::string calibration_use_of(const QuantizeRequest& q) {
+  if (q.rounding == "gptq" && q.mode == "static")
+    return "observer " + std::string(observer_name(q.observer.kind)) + ", then GPTQ Hessians";
   if (q.rounding == "gptq") return "GPTQ Hessians";
   if (q.rounding == "awq") return "AWQ scales";
   if (q.rounding == "awq_gptq") return "AWQ scales, then GPTQ Hessians";
@@ -32,8 +34,9 @@ std::string quantize_summary(const QuantizeResult& r) {
   std::string text =
       q.mode == "plan"
           ? fmt::format("wrote {} (bit plan {}, {} rounding)\n", q.output_dir, q.plan_path, q.rounding)
-          : fmt::format("wrote {} ({} {})\n", q.output_dir, q.mode == "static" ? "static W8A8" : "dynamic W8A32",
-                        q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor");
+          : fmt::format("wrote {} ({} {}{})\n", q.output_dir, q.mode == "static" ? "static W8A8" : "dynamic W8A32",
+                        q.quant.granularity == WeightGranularity::kPerChannel ? "per channel" : "per tensor",
+                        q.rounding == "nearest" ? "" : ", " + q.rounding + " rounding");
   text += fmt::format("  Linears     {}; word embeddings {}; {:.2f} stored bits per weight\n", layers,
                       r.embeddings_format, r.average_bits);
   const std::string calibration_use = calibration_use_of(q);
@@ -141,9 +144,10 @@ void add_quantize_command(CLI::App& app) {
                    ->check(one_of({"dynamic", "static"}));
   cmd->add_option("--plan", q.plan_path, "A bit plan (squish allocate): every format from it, instead of --mode")
       ->excludes(mode);
-  cmd->add_option("--rounding", q.rounding,
-                  "With --plan, the low-bit codes: nearest | gptq (calibrates Hessians) | awq (calibrates per-channel "
-                  "scales, causal LMs) | awq_gptq (AWQ's scales, then GPTQ's rounding)")
+  cmd->add_option(
+         "--rounding", q.rounding,
+         "The weights' codes: nearest | gptq (calibrates Hessians; with --mode, int8 codes on nearest's scales) | "
+         "awq (a --plan's per-channel scales, causal LMs) | awq_gptq (AWQ's scales, then GPTQ's rounding)")
       ->capture_default_str()
       ->check(one_of({"nearest", "gptq", "awq", "awq_gptq"}));
   cmd->add_flag("--act_order", q.gptq_act_order,

@@ -38,9 +38,6 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                    {"word_embeddings", r.embeddings_format},
                    {"average_bits", r.average_bits},
                    {"formats", formats}};
-    if (rounding_uses_hessians(q.rounding))
-      j["scheme"]["gptq"] = {
-          {"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}, {"act_order", q.gptq_act_order}};
   } else {
     j["scheme"] = {{"convention", "real = scale * (q - zero_point)"},
                    {"weights", q.quant.granularity == WeightGranularity::kPerChannel ? "s8 symmetric per_channel"
@@ -48,10 +45,13 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                    {"activations", q.mode == "static" ? "u8 per tensor, calibrated" : "u8 per row, at run time"},
                    {"activation_qmax", q.quant.activation_qmax},
                    {"quantize_head", q.quant.quantize_head},
+                   {"rounding", q.rounding},
                    {"word_embeddings", r.embeddings_format},
                    {"average_bits", r.average_bits},
                    {"formats", formats}};
   }
+  if (rounding_uses_hessians(q.rounding))
+    j["scheme"]["gptq"] = {{"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}, {"act_order", q.gptq_act_order}};
   if (r.calibration) {
     nlohmann::ordered_json observer = {{"kind", observer_name(q.observer.kind)}};
     if (q.observer.kind == ObserverKind::kPercentile) observer["percentile"] = q.observer.percentile;

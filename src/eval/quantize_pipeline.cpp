@@ -112,17 +112,20 @@ std::map<std::string, LinearVariants> quantize_int8(SequenceModel& model, const 
   return variants;
 }
 
-// The ranks' Hessians of the Linears of `part` that GPTQ rounds, added in rank order into `hessians` on
+// Where GPTQ's layer order puts a Linear: its layer, or -1 outside the layers (finished last).
+int layer_group(const Linear& l, int layers) { return l.layer < 0 || l.layer >= layers ? -1 : l.layer; }
+
+// The ranks' Hessians of layer group `layer`'s rounded Linears, added in rank order into `hessians` on
 // every rank (a rank without batches has none of its own yet). Nothing to do in one process.
-void merge_hessians_across_ranks(SequenceModel& model, const BitPlan& part,
-                                 const std::function<bool(const Linear&)>& rounded,
+void merge_hessians_across_ranks(SequenceModel& model, int layer, const std::function<bool(const Linear&)>& rounded,
                                  std::map<std::string, HessianAccumulator>& hessians) {
   if (world().size() == 1) return;
+  const int layers = static_cast<int>(model.info().layers);
   std::vector<HessianAccumulator*> order;  // the model's order, the same on every rank
   std::vector<size_t> sizes;
   std::vector<double> mine;
   for (const Linear* l : model.linears()) {
-    if (!part.linears.count(l->name) || !rounded(*l)) continue;
+    if (layer_group(*l, layers) != layer || !rounded(*l)) continue;
     HessianAccumulator& h = hessians.try_emplace(l->name, l->in_features()).first->second;
     order.push_back(&h);
     const std::vector<double> state = h.state();
@@ -138,10 +141,51 @@ void merge_hessians_across_ranks(SequenceModel& model, const BitPlan& part,
     }
 }
 
-// Every format the plan names. With GPTQ, as the paper does it: the embeddings first, then layer
-// after layer, each layer's Hessians collected on the model whose earlier layers are already
-// quantized, so every Linear is rounded against the inputs it will really see (observe_layers_in_order
-// carries the calibration states from layer to layer, so the cost stays linear in depth).
+// GPTQ as the paper runs it: layer after layer, each layer's Hessians of its `rounded` Linears collected
+// on the model whose earlier layers are already rounded, so every Linear is rounded against the inputs
+// it will really see (observe_layers_in_order carries the calibration states from layer to layer, so
+// the cost stays linear in depth); round_layer(layer, hessians) then gives that layer's Linears their
+// new representation.
+void round_layers_in_order(
+    SequenceModel& model, const std::vector<TokenBatch>& calib_batches,
+    const std::function<bool(const Linear&)>& rounded,
+    const std::function<void(int layer, const std::map<std::string, HessianAccumulator>&)>& round_layer,
+    const QuantizeRequest& q, QuantizeResult& r) {
+  const auto t0 = Clock::now();
+  const int layers = static_cast<int>(model.info().layers);
+  // The bar counts layers and the part outside them, each observed over every calibration example.
+  ProgressBar bar("gptq", q.progress ? layers + 1 : 0, "layers");
+  bar.set_detail(fmt::format("{} calibration examples a layer", r.calibration->indices.size()));
+  std::map<std::string, HessianAccumulator> hessians;
+  double rounding_seconds = 0;
+  // Calibration batches dealt round robin to the ranks of a distributed run; each layer's Hessians are
+  // merged before GPTQ rounds it, so every rank rounds the same layer the same way.
+  std::vector<TokenBatch> my_batches;
+  for (size_t u = 0; u < calib_batches.size(); ++u)
+    if (runs_here(static_cast<int64_t>(u))) my_batches.push_back(calib_batches[u]);
+  observe_layers_in_order(
+      model, my_batches, rounded,
+      [&](const Linear& l, const float* x, int64_t rows) {
+        hessians.try_emplace(l.name, l.in_features()).first->second.add(x, rows);
+      },
+      [&](int layer) {
+        const auto t = Clock::now();
+        merge_hessians_across_ranks(model, layer, rounded, hessians);
+        round_layer(layer, hessians);
+        hessians.clear();  // K² doubles a Linear: only one layer's are alive at once
+        rounding_seconds += seconds_since(t);
+        bar.advance(1);
+      });
+  bar.finish();
+  r.quantize_seconds += rounding_seconds;
+  r.calibrate_seconds += seconds_since(t0) - rounding_seconds;
+}
+
+GptqOptions gptq_options(const QuantizeRequest& q, int bits = 4, int64_t group_size = 64) {
+  return GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size, q.gptq_act_order};
+}
+
+// Every format the plan names; with GPTQ the embeddings first, then layer after layer.
 void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeRequest& q,
                       const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
   if (rounding_searches_scales(q.rounding)) {
@@ -155,48 +199,50 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
     r.quantize_seconds = seconds_since(t);
     return;
   }
-  const auto t0 = Clock::now();
   apply_bit_plan(model, BitPlan{{}, plan.embeddings, std::nullopt});
   const int layers = static_cast<int>(model.info().layers);
   std::map<int, BitPlan> by_layer;  // -1: outside the layers
   for (const Linear* l : model.linears())
     if (const auto it = plan.linears.find(l->name); it != plan.linears.end())
-      by_layer[l->layer < 0 || l->layer >= layers ? -1 : l->layer].linears.insert(*it);
+      by_layer[layer_group(*l, layers)].linears.insert(*it);
   const auto grouped = [&](const Linear& l) {
     const auto it = plan.linears.find(l.name);
     return it != plan.linears.end() && parse_weight_format(it->second, q.plan_path).traits->grouped;
   };
-  // The bar counts layers and the part outside them, each observed over every calibration example.
-  ProgressBar bar("gptq", q.progress ? layers + 1 : 0, "layers");
-  bar.set_detail(fmt::format("{} calibration examples a layer", r.calibration->indices.size()));
-  std::map<std::string, HessianAccumulator> hessians;
-  double rounding_seconds = 0;
-  // Calibration batches dealt round robin to the ranks of a distributed run; each layer's Hessians are
-  // merged before GPTQ rounds it, so every rank rounds the same layer the same way.
-  std::vector<TokenBatch> my_batches;
-  for (size_t u = 0; u < calib_batches.size(); ++u)
-    if (runs_here(static_cast<int64_t>(u))) my_batches.push_back(calib_batches[u]);
-  observe_layers_in_order(
-      model, my_batches, grouped,
-      [&](const Linear& l, const float* x, int64_t rows) {
-        hessians.try_emplace(l.name, l.in_features()).first->second.add(x, rows);
-      },
-      [&](int layer) {
-        const auto t = Clock::now();
-        if (const auto part = by_layer.find(layer); part != by_layer.end()) {
-          merge_hessians_across_ranks(model, part->second, grouped, hessians);
+  round_layers_in_order(
+      model, calib_batches, grouped,
+      [&](int layer, const std::map<std::string, HessianAccumulator>& hessians) {
+        if (const auto part = by_layer.find(layer); part != by_layer.end())
           apply_bit_plan(model, part->second, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
-            return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name),
-                                 GptqOptions{bits, group_size, q.gptq_damp, q.gptq_block_size, q.gptq_act_order});
+            return gptq_quantize(w.data(), w.dim(0), w.dim(1), hessians.at(l.name), gptq_options(q, bits, group_size));
           });
+      },
+      q, r);
+}
+
+// Dynamic or static int8 with GPTQ's codes: each default Linear keeps round-to-nearest's scales (and
+// its calibrated input grid), its codes rounded layer after layer against the inputs it will see.
+void quantize_int8_gptq(SequenceModel& model, const QuantizeRequest& q,
+                        const std::map<std::string, ActivationRange>& ranges,
+                        const std::vector<TokenBatch>& calib_batches, QuantizeResult& r) {
+  quantize_embeddings_if_asked(model, q.quant);
+  const int layers = static_cast<int>(model.info().layers);
+  const auto rounded = [&](const Linear& l) { return quantized_by_default(l, q.quant); };
+  round_layers_in_order(
+      model, calib_batches, rounded,
+      [&](int layer, const std::map<std::string, HessianAccumulator>& hessians) {
+        for (Linear* l : model.mutable_linears()) {
+          if (layer_group(*l, layers) != layer || !rounded(*l)) continue;
+          const Tensor w = linear_dequantize(*l);
+          Int8Weights weights = quantize_weights_s8(w, q.quant.granularity, linear_part_rows(*l));
+          weights.q =
+              gptq_quantize_s8(w.data(), w.dim(0), w.dim(1), hessians.at(l->name), weights.scales, gptq_options(q));
+          std::optional<ActivationRange> range;
+          if (q.mode == "static") range = ranges.at(l->name);
+          *l = int8_linear(*l, std::move(weights), q.quant, range);
         }
-        hessians.clear();  // K² doubles a Linear: only one layer's are alive at once
-        rounding_seconds += seconds_since(t);
-        bar.advance(1);
-      });
-  bar.finish();
-  r.quantize_seconds += rounding_seconds;
-  r.calibrate_seconds += seconds_since(t0) - rounding_seconds;
+      },
+      q, r);
 }
 
 }  // namespace
@@ -214,8 +260,12 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
     throw UsageError(q.plan_path.empty() ? "--mode plan needs --plan" : "--plan replaces --mode " + q.mode);
   if (q.rounding != "nearest" && !rounding_searches_scales(q.rounding) && !rounding_uses_hessians(q.rounding))
     throw UsageError("--rounding " + q.rounding + ": expected nearest, gptq, awq or awq_gptq");
-  if (q.rounding != "nearest" && q.mode != "plan")
-    throw UsageError("--rounding " + q.rounding + " applies to a --plan's formats");
+  if (rounding_searches_scales(q.rounding) && q.mode != "plan")
+    throw UsageError(
+        "--rounding " + q.rounding +
+        " searches scales for a --plan's formats; for int8 use --smoothquant (auto searches each activation's)");
+  if (rounding_uses_hessians(q.rounding) && q.max_drop)
+    throw UsageError("--max_drop falls back round-to-nearest int8 Linears; it does not take --rounding " + q.rounding);
   const bool smoothquant = q.smoothquant_alpha.has_value() || q.smoothquant_auto;
   if (rounding_searches_scales(q.rounding) && smoothquant)
     throw UsageError("--rounding " + q.rounding +
@@ -307,6 +357,8 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
 
   std::map<std::string, LinearVariants> variants;
   if (plan) quantize_by_plan(*model, *plan, q, calib_batches, r);
+  else if (rounding_uses_hessians(q.rounding))
+    quantize_int8_gptq(*model, q, ranges, calib_batches, r);
   else variants = quantize_int8(*model, *tokenizer, q, ranges, calib_batches, holdout, r);
   for (const Linear* l : model->linears()) r.layers.push_back(describe(*l, ranges, variants, q.max_drop.has_value()));
   r.embeddings_format = model->mutable_word_embeddings().format();

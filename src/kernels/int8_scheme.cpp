@@ -7,11 +7,8 @@
 #include "kernels/vector_ops.h"
 
 namespace squish {
-namespace {
 
 int8_t round_to_s8(float v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0f, 127.0f)); }
-
-}  // namespace
 
 Int8Weights quantize_weights_s8(const Tensor& w, WeightGranularity granularity, std::span<const int64_t> tensor_rows) {
   const int64_t n = w.dim(0), k = w.dim(1);

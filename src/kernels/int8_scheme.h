@@ -35,6 +35,9 @@ struct Int8Weights {
   std::vector<float> scales;  // [N]: one per row, a per-tensor scale repeated over its rows
 };
 
+// A weight's code: v (the weight over its scale) rounded to nearest (ties to even), clamped to [-127, 127].
+int8_t round_to_s8(float v);
+
 // Round-to-nearest symmetric quantization of W[N,K]: scale = max|w| / 127 of each row, or of each
 // tensor, the rows of `tensor_rows` in order (empty: all N rows are one tensor). An all-zero group
 // gets scale 1 and zeros.

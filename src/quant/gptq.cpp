@@ -4,7 +4,6 @@
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <array>
 #include <numeric>
@@ -13,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/int8_scheme.h"
 
 namespace squish {
 namespace {
@@ -23,11 +23,6 @@ using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 constexpr int64_t kRowTile = 16;
 
 void check_options(int64_t k, const HessianAccumulator& h, const GptqOptions& options) {
-  if (!is_group_bits(options.bits))
-    throw ShapeError("GPTQ: " + std::to_string(options.bits) + " bits (expected 2, 3 or 4)");
-  if (options.group_size <= 0 || k % options.group_size != 0)
-    throw ShapeError("GPTQ: group size " + std::to_string(options.group_size) + " does not divide the input dimension " +
-                     std::to_string(k));
   if (h.k() != k)
     throw ShapeError("GPTQ: Hessian of a " + std::to_string(h.k()) + "-wide input for weights with " + std::to_string(k) +
                      " input columns (expected the same width)");
@@ -102,35 +97,88 @@ GroupParams fitted_group_params(const float* w, const double* energy, int64_t co
   return best;
 }
 
-// Rows [first, first + rows) of W through GPTQ, writing their codes and group parameters into q.
-// Columns are visited in `order` (u is H⁻¹'s factor in that order); with act order every group's
-// parameters are fitted to the dead-zeroed original weights first (energy: H's diagonal), since a
-// group's columns are no longer visited together.
-void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix& u, const std::vector<bool>& dead,
-                   const std::vector<int64_t>& order, const std::vector<double>& energy, const GptqOptions& options,
-                   GroupQuantized& q) {
-  const int64_t k = q.k, group = q.group_size, groups = q.groups_per_row();
-  const int64_t block = std::max<int64_t>(1, options.block_size / group) * group;
+// The 2/3/4-bit group grid: a group's scale and minimum come from its weights as updated so far when
+// its first column is reached; with act order they are fixed before the sweep, fitted to the
+// dead-zeroed original weights (energy: H's diagonal), since a group's columns are no longer visited
+// together.
+class GroupGrid {
+ public:
+  GroupGrid(GroupQuantized& q, const GptqOptions& options, const std::vector<double>& energy)
+      : q_(q), act_order_(options.act_order), energy_(energy), weights_(static_cast<size_t>(q.group_size)) {}
+
+  // original(r, c): row r's weight of input c, dead inputs zeroed.
+  template <class Original>
+  void prepare(int64_t first, int64_t rows, const Original& original) {
+    if (!act_order_) return;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g = 0; g < q_.groups_per_row(); ++g)
+        set_params(first + r, g, [&](int64_t c) { return original(r, c); });
+  }
+
+  // The rounded value of row `row`'s input `original`, the `visited`-th column of the sweep, whose
+  // weight is now `value`; current(c) is the row's weight of the c-th visited column as updated so far.
+  template <class Current>
+  float round(int64_t row, int64_t visited, int64_t original, double value, const Current& current) {
+    const int64_t group = q_.group_size;
+    if (!act_order_ && visited % group == 0) set_params(row, visited / group, current);
+    const size_t param = static_cast<size_t>(row * q_.groups_per_row() + original / group);
+    const GroupParams p{q_.scales[param], q_.minimums[param]};
+    const uint8_t code = group_code(static_cast<float>(value), p, q_.bits);
+    q_.codes[static_cast<size_t>(row * q_.k + original)] = code;
+    return p.scale * static_cast<float>(code) + p.minimum;
+  }
+
+ private:
+  template <class Weight>
+  void set_params(int64_t row, int64_t g, const Weight& weight_of) {
+    const int64_t group = q_.group_size;
+    for (int64_t i = 0; i < group; ++i) weights_[static_cast<size_t>(i)] = static_cast<float>(weight_of(g * group + i));
+    const GroupParams p = act_order_ ? fitted_group_params(weights_.data(), energy_.data() + g * group, group, q_.bits)
+                                     : group_params(weights_.data(), group, q_.bits);
+    q_.scales[static_cast<size_t>(row * q_.groups_per_row() + g)] = p.scale;
+    q_.minimums[static_cast<size_t>(row * q_.groups_per_row() + g)] = p.minimum;
+  }
+
+  GroupQuantized& q_;
+  bool act_order_;
+  const std::vector<double>& energy_;
+  std::vector<float> weights_;  // one group's, thread-local with the grid
+};
+
+// int8's symmetric rows (kernels/int8_scheme.h): every row's scale is given, the codes are chosen.
+class RowScaleGrid {
+ public:
+  RowScaleGrid(std::span<const float> scales, std::vector<int8_t>& codes, int64_t k)
+      : scales_(scales), codes_(codes), k_(k) {}
+  template <class Original>
+  void prepare(int64_t, int64_t, const Original&) {}
+  template <class Current>
+  float round(int64_t row, int64_t, int64_t original, double value, const Current&) {
+    const float scale = scales_[static_cast<size_t>(row)];
+    const int8_t code = round_to_s8(static_cast<float>(value) / scale);
+    codes_[static_cast<size_t>(row * k_ + original)] = code;
+    return scale * static_cast<float>(code);
+  }
+
+ private:
+  std::span<const float> scales_;
+  std::vector<int8_t>& codes_;
+  int64_t k_;
+};
+
+// Rows [first, first + rows) of W through GPTQ onto `grid`, which records their codes. Columns are
+// visited in `order` (u is H⁻¹'s factor in that order); `block` columns are updated lazily at once.
+template <class Grid>
+void quantize_tile(const float* w, int64_t k, int64_t first, int64_t rows, const RowMatrix& u,
+                   const std::vector<bool>& dead, const std::vector<int64_t>& order, int64_t block, Grid& grid) {
   RowMatrix current(rows, k);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < k; ++c) {
       const int64_t original = order[static_cast<size_t>(c)];
       current(r, c) = dead[static_cast<size_t>(original)] ? 0.0 : static_cast<double>(w[(first + r) * k + original]);
     }
-  std::vector<float> group_weights(static_cast<size_t>(group));
-  const auto set_params = [&](int64_t r, int64_t g, const auto& weight_of) {
-    for (int64_t i = 0; i < group; ++i)
-      group_weights[static_cast<size_t>(i)] = static_cast<float>(weight_of(g * group + i));
-    const GroupParams p = options.act_order
-                              ? fitted_group_params(group_weights.data(), energy.data() + g * group, group, q.bits)
-                              : group_params(group_weights.data(), group, q.bits);
-    q.scales[static_cast<size_t>((first + r) * groups + g)] = p.scale;
-    q.minimums[static_cast<size_t>((first + r) * groups + g)] = p.minimum;
-  };
-  if (options.act_order)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t g = 0; g < groups; ++g)
-        set_params(r, g, [&](int64_t c) { return dead[static_cast<size_t>(c)] ? 0.0f : w[(first + r) * k + c]; });
+  grid.prepare(first, rows,
+               [&](int64_t r, int64_t c) { return dead[static_cast<size_t>(c)] ? 0.0f : w[(first + r) * k + c]; });
   RowMatrix errors(rows, block);
   for (int64_t begin = 0; begin < k; begin += block) {
     const int64_t end = std::min(begin + block, k);
@@ -138,12 +186,8 @@ void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix&
       const double diagonal = u(c, c);
       const int64_t original = order[static_cast<size_t>(c)];
       for (int64_t r = 0; r < rows; ++r) {
-        const size_t param = static_cast<size_t>((first + r) * groups + original / group);
-        if (!options.act_order && c % group == 0) set_params(r, c / group, [&](int64_t i) { return current(r, i); });
-        const GroupParams p{q.scales[param], q.minimums[param]};
-        const uint8_t code = group_code(static_cast<float>(current(r, c)), p, q.bits);
-        q.codes[static_cast<size_t>((first + r) * k + original)] = code;
-        const float rounded = p.scale * static_cast<float>(code) + p.minimum;
+        const float rounded =
+            grid.round(first + r, c, original, current(r, c), [&](int64_t i) { return current(r, i); });
         const double error = (current(r, c) - static_cast<double>(rounded)) / diagonal;
         errors(r, c - begin) = error;
         current.row(r).segment(c + 1, end - c - 1) -= error * u.row(c).segment(c + 1, end - c - 1);
@@ -155,32 +199,65 @@ void quantize_tile(const float* w, int64_t first, int64_t rows, const RowMatrix&
   }
 }
 
+// What both grids share: each input's energy H[i,i] (a dead input, never active, has none and its
+// weights count as 0), the sweep's column order, and U of the dampened H in that order.
+struct Sweep {
+  std::vector<double> energy;
+  std::vector<bool> dead;
+  std::vector<int64_t> order;
+  RowMatrix u;
+};
+
+Sweep prepare_sweep(const HessianAccumulator& h, double damp, bool act_order) {
+  const int64_t k = h.k();
+  const RowMatrix hessian = Eigen::Map<const RowMatrix>(h.hessian().data(), k, k);
+  Sweep s;
+  s.energy.resize(static_cast<size_t>(k));
+  s.dead.resize(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    s.energy[static_cast<size_t>(i)] = hessian(i, i);
+    s.dead[static_cast<size_t>(i)] = hessian(i, i) == 0;
+  }
+  s.order.resize(static_cast<size_t>(k));
+  std::iota(s.order.begin(), s.order.end(), 0);
+  if (!act_order) {
+    s.u = inverse_cholesky_upper(hessian, damp);
+    return s;
+  }
+  // The inputs with the most energy first (a dead one counts 1); ties in input order.
+  const auto key = [&](int64_t i) { return s.dead[static_cast<size_t>(i)] ? 1.0 : s.energy[static_cast<size_t>(i)]; };
+  std::stable_sort(s.order.begin(), s.order.end(), [&](int64_t a, int64_t b) { return key(a) > key(b); });
+  RowMatrix permuted(k, k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      permuted(i, j) = hessian(s.order[static_cast<size_t>(i)], s.order[static_cast<size_t>(j)]);
+  s.u = inverse_cholesky_upper(permuted, damp);
+  return s;
+}
+
+// The sweep over every row of W[n, k], in tiles of kRowTile rows, each with its own grid (make_grid()).
+template <class MakeGrid>
+void sweep_rows(const float* w, int64_t n, int64_t k, const Sweep& s, int64_t block, const MakeGrid& make_grid) {
+  parallel_for((n + kRowTile - 1) / kRowTile,
+               [&](int64_t t) {
+                 const int64_t first = t * kRowTile;
+                 auto grid = make_grid();
+                 quantize_tile(w, k, first, std::min(kRowTile, n - first), s.u, s.dead, s.order, block, grid);
+               },
+               1);
+}
+
 }  // namespace
 
-GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const HessianAccumulator& h, const GptqOptions& options) {
+GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const HessianAccumulator& h,
+                             const GptqOptions& options) {
   check_options(k, h, options);
-  const RowMatrix hessian = Eigen::Map<const RowMatrix>(h.hessian().data(), k, k);
-  // Each input's energy H[i,i]; a dead one (never active) has none, and its weights count as 0.
-  std::vector<double> energy(static_cast<size_t>(k));
-  std::vector<bool> dead(static_cast<size_t>(k));
-  for (int64_t i = 0; i < k; ++i) {
-    energy[static_cast<size_t>(i)] = hessian(i, i);
-    dead[static_cast<size_t>(i)] = hessian(i, i) == 0;
-  }
-  std::vector<int64_t> order(static_cast<size_t>(k));
-  std::iota(order.begin(), order.end(), 0);
-  if (options.act_order) {  // the inputs with the most energy first (a dead one counts 1); ties in input order
-    const auto key = [&](int64_t i) { return dead[static_cast<size_t>(i)] ? 1.0 : energy[static_cast<size_t>(i)]; };
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key(a) > key(b); });
-  }
-  RowMatrix permuted;
-  if (options.act_order) {
-    permuted.resize(k, k);
-    for (int64_t i = 0; i < k; ++i)
-      for (int64_t j = 0; j < k; ++j)
-        permuted(i, j) = hessian(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-  }
-  const RowMatrix u = inverse_cholesky_upper(options.act_order ? permuted : hessian, options.damp);
+  if (!is_group_bits(options.bits))
+    throw ShapeError("GPTQ: " + std::to_string(options.bits) + " bits (expected 2, 3 or 4)");
+  if (options.group_size <= 0 || k % options.group_size != 0)
+    throw ShapeError("GPTQ: group size " + std::to_string(options.group_size) +
+                     " does not divide the input dimension " + std::to_string(k));
+  const Sweep s = prepare_sweep(h, options.damp, options.act_order);
   GroupQuantized q;
   q.bits = options.bits;
   q.group_size = options.group_size;
@@ -189,15 +266,23 @@ GroupQuantized gptq_quantize(const float* w, int64_t n, int64_t k, const Hessian
   q.codes.resize(static_cast<size_t>(n * k));
   q.scales.resize(static_cast<size_t>(n * q.groups_per_row()));
   q.minimums.resize(static_cast<size_t>(n * q.groups_per_row()));
-  const int64_t tiles = (n + kRowTile - 1) / kRowTile;
-  parallel_for(
-      tiles,
-      [&](int64_t t) {
-        const int64_t first = t * kRowTile;
-        quantize_tile(w, first, std::min(kRowTile, n - first), u, dead, order, energy, options, q);
-      },
-      1);
+  const int64_t block = std::max<int64_t>(1, options.block_size / q.group_size) * q.group_size;
+  sweep_rows(w, n, k, s, block, [&] { return GroupGrid(q, options, s.energy); });
   return q;
+}
+
+std::vector<int8_t> gptq_quantize_s8(const float* w, int64_t n, int64_t k, const HessianAccumulator& h,
+                                     std::span<const float> row_scales, const GptqOptions& options) {
+  check_options(k, h, options);
+  if (static_cast<int64_t>(row_scales.size()) != n)
+    throw ShapeError("GPTQ: " + std::to_string(row_scales.size()) + " row scales for " + std::to_string(n) +
+                     " rows (expected one a row)");
+  for (const float scale : row_scales)
+    if (!(scale > 0)) throw ShapeError("GPTQ: an int8 row scale of " + std::to_string(scale) + " (expected > 0)");
+  const Sweep s = prepare_sweep(h, options.damp, options.act_order);
+  std::vector<int8_t> codes(static_cast<size_t>(n * k));
+  sweep_rows(w, n, k, s, options.block_size, [&] { return RowScaleGrid(row_scales, codes, k); });
+  return codes;
 }
 
 }  // namespace squish

@@ -11,16 +11,27 @@ bool quantized_by_default(const Linear& linear, const QuantizeOptions& options) 
   return !head || options.quantize_head;
 }
 
-Linear quantize_linear(const Linear& linear, const QuantizeOptions& options, std::optional<ActivationRange> input_range) {
-  const Tensor w = linear_dequantize(linear);
-  std::vector<int64_t> tensor_rows;
-  for (const LinearPart& p : linear.parts) tensor_rows.push_back(p.rows);
+std::vector<int64_t> linear_part_rows(const Linear& linear) {
+  std::vector<int64_t> rows;
+  for (const LinearPart& p : linear.parts) rows.push_back(p.rows);
+  return rows;
+}
+
+Linear int8_linear(const Linear& linear, Int8Weights weights, const QuantizeOptions& options,
+                   std::optional<ActivationRange> input_range) {
   std::optional<U8Params> input;
   if (input_range) input = u8_params(input_range->lo, input_range->hi, options.activation_qmax);
   Linear out = linear;
-  out.weights = std::make_shared<Int8LinearWeights>(quantize_weights_s8(w, options.granularity, tensor_rows), w.dim(0),
-                                                    w.dim(1), options.granularity, input, options.activation_qmax);
+  out.weights = std::make_shared<Int8LinearWeights>(std::move(weights), linear.out_features(), linear.in_features(),
+                                                    options.granularity, input, options.activation_qmax);
   return out;
+}
+
+Linear quantize_linear(const Linear& linear, const QuantizeOptions& options,
+                       std::optional<ActivationRange> input_range) {
+  const Tensor w = linear_dequantize(linear);
+  return int8_linear(linear, quantize_weights_s8(w, options.granularity, linear_part_rows(linear)), options,
+                     input_range);
 }
 
 void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options) {

@@ -29,6 +29,11 @@ bool quantized_by_default(const Linear& linear, const QuantizeOptions& options);
 // `input_range`, static W8A8 on that range's grid.
 Linear quantize_linear(const Linear& linear, const QuantizeOptions& options,
                        std::optional<ActivationRange> input_range = std::nullopt);
+// The same with the weights already quantized (GPTQ's codes on round-to-nearest's scales).
+Linear int8_linear(const Linear& linear, Int8Weights weights, const QuantizeOptions& options,
+                   std::optional<ActivationRange> input_range = std::nullopt);
+// Each HF module's rows of a Linear (Q, K and V of a fused one): the tensors a per-tensor scale covers.
+std::vector<int64_t> linear_part_rows(const Linear& linear);
 
 // The word embeddings int8 per row, when options ask for it (both passes below call it).
 void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options);

@@ -298,6 +298,51 @@ TEST(Cli, QuantizeWritesADirectoryEveryCommandReads) {
   EXPECT_FALSE(fs::exists(reduced + "2"));
 }
 
+// --rounding gptq in the int8 modes (llm-compressor's W8A8 recipe): round-to-nearest's weight scales
+// and calibrated input grids kept, only the codes GPTQ's, layer after layer; refused with --max_drop,
+// whose fallback variants are round-to-nearest's, and AWQ's searches stay a --plan's.
+TEST(Cli, Int8GptqKeepsNearestsScalesAndGridsAndChangesTheCodes) {
+  const std::string dir = test::temp_dir("int8_gptq");
+  const std::string common = "quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                             quote(data_dir()) + " --mode static --calib_size 64";
+  const RunResult nearest = run_squish(common + " --output_dir " + quote(dir + "/nearest"));
+  ASSERT_EQ(nearest.exit_code, 0) << nearest.err;
+  const RunResult gptq = run_squish(common + " --rounding gptq --act_order --output_dir " + quote(dir + "/gptq"));
+  ASSERT_EQ(gptq.exit_code, 0) << gptq.err;
+  EXPECT_NE(gptq.out.find("static W8A8 per channel, gptq rounding"), std::string::npos) << gptq.out;
+  EXPECT_NE(gptq.out.find("observer minmax, then GPTQ Hessians"), std::string::npos) << gptq.out;
+  const auto n = nlohmann::json::parse(read_file(dir + "/nearest/quantization.json"));
+  const auto g = nlohmann::json::parse(read_file(dir + "/gptq/quantization.json"));
+  EXPECT_EQ(n["scheme"]["rounding"], "nearest");
+  EXPECT_EQ(g["scheme"]["rounding"], "gptq");
+  EXPECT_EQ(g["scheme"]["gptq"]["act_order"], true);
+  EXPECT_EQ(g["scheme"]["formats"]["int8-static"], 8);
+  ASSERT_EQ(g["layers"].size(), n["layers"].size());
+  int compared = 0;
+  for (size_t i = 0; i < g["layers"].size(); ++i) {
+    SCOPED_TRACE(g["layers"][i]["name"].get<std::string>());
+    EXPECT_EQ(g["layers"][i]["format"], n["layers"][i]["format"]);
+    if (n["layers"][i]["format"] != "int8-static") continue;  // the pooler and classifier stay fp32
+    ++compared;
+    EXPECT_EQ(g["layers"][i]["weight_scale"], n["layers"][i]["weight_scale"]);
+    EXPECT_EQ(g["layers"][i]["input"], n["layers"][i]["input"]);
+  }
+  EXPECT_EQ(compared, 8);
+  EXPECT_NE(read_file(dir + "/gptq/model.safetensors"), read_file(dir + "/nearest/model.safetensors"));
+  const RunResult eval = run_squish("eval --model_dir " + quote(dir + "/gptq") + " --task sst2 --data_dir " +
+                                    quote(data_dir()) + " --max_samples 64 --output -");
+  EXPECT_EQ(eval.exit_code, 0) << eval.err;
+  const RunResult fallback = run_squish(common + " --rounding gptq --max_drop 1 --output_dir " + quote(dir + "/f"));
+  EXPECT_EQ(fallback.exit_code, 2);
+  EXPECT_NE(fallback.err.find("--max_drop falls back round-to-nearest int8 Linears"), std::string::npos)
+      << fallback.err;
+  const RunResult awq = run_squish(common + " --rounding awq --output_dir " + quote(dir + "/a"));
+  EXPECT_EQ(awq.exit_code, 2);
+  EXPECT_NE(awq.err.find("searches scales for a --plan's formats"), std::string::npos) << awq.err;
+  EXPECT_FALSE(fs::exists(dir + "/f"));
+  EXPECT_FALSE(fs::exists(dir + "/a"));
+}
+
 // Broken quantized directories: each a clear error naming the file or tensor, exit 4, no crash
 // (tools/test.sh runs this suite on the sanitized binary too).
 TEST(Cli, BrokenQuantizedDirectoriesFailCleanly) {
