@@ -329,6 +329,22 @@ TEST(Cli, Int8GptqKeepsNearestsScalesAndGridsAndChangesTheCodes) {
   }
   EXPECT_EQ(compared, 8);
   EXPECT_NE(read_file(dir + "/gptq/model.safetensors"), read_file(dir + "/nearest/model.safetensors"));
+  // Dynamic per tensor: Q, K and V keep a scale each inside their fused Linear.
+  const std::string dynamic = "quantize --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
+                              quote(data_dir()) + " --mode dynamic --per_tensor --calib_size 64";
+  ASSERT_EQ(run_squish(dynamic + " --rounding gptq --output_dir " + quote(dir + "/dg")).exit_code, 0);
+  const RunResult dynamic_nearest =
+      run_squish("quantize --model_dir " + quote(tiny_model()) + " --task sst2 --mode dynamic --per_tensor" +
+                 " --output_dir " + quote(dir + "/dn"));
+  ASSERT_EQ(dynamic_nearest.exit_code, 0) << dynamic_nearest.err;
+  const auto dg = nlohmann::json::parse(read_file(dir + "/dg/quantization.json"));
+  const auto dn = nlohmann::json::parse(read_file(dir + "/dn/quantization.json"));
+  EXPECT_EQ(dg["scheme"]["formats"]["int8-dynamic"], 8);
+  for (size_t i = 0; i < dg["layers"].size(); ++i) {
+    if (dn["layers"][i]["format"] != "int8-dynamic") continue;
+    EXPECT_EQ(dg["layers"][i]["weight_scale"], dn["layers"][i]["weight_scale"]) << i;
+  }
+  EXPECT_NE(read_file(dir + "/dg/model.safetensors"), read_file(dir + "/dn/model.safetensors"));
   const RunResult eval = run_squish("eval --model_dir " + quote(dir + "/gptq") + " --task sst2 --data_dir " +
                                     quote(data_dir()) + " --max_samples 64 --output -");
   EXPECT_EQ(eval.exit_code, 0) << eval.err;
