@@ -7,8 +7,7 @@
 #include "core/elapsed.h"
 #include "core/error.h"
 #include "core/threads.h"
-#include "model/bert/bert_sequence_model.h"
-#include "model/bert/bert_training.h"
+#include "model/common/trainable_classifier.h"
 #include "train/trainer.h"
 
 namespace squish {
@@ -77,13 +76,12 @@ BenchResult bench_forward(SequenceModel& model, const BenchOptions& o) {
 }
 
 TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& o) {
-  const auto* bert = dynamic_cast<const BertSequenceModel*>(&model);
-  if (!bert) throw ConfigError(model.info().source + ": training is implemented for BERT models only");
-  BertParameters p = bert_parameters(bert->model());
+  const std::unique_ptr<TrainableClassifier> trainable = model.trainable_classifier();
   const TokenBatch batch = random_token_batch(model.info().limits, o.batch, o.seq, o.seed);
   std::vector<int32_t> labels(static_cast<size_t>(o.batch));
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i % static_cast<size_t>(p.config.num_labels));
-  TrainingStep step(p, AdamWOptions{.weight_decay = 0.01});
+  for (size_t i = 0; i < labels.size(); ++i)
+    labels[i] = static_cast<int32_t>(i % static_cast<size_t>(trainable->num_labels()));
+  TrainingStep step(*trainable, AdamWOptions{.weight_decay = 0.01});
   TrainBenchResult r;
   r.batch = o.batch;
   r.seq = o.seq;
@@ -92,14 +90,14 @@ TrainBenchResult bench_train(const SequenceModel& model, const BenchOptions& o) 
   r.threads = num_threads();
   for (int i = 0; i < o.warmup + o.runs; ++i) {
     const Clock::time_point start = Clock::now();
-    step.run(p, batch, labels, BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(i)), batch.batch, 1e-5,
-             1.0, nullptr);
+    step.run(*trainable, batch, labels, TrainingDropout{true, o.seed, static_cast<uint64_t>(i)}, batch.batch, 1e-5, 1.0,
+             nullptr);
     if (i >= o.warmup) r.step_seconds.push_back(seconds_since(start));
   }
   std::vector<double> sorted = r.step_seconds;
   std::sort(sorted.begin(), sorted.end());
   r.median_seconds = sorted[sorted.size() / 2];
-  r.step_gflop = bert_train_flops(p.config, o.batch, o.seq) / 1e9;
+  r.step_gflop = trainable->train_flops(o.batch, o.seq) / 1e9;
   r.tokens_per_second = static_cast<double>(o.batch * o.seq) / r.median_seconds;
   r.gflops_per_second = r.step_gflop / r.median_seconds;
   return r;

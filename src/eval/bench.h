@@ -42,7 +42,7 @@ struct TrainBenchResult {
   int runs = 0, warmup = 0, threads = 0;
   double median_seconds = 0;
   double tokens_per_second = 0;   // B·T / median step
-  double gflops_per_second = 0;   // bert_train_flops / median step
+  double gflops_per_second = 0;   // the model's train_flops / median step
   double step_gflop = 0;
   std::vector<double> step_seconds;
 };

@@ -15,8 +15,8 @@
 #include "eval/batching.h"
 #include "eval/export.h"
 #include "eval/pruning_report.h"
-#include "model/bert/bert_sequence_model.h"
 #include "model/common/sparse_linear_weights.h"
+#include "model/common/trainable_classifier.h"
 #include "prune/structured.h"
 
 namespace squish {
@@ -46,20 +46,20 @@ class StageLog {
  public:
   StageLog(const TrainingSetup& setup, const PruneRequest& q, PruneRunResult& r) : setup_(setup), q_(q), r_(r) {}
 
-  PruneStage& record(std::string name, int round, const BertParameters& p, Clock::time_point start) {
+  PruneStage& record(std::string name, int round, const TrainableClassifier& model, Clock::time_point start) {
     PruneStage s;
     s.name = std::move(name);
     s.round = round;
-    s.dev = evaluate_parameters(setup_, p, q_.eval_batch_size);
+    s.dev = evaluate_classifier(setup_, model, q_.eval_batch_size);
     s.seconds = seconds_since(start);
     print_progress_note(fmt::format("{}: dev {} {:.4f}", s.name, s.dev.metric, s.dev.value));
     r_.stages.push_back(std::move(s));
     return r_.stages.back();
   }
 
-  // Fine-tunes p (mask held, when given) for ft_epochs_per_round epochs; returns the steps run.
-  int64_t fine_tune(BertParameters& p, const ParameterBuffer* mask, const TrainerHooks& hooks = {}) {
-    const TrainResult t = train_classifier(p, setup_.train, round_options(q_), mask, hooks);
+  // Fine-tunes the model (mask held, when given) for ft_epochs_per_round epochs; returns the steps run.
+  int64_t fine_tune(TrainableClassifier& model, const ParameterBuffer* mask, const TrainerHooks& hooks = {}) {
+    const TrainResult t = train_classifier(model, setup_.train, round_options(q_), mask, hooks);
     r_.train_seconds += t.seconds;
     return static_cast<int64_t>(t.steps.size());
   }
@@ -70,23 +70,24 @@ class StageLog {
   PruneRunResult& r_;
 };
 
-void prune_unstructured(const PruneRequest& q, PruneRunResult& r, BertParameters& p, ParameterBuffer& mask,
+void prune_unstructured(const PruneRequest& q, PruneRunResult& r, TrainableClassifier& model, ParameterBuffer& mask,
                         StageLog& log) {
-  const std::vector<int> prunable = prunable_tensors(p.values.layout(), q.scope);
-  const ParameterBuffer initial = p.values;  // θ0: what IMP rewinds to unless --rewind_step
+  ParameterBuffer& values = model.parameters();
+  const std::vector<int> prunable = prunable_tensors(values.layout(), q.scope);
+  const ParameterBuffer initial = values;  // θ0: what IMP rewinds to unless --rewind_step
   ParameterBuffer rewind_point = initial;
   const auto prune_to = [&](double target, int round) {
     const Clock::time_point start = Clock::now();
-    global_magnitude_prune(mask, p.values, prunable, target);
-    p.values.apply_mask(mask);
-    PruneStage& s = log.record(fmt::format("round {} pruned to {:.1f}%", round, 100 * target), round, p, start);
+    global_magnitude_prune(mask, values, prunable, target);
+    values.apply_mask(mask);
+    PruneStage& s = log.record(fmt::format("round {} pruned to {:.1f}%", round, 100 * target), round, model, start);
     s.target_sparsity = target;
     s.sparsity = sparsity_report(mask, prunable);
   };
   const auto fine_tuned = [&](const std::string& name, int round, const TrainerHooks& hooks) {
     const Clock::time_point start = Clock::now();
-    const int64_t steps = log.fine_tune(p, &mask, hooks);
-    PruneStage& s = log.record(name, round, p, start);
+    const int64_t steps = log.fine_tune(model, &mask, hooks);
+    PruneStage& s = log.record(name, round, model, start);
     s.train_steps = steps;
     s.sparsity = sparsity_report(mask, prunable);
     s.target_sparsity = s.sparsity.sparsity();
@@ -97,13 +98,13 @@ void prune_unstructured(const PruneRequest& q, PruneRunResult& r, BertParameters
     for (int round = 1; round <= q.num_rounds; ++round) {
       TrainerHooks hooks;
       if (round == 1 && q.rewind_step > 0)
-        hooks.after_step = [&](const BertParameters& now, int64_t step) {
-          if (step == q.rewind_step) rewind_point = now.values;
+        hooks.after_step = [&](const TrainableClassifier& now, int64_t step) {
+          if (step == q.rewind_step) rewind_point = now.parameters();
         };
       fine_tuned(fmt::format("round {} fine-tuned", round), round, hooks);
       prune_to(imp_sparsity(q.sparsity, round, q.num_rounds), round);
-      p.values = rewind_point;  // the survivors start again from the rewind point
-      p.values.apply_mask(mask);
+      values = rewind_point;  // the survivors start again from the rewind point
+      values.apply_mask(mask);
     }
   }
   fine_tuned("final (mask fine-tuned)", q.method == "imp" ? q.num_rounds + 1 : 1, {});
@@ -115,26 +116,25 @@ void prune_unstructured(const PruneRequest& q, PruneRunResult& r, BertParameters
 // |Σ w·g| over batches of train examples, dropout off (eval/batching's length buckets). Under several
 // processes the batches go round robin and each batch's scores are added in batch order, as one
 // process adds them.
-StructureScores first_order_scores(const PruneRequest& q, const TrainingSetup& setup, const BertParameters& p) {
+StructureScores first_order_scores(const PruneRequest& q, const TrainingSetup& setup, TrainableClassifier& model) {
   const int64_t n = std::min<int64_t>(q.importance_samples, static_cast<int64_t>(setup.train.encodings.size()));
   std::vector<int64_t> lengths;
   for (int64_t i = 0; i < n; ++i)
     lengths.push_back(static_cast<int64_t>(setup.train.encodings[static_cast<size_t>(i)].input_ids.size()));
   const auto buckets = length_buckets(lengths, q.trainer.batch_size);
-  const StructureScores zero = zero_scores(p.config);
+  const StructureScores zero = model.zero_scores();
   const size_t width = flat_scores(zero).size();
   std::vector<uint64_t> mine;
   std::vector<double> my_scores;
-  ParameterBuffer grads(p.values.shared_layout());
-  BertTrainActivations act;
+  ParameterBuffer grads(model.parameters().shared_layout());
   for (size_t b = 0; b < buckets.size(); ++b) {
     if (!runs_here(static_cast<int64_t>(b))) continue;
     const LabeledBatch batch = labeled_batch(setup.train, buckets[b]);
     grads.set_zero();
-    bert_train_forward(p, batch.tokens, batch.labels, BertDropout{}, act);
-    bert_backward(p, batch.tokens, act, grads);
+    model.train_forward(batch.tokens, batch.labels, TrainingDropout{});
+    model.backward(batch.tokens, grads);
     StructureScores one = zero;
-    add_first_order_scores(one, p, grads);
+    model.add_first_order_scores(one, grads);
     const std::vector<double> flat = flat_scores(one);
     mine.push_back(b);
     my_scores.insert(my_scores.end(), flat.begin(), flat.end());
@@ -148,43 +148,43 @@ StructureScores first_order_scores(const PruneRequest& q, const TrainingSetup& s
   return scores;
 }
 
-void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRunResult& r, BertParameters& p,
-                      BertModel& pruned, StageLog& log) {
+// Removes the structures the scores rank lowest, then fine-tunes the smaller model; `model` becomes it.
+void prune_structured(const PruneRequest& q, const TrainingSetup& setup, PruneRunResult& r,
+                      std::unique_ptr<TrainableClassifier>& model, StageLog& log) {
   const Clock::time_point start = Clock::now();
-  BertModel dense = bert_model(p, setup.model.source);
   const StructureScores scores =
-      q.importance == "magnitude" ? magnitude_scores(dense) : first_order_scores(q, setup, p);
+      q.importance == "magnitude" ? model->magnitude_scores() : first_order_scores(q, setup, *model);
   const Structure which = q.structure == "heads" ? Structure::kHeads : Structure::kNeurons;
-  const int64_t multiple = structure_multiple(which, dense.config.head_dim());
-  pruned = shrink_bert(dense, select_structures(scores, q.sparsity, which, multiple));
-  p = bert_parameters(pruned);
-  PruneStage& s = log.record(fmt::format("{} {} removed by {}", q.sparsity, q.structure, q.importance), 1, p, start);
+  const std::unique_ptr<TrainableClassifier> dense = std::move(model);
+  model = dense->shrink(select_structures(scores, q.sparsity, which, structure_multiple(which, dense->head_size())));
+  PruneStage& s =
+      log.record(fmt::format("{} {} removed by {}", q.sparsity, q.structure, q.importance), 1, *model, start);
   s.target_sparsity = q.sparsity;
   const Clock::time_point ft = Clock::now();
-  const int64_t steps = log.fine_tune(p, nullptr);
-  PruneStage& final = log.record("final (fine-tuned)", 1, p, ft);
+  const int64_t steps = log.fine_tune(*model, nullptr);
+  PruneStage& final = log.record("final (fine-tuned)", 1, *model, ft);
   final.train_steps = steps;
   final.target_sparsity = q.sparsity;
-  pruned = bert_model(p, setup.model.source);
   r.layer_heads.clear();
   r.layer_intermediate_sizes.clear();
-  for (int64_t l = 0; l < pruned.config.num_hidden_layers; ++l) {
-    r.layer_heads.push_back(pruned.config.heads_in(l));
-    r.layer_intermediate_sizes.push_back(pruned.config.intermediate_size_in(l));
+  const StructureScores sizes = model->zero_scores();
+  for (size_t l = 0; l < sizes.heads.size(); ++l) {
+    r.layer_heads.push_back(static_cast<int64_t>(sizes.heads[l].size()));
+    r.layer_intermediate_sizes.push_back(static_cast<int64_t>(sizes.neurons[l].size()));
   }
   // Timed by the rank that reports them, while the others have finished (timing them all at once on
   // shared cores would measure contention).
   if (!is_output_rank()) return;
-  BertSequenceModel dense_model(std::move(dense), setup.info), pruned_model(pruned, setup.info);
-  r.dense_bench = bench_forward(dense_model, q.bench);
-  r.pruned_bench = bench_forward(pruned_model, q.bench);
+  r.dense_bench = bench_forward(*dense->inference_model(), q.bench);
+  r.pruned_bench = bench_forward(*model->inference_model(), q.bench);
 }
 
-// Every pruned Linear of `model` (a weight with zeros, among the prunable tensors) in the sparse format.
-void sparsify(BertModel& model, const BertParameters& p, const PruneScope& scope) {
+// Every pruned Linear of `model` (a weight with zeros, among the prunable tensors of `parameters`) in the
+// sparse format.
+void sparsify(SequenceModel& model, const ParameterBuffer& parameters, const PruneScope& scope) {
   std::set<std::string> pruned;
-  for (int i : prunable_tensors(p.values.layout(), scope)) {
-    const std::string& name = p.values.layout().tensor(i).name;
+  for (int i : prunable_tensors(parameters.layout(), scope)) {
+    const std::string& name = parameters.layout().tensor(i).name;
     if (name.ends_with(".weight")) pruned.insert(name.substr(0, name.size() - 7));
   }
   for (Linear* l : model.mutable_linears())
@@ -213,32 +213,32 @@ PruneRunResult run_prune(const PruneRequest& q) {
                                  q.ft_epochs_per_round,
                                  q.trainer.max_steps > 0 ? fmt::format(", --max_steps {}", q.trainer.max_steps) : ""));
   StageLog log(setup, q, r);
-  BertParameters p = bert_parameters(setup.model);
-  r.dense_parameters = p.values.layout().parameters();
-  r.start = log.record(setup.new_head ? "start (new head, not fine-tuned)" : "start (dense, as loaded)", 0, p, start).dev;
+  std::unique_ptr<TrainableClassifier> model = setup.model->clone();
+  r.dense_parameters = model->parameters().layout().parameters();
+  r.start =
+      log.record(setup.new_head ? "start (new head, not fine-tuned)" : "start (dense, as loaded)", 0, *model, start)
+          .dev;
 
-  BertModel final_model;
   if (q.structure.empty()) {
-    ParameterBuffer mask = full_mask(p.values.shared_layout());
-    prune_unstructured(q, r, p, mask, log);
-    final_model = bert_model(p, setup.model.source);
+    ParameterBuffer mask = full_mask(model->parameters().shared_layout());
+    prune_unstructured(q, r, *model, mask, log);
   } else {
-    prune_structured(q, setup, r, p, final_model, log);
+    prune_structured(q, setup, r, model, log);
   }
   r.final = r.stages.back().dev;
-  r.final_parameters = p.values.layout().parameters();
+  r.final_parameters = model->parameters().layout().parameters();
   if (!is_output_rank()) return r;  // every rank holds the pruned model; rank 0 writes it
 
   {
     StagedDirectory dense_dir(out.file("dense"));
-    r.dense_file_bytes = write_hf_model(BertSequenceModel(final_model, setup.info), q.model_dir, dense_dir, dtype);
+    r.dense_file_bytes = write_hf_model(*model->inference_model(), q.model_dir, dense_dir, dtype);
     dense_dir.commit();
   }
   if (q.structure.empty()) {
-    BertModel sparse_model = final_model;
-    sparsify(sparse_model, p, q.scope);
+    const std::unique_ptr<SequenceModel> sparse_model = model->inference_model();
+    sparsify(*sparse_model, model->parameters(), q.scope);
     StagedDirectory sparse_dir(out.file("sparse"));
-    r.sparse_file_bytes = write_squish_model(BertSequenceModel(std::move(sparse_model), setup.info), q.model_dir, sparse_dir);
+    r.sparse_file_bytes = write_squish_model(*sparse_model, q.model_dir, sparse_dir);
     sparse_dir.commit();
   }
   r.wall_seconds = seconds_since(start);

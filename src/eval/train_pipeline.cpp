@@ -15,8 +15,7 @@
 #include "eval/export.h"
 #include "eval/trainer_state.h"
 #include "eval/training_report.h"
-#include "model/bert/bert_checkpoint.h"
-#include "model/bert/bert_sequence_model.h"
+#include "model/common/trainable_classifier.h"
 #include "model/load_model.h"
 
 namespace fs = std::filesystem;
@@ -56,25 +55,15 @@ TrainingSetup prepare_training(const std::string& model_dir, const std::string& 
   const std::unique_ptr<SequenceModel> loaded = load_model(model_dir);
   // Training would dequantize and train fp32 weights, recording nothing of where they came from.
   refuse_quantized(*loaded, model_dir, "train or prune its fp32 source, then quantize the result");
-  const auto* bert = dynamic_cast<const BertSequenceModel*>(loaded.get());
-  if (!bert) throw ConfigError(model_dir + ": squish trains BERT models only");
-  s.model = bert->model();
-  s.info = loaded->info();
+  const ModelInfo& info = loaded->info();
   const Dataset train = take_subset(load_dataset(s.task, Split::kTrain, data_dir), max_train_samples, seed);
-  if (!s.model.weights.has_classifier) {  // an encoder: a new head as HF's from_pretrained draws it
-    BertConfig& c = s.model.config;
-    c.architecture = "BertForSequenceClassification";
-    c.num_labels = train.num_labels;
-    c.id2label.clear();
-    for (int64_t i = 0; i < c.num_labels; ++i) c.id2label[i] = "LABEL_" + std::to_string(i);
-    add_random_head(s.model, seed);
-    s.new_head = true;
-  } else if (s.model.config.num_labels != train.num_labels) {
-    throw ConfigError(model_dir + ": a classifier of " + std::to_string(s.model.config.num_labels) + " labels, but " +
+  s.new_head = !info.has_classifier;  // an encoder: a new head as HF's from_pretrained draws it
+  if (!s.new_head && info.num_labels != train.num_labels)
+    throw ConfigError(model_dir + ": a classifier of " + std::to_string(info.num_labels) + " labels, but " +
                       std::string(task_name) + " has " + std::to_string(train.num_labels));
-  }
+  s.model = loaded->trainable_classifier(NewHead{train.num_labels, seed});
   s.tokenizer = load_tokenizer(model_dir);
-  check_max_length(max_length, *s.tokenizer, s.info, s.task == Task::kMrpc);
+  check_max_length(max_length, *s.tokenizer, info, s.task == Task::kMrpc);
   s.train.encodings = encode_dataset(*s.tokenizer, train, max_length, &s.truncated_train);
   for (const Example& e : train.examples) s.train.labels.push_back(e.label);
   s.train.pad_id = s.tokenizer->pad_id();
@@ -89,10 +78,10 @@ TrainingData describe_training_data(const TrainingSetup& s) {
           static_cast<int64_t>(s.eval_data.examples.size()), s.truncated_train, s.new_head};
 }
 
-EvalPoint evaluate_parameters(const TrainingSetup& s, const BertParameters& p, int batch_size) {
+EvalPoint evaluate_classifier(const TrainingSetup& s, const TrainableClassifier& model, int batch_size) {
   const Clock::time_point start = Clock::now();
-  BertSequenceModel sequence_model(bert_model(p, s.model.source), s.info);
-  const EvalResult r = evaluate(sequence_model, *s.tokenizer, s.eval_data,
+  const std::unique_ptr<SequenceModel> sequence_model = model.inference_model();
+  const EvalResult r = evaluate(*sequence_model, *s.tokenizer, s.eval_data,
                                 EvalOptions{.max_length = s.max_length, .batch_size = batch_size, .progress = false});
   EvalPoint e;
   e.metric = r.score.headline;
@@ -103,9 +92,9 @@ EvalPoint evaluate_parameters(const TrainingSetup& s, const BertParameters& p, i
   return e;
 }
 
-int64_t write_trained_model(const TrainingSetup& s, const BertParameters& p, const std::string& source_dir,
-                            const StagedDirectory& out, DType dtype) {
-  return write_hf_model(BertSequenceModel(bert_model(p, s.model.source), s.info), source_dir, out, dtype);
+int64_t write_trained_model(const TrainableClassifier& model, const std::string& source_dir, const StagedDirectory& out,
+                            DType dtype) {
+  return write_hf_model(*model.inference_model(), source_dir, out, dtype);
 }
 
 TrainRunResult run_train(const TrainRequest& q) {
@@ -122,14 +111,14 @@ TrainRunResult run_train(const TrainRequest& q) {
   const TrainingSetup setup = prepare_training(q.model_dir, q.task, q.data_dir, q.max_length, q.max_train_samples,
                                                q.max_eval_samples, q.trainer.seed);
   r.data = describe_training_data(setup);
-  BertParameters p = bert_parameters(setup.model);
+  const std::unique_ptr<TrainableClassifier> model = setup.model->clone();
   const nlohmann::ordered_json fingerprint = training_fingerprint(q);
   std::optional<TrainerCheckpoint> resumed;
   std::string last_checkpoint, best_checkpoint;
   double best = -1;
   if (!q.resume_from_checkpoint.empty()) {
-    resumed = read_trainer_state(q.resume_from_checkpoint, fingerprint, p.values.floats());
-    std::copy(resumed->parameters.begin(), resumed->parameters.end(), p.values.all());
+    resumed = read_trainer_state(q.resume_from_checkpoint, fingerprint, model->parameters().floats());
+    std::copy(resumed->parameters.begin(), resumed->parameters.end(), model->parameters().all());
     r.evals = resumed->evaluations;
     best = resumed->best;
     best_checkpoint = resumed->best_checkpoint;  // in the earlier run's folder, which is never removed from
@@ -137,8 +126,8 @@ TrainRunResult run_train(const TrainRequest& q) {
   if (writes) create_output_dir(q.output_dir);
 
   TrainerHooks hooks;
-  hooks.evaluate = [&](const BertParameters& params, int64_t step, double epoch, const TrainerProgress& progress) {
-    EvalPoint e = evaluate_parameters(setup, params, q.eval_batch_size);
+  hooks.evaluate = [&](const TrainableClassifier& now, int64_t step, double epoch, const TrainerProgress& progress) {
+    EvalPoint e = evaluate_classifier(setup, now, q.eval_batch_size);
     e.step = step;
     e.epoch = epoch;
     r.evals.push_back(e);
@@ -151,9 +140,9 @@ TrainRunResult run_train(const TrainRequest& q) {
     }
     {
       StagedDirectory out(dir);
-      write_trained_model(setup, params, q.model_dir, out, dtype);
-      write_trainer_state(out.file(kTrainerStateFile), fingerprint, params, step, progress, r.evals, best_checkpoint,
-                          best);
+      write_trained_model(now, q.model_dir, out, dtype);
+      write_trainer_state(out.file(kTrainerStateFile), fingerprint, now.parameters(), step, progress, r.evals,
+                          best_checkpoint, best);
       out.commit();
     }
     // Keep the newest checkpoint and, when asked, the best; remove the rest of this run's once the new
@@ -164,7 +153,7 @@ TrainRunResult run_train(const TrainRequest& q) {
         fs::remove_all(old);
     last_checkpoint = dir;
   };
-  r.train = train_classifier(p, setup.train, q.trainer, nullptr, hooks, resumed ? &resumed->resume : nullptr);
+  r.train = train_classifier(*model, setup.train, q.trainer, nullptr, hooks, resumed ? &resumed->resume : nullptr);
 
   const std::string chosen = q.load_best_model_at_end ? best_checkpoint : last_checkpoint;
   const std::string chosen_name = fs::path(chosen).filename().string();

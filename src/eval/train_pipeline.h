@@ -1,7 +1,6 @@
-// `squish train` as a library call: fine-tune a BERT encoder or classifier on a task's train split
-// with HF Trainer's recipe (train/trainer.h), evaluating on the dev split (IMDB: a seeded test
-// subset, it has no dev split) during and after training.
-// The output folder (an existing empty folder or a new one):
+// `squish train` as a library call: fine-tune an encoder or classifier (a TrainableClassifier: BERT) on a task's train
+// split with HF Trainer's recipe (train/trainer.h), evaluating on the dev split (IMDB: a seeded test subset, it has no
+// dev split) during and after training. The output folder (an existing empty folder or a new one):
 //   checkpoint-<step>/   a HF model directory after each evaluation; each is staged and renamed whole,
 //                        so an interrupted run leaves the last complete one. Only the newest (and
 //                        with --load_best_model_at_end the best) are kept.
@@ -17,7 +16,6 @@
 
 #include "core/staged_directory.h"
 #include "eval/runner.h"
-#include "model/bert/bert_parameters.h"
 #include "train/trainer.h"
 
 namespace squish {
@@ -67,8 +65,7 @@ struct TrainRunResult {
 // The pieces the pruning pipeline shares with training: a loaded classifier ready to train (an
 // encoder gets a new head) and its data.
 struct TrainingSetup {
-  BertModel model;                    // the starting weights, as a classifier
-  ModelInfo info;                     // of the loaded directory
+  std::unique_ptr<TrainableClassifier> model;  // the starting weights, as a classifier (clone() to train)
   bool new_head = false;
   std::shared_ptr<const Tokenizer> tokenizer;
   Task task = Task::kSst2;
@@ -82,11 +79,11 @@ TrainingSetup prepare_training(const std::string& model_dir, const std::string& 
 TrainingData describe_training_data(const TrainingSetup& setup);
 
 // The dev metric of `model` on the setup's evaluation data.
-EvalPoint evaluate_parameters(const TrainingSetup& setup, const BertParameters& p, int batch_size);
+EvalPoint evaluate_classifier(const TrainingSetup& setup, const TrainableClassifier& model, int batch_size);
 
-// Writes the model of `p` (setup's Linear identities) as a HF model directory into `out`.
-int64_t write_trained_model(const TrainingSetup& setup, const BertParameters& p, const std::string& source_dir,
-                            const StagedDirectory& out, DType dtype);
+// Writes `model` as a HF model directory into `out` (source_dir's tokenizer files beside it).
+int64_t write_trained_model(const TrainableClassifier& model, const std::string& source_dir, const StagedDirectory& out,
+                            DType dtype);
 
 TrainRunResult run_train(const TrainRequest& request);
 

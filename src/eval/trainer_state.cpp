@@ -44,10 +44,10 @@ ordered_json training_fingerprint(const TrainRequest& q) {
   return j;
 }
 
-void write_trainer_state(const std::string& path, const ordered_json& fingerprint, const BertParameters& p,
+void write_trainer_state(const std::string& path, const ordered_json& fingerprint, const ParameterBuffer& parameters,
                          int64_t step, const TrainerProgress& progress, const std::vector<EvalPoint>& evaluations,
                          const std::string& best_checkpoint, double best) {
-  const int64_t n = p.values.floats();
+  const int64_t n = parameters.floats();
   ordered_json evals = ordered_json::array();
   for (const EvalPoint& e : evaluations) evals.push_back(eval_point_json(e));
   TrainResult logged;
@@ -61,7 +61,7 @@ void write_trainer_state(const std::string& path, const ordered_json& fingerprin
                                                        {"best_checkpoint", best_checkpoint},
                                                        {"best", ordered_json(best).dump()}};
   write_safetensors(path,
-                    {f32_tensor("parameters", p.values.all(), n),
+                    {f32_tensor("parameters", parameters.all(), n),
                      f32_tensor("adamw.exp_avg", progress.optimizer.first_moment().all(), n),
                      f32_tensor("adamw.exp_avg_sq", progress.optimizer.second_moment().all(), n)},
                     metadata);

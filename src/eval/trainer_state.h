@@ -28,9 +28,9 @@ struct TrainerCheckpoint {
 // The settings a resumed run must share with the one that wrote the checkpoint.
 nlohmann::ordered_json training_fingerprint(const TrainRequest& q);
 
-void write_trainer_state(const std::string& path, const nlohmann::ordered_json& fingerprint, const BertParameters& p,
-                         int64_t step, const TrainerProgress& progress, const std::vector<EvalPoint>& evaluations,
-                         const std::string& best_checkpoint, double best);
+void write_trainer_state(const std::string& path, const nlohmann::ordered_json& fingerprint,
+                         const ParameterBuffer& parameters, int64_t step, const TrainerProgress& progress,
+                         const std::vector<EvalPoint>& evaluations, const std::string& best_checkpoint, double best);
 
 // FormatError for a file that is not one; UsageError when `fingerprint` differs, naming the setting.
 TrainerCheckpoint read_trainer_state(const std::string& checkpoint_dir, const nlohmann::ordered_json& fingerprint,

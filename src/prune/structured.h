@@ -1,54 +1,20 @@
-// Structured pruning of a BERT classifier: scoring whole attention heads and FFN neurons, choosing
-// which to remove, and building the smaller model whose matrices physically lose those rows and
-// columns (so it runs faster on the ordinary dense kernels; its config records the per-layer sizes,
-// config.json "squish_layer_sizes"). Unstructured masks and the IMP schedule are not here.
-//
-// A structure is every parameter its removal deletes:
-//   head h of layer l:   its HD rows of each of Q, K and V (weights and biases) and its HD columns of
-//                        the attention output (rows h·HD.. of each part; columns h·HD..);
-//   neuron j of layer l: row j of the intermediate Linear (weight and bias) and column j of the output.
-// Removing a head is exactly zeroing its attention-output columns; removing a neuron, zeroing its
-// output column (the remaining biases are the model's own).
+// Structured pruning's choice, for any architecture: which whole attention heads or FFN neurons go,
+// from their scores (model/common/structures.h; the architecture scores them and rebuilds the smaller
+// model, TrainableClassifier). Unstructured masks and the IMP schedule are not here.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "model/bert/bert_parameters.h"
-#include "model/bert/bert_weights.h"
+#include "model/common/structures.h"
 
 namespace squish {
 
-enum class Structure { kHeads, kNeurons };
-
-// Importance per structure, higher = more important.
-struct StructureScores {
-  std::vector<std::vector<double>> heads;    // L × NH_l
-  std::vector<std::vector<double>> neurons;  // L × FF_l
-};
-
-// What survives: per layer, the kept head indices and kept neuron indices, ascending.
-struct StructureKeep {
-  std::vector<std::vector<int64_t>> heads;    // L lists, each non-empty
-  std::vector<std::vector<int64_t>> neurons;  // L lists, each non-empty
-};
-
-// Zero scores, one a head and one a neuron of every layer of `c`.
-StructureScores zero_scores(const BertConfig& c);
 // Every score, heads of every layer then neurons of every layer: the form processes exchange.
 std::vector<double> flat_scores(const StructureScores& scores);
 // Adds values in flat_scores()' order to `scores`, element by element; a ShapeError when the count differs.
 void add_flat_scores(StructureScores& scores, std::span<const double> values);
-
-// Magnitude: a structure's score is the L2 norm of all its parameters (Linears dequantized).
-StructureScores magnitude_scores(const BertModel& model);
-
-// First-order (Taylor) importance of one batch, added to `scores`: |Σ_{i∈structure} w_i·g_i|, the
-// estimated change of the loss when the structure is zeroed (Molchanov et al. 2019; for a head, the
-// quantity Michel et al. 2019 measure through a head gate). `grads` has p.values' layout. Empty
-// `scores` are first sized from p.config; sizes that disagree with it are a ShapeError.
-void add_first_order_scores(StructureScores& scores, const BertParameters& p, const ParameterBuffer& grads);
 
 // Removes round(fraction · total) heads (or neurons) over all layers, lowest score first, after each
 // layer's scores are divided by their L2 norm (Michel et al. 2019: layers' scales differ); equal
@@ -66,13 +32,7 @@ inline constexpr int64_t kWidthGranule = 64;
 // The count of heads (head_size: their width) or neurons (1) a layer keeps a multiple of.
 int64_t structure_multiple(Structure which, int64_t head_size);
 
-// Every head and neuron of `config`'s layers.
-StructureKeep keep_everything(const BertConfig& config);
-
-// A new model holding only the kept heads and neurons: its config has the per-layer sizes, the
-// Linears that lose rows or columns are dense fp32 (the rest, and every other tensor, are shared or
-// copied as they are). ShapeError when `keep` does not fit the model (layer count, an empty list,
-// indices out of range, repeated or not ascending).
-BertModel shrink_bert(const BertModel& model, const StructureKeep& keep);
+// Every head and neuron a score table (zero_scores of a model) has.
+StructureKeep keep_everything(const StructureScores& sizes);
 
 }  // namespace squish

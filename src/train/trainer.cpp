@@ -22,30 +22,31 @@ LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& i
   return b;
 }
 
-TrainingStep::TrainingStep(const BertParameters& p, const AdamWOptions& options)
-    : optimizer_(p.values.shared_layout(), options), grads_(p.values.shared_layout()) {}
+TrainingStep::TrainingStep(const TrainableClassifier& model, const AdamWOptions& options)
+    : optimizer_(model.parameters().shared_layout(), options), grads_(model.parameters().shared_layout()) {}
 
 TrainingStep::Result TrainingStep::run(
-    BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels, const BertDropout& dropout,
-    int64_t step_sequences, double lr, double max_grad_norm, const ParameterBuffer* mask,
-    const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients) {
+    TrainableClassifier& model, const TokenBatch& batch, const std::vector<int32_t>& labels,
+    const TrainingDropout& dropout, int64_t step_sequences, double lr, double max_grad_norm,
+    const ParameterBuffer* mask,
+    const std::function<void(const TrainableClassifier&, const ParameterBuffer&)>& on_gradients) {
   grads_.set_zero();
   double loss = 0;
   if (batch.batch > 0) {
     // Summed over this rank's share and divided by the step's sequences: each sequence's gradient is
     // the one a single process computes, and the ranks' sums are the step's mean.
-    loss = bert_train_forward(p, batch, labels, dropout, act_, step_sequences);
-    bert_backward(p, batch, act_, grads_);
+    loss = model.train_forward(batch, labels, dropout, step_sequences);
+    model.backward(batch, grads_);
   }
   if (world().size() > 1) {
     world().sum_in_place(std::span<float>(grads_.all(), static_cast<size_t>(grads_.floats())));
     world().sum_in_place(std::span<double>(&loss, 1));
   }
-  if (on_gradients) on_gradients(p, grads_);
+  if (on_gradients) on_gradients(model, grads_);
   if (mask) grads_.apply_mask(*mask);
   const double norm = clip_gradients(grads_, max_grad_norm);
-  optimizer_.step(p.values, grads_, lr);
-  if (mask) p.values.apply_mask(*mask);
+  optimizer_.step(model.parameters(), grads_, lr);
+  if (mask) model.parameters().apply_mask(*mask);
   return {loss, norm};
 }
 
@@ -77,7 +78,7 @@ int64_t steps_to_run(int64_t examples, const TrainerOptions& o) {
   return o.max_steps > 0 ? std::min(o.max_steps, total) : total;
 }
 
-TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& o,
+TrainResult train_classifier(TrainableClassifier& model, const TrainingSet& data, const TrainerOptions& o,
                              const ParameterBuffer* mask, const TrainerHooks& hooks, const TrainerResume* resume) {
   const auto n = static_cast<int64_t>(data.encodings.size());
   if (n == 0) throw DataError("training set is empty");
@@ -94,8 +95,8 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
   const int64_t steps_per_epoch = result.total_steps / o.epochs;
   const int64_t last_step = steps_to_run(n, o);
   const LinearSchedule schedule = LinearSchedule::with_warmup_ratio(o.lr, o.warmup_ratio, result.total_steps);
-  TrainingStep training_step(p, AdamWOptions{.weight_decay = o.weight_decay});
-  if (mask) p.values.apply_mask(*mask);
+  TrainingStep training_step(model, AdamWOptions{.weight_decay = o.weight_decay});
+  if (mask) model.parameters().apply_mask(*mask);
   if (resume) {
     if (resume->step >= last_step)
       throw UsageError("--resume_from_checkpoint: the checkpoint is at step " + std::to_string(resume->step) +
@@ -122,12 +123,11 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
       const LabeledBatch labeled = labeled_batch(
           data, {whole.begin() + static_cast<std::ptrdiff_t>(first), whole.begin() + static_cast<std::ptrdiff_t>(end)});
       const TokenBatch& batch = labeled.tokens;
-      BertDropout dropout =
-          o.dropout ? BertDropout::from_config(p.config, o.seed, static_cast<uint64_t>(step)) : BertDropout{};
-      dropout.first_sequence = static_cast<int64_t>(first);
+      const TrainingDropout dropout{o.dropout, o.seed, static_cast<uint64_t>(step), static_cast<int64_t>(first)};
       const double lr = schedule.rate(step);
-      const auto [loss, norm] = training_step.run(p, batch, labeled.labels, dropout, static_cast<int64_t>(whole.size()),
-                                                  lr, o.max_grad_norm, mask, hooks.on_gradients);
+      const auto [loss, norm] =
+          training_step.run(model, batch, labeled.labels, dropout, static_cast<int64_t>(whole.size()), lr,
+                            o.max_grad_norm, mask, hooks.on_gradients);
       ++step;
       result.seconds += seconds_since(start);
       result.examples += static_cast<int64_t>(whole.size());
@@ -140,16 +140,16 @@ TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const T
       // What one process would compute; a distributed step pads each share to its own longest.
       result.padded_tokens += static_cast<int64_t>(whole.size()) * longest;
       if (world().size() > 1 && (step % kParameterCheckSteps == 0 || step == last_step))
-        check_ranks_agree(p.values, step);
+        check_ranks_agree(model.parameters(), step);
       const double epoch_done = static_cast<double>(epoch) + static_cast<double>(bi + 1) / static_cast<double>(batches.size());
       result.steps.push_back({step, epoch_done, loss, lr, norm});
       bar.set_detail(fmt::format("loss {:.4f}  lr {:.2e}  {:.0f} tok/s", loss, lr, result.tokens_per_second()));
       bar.advance(1);
-      if (hooks.after_step) hooks.after_step(p, step);
+      if (hooks.after_step) hooks.after_step(model, step);
       const bool epoch_end = (step % steps_per_epoch) == 0;
       const bool eval_now = o.eval_steps > 0 ? step % o.eval_steps == 0 : epoch_end;
       if (hooks.evaluate && (eval_now || step == last_step))
-        hooks.evaluate(p, step, epoch_done, TrainerProgress{training_step.optimizer(), result.steps});
+        hooks.evaluate(model, step, epoch_done, TrainerProgress{training_step.optimizer(), result.steps});
     }
   }
   bar.finish();

@@ -1,4 +1,4 @@
-// One fine-tuning run of a BERT classifier with HF Trainer's recipe: length-grouped shuffled
+// One fine-tuning run of a classifier (any TrainableClassifier) with HF Trainer's recipe: length-grouped shuffled
 // batches (length_grouped_batches.h), mean cross-entropy, gradient clipping, AdamW and the linear
 // warm-up/decay schedule (adamw.h, schedule.h), dropout from the config with seeded draws.
 // A pruning mask, when given, is held: gradients are masked before clipping and the parameters
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "io/tokenizer/tokenizer.h"
-#include "model/bert/bert_training.h"
+#include "model/common/trainable_classifier.h"
 #include "train/adamw.h"
 
 namespace squish {
@@ -60,11 +60,11 @@ struct TrainerResume {
 
 struct TrainerHooks {
   // Called at every evaluation point with the parameters, the steps done and what a checkpoint keeps.
-  std::function<void(const BertParameters&, int64_t step, double epoch, const TrainerProgress&)> evaluate;
+  std::function<void(const TrainableClassifier&, int64_t step, double epoch, const TrainerProgress&)> evaluate;
   // After backward, before masking and clipping: one batch's gradient (first-order importance).
-  std::function<void(const BertParameters&, const ParameterBuffer& grads)> on_gradients;
+  std::function<void(const TrainableClassifier&, const ParameterBuffer& grads)> on_gradients;
   // After each optimizer step (rewind points, checkpoints).
-  std::function<void(const BertParameters&, int64_t step)> after_step;
+  std::function<void(const TrainableClassifier&, int64_t step)> after_step;
 };
 
 struct TrainResult {
@@ -93,19 +93,19 @@ LabeledBatch labeled_batch(const TrainingSet& data, const std::vector<size_t>& i
 // zeroes masked weights again.
 class TrainingStep {
  public:
-  TrainingStep(const BertParameters& p, const AdamWOptions& options);
+  TrainingStep(const TrainableClassifier& model, const AdamWOptions& options);
   struct Result {
     double loss, grad_norm;  // grad_norm before clipping
   };
   AdamW& optimizer() { return optimizer_; }
-  Result run(BertParameters& p, const TokenBatch& batch, const std::vector<int32_t>& labels, const BertDropout& dropout,
-             int64_t step_sequences, double lr, double max_grad_norm, const ParameterBuffer* mask,
-             const std::function<void(const BertParameters&, const ParameterBuffer&)>& on_gradients = {});
+  Result run(TrainableClassifier& model, const TokenBatch& batch, const std::vector<int32_t>& labels,
+             const TrainingDropout& dropout, int64_t step_sequences, double lr, double max_grad_norm,
+             const ParameterBuffer* mask,
+             const std::function<void(const TrainableClassifier&, const ParameterBuffer&)>& on_gradients = {});
 
  private:
   AdamW optimizer_;
   ParameterBuffer grads_;
-  BertTrainActivations act_;
 };
 
 // Optimizer steps of `examples` sequences at `batch_size` for `epochs`.
@@ -113,10 +113,10 @@ int64_t training_steps(int64_t examples, int64_t batch_size, int64_t epochs);
 // The steps train_classifier runs on `examples` sequences: training_steps, cut at options.max_steps.
 int64_t steps_to_run(int64_t examples, const TrainerOptions& options);
 
-// Trains `p` in place. mask: null, or a 0/1 buffer of p's layout. resume: null, or where a checkpoint
-// left the run (p then holds its parameters); the result equals the uninterrupted run's bit for bit at
-// the same thread and rank counts.
-TrainResult train_classifier(BertParameters& p, const TrainingSet& data, const TrainerOptions& options,
+// Trains `model` in place. mask: null, or a 0/1 buffer of its parameters' layout. resume: null, or where a
+// checkpoint left the run (the model then holds its parameters); the result equals the uninterrupted run's bit for bit
+// at the same thread and rank counts.
+TrainResult train_classifier(TrainableClassifier& model, const TrainingSet& data, const TrainerOptions& options,
                              const ParameterBuffer* mask, const TrainerHooks& hooks = {},
                              const TrainerResume* resume = nullptr);
 

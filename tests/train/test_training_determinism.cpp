@@ -26,10 +26,10 @@ TrainerOptions short_run(uint64_t seed) {
 ParameterBuffer trained(uint64_t seed, int threads) {
   const int before = num_threads();
   set_num_threads(threads);
-  BertParameters p = testing_support::tiny_train_parameters();
-  train_classifier(p, testing_support::synthetic_training_set(40, 3), short_run(seed), nullptr);
+  const std::unique_ptr<TrainableClassifier> model = testing_support::tiny_train_classifier();
+  train_classifier(*model, testing_support::synthetic_training_set(40, 3), short_run(seed), nullptr);
   set_num_threads(before);
-  return p.values;
+  return model->parameters();
 }
 
 bool bit_identical(const ParameterBuffer& a, const ParameterBuffer& b) {

@@ -5,14 +5,15 @@
 
 #include <cstdint>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_parameters.h"
+#include "model/common/trainable_classifier.h"
+#include "model/load_model.h"
 #include "test_paths.h"
 #include "train/trainer.h"
 
@@ -21,6 +22,11 @@ namespace squish::testing_support {
 inline std::string tiny_train_model_dir() { return std::string(SQUISH_FIXTURES_DIR) + "/tiny_bert_train"; }
 
 inline BertParameters tiny_train_parameters() { return bert_parameters(load_bert_model(tiny_train_model_dir())); }
+
+// The same model through the architecture-neutral seam the trainer and pruning take.
+inline std::unique_ptr<TrainableClassifier> tiny_train_classifier() {
+  return load_model(tiny_train_model_dir())->trainable_classifier();
+}
 
 // The golden batches (3 sequences × 10 tokens, right-padded, some pairs) and their labels.
 inline std::vector<TokenBatch> golden_batches(std::vector<std::vector<int32_t>>& labels) {

@@ -3,6 +3,7 @@
 #include "core/file_util.h"
 #include "model/bert/bert_checkpoint.h"
 #include "model/bert/bert_config_file.h"
+#include "model/bert/bert_trainable_classifier.h"
 
 namespace squish {
 
@@ -29,6 +30,20 @@ BertSequenceModel::BertSequenceModel(BertModel model, ModelInfo loaded) : model_
   if (!info_.config_path.empty())
     info_.config_text = config_text_with_layer_sizes(read_file(info_.config_path), info_.layer_heads,
                                                      info_.layer_intermediate_sizes, info_.config_path);
+}
+
+std::unique_ptr<TrainableClassifier> BertSequenceModel::trainable_classifier(std::optional<NewHead> new_head) const {
+  BertModel m = model_;
+  if (!m.weights.has_classifier && new_head) {  // an encoder: a new head as HF's from_pretrained draws it
+    BertConfig& c = m.config;
+    c.architecture = "BertForSequenceClassification";
+    c.num_labels = new_head->num_labels;
+    c.id2label.clear();
+    for (int64_t i = 0; i < c.num_labels; ++i) c.id2label[i] = "LABEL_" + std::to_string(i);
+    add_random_head(m, new_head->seed);
+  }
+  BertParameters p = bert_parameters(m);
+  return std::make_unique<BertTrainableClassifier>(std::move(p), m.source, info_);
 }
 
 void BertSequenceModel::forward(const TokenBatch& batch, std::vector<float>& logits, const ForwardOptions& options) {

@@ -29,6 +29,7 @@ class BertSequenceModel final : public SequenceModel {
   void run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer, std::span<const int64_t> rows,
                       AlignedVector<float>& out) override;
   EmbeddingTable& mutable_word_embeddings() override { return model_.weights.word_embeddings; }
+  std::unique_ptr<TrainableClassifier> trainable_classifier(std::optional<NewHead> new_head) const override;
 
   const BertModel& model() const { return model_; }
 

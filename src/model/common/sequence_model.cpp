@@ -1,6 +1,7 @@
 #include "model/common/sequence_model.h"
 
 #include "core/error.h"
+#include "model/common/trainable_classifier.h"
 
 namespace squish {
 
@@ -24,6 +25,11 @@ void SequenceModel::run_layer_rows(const TokenBatch& batch, AlignedVector<float>
   AlignedVector<float> whole = hidden;
   run_layers(batch, whole, layer, layer + 1, nullptr);
   gather_rows(whole.data(), info().hidden_size, rows, out);
+}
+
+std::unique_ptr<TrainableClassifier> SequenceModel::trainable_classifier(std::optional<NewHead>) const {
+  throw ConfigError(info().source + ": architecture " + info().architecture +
+                    " has no training forward in squish (fine-tuning and pruning take BERT classifiers)");
 }
 
 int64_t SequenceModel::parameter_count() const { return total_parameters(parameter_groups()); }

@@ -1,12 +1,15 @@
 // What the evaluation runner, bench, inspect and export need from a loaded model of any
 // architecture: token ids to logits (for models with a classification head), its limits, its
-// Linears, its size, the FLOPs it executes and its tensors under their HF names. BERT implements
-// it (model/bert/bert_sequence_model.h); a causal LM will be a sibling, and everything in eval/
-// works on it unchanged.
+// Linears, its size, the FLOPs it executes and its tensors under their HF names; the encoder or
+// decoder in parts for analyses; and, where the architecture trains, the TrainableClassifier that
+// fine-tuning and pruning work on. BERT, Llama and OPT implement it (model/<arch>/); everything
+// outside model/ sees only this.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -69,6 +72,15 @@ struct SmoothableInput {
   std::vector<Linear*> readers;      // every Linear that reads the activation
 };
 
+class TrainableClassifier;  // model/common/trainable_classifier.h
+
+// The classification head an encoder without one gets for fine-tuning, drawn as HF's
+// from_pretrained draws a missing head.
+struct NewHead {
+  int64_t num_labels = 2;
+  uint64_t seed = 42;
+};
+
 class SequenceModel {
  public:
   virtual ~SequenceModel() = default;
@@ -123,6 +135,11 @@ class SequenceModel {
   virtual std::vector<SmoothableInput> smoothable_inputs() { return {}; }
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
+  // This model as a classifier to fine-tune or prune, its weights dequantized to fp32 parameters. A
+  // model without a classification head gets `new_head`'s, or is a ConfigError without one. The
+  // default: a ConfigError (an architecture squish does not train).
+  virtual std::unique_ptr<TrainableClassifier> trainable_classifier(
+      std::optional<NewHead> new_head = std::nullopt) const;
 
   int64_t parameter_count() const;
 };

@@ -1,4 +1,6 @@
-// Physically removing heads and FFN neurons: the shrunk model computes what the original computes
+// BERT's structures (model/bert/bert_structures.h): magnitude and first-order scores against the
+// structures written as masks over whole tensors, and physically removing heads and FFN neurons: the
+// shrunk model computes what the original computes
 // with the removed heads' attention-output columns and the removed neurons' output columns zeroed
 // (tiny fixtures and the real MiniLM on SST-2 dev sentences), and a shrunk model saved as a squish
 // model directory loads back with its per-layer sizes and bit-identical logits.
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "core/error.h"
 #include "core/file_util.h"
@@ -15,11 +18,13 @@
 #include "eval/inspect.h"
 #include "eval/runner.h"
 #include "io/datasets/dataset.h"
-#include "model/bert/bert_config_file.h"
 #include "io/safetensors.h"
 #include "io/tokenizer/wordpiece.h"
 #include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_config_file.h"
+#include "model/bert/bert_parameters.h"
 #include "model/bert/bert_sequence_model.h"
+#include "model/bert/bert_structures.h"
 #include "model/load_model.h"
 #include "prune/structured.h"
 #include "test_paths.h"
@@ -29,7 +34,8 @@ namespace {
 
 BertModel fixture_model(const std::string& name) {
   const std::string dir = test::fixtures_dir() + "/" + name;
-  return bert_from_tensors(parse_bert_config_file(dir + "/config.json"), read_safetensors(dir + "/model.safetensors"), name);
+  return bert_from_tensors(parse_bert_config_file(dir + "/config.json"), read_safetensors(dir + "/model.safetensors"),
+                           name);
 }
 
 // `l` with the weight columns outside the kept blocks set to zero (dense fp32, same identity).
@@ -105,7 +111,7 @@ void expect_shrunk_equals_zeroed(const BertModel& m, const StructureKeep& keep, 
 
 TEST(ShrinkBert, TinyModelEqualsTheOriginalWithRemovedOutputsZeroed) {
   const BertModel m = fixture_model("tiny_bert");  // L=2, NH=3, FF=40
-  StructureKeep keep = keep_everything(m.config);
+  StructureKeep keep = keep_everything(zero_scores(m.config));
   keep.heads = {{0, 2}, {1}};
   keep.neurons[0] = {1, 2, 3, 5, 8, 13, 21, 34};
   keep.neurons[1].erase(keep.neurons[1].begin() + 10, keep.neurons[1].begin() + 30);
@@ -114,11 +120,11 @@ TEST(ShrinkBert, TinyModelEqualsTheOriginalWithRemovedOutputsZeroed) {
 
 TEST(ShrinkBert, HeadsAloneAndNeuronsAloneOnTheK16Fixture) {
   const BertModel m = fixture_model("tiny_bert_k16");  // L=2, NH=2, FF=64
-  StructureKeep heads = keep_everything(m.config);
+  StructureKeep heads = keep_everything(zero_scores(m.config));
   heads.heads = {{1}, {0}};
   expect_shrunk_equals_zeroed(m, heads, fixture_batch(), 1e-5);
   EXPECT_TRUE(shrink_bert(m, heads).config.layer_intermediate_sizes.empty());
-  StructureKeep neurons = keep_everything(m.config);
+  StructureKeep neurons = keep_everything(zero_scores(m.config));
   for (auto& layer : neurons.neurons) std::erase_if(layer, [](int64_t j) { return j % 3 == 0; });
   expect_shrunk_equals_zeroed(m, neurons, fixture_batch(), 1e-5);
   EXPECT_TRUE(shrink_bert(m, neurons).config.layer_heads.empty());
@@ -126,10 +132,10 @@ TEST(ShrinkBert, HeadsAloneAndNeuronsAloneOnTheK16Fixture) {
 
 TEST(ShrinkBert, ShrinkingAShrunkModelComposes) {
   const BertModel m = fixture_model("tiny_bert");
-  StructureKeep first = keep_everything(m.config);
+  StructureKeep first = keep_everything(zero_scores(m.config));
   first.heads = {{0, 1}, {0, 1, 2}};
   first.neurons[1] = {0, 5, 10, 15, 20, 25};
-  StructureKeep second = keep_everything(shrink_bert(m, first).config);
+  StructureKeep second = keep_everything(zero_scores(shrink_bert(m, first).config));
   second.heads[0] = {1};
   second.neurons[1] = {1, 3};
   StructureKeep direct = first;  // the same survivors in the original's indices
@@ -141,7 +147,7 @@ TEST(ShrinkBert, ShrinkingAShrunkModelComposes) {
 
 TEST(ShrinkBert, KeepListsThatDoNotFitTheModelAreShapeErrors) {
   const BertModel m = fixture_model("tiny_bert");
-  const StructureKeep all = keep_everything(m.config);
+  const StructureKeep all = keep_everything(zero_scores(m.config));
   auto with = [&](auto change) {
     StructureKeep k = all;
     change(k);
@@ -158,7 +164,7 @@ TEST(ShrinkBert, KeepListsThatDoNotFitTheModelAreShapeErrors) {
 TEST(ShrinkBert, SavedShrunkModelLoadsBackBitIdentical) {
   const std::string source = test::fixtures_dir() + "/tiny_bert";
   const BertModel m = fixture_model("tiny_bert");
-  StructureKeep keep = keep_everything(m.config);
+  StructureKeep keep = keep_everything(zero_scores(m.config));
   keep.heads = {{0, 2}, {1}};
   keep.neurons[1] = {0, 1, 2, 30, 39};
   ModelInfo info;
@@ -219,6 +225,149 @@ TEST(ShrinkBertRealModel, MiniLmOnSst2DevSentences) {
     }
   }
   expect_shrunk_equals_zeroed(m, keep, b, 1e-4);
+}
+
+// The tiny fixture (L=2, H=24, NH=3 of HD 8, FF=40) with layer 1 already pruned to 2 heads and 9
+// neurons, so per-layer sizes are exercised.
+BertConfig pruned_tiny_config() {
+  BertConfig c = parse_bert_config_file(test::fixtures_dir() + "/tiny_bert/config.json");
+  c.layer_heads = {3, 2};
+  c.layer_intermediate_sizes = {40, 9};
+  return c;
+}
+
+// Σ term over one structure written as masks over whole tensors: Q|K|V row r belongs to head
+// (r mod A) / HD, attention-output column c to head c / HD; neuron j owns intermediate row j and
+// output column j.
+struct LayerArrays {
+  const float *qkv_w, *qkv_b, *out_w, *inter_w, *inter_b, *output_w;
+};
+
+template <class Term>
+double head_mask_sum(const LayerArrays& a, const LayerArrays& b, int64_t H, int64_t HD, int64_t A, int64_t h,
+                     Term term) {
+  double sum = 0;
+  for (int64_t r = 0; r < 3 * A; ++r) {
+    if ((r % A) / HD != h) continue;
+    for (int64_t k = 0; k < H; ++k) sum += term(a.qkv_w[r * H + k], b.qkv_w[r * H + k]);
+    sum += term(a.qkv_b[r], b.qkv_b[r]);
+  }
+  for (int64_t i = 0; i < H * A; ++i)
+    if ((i % A) / HD == h) sum += term(a.out_w[i], b.out_w[i]);
+  return sum;
+}
+
+template <class Term>
+double neuron_mask_sum(const LayerArrays& a, const LayerArrays& b, int64_t H, int64_t FF, int64_t j, Term term) {
+  double sum = term(a.inter_b[j], b.inter_b[j]);
+  for (int64_t i = 0; i < FF * H; ++i)
+    if (i / H == j) sum += term(a.inter_w[i], b.inter_w[i]);
+  for (int64_t i = 0; i < H * FF; ++i)
+    if (i % FF == j) sum += term(a.output_w[i], b.output_w[i]);
+  return sum;
+}
+
+TEST(StructureScores, MagnitudeIsTheL2NormOfEveryParameterOfTheStructure) {
+  const std::string dir = test::fixtures_dir() + "/tiny_bert";
+  const BertModel m = bert_from_tensors(parse_bert_config_file(dir + "/config.json"),
+                                        read_safetensors(dir + "/model.safetensors"), "tiny");
+  const StructureScores s = magnitude_scores(m);
+  ASSERT_EQ(s.heads.size(), 2u);
+  const auto square = [](float v, float) { return static_cast<double>(v) * v; };
+  for (size_t l = 0; l < 2; ++l) {
+    const BertLayerWeights& w = m.weights.layers[l];
+    const Tensor qkv = linear_dequantize(w.qkv), out = linear_dequantize(w.attention_out);
+    const Tensor inter = linear_dequantize(w.intermediate), output = linear_dequantize(w.output);
+    const LayerArrays a{qkv.data(),   w.qkv.bias.data(),          out.data(),
+                        inter.data(), w.intermediate.bias.data(), output.data()};
+    ASSERT_EQ(s.heads[l].size(), 3u);
+    ASSERT_EQ(s.neurons[l].size(), 40u);
+    for (int64_t h = 0; h < 3; ++h) {
+      const double want = std::sqrt(head_mask_sum(a, a, 24, 8, 24, h, square));
+      EXPECT_GT(want, 0.1);  // ~770 parameters of std 0.02: a norm near 0.5
+      EXPECT_NEAR(s.heads[l][static_cast<size_t>(h)], want, 1e-12 * want) << "layer " << l << " head " << h;
+    }
+    for (int64_t j = 0; j < 40; ++j) {
+      const double want = std::sqrt(neuron_mask_sum(a, a, 24, 40, j, square));
+      EXPECT_NEAR(s.neurons[l][static_cast<size_t>(j)], want, 1e-12 * want) << "layer " << l << " neuron " << j;
+    }
+  }
+}
+
+// A parameter buffer of `c`'s layer tensors (the ones structures live in), filled from `seed`.
+BertParameters layer_parameters(const BertConfig& c, uint64_t seed) {
+  auto layout = std::make_shared<ParameterLayout>();
+  BertParameters p;
+  p.config = c;
+  const int64_t H = c.hidden_size;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const int64_t A = c.heads_in(l) * c.head_dim(), FF = c.intermediate_size_in(l);
+    auto add = [&](const std::string& name, Shape shape) {
+      return layout->add({"encoder.layer." + std::to_string(l) + "." + name, std::move(shape)});
+    };
+    BertLayerParameterIds ids{};
+    ids.qkv_weight = add("qkv.weight", {3 * A, H});
+    ids.qkv_bias = add("qkv.bias", {3 * A});
+    ids.attention_out_weight = add("attention_out.weight", {H, A});
+    ids.intermediate_weight = add("intermediate.weight", {FF, H});
+    ids.intermediate_bias = add("intermediate.bias", {FF});
+    ids.output_weight = add("output.weight", {H, FF});
+    p.ids.layers.push_back(ids);
+  }
+  p.values = ParameterBuffer(layout);
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t i = 0; i < p.values.floats(); ++i) p.values.all()[i] = normal(rng);
+  return p;
+}
+
+TEST(StructureScores, FirstOrderAddsTheAbsoluteDotOfWeightsAndGradientsPerBatch) {
+  const BertConfig c = pruned_tiny_config();
+  const BertParameters p = layer_parameters(c, 1);
+  const BertParameters g1 = layer_parameters(c, 2), g2 = layer_parameters(c, 3);
+  StructureScores s;
+  add_first_order_scores(s, p, g1.values);
+  add_first_order_scores(s, p, g2.values);
+  ASSERT_EQ(s.heads.size(), 2u);
+  const auto product = [](float w, float g) { return static_cast<double>(w) * g; };
+  for (int64_t l = 0; l < 2; ++l) {
+    const auto arrays = [&](const ParameterBuffer& b) {
+      const BertLayerParameterIds& ids = p.ids.layers[static_cast<size_t>(l)];
+      return LayerArrays{b.data(ids.qkv_weight),           b.data(ids.qkv_bias),
+                         b.data(ids.attention_out_weight), b.data(ids.intermediate_weight),
+                         b.data(ids.intermediate_bias),    b.data(ids.output_weight)};
+    };
+    const LayerArrays w = arrays(p.values), a = arrays(g1.values), b = arrays(g2.values);
+    const int64_t A = c.heads_in(l) * 8, FF = c.intermediate_size_in(l);
+    ASSERT_EQ(static_cast<int64_t>(s.heads[static_cast<size_t>(l)].size()), c.heads_in(l));
+    ASSERT_EQ(static_cast<int64_t>(s.neurons[static_cast<size_t>(l)].size()), FF);
+    for (int64_t h = 0; h < c.heads_in(l); ++h) {
+      const double want =
+          std::abs(head_mask_sum(w, a, 24, 8, A, h, product)) + std::abs(head_mask_sum(w, b, 24, 8, A, h, product));
+      EXPECT_NEAR(s.heads[static_cast<size_t>(l)][static_cast<size_t>(h)], want, 1e-9) << l << "/" << h;
+    }
+    for (int64_t j = 0; j < FF; ++j) {
+      const double want =
+          std::abs(neuron_mask_sum(w, a, 24, FF, j, product)) + std::abs(neuron_mask_sum(w, b, 24, FF, j, product));
+      EXPECT_NEAR(s.neurons[static_cast<size_t>(l)][static_cast<size_t>(j)], want, 1e-9) << l << "/" << j;
+    }
+  }
+}
+
+TEST(StructureScores, FirstOrderRejectsBuffersAndScoresOfAnotherShape) {
+  const BertConfig c = pruned_tiny_config();
+  const BertParameters p = layer_parameters(c, 1);
+  BertConfig uniform = c;
+  uniform.layer_heads.clear();
+  StructureScores s;
+  EXPECT_THROW(add_first_order_scores(s, p, layer_parameters(uniform, 2).values), ShapeError);
+  // Parameters whose tensors disagree with their own config's layer sizes.
+  BertParameters mislabelled = layer_parameters(uniform, 2);
+  mislabelled.config = c;
+  StructureScores fresh;
+  EXPECT_THROW(add_first_order_scores(fresh, mislabelled, mislabelled.values), ShapeError);
+  StructureScores wrong{{{1, 2, 3}}, {{1.0, 2.0}}};  // one layer of 3 heads and 2 neurons
+  EXPECT_THROW(add_first_order_scores(wrong, p, p.values), ShapeError);
 }
 
 }  // namespace
