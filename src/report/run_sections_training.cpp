@@ -13,11 +13,13 @@ namespace {
 // A few thousand points draw instantly and still show every bump a reader can see.
 constexpr size_t kCurvePoints = 2000;
 
-// The tensor's role inside its layer ("attention.self.qkv"), or its whole name outside the layers.
+// The tensor's role inside its layer: its name after the layer's index ("attention.self.qkv" of
+// "encoder.layer.3.attention.self.qkv", "mlp.down_proj" of "model.layers.3.mlp.down_proj"), or its
+// whole name outside the layers.
 std::string tensor_kind(const std::string& name, int64_t layer) {
   std::string s = name;
-  const std::string prefix = fmt::format("encoder.layer.{}.", layer);
-  if (layer >= 0 && s.rfind(prefix, 0) == 0) s = s.substr(prefix.size());
+  const std::string index = fmt::format(".{}.", layer);
+  if (const size_t at = s.find(index); layer >= 0 && at != std::string::npos) s = s.substr(at + index.size());
   if (s.size() > 7 && s.compare(s.size() - 7, 7, ".weight") == 0) s.resize(s.size() - 7);
   return s;
 }
@@ -46,7 +48,7 @@ void add_sparsity_per_layer(HtmlPage& page, const RunDocument& d, const std::str
     series.push_back(std::move(s));
   }
   page.chart(fmt::format("Sparsity of each pruned tensor, by layer ({})", stage),
-             bar_chart(categories, {"encoder layer"}, {"zeros (% of the tensor's weights)", false, true}, series));
+             bar_chart(categories, {"layer"}, {"zeros (% of the tensor's weights)", false, true}, series));
 }
 
 }  // namespace
@@ -157,9 +159,9 @@ void add_pruning_section(HtmlPage& page, const RunDocument& d) {
     std::vector<std::string> layers;
     for (size_t l = 0; l < heads.size(); ++l) layers.push_back(fmt::format("L{}", l));
     page.chart("Attention heads kept per layer",
-               bar_chart(layers, {"encoder layer"}, {"heads", false, true}, {{"heads kept", heads}}));
+               bar_chart(layers, {"layer"}, {"heads", false, true}, {{"heads kept", heads}}));
     page.chart("FFN width kept per layer",
-               bar_chart(layers, {"encoder layer"}, {"intermediate neurons", false, true}, {{"neurons kept", widths}}));
+               bar_chart(layers, {"layer"}, {"intermediate neurons", false, true}, {{"neurons kept", widths}}));
     page.paragraph(fmt::format("Forward speed-up of the shrunk model: {:.2f}\u00d7.", d.number("/structured/speedup")));
   }
   add_settings(page, d, {"/model_dir", "/task", "/started_from", "/settings", "/recipe", "/data", "/sizes"});

@@ -98,6 +98,13 @@ TEST(CliPrune, OneShotReachesTheSparsityToTheWeight) {
   const RunResult r = run_squish(prune_args(out, "--method oneshot --sparsity 0.5"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_unstructured_run(out, 1);
+  // The report's sparsity per layer: one series per tensor role, named inside its layer.
+  const RunResult page = run_squish("report " + quote(out) + " --output " + quote(out + "/report.html"));
+  ASSERT_EQ(page.exit_code, 0) << page.err;
+  const std::string html = read_file(out + "/report.html");
+  EXPECT_NE(html.find("\"attention.self.qkv\""), std::string::npos);
+  EXPECT_NE(html.find("\"intermediate.dense\""), std::string::npos);
+  EXPECT_EQ(html.find("\"encoder.layer.0.attention.self.qkv\""), std::string::npos);
 }
 
 TEST(CliPrune, ImpFollowsTheGeometricScheduleRoundByRound) {
