@@ -14,15 +14,18 @@ namespace squish {
 struct Linear;
 
 enum class TapSite {
-  kEmbeddings,   // [rows, H] embeddings after their LayerNorm (input of layer 0); layer = -1
+  kEmbeddings,   // [rows, H] the input of layer 0 (BERT's after its embeddings' LayerNorm); layer = -1
   kLinearInput,  // the input of `linear`, just before it is applied
-  kLayerOutput,  // [rows, H] a layer's output, after its last LayerNorm
-  kLogits,       // [B, C] classifier output; layer = -1
+  kLayerOutput,  // [rows, H] a layer's output (post-LN: after its last LayerNorm; pre-norm: the residual stream)
+  // [B, C] a classification head's output; layer = -1. A causal LM never materialises its [B·T, V]
+  // logits (SequenceModel::target_logprobs computes the targets' log-probabilities in chunks), so it
+  // shows none: its head's input is an untied lm_head's kLinearInput.
+  kLogits,
 };
 
 struct TapPoint {
   TapSite site;
-  int layer;                      // encoder layer, -1 outside the layers
+  int layer;                      // encoder or decoder layer, -1 outside the layers
   const Linear* linear = nullptr; // kLinearInput only: the Linear about to read this activation
 };
 
