@@ -6,13 +6,16 @@ output error of the quantized Linears kept, Eq. 4-5), with the normalisation of 
 by sqrt(max * min)) and squish's low-bit group grid (tools/gptq_reference.py's group_params: asymmetric groups,
 fp16 scale and minimum, all in fp32). The objective, in float64: sum over the readers of ||X W^T - X W_hat^T||^2
 with W_hat = Q(W diag(s)) diag(1/s) in fp32, divided by sum ||X W^T||^2. As in squish: mean |x| at least 1e-8,
-scales at least 1e-4 after the normalisation; the group clipping search of the paper's code is not done.
-Also GPTQ (tools/gptq_reference.py, here at 3 bits) on the same real layer.
+scales at least 1e-4 after the normalisation. Also AWQ's clipping search (the authors' auto_clip, squish's
+awq_clip_quantize): per row's group, min/max's range or that range clamped to +-r max|w|, r = 1 - i/20 for i in
+1..9, the one with the least output error sum_t (x_t . (w - q))^2 over the group's inputs (min/max on ties); and
+GPTQ (tools/gptq_reference.py, here at 3 bits) on the same real layer.
 
 Two cases, written to <out> (default tests/fixtures/awq):
   - random: X [192, 128] with per-channel magnitudes spread over two decades and four outlier channels (x25), and
     two readers W_a [64, 128] (int4-g64) and W_b [32, 128] (int3-g32), all values fp16 (x.f16, w_a.f16, w_b.f16,
-    little-endian); golden.json["random"]: every alpha's error, the chosen alpha, its scales.
+    little-endian); golden.json["random"]: every alpha's error, the chosen alpha, its scales; golden.json["clip"]:
+    per reader, the clipping search's codes, scales and minimums on X (unscaled), and its output error and RTN's.
   - smollm2 (with --smollm2 FILE.gguf): layer 0's q|k|v of SmolLM2-135M-Instruct as transformers reads the GGUF,
     on its input (input_layernorm of the embeddings) for 4 IMDB train reviews without digits, 64 tokens each
     (token ids stored; the model's tokenizer from the GGUF); golden.json["smollm2"]: per format int4-g64 and
@@ -20,6 +23,7 @@ Two cases, written to <out> (default tests/fixtures/awq):
     weight: its layer loss tr((W - Q) H (W - Q)^T) with H = 2/n X^T X and RTN's, and the codes of its first 32 rows.
 
 Usage: python3 tools/awq_reference.py [--out tests/fixtures/awq] [--smollm2 FILE.gguf] [--imdb FILE.jsonl.gz]
+(without --smollm2, the smollm2 case already in <out>/golden.json is kept as it is)
 Versions used for the committed golden: see golden.json["versions"].
 """
 import argparse
@@ -31,7 +35,7 @@ import platform
 import numpy as np
 import torch
 
-from gptq_reference import gptq, dequantize, layer_loss, rtn
+from gptq_reference import codes_of, dequantize, gptq, group_params, layer_loss, rtn
 
 SEED = 20261207
 GRID = 20
@@ -62,6 +66,48 @@ def awq_search(x, readers):
     return {"errors": errors, "alpha": best[0] / GRID, "scales": best[1].tolist()}
 
 
+def awq_clip(w, x, bits, group):
+    """The clipping search of W float32 [n, k] on X float32 [rows, k]: codes [n, k], scales and minimums
+    [n, k / group], and the output errors sum ||X (W - Q)^T||^2 after the search and of min/max's ranges."""
+    n, k = w.shape
+    w32 = torch.from_numpy(w)
+    x64 = torch.from_numpy(x.astype(np.float64))
+    codes = torch.zeros((n, k), dtype=torch.uint8)
+    scales = torch.zeros((n, k // group), dtype=torch.float32)
+    minimums = torch.zeros((n, k // group), dtype=torch.float32)
+    clipped_error, rtn_error = 0.0, 0.0
+    for g in range(k // group):
+        wg = w32[:, g * group:(g + 1) * group]
+        xg = x64[:, g * group:(g + 1) * group]
+        gram = xg.T @ xg
+
+        def error(scale, minimum):
+            d = wg.double() - dequantize(codes_of(wg, scale[:, None], minimum[:, None], bits), scale[:, None],
+                                         minimum[:, None]).double()
+            return ((d @ gram) * d).sum(dim=1)
+
+        best_scale, best_minimum = group_params(wg, bits)
+        best = error(best_scale, best_minimum)
+        rtn_error += float(best.sum())
+        lo, hi = wg.min(dim=1).values, wg.max(dim=1).values
+        largest = torch.maximum(lo.abs(), hi.abs())
+        for step in range(1, 10):
+            limit = largest * (torch.tensor(1.0, dtype=torch.float32) - torch.tensor(step, dtype=torch.float32) / 20)
+            scale, minimum = group_params(torch.stack([torch.maximum(lo, -limit), torch.minimum(hi, limit)], dim=1),
+                                          bits)
+            e = error(scale, minimum)
+            better = e < best
+            best = torch.where(better, e, best)
+            best_scale = torch.where(better, scale, best_scale)
+            best_minimum = torch.where(better, minimum, best_minimum)
+        clipped_error += float(best.sum())
+        codes[:, g * group:(g + 1) * group] = codes_of(wg, best_scale[:, None], best_minimum[:, None], bits).to(
+            torch.uint8)
+        scales[:, g], minimums[:, g] = best_scale, best_minimum
+    return {"codes": codes.flatten().tolist(), "scales": scales.flatten().tolist(),
+            "minimums": minimums.flatten().tolist(), "error": clipped_error, "rtn_error": rtn_error}
+
+
 def random_case(out):
     rng = np.random.default_rng(SEED)
     k = 128
@@ -75,7 +121,9 @@ def random_case(out):
     case = awq_search(x.astype(np.float32), [(w_a.astype(np.float32), 4, 64), (w_b.astype(np.float32), 3, 32)])
     case.update({"rows": 192, "k": k, "readers": [{"file": "w_a.f16", "n": 64, "format": "int4-g64"},
                                                   {"file": "w_b.f16", "n": 32, "format": "int3-g32"}]})
-    return case
+    clip = {"w_a.f16": awq_clip(w_a.astype(np.float32), x.astype(np.float32), 4, 64),
+            "w_b.f16": awq_clip(w_b.astype(np.float32), x.astype(np.float32), 3, 32)}
+    return case, clip
 
 
 def review_ids(tokenizer, imdb, count=4, tokens=64):
@@ -132,7 +180,10 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     versions = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__}
-    golden = {"grid": GRID, "random": random_case(args.out)}
+    random, clip = random_case(args.out)
+    golden = {"grid": GRID, "random": random, "clip": clip}
+    for name, c in clip.items():
+        print(f"clip {name}: output error {c['error']:.6g} (min/max ranges {c['rtn_error']:.6g})")
     print(f"random: alpha {golden['random']['alpha']}, error {min(golden['random']['errors']):.4g} "
           f"(RTN {golden['random']['errors'][0]:.4g})")
     if args.smollm2:
@@ -144,6 +195,12 @@ def main():
                   f"(RTN {search['errors'][0]:.4g})")
         g = golden["smollm2"]["gptq_int3_g64"]
         print(f"smollm2 GPTQ int3-g64 layer loss {g['loss']:.6g} (RTN {g['rtn_loss']:.6g})")
+    elif os.path.exists(os.path.join(args.out, "golden.json")):
+        with open(os.path.join(args.out, "golden.json")) as f:
+            kept = json.load(f)
+        if "smollm2" in kept:
+            golden["smollm2"] = kept["smollm2"]
+            versions["transformers"] = kept["versions"].get("transformers")
     golden["versions"] = versions
     with open(os.path.join(args.out, "golden.json"), "w") as f:
         json.dump(golden, f)

@@ -60,6 +60,9 @@ std::string quantize_summary(const QuantizeResult& r) {
     text += fmt::format("  awq         {} of {} activations scaled; mean output error {:.4g} (nearest) -> {:.4g}\n",
                         scaled, r.awq.size(), rtn / static_cast<double>(r.awq.size()),
                         awq / static_cast<double>(r.awq.size()));
+    if (r.awq_clip)
+      text += fmt::format("  awq clip    {} of {} row groups on a narrower range\n", format_count(r.awq_clip->clipped),
+                          format_count(r.awq_clip->groups));
   }
   if (r.smoothquant) {
     std::vector<float> before, after;
@@ -147,7 +150,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option(
          "--rounding", q.rounding,
          "The weights' codes: nearest | gptq (calibrates Hessians; with --mode, int8 codes on nearest's scales) | "
-         "awq (a --plan's per-channel scales, causal LMs) | awq_gptq (AWQ's scales, then GPTQ's rounding)")
+         "awq (a --plan's per-channel scales and group clipping, causal LMs) | awq_gptq (AWQ's scales, then "
+         "GPTQ's rounding)")
       ->capture_default_str()
       ->check(one_of({"nearest", "gptq", "awq", "awq_gptq"}));
   cmd->add_flag("--act_order", q.gptq_act_order,

@@ -72,6 +72,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                          {"awq_output_error", c.awq_error}});
     j["awq"] = choices;
   }
+  if (r.awq_clip) j["awq_clip"] = {{"row_groups", r.awq_clip->groups}, {"clipped", r.awq_clip->clipped}};
   if (r.smoothquant) {
     nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
     for (const SmoothedInput& n : r.smoothquant->inputs) {

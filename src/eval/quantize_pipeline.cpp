@@ -195,7 +195,16 @@ void quantize_by_plan(SequenceModel& model, const BitPlan& plan, const QuantizeR
   }
   if (!rounding_uses_hessians(q.rounding)) {
     const auto t = Clock::now();
-    apply_bit_plan(model, plan);
+    if (rounding_searches_scales(q.rounding)) {  // AWQ's clipping search, on the inputs as scaled
+      const auto grams = awq_group_grams(model, calib_batches, plan);
+      AwqClipCount count;
+      apply_bit_plan(model, plan, [&](const Linear& l, const Tensor& w, int bits, int64_t group_size) {
+        return awq_clip_quantize(w.data(), w.dim(0), w.dim(1), bits, group_size, grams.at(l.name), &count);
+      });
+      r.awq_clip = count;
+    } else {
+      apply_bit_plan(model, plan);
+    }
     r.quantize_seconds = seconds_since(t);
     return;
   }

@@ -86,6 +86,7 @@ struct QuantizeResult {
   std::optional<FallbackResult> fallback;
   std::optional<SmoothQuantResult> smoothquant;
   std::vector<AwqChoice> awq;             // --rounding awq: each scaled activation's choice
+  std::optional<AwqClipCount> awq_clip;   // --rounding awq: the row groups the clipping search narrowed
   int64_t parameters = 0;
   int64_t source_file_bytes = 0, fp32_bytes = 0, output_file_bytes = 0;
   double load_seconds = 0, calibrate_seconds = 0, quantize_seconds = 0, fallback_seconds = 0, save_seconds = 0,

@@ -12,6 +12,10 @@
 namespace squish {
 namespace {
 
+// The clipping search's candidates: r = 1 − step / kClipGrid for step in [1, kClipSteps), the
+// authors' grid of 20 with its max_shrink 0.5.
+constexpr int kClipGrid = 20, kClipSteps = 10;
+
 // What `w` computes as once stored in format f. Group formats round on the grid directly, without the
 // kernels' packed layout (the search rounds every reader once per α).
 Tensor effective_weights(const std::string& name, const Tensor& w, const WeightFormat& f) {
@@ -86,6 +90,105 @@ AwqSearch awq_search(const float* x, int64_t rows, const std::vector<const Linea
       search.scales = std::move(scales[static_cast<size_t>(g)]);
     }
   return search;
+}
+
+GroupQuantized awq_clip_quantize(const float* w, int64_t n, int64_t k, int bits, int64_t group_size,
+                                 std::span<const double> grams, AwqClipCount* count) {
+  if (group_size <= 0 || k % group_size != 0)
+    throw ShapeError("awq clip: group size " + std::to_string(group_size) + " does not divide the input dimension " +
+                     std::to_string(k));
+  const int64_t groups = k / group_size;
+  if (static_cast<int64_t>(grams.size()) != groups * group_size * group_size)
+    throw ShapeError("awq clip: " + std::to_string(grams.size()) + " Gram entries for " + std::to_string(groups) +
+                     " groups of " + std::to_string(group_size) + " (expected groups x group x group)");
+  GroupQuantized q = quantize_groups_rtn(w, n, k, bits, group_size);
+  std::vector<int64_t> clipped_rows(static_cast<size_t>(n), 0);
+  parallel_for(
+      n,
+      [&](int64_t row) {
+        std::vector<double> d(static_cast<size_t>(group_size));
+        for (int64_t g = 0; g < groups; ++g) {
+          const float* wg = w + row * k + g * group_size;
+          const double* gram = grams.data() + g * group_size * group_size;
+          const auto error = [&](GroupParams p) {
+            for (int64_t i = 0; i < group_size; ++i)
+              d[static_cast<size_t>(i)] =
+                  static_cast<double>(wg[i]) -
+                  static_cast<double>(p.scale * static_cast<float>(group_code(wg[i], p, bits)) + p.minimum);
+            double sum = 0;
+            for (int64_t i = 0; i < group_size; ++i) {
+              double row_sum = 0;
+              for (int64_t j = 0; j < group_size; ++j) row_sum += gram[i * group_size + j] * d[static_cast<size_t>(j)];
+              sum += d[static_cast<size_t>(i)] * row_sum;
+            }
+            return sum;
+          };
+          const auto [lo, hi] = std::minmax_element(wg, wg + group_size);
+          const float largest = std::max(std::fabs(*lo), std::fabs(*hi));
+          const size_t at = static_cast<size_t>(row * groups + g);
+          GroupParams best{q.scales[at], q.minimums[at]};
+          double best_error = error(best);
+          bool narrowed = false;
+          for (int step = 1; step < kClipSteps; ++step) {
+            const float limit = largest * (1.0f - static_cast<float>(step) / static_cast<float>(kClipGrid));
+            const float range[2] = {std::max(*lo, -limit), std::min(*hi, limit)};
+            const GroupParams p = group_params(range, 2, bits);
+            if (const double e = error(p); e < best_error) {
+              best_error = e;
+              best = p;
+              narrowed = true;
+            }
+          }
+          if (!narrowed) continue;
+          ++clipped_rows[static_cast<size_t>(row)];
+          q.scales[at] = best.scale;
+          q.minimums[at] = best.minimum;
+          for (int64_t i = 0; i < group_size; ++i)
+            q.codes[static_cast<size_t>(row * k + g * group_size + i)] = group_code(wg[i], best, bits);
+        }
+      },
+      1);
+  if (count) {
+    count->groups += n * groups;
+    for (const int64_t c : clipped_rows) count->clipped += c;
+  }
+  return q;
+}
+
+std::map<std::string, std::vector<double>> awq_group_grams(SequenceModel& model, std::span<const TokenBatch> batches,
+                                                           const BitPlan& plan, const AwqOptions& options) {
+  std::map<const Linear*, int64_t> group_of;
+  for (const Linear* l : model.linears())
+    if (const auto it = plan.linears.find(l->name); it != plan.linears.end()) {
+      const WeightFormat f = parse_weight_format(it->second, "awq");
+      if (f.traits->grouped) group_of[l] = f.group_size;
+    }
+  std::map<std::string, std::vector<double>> grams;
+  const int64_t stride = even_subsample_stride(batches, options.max_rows);
+  std::map<const Linear*, int64_t> seen;
+  observe_linear_inputs(
+      model, batches, [&](const Linear& l) { return group_of.contains(&l); },
+      [&](const Linear& l, const float* x, int64_t count) {
+        const int64_t k = l.in_features(), group = group_of.at(&l);
+        std::vector<double>& gram = grams[l.name];
+        gram.resize(static_cast<size_t>(k * group), 0.0);
+        int64_t& index = seen[&l];
+        std::vector<const float*> kept;
+        for (int64_t r = 0; r < count; ++r, ++index)
+          if (index % stride == 0) kept.push_back(x + r * k);
+        parallel_for(
+            k / group,
+            [&](int64_t g) {
+              double* block = gram.data() + g * group * group;
+              for (const float* row : kept) {
+                const float* xg = row + g * group;
+                for (int64_t i = 0; i < group; ++i)
+                  for (int64_t j = 0; j < group; ++j) block[i * group + j] += static_cast<double>(xg[i]) * xg[j];
+              }
+            },
+            1);
+      });
+  return grams;
 }
 
 std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatch> batches, const BitPlan& plan,
