@@ -139,9 +139,10 @@ double perplexity_of(const std::string& model, const std::string& texts) {
   return r.exit_code == 0 ? nlohmann::json::parse(read_file(out))["perplexity"].get<double>() : 0.0;
 }
 
-// AWQ's scales, then GPTQ in act order, as one --rounding: both recorded, and the 4-bit model at
-// least as close to fp32 in perplexity as round-to-nearest's on held-out IMDB test reviews.
-TEST(CliCausalLmRealModel, AwqThenGptqInActOrderBeatsRoundToNearest) {
+// AWQ's scales, then GPTQ in act order, as one --rounding: both recorded; AWQ alone with its clipping
+// search; and each 4-bit model closer to fp32 in perplexity than round-to-nearest's on held-out IMDB
+// test reviews.
+TEST(CliCausalLmRealModel, AwqAndAwqThenGptqBeatRoundToNearest) {
   const std::string dir = test::temp_dir("causal_awq_gptq");
   const std::string plan = write_int4_plan(dir + "/plan.json"), texts = dir + "/texts.jsonl";
   // Six IMDB test reviews (never calibration: that is IMDB train), one every 4,000.
@@ -166,11 +167,22 @@ TEST(CliCausalLmRealModel, AwqThenGptqInActOrderBeatsRoundToNearest) {
   EXPECT_EQ(q["awq"].size(), 90u);
   const RunResult nearest = run_squish(common + " --output_dir " + quote(dir + "/nearest"));
   ASSERT_EQ(nearest.exit_code, 0) << nearest.err;
+  // AWQ alone: its scales, then its clipping search before rounding to nearest.
+  const RunResult awq = run_squish(common + " --calib_size 8 --rounding awq --output_dir " + quote(dir + "/awq"));
+  ASSERT_EQ(awq.exit_code, 0) << awq.err;
+  const nlohmann::json a = nlohmann::json::parse(read_file(dir + "/awq/quantization.json"));
+  const int64_t groups = a["awq_clip"]["row_groups"], clipped = a["awq_clip"]["clipped"];
+  EXPECT_EQ(groups, 1658880);       // every row group of the 120 int4-g64 Linears: 106,168,320 weights / 64
+  EXPECT_GT(clipped, groups / 10);  // measured about half on 128 texts
+  EXPECT_LT(clipped, groups);
+  EXPECT_NE(awq.out.find("row groups on a narrower range"), std::string::npos) << awq.out;
   const double fp32 = perplexity_of(smollm2(), texts), rtn = perplexity_of(dir + "/nearest", texts),
-               calibrated = perplexity_of(dir + "/awq_gptq", texts);
-  RecordProperty("perplexity", fmt::format("fp32 {:.3f} rtn {:.3f} awq_gptq {:.3f}", fp32, rtn, calibrated));
+               calibrated = perplexity_of(dir + "/awq_gptq", texts), awq_only = perplexity_of(dir + "/awq", texts);
+  RecordProperty("perplexity",
+                 fmt::format("fp32 {:.3f} rtn {:.3f} awq {:.3f} awq_gptq {:.3f}", fp32, rtn, awq_only, calibrated));
   EXPECT_GT(rtn, fp32);
   EXPECT_LT(calibrated - fp32, rtn - fp32);
+  EXPECT_LT(awq_only - fp32, rtn - fp32);
   const RunResult stray = run_squish(common + " --act_order --output_dir " + quote(dir + "/stray"));
   EXPECT_EQ(stray.exit_code, 2);
   EXPECT_NE(stray.err.find("--act_order orders GPTQ's columns"), std::string::npos) << stray.err;
