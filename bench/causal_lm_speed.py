@@ -7,7 +7,9 @@
    module exported with torch.onnx's dynamo exporter, CPU provider). Same thread count for all.
 2. HellaSwag items/s on the first --items items of the shared lm-eval file: `squish eval --task
    hellaswag` (each context once, its endings as branches) against the harness's method as
-   tools/hellaswag_reference.py writes it (transformers, one sequence per ending, batch 1).
+   tools/hellaswag_reference.py writes it (transformers, one sequence per ending, batch 1), and the
+   same method on ONNX Runtime (the module exported again with a dynamic batch and length; each
+   ending's log-likelihood summed from its log-probabilities, as the harness does).
 
 Rounds are interleaved (squish, torch, ORT, squish, ...) because the machine is shared and its speed
 drifts; each figure is the median of its rounds, and the ratios are of medians. Prints a Markdown
@@ -89,6 +91,10 @@ def main():
     so.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
     feed = {"ids": ids.numpy().astype(np.int64)}
+    dynamic_path = os.path.join(onnx_dir, "smollm2_dynamic.onnx")
+    torch.onnx.export(module, (ids,), dynamic_path, input_names=["ids"], output_names=["logp"], dynamo=True,
+                      dynamic_shapes={"ids": {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq", max=2048)}})
+    dynamic_session = ort.InferenceSession(dynamic_path, so, providers=["CPUExecutionProvider"])
 
     with gzip.open(os.path.join(a.shared, "data/hellaswag/hellaswag_val_lmeval.jsonl.gz"), "rt") as f:
         docs = [process_doc(json.loads(next(f))) for _ in range(a.items)]
@@ -110,7 +116,17 @@ def main():
                 scorer.loglikelihood(d["query"], " " + c)
         return len(docs) / (time.perf_counter() - t)
 
-    rows = {"squish": [], "torch": [], "ort": [], "squish_hs": [], "harness_hs": []}
+    def ort_items_per_second():
+        t = time.perf_counter()
+        for d in docs:
+            for c in d["choices"]:
+                item_ids, continuation = scorer.encode_pair(d["query"], " " + c)
+                logp = dynamic_session.run(None, {"ids": np.array([item_ids], dtype=np.int64)})[0][0]
+                n = len(continuation)
+                float(sum(logp[len(item_ids) - n + i, token] for i, token in enumerate(continuation)))
+        return len(docs) / (time.perf_counter() - t)
+
+    rows = {"squish": [], "torch": [], "ort": [], "squish_hs": [], "harness_hs": [], "ort_hs": []}
     with torch.no_grad():
         for r in range(a.rounds):
             rows["squish"].append(squish_forward_ms(a))
@@ -118,6 +134,7 @@ def main():
             rows["ort"].append(median_ms(lambda: session.run(None, feed)))
             rows["squish_hs"].append(squish_items_per_second())
             rows["harness_hs"].append(harness_items_per_second())
+            rows["ort_hs"].append(ort_items_per_second())
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in rows.items()), file=sys.stderr)
     med = {k: statistics.median(v) for k, v in rows.items()}
     tokens = a.batch * a.seq
@@ -130,8 +147,10 @@ def main():
         "tokens_per_second": {k: tokens / (med[k] / 1e3) for k in ("squish", "torch", "ort")},
         "squish_vs_torch": med["torch"] / med["squish"], "squish_vs_ort": med["ort"] / med["squish"],
         "hellaswag_items": a.items, "hellaswag_items_per_second": {"squish": med["squish_hs"],
-                                                                   "harness": med["harness_hs"]},
+                                                                   "harness": med["harness_hs"],
+                                                                   "ort": med["ort_hs"]},
         "hellaswag_squish_vs_harness": med["squish_hs"] / med["harness_hs"],
+        "hellaswag_squish_vs_ort": med["squish_hs"] / med["ort_hs"],
     }
     print(f"| SmolLM2 {a.batch}x{a.seq}, {a.threads} threads | ms (median of {a.rounds}) | tokens/s | squish vs |")
     print("|---|---|---|---|")
@@ -140,6 +159,8 @@ def main():
         print(f"| {name} | {med[k]:.1f} | {result['tokens_per_second'][k]:.0f} | {ratio} |")
     print(f"| HellaSwag items/s ({a.items} items) | squish {med['squish_hs']:.2f} | harness method "
           f"{med['harness_hs']:.2f} | {result['hellaswag_squish_vs_harness']:.2f}x |")
+    print(f"| HellaSwag items/s ({a.items} items) | squish {med['squish_hs']:.2f} | harness method on ONNX Runtime "
+          f"{med['ort_hs']:.2f} | {result['hellaswag_squish_vs_ort']:.2f}x |")
     if a.output:
         with open(a.output, "w") as f:
             json.dump(result, f, indent=2)
