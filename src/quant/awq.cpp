@@ -164,24 +164,18 @@ std::map<std::string, std::vector<double>> awq_group_grams(SequenceModel& model,
       if (f.traits->grouped) group_of[l] = f.group_size;
     }
   std::map<std::string, std::vector<double>> grams;
-  const int64_t stride = even_subsample_stride(batches, options.max_rows);
-  std::map<const Linear*, int64_t> seen;
-  observe_linear_inputs(
-      model, batches, [&](const Linear& l) { return group_of.contains(&l); },
+  observe_subsampled_linear_inputs(
+      model, batches, [&](const Linear& l) { return group_of.contains(&l); }, options.max_rows,
       [&](const Linear& l, const float* x, int64_t count) {
         const int64_t k = l.in_features(), group = group_of.at(&l);
         std::vector<double>& gram = grams[l.name];
         gram.resize(static_cast<size_t>(k * group), 0.0);
-        int64_t& index = seen[&l];
-        std::vector<const float*> kept;
-        for (int64_t r = 0; r < count; ++r, ++index)
-          if (index % stride == 0) kept.push_back(x + r * k);
         parallel_for(
             k / group,
             [&](int64_t g) {
               double* block = gram.data() + g * group * group;
-              for (const float* row : kept) {
-                const float* xg = row + g * group;
+              for (int64_t r = 0; r < count; ++r) {
+                const float* xg = x + r * k + g * group;
                 for (int64_t i = 0; i < group; ++i)
                   for (int64_t j = 0; j < group; ++j) block[i * group + j] += static_cast<double>(xg[i]) * xg[j];
               }
@@ -220,16 +214,10 @@ std::vector<AwqChoice> awq_scale(SequenceModel& model, std::span<const TokenBatc
   }
   if (sites.empty()) return {};
   // An even subsample of every activation's valid rows, the same rows for each.
-  const int64_t stride = even_subsample_stride(batches, options.max_rows);
-  std::map<const Linear*, int64_t> seen;
-  observe_linear_inputs(
-      model, batches, [&](const Linear& l) { return rows.contains(&l); },
+  observe_subsampled_linear_inputs(
+      model, batches, [&](const Linear& l) { return rows.contains(&l); }, options.max_rows,
       [&](const Linear& l, const float* x, int64_t count) {
-        const int64_t k = l.in_features();
-        std::vector<float>& kept = rows[&l];
-        int64_t& index = seen[&l];
-        for (int64_t r = 0; r < count; ++r, ++index)
-          if (index % stride == 0) kept.insert(kept.end(), x + r * k, x + (r + 1) * k);
+        rows[&l].insert(rows[&l].end(), x, x + count * l.in_features());
       });
 
   std::vector<AwqChoice> choices;

@@ -1,6 +1,7 @@
 #include "quant/linear_inputs.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -50,6 +51,22 @@ void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> bat
     model.trace(batch, options);
     if (on_batch) on_batch(batch);
   }
+}
+
+void observe_subsampled_linear_inputs(SequenceModel& model, std::span<const TokenBatch> batches,
+                                      const std::function<bool(const Linear&)>& include, int64_t max_rows,
+                                      const std::function<void(const Linear&, const float*, int64_t)>& visit) {
+  const int64_t stride = even_subsample_stride(batches, max_rows);
+  std::map<const Linear*, int64_t> seen;  // rows each Linear was handed so far
+  std::vector<float> kept;
+  observe_linear_inputs(model, batches, include, [&](const Linear& l, const float* x, int64_t count) {
+    const int64_t k = l.in_features();
+    int64_t& index = seen[&l];
+    kept.clear();
+    for (int64_t r = 0; r < count; ++r, ++index)
+      if (index % stride == 0) kept.insert(kept.end(), x + r * k, x + (r + 1) * k);
+    if (!kept.empty()) visit(l, kept.data(), static_cast<int64_t>(kept.size()) / k);
+  });
 }
 
 void observe_layers_in_order(SequenceModel& model, std::span<const TokenBatch> batches,

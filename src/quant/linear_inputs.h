@@ -23,6 +23,13 @@ void observe_linear_inputs(SequenceModel& model, std::span<const TokenBatch> bat
                            const std::function<void(const Linear&, const float*, int64_t)>& visit,
                            const std::function<void(const TokenBatch&)>& on_batch = nullptr);
 
+// observe_linear_inputs on an even subsample of at most max_rows of the batches' valid rows, the same
+// token positions for every Linear (even_subsample_stride): visit(linear, kept rows [count, K], count)
+// for each batch that keeps any.
+void observe_subsampled_linear_inputs(SequenceModel& model, std::span<const TokenBatch> batches,
+                                      const std::function<bool(const Linear&)>& include, int64_t max_rows,
+                                      const std::function<void(const Linear&, const float*, int64_t)>& visit);
+
 // The same, one layer at a time in forward order, for passes that change each layer before the next
 // one is observed (GPTQ as its paper runs it): layer l's Linears see the inputs the model computes
 // with layers [0, l) already changed by finish_layer. The batches' hidden states are carried from
