@@ -14,6 +14,7 @@
 //   observer/...    a histogram observer's range() search (percentile, mse, entropy) on 2048 bins per side
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
 //   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
+//   attention_int8/ISA/...  squish::attention_int8 on the VNNI and AVX2 kernels, same shapes
 //   layernorm/..., masked_softmax/...   vector_ops_for(isa) for every ISA up to active_isa()
 //   encoder/...     bert_forward of a 1-layer random BERT-base (embeddings, 1 layer, pooler, head),
 //                   the layer whole (full) and as a classifier's last layer runs it ([CLS] only)
@@ -37,21 +38,22 @@
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "eval/bench.h"
-#include "model/bert/bert_config_file.h"
 #include "kernels/attention.h"
+#include "kernels/attention_int8.h"
 #include "kernels/cpu_features.h"
 #include "kernels/dnnl_context.h"
-#include "kernels/int8_scheme.h"
-#include "quant/observers.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/gemm_lowbit.h"
+#include "kernels/int8_scheme.h"
 #include "kernels/reference/reference_ops.h"
 #include "kernels/vector_ops.h"
 #include "model/bert/bert_checkpoint.h"
+#include "model/bert/bert_config_file.h"
 #include "model/bert/bert_forward.h"
 #include "peak_fp32.h"
 #include "peak_int8.h"
+#include "quant/observers.h"
 
 #ifndef SQUISH_BENCH_CONFIG
 #define SQUISH_BENCH_CONFIG "../shared/models/bert-base-uncased-vocab/config.json"
@@ -275,6 +277,24 @@ void bm_attention(benchmark::State& state, int64_t b, int64_t t, int64_t nh, int
   flop_counters(state, flop, seconds_since(t0));
 }
 
+// The same shapes with int8 products on one ISA's kernels (GFLOP: the fp32 attention's, so the
+// rates compare directly with attention/...).
+void bm_attention_int8(benchmark::State& state, Isa isa, int64_t b, int64_t t, int64_t nh, int64_t hd) {
+  const AttentionShape s{b, t, nh, hd};
+  const auto qkv = random_floats(static_cast<size_t>(b * t * 3 * s.hidden()), 4);
+  AlignedVector<float> ctx(static_cast<size_t>(b * t * s.hidden()));
+  AlignedVector<uint8_t> workspace(static_cast<size_t>(attention_int8_workspace_bytes(s)));
+  const std::vector<int32_t> lengths(static_cast<size_t>(b), static_cast<int32_t>(t));
+  attention_int8(ctx.data(), workspace.data(), qkv.data(), lengths.data(), s, s.tokens, isa);
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    attention_int8(ctx.data(), workspace.data(), qkv.data(), lengths.data(), s, s.tokens, isa);
+    benchmark::ClobberMemory();
+  }
+  const double flop = 2.0 * 2.0 * static_cast<double>(b * nh) * static_cast<double>(t * t) * static_cast<double>(hd);
+  flop_counters(state, flop, seconds_since(t0));
+}
+
 // ---- Row-wise ops, per ISA ----
 
 void bm_layernorm(benchmark::State& state, Isa isa, int64_t rows, int64_t n) {
@@ -448,6 +468,14 @@ void register_all() {
     benchmark::RegisterBenchmark(name.c_str(), bm_attention, b, t, int64_t{12}, int64_t{64})
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
+    for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+      if (!lowbit_isa_available(isa) || isa > active_isa()) continue;
+      const std::string int8_name = "attention_int8/" + std::string(isa_name(isa)) + "/B:" + std::to_string(b) +
+                                    "/T:" + std::to_string(t) + "/NH:12/HD:64";
+      benchmark::RegisterBenchmark(int8_name.c_str(), bm_attention_int8, isa, b, t, int64_t{12}, int64_t{64})
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
 
   for (int i = 0; i <= static_cast<int>(active_isa()); ++i) {

@@ -26,6 +26,7 @@ namespace {
 struct BenchCommandOptions {
   std::string model_dir, config;
   std::string quant = "none";  // none | dynamic | static
+  std::string attention;       // empty: the model's own; f32 | int8
   QuantizeOptions quant_options;
   BenchOptions bench;
   bool train = false;
@@ -47,6 +48,7 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["config"] = o.config;
   j["random_head"] = model.info().random_head;
   j["quant"] = o.quant;
+  j["attention"] = attention_arithmetic_name(model.container_plan().attention);
   if (o.quant != "none")
     j["quant_options"] = {{"per_channel", o.quant_options.granularity == WeightGranularity::kPerChannel},
                           {"quantize_head", o.quant_options.quantize_head},
@@ -90,6 +92,7 @@ nlohmann::ordered_json train_bench_json(const BenchCommandOptions& o, const Sequ
 
 void run_train_bench(const BenchCommandOptions& o, const SequenceModel& model, const std::optional<OutputPath>& output) {
   if (o.quant != "none") throw UsageError("--train times fp32 training steps; it takes no --quant");
+  if (!o.attention.empty()) throw UsageError("--train times fp32 training steps; it takes no --attention");
   const TrainBenchResult r = bench_train(model, o.bench);
   std::string text = fmt::format("{}{}  training steps  batch {}  seq {}  threads {}  isa {}\n", model.info().source,
                                  model.info().random_head ? " (random classification head)" : "", r.batch, r.seq,
@@ -129,10 +132,13 @@ void run_bench(const BenchCommandOptions& o) {
     quantized = fmt::format("  int8 static W8A8 ({} Linears, weights per {}, random calibration)",
                             quantize_static(*model, o.quant_options, c.input_ranges), per);
   }
+  if (!o.attention.empty()) model->set_attention_arithmetic(parse_attention_arithmetic(o.attention, "--attention"));
   const BenchResult r = bench_forward(*model, o.bench);
-  std::string text = fmt::format("{}{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
-                                 model->info().random_head ? " (random classification head)" : "", quantized, r.batch,
-                                 r.seq, r.threads, isa_name(active_isa()));
+  const bool int8_attention = model->container_plan().attention == AttentionArithmetic::kInt8;
+  std::string text =
+      fmt::format("{}{}{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
+                  model->info().random_head ? " (random classification head)" : "", quantized,
+                  int8_attention ? ", int8 attention" : "", r.batch, r.seq, r.threads, isa_name(active_isa()));
   text += fmt::format("  median {:.2f} ms  min {:.2f} ms  max {:.2f} ms  ({} run{} after {} warm-up)\n", r.median_ms,
                       r.min_ms, r.max_ms, r.runs, r.runs == 1 ? "" : "s", r.warmup);
   text += fmt::format("  {:.1f} sequences/s  {:.0f} tokens/s  {:.1f} GFLOP/s  ({:.2f} GFLOP per forward)\n",
@@ -162,6 +168,9 @@ void add_bench_command(CLI::App& app) {
                   "activations on grids calibrated on a random batch)")
       ->capture_default_str()->check(one_of({"none", "dynamic", "static"}));
   add_quantization_options(*cmd, o->quant_options);
+  cmd->add_option("--attention", o->attention,
+                  "Attention's products: f32 | int8 (quantize --attention); default: the model's own")
+      ->check(one_of({"f32", "int8"}));
   cmd->add_flag("--train", o->train,
                 "Time training steps instead (forward with dropout, backward, clipping, AdamW; --runs steps)");
   add_threads_option(*cmd, o->threads);

@@ -50,6 +50,7 @@ nlohmann::ordered_json quantization_json(const QuantizeResult& r) {
                    {"average_bits", r.average_bits},
                    {"formats", formats}};
   }
+  j["scheme"]["attention"] = attention_arithmetic_name(q.attention);
   if (rounding_uses_hessians(q.rounding))
     j["scheme"]["gptq"] = {{"damp", q.gptq_damp}, {"block_size", q.gptq_block_size}, {"act_order", q.gptq_act_order}};
   if (r.calibration) {

@@ -308,6 +308,7 @@ QuantizeResult run_quantize(const QuantizeRequest& q) {
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(q.model_dir);
   const std::unique_ptr<SequenceModel> model = load_model(q.model_dir);
   refuse_quantized(*model, q.model_dir, "quantize its fp32 source");
+  model->set_attention_arithmetic(q.attention);
   check_task_fits_model(q.task, q.calib_data, model->info(), q.model_dir, "quantize");
   if (!language_model) check_max_length(q.max_length, *tokenizer, model->info(), q.task == "mrpc");
   r.warnings = model_task_warnings(model->info(), q.task);

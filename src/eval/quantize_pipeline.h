@@ -53,6 +53,9 @@ struct QuantizeRequest {
   std::optional<double> max_drop;         // points of the fallback metric
   std::optional<double> smoothquant_alpha;  // SmoothQuant's migration strength before int8 (quant/smoothquant.h)
   bool smoothquant_auto = false;            // --smoothquant auto: each activation's own α, searched
+  // Attention's products (--attention): int8 changes what every later layer sees, so it is set
+  // before calibration and the fallback measure anything.
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;
   // What --max_drop is measured in on the held-out slice: "task" (the task's metric) or "agreement"
   // (the share of examples predicted as fp32 predicts them: still informative on training data the
   // model has memorised, where the task metric barely moves).

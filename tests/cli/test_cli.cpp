@@ -359,6 +359,31 @@ TEST(Cli, Int8GptqKeepsNearestsScalesAndGridsAndChangesTheCodes) {
   EXPECT_FALSE(fs::exists(dir + "/a"));
 }
 
+// --attention int8: recorded in quantization.json and the model, and what eval and bench then run.
+TEST(Cli, QuantizeWithInt8AttentionStoresIt) {
+  const std::string dir = quantized_tiny("--attention int8");
+  const auto q = nlohmann::json::parse(read_file(dir + "/quantization.json"));
+  EXPECT_EQ(q["scheme"]["attention"], "int8");
+  const RunResult bench = run_squish("bench --model_dir " + quote(dir) + " --batch 2 --seq 8 --runs 1 --output -");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_EQ(nlohmann::json::parse(bench.out)["attention"], "int8");
+  const std::string eval =
+      "eval --task sst2 --data_dir " + quote(data_dir()) + " --max_samples 64 --output - --model_dir ";
+  const RunResult int8 = run_squish(eval + quote(dir));
+  const RunResult f32 = run_squish(eval + quote(quantized_tiny()));
+  ASSERT_EQ(int8.exit_code, 0) << int8.err;
+  ASSERT_EQ(f32.exit_code, 0) << f32.err;
+  // The same weights and grids; only attention's arithmetic differs, and the tiny model barely notices.
+  const double a = nlohmann::json::parse(int8.out)["metrics"]["accuracy"],
+               b = nlohmann::json::parse(f32.out)["metrics"]["accuracy"];
+  EXPECT_NEAR(a, b, 0.05);
+  EXPECT_EQ(
+      run_squish("bench --config " + quote(tiny_model() + "/config.json") + " --runs 1 --attention int4").exit_code, 2);
+  EXPECT_EQ(run_squish("bench --config " + quote(tiny_model() + "/config.json") + " --runs 1 --train --attention int8")
+                .exit_code,
+            2);
+}
+
 // Broken quantized directories: each a clear error naming the file or tensor, exit 4, no crash
 // (tools/test.sh runs this suite on the sanitized binary too).
 TEST(Cli, BrokenQuantizedDirectoriesFailCleanly) {

@@ -149,6 +149,43 @@ TEST(QuantizedContainer, RefusesAnActivationRangeOtherThan127Or255) {
   }
 }
 
+TEST(QuantizedContainer, Int8AttentionIsStoredAndReloaded) {
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  quantize_dynamic(*model, {});
+  std::vector<float> fp32_attention, int8_attention;
+  model->forward(small_batch(), fp32_attention);
+  // Without it the metadata key is absent: containers written before it stay byte-identical.
+  std::map<std::string, std::string> metadata;
+  read_safetensors(save(*model, "f32_attention") + "/model.safetensors", &metadata);
+  EXPECT_EQ(metadata.count("squish.attention"), 0u);
+  model->set_attention_arithmetic(AttentionArithmetic::kInt8);
+  model->forward(small_batch(), int8_attention);
+  EXPECT_NE(fp32_attention, int8_attention);  // the products really are quantized
+  for (size_t i = 0; i < fp32_attention.size(); ++i) EXPECT_NEAR(fp32_attention[i], int8_attention[i], 0.05);
+  expect_round_trip(*model, "int8_attention");
+  const auto reloaded = load_model(save(*model, "int8_attention_reloaded"));
+  EXPECT_EQ(reloaded->container_plan().attention, AttentionArithmetic::kInt8);
+  std::vector<float> again;
+  reloaded->forward(small_batch(), again);
+  EXPECT_EQ(again, int8_attention);
+}
+
+TEST(QuantizedContainer, RefusesAnUnknownAttentionArithmetic) {
+  auto model = load_model(test::fixtures_dir() + "/tiny_bert");
+  quantize_dynamic(*model, {});
+  auto metadata = container_metadata(model->container_plan());
+  metadata["squish.attention"] = "int4";
+  const std::string dir = save(*model, "bad_attention");
+  write_safetensors(dir + "/model.safetensors", model->container_tensors(), metadata);
+  try {
+    load_model(dir);
+    FAIL() << "a model with attention int4 loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("squish.attention"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected f32 or int8"), std::string::npos) << e.what();
+  }
+}
+
 TEST(QuantizedContainer, PlanMustListEveryLinear) {
   auto model = load_model(test::fixtures_dir() + "/tiny_bert");
   quantize_dynamic(*model, {});

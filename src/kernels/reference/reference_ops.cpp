@@ -162,6 +162,64 @@ void attention(float* ctx, const float* qkv, const int32_t* lengths, const Atten
   }
 }
 
+namespace {
+
+// round-half-even(x · 127 / amax) in fp32: 0 for amax 0 (and where 127 / amax overflows).
+int32_t symmetric_code(float x, float amax) {
+  float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+  if (!std::isfinite(inverse)) inverse = 0.0f;
+  return static_cast<int32_t>(std::nearbyint(x * inverse));
+}
+
+}  // namespace
+
+void attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s) {
+  const int64_t T = s.tokens, HD = s.head_dim, H = s.hidden();
+  auto at = [&](int64_t b, int64_t t, int64_t part, int64_t h, int64_t d) {
+    return qkv[(b * T + t) * 3 * H + part * H + h * HD + d];
+  };
+  for (int64_t b = 0; b < s.batch; ++b) {
+    const int64_t L = lengths[b];
+    for (int64_t h = 0; h < s.heads; ++h) {
+      // K per key row, V per channel over the valid keys.
+      std::vector<int32_t> k(static_cast<size_t>(L * HD)), v(static_cast<size_t>(L * HD));
+      std::vector<double> k_scale(static_cast<size_t>(L)), v_scale(static_cast<size_t>(HD));
+      for (int64_t j = 0; j < L; ++j) {
+        float amax = 0.0f;
+        for (int64_t d = 0; d < HD; ++d) amax = std::fmax(amax, std::fabs(at(b, j, 1, h, d)));
+        k_scale[j] = amax / 127.0f;
+        for (int64_t d = 0; d < HD; ++d) k[j * HD + d] = symmetric_code(at(b, j, 1, h, d), amax);
+      }
+      for (int64_t d = 0; d < HD; ++d) {
+        float amax = 0.0f;
+        for (int64_t j = 0; j < L; ++j) amax = std::fmax(amax, std::fabs(at(b, j, 2, h, d)));
+        v_scale[d] = amax / 127.0f;
+        for (int64_t j = 0; j < L; ++j) v[j * HD + d] = symmetric_code(at(b, j, 2, h, d), amax);
+      }
+      for (int64_t i = 0; i < T; ++i) {
+        float amax = 0.0f;
+        for (int64_t d = 0; d < HD; ++d) amax = std::fmax(amax, std::fabs(at(b, i, 0, h, d)));
+        std::vector<double> p(static_cast<size_t>(L));
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < L; ++j) {
+          int64_t dot = 0;
+          for (int64_t d = 0; d < HD; ++d) dot += int64_t{symmetric_code(at(b, i, 0, h, d), amax)} * k[j * HD + d];
+          p[j] = static_cast<double>(dot) * k_scale[j] * (amax / 127.0f) / std::sqrt(static_cast<double>(HD));
+          mx = std::fmax(mx, p[j]);
+        }
+        for (int64_t j = 0; j < L; ++j) sum += p[j] = std::exp(p[j] - mx);
+        double pmax = 0;
+        for (int64_t j = 0; j < L; ++j) pmax = std::fmax(pmax, p[j] /= sum);
+        for (int64_t d = 0; d < HD; ++d) {
+          int64_t dot = 0;
+          for (int64_t j = 0; j < L; ++j) dot += std::llrint(p[j] * 255.0 / pmax) * v[j * HD + d];
+          ctx[(b * T + i) * H + h * HD + d] = static_cast<float>(static_cast<double>(dot) * v_scale[d] * pmax / 255.0);
+        }
+      }
+    }
+  }
+}
+
 // Every visible key listed explicitly, softmax in double: no -inf, no reliance on masking order.
 void causal_attention(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
                       const CausalAttentionShape& s) {

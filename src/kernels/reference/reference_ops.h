@@ -35,6 +35,9 @@ void rmsnorm(float* y, const float* x, const float* gamma, int64_t rows, int64_t
 void silu_mul(float* y, const float* gate_up, int64_t rows, int64_t n);
 double log_sum_exp(const float* x, int64_t n);
 void attention(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s);
+// Twin of attention_int8 (kernels/attention_int8.h) on every query: codes by its rules (in fp32, as
+// documented), integer sums exact, softmax and every scale product in double.
+void attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s);
 // Rows of padded queries are left untouched.
 void causal_attention(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
                       const CausalAttentionShape& s);

@@ -214,6 +214,7 @@ BertModel bert_from_tensors(const BertConfig& config, const TensorMap& tensors, 
       config, stored_pooler, [&](const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file,
       planned, planned_table);
   if (stored) stored->check_all_read(config.architecture);
+  if (plan) model.attention = plan->attention;
   if (unused) *unused = binder.unbound();
   return model;
 }

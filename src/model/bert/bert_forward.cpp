@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/attention.h"
+#include "kernels/attention_int8.h"
 #include "kernels/vector_ops.h"
 #include "model/common/tap_sites.h"
 
@@ -58,6 +59,11 @@ void attention_context(const BertModel& model, int layer, const TokenBatch& b, B
   const AttentionShape shape{b.batch, b.tokens, model.config.heads_in(layer), model.config.head_dim()};
   linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.hidden.data(), M, b.tokens, b),
                M, Epilogue::kNone, act.linear);
+  if (model.attention == AttentionArithmetic::kInt8) {
+    ensure_size(act.attention_int8, attention_int8_workspace_bytes(shape));  // per thread: sized at the call
+    attention_int8(act.context.data(), act.attention_int8.data(), act.qkv.data(), b.lengths.data(), shape, queries);
+    return;
+  }
   attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(), shape, queries);
 }
 

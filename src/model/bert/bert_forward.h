@@ -22,6 +22,7 @@ struct BertActivations {
   AlignedVector<float> selected_context;  // [rows, A] the context of the rows bert_run_layer_rows computes
   AlignedVector<float> intermediate;  // [B*T, FF], the widest layer's FF_l
   AlignedVector<float> attention;     // attention_workspace_floats(): one sequence's [NH, T, T] scores
+  AlignedVector<uint8_t> attention_int8;  // attention_int8_workspace_bytes(), for an int8-attention model
   AlignedVector<float> cls;           // [B, H]
   AlignedVector<float> pooled;        // [B, H]
   AlignedVector<float> tap_input;     // a Linear's input copied for a replacing Tap

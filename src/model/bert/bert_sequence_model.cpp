@@ -79,7 +79,9 @@ std::vector<TensorToWrite> BertSequenceModel::checkpoint_tensors(DType dtype) co
 std::vector<TensorToWrite> BertSequenceModel::container_tensors() const { return bert_container_tensors(model_); }
 
 ContainerPlan BertSequenceModel::container_plan() const {
-  return {plan_of(linears()), std::string(model_.weights.word_embeddings.format())};
+  return {plan_of(linears()), std::string(model_.weights.word_embeddings.format()), model_.attention};
 }
+
+void BertSequenceModel::set_attention_arithmetic(AttentionArithmetic a) { model_.attention = a; }
 
 }  // namespace squish

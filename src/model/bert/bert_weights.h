@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "model/bert/bert_config.h"
+#include "model/common/attention_arithmetic.h"
 #include "model/common/embedding_table.h"
 #include "model/common/linear.h"
 #include "model/common/parameter_groups.h"
@@ -42,6 +43,7 @@ struct BertWeights {
 struct BertModel {
   BertConfig config;
   BertWeights weights;
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;  // its products' arithmetic (kernels/attention_int8.h)
   std::string source;  // the file the weights came from ("random" for generated ones)
   // Parameter counts of embeddings, attention, feed_forward, layer_norms (+ pooler, classifier).
   std::vector<std::pair<std::string, int64_t>> parameter_groups() const;

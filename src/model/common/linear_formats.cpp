@@ -257,20 +257,26 @@ std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std
     check_embedding_format(e->second, file + ": metadata '" + std::string(kEmbeddingsKey) + "'");
     plan.embeddings = e->second;
   }
+  if (const auto a = metadata.find(std::string(kAttentionKey)); a != metadata.end())
+    plan.attention = parse_attention_arithmetic(a->second, file + ": metadata '" + std::string(kAttentionKey) + "'");
   return plan;
 }
 
 std::map<std::string, std::string> container_metadata(const ContainerPlan& plan) {
   // "format" is not "pt": transformers refuses the file instead of reading int8 codes as weights.
-  return {{"format", "squish"},
-          {std::string(kContainerKey), "quantized"},
-          {std::string(kContainerVersionKey), std::to_string(kContainerVersion)},
-          {std::string(kPlanKey), nlohmann::json(plan.linears).dump()},
-          {std::string(kEmbeddingsKey), plan.embeddings}};
+  std::map<std::string, std::string> metadata = {{"format", "squish"},
+                                                 {std::string(kContainerKey), "quantized"},
+                                                 {std::string(kContainerVersionKey), std::to_string(kContainerVersion)},
+                                                 {std::string(kPlanKey), nlohmann::json(plan.linears).dump()},
+                                                 {std::string(kEmbeddingsKey), plan.embeddings}};
+  // Written only when it is not the default, so fp32-attention containers stay byte-identical.
+  if (plan.attention != AttentionArithmetic::kFp32)
+    metadata[std::string(kAttentionKey)] = std::string(attention_arithmetic_name(plan.attention));
+  return metadata;
 }
 
 bool plan_is_quantized(const ContainerPlan& plan) {
-  if (plan.embeddings != "f32") return true;
+  if (plan.embeddings != "f32" || plan.attention != AttentionArithmetic::kFp32) return true;
   return std::any_of(plan.linears.begin(), plan.linears.end(),
                      [](const auto& linear) { return linear.second != "f32" && linear.second != "sparse"; });
 }

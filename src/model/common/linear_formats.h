@@ -6,14 +6,15 @@
 
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/tensor.h"
+#include "model/common/attention_arithmetic.h"
 #include "model/common/linear.h"
 
 namespace squish {
@@ -83,6 +84,7 @@ using LinearPlan = std::map<std::string, std::string>;
 struct ContainerPlan {
   LinearPlan linears;
   std::string embeddings = "f32";  // the word embeddings' format (check_embedding_format)
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;
 };
 
 // squish's own container is a safetensors file whose metadata carries these keys.
@@ -90,6 +92,7 @@ inline constexpr std::string_view kContainerKey = "squish.container";      // "q
 inline constexpr std::string_view kContainerVersionKey = "squish.container_version";
 inline constexpr std::string_view kPlanKey = "squish.plan";                // JSON {linear: format}
 inline constexpr std::string_view kEmbeddingsKey = "squish.embeddings";    // the embeddings' format
+inline constexpr std::string_view kAttentionKey = "squish.attention";      // "int8"; absent: f32
 inline constexpr int kContainerVersion = 1;
 
 // The plan of a squish container, or none for any other checkpoint. FormatError naming `file` for a

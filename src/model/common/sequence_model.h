@@ -135,6 +135,9 @@ class SequenceModel {
   virtual std::vector<SmoothableInput> smoothable_inputs() { return {}; }
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
+  // The arithmetic of attention's products from now on (quantize --attention). The default accepts
+  // only kFp32: ConfigError for an architecture without int8 attention (the causal LMs, for now).
+  virtual void set_attention_arithmetic(AttentionArithmetic a);
   // This model as a classifier to fine-tune or prune, its weights dequantized to fp32 parameters. A
   // model without a classification head gets `new_head`'s, or is a ConfigError without one. The
   // default: a ConfigError (an architecture squish does not train).

@@ -1,0 +1,85 @@
+#include "kernels/attention_int8.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/threads.h"
+#include "kernels/attention_int8_kernels.h"
+#include "kernels/gemm_lowbit.h"
+#include "kernels/vector_ops.h"
+
+namespace squish {
+namespace int8_attention {
+namespace isa_avx512vnni {
+extern const AttentionInt8Kernels kAttentionInt8Kernels;
+}
+namespace isa_avx2 {
+extern const AttentionInt8Kernels kAttentionInt8Kernels;
+}
+namespace isa_scalar {
+extern const AttentionInt8Kernels kAttentionInt8Kernels;
+}
+}  // namespace int8_attention
+
+namespace {
+
+// The integer kernels need what the low-bit GEMMs need: VNNI for kAvx512, AVX2 + FMA for kAvx2.
+const int8_attention::AttentionInt8Kernels& kernels_for(Isa isa) {
+  if (!lowbit_isa_available(isa))
+    throw UsageError("int8 attention: this CPU has no " + std::string(isa_name(isa)) + " kernel" +
+                     (isa == Isa::kAvx512 ? " (it needs AVX-512 VNNI)" : ""));
+  switch (isa) {
+    case Isa::kAvx512: return int8_attention::isa_avx512vnni::kAttentionInt8Kernels;
+    case Isa::kAvx2: return int8_attention::isa_avx2::kAttentionInt8Kernels;
+    case Isa::kScalar: break;
+  }
+  return int8_attention::isa_scalar::kAttentionInt8Kernels;
+}
+
+}  // namespace
+
+int64_t attention_int8_workspace_bytes(const AttentionShape& s) {
+  return static_cast<int64_t>(num_threads()) * int8_attention::head_workspace_bytes(s.tokens, s.head_dim);
+}
+
+void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int32_t* lengths, const AttentionShape& s,
+                    int64_t queries) {
+  attention_int8(ctx, workspace, qkv, lengths, s, queries, lowbit_isa());
+}
+
+void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int32_t* lengths, const AttentionShape& s,
+                    int64_t queries, Isa isa) {
+  const int8_attention::AttentionInt8Kernels& kernels = kernels_for(isa);
+  const auto softmax = vector_ops_for(isa).masked_softmax;
+  const int64_t T = s.tokens, H = s.hidden(), HD = s.head_dim;
+  const int64_t per_thread = int8_attention::head_workspace_bytes(T, HD);
+  const float score_scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  parallel_for(
+      s.batch * s.heads,
+      [&](int64_t task) {
+        const int64_t b = task / s.heads, h = task % s.heads;
+        const float* rows = qkv + b * T * 3 * H + h * HD;
+        int8_attention::HeadArgs args;
+        args.q = rows;
+        args.k = rows + H;
+        args.v = rows + 2 * H;
+        args.row_stride = 3 * H;
+        args.ctx = ctx + b * queries * H + h * HD;
+        args.ctx_stride = H;
+        args.tokens = T;
+        args.queries = queries;
+        args.length = lengths[b];
+        args.head_dim = HD;
+        args.score_scale = score_scale;
+        args.masked_softmax = softmax;
+        args.workspace = workspace + static_cast<int64_t>(omp_get_thread_num()) * per_thread;
+        kernels.head(args);
+      },
+      1);
+}
+
+}  // namespace squish

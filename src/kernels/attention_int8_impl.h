@@ -1,0 +1,481 @@
+// One head of int8 attention for one ISA, compiled once per folder (isa_avx512vnni/, isa_avx2/,
+// isa_scalar/; flags in src/kernels/CMakeLists.txt): VNNI's vpdpbusd, AVX2's vpmaddubsw on
+// |q| × sign(k, q) (|q|, |k| ≤ 127 keep its int16 pair sums exact) and vpmaddwd on int16 P and V,
+// or plain loops. The integer sums are equal on all three; layouts in attention_int8_kernels.h.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/attention_int8_kernels.h"
+#include "kernels/lowbit_kernels.h"
+
+#ifndef SQUISH_ISA_NS
+#error "define SQUISH_ISA_NS before including attention_int8_impl.h"
+#endif
+
+namespace squish::int8_attention::SQUISH_ISA_NS {
+namespace {
+
+#if defined(__AVX512VNNI__)
+constexpr bool kVnni = true;
+#else
+constexpr bool kVnni = false;
+#endif
+#if defined(__AVX2__) && !defined(__AVX512VNNI__)
+constexpr bool kInt16Values = true;  // AVX2: V and P widened to int16 for vpmaddwd
+#else
+constexpr bool kInt16Values = false;
+#endif
+
+// Queries are stored as q + 128 (u8) for vpdpbusd, else as signed q.
+constexpr int32_t kQueryOffset = kVnni ? 128 : 0;
+
+[[maybe_unused]] int32_t load_quad(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+#if defined(__AVX512F__)
+__mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+#elif defined(__AVX2__)
+__m256i first_lanes(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(std::min<int64_t>(n, 8))),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#endif
+
+float abs_max(const float* x, int64_t n) {
+#if defined(__AVX512F__)
+  __m512 m = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16)
+    m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(first_lanes(n - i), x + i)));
+  return _mm512_reduce_max_ps(m);
+#elif defined(__AVX2__)
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; i += 8)
+    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_maskload_ps(x + i, first_lanes(n - i))));
+  float lanes[8];
+  _mm256_storeu_ps(lanes, m);
+  return *std::max_element(lanes, lanes + 8);
+#else
+  float m = 0.0f;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+#endif
+}
+
+// code = round-half-even(x · inverse), the same float product and rounding on every ISA.
+int32_t code_of(float x, float inverse) { return static_cast<int32_t>(std::nearbyint(x * inverse)); }
+
+// One row of symmetric codes (|code| ≤ 127), zero-padded to `padded` (a multiple of 16), stored as
+// code + offset (VNNI's queries: u8 = code + 128); returns the codes' sum. Vector conversions round
+// half to even, as nearbyint does.
+int32_t quantize_row(uint8_t* out, const float* x, int64_t n, int64_t padded, float inverse, int32_t offset = 0) {
+#if defined(__AVX512F__)
+  const __m512 inv = _mm512_set1_ps(inverse);
+  __m512i sum = _mm512_setzero_si512();
+  for (int64_t i = 0; i < padded; i += 16) {
+    const __m512i c =
+        _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(n - i, 0)), x + i), inv));
+    sum = _mm512_add_epi32(sum, c);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm512_cvtepi32_epi8(_mm512_add_epi32(c, _mm512_set1_epi32(offset))));
+  }
+  return _mm512_reduce_add_epi32(sum);
+#elif defined(__AVX2__)
+  const __m256 inv = _mm256_set1_ps(inverse);
+  __m256i sum = _mm256_setzero_si256();
+  for (int64_t i = 0; i < padded; i += 8) {
+    const __m256i c =
+        _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(x + i, first_lanes(std::max<int64_t>(n - i, 0))), inv));
+    sum = _mm256_add_epi32(sum, c);
+    const __m256i stored = _mm256_add_epi32(c, _mm256_set1_epi32(offset));  // offset 0 here: s8 kept
+    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(stored), _mm256_extracti128_si256(stored, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
+  }
+  int32_t lanes[8];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  int32_t total = 0;
+  for (int32_t v : lanes) total += v;
+  return total;
+#else
+  int32_t sum = 0;
+  for (int64_t i = 0; i < padded; ++i) {
+    const int32_t code = i < n ? code_of(x[i], inverse) : 0;
+    out[i] = static_cast<uint8_t>(code + offset);
+    sum += code;
+  }
+  return sum;
+#endif
+}
+
+// A head's slice of token rows is a few cache lines every 3·H floats, a stride the hardware
+// prefetchers do not follow: the walk over K asks for later rows' Q, K and V itself (K for now,
+// Q and V into L2 for the passes after it).
+constexpr int64_t kPrefetchRows = 8;
+void prefetch_rows(const HeadArgs& a, int64_t j) {
+  const int64_t bytes = a.head_dim * static_cast<int64_t>(sizeof(float));
+  for (int64_t line = 0; line < bytes; line += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(a.k + j * a.row_stride) + line, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(a.v + j * a.row_stride) + line, _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(a.q + j * a.row_stride) + line, _MM_HINT_T1);
+  }
+}
+
+// K's rows (valid keys only) into tiles, with their scales and code sums.
+void pack_keys(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t hdp) {
+  const int64_t quads = hdp / 4;
+  std::fill_n(w.k, tk * hdp, int8_t{0});
+  for (int64_t j = 0; j < kPrefetchRows && j < a.tokens; ++j) prefetch_rows(a, j);
+  for (int64_t j = 0; j < tk; ++j) {
+    if (j + kPrefetchRows < a.tokens) prefetch_rows(a, j + kPrefetchRows);
+    if (j >= a.length) {
+      w.k_scales[j] = 0.0f;
+      w.k_sums[j] = 0;
+      continue;
+    }
+    const float* row = a.k + j * a.row_stride;
+    const float amax = abs_max(row, a.head_dim);
+    w.k_scales[j] = amax / 127.0f;
+    w.k_sums[j] = quantize_row(w.row, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax));
+    int8_t* tile = w.k + (j / kKeyTile) * quads * 64 + (j % kKeyTile) * 4;
+    for (int64_t d4 = 0; d4 < quads; ++d4) std::memcpy(tile + d4 * 64, w.row + d4 * 4, 4);
+  }
+}
+
+// V per channel over the valid keys, packed by key quads (or int16 key pairs on AVX2).
+void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t hdp) {
+  const int64_t HD = a.head_dim;
+  for (int64_t d = 0; d < hdp; d += 16) {  // a block of channels at a time, its maxima in registers
+    float m[16] = {};
+#if defined(__AVX512F__)
+    const __mmask16 lanes = first_lanes(std::max<int64_t>(HD - d, 0));
+    __m512 mv = _mm512_setzero_ps();
+    for (int64_t j = 0; j < a.length; ++j)
+      mv = _mm512_max_ps(mv, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes, a.v + j * a.row_stride + d)));
+    _mm512_storeu_ps(m, mv);
+#elif defined(__AVX2__)
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256i lanes0 = first_lanes(std::max<int64_t>(HD - d, 0)),
+                  lanes1 = first_lanes(std::max<int64_t>(HD - d - 8, 0));
+    __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
+    for (int64_t j = 0; j < a.length; ++j) {
+      const float* row = a.v + j * a.row_stride + d;
+      m0 = _mm256_max_ps(m0, _mm256_andnot_ps(sign, _mm256_maskload_ps(row, lanes0)));
+      m1 = _mm256_max_ps(m1, _mm256_andnot_ps(sign, _mm256_maskload_ps(row + 8, lanes1)));
+    }
+    _mm256_storeu_ps(m, m0);
+    _mm256_storeu_ps(m + 8, m1);
+#else
+    for (int64_t j = 0; j < a.length; ++j) {
+      const float* row = a.v + j * a.row_stride + d;
+      for (int64_t i = 0; i < std::min<int64_t>(16, HD - d); ++i) m[i] = std::max(m[i], std::fabs(row[i]));
+    }
+#endif
+    for (int64_t i = 0; i < 16; ++i) {
+      w.v_scales[d + i] = m[i] / 127.0f;
+      w.v_max[d + i] = lowbit::symmetric_inverse_scale(m[i]);  // from here on, the inverse scale
+    }
+  }
+  std::fill_n(w.v, tk * hdp * (kInt16Values ? 2 : 1), uint8_t{0});
+#if defined(__AVX512VNNI__)
+  // Four keys × 16 channels at a time: codes as bytes, transposed so each channel's 4 keys are adjacent.
+  for (int64_t j = 0; j < a.length; j += 4) {
+    for (int64_t d = 0; d < hdp; d += 16) {
+      const __mmask16 lanes = first_lanes(std::max<int64_t>(HD - d, 0));
+      const __m512 inv = _mm512_load_ps(w.v_max + d);
+      __m128i r[4];
+      for (int i = 0; i < 4; ++i)
+        r[i] = j + i < a.length ? _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(
+                                      _mm512_maskz_loadu_ps(lanes, a.v + (j + i) * a.row_stride + d), inv)))
+                                : _mm_setzero_si128();
+      const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
+      const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
+      __m128i* out = reinterpret_cast<__m128i*>(w.v + (j / 4) * hdp * 4 + d * 4);
+      _mm_store_si128(out, _mm_unpacklo_epi16(t0, t2));
+      _mm_store_si128(out + 1, _mm_unpackhi_epi16(t0, t2));
+      _mm_store_si128(out + 2, _mm_unpacklo_epi16(t1, t3));
+      _mm_store_si128(out + 3, _mm_unpackhi_epi16(t1, t3));
+    }
+  }
+#elif defined(__AVX2__)
+  // Two keys × 8 channels at a time: each channel's pair of int16 codes as one int32.
+  const __m256i low_half = _mm256_set1_epi32(0xFFFF);
+  for (int64_t j = 0; j < a.length; j += 2) {
+    for (int64_t d = 0; d < hdp; d += 8) {
+      const __m256i lanes = first_lanes(std::max<int64_t>(HD - d, 0));
+      const __m256 inv = _mm256_load_ps(w.v_max + d);
+      const __m256i c0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(a.v + j * a.row_stride + d, lanes), inv));
+      const __m256i c1 =
+          j + 1 < a.length
+              ? _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(a.v + (j + 1) * a.row_stride + d, lanes), inv))
+              : _mm256_setzero_si256();
+      _mm256_store_si256(reinterpret_cast<__m256i*>(w.v + ((j / 2) * hdp * 2 + d * 2) * 2),
+                         _mm256_or_si256(_mm256_and_si256(c0, low_half), _mm256_slli_epi32(c1, 16)));
+    }
+  }
+#else
+  for (int64_t j = 0; j < a.length; ++j) {
+    const float* row = a.v + j * a.row_stride;
+    int8_t* quad = reinterpret_cast<int8_t*>(w.v) + (j / 4) * hdp * 4 + j % 4;
+    for (int64_t d = 0; d < HD; ++d) quad[4 * d] = static_cast<int8_t>(code_of(row[d], w.v_max[d]));
+  }
+#endif
+}
+
+// A block's query rows (rows ≤ kRowBlock; the rest zero codes, scale 0).
+void quantize_queries(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t hdp) {
+  for (int64_t r = 0; r < kRowBlock; ++r) {
+    uint8_t* out = w.q + r * hdp;
+    if (r >= rows) {
+      std::fill_n(out, hdp, static_cast<uint8_t>(kQueryOffset));
+      w.q_scales[r] = 0.0f;
+      continue;
+    }
+    const float* row = a.q + (first + r) * a.row_stride;
+    const float amax = abs_max(row, a.head_dim);
+    w.q_scales[r] = amax / 127.0f * a.score_scale;
+    quantize_row(out, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax), kQueryOffset);
+  }
+}
+
+// s[r, j] = float(Σ_d q·k) · sk[j] · sq[r], the same float operations on every ISA.
+[[maybe_unused]] float score_of(int32_t dot, float key_scale, float row_scale) {
+  return static_cast<float>(dot) * key_scale * row_scale;
+}
+
+#if defined(__AVX512VNNI__)
+template <int kTiles>
+void score_tiles(const HeadWorkspace& w, int64_t tile, int64_t tk, int64_t hdp) {
+  const int64_t quads = hdp / 4;
+  __m512i acc[kRowBlock][kTiles];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_si512();
+  const int8_t* k = w.k + tile * quads * 64;
+  for (int64_t d4 = 0; d4 < quads; ++d4) {
+    __m512i kv[kTiles];
+    for (int t = 0; t < kTiles; ++t) kv[t] = _mm512_load_si512(k + (t * quads + d4) * 64);
+    for (int r = 0; r < kRowBlock; ++r) {
+      const __m512i qb = _mm512_set1_epi32(load_quad(w.q + r * hdp + d4 * 4));
+      for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], qb, kv[t]);
+    }
+  }
+  for (int t = 0; t < kTiles; ++t) {
+    const int64_t j = (tile + t) * kKeyTile;
+    const __m512i correction = _mm512_slli_epi32(_mm512_load_si512(w.k_sums + j), 7);  // 128 · Σ k
+    const __m512 key_scales = _mm512_load_ps(w.k_scales + j);
+    for (int r = 0; r < kRowBlock; ++r) {
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][t], correction));
+      _mm512_store_ps(w.scores + r * tk + j,
+                      _mm512_mul_ps(_mm512_mul_ps(dot, key_scales), _mm512_set1_ps(w.q_scales[r])));
+    }
+  }
+}
+
+void scores(const HeadWorkspace& w, int64_t tk, int64_t hdp) {
+  const int64_t tiles = tk / kKeyTile;
+  int64_t t = 0;
+  for (; t + 2 <= tiles; t += 2) score_tiles<2>(w, t, tk, hdp);
+  if (t < tiles) score_tiles<1>(w, t, tk, hdp);
+}
+#elif defined(__AVX2__)
+// Four query rows against one 16-key tile, as two halves of 8 keys: |q| · (k · sign q) = q · k.
+void score_tile(const HeadWorkspace& w, int64_t first_row, int64_t tile, int64_t tk, int64_t hdp) {
+  constexpr int kRows = 4;
+  const int64_t quads = hdp / 4;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[kRows][2];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_si256();
+  const int8_t* k = w.k + tile * quads * 64;
+  for (int64_t d4 = 0; d4 < quads; ++d4) {
+    const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(k + d4 * 64));
+    const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(k + d4 * 64 + 32));
+    for (int r = 0; r < kRows; ++r) {
+      const __m256i qb = _mm256_set1_epi32(load_quad(w.q + (first_row + r) * hdp + d4 * 4));
+      const __m256i qa = _mm256_abs_epi8(qb);
+      acc[r][0] =
+          _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(qa, _mm256_sign_epi8(lo, qb)), ones));
+      acc[r][1] =
+          _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(qa, _mm256_sign_epi8(hi, qb)), ones));
+    }
+  }
+  const int64_t j = tile * kKeyTile;
+  for (int h = 0; h < 2; ++h) {
+    const __m256 key_scales = _mm256_load_ps(w.k_scales + j + 8 * h);
+    for (int r = 0; r < kRows; ++r)
+      _mm256_store_ps(w.scores + (first_row + r) * tk + j + 8 * h,
+                      _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][h]), key_scales),
+                                    _mm256_set1_ps(w.q_scales[first_row + r])));
+  }
+}
+
+void scores(const HeadWorkspace& w, int64_t tk, int64_t hdp) {
+  for (int64_t tile = 0; tile < tk / kKeyTile; ++tile)
+    for (int64_t r = 0; r < kRowBlock; r += 4) score_tile(w, r, tile, tk, hdp);
+}
+#else
+void scores(const HeadWorkspace& w, int64_t tk, int64_t hdp) {
+  const int64_t quads = hdp / 4;
+  for (int64_t r = 0; r < kRowBlock; ++r)
+    for (int64_t j = 0; j < tk; ++j) {
+      const int8_t* tile = w.k + (j / kKeyTile) * quads * 64 + (j % kKeyTile) * 4;
+      int32_t dot = 0;
+      for (int64_t d = 0; d < hdp; ++d) dot += static_cast<int8_t>(w.q[r * hdp + d]) * tile[(d / 4) * 64 + d % 4];
+      w.scores[r * tk + j] = score_of(dot, w.k_scales[j], w.q_scales[r]);
+    }
+}
+#endif
+
+// Each row's probabilities as codes 0..255 of its largest.
+void quantize_probabilities(const HeadWorkspace& w, int64_t tk) {
+  for (int64_t r = 0; r < kRowBlock; ++r) {
+    const float* p = w.scores + r * tk;
+    float pmax = 0.0f;
+#pragma omp simd reduction(max : pmax)
+    for (int64_t j = 0; j < tk; ++j) pmax = p[j] > pmax ? p[j] : pmax;
+    w.p_scales[r] = pmax / 255.0f;
+    const float inverse = pmax > 0.0f ? 255.0f / pmax : 0.0f;
+#if defined(__AVX2__) && !defined(__AVX512VNNI__)
+    int16_t* out = reinterpret_cast<int16_t*>(w.p) + r * tk;
+    const __m256 inv = _mm256_set1_ps(inverse);
+    for (int64_t j = 0; j < tk; j += 16) {
+      const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(p + j), inv));
+      const __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(p + j + 8), inv));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
+                          _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8));
+    }
+#else
+    uint8_t* out = w.p + r * tk;
+#if defined(__AVX512F__)
+    const __m512 inv = _mm512_set1_ps(inverse);
+    for (int64_t j = 0; j < tk; j += 16)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                       _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(p + j), inv))));
+#else
+    for (int64_t j = 0; j < tk; ++j) out[j] = static_cast<uint8_t>(code_of(p[j], inverse));
+#endif
+#endif
+  }
+}
+
+// ctx[r, d] = float(Σ_j p·v) · sv[d] · sp[r].
+#if defined(__AVX512VNNI__)
+template <int kChannelTiles>
+void context_tiles(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t first_row,
+                   int64_t channel_tile, int64_t tk, int64_t hdp) {
+  constexpr int kRows = 4;
+  __m512i acc[kRows][kChannelTiles];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_si512();
+  const int8_t* v = reinterpret_cast<const int8_t*>(w.v) + channel_tile * 64;
+  for (int64_t kq = 0; kq < tk / 4; ++kq) {
+    __m512i vv[kChannelTiles];
+    for (int c = 0; c < kChannelTiles; ++c) vv[c] = _mm512_load_si512(v + kq * hdp * 4 + c * 64);
+    for (int r = 0; r < kRows; ++r) {
+      const __m512i pb = _mm512_set1_epi32(load_quad(w.p + (first_row + r) * tk + kq * 4));
+      for (int c = 0; c < kChannelTiles; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], pb, vv[c]);
+    }
+  }
+  for (int c = 0; c < kChannelTiles; ++c) {
+    const int64_t d = (channel_tile + c) * 16;
+    const __m512 value_scales = _mm512_load_ps(w.v_scales + d);
+    const __mmask16 mask = static_cast<__mmask16>(a.head_dim - d >= 16 ? 0xFFFF : (1u << (a.head_dim - d)) - 1);
+    for (int r = 0; r < kRows && first_row + r < rows; ++r)
+      _mm512_mask_storeu_ps(a.ctx + (first + first_row + r) * a.ctx_stride + d, mask,
+                            _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][c]), value_scales),
+                                          _mm512_set1_ps(w.p_scales[first_row + r])));
+  }
+}
+
+void context(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t tk, int64_t hdp) {
+  const int64_t channel_tiles = (a.head_dim + 15) / 16;
+  for (int64_t r = 0; r < rows; r += 4)
+    for (int64_t c = 0; c < channel_tiles; c += 4) {
+      switch (std::min<int64_t>(4, channel_tiles - c)) {
+        case 4: context_tiles<4>(a, w, first, rows, r, c, tk, hdp); break;
+        case 3: context_tiles<3>(a, w, first, rows, r, c, tk, hdp); break;
+        case 2: context_tiles<2>(a, w, first, rows, r, c, tk, hdp); break;
+        default: context_tiles<1>(a, w, first, rows, r, c, tk, hdp); break;
+      }
+    }
+}
+#elif defined(__AVX2__)
+// Four rows against 16 channels (two vectors of 8), one key pair a step.
+void context_block(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t first_row,
+                   int64_t channel, int64_t tk, int64_t hdp) {
+  constexpr int kRows = 4;
+  __m256i acc[kRows][2];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_si256();
+  const int16_t* v = reinterpret_cast<const int16_t*>(w.v) + channel * 2;
+  const int16_t* p = reinterpret_cast<const int16_t*>(w.p);
+  for (int64_t pair = 0; pair < tk / 2; ++pair) {
+    const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(v + pair * hdp * 2));
+    const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(v + pair * hdp * 2 + 16));
+    for (int r = 0; r < kRows; ++r) {
+      const __m256i pb = _mm256_set1_epi32(load_quad(p + (first_row + r) * tk + pair * 2));
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(pb, v0));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(pb, v1));
+    }
+  }
+  float out[8];
+  for (int h = 0; h < 2; ++h) {
+    const int64_t d = channel + 8 * h;
+    if (d >= a.head_dim) break;
+    const __m256 value_scales = _mm256_load_ps(w.v_scales + d);
+    for (int r = 0; r < kRows && first_row + r < rows; ++r) {
+      _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][h]), value_scales),
+                                          _mm256_set1_ps(w.p_scales[first_row + r])));
+      std::copy_n(out, std::min<int64_t>(8, a.head_dim - d), a.ctx + (first + first_row + r) * a.ctx_stride + d);
+    }
+  }
+}
+
+void context(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t tk, int64_t hdp) {
+  for (int64_t r = 0; r < rows; r += 4)
+    for (int64_t d = 0; d < a.head_dim; d += 16) context_block(a, w, first, rows, r, d, tk, hdp);
+}
+#else
+void context(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t tk, int64_t hdp) {
+  const int8_t* v = reinterpret_cast<const int8_t*>(w.v);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t d = 0; d < a.head_dim; ++d) {
+      int32_t dot = 0;
+      for (int64_t j = 0; j < tk; ++j)
+        dot += static_cast<int32_t>(w.p[r * tk + j]) * v[(j / 4) * hdp * 4 + d * 4 + j % 4];
+      a.ctx[(first + r) * a.ctx_stride + d] = score_of(dot, w.v_scales[d], w.p_scales[r]);
+    }
+}
+#endif
+
+void head(const HeadArgs& a) {
+  HeadWorkspace w;
+  carve_head_workspace(a.workspace, a.tokens, a.head_dim, &w);
+  const int64_t tk = round_up(a.length, kKeyTile), hdp = round_up(a.head_dim, 16);
+  pack_keys(a, w, tk, hdp);
+  pack_values(a, w, tk, hdp);
+  for (int64_t first = 0; first < a.queries; first += kRowBlock) {
+    const int64_t rows = std::min(kRowBlock, a.queries - first);
+    quantize_queries(a, w, first, rows, hdp);
+    scores(w, tk, hdp);
+    a.masked_softmax(w.scores, kRowBlock, tk, a.length, 1.0f);
+    quantize_probabilities(w, tk);
+    context(a, w, first, rows, tk, hdp);
+  }
+}
+
+}  // namespace
+
+extern const AttentionInt8Kernels kAttentionInt8Kernels;
+const AttentionInt8Kernels kAttentionInt8Kernels = {head};
+
+}  // namespace squish::int8_attention::SQUISH_ISA_NS
