@@ -463,7 +463,7 @@ void register_all() {
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
 
-  for (auto [b, t] : {std::pair<int64_t, int64_t>{32, 128}, {8, 512}}) {
+  for (auto [b, t] : {std::pair<int64_t, int64_t>{32, 128}, {8, 512}, {2, 128}}) {
     const std::string name = "attention/B:" + std::to_string(b) + "/T:" + std::to_string(t) + "/NH:12/HD:64";
     benchmark::RegisterBenchmark(name.c_str(), bm_attention, b, t, int64_t{12}, int64_t{64})
         ->UseRealTime()

@@ -10,7 +10,6 @@
 #include "core/threads.h"
 #include "kernels/attention_int8_kernels.h"
 #include "kernels/gemm_lowbit.h"
-#include "kernels/vector_ops.h"
 
 namespace squish {
 namespace int8_attention {
@@ -54,7 +53,6 @@ void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int3
 void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int32_t* lengths, const AttentionShape& s,
                     int64_t queries, Isa isa) {
   const int8_attention::AttentionInt8Kernels& kernels = kernels_for(isa);
-  const auto softmax = vector_ops_for(isa).masked_softmax;
   const int64_t T = s.tokens, H = s.hidden(), HD = s.head_dim;
   const int64_t per_thread = int8_attention::head_workspace_bytes(T, HD);
   const float score_scale = 1.0f / std::sqrt(static_cast<float>(HD));
@@ -75,7 +73,6 @@ void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int3
         args.length = lengths[b];
         args.head_dim = HD;
         args.score_scale = score_scale;
-        args.masked_softmax = softmax;
         args.workspace = workspace + static_cast<int64_t>(omp_get_thread_num()) * per_thread;
         kernels.head(args);
       },

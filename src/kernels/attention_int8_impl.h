@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/attention_int8_kernels.h"
 #include "kernels/lowbit_kernels.h"
+#include "kernels/vector_math_impl.h"
 
 #ifndef SQUISH_ISA_NS
 #error "define SQUISH_ISA_NS before including attention_int8_impl.h"
@@ -21,6 +23,8 @@
 
 namespace squish::int8_attention::SQUISH_ISA_NS {
 namespace {
+
+using squish::SQUISH_ISA_NS::exp_nonpositive;
 
 #if defined(__AVX512VNNI__)
 constexpr bool kVnni = true;
@@ -73,7 +77,7 @@ float abs_max(const float* x, int64_t n) {
 }
 
 // code = round-half-even(x · inverse), the same float product and rounding on every ISA.
-int32_t code_of(float x, float inverse) { return static_cast<int32_t>(std::nearbyint(x * inverse)); }
+[[maybe_unused]] int32_t code_of(float x, float inverse) { return static_cast<int32_t>(std::nearbyint(x * inverse)); }
 
 // One row of symmetric codes (|code| ≤ 127), zero-padded to `padded` (a multiple of 16), stored as
 // code + offset (VNNI's queries: u8 = code + 128); returns the codes' sum. Vector conversions round
@@ -288,30 +292,35 @@ void scores(const HeadWorkspace& w, int64_t tk, int64_t hdp) {
 }
 #elif defined(__AVX2__)
 // Four query rows against one 16-key tile, as two halves of 8 keys: |q| · (k · sign q) = q · k.
+// One query row's quad against a tile's two halves: |q| · (k · sign q) = q · k, pair sums exact.
+inline void score_step(__m256i& a0, __m256i& a1, const uint8_t* q, __m256i lo, __m256i hi, __m256i ones) {
+  const __m256i qb = _mm256_set1_epi32(load_quad(q));
+  const __m256i qa = _mm256_abs_epi8(qb);
+  a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(qa, _mm256_sign_epi8(lo, qb)), ones));
+  a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(qa, _mm256_sign_epi8(hi, qb)), ones));
+}
+
+// Four query rows against one 16-key tile, as two halves of 8 keys. The accumulators are named
+// variables: as an array GCC 12 keeps some in memory, each step then waiting on a store.
 void score_tile(const HeadWorkspace& w, int64_t first_row, int64_t tile, int64_t tk, int64_t hdp) {
-  constexpr int kRows = 4;
   const int64_t quads = hdp / 4;
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc[kRows][2];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm256_setzero_si256();
+  __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   const int8_t* k = w.k + tile * quads * 64;
+  const uint8_t* q = w.q + first_row * hdp;
   for (int64_t d4 = 0; d4 < quads; ++d4) {
     const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(k + d4 * 64));
     const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(k + d4 * 64 + 32));
-    for (int r = 0; r < kRows; ++r) {
-      const __m256i qb = _mm256_set1_epi32(load_quad(w.q + (first_row + r) * hdp + d4 * 4));
-      const __m256i qa = _mm256_abs_epi8(qb);
-      acc[r][0] =
-          _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(qa, _mm256_sign_epi8(lo, qb)), ones));
-      acc[r][1] =
-          _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(qa, _mm256_sign_epi8(hi, qb)), ones));
-    }
+    score_step(a00, a01, q + d4 * 4, lo, hi, ones);
+    score_step(a10, a11, q + hdp + d4 * 4, lo, hi, ones);
+    score_step(a20, a21, q + 2 * hdp + d4 * 4, lo, hi, ones);
+    score_step(a30, a31, q + 3 * hdp + d4 * 4, lo, hi, ones);
   }
+  const __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
   const int64_t j = tile * kKeyTile;
   for (int h = 0; h < 2; ++h) {
     const __m256 key_scales = _mm256_load_ps(w.k_scales + j + 8 * h);
-    for (int r = 0; r < kRows; ++r)
+    for (int r = 0; r < 4; ++r)
       _mm256_store_ps(w.scores + (first_row + r) * tk + j + 8 * h,
                       _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][h]), key_scales),
                                     _mm256_set1_ps(w.q_scales[first_row + r])));
@@ -335,61 +344,110 @@ void scores(const HeadWorkspace& w, int64_t tk, int64_t hdp) {
 }
 #endif
 
-// Each row's probabilities as codes 0..255 of its largest.
-void quantize_probabilities(const HeadWorkspace& w, int64_t tk) {
+// The masked softmax of each score row, straight to codes: with m the row's largest valid score,
+// e_j = exp(s_j − m) ∈ (0, 1] (1 at the largest, so P / max P = e), code_j = round(255 · e_j) for
+// valid keys and 0 past them, and the row's scale max P / 255 = 1 / (255 · Σ e). No normalised
+// probabilities are ever stored. Rows past `rows` (a short last block) get zero codes.
+void probability_codes(const HeadWorkspace& w, int64_t rows, int64_t length, int64_t tk) {
+  using Code = std::conditional_t<kInt16Values, int16_t, uint8_t>;
   for (int64_t r = 0; r < kRowBlock; ++r) {
-    const float* p = w.scores + r * tk;
-    float pmax = 0.0f;
-#pragma omp simd reduction(max : pmax)
-    for (int64_t j = 0; j < tk; ++j) pmax = p[j] > pmax ? p[j] : pmax;
-    w.p_scales[r] = pmax / 255.0f;
-    const float inverse = pmax > 0.0f ? 255.0f / pmax : 0.0f;
-#if defined(__AVX2__) && !defined(__AVX512VNNI__)
-    int16_t* out = reinterpret_cast<int16_t*>(w.p) + r * tk;
-    const __m256 inv = _mm256_set1_ps(inverse);
-    for (int64_t j = 0; j < tk; j += 16) {
-      const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(p + j), inv));
-      const __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_load_ps(p + j + 8), inv));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
-                          _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8));
+    Code* out = reinterpret_cast<Code*>(w.p) + r * tk;
+    if (r >= rows) {
+      std::fill_n(out, tk, Code{0});
+      w.p_scales[r] = 0.0f;
+      continue;
     }
-#else
-    uint8_t* out = w.p + r * tk;
+    const float* s = w.scores + r * tk;
+    float sum = 0.0f;
+#if defined(__AVX512F__) || defined(__AVX2__)
+    // A vector of keys at a time (tk is a multiple of 16); lanes past `length` are masked to 0.
 #if defined(__AVX512F__)
-    const __m512 inv = _mm512_set1_ps(inverse);
-    for (int64_t j = 0; j < tk; j += 16)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
-                       _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_load_ps(p + j), inv))));
+    constexpr int64_t kLanes = 16;
+    __m512 mv = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < length; j += kLanes)
+      mv = _mm512_mask_max_ps(mv, first_lanes(length - j), mv, _mm512_load_ps(s + j));
+    const float m = _mm512_reduce_max_ps(mv);
+    __m512 total = _mm512_setzero_ps();
 #else
-    for (int64_t j = 0; j < tk; ++j) out[j] = static_cast<uint8_t>(code_of(p[j], inverse));
+    constexpr int64_t kLanes = 8;
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < length; j += kLanes)
+      mv = _mm256_max_ps(mv, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_load_ps(s + j),
+                                              _mm256_castsi256_ps(first_lanes(length - j))));
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, mv);
+    const float m = *std::max_element(lanes, lanes + 8);
+    __m256 total = _mm256_setzero_ps();
 #endif
+    for (int64_t j = 0; j < tk; j += kLanes) {
+      alignas(64) float e[kLanes];
+#pragma omp simd
+      for (int64_t i = 0; i < kLanes; ++i) e[i] = exp_nonpositive(s[j + i] - m);
+#if defined(__AVX512F__)
+      const __m512 ev = _mm512_maskz_load_ps(first_lanes(std::max<int64_t>(length - j, 0)), e);
+      total = _mm512_add_ps(total, ev);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                       _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(ev, _mm512_set1_ps(255.0f)))));
+#else
+      const __m256 ev =
+          _mm256_and_ps(_mm256_load_ps(e), _mm256_castsi256_ps(first_lanes(std::max<int64_t>(length - j, 0))));
+      total = _mm256_add_ps(total, ev);
+      const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(ev, _mm256_set1_ps(255.0f)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                       _mm_packs_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1)));
 #endif
+    }
+#if defined(__AVX512F__)
+    sum = _mm512_reduce_add_ps(total);
+#else
+    _mm256_store_ps(lanes, total);
+    for (float v : lanes) sum += v;
+#endif
+#else
+    float m = -INFINITY;
+    for (int64_t j = 0; j < length; ++j) m = std::max(m, s[j]);
+    for (int64_t j = 0; j < length; ++j) {
+      const float e = exp_nonpositive(s[j] - m);
+      sum += e;
+      out[j] = static_cast<Code>(static_cast<int32_t>(std::nearbyint(e * 255.0f)));
+    }
+    std::fill(out + length, out + tk, Code{0});
+#endif
+    w.p_scales[r] = 1.0f / (255.0f * sum);
   }
 }
 
 // ctx[r, d] = float(Σ_j p·v) · sv[d] · sp[r].
 #if defined(__AVX512VNNI__)
 template <int kChannelTiles>
+inline void context_step(__m512i (&acc)[kChannelTiles], const uint8_t* p, const __m512i (&vv)[kChannelTiles]) {
+  const __m512i pb = _mm512_set1_epi32(load_quad(p));
+  for (int c = 0; c < kChannelTiles; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], pb, vv[c]);
+}
+
+// Four query rows against kChannelTiles · 16 channels, a key quad a step. One accumulator array
+// per row: as one two-dimensional array GCC 12 spills some and shuffles the rest between registers.
+template <int kChannelTiles>
 void context_tiles(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t first_row,
                    int64_t channel_tile, int64_t tk, int64_t hdp) {
-  constexpr int kRows = 4;
-  __m512i acc[kRows][kChannelTiles];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm512_setzero_si512();
+  __m512i acc0[kChannelTiles], acc1[kChannelTiles], acc2[kChannelTiles], acc3[kChannelTiles];
+  for (int c = 0; c < kChannelTiles; ++c) acc0[c] = acc1[c] = acc2[c] = acc3[c] = _mm512_setzero_si512();
   const int8_t* v = reinterpret_cast<const int8_t*>(w.v) + channel_tile * 64;
+  const uint8_t* p = w.p + first_row * tk;
   for (int64_t kq = 0; kq < tk / 4; ++kq) {
     __m512i vv[kChannelTiles];
     for (int c = 0; c < kChannelTiles; ++c) vv[c] = _mm512_load_si512(v + kq * hdp * 4 + c * 64);
-    for (int r = 0; r < kRows; ++r) {
-      const __m512i pb = _mm512_set1_epi32(load_quad(w.p + (first_row + r) * tk + kq * 4));
-      for (int c = 0; c < kChannelTiles; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], pb, vv[c]);
-    }
+    context_step(acc0, p + kq * 4, vv);
+    context_step(acc1, p + tk + kq * 4, vv);
+    context_step(acc2, p + 2 * tk + kq * 4, vv);
+    context_step(acc3, p + 3 * tk + kq * 4, vv);
   }
+  const __m512i* acc[4] = {acc0, acc1, acc2, acc3};
   for (int c = 0; c < kChannelTiles; ++c) {
     const int64_t d = (channel_tile + c) * 16;
     const __m512 value_scales = _mm512_load_ps(w.v_scales + d);
-    const __mmask16 mask = static_cast<__mmask16>(a.head_dim - d >= 16 ? 0xFFFF : (1u << (a.head_dim - d)) - 1);
-    for (int r = 0; r < kRows && first_row + r < rows; ++r)
+    const __mmask16 mask = first_lanes(a.head_dim - d);
+    for (int r = 0; r < 4 && first_row + r < rows; ++r)
       _mm512_mask_storeu_ps(a.ctx + (first + first_row + r) * a.ctx_stride + d, mask,
                             _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][c]), value_scales),
                                           _mm512_set1_ps(w.p_scales[first_row + r])));
@@ -409,24 +467,29 @@ void context(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t r
     }
 }
 #elif defined(__AVX2__)
-// Four rows against 16 channels (two vectors of 8), one key pair a step.
+inline void context_step(__m256i& a0, __m256i& a1, const int16_t* p, __m256i v0, __m256i v1) {
+  const __m256i pb = _mm256_set1_epi32(load_quad(p));
+  a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(pb, v0));
+  a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(pb, v1));
+}
+
+// Four rows against 16 channels (two vectors of 8), one key pair a step; named accumulators as in
+// score_tile.
 void context_block(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t first_row,
                    int64_t channel, int64_t tk, int64_t hdp) {
   constexpr int kRows = 4;
-  __m256i acc[kRows][2];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm256_setzero_si256();
+  __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   const int16_t* v = reinterpret_cast<const int16_t*>(w.v) + channel * 2;
-  const int16_t* p = reinterpret_cast<const int16_t*>(w.p);
+  const int16_t* p = reinterpret_cast<const int16_t*>(w.p) + first_row * tk;
   for (int64_t pair = 0; pair < tk / 2; ++pair) {
     const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(v + pair * hdp * 2));
     const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(v + pair * hdp * 2 + 16));
-    for (int r = 0; r < kRows; ++r) {
-      const __m256i pb = _mm256_set1_epi32(load_quad(p + (first_row + r) * tk + pair * 2));
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(pb, v0));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(pb, v1));
-    }
+    context_step(a00, a01, p + pair * 2, v0, v1);
+    context_step(a10, a11, p + tk + pair * 2, v0, v1);
+    context_step(a20, a21, p + 2 * tk + pair * 2, v0, v1);
+    context_step(a30, a31, p + 3 * tk + pair * 2, v0, v1);
   }
+  const __m256i acc[kRows][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
   float out[8];
   for (int h = 0; h < 2; ++h) {
     const int64_t d = channel + 8 * h;
@@ -467,8 +530,7 @@ void head(const HeadArgs& a) {
     const int64_t rows = std::min(kRowBlock, a.queries - first);
     quantize_queries(a, w, first, rows, hdp);
     scores(w, tk, hdp);
-    a.masked_softmax(w.scores, kRowBlock, tk, a.length, 1.0f);
-    quantize_probabilities(w, tk);
+    probability_codes(w, rows, a.length, tk);
     context(a, w, first, rows, tk, hdp);
   }
 }

@@ -26,8 +26,7 @@ struct HeadArgs {
   float* ctx;  // [queries, ctx_stride], the head's HD columns
   int64_t ctx_stride;
   int64_t tokens, queries, length, head_dim;
-  float score_scale;  // 1 / sqrt(HD)
-  void (*masked_softmax)(float* s, int64_t rows, int64_t cols, int64_t valid, float scale);
+  float score_scale;   // 1 / sqrt(HD)
   uint8_t* workspace;  // head_workspace_bytes(tokens, head_dim), 64-byte aligned
 };
 

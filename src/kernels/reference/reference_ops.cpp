@@ -207,13 +207,12 @@ void attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const 
           p[j] = static_cast<double>(dot) * k_scale[j] * (amax / 127.0f) / std::sqrt(static_cast<double>(HD));
           mx = std::fmax(mx, p[j]);
         }
+        // e = exp(s - max) is P / max P: codes round(255 e), scale max P / 255 = 1 / (255 sum e).
         for (int64_t j = 0; j < L; ++j) sum += p[j] = std::exp(p[j] - mx);
-        double pmax = 0;
-        for (int64_t j = 0; j < L; ++j) pmax = std::fmax(pmax, p[j] /= sum);
         for (int64_t d = 0; d < HD; ++d) {
           int64_t dot = 0;
-          for (int64_t j = 0; j < L; ++j) dot += std::llrint(p[j] * 255.0 / pmax) * v[j * HD + d];
-          ctx[(b * T + i) * H + h * HD + d] = static_cast<float>(static_cast<double>(dot) * v_scale[d] * pmax / 255.0);
+          for (int64_t j = 0; j < L; ++j) dot += std::llrint(p[j] * 255.0) * v[j * HD + d];
+          ctx[(b * T + i) * H + h * HD + d] = static_cast<float>(static_cast<double>(dot) * v_scale[d] / (255.0 * sum));
         }
       }
     }
