@@ -7,9 +7,9 @@ Configurations: for each binary (--squish, and --baseline, e.g. an older build, 
 versions side by side), each ISA (--isas: native = no cap; avx2 = SQUISH_ISA=avx2
 DNNL_MAX_CPU_ISA=AVX2, what an AVX2-only machine runs), each shape (--shapes BxS) and each model
 (--models: a model directory, or a config.json for random weights of that shape), each --quants in
-none, dynamic, static, dynamic-reduced, static-reduced (the last two with --reduce_range: 7-bit
-activations, which AVX2 runs on oneDNN's kernel): `squish bench --runs R --output -` and its median
-forward. A baseline binary without --reduce_range can only run the first three.
+none, dynamic, static, dynamic-reduced, static-reduced (with --reduce_range: 7-bit activations,
+which AVX2 runs on oneDNN's kernel), dynamic-int8attention, static-int8attention (with --attention
+int8: attention's products in int8 too): `squish bench --runs R --output -` and its median forward. A baseline binary without --reduce_range can only run the first three.
 
 Prints one Markdown table: median ms, sequences/s and the ratio to the same binary's fp32 on the same
 ISA and shape; with --baseline, also the ratio of the baseline's median to this binary's; with
@@ -35,8 +35,9 @@ def bench(binary, model, shape, quant, isa, runs):
         env.update(SQUISH_ISA="avx2", DNNL_MAX_CPU_ISA="AVX2")
     batch, seq = shape.split("x")
     source = ["--config", model] if model.endswith(".json") else ["--model_dir", model]
-    mode = quant.removesuffix("-reduced")
+    mode = quant.removesuffix("-reduced").removesuffix("-int8attention")
     reduced = ["--reduce_range"] if quant.endswith("-reduced") else []
+    reduced += ["--attention", "int8"] if quant.endswith("-int8attention") else []
     r = subprocess.run([binary, "bench", *source, "--batch", batch, "--seq", seq, "--quant", mode, *reduced, "--runs",
                         str(runs), "--output", "-"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
@@ -54,7 +55,8 @@ def main():
     p.add_argument("--shapes", nargs="+", default=["32x128", "1x128"])
     p.add_argument("--isas", nargs="+", default=["native", "avx2"], choices=["native", "avx2"])
     p.add_argument("--quants", nargs="+", default=["none", "dynamic", "static"],
-                   choices=["none", "dynamic", "static", "dynamic-reduced", "static-reduced"])
+                   choices=["none", "dynamic", "static", "dynamic-reduced", "static-reduced", "dynamic-int8attention",
+                            "static-int8attention"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--reference", help="one of --models: every row's speed-up over it is reported too")
@@ -64,7 +66,7 @@ def main():
         sys.exit("--reference must be one of --models, and --quants must include none")
     binaries = [("this", args.squish)] + ([("baseline", args.baseline)] if args.baseline else [])
     configs = [(b, m, s, i, q) for b in binaries for m in args.models for s in args.shapes for i in args.isas
-               for q in args.quants if b[0] == "this" or not q.endswith("-reduced")]
+               for q in args.quants if b[0] == "this" or q in ("none", "dynamic", "static")]
     load_before = os.getloadavg()[0]
     times = {c: [] for c in configs}
     for round_ in range(args.rounds):

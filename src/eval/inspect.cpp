@@ -34,6 +34,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
   s.parameters = model->parameter_count();
   s.resident_bytes = model->resident_bytes();
   s.embeddings_format = model->mutable_word_embeddings().format();
+  s.attention = attention_arithmetic_name(model->container_plan().attention);
   for (const Linear* l : model->linears()) {
     LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
                      l->out_features(), l->in_features(), linear_bytes(*l), {}, {}};
@@ -83,6 +84,7 @@ nlohmann::json model_summary_json(const ModelSummary& s) {
           {"dtypes", i.stored_dtypes},
           {"weights_file_bytes", i.weights_file_bytes},
           {"word_embeddings", s.embeddings_format},
+          {"attention", s.attention},
           {"resident_bytes", s.resident_bytes},
           {"linears", linears}};
 }
@@ -112,6 +114,7 @@ std::string model_summary_text(const ModelSummary& s) {
     out += fmt::format("    {:<14}{:>12}  {:5.1f}%\n", name, format_count(n),
                        100.0 * static_cast<double>(n) / static_cast<double>(s.parameters));
   if (!s.embeddings_format.empty()) out += fmt::format("  embeddings    {}\n", s.embeddings_format);
+  if (!s.attention.empty()) out += fmt::format("  attention     {}\n", s.attention);
   if (!s.linears.empty()) {
     out += fmt::format("  linears       {}, by format:", s.linears.size());
     std::map<std::string, int64_t> by_format;

@@ -29,6 +29,7 @@ struct ModelSummary {
   int64_t resident_bytes = 0;
   std::vector<LinearSummary> linears;
   std::string embeddings_format;                        // the word embeddings' (empty without weights)
+  std::string attention;                                // its products' arithmetic, f32 | int8 (empty without weights)
 };
 
 ModelSummary inspect_model(const std::string& model_dir);

@@ -40,6 +40,7 @@ struct EvalResult {
   int64_t model_file_bytes = 0;        // the weights file(s) on disk (0 for generated models)
   std::map<std::string, int> linear_formats;  // Linears per weight format ("f32": 2, "int8-static": 24)
   std::string embeddings_format;       // the word embeddings' ("f32", "int4-g64", ...)
+  std::string attention;               // attention's products: "f32" | "int8"
   double average_bits = 0;             // stored bits per weight of the Linears and word embeddings
   int64_t real_tokens = 0, batch_tokens = 0;  // tokens forwarded without and with the batches' padding
   int64_t truncated_examples = 0;      // examples cut to max_length

@@ -38,11 +38,18 @@ nlohmann::ordered_json eval_result_json(const EvalResult& r, const EvalRequest& 
                   {"max_length", q.options.max_length}, {"batch_size", q.options.batch_size}};
   nlohmann::ordered_json labels = nlohmann::ordered_json::object();
   for (const auto& [id, name] : r.id2label) labels[std::to_string(id)] = name;
-  j["model"] = {{"weights_file", r.model_source},     {"architecture", r.architecture}, {"id2label", labels},
-                {"parameters", r.parameters},         {"resident_bytes", r.resident_bytes},
-                {"weights_file_bytes", r.model_file_bytes}, {"fp32_bytes", fp32_bytes(r)},
-                {"compression_vs_fp32", compression_vs_fp32(r)}, {"linear_formats", r.linear_formats},
-                {"word_embeddings", r.embeddings_format}, {"average_bits", r.average_bits}};
+  j["model"] = {{"weights_file", r.model_source},
+                {"architecture", r.architecture},
+                {"id2label", labels},
+                {"parameters", r.parameters},
+                {"resident_bytes", r.resident_bytes},
+                {"weights_file_bytes", r.model_file_bytes},
+                {"fp32_bytes", fp32_bytes(r)},
+                {"compression_vs_fp32", compression_vs_fp32(r)},
+                {"linear_formats", r.linear_formats},
+                {"word_embeddings", r.embeddings_format},
+                {"attention", r.attention},
+                {"average_bits", r.average_bits}};
   j["data"] = {{"path", r.data_path}, {"task", r.task}, {"split", r.split}, {"examples", r.examples},
                {"labeled", r.labeled}, {"truncated_examples", r.truncated_examples}};
   if (r.labeled) {

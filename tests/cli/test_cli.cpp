@@ -364,6 +364,9 @@ TEST(Cli, QuantizeWithInt8AttentionStoresIt) {
   const std::string dir = quantized_tiny("--attention int8");
   const auto q = nlohmann::json::parse(read_file(dir + "/quantization.json"));
   EXPECT_EQ(q["scheme"]["attention"], "int8");
+  const RunResult inspect = run_squish("inspect --model_dir " + quote(dir));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("attention     int8"), std::string::npos) << inspect.out;
   const RunResult bench = run_squish("bench --model_dir " + quote(dir) + " --batch 2 --seq 8 --runs 1 --output -");
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   EXPECT_EQ(nlohmann::json::parse(bench.out)["attention"], "int8");
