@@ -13,7 +13,7 @@
 //                   a BERT-base vocabulary table (30522 × 768), the embedding gather
 //   observer/...    a histogram observer's range() search (percentile, mse, entropy) on 2048 bins per side
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
-//   attention/...   squish::attention, B=32 T=128 and B=8 T=512, NH=12 HD=64
+//   attention/...   squish::attention, B=32 T=128, B=8 T=512 and B=2 T=128, NH=12 HD=64
 //   attention_int8/ISA/...  squish::attention_int8 on the VNNI and AVX2 kernels, same shapes
 //   layernorm/..., masked_softmax/...   vector_ops_for(isa) for every ISA up to active_isa()
 //   encoder/...     bert_forward of a 1-layer random BERT-base (embeddings, 1 layer, pooler, head),

@@ -82,7 +82,8 @@ void encoder_layer(const BertModel& model, int layer, const TokenBatch& b, BertA
 }
 
 // Sizes every buffer of a forward of `b` (all layers computed), layer buffers by the widest layer.
-void reserve(const BertConfig& c, const TokenBatch& b, BertActivations& act) {
+void reserve(const BertModel& model, const TokenBatch& b, BertActivations& act) {
+  const BertConfig& c = model.config;
   const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
   int64_t heads = 0, FF = 0;
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
@@ -94,7 +95,9 @@ void reserve(const BertConfig& c, const TokenBatch& b, BertActivations& act) {
   ensure_size(act.qkv, M * 3 * A);
   ensure_size(act.context, M * A);
   ensure_size(act.intermediate, M * FF);
-  ensure_size(act.attention, attention_workspace_floats(AttentionShape{B, T, heads, c.head_dim()}, T));
+  // int8 attention sizes its own (per-thread) scratch at the call.
+  if (model.attention == AttentionArithmetic::kFp32)
+    ensure_size(act.attention, attention_workspace_floats(AttentionShape{B, T, heads, c.head_dim()}, T));
   ensure_size(act.cls, B * H);
   ensure_size(act.pooled, B * H);
 }
@@ -114,7 +117,7 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
                       " has no sequence-classification head (pooler + classifier)");
   validate_token_batch(bert_token_limits(c), b);
   const int64_t B = b.batch, T = b.tokens, M = B * T, H = c.hidden_size;
-  reserve(c, b, act);
+  reserve(model, b, act);
   float* hidden = act.hidden.data();
   const Tap* tap = options.tap;
 
@@ -138,7 +141,7 @@ void bert_forward(const BertModel& model, const TokenBatch& b, BertActivations& 
 
 void bert_embed(const BertModel& model, const TokenBatch& b, BertActivations& act) {
   validate_token_batch(bert_token_limits(model.config), b);
-  reserve(model.config, b, act);
+  reserve(model, b, act);
   embed(model, b, act.hidden.data());
 }
 
@@ -146,7 +149,7 @@ void bert_run_layers(const BertModel& model, const TokenBatch& b, BertActivation
                      const Tap* tap) {
   check_layer_run(bert_token_limits(model.config), b, first, end, model.config.num_hidden_layers,
                   static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "bert_run_layers");
-  reserve(model.config, b, act);
+  reserve(model, b, act);
   for (int i = first; i < end; ++i) encoder_layer(model, i, b, act, false, tap);
 }
 
@@ -154,7 +157,7 @@ void bert_run_layer_rows(const BertModel& model, const TokenBatch& b, BertActiva
                          std::span<const int64_t> rows, AlignedVector<float>& out) {
   check_layer_run(bert_token_limits(model.config), b, layer, layer + 1, model.config.num_hidden_layers,
                   static_cast<int64_t>(act.hidden.size()), model.config.hidden_size, "bert_run_layer_rows");
-  reserve(model.config, b, act);
+  reserve(model, b, act);
   attention_context(model, layer, b, act, b.tokens, nullptr);
   gather_rows(act.hidden.data(), model.config.hidden_size, rows, out);
   gather_rows(act.context.data(), model.config.heads_in(layer) * model.config.head_dim(), rows, act.selected_context);
