@@ -3,9 +3,7 @@
 #include <omp.h>
 
 #include <cmath>
-#include <string>
 
-#include "core/error.h"
 #include "core/parallel.h"
 #include "core/threads.h"
 #include "kernels/attention_int8_kernels.h"
@@ -26,17 +24,10 @@ extern const AttentionInt8Kernels kAttentionInt8Kernels;
 
 namespace {
 
-// The integer kernels need what the low-bit GEMMs need: VNNI for kAvx512, AVX2 + FMA for kAvx2.
 const int8_attention::AttentionInt8Kernels& kernels_for(Isa isa) {
-  if (!lowbit_isa_available(isa))
-    throw UsageError("int8 attention: this CPU has no " + std::string(isa_name(isa)) + " kernel" +
-                     (isa == Isa::kAvx512 ? " (it needs AVX-512 VNNI)" : ""));
-  switch (isa) {
-    case Isa::kAvx512: return int8_attention::isa_avx512vnni::kAttentionInt8Kernels;
-    case Isa::kAvx2: return int8_attention::isa_avx2::kAttentionInt8Kernels;
-    case Isa::kScalar: break;
-  }
-  return int8_attention::isa_scalar::kAttentionInt8Kernels;
+  return integer_kernels_for(isa, int8_attention::isa_avx512vnni::kAttentionInt8Kernels,
+                             int8_attention::isa_avx2::kAttentionInt8Kernels,
+                             int8_attention::isa_scalar::kAttentionInt8Kernels, "int8 attention");
 }
 
 }  // namespace

@@ -76,15 +76,8 @@ float load_half(const uint8_t* p) {
 }
 
 const lowbit::LowBitKernels& kernels_for(Isa isa) {
-  if (!lowbit_isa_available(isa))
-    throw UsageError("low-bit GEMM: this CPU has no " + std::string(isa_name(isa)) + " kernel" +
-                     (isa == Isa::kAvx512 ? " (it needs AVX-512 VNNI)" : ""));
-  switch (isa) {
-    case Isa::kAvx512: return lowbit::isa_avx512vnni::kLowBitKernels;
-    case Isa::kAvx2: return lowbit::isa_avx2::kLowBitKernels;
-    case Isa::kScalar: break;
-  }
-  return lowbit::isa_scalar::kLowBitKernels;
+  return integer_kernels_for(isa, lowbit::isa_avx512vnni::kLowBitKernels, lowbit::isa_avx2::kLowBitKernels,
+                             lowbit::isa_scalar::kLowBitKernels, "low-bit GEMM");
 }
 
 int64_t round_up_64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -171,6 +164,11 @@ void PackedLowBitWeights::add_row(int64_t r, float* out) const {
               scale * static_cast<float>((bytes[i] >> (s * p.layout_bits)) & mask) + minimum;
     }
   }
+}
+
+void throw_missing_integer_kernel(Isa isa, std::string_view kernel) {
+  throw UsageError(std::string(kernel) + ": this CPU has no " + std::string(isa_name(isa)) + " kernel" +
+                   (isa == Isa::kAvx512 ? " (it needs AVX-512 VNNI)" : ""));
 }
 
 bool lowbit_isa_available(Isa isa) {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -57,6 +58,15 @@ void gemm_lowbit(float* y, const float* x, const PackedLowBitWeights& w, const f
 Isa lowbit_isa();
 // Whether this CPU can run the low-bit kernel of `isa` (kAvx512 means the VNNI kernel).
 bool lowbit_isa_available(Isa isa);
+// The integer kernels built like the low-bit ones (VNNI / AVX2 / scalar folders) pick their table
+// for `isa`; UsageError naming `kernel` unless lowbit_isa_available(isa).
+[[noreturn]] void throw_missing_integer_kernel(Isa isa, std::string_view kernel);
+template <class Table>
+const Table& integer_kernels_for(Isa isa, const Table& vnni, const Table& avx2, const Table& scalar,
+                                 std::string_view kernel) {
+  if (!lowbit_isa_available(isa)) throw_missing_integer_kernel(isa, kernel);
+  return isa == Isa::kAvx512 ? vnni : isa == Isa::kAvx2 ? avx2 : scalar;
+}
 // gemm_lowbit on one ISA's kernel (tests, benchmarks); UsageError unless lowbit_isa_available(isa).
 void gemm_lowbit_on(Isa isa, float* y, const float* x, const PackedLowBitWeights& w, const float* bias, int64_t m,
                     Epilogue epilogue, void* workspace);
