@@ -48,7 +48,7 @@ nlohmann::ordered_json bench_json(const BenchCommandOptions& o, const SequenceMo
   j["config"] = o.config;
   j["random_head"] = model.info().random_head;
   j["quant"] = o.quant;
-  j["attention"] = attention_arithmetic_name(model.container_plan().attention);
+  j["attention"] = attention_arithmetic_name(model.attention_arithmetic());
   if (o.quant != "none")
     j["quant_options"] = {{"per_channel", o.quant_options.granularity == WeightGranularity::kPerChannel},
                           {"quantize_head", o.quant_options.quantize_head},
@@ -134,7 +134,7 @@ void run_bench(const BenchCommandOptions& o) {
   }
   if (!o.attention.empty()) model->set_attention_arithmetic(parse_attention_arithmetic(o.attention, "--attention"));
   const BenchResult r = bench_forward(*model, o.bench);
-  const bool int8_attention = model->container_plan().attention == AttentionArithmetic::kInt8;
+  const bool int8_attention = model->attention_arithmetic() == AttentionArithmetic::kInt8;
   std::string text =
       fmt::format("{}{}{}{}  batch {}  seq {}  threads {}  isa {}\n", model->info().source,
                   model->info().random_head ? " (random classification head)" : "", quantized,

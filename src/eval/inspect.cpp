@@ -34,7 +34,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
   s.parameters = model->parameter_count();
   s.resident_bytes = model->resident_bytes();
   s.embeddings_format = model->mutable_word_embeddings().format();
-  s.attention = attention_arithmetic_name(model->container_plan().attention);
+  s.attention = attention_arithmetic_name(model->attention_arithmetic());
   for (const Linear* l : model->linears()) {
     LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
                      l->out_features(), l->in_features(), linear_bytes(*l), {}, {}};

@@ -87,7 +87,7 @@ void describe_evaluated_model(SequenceModel& model, EvalResult& r) {
   r.model_file_bytes = info.weights_file_bytes;
   for (const Linear* l : model.linears()) ++r.linear_formats[std::string(l->weights->format())];
   r.embeddings_format = model.mutable_word_embeddings().format();
-  r.attention = attention_arithmetic_name(model.container_plan().attention);
+  r.attention = attention_arithmetic_name(model.attention_arithmetic());
   r.average_bits = average_weight_bits(model);
   r.threads = num_threads();
   r.processes = world().size();

@@ -15,6 +15,7 @@
 
 #include "kernels/attention_int8_kernels.h"
 #include "kernels/lowbit_kernels.h"
+#include "kernels/symmetric_codes_impl.h"
 #include "kernels/vector_math_impl.h"
 
 #ifndef SQUISH_ISA_NS
@@ -24,7 +25,12 @@
 namespace squish::int8_attention::SQUISH_ISA_NS {
 namespace {
 
+using squish::SQUISH_ISA_NS::abs_max;
 using squish::SQUISH_ISA_NS::exp_nonpositive;
+#if defined(__AVX2__)
+using squish::SQUISH_ISA_NS::first_lanes;
+#endif
+using squish::SQUISH_ISA_NS::quantize_symmetric;
 
 #if defined(__AVX512VNNI__)
 constexpr bool kVnni = true;
@@ -38,7 +44,7 @@ constexpr bool kInt16Values = false;
 #endif
 
 // Queries are stored as q + 128 (u8) for vpdpbusd, else as signed q.
-constexpr int32_t kQueryOffset = kVnni ? 128 : 0;
+constexpr uint8_t kQueryOffset = kVnni ? 128 : 0;
 
 [[maybe_unused]] int32_t load_quad(const void* p) {
   int32_t v;
@@ -46,80 +52,8 @@ constexpr int32_t kQueryOffset = kVnni ? 128 : 0;
   return v;
 }
 
-#if defined(__AVX512F__)
-__mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
-#elif defined(__AVX2__)
-__m256i first_lanes(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(std::min<int64_t>(n, 8))),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-#endif
-
-float abs_max(const float* x, int64_t n) {
-#if defined(__AVX512F__)
-  __m512 m = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 16)
-    m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(first_lanes(n - i), x + i)));
-  return _mm512_reduce_max_ps(m);
-#elif defined(__AVX2__)
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  __m256 m = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n; i += 8)
-    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_maskload_ps(x + i, first_lanes(n - i))));
-  float lanes[8];
-  _mm256_storeu_ps(lanes, m);
-  return *std::max_element(lanes, lanes + 8);
-#else
-  float m = 0.0f;
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
-  return m;
-#endif
-}
-
 // code = round-half-even(x · inverse), the same float product and rounding on every ISA.
 [[maybe_unused]] int32_t code_of(float x, float inverse) { return static_cast<int32_t>(std::nearbyint(x * inverse)); }
-
-// One row of symmetric codes (|code| ≤ 127), zero-padded to `padded` (a multiple of 16), stored as
-// code + offset (VNNI's queries: u8 = code + 128); returns the codes' sum. Vector conversions round
-// half to even, as nearbyint does.
-int32_t quantize_row(uint8_t* out, const float* x, int64_t n, int64_t padded, float inverse, int32_t offset = 0) {
-#if defined(__AVX512F__)
-  const __m512 inv = _mm512_set1_ps(inverse);
-  __m512i sum = _mm512_setzero_si512();
-  for (int64_t i = 0; i < padded; i += 16) {
-    const __m512i c =
-        _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(n - i, 0)), x + i), inv));
-    sum = _mm512_add_epi32(sum, c);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                     _mm512_cvtepi32_epi8(_mm512_add_epi32(c, _mm512_set1_epi32(offset))));
-  }
-  return _mm512_reduce_add_epi32(sum);
-#elif defined(__AVX2__)
-  const __m256 inv = _mm256_set1_ps(inverse);
-  __m256i sum = _mm256_setzero_si256();
-  for (int64_t i = 0; i < padded; i += 8) {
-    const __m256i c =
-        _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(x + i, first_lanes(std::max<int64_t>(n - i, 0))), inv));
-    sum = _mm256_add_epi32(sum, c);
-    const __m256i stored = _mm256_add_epi32(c, _mm256_set1_epi32(offset));  // offset 0 here: s8 kept
-    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(stored), _mm256_extracti128_si256(stored, 1));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi16(words, words));
-  }
-  int32_t lanes[8];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), sum);
-  int32_t total = 0;
-  for (int32_t v : lanes) total += v;
-  return total;
-#else
-  int32_t sum = 0;
-  for (int64_t i = 0; i < padded; ++i) {
-    const int32_t code = i < n ? code_of(x[i], inverse) : 0;
-    out[i] = static_cast<uint8_t>(code + offset);
-    sum += code;
-  }
-  return sum;
-#endif
-}
 
 // A head's slice of token rows is a few cache lines every 3·H floats, a stride the hardware
 // prefetchers do not follow: the walk over K asks for later rows' Q, K and V itself (K for now,
@@ -149,7 +83,7 @@ void pack_keys(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t hd
     const float* row = a.k + j * a.row_stride;
     const float amax = abs_max(row, a.head_dim);
     w.k_scales[j] = amax / 127.0f;
-    w.k_sums[j] = quantize_row(w.row, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax));
+    w.k_sums[j] = quantize_symmetric(w.row, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax), 0);
     int8_t* tile = w.k + (j / kKeyTile) * quads * 64 + (j % kKeyTile) * 4;
     for (int64_t d4 = 0; d4 < quads; ++d4) std::memcpy(tile + d4 * 64, w.row + d4 * 4, 4);
   }
@@ -161,15 +95,14 @@ void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t 
   for (int64_t d = 0; d < hdp; d += 16) {  // a block of channels at a time, its maxima in registers
     float m[16] = {};
 #if defined(__AVX512F__)
-    const __mmask16 lanes = first_lanes(std::max<int64_t>(HD - d, 0));
+    const __mmask16 lanes = first_lanes(HD - d);
     __m512 mv = _mm512_setzero_ps();
     for (int64_t j = 0; j < a.length; ++j)
       mv = _mm512_max_ps(mv, _mm512_abs_ps(_mm512_maskz_loadu_ps(lanes, a.v + j * a.row_stride + d)));
     _mm512_storeu_ps(m, mv);
 #elif defined(__AVX2__)
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256i lanes0 = first_lanes(std::max<int64_t>(HD - d, 0)),
-                  lanes1 = first_lanes(std::max<int64_t>(HD - d - 8, 0));
+    const __m256i lanes0 = first_lanes(HD - d), lanes1 = first_lanes(HD - d - 8);
     __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
     for (int64_t j = 0; j < a.length; ++j) {
       const float* row = a.v + j * a.row_stride + d;
@@ -186,7 +119,7 @@ void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t 
 #endif
     for (int64_t i = 0; i < 16; ++i) {
       w.v_scales[d + i] = m[i] / 127.0f;
-      w.v_max[d + i] = lowbit::symmetric_inverse_scale(m[i]);  // from here on, the inverse scale
+      w.v_inverse_scales[d + i] = lowbit::symmetric_inverse_scale(m[i]);
     }
   }
   std::fill_n(w.v, tk * hdp * (kInt16Values ? 2 : 1), uint8_t{0});
@@ -194,8 +127,8 @@ void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t 
   // Four keys × 16 channels at a time: codes as bytes, transposed so each channel's 4 keys are adjacent.
   for (int64_t j = 0; j < a.length; j += 4) {
     for (int64_t d = 0; d < hdp; d += 16) {
-      const __mmask16 lanes = first_lanes(std::max<int64_t>(HD - d, 0));
-      const __m512 inv = _mm512_load_ps(w.v_max + d);
+      const __mmask16 lanes = first_lanes(HD - d);
+      const __m512 inv = _mm512_load_ps(w.v_inverse_scales + d);
       __m128i r[4];
       for (int i = 0; i < 4; ++i)
         r[i] = j + i < a.length ? _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(
@@ -215,8 +148,8 @@ void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t 
   const __m256i low_half = _mm256_set1_epi32(0xFFFF);
   for (int64_t j = 0; j < a.length; j += 2) {
     for (int64_t d = 0; d < hdp; d += 8) {
-      const __m256i lanes = first_lanes(std::max<int64_t>(HD - d, 0));
-      const __m256 inv = _mm256_load_ps(w.v_max + d);
+      const __m256i lanes = first_lanes(HD - d);
+      const __m256 inv = _mm256_load_ps(w.v_inverse_scales + d);
       const __m256i c0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_maskload_ps(a.v + j * a.row_stride + d, lanes), inv));
       const __m256i c1 =
           j + 1 < a.length
@@ -230,7 +163,7 @@ void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t 
   for (int64_t j = 0; j < a.length; ++j) {
     const float* row = a.v + j * a.row_stride;
     int8_t* quad = reinterpret_cast<int8_t*>(w.v) + (j / 4) * hdp * 4 + j % 4;
-    for (int64_t d = 0; d < HD; ++d) quad[4 * d] = static_cast<int8_t>(code_of(row[d], w.v_max[d]));
+    for (int64_t d = 0; d < HD; ++d) quad[4 * d] = static_cast<int8_t>(code_of(row[d], w.v_inverse_scales[d]));
   }
 #endif
 }
@@ -247,7 +180,7 @@ void quantize_queries(const HeadArgs& a, const HeadWorkspace& w, int64_t first, 
     const float* row = a.q + (first + r) * a.row_stride;
     const float amax = abs_max(row, a.head_dim);
     w.q_scales[r] = amax / 127.0f * a.score_scale;
-    quantize_row(out, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax), kQueryOffset);
+    quantize_symmetric(out, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax), kQueryOffset);
   }
 }
 
@@ -384,13 +317,12 @@ void probability_codes(const HeadWorkspace& w, int64_t rows, int64_t length, int
 #pragma omp simd
       for (int64_t i = 0; i < kLanes; ++i) e[i] = exp_nonpositive(s[j + i] - m);
 #if defined(__AVX512F__)
-      const __m512 ev = _mm512_maskz_load_ps(first_lanes(std::max<int64_t>(length - j, 0)), e);
+      const __m512 ev = _mm512_maskz_load_ps(first_lanes(length - j), e);
       total = _mm512_add_ps(total, ev);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
                        _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(ev, _mm512_set1_ps(255.0f)))));
 #else
-      const __m256 ev =
-          _mm256_and_ps(_mm256_load_ps(e), _mm256_castsi256_ps(first_lanes(std::max<int64_t>(length - j, 0))));
+      const __m256 ev = _mm256_and_ps(_mm256_load_ps(e), _mm256_castsi256_ps(first_lanes(length - j)));
       total = _mm256_add_ps(total, ev);
       const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(ev, _mm256_set1_ps(255.0f)));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),

@@ -37,7 +37,7 @@ struct HeadWorkspace {
   float* k_scales;  // [Tk]
   uint8_t* v;       // packed V
   float* v_scales;  // [HDp]
-  float* v_max;     // [HDp] running max |v| per channel
+  float* v_inverse_scales;  // [HDp] 127 / max|v| per channel (lowbit::symmetric_inverse_scale)
   uint8_t* q;       // [kRowBlock, HDp] query codes
   float* q_scales;  // [kRowBlock], times score_scale
   float* scores;    // [kRowBlock, Tk]
@@ -60,7 +60,7 @@ inline int64_t carve_head_workspace(uint8_t* base, int64_t tokens, int64_t head_
   ws.k_scales = reinterpret_cast<float*>(take(tk * 4));
   ws.v = take(tk * hdp * 2);
   ws.v_scales = reinterpret_cast<float*>(take(hdp * 4));
-  ws.v_max = reinterpret_cast<float*>(take(hdp * 4));
+  ws.v_inverse_scales = reinterpret_cast<float*>(take(hdp * 4));
   ws.q = take(kRowBlock * hdp);
   ws.q_scales = reinterpret_cast<float*>(take(kRowBlock * 4));
   ws.scores = reinterpret_cast<float*>(take(kRowBlock * tk * 4));

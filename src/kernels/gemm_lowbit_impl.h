@@ -18,6 +18,7 @@
 #include "core/dtype.h"
 #include "kernels/lowbit_kernels.h"
 #include "kernels/lowbit_scheme.h"
+#include "kernels/symmetric_codes_impl.h"
 
 #ifndef SQUISH_ISA_NS
 #error "define SQUISH_ISA_NS before including gemm_lowbit_impl.h"
@@ -25,6 +26,9 @@
 
 namespace squish::lowbit::SQUISH_ISA_NS {
 namespace {
+
+using squish::SQUISH_ISA_NS::abs_max;
+using squish::SQUISH_ISA_NS::quantize_symmetric;
 
 #if defined(__AVX2__)
 // Four activation codes as one int32, to broadcast to every column's lane.
@@ -35,61 +39,19 @@ int32_t load_quad(const int8_t* p) {
 }
 #endif
 
-// The scalar tail of a row's quantization: the same float operations the vector body does.
-void quantize_scalar(int8_t* q, const float* x, int64_t count, float inverse_scale) {
-  for (int64_t i = 0; i < count; ++i) q[i] = static_cast<int8_t>(std::nearbyint(x[i] * inverse_scale));
-}
-
-float abs_max(const float* x, int64_t k) {
-  int64_t i = 0;
-  float m = 0.0f;
-#if defined(__AVX512F__)
-  __m512 mv = _mm512_setzero_ps();
-  for (; i + 16 <= k; i += 16) mv = _mm512_max_ps(mv, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
-  m = _mm512_reduce_max_ps(mv);
-#elif defined(__AVX2__)
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  __m256 mv = _mm256_setzero_ps();
-  for (; i + 8 <= k; i += 8) mv = _mm256_max_ps(mv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, mv);
-  for (float v : lanes) m = std::fmax(m, v);
-#endif
-  for (; i < k; ++i) m = std::fmax(m, std::fabs(x[i]));
-  return m;
-}
-
+// Each group's codes and sum in one pass (G is a multiple of 16: no padding).
 void quantize_rows(const QuantizedRows& out, const float* x, int64_t rows, int64_t k, int64_t group_size) {
   const int64_t groups = k / group_size;
 #pragma omp parallel for schedule(static) if (rows * k > 65536)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * k;
-    int8_t* q = out.codes + r * k;
+    uint8_t* q = reinterpret_cast<uint8_t*>(out.codes + r * k);
     const float amax = abs_max(xr, k);
     out.scales[r] = amax / 127.0f;
     const float inverse = symmetric_inverse_scale(amax);
-    int64_t i = 0;
-#if defined(__AVX512F__)
-    const __m512 inv = _mm512_set1_ps(inverse);
-    for (; i + 16 <= k; i += 16)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i),
-                       _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xr + i), inv))));
-#elif defined(__AVX2__)
-    const __m256 inv = _mm256_set1_ps(inverse);
-    for (; i + 8 <= k; i += 8) {
-      const __m256i q32 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + i), inv));
-      const __m256i q8 = _mm256_packs_epi16(_mm256_packs_epi32(q32, q32), _mm256_setzero_si256());
-      const int32_t low = _mm256_cvtsi256_si32(q8), high = _mm256_extract_epi32(q8, 4);
-      std::memcpy(q + i, &low, 4);
-      std::memcpy(q + i + 4, &high, 4);
-    }
-#endif
-    quantize_scalar(q + i, xr + i, k - i, inverse);
-    for (int64_t g = 0; g < groups; ++g) {
-      int32_t sum = 0;
-      for (int64_t j = 0; j < group_size; ++j) sum += q[g * group_size + j];
-      out.group_sums[r * groups + g] = sum;
-    }
+    for (int64_t g = 0; g < groups; ++g)
+      out.group_sums[r * groups + g] =
+          quantize_symmetric(q + g * group_size, xr + g * group_size, group_size, group_size, inverse, 0);
   }
 }
 

@@ -138,6 +138,7 @@ class SequenceModel {
   // The arithmetic of attention's products from now on (quantize --attention). The default accepts
   // only kFp32: ConfigError for an architecture without int8 attention (the causal LMs, for now).
   virtual void set_attention_arithmetic(AttentionArithmetic a);
+  virtual AttentionArithmetic attention_arithmetic() const { return AttentionArithmetic::kFp32; }
   // This model as a classifier to fine-tune or prune, its weights dequantized to fp32 parameters. A
   // model without a classification head gets `new_head`'s, or is a ConfigError without one. The
   // default: a ConfigError (an architecture squish does not train).
