@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -36,8 +37,16 @@ bool ignored_at_start(int signal) {
 [[noreturn]] void clean_up_and_exit(int signal) {
   // Held until _exit: a thread about to register or publish a path waits here instead.
   registry_mutex().lock();
-  std::error_code ec;
-  for (auto it = registry().rbegin(); it != registry().rend(); ++it) std::filesystem::remove_all(it->second, ec);
+  // The computing threads keep running meanwhile: one may create a file in a staged folder between
+  // remove_all's listing and its last rmdir, which then fails (not empty). Each path is retried
+  // until it is gone (a few milliseconds at most: a writer creates each file once).
+  for (auto it = registry().rbegin(); it != registry().rend(); ++it)
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      std::error_code ec;
+      std::filesystem::remove_all(it->second, ec);
+      if (!std::filesystem::exists(it->second, ec)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   // The ranks of a distributed run are ended by their launcher when one fails: the failing rank's
   // message is the one to read, not every other rank's "interrupted".
   if (world().size() == 1) {
