@@ -15,6 +15,9 @@
 //   reference/...   squish::reference::linear at one small shape, with the fast path's speedup
 //   attention/...   squish::attention, B=32 T=128, B=8 T=512 and B=2 T=128, NH=12 HD=64
 //   attention_int8/ISA/...  squish::attention_int8 on the VNNI and AVX2 kernels, same shapes
+//   causal_attention/..., causal_attention_int8/ISA/...   squish::causal_attention and its int8 twin at
+//                   SmolLM2's heads (NH=9, KV=3, HD=64), B=1 T=1024 and B=4 T=256 (GFLOP: the visible
+//                   half of QKᵀ and PV)
 //   layernorm/..., masked_softmax/...   vector_ops_for(isa) for every ISA up to active_isa()
 //   encoder/...     bert_forward of a 1-layer random BERT-base (embeddings, 1 layer, pooler, head),
 //                   the layer whole (full) and as a classifier's last layer runs it ([CLS] only)
@@ -30,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -40,6 +44,7 @@
 #include "eval/bench.h"
 #include "kernels/attention.h"
 #include "kernels/attention_int8.h"
+#include "kernels/causal_attention.h"
 #include "kernels/cpu_features.h"
 #include "kernels/dnnl_context.h"
 #include "kernels/gemm.h"
@@ -295,6 +300,31 @@ void bm_attention_int8(benchmark::State& state, Isa isa, int64_t b, int64_t t, i
   flop_counters(state, flop, seconds_since(t0));
 }
 
+// Causal grouped-query attention, fp32 (`isa` unset) or int8 on one ISA's kernels.
+void bm_causal_attention(benchmark::State& state, std::optional<Isa> isa, int64_t b, int64_t t, int64_t nh, int64_t kv,
+                         int64_t hd) {
+  const CausalAttentionShape s{b, t, nh, kv, hd};
+  const auto qkv = random_floats(static_cast<size_t>(b * t * s.row_width()), 4);
+  AlignedVector<float> ctx(static_cast<size_t>(b * t * s.query_width()));
+  AlignedVector<float> scores(static_cast<size_t>(causal_attention_workspace_floats(s)));
+  AlignedVector<uint8_t> workspace(static_cast<size_t>(causal_attention_int8_workspace_bytes(s)));
+  const std::vector<int32_t> lengths(static_cast<size_t>(b), static_cast<int32_t>(t));
+  auto run = [&] {
+    if (isa)
+      causal_attention_int8(ctx.data(), workspace.data(), qkv.data(), lengths.data(), nullptr, s, *isa);
+    else
+      causal_attention(ctx.data(), scores.data(), qkv.data(), lengths.data(), nullptr, s);
+  };
+  run();
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  const double pairs = static_cast<double>(t) * static_cast<double>(t + 1) / 2.0;
+  flop_counters(state, 2.0 * 2.0 * static_cast<double>(b * nh) * pairs * static_cast<double>(hd), seconds_since(t0));
+}
+
 // ---- Row-wise ops, per ISA ----
 
 void bm_layernorm(benchmark::State& state, Isa isa, int64_t rows, int64_t n) {
@@ -473,6 +503,22 @@ void register_all() {
       const std::string int8_name = "attention_int8/" + std::string(isa_name(isa)) + "/B:" + std::to_string(b) +
                                     "/T:" + std::to_string(t) + "/NH:12/HD:64";
       benchmark::RegisterBenchmark(int8_name.c_str(), bm_attention_int8, isa, b, t, int64_t{12}, int64_t{64})
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+
+  for (auto [b, t] : {std::pair<int64_t, int64_t>{1, 1024}, {4, 256}}) {
+    const std::string shape = "/B:" + std::to_string(b) + "/T:" + std::to_string(t) + "/NH:9/KV:3/HD:64";
+    benchmark::RegisterBenchmark(("causal_attention" + shape).c_str(), bm_causal_attention, std::nullopt, b, t,
+                                 int64_t{9}, int64_t{3}, int64_t{64})
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+    for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
+      if (!lowbit_isa_available(isa) || isa > active_isa()) continue;
+      benchmark::RegisterBenchmark(("causal_attention_int8/" + std::string(isa_name(isa)) + shape).c_str(),
+                                   bm_causal_attention, std::optional<Isa>(isa), b, t, int64_t{9}, int64_t{3},
+                                   int64_t{64})
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
     }

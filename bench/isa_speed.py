@@ -8,8 +8,8 @@ versions side by side), each ISA (--isas: native = no cap; avx2 = SQUISH_ISA=avx
 DNNL_MAX_CPU_ISA=AVX2, what an AVX2-only machine runs), each shape (--shapes BxS) and each model
 (--models: a model directory, or a config.json for random weights of that shape), each --quants in
 none, dynamic, static, dynamic-reduced, static-reduced (with --reduce_range: 7-bit activations,
-which AVX2 runs on oneDNN's kernel), dynamic-int8attention, static-int8attention (with --attention
-int8: attention's products in int8 too): `squish bench --runs R --output -` and its median forward. A baseline binary without --reduce_range can only run the first three.
+which AVX2 runs on oneDNN's kernel), none-int8attention, dynamic-int8attention, static-int8attention
+(with --attention int8: attention's products in int8 too): `squish bench --runs R --output -` and its median forward. A baseline binary without --reduce_range can only run the first three.
 
 Prints one Markdown table: median ms, sequences/s and the ratio to the same binary's fp32 on the same
 ISA and shape; with --baseline, also the ratio of the baseline's median to this binary's; with
@@ -55,8 +55,8 @@ def main():
     p.add_argument("--shapes", nargs="+", default=["32x128", "1x128"])
     p.add_argument("--isas", nargs="+", default=["native", "avx2"], choices=["native", "avx2"])
     p.add_argument("--quants", nargs="+", default=["none", "dynamic", "static"],
-                   choices=["none", "dynamic", "static", "dynamic-reduced", "static-reduced", "dynamic-int8attention",
-                            "static-int8attention"])
+                   choices=["none", "dynamic", "static", "dynamic-reduced", "static-reduced", "none-int8attention",
+                            "dynamic-int8attention", "static-int8attention"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--reference", help="one of --models: every row's speed-up over it is reported too")

@@ -9,11 +9,19 @@
 // model's int8 attention means one computation everywhere up to the fp32 softmax (docs/quantization.md,
 // "Int8 attention"). Each (sequence, head) is one task computed whole by one thread: results do not
 // depend on the thread count.
+//
+// Causal attention (causal_attention_int8, the function causal_attention() computes) codes V per key
+// instead: a per-channel scale over the sequence would let later tokens change earlier tokens'
+// outputs. Key j's V scale sv[j] is folded into its probability before P is coded,
+//   w[i, j] = P[i, j] · sv[j],   p = round(w · 255 / max_j w),   ctx[i, d] = sp[i] · Σ_j p[i, j] · v[j, d]
+// with sp[i] = max_j w / 255, so the sum over keys stays one integer sum. Tasks are (sequence, KV group,
+// block of queries); K and V are coded once a task and serve every query head of the group.
 #pragma once
 
 #include <cstdint>
 
 #include "kernels/attention.h"
+#include "kernels/causal_attention.h"
 #include "kernels/cpu_features.h"
 
 namespace squish {
@@ -28,5 +36,15 @@ void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int3
                     int64_t queries);
 void attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int32_t* lengths, const AttentionShape& s,
                     int64_t queries, Isa isa);
+
+// Bytes of scratch causal_attention_int8() needs at the current thread count.
+int64_t causal_attention_int8_workspace_bytes(const CausalAttentionShape& s);
+
+// The contract of causal_attention() (kernels/causal_attention.h): qkv [B, T, row_width()], ctx
+// [B, T, NH·HD], lengths in [1, T], branch_ids [B·T] or null.
+void causal_attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int32_t* lengths,
+                           const int32_t* branch_ids, const CausalAttentionShape& s);
+void causal_attention_int8(float* ctx, uint8_t* workspace, const float* qkv, const int32_t* lengths,
+                           const int32_t* branch_ids, const CausalAttentionShape& s, Isa isa);
 
 }  // namespace squish

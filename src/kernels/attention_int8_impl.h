@@ -168,6 +168,30 @@ void pack_values(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t 
 #endif
 }
 
+// V per key (causal attention: a key's codes must not depend on the keys after it), into the layout
+// pack_values writes; its scales in v_token_scales (0 past the valid keys).
+void pack_values_per_token(const HeadArgs& a, const HeadWorkspace& w, int64_t tk, int64_t hdp) {
+  std::fill_n(w.v, tk * hdp * (kInt16Values ? 2 : 1), uint8_t{0});
+  for (int64_t j = 0; j < tk; ++j) {
+    if (j >= a.length) {
+      w.v_token_scales[j] = 0.0f;
+      continue;
+    }
+    const float* row = a.v + j * a.row_stride;
+    const float amax = abs_max(row, a.head_dim);
+    w.v_token_scales[j] = amax / 127.0f;
+    quantize_symmetric(w.row, row, a.head_dim, hdp, lowbit::symmetric_inverse_scale(amax), 0);
+    const int8_t* codes = reinterpret_cast<const int8_t*>(w.row);
+    if constexpr (kInt16Values) {
+      int16_t* pair = reinterpret_cast<int16_t*>(w.v) + (j / 2) * hdp * 2 + j % 2;
+      for (int64_t d = 0; d < a.head_dim; ++d) pair[2 * d] = codes[d];
+    } else {
+      int8_t* quad = reinterpret_cast<int8_t*>(w.v) + (j / 4) * hdp * 4 + j % 4;
+      for (int64_t d = 0; d < a.head_dim; ++d) quad[4 * d] = codes[d];
+    }
+  }
+}
+
 // A block's query rows (rows ≤ kRowBlock; the rest zero codes, scale 0).
 void quantize_queries(const HeadArgs& a, const HeadWorkspace& w, int64_t first, int64_t rows, int64_t hdp) {
   for (int64_t r = 0; r < kRowBlock; ++r) {
@@ -280,8 +304,12 @@ void scores(const HeadWorkspace& w, int64_t tk, int64_t hdp) {
 // The masked softmax of each score row, straight to codes: with m the row's largest valid score,
 // e_j = exp(s_j − m) ∈ (0, 1] (1 at the largest, so P / max P = e), code_j = round(255 · e_j) for
 // valid keys and 0 past them, and the row's scale max P / 255 = 1 / (255 · Σ e). No normalised
-// probabilities are ever stored. Rows past `rows` (a short last block) get zero codes.
-void probability_codes(const HeadWorkspace& w, int64_t rows, int64_t length, int64_t tk) {
+// probabilities are ever stored. With `token_scales` (causal attention, V coded per key), each e_j
+// is weighted by its key's V scale first, w_j = e_j · sv_j: code_j = round(255 · w_j / max w) and
+// the scale max w / (255 · Σ e), so the integer sum over keys needs no per-key factor. Row r's valid
+// keys are the first valid[r]; rows past `rows` (a short last block) get zero codes.
+void probability_codes(const HeadWorkspace& w, int64_t rows, const int64_t* valid, const float* token_scales,
+                       int64_t tk) {
   using Code = std::conditional_t<kInt16Values, int16_t, uint8_t>;
   for (int64_t r = 0; r < kRowBlock; ++r) {
     Code* out = reinterpret_cast<Code*>(w.p) + r * tk;
@@ -290,19 +318,25 @@ void probability_codes(const HeadWorkspace& w, int64_t rows, int64_t length, int
       w.p_scales[r] = 0.0f;
       continue;
     }
-    const float* s = w.scores + r * tk;
-    float sum = 0.0f;
+    float* s = w.scores + r * tk;
+    const int64_t length = valid[r];
+    float sum = 0.0f, weighted_max = 0.0f;
 #if defined(__AVX512F__) || defined(__AVX2__)
     // A vector of keys at a time (tk is a multiple of 16); lanes past `length` are masked to 0.
 #if defined(__AVX512F__)
     constexpr int64_t kLanes = 16;
+    using Floats = __m512;
     __m512 mv = _mm512_set1_ps(-INFINITY);
     for (int64_t j = 0; j < length; j += kLanes)
       mv = _mm512_mask_max_ps(mv, first_lanes(length - j), mv, _mm512_load_ps(s + j));
     const float m = _mm512_reduce_max_ps(mv);
-    __m512 total = _mm512_setzero_ps();
+    __m512 total = _mm512_setzero_ps(), wmax = _mm512_setzero_ps();
+    auto store_codes = [](Code* to, __m512 x) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to), _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(x)));
+    };
 #else
     constexpr int64_t kLanes = 8;
+    using Floats = __m256;
     __m256 mv = _mm256_set1_ps(-INFINITY);
     for (int64_t j = 0; j < length; j += kLanes)
       mv = _mm256_max_ps(mv, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_load_ps(s + j),
@@ -310,42 +344,81 @@ void probability_codes(const HeadWorkspace& w, int64_t rows, int64_t length, int
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, mv);
     const float m = *std::max_element(lanes, lanes + 8);
-    __m256 total = _mm256_setzero_ps();
+    __m256 total = _mm256_setzero_ps(), wmax = _mm256_setzero_ps();
+    auto store_codes = [](Code* to, __m256 x) {
+      const __m256i c = _mm256_cvtps_epi32(x);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to),
+                       _mm_packs_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1)));
+    };
 #endif
     for (int64_t j = 0; j < tk; j += kLanes) {
       alignas(64) float e[kLanes];
 #pragma omp simd
       for (int64_t i = 0; i < kLanes; ++i) e[i] = exp_nonpositive(s[j + i] - m);
 #if defined(__AVX512F__)
-      const __m512 ev = _mm512_maskz_load_ps(first_lanes(length - j), e);
+      const Floats ev = _mm512_maskz_load_ps(first_lanes(length - j), e);
       total = _mm512_add_ps(total, ev);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
-                       _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(ev, _mm512_set1_ps(255.0f)))));
+      if (!token_scales) {
+        store_codes(out + j, _mm512_mul_ps(ev, _mm512_set1_ps(255.0f)));
+        continue;
+      }
+      const Floats weighted = _mm512_mul_ps(ev, _mm512_load_ps(token_scales + j));
+      wmax = _mm512_max_ps(wmax, weighted);
+      _mm512_store_ps(s + j, weighted);
 #else
-      const __m256 ev = _mm256_and_ps(_mm256_load_ps(e), _mm256_castsi256_ps(first_lanes(length - j)));
+      const Floats ev = _mm256_and_ps(_mm256_load_ps(e), _mm256_castsi256_ps(first_lanes(length - j)));
       total = _mm256_add_ps(total, ev);
-      const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(ev, _mm256_set1_ps(255.0f)));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
-                       _mm_packs_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1)));
+      if (!token_scales) {
+        store_codes(out + j, _mm256_mul_ps(ev, _mm256_set1_ps(255.0f)));
+        continue;
+      }
+      const Floats weighted = _mm256_mul_ps(ev, _mm256_load_ps(token_scales + j));
+      wmax = _mm256_max_ps(wmax, weighted);
+      _mm256_store_ps(s + j, weighted);
 #endif
     }
 #if defined(__AVX512F__)
     sum = _mm512_reduce_add_ps(total);
+    if (token_scales) weighted_max = _mm512_reduce_max_ps(wmax);
 #else
     _mm256_store_ps(lanes, total);
     for (float v : lanes) sum += v;
+    if (token_scales) {
+      _mm256_store_ps(lanes, wmax);
+      weighted_max = *std::max_element(lanes, lanes + 8);
+    }
 #endif
+    if (token_scales) {
+      const float factor = weighted_max > 0.0f ? 255.0f / weighted_max : 0.0f;
+#if defined(__AVX512F__)
+      for (int64_t j = 0; j < tk; j += kLanes)
+        store_codes(out + j, _mm512_mul_ps(_mm512_load_ps(s + j), _mm512_set1_ps(factor)));
+#else
+      for (int64_t j = 0; j < tk; j += kLanes)
+        store_codes(out + j, _mm256_mul_ps(_mm256_load_ps(s + j), _mm256_set1_ps(factor)));
+#endif
+    }
 #else
     float m = -INFINITY;
     for (int64_t j = 0; j < length; ++j) m = std::max(m, s[j]);
     for (int64_t j = 0; j < length; ++j) {
       const float e = exp_nonpositive(s[j] - m);
       sum += e;
-      out[j] = static_cast<Code>(static_cast<int32_t>(std::nearbyint(e * 255.0f)));
+      if (token_scales) {
+        s[j] = e * token_scales[j];
+        weighted_max = std::max(weighted_max, s[j]);
+      } else {
+        out[j] = static_cast<Code>(static_cast<int32_t>(std::nearbyint(e * 255.0f)));
+      }
+    }
+    if (token_scales) {
+      const float factor = weighted_max > 0.0f ? 255.0f / weighted_max : 0.0f;
+      for (int64_t j = 0; j < length; ++j)
+        out[j] = static_cast<Code>(static_cast<int32_t>(std::nearbyint(s[j] * factor)));
     }
     std::fill(out + length, out + tk, Code{0});
 #endif
-    w.p_scales[r] = 1.0f / (255.0f * sum);
+    w.p_scales[r] = (token_scales ? weighted_max : 1.0f) / (255.0f * sum);
   }
 }
 
@@ -458,18 +531,66 @@ void head(const HeadArgs& a) {
   const int64_t tk = round_up(a.length, kKeyTile), hdp = round_up(a.head_dim, 16);
   pack_keys(a, w, tk, hdp);
   pack_values(a, w, tk, hdp);
+  int64_t valid[kRowBlock];
+  std::fill_n(valid, kRowBlock, a.length);
   for (int64_t first = 0; first < a.queries; first += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, a.queries - first);
     quantize_queries(a, w, first, rows, hdp);
     scores(w, tk, hdp);
-    probability_codes(w, rows, a.length, tk);
+    probability_codes(w, rows, valid, nullptr, tk);
     context(a, w, first, rows, tk, hdp);
+  }
+}
+
+// Query i sees keys j ≤ i (a padded query, i ≥ length, key 0 alone) whose branch is 0 or its own.
+// K and V are packed once for the task's key prefix and serve every head of the group; each block
+// of query rows scores only the keys its last row sees, rounded up to a tile.
+void causal_group(const CausalBlock& c) {
+  HeadWorkspace w;
+  carve_head_workspace(c.workspace, c.tokens, c.head_dim, &w);
+  HeadArgs a;
+  a.q = c.q;
+  a.k = c.k;
+  a.v = c.v;
+  a.row_stride = c.row_stride;
+  a.ctx = c.ctx;
+  a.ctx_stride = c.ctx_stride;
+  a.tokens = c.tokens;
+  a.queries = c.rows;
+  a.length = c.length;
+  a.head_dim = c.head_dim;
+  a.score_scale = c.score_scale;
+  a.workspace = c.workspace;
+  HeadArgs keys = a;
+  keys.length = std::max<int64_t>(1, std::min(c.first + c.rows, c.length));
+  const int64_t hdp = round_up(a.head_dim, 16), tk = round_up(keys.length, kKeyTile);
+  pack_keys(keys, w, tk, hdp);
+  pack_values_per_token(keys, w, tk, hdp);
+  std::fill_n(w.v_scales, hdp, 1.0f);  // the scales are in P's codes
+  for (int64_t member = 0; member < c.group; ++member) {
+    HeadArgs h = a;
+    h.q += member * a.head_dim;
+    h.ctx += member * a.head_dim;
+    for (int64_t r0 = 0; r0 < a.queries; r0 += kRowBlock) {
+      const int64_t first = c.first + r0, rows = std::min(kRowBlock, a.queries - r0);
+      int64_t valid[kRowBlock] = {};
+      for (int64_t r = 0; r < rows; ++r) valid[r] = causal_visible_keys(first + r, a.length);
+      const int64_t block_keys = round_up(*std::max_element(valid, valid + kRowBlock), kKeyTile);
+      quantize_queries(h, w, first, rows, hdp);
+      scores(w, block_keys, hdp);
+      if (c.branch)  // a padded query sees key 0 alone, whatever its branch
+        for (int64_t r = 0; r < rows && first + r < a.length; ++r)
+          for (int64_t j = 0; j < valid[r]; ++j)
+            if (!branch_visible(c.branch, first + r, j)) w.scores[r * block_keys + j] = -INFINITY;
+      probability_codes(w, rows, valid, w.v_token_scales, block_keys);
+      context(h, w, first, rows, block_keys, hdp);
+    }
   }
 }
 
 }  // namespace
 
 extern const AttentionInt8Kernels kAttentionInt8Kernels;
-const AttentionInt8Kernels kAttentionInt8Kernels = {head};
+const AttentionInt8Kernels kAttentionInt8Kernels = {head, causal_group};
 
 }  // namespace squish::int8_attention::SQUISH_ISA_NS

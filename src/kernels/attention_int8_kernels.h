@@ -5,10 +5,13 @@
 //      dimension 4·d4 + i, so one vector feeds vpdpbusd's 16 lanes (a key each) for 4 dimensions;
 //   V (VNNI, scalar): Tk / 4 key quads, each HDp channels × 4 bytes (channel c's keys 4·r .. 4·r + 3);
 //   V (AVX2): Tk / 2 key pairs, each HDp channels × 2 int16, for vpmaddwd (exact for u8 × s8);
+//      V's codes are per channel over the sequence (encoders) or per key (causal attention);
 //   P: a row block's u8 codes (AVX2: widened to int16), Tk a row.
 #pragma once
 
 #include <cstdint>
+
+#include "kernels/causal_blocks.h"
 
 namespace squish::int8_attention {
 
@@ -38,6 +41,7 @@ struct HeadWorkspace {
   uint8_t* v;       // packed V
   float* v_scales;  // [HDp]
   float* v_inverse_scales;  // [HDp] 127 / max|v| per channel (lowbit::symmetric_inverse_scale)
+  float* v_token_scales;    // [Tk] causal attention: V's scale per key (0 past the packed keys)
   uint8_t* q;       // [kRowBlock, HDp] query codes
   float* q_scales;  // [kRowBlock], times score_scale
   float* scores;    // [kRowBlock, Tk]
@@ -61,6 +65,7 @@ inline int64_t carve_head_workspace(uint8_t* base, int64_t tokens, int64_t head_
   ws.v = take(tk * hdp * 2);
   ws.v_scales = reinterpret_cast<float*>(take(hdp * 4));
   ws.v_inverse_scales = reinterpret_cast<float*>(take(hdp * 4));
+  ws.v_token_scales = reinterpret_cast<float*>(take(tk * 4));
   ws.q = take(kRowBlock * hdp);
   ws.q_scales = reinterpret_cast<float*>(take(kRowBlock * 4));
   ws.scores = reinterpret_cast<float*>(take(kRowBlock * tk * 4));
@@ -77,6 +82,7 @@ inline int64_t head_workspace_bytes(int64_t tokens, int64_t head_dim) {
 
 struct AttentionInt8Kernels {
   void (*head)(const HeadArgs& a);
+  void (*causal_group)(const CausalBlock& block);  // kernels/causal_blocks.h
 };
 
 }  // namespace squish::int8_attention

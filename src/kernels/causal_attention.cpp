@@ -4,78 +4,85 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/parallel.h"
 #include "core/threads.h"
-#include "kernels/gemm.h"
-#include "kernels/vector_ops.h"
+#include "kernels/causal_blocks.h"
+#include "kernels/cpu_features.h"
 
 namespace squish {
+namespace causal_fp32 {
+namespace isa_avx512 {
+extern void (*const kCausalBlock)(const CausalBlock&);
+}
+namespace isa_avx2 {
+extern void (*const kCausalBlock)(const CausalBlock&);
+}
+namespace isa_scalar {
+extern void (*const kCausalBlock)(const CausalBlock&);
+}
+}  // namespace causal_fp32
+
 namespace {
 
-bool visible(const int32_t* branch, int64_t query, int64_t key) {
-  return !branch || branch[key] == 0 || branch[key] == branch[query];
-}
+// Queries a task: a task reads its key prefix once for all its rows, and more tasks balance threads.
+constexpr int64_t kQueryRows = 32;
+
+// A thread's slice: the block's queries transposed ([HD, 16]) and its scores ([T, 16]), 16 the
+// widest vector's lanes.
+int64_t fp32_block_floats(const CausalAttentionShape& s) { return (s.head_dim * 16 + 15) / 16 * 16 + s.tokens * 16; }
 
 }  // namespace
 
-// Work in tasks of (sequence, KV group, block of kQueryRows queries): a group's query heads share
-// its K and V, so one product per side serves them all. A block's queries see keys before
-// first + rows only, so its products stop at that prefix, rounded up to kKeyColumns keys (a handful
-// of product shapes per length, each compiled once; the masked softmax zeroes the rest). The
-// scores of a task live in its thread's slice of the workspace, never a head's [T, T]. Each task's
-// products run on the thread that took it, whole: oneDNN splits a small product along its dot
-// products when it has threads to spare, which would make scores depend on the thread count (and a
-// distributed run on its ranks); blocks of a fixed size keep every shape independent of threads.
-constexpr int64_t kQueryRows = 32, kKeyColumns = 128;
-
-int64_t causal_attention_workspace_floats(const CausalAttentionShape& s) {
-  return static_cast<int64_t>(num_threads()) * (s.heads / s.kv_heads) * std::min(kQueryRows, s.tokens) * s.tokens;
-}
-
-void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
-                      const CausalAttentionShape& s) {
-  const int64_t T = s.tokens, HD = s.head_dim, stride = s.row_width(), group = s.heads / s.kv_heads;
-  const int64_t ctx_stride = s.query_width(), block_rows = std::min(kQueryRows, T);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
-  const VectorOps& ops = vector_ops();
-  const int64_t q_strides[4] = {group * HD, HD, stride, 1};
-  const int64_t k_strides[3] = {HD, 1, stride};  // K read as its transpose
-  const int64_t v_strides[3] = {HD, stride, 1};
-  const int64_t score_strides[4] = {group * block_rows * T, block_rows * T, T, 1};  // [group, rows, T] a thread
-  const int64_t ctx_strides[4] = {group * HD, HD, ctx_stride, 1};
-  const int64_t blocks = (T + kQueryRows - 1) / kQueryRows;
+void run_causal_blocks(void (*block)(const CausalBlock&), int64_t block_rows, uint8_t* workspace, int64_t per_thread,
+                       float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                       const CausalAttentionShape& s) {
+  const int64_t T = s.tokens, HD = s.head_dim, group = s.heads / s.kv_heads;
+  const int64_t blocks = (T + block_rows - 1) / block_rows;
+  const float score_scale = 1.0f / std::sqrt(static_cast<float>(HD));
   parallel_for(
       s.batch * s.kv_heads * blocks,
       [&](int64_t task) {
         const int64_t b = task / (s.kv_heads * blocks), g = task / blocks % s.kv_heads;
-        const int64_t first = task % blocks * kQueryRows, m = std::min(kQueryRows, T - first);
-        const int64_t keys = std::min(T, (first + m + kKeyColumns - 1) / kKeyColumns * kKeyColumns);
-        const float* rows = qkv + b * T * stride;
-        const int32_t* branch = branch_ids ? branch_ids + b * T : nullptr;
-        const int64_t length = lengths[b];
-        float* scores = workspace + static_cast<int64_t>(omp_get_thread_num()) * group * block_rows * T;
-        const float* key_rows = rows + s.query_width() + g * HD;
-        grouped_gemm(scores, score_strides, rows + first * stride + g * group * HD, q_strides, key_rows, k_strides, 1,
-                     group, m, keys, HD);
-        for (int64_t member = 0; member < group; ++member)
-          for (int64_t i = first; i < first + m; ++i) {
-            float* row = scores + member * block_rows * T + (i - first) * T;
-            // A padded query attends to the first key alone: finite, and ignored.
-            const int64_t valid = i < length ? i + 1 : 1;
-            if (branch)
-              for (int64_t j = 0; j < valid; ++j)
-                if (!visible(branch, i, j)) row[j] = -std::numeric_limits<float>::infinity();
-            ops.masked_softmax(row, 1, keys, valid, scale);
-            if (branch)  // exp's floor leaves ~1e-38 where the score was -inf
-              for (int64_t j = 0; j < valid; ++j)
-                if (!visible(branch, i, j)) row[j] = 0.0f;
-          }
-        grouped_gemm(ctx + (b * T + first) * ctx_stride + g * group * HD, ctx_strides, scores, score_strides,
-                     key_rows + s.kv_width(), v_strides, 1, group, m, HD, keys);
+        const int64_t first = task % blocks * block_rows;
+        const float* rows = qkv + b * T * s.row_width();
+        CausalBlock c;
+        c.q = rows + g * group * HD;
+        c.k = rows + s.query_width() + g * HD;
+        c.v = rows + s.query_width() + s.kv_width() + g * HD;
+        c.row_stride = s.row_width();
+        c.ctx = ctx + b * T * s.query_width() + g * group * HD;
+        c.ctx_stride = s.query_width();
+        c.tokens = T;
+        c.first = first;
+        c.rows = std::min(block_rows, T - first);
+        c.length = lengths[b];
+        c.head_dim = HD;
+        c.group = group;
+        c.score_scale = score_scale;
+        c.branch = branch_ids ? branch_ids + b * T : nullptr;
+        c.workspace = workspace + static_cast<int64_t>(omp_get_thread_num()) * per_thread;
+        block(c);
       },
       1);
+}
+
+int64_t causal_attention_workspace_floats(const CausalAttentionShape& s) {
+  return static_cast<int64_t>(num_threads()) * fp32_block_floats(s);
+}
+
+void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                      const CausalAttentionShape& s) {
+  causal_attention(ctx, workspace, qkv, lengths, branch_ids, s, active_isa());
+}
+
+void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                      const CausalAttentionShape& s, Isa isa) {
+  void (*block)(const CausalBlock&) = isa == Isa::kAvx512 ? causal_fp32::isa_avx512::kCausalBlock
+                                      : isa == Isa::kAvx2 ? causal_fp32::isa_avx2::kCausalBlock
+                                                          : causal_fp32::isa_scalar::kCausalBlock;
+  run_causal_blocks(block, kQueryRows, reinterpret_cast<uint8_t*>(workspace),
+                    fp32_block_floats(s) * static_cast<int64_t>(sizeof(float)), ctx, qkv, lengths, branch_ids, s);
 }
 
 void causal_positions(int32_t* positions, const int32_t* lengths, const int32_t* branch_ids, int64_t batch,

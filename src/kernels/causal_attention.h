@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu_features.h"
+
 namespace squish {
 
 struct CausalAttentionShape {
@@ -19,13 +21,17 @@ struct CausalAttentionShape {
 };
 
 // Floats of scratch causal_attention() needs for this shape: a block of queries' scores per thread,
-// for the thread count set when it is called (size it right before the call).
+// for the thread count set when it is called (size it right before the call). The kernel is fused
+// (kernels/causal_attention_impl.h): a query block's scores, softmax and context in the thread's
+// slice, never a head's [T, T]; `isa` picks the AVX-512, AVX2 or scalar variant (tests compare them).
 int64_t causal_attention_workspace_floats(const CausalAttentionShape& s);
 
 // qkv: [B, T, row_width()], Q of every head, then K of every KV head, then V; ctx: [B, T, NH·HD].
 // lengths: B valid lengths in [1, T]; branch_ids: [B·T] or null (no branches), 0 for the shared part.
 void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
                       const CausalAttentionShape& s);
+void causal_attention(float* ctx, float* workspace, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                      const CausalAttentionShape& s, Isa isa);
 
 // The positions a rotary embedding gives each token: its index among the keys it sees (with
 // branches, a continuation's first token follows the prefix). [B·T] out.

@@ -155,43 +155,4 @@ void batched_gemm(float* c, const int64_t c_strides[3], const StridedMatrix& a, 
   thread_stream().wait();
 }
 
-void grouped_gemm(float* c, const int64_t c_strides[4], const float* a, const int64_t a_strides[4], const float* b,
-                  const int64_t b_strides[3], int64_t groups, int64_t group_size, int64_t m, int64_t n, int64_t k) {
-  using Key = std::array<int64_t, 16>;
-  // Causal attention uses a few key counts per length (kernels/causal_attention.cpp), two
-  // products each.
-  static PrimitiveCache<Key> primitives(64);
-  const Key key = {groups,
-                   group_size,
-                   m,
-                   n,
-                   k,
-                   a_strides[0],
-                   a_strides[1],
-                   a_strides[2],
-                   a_strides[3],
-                   b_strides[0],
-                   b_strides[1],
-                   b_strides[2],
-                   c_strides[0],
-                   c_strides[1],
-                   c_strides[2],
-                   c_strides[3]};
-  const memory::desc a_md({groups, group_size, m, k}, Dt::f32,
-                          memory::dims{a_strides[0], a_strides[1], a_strides[2], a_strides[3]});
-  // b's member dimension has size 1: oneDNN broadcasts it over the group's members.
-  const memory::desc b_md({groups, 1, k, n}, Dt::f32, memory::dims{b_strides[0], k * n, b_strides[1], b_strides[2]});
-  const memory::desc c_md({groups, group_size, m, n}, Dt::f32,
-                          memory::dims{c_strides[0], c_strides[1], c_strides[2], c_strides[3]});
-  const dnnl::matmul primitive = primitives.get(key, [&] {
-    return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), cpu_engine()));
-  });
-  auto& engine = cpu_engine();
-  memory am(a_md, engine, const_cast<float*>(a));
-  memory bm(b_md, engine, const_cast<float*>(b));
-  memory cm(c_md, engine, c);
-  primitive.execute(thread_stream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-  thread_stream().wait();
-}
-
 }  // namespace squish

@@ -49,11 +49,4 @@ struct StridedMatrix {
 void batched_gemm(float* c, const int64_t c_strides[3], const StridedMatrix& a, const StridedMatrix& b, int64_t batch,
                   int64_t m, int64_t n, int64_t k);
 
-// The same with batches in groups that share their right operand (grouped-query attention: a group's
-// query heads read one K and one V), in one call:
-//   c[g][r][i][j] = sum_p a[g][r][i][p] * b[g][p][j]      for g < groups, r < group_size
-// Strides in floats: a and c {group, member, row, col}; b {group, row, col}.
-void grouped_gemm(float* c, const int64_t c_strides[4], const float* a, const int64_t a_strides[4], const float* b,
-                  const int64_t b_strides[3], int64_t groups, int64_t group_size, int64_t m, int64_t n, int64_t k);
-
 }  // namespace squish

@@ -1,8 +1,8 @@
 // Compressing a causal LM from the command line, on the real SmolLM2-135M-Instruct GGUF
 // (tools/fetch_smollm2.sh): static W8A8 with SmoothQuant calibrated on IMDB train, reloaded and
-// scored on HellaSwag beside fp32 by squish compare; mixed precision from the sensitivity of every
-// model.layers.N; and the refusals that keep HellaSwag out of calibration and each command on the
-// kind of model it serves.
+// scored on HellaSwag beside fp32 by squish compare; int8 attention likewise; mixed precision from the sensitivity of
+// every model.layers.N; and the refusals that keep HellaSwag out of calibration and each command on the kind of model
+// it serves.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -84,6 +84,29 @@ TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresClo
   EXPECT_LT(drift, 6.0);                                             // measured 2.7 nats over ~40-token endings
   EXPECT_GE(m["acc_norm_agreement_rate"].get<double>(), 10.0 / 16);  // measured 14 of 16
   EXPECT_GT(m["loglikelihood_pearson"].get<double>(), 0.9);
+}
+
+// --attention int8 on a causal LM: recorded in quantization.json and the container, shown by
+// inspect, and scored on HellaSwag (branches and all) beside fp32 by squish compare.
+TEST(CliCausalLmRealModel, Int8AttentionIsStoredAndScoresCloseToFp32) {
+  const std::string out = test::temp_dir("causal_int8_attention") + "/int8";
+  const RunResult r = run_squish("quantize --task hellaswag --mode dynamic --attention int8 --model_dir " +
+                                 quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(out + "/quantization.json"))["scheme"]["attention"], "int8");
+  const RunResult inspect = run_squish("inspect --model_dir " + quote(out));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("attention     int8"), std::string::npos) << inspect.out;
+  const std::string compared = test::temp_dir("causal_int8_attention_compare") + "/c";
+  const RunResult c =
+      run_squish("compare --task hellaswag --max_samples 16 --reference " + quote(smollm2()) + " --model " +
+                 quote(out) + " --data_dir " + quote(data_dir()) + " --output_dir " + quote(compared));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const nlohmann::json j = nlohmann::json::parse(read_file(compared + "/compare.json"));
+  const nlohmann::json& m = j["multiple_choice"];
+  EXPECT_GT(m["mean_abs_loglikelihood_delta"].get<double>(), 0.0);
+  EXPECT_GE(m["acc_norm_agreement_rate"].get<double>(), 12.0 / 16);
+  EXPECT_GT(m["loglikelihood_pearson"].get<double>(), 0.95);
 }
 
 // One run of mixed-precision: the sensitivity of every decoder layer over model.layers.N, then the

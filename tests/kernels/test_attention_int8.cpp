@@ -8,11 +8,11 @@
 #include <random>
 #include <vector>
 
+#include "common/attention_int8_checks.h"
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "kernels/attention.h"
 #include "kernels/attention_int8.h"
-#include "kernels/gemm_lowbit.h"
 #include "kernels/reference/reference_ops.h"
 
 namespace squish {
@@ -34,13 +34,6 @@ std::vector<float> run_int8(const AttentionShape& s, const std::vector<float>& q
   AlignedVector<uint8_t> workspace(static_cast<size_t>(attention_int8_workspace_bytes(s)));
   attention_int8(ctx.data(), workspace.data(), qkv.data(), lengths.data(), s, queries, isa);
   return ctx;
-}
-
-std::vector<Isa> available_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar})
-    if (lowbit_isa_available(isa)) isas.push_back(isa);
-  return isas;
 }
 
 float max_abs_v(const AttentionShape& s, const std::vector<float>& qkv) {
@@ -69,22 +62,10 @@ TEST(AttentionInt8, EqualsItsDoubleTwinOnEveryIsa) {
     const auto qkv = random_qkv(s, 11 + s.tokens);
     std::vector<float> ref(static_cast<size_t>(s.batch * s.tokens * s.hidden()));
     reference::attention_int8(ref.data(), qkv.data(), c.lengths.data(), s);
-    // A probability whose code the fp32 and double softmaxes round apart moves an output by one
-    // code step (max P / 255) times a V code: rare, and bounded by this.
     const float step = max_abs_v(s, qkv) / 255.0f;
-    for (Isa isa : available_isas()) {
+    for (Isa isa : test::integer_isas()) {
       const auto ctx = run_int8(s, qkv, c.lengths, s.tokens, isa);
-      double total = 0;
-      int64_t count = 0;
-      for (int64_t b = 0; b < s.batch; ++b)
-        for (int64_t i = 0; i < c.lengths[static_cast<size_t>(b)]; ++i)
-          for (int64_t d = 0; d < s.hidden(); ++d) {
-            const size_t at = static_cast<size_t>((b * s.tokens + i) * s.hidden() + d);
-            ASSERT_NEAR(ctx[at], ref[at], 2 * step + 1e-5f) << isa_name(isa) << " b=" << b << " i=" << i << " d=" << d;
-            total += std::fabs(ctx[at] - ref[at]);
-            ++count;
-          }
-      EXPECT_LT(total / static_cast<double>(count), 1e-3 * step) << isa_name(isa) << " T=" << s.tokens;
+      test::expect_near_twin(ctx, ref, s.batch, s.tokens, s.hidden(), c.lengths, step, isa);
     }
   }
 }
@@ -95,7 +76,7 @@ TEST(AttentionInt8, IsasAgreeAndThreadCountsGiveTheSameBits) {
   const auto qkv = random_qkv(s, 5);
   const auto first = run_int8(s, qkv, lengths, s.tokens, Isa::kScalar);
   const float step = max_abs_v(s, qkv) / 255.0f;
-  for (Isa isa : available_isas()) {
+  for (Isa isa : test::integer_isas()) {
     const int before = num_threads();
     set_num_threads(1);
     const auto at_one = run_int8(s, qkv, lengths, s.tokens, isa);
@@ -118,7 +99,7 @@ TEST(AttentionInt8, ClsOnlyQueriesAreTheFirstRowsOfTheWholeLayer) {
   const AttentionShape s{2, 45, 3, 32};
   const std::vector<int32_t> lengths{45, 12};
   const auto qkv = random_qkv(s, 3);
-  for (Isa isa : available_isas()) {
+  for (Isa isa : test::integer_isas()) {
     const auto all = run_int8(s, qkv, lengths, s.tokens, isa);
     const auto cls = run_int8(s, qkv, lengths, 1, isa);
     for (int64_t b = 0; b < s.batch; ++b)
@@ -135,7 +116,7 @@ TEST(AttentionInt8, StaysCloseToFp32Attention) {
   std::vector<float> fp32(static_cast<size_t>(s.batch * s.tokens * s.hidden()));
   AlignedVector<float> workspace(static_cast<size_t>(attention_workspace_floats(s, s.tokens)));
   attention(fp32.data(), workspace.data(), qkv.data(), lengths.data(), s, s.tokens);
-  const auto int8 = run_int8(s, qkv, lengths, s.tokens, available_isas().front());
+  const auto int8 = run_int8(s, qkv, lengths, s.tokens, test::integer_isas().front());
   double err = 0, norm = 0;
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t i = 0; i < lengths[static_cast<size_t>(b)]; ++i)

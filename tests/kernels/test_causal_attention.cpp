@@ -1,5 +1,6 @@
-// Causal grouped-query attention and rotary embeddings against their reference twins: GQA ratios
-// 1, 3 and 4, odd lengths, right padding, and branches (a shared prefix with continuations that do
+// Causal grouped-query attention (every ISA's fused kernel) and rotary embeddings against their
+// reference twins: GQA ratios 1, 3 and 4, odd lengths, right padding, head widths that are not
+// multiples of 16, and branches (a shared prefix with continuations that do
 // not see each other), whose positions restart after the prefix.
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "kernels/causal_attention.h"
+#include "kernels/cpu_features.h"
 #include "kernels/reference/reference_ops.h"
 #include "kernels/rotary.h"
 
@@ -27,23 +29,32 @@ std::vector<float> random_vector(size_t n, uint64_t seed) {
 void expect_matches_reference(const CausalAttentionShape& s, const std::vector<int32_t>& lengths,
                               const std::vector<int32_t>& branches) {
   const auto qkv = random_vector(static_cast<size_t>(s.batch * s.tokens * s.row_width()), 7 + s.tokens + s.heads);
-  std::vector<float> ctx(static_cast<size_t>(s.batch * s.tokens * s.query_width()), 0.0f), ref = ctx;
-  AlignedVector<float> workspace(static_cast<size_t>(causal_attention_workspace_floats(s)));
+  std::vector<float> ref(static_cast<size_t>(s.batch * s.tokens * s.query_width()), 0.0f);
   const int32_t* branch = branches.empty() ? nullptr : branches.data();
-  causal_attention(ctx.data(), workspace.data(), qkv.data(), lengths.data(), branch, s);
   reference::causal_attention(ref.data(), qkv.data(), lengths.data(), branch, s);
-  for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t i = 0; i < lengths[static_cast<size_t>(b)]; ++i)
-      for (int64_t c = 0; c < s.query_width(); ++c) {
-        const size_t at = static_cast<size_t>((b * s.tokens + i) * s.query_width() + c);
-        ASSERT_NEAR(ctx[at], ref[at], 2e-5 * (1 + std::fabs(ref[at]))) << "b=" << b << " i=" << i << " c=" << c;
-      }
+  for (int i = 0; i <= static_cast<int>(active_isa()); ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    std::vector<float> ctx(ref.size(), -7.0f);
+    AlignedVector<float> workspace(static_cast<size_t>(causal_attention_workspace_floats(s)));
+    causal_attention(ctx.data(), workspace.data(), qkv.data(), lengths.data(), branch, s, isa);
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t t = 0; t < s.tokens; ++t)
+        for (int64_t c = 0; c < s.query_width(); ++c) {
+          const size_t at = static_cast<size_t>((b * s.tokens + t) * s.query_width() + c);
+          ASSERT_TRUE(std::isfinite(ctx[at])) << isa_name(isa) << " b=" << b << " t=" << t;  // padded rows too
+          if (t < lengths[static_cast<size_t>(b)]) {
+            ASSERT_NEAR(ctx[at], ref[at], 2e-5 * (1 + std::fabs(ref[at])))
+                << isa_name(isa) << " b=" << b << " t=" << t << " c=" << c;
+          }
+        }
+  }
 }
 
 TEST(CausalAttention, MatchesReferenceWithGroupedQueriesAndPadding) {
   expect_matches_reference({2, 7, 4, 4, 8}, {7, 3}, {});        // one KV head per query head
   expect_matches_reference({3, 13, 9, 3, 16}, {13, 1, 9}, {});  // SmolLM2's ratio
   expect_matches_reference({1, 33, 8, 2, 64}, {33}, {});
+  expect_matches_reference({2, 41, 4, 2, 24}, {41, 40}, {});  // a head width that is not a multiple of 16
   // Query blocks whose key prefixes stop at 128 and 256 of 300 keys, a length inside a block.
   expect_matches_reference({3, 300, 6, 2, 16}, {300, 161, 1}, {});
 }

@@ -1,8 +1,8 @@
 // Causal LMs in squish's container: tiny Llama (untied and tied heads) and OPT checkpoints quantized
 // by each scheme (static W8A8 calibrated through SequenceModel::trace, grouped low-bit weights, int8
 // embedding rows that a tied head computes with) are saved, reloaded and saved again as the same
-// bytes, computing the same log-probabilities bit for bit; a plan naming a Linear the model lacks
-// is refused.
+// bytes, computing the same log-probabilities bit for bit, int8 attention included; a plan naming a
+// Linear the model lacks is refused.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -98,6 +98,27 @@ TEST(DecoderContainer, GroupedLowBitPlanRoundTripsBitExactly) {
     plan.embeddings = "int4-g16";
     apply_bit_plan(*model, plan);
     expect_round_trip(*model, "decoder_lowbit");
+  }
+}
+
+// Causal int8 attention (kernels/attention_int8.h) is recorded by the container and computed again
+// by the reloaded model, bit for bit, on every decoder architecture.
+TEST(DecoderContainer, Int8AttentionIsStoredAndReloaded) {
+  for (const std::string& name : kDecoders) {
+    SCOPED_TRACE(name);
+    auto model = load_model(test::fixtures_dir() + "/" + name);
+    quantize_dynamic(*model, {});
+    const std::vector<double> fp32_attention = logprobs_of(*model);
+    model->set_attention_arithmetic(AttentionArithmetic::kInt8);
+    EXPECT_EQ(model->attention_arithmetic(), AttentionArithmetic::kInt8);
+    const std::vector<double> int8_attention = logprobs_of(*model);
+    EXPECT_NE(fp32_attention, int8_attention);  // the products really are quantized
+    ASSERT_EQ(fp32_attention.size(), int8_attention.size());
+    for (size_t i = 0; i < fp32_attention.size(); ++i) EXPECT_NEAR(fp32_attention[i], int8_attention[i], 0.02);
+    expect_round_trip(*model, "decoder_int8_attention");
+    const auto reloaded = load_model(save(*model, "decoder_int8_attention_reloaded"));
+    EXPECT_EQ(reloaded->attention_arithmetic(), AttentionArithmetic::kInt8);
+    EXPECT_EQ(logprobs_of(*reloaded), int8_attention);
   }
 }
 

@@ -219,6 +219,57 @@ void attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const 
   }
 }
 
+void causal_attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                           const CausalAttentionShape& s) {
+  const int64_t T = s.tokens, HD = s.head_dim, W = s.row_width(), group = s.heads / s.kv_heads;
+  // A row's codes and scale (amax / 127), in fp32 as the kernels compute them.
+  auto code_row = [&](const float* x, int32_t* codes) {
+    float amax = 0.0f;
+    for (int64_t d = 0; d < HD; ++d) amax = std::fmax(amax, std::fabs(x[d]));
+    for (int64_t d = 0; d < HD; ++d) codes[d] = symmetric_code(x[d], amax);
+    return static_cast<double>(amax / 127.0f);
+  };
+  std::vector<int32_t> q(static_cast<size_t>(HD)), k(static_cast<size_t>(T * HD)), v(static_cast<size_t>(T * HD));
+  std::vector<double> k_scale(static_cast<size_t>(T)), v_scale(static_cast<size_t>(T));
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t g = 0; g < s.kv_heads; ++g) {
+      for (int64_t j = 0; j < lengths[b]; ++j) {
+        const float* row = qkv + (b * T + j) * W + s.query_width() + g * HD;
+        k_scale[j] = code_row(row, &k[j * HD]);
+        v_scale[j] = code_row(row + s.kv_width(), &v[j * HD]);
+      }
+      for (int64_t h = g * group; h < (g + 1) * group; ++h)
+        for (int64_t i = 0; i < lengths[b]; ++i) {
+          const double q_scale = code_row(qkv + (b * T + i) * W + h * HD, q.data());
+          std::vector<int64_t> keys;
+          for (int64_t j = 0; j <= i; ++j)
+            if (!branch_ids || branch_ids[b * T + j] == 0 || branch_ids[b * T + j] == branch_ids[b * T + i])
+              keys.push_back(j);
+          std::vector<double> p(keys.size());
+          double mx = -INFINITY, sum = 0, weighted_max = 0;
+          for (size_t n = 0; n < keys.size(); ++n) {
+            int64_t dot = 0;
+            for (int64_t d = 0; d < HD; ++d) dot += int64_t{q[d]} * k[keys[n] * HD + d];
+            p[n] = static_cast<double>(dot) * k_scale[keys[n]] * q_scale / std::sqrt(static_cast<double>(HD));
+            mx = std::fmax(mx, p[n]);
+          }
+          for (size_t n = 0; n < keys.size(); ++n) {
+            const double e = std::exp(p[n] - mx);
+            sum += e;
+            weighted_max = std::fmax(weighted_max, p[n] = e * v_scale[keys[n]]);
+          }
+          for (int64_t d = 0; d < HD; ++d) {
+            int64_t dot = 0;
+            if (weighted_max > 0)
+              for (size_t n = 0; n < keys.size(); ++n)
+                dot += std::llrint(p[n] * 255.0 / weighted_max) * v[keys[n] * HD + d];
+            ctx[(b * T + i) * s.query_width() + h * HD + d] =
+                static_cast<float>(static_cast<double>(dot) * weighted_max / (255.0 * sum));
+          }
+        }
+    }
+}
+
 // Every visible key listed explicitly, softmax in double: no -inf, no reliance on masking order.
 void causal_attention(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
                       const CausalAttentionShape& s) {

@@ -38,6 +38,10 @@ void attention(float* ctx, const float* qkv, const int32_t* lengths, const Atten
 // Twin of attention_int8 (kernels/attention_int8.h) on every query: codes by its rules (in fp32, as
 // documented), integer sums exact, softmax and every scale product in double.
 void attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const AttentionShape& s);
+// Twin of causal_attention_int8 on the valid queries (padded rows untouched): Q, K and V coded per
+// token, each visible key's probability weighted by its V scale before P is coded.
+void causal_attention_int8(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
+                           const CausalAttentionShape& s);
 // Rows of padded queries are left untouched.
 void causal_attention(float* ctx, const float* qkv, const int32_t* lengths, const int32_t* branch_ids,
                       const CausalAttentionShape& s);

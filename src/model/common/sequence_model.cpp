@@ -27,12 +27,6 @@ void SequenceModel::run_layer_rows(const TokenBatch& batch, AlignedVector<float>
   gather_rows(whole.data(), info().hidden_size, rows, out);
 }
 
-void SequenceModel::set_attention_arithmetic(AttentionArithmetic a) {
-  if (a == AttentionArithmetic::kFp32) return;
-  throw ConfigError(info().source + ": architecture " + info().architecture + " has no " +
-                    std::string(attention_arithmetic_name(a)) + " attention (BERT encoders have)");
-}
-
 std::unique_ptr<TrainableClassifier> SequenceModel::trainable_classifier(std::optional<NewHead>) const {
   throw ConfigError(info().source + ": architecture " + info().architecture +
                     " has no training forward in squish (fine-tuning and pruning take BERT classifiers)");

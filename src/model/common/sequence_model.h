@@ -135,10 +135,9 @@ class SequenceModel {
   virtual std::vector<SmoothableInput> smoothable_inputs() { return {}; }
   // The token embedding table, for passes that change its representation (--quantize_embeddings).
   virtual EmbeddingTable& mutable_word_embeddings() = 0;
-  // The arithmetic of attention's products from now on (quantize --attention). The default accepts
-  // only kFp32: ConfigError for an architecture without int8 attention (the causal LMs, for now).
-  virtual void set_attention_arithmetic(AttentionArithmetic a);
-  virtual AttentionArithmetic attention_arithmetic() const { return AttentionArithmetic::kFp32; }
+  // The arithmetic of attention's products from now on (quantize --attention).
+  virtual void set_attention_arithmetic(AttentionArithmetic a) = 0;
+  virtual AttentionArithmetic attention_arithmetic() const = 0;
   // This model as a classifier to fine-tune or prune, its weights dequantized to fp32 parameters. A
   // model without a classification head gets `new_head`'s, or is a ConfigError without one. The
   // default: a ConfigError (an architecture squish does not train).

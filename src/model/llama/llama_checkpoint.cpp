@@ -142,6 +142,7 @@ LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensor
       },
       file, planned ? &*planned : nullptr);
   if (planned) planned->check_all_read(config.architecture);
+  if (plan) model.attention = plan->attention;
   if (unused) *unused = binder.unbound();
   return model;
 }

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "kernels/causal_attention.h"
 #include "kernels/rotary.h"
 #include "kernels/vector_ops.h"
 #include "model/common/tap_sites.h"
@@ -19,8 +18,6 @@ void reserve(const LlamaConfig& c, const TokenBatch& b, LlamaActivations& act) {
   ensure_size(act.context, M * c.num_attention_heads * c.head_dim);
   ensure_size(act.gate_up, M * 2 * c.intermediate_size);
   ensure_size(act.intermediate, M * c.intermediate_size);
-  const CausalAttentionShape shape{b.batch, b.tokens, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
-  ensure_size(act.attention, causal_attention_workspace_floats(shape));
   act.positions.resize(static_cast<size_t>(M));
   causal_positions(act.positions.data(), b.lengths.data(), b.branch_ids.empty() ? nullptr : b.branch_ids.data(),
                    b.batch, b.tokens);
@@ -39,8 +36,7 @@ void attention_context(const LlamaModel& model, int layer, const TokenBatch& b, 
   apply_rotary(act.qkv.data(), M, c.qkv_rows(), c.num_attention_heads + c.num_key_value_heads, act.positions.data(),
                model.rotary);
   const CausalAttentionShape shape{b.batch, b.tokens, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
-  causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
-                   b.branch_ids.empty() ? nullptr : b.branch_ids.data(), shape);
+  causal_self_attention(model.attention, act.context.data(), act.attention, act.qkv.data(), b, shape);
 }
 
 // The rest of the layer on `rows` rows: x [rows, H] the residual stream, in place, and context

@@ -9,6 +9,7 @@
 
 #include "core/tensor.h"
 #include "model/common/causal_lm_head.h"
+#include "model/common/causal_self_attention.h"
 #include "model/common/forward_options.h"
 #include "model/common/sequence_model.h"
 #include "model/common/token_batch.h"
@@ -25,7 +26,7 @@ struct LlamaActivations {
   AlignedVector<float> selected_context;  // [rows, NH·HD] the context of the rows llama_run_layer_rows computes
   AlignedVector<float> gate_up;       // [B*T, 2·FF]
   AlignedVector<float> intermediate;  // [B*T, FF]
-  AlignedVector<float> attention;     // causal_attention_workspace_floats()
+  CausalAttentionScratch attention;
   std::vector<int32_t> positions;     // [B*T] rotary positions
   AlignedVector<float> tap_input;     // a Linear's input copied for a replacing Tap
   AlignedVector<float> head_rows;     // [targets, H] final-normed rows the head reads

@@ -43,8 +43,10 @@ std::vector<TensorToWrite> LlamaSequenceModel::checkpoint_tensors(DType dtype) c
 std::vector<TensorToWrite> LlamaSequenceModel::container_tensors() const { return llama_container_tensors(model_); }
 
 ContainerPlan LlamaSequenceModel::container_plan() const {
-  return {plan_of(linears()), std::string(model_.weights.embed_tokens.format())};
+  return {plan_of(linears()), std::string(model_.weights.embed_tokens.format()), model_.attention};
 }
+
+void LlamaSequenceModel::set_attention_arithmetic(AttentionArithmetic a) { model_.attention = a; }
 
 // The caller's buffer is swapped in as the forward's own hidden states, so nothing is copied.
 void LlamaSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidden) {

@@ -24,6 +24,8 @@ class LlamaSequenceModel final : public SequenceModel {
   std::vector<TensorToWrite> checkpoint_tensors(DType dtype) const override;
   std::vector<TensorToWrite> container_tensors() const override;
   ContainerPlan container_plan() const override;
+  void set_attention_arithmetic(AttentionArithmetic a) override;
+  AttentionArithmetic attention_arithmetic() const override { return model_.attention; }
   void embed(const TokenBatch& batch, AlignedVector<float>& hidden) override;
   void run_layers(const TokenBatch& batch, AlignedVector<float>& hidden, int first, int end, const Tap* tap) override;
   void run_layer_rows(const TokenBatch& batch, AlignedVector<float>& hidden, int layer, std::span<const int64_t> rows,

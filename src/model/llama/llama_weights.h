@@ -12,6 +12,7 @@
 
 #include "core/tensor.h"
 #include "kernels/rotary.h"
+#include "model/common/attention_arithmetic.h"
 #include "model/common/embedding_table.h"
 #include "model/common/linear.h"
 #include "model/llama/llama_config.h"
@@ -39,6 +40,7 @@ struct LlamaModel {
   LlamaConfig config;
   LlamaWeights weights;
   RotaryTable rotary;  // cos/sin for every position the config allows
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;  // its products' arithmetic (kernels/attention_int8.h)
   std::string source;  // the file the weights came from ("random" for generated ones)
 
   std::vector<std::pair<std::string, int64_t>> parameter_groups() const;

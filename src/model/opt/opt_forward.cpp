@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "kernels/causal_attention.h"
 #include "kernels/vector_ops.h"
 #include "model/common/tap_sites.h"
 
@@ -21,7 +20,6 @@ void reserve(const OptConfig& c, const TokenBatch& b, OptActivations& act) {
   ensure_size(act.qkv, M * 3 * c.hidden_size);
   ensure_size(act.context, M * c.hidden_size);
   ensure_size(act.intermediate, M * c.ffn_dim);
-  ensure_size(act.attention, causal_attention_workspace_floats(attention_shape(c, b)));
 }
 
 void layernorm(float* y, const float* x, const OptLayerNorm& n, int64_t rows, int64_t cols) {
@@ -36,8 +34,7 @@ void attention_context(const OptModel& model, int layer, const TokenBatch& b, Op
   layernorm(act.normed.data(), act.hidden.data(), l.attention_norm, M, c.hidden_size);
   linear_apply(l.qkv, act.qkv.data(), tapped_input(tap, act.tap_input, layer, l.qkv, act.normed.data(), M, b.tokens, b),
                M, Epilogue::kNone, act.linear);
-  causal_attention(act.context.data(), act.attention.data(), act.qkv.data(), b.lengths.data(),
-                   b.branch_ids.empty() ? nullptr : b.branch_ids.data(), attention_shape(c, b));
+  causal_self_attention(model.attention, act.context.data(), act.attention, act.qkv.data(), b, attention_shape(c, b));
 }
 
 // The rest of the layer on `rows` rows: x [rows, H] the residual stream, in place, and context

@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "model/common/causal_lm_head.h"
+#include "model/common/causal_self_attention.h"
 #include "model/common/sequence_model.h"
 #include "model/common/tap.h"
 #include "model/common/token_batch.h"
@@ -25,7 +26,7 @@ struct OptActivations {
   AlignedVector<float> context;       // [B*T, H]
   AlignedVector<float> selected_context;  // [rows, H] the context of the rows opt_run_layer_rows computes
   AlignedVector<float> intermediate;  // [B*T, FF] relu(fc1)
-  AlignedVector<float> attention;     // causal_attention_workspace_floats()
+  CausalAttentionScratch attention;
   std::vector<int32_t> positions;     // [B*T] position of each token (before HF's offset of 2)
   AlignedVector<float> tap_input;     // a Linear's input copied for a replacing Tap
   AlignedVector<float> head_rows;     // [targets, H] final-normed rows the head reads

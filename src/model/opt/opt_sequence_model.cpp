@@ -46,8 +46,10 @@ std::vector<TensorToWrite> OptSequenceModel::checkpoint_tensors(DType dtype) con
 std::vector<TensorToWrite> OptSequenceModel::container_tensors() const { return opt_container_tensors(model_); }
 
 ContainerPlan OptSequenceModel::container_plan() const {
-  return {plan_of(linears()), std::string(model_.weights.embed_tokens.format())};
+  return {plan_of(linears()), std::string(model_.weights.embed_tokens.format()), model_.attention};
 }
+
+void OptSequenceModel::set_attention_arithmetic(AttentionArithmetic a) { model_.attention = a; }
 
 // The caller's buffer is swapped in as the forward's own hidden states, so nothing is copied.
 void OptSequenceModel::embed(const TokenBatch& batch, AlignedVector<float>& hidden) {

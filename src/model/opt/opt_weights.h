@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "model/common/attention_arithmetic.h"
 #include "model/common/embedding_table.h"
 #include "model/common/linear.h"
 #include "model/opt/opt_config.h"
@@ -40,6 +41,7 @@ struct OptWeights {
 struct OptModel {
   OptConfig config;
   OptWeights weights;
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;  // its products' arithmetic (kernels/attention_int8.h)
   std::string source;  // the file the weights came from ("random" for generated ones)
 
   std::vector<const Linear*> linears() const;
