@@ -1,7 +1,8 @@
-// One head of int8 attention for one ISA, compiled once per folder (isa_avx512vnni/, isa_avx2/,
-// isa_scalar/; flags in src/kernels/CMakeLists.txt): VNNI's vpdpbusd, AVX2's vpmaddubsw on
-// |q| × sign(k, q) (|q|, |k| ≤ 127 keep its int16 pair sums exact) and vpmaddwd on int16 P and V,
-// or plain loops. The integer sums are equal on all three; layouts in attention_int8_kernels.h.
+// One head of int8 attention, and one causal task of a KV group, for one ISA, compiled once per
+// folder (isa_avx512vnni/, isa_avx2/, isa_scalar/; flags in src/kernels/CMakeLists.txt): VNNI's
+// vpdpbusd, AVX2's vpmaddubsw on |q| × sign(k, q) (|q|, |k| ≤ 127 keep its int16 pair sums exact)
+// and vpmaddwd on int16 P and V, or plain loops. The integer sums are equal on all three; layouts in
+// attention_int8_kernels.h.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

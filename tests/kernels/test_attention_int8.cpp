@@ -117,17 +117,10 @@ TEST(AttentionInt8, StaysCloseToFp32Attention) {
   AlignedVector<float> workspace(static_cast<size_t>(attention_workspace_floats(s, s.tokens)));
   attention(fp32.data(), workspace.data(), qkv.data(), lengths.data(), s, s.tokens);
   const auto int8 = run_int8(s, qkv, lengths, s.tokens, test::integer_isas().front());
-  double err = 0, norm = 0;
-  for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t i = 0; i < lengths[static_cast<size_t>(b)]; ++i)
-      for (int64_t d = 0; d < s.hidden(); ++d) {
-        const size_t at = static_cast<size_t>((b * s.tokens + i) * s.hidden() + d);
-        err += (int8[at] - fp32[at]) * (int8[at] - fp32[at]);
-        norm += fp32[at] * fp32[at];
-      }
+  const double error = test::relative_rms(int8, fp32, s.batch, s.tokens, s.hidden(), lengths);
   // Relative RMS error of the context: codes of 8 bits on four operands (measured ~1.5%).
-  EXPECT_LT(std::sqrt(err / norm), 0.03);
-  EXPECT_GT(std::sqrt(err / norm), 1e-4);  // it is quantized
+  EXPECT_LT(error, 0.03);
+  EXPECT_GT(error, 1e-4);  // it is quantized
 }
 
 }  // namespace

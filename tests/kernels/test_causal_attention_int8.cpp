@@ -152,16 +152,9 @@ TEST(CausalAttentionInt8, StaysCloseToFp32CausalAttention) {
   AlignedVector<float> workspace(static_cast<size_t>(causal_attention_workspace_floats(s)));
   causal_attention(fp32.data(), workspace.data(), qkv.data(), lengths.data(), nullptr, s);
   const auto int8 = run_int8(s, qkv, lengths, {}, test::integer_isas().front());
-  double err = 0, norm = 0;
-  for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t i = 0; i < lengths[static_cast<size_t>(b)]; ++i)
-      for (int64_t d = 0; d < s.query_width(); ++d) {
-        const size_t at = static_cast<size_t>((b * s.tokens + i) * s.query_width() + d);
-        err += (int8[at] - fp32[at]) * (int8[at] - fp32[at]);
-        norm += fp32[at] * fp32[at];
-      }
-  EXPECT_LT(std::sqrt(err / norm), 0.03);
-  EXPECT_GT(std::sqrt(err / norm), 1e-4);  // it is quantized
+  const double error = test::relative_rms(int8, fp32, s.batch, s.tokens, s.query_width(), lengths);
+  EXPECT_LT(error, 0.03);
+  EXPECT_GT(error, 1e-4);  // it is quantized
 }
 
 }  // namespace
