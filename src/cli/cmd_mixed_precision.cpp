@@ -187,6 +187,7 @@ void add_mixed_precision_command(CLI::App& app) {
   cmd->add_flag("--act_order", q.gptq_act_order, "gptq: round input columns by decreasing Hessian diagonal");
   cmd->add_option("--damp", q.gptq_damp, "gptq: dampening, a fraction of the Hessian's mean diagonal")
       ->capture_default_str()->check(real_in(0.0, 1.0));
+  add_attention_option(*cmd, q.attention);
   add_max_length_option(*cmd, q.eval.max_length);
   add_batch_size_option(*cmd, q.eval.batch_size);
   add_seed_option(*cmd, q.seed, "Seed of every subset, the token subsample and k-means");

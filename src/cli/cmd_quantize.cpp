@@ -127,7 +127,6 @@ void add_quantize_command(CLI::App& app) {
     QuantizeRequest request;
     double max_drop = 0;
     std::string smoothquant;
-    std::string attention = "f32";
     int threads = 0;
     RunOutputs outputs;
   };
@@ -185,11 +184,7 @@ void add_quantize_command(CLI::App& app) {
                       "pre-norm channel's activation range into the weights, or auto: each activation's own alpha "
                       "(or none), chosen by its readers' int8 output error on the calibration rows")
           ->check(CLI::IsMember({"auto"}) | real_in(0.0, 1.0));
-  cmd->add_option("--attention", o->attention,
-                  "Attention's products (QK^T and P.V): f32 | int8 (Q, K per token and V per channel on symmetric "
-                  "s8, probabilities on u8 per query; BERT encoders; stored in the model)")
-      ->capture_default_str()
-      ->check(one_of({"f32", "int8"}));
+  add_attention_option(*cmd, q.attention);
   add_threads_option(*cmd, o->threads);
   add_run_output_flags(*cmd, o->outputs, "quantization.json");
   cmd->callback(command(&o->threads, [o, cmd, max_drop, smoothquant] {
@@ -199,7 +194,6 @@ void add_quantize_command(CLI::App& app) {
     else if (smoothquant->count())
       o->request.smoothquant_alpha = std::stod(o->smoothquant);
     if (!o->request.plan_path.empty()) o->request.mode = "plan";
-    o->request.attention = parse_attention_arithmetic(o->attention, "--attention");
     refuse_flags_that_do_nothing(*cmd, o->request);
     check_run_outputs(o->outputs);
     const QuantizeResult r = run_quantize(o->request);

@@ -105,6 +105,17 @@ CLI::Option* add_threads_option(CLI::App& cmd, int& threads) {
       ->check(integer_in(0, hardware_threads()));
 }
 
+CLI::Option* add_attention_option(CLI::App& cmd, AttentionArithmetic& attention) {
+  return cmd
+      .add_option_function<std::string>(
+          "--attention",
+          [&attention](const std::string& name) { attention = parse_attention_arithmetic(name, "--attention"); },
+          "Attention's products (QK^T and P.V): f32 | int8 (Q, K per token on symmetric s8, V per channel of a head "
+          "(encoders) or per key (causal LMs), probabilities on u8 per query; stored in the model)")
+      ->default_str("f32")
+      ->check(one_of({"f32", "int8"}));
+}
+
 CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::string& path, const std::string& what) {
   return cmd.add_option(flag, path, what + " ('-' = stdout)");
 }

@@ -4,15 +4,15 @@
 // wrapping to 18446744073709551615, and errors read "expected an integer >= 1, found 0".
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "eval/tasks.h"
+#include "model/common/attention_arithmetic.h"
 #include "quant/quantize_model.h"
 
 namespace squish::cli {
@@ -38,6 +38,8 @@ CLI::Option* add_max_samples_option(CLI::App& cmd, int64_t& max_samples);
 CLI::Option* add_seed_option(CLI::App& cmd, uint64_t& seed, const std::string& what);
 // 0 (the default) = all cores; at most the machine's cores.
 CLI::Option* add_threads_option(CLI::App& cmd, int& threads);
+// --attention f32 | int8 for the commands that save a model (quantize, mixed-precision).
+CLI::Option* add_attention_option(CLI::App& cmd, AttentionArithmetic& attention);
 // A file the command writes (JSON results, predictions): checked before any work.
 CLI::Option* add_output_option(CLI::App& cmd, const std::string& flag, std::string& path, const std::string& what);
 CLI::Option* add_output_dir_option(CLI::App& cmd, std::string& dir, const std::string& what);

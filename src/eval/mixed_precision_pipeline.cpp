@@ -67,6 +67,7 @@ MixedPrecisionResult run_mixed_precision(const MixedPrecisionRequest& q) {
   quantize.gptq_damp = q.gptq_damp;
   quantize.gptq_block_size = q.gptq_block_size;
   quantize.gptq_act_order = q.gptq_act_order;
+  quantize.attention = q.attention;
   quantize.calib_split = s.calib_split;
   quantize.calib_size = q.gptq_calib_size;
   quantize.calib_batch_size = s.calib_batch_size;

@@ -32,6 +32,7 @@ struct MixedPrecisionRequest {
   double gptq_damp = 0.01;
   int64_t gptq_block_size = 128;
   bool gptq_act_order = false;
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;  // of the saved model (QuantizeRequest::attention)
   EvalOptions eval;                    // max_length is shared with calibration
   uint64_t seed = 42;
 };

@@ -55,7 +55,8 @@ nlohmann::ordered_json mixed_precision_json(const MixedPrecisionResult& r) {
                   {"granularity", s.granularity == SensitivityGranularity::kLayer ? "layer" : "linear"},
                   {"compare", s.compare == CompareAt::kLayer ? "layer" : "final"},
                   {"allocation", q.allocation.method},
-                  {"rounding", q.rounding}};
+                  {"rounding", q.rounding},
+                  {"attention", attention_arithmetic_name(q.attention)}};
   if (rounding_uses_hessians(q.rounding))
     j["request"]["gptq"] = {{"calib_size", q.gptq_calib_size},
                             {"damp", q.gptq_damp},

@@ -61,17 +61,22 @@ TEST(CliMixedPrecision, OneCommandWritesTheStudysRunFolder) {
 
 // k-means and percentile rank units against each other: unless --compare says otherwise, mixed-precision
 // measures them at the last layer's [CLS] rows (one a calibration sequence), the budget method at each
-// layer's own output (above).
+// layer's own output (above). --attention int8 reaches the saved model.
 TEST(CliMixedPrecision, RelativeAllocationsMeasureAtTheFinalRepresentation) {
   const std::string out = test::temp_dir("mixed_kmeans") + "/run";
   const RunResult r = run_squish("mixed-precision --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " +
                                  quote(data_dir()) + " --calib_size 160 --max_length 32 --max_samples 32 --bits 2 8" +
-                                 " --allocation kmeans --output_dir " + quote(out));
+                                 " --allocation kmeans --attention int8 --output_dir " + quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto s = json_file(out + "/sensitivity.json");
   EXPECT_EQ(s["options"]["compare"], "final");
   EXPECT_EQ(s["timing"]["compared_rows"], 160);
   EXPECT_EQ(json_file(out + "/plan.json")["allocation"]["kmeans"]["cluster_on"], "log_profile");
+  EXPECT_EQ(json_file(out + "/results.json")["request"]["attention"], "int8");
+  EXPECT_EQ(json_file(out + "/model/quantization.json")["scheme"]["attention"], "int8");
+  const RunResult inspect = run_squish("inspect --model_dir " + quote(out + "/model"));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("attention     int8"), std::string::npos) << inspect.out;
 }
 
 TEST(CliMixedPrecision, StepByStepWithGptqAndEveryAllocation) {
