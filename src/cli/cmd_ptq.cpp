@@ -32,6 +32,7 @@ void add_experiment_options(CLI::App& cmd, const std::shared_ptr<PtqCommandOptio
   add_output_dir_option(cmd, q.output_dir, "New directory for the quantized models and the results JSON");
   add_quantization_options(cmd, q.quant);
   add_observer_options(cmd, q.observer);
+  add_attention_option(cmd, q.attention);
   cmd.add_option("--calib_batch_size", q.calib_batch_size, "Sequences per calibration forward")->capture_default_str()
       ->check(integer_in(1, 1 << 16));
   add_max_length_option(cmd, q.eval.max_length);

@@ -46,6 +46,7 @@ PtqVariant quantized_variant(const PtqExperimentRequest& q, const std::string& s
   r.observer.kind = observer;
   r.calib_size = calib_size;
   r.calib_batch_size = q.calib_batch_size;
+  r.attention = q.attention;
   r.eval_split = split;
   r.seed = q.seed;
   r.max_length = q.eval.max_length;

@@ -22,6 +22,7 @@ struct PtqExperimentRequest {
   std::vector<ObserverKind> observers;      // calib-ablation: empty = {observer.kind}
   std::vector<int64_t> calib_sizes = {500};  // ptq-compare uses the first
   int calib_batch_size = 32;
+  AttentionArithmetic attention = AttentionArithmetic::kFp32;  // of every quantized variant
   uint64_t seed = 42;
   int64_t max_samples = 0;  // scored examples: 0 = the whole split, else a seeded subset
   EvalOptions eval;

@@ -20,6 +20,7 @@ nlohmann::ordered_json ptq_experiment_json(const PtqExperimentResult& r, std::st
                   {"quantize_embeddings", q.quant.quantize_embeddings},
                   {"calib_sizes", q.calib_sizes},
                   {"calib_batch_size", q.calib_batch_size},
+                  {"attention", attention_arithmetic_name(q.attention)},
                   {"seed", q.seed},
                   {"max_samples", q.max_samples},
                   {"max_length", q.eval.max_length},

@@ -387,6 +387,20 @@ TEST(Cli, QuantizeWithInt8AttentionStoresIt) {
             2);
 }
 
+// ptq-compare --attention int8: both quantized variants are saved with int8 attention.
+TEST(Cli, PtqCompareWithInt8AttentionQuantizesEveryVariantSo) {
+  const std::string out = test::temp_dir("ptq_int8_attention") + "/run";
+  const RunResult r =
+      run_squish("ptq-compare --model_dir " + quote(tiny_model()) + " --task sst2 --data_dir " + quote(data_dir()) +
+                 " --calib_size 16 --max_samples 32 --max_length 32" + " --attention int8 --output_dir " + quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(out + "/ptq_compare.json"))["request"]["attention"], "int8");
+  for (const char* variant : {"dynamic", "static"})
+    EXPECT_EQ(nlohmann::json::parse(read_file(out + "/" + variant + "/quantization.json"))["scheme"]["attention"],
+              "int8")
+        << variant;
+}
+
 // Broken quantized directories: each a clear error naming the file or tensor, exit 4, no crash
 // (tools/test.sh runs this suite on the sanitized binary too).
 TEST(Cli, BrokenQuantizedDirectoriesFailCleanly) {
