@@ -129,7 +129,9 @@ void add_quantization_options(CLI::App& cmd, QuantizeOptions& options) {
          "--per_channel", [&options] { options.granularity = WeightGranularity::kPerChannel; },
          "One weight scale per output channel (the default)")
       ->excludes(tensor_flag);
-  cmd.add_flag("--quantize_head", options.quantize_head, "Also quantize the pooler and classifier");
+  cmd.add_flag("--quantize_head", options.quantize_head,
+               "Also quantize the pooler and classifier, or a causal LM's head (a tied one as the int8 rows of "
+               "--quantize_embeddings)");
   cmd.add_flag("--quantize_embeddings", options.quantize_embeddings,
                "Also store the word embeddings int8 per row (dequantized on gather)");
   cmd.add_flag_callback(

@@ -35,6 +35,7 @@ ModelSummary inspect_model(const std::string& model_dir) {
   s.resident_bytes = model->resident_bytes();
   s.embeddings_format = model->mutable_word_embeddings().format();
   s.attention = attention_arithmetic_name(model->attention_arithmetic());
+  if (s.info.tied_lm_head) s.tied_head = model->container_plan().int8_tied_head ? "int8-dynamic" : "table";
   for (const Linear* l : model->linears()) {
     LinearSummary ls{l->name, std::string(linear_role_name(l->role)), std::string(l->weights->format()),
                      l->out_features(), l->in_features(), linear_bytes(*l), {}, {}};
@@ -85,6 +86,7 @@ nlohmann::json model_summary_json(const ModelSummary& s) {
           {"weights_file_bytes", i.weights_file_bytes},
           {"word_embeddings", s.embeddings_format},
           {"attention", s.attention},
+          {"tied_head", s.tied_head.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.tied_head)},
           {"resident_bytes", s.resident_bytes},
           {"linears", linears}};
 }
@@ -115,6 +117,10 @@ std::string model_summary_text(const ModelSummary& s) {
                        100.0 * static_cast<double>(n) / static_cast<double>(s.parameters));
   if (!s.embeddings_format.empty()) out += fmt::format("  embeddings    {}\n", s.embeddings_format);
   if (!s.attention.empty()) out += fmt::format("  attention     {}\n", s.attention);
+  if (s.tied_head == "int8-dynamic")
+    out += "  lm_head       tied: the int8 rows on the int8 GEMM, activations int8 per row at run time\n";
+  else if (!s.tied_head.empty())
+    out += "  lm_head       tied: the table's values in fp32\n";
   if (!s.linears.empty()) {
     out += fmt::format("  linears       {}, by format:", s.linears.size());
     std::map<std::string, int64_t> by_format;

@@ -30,6 +30,7 @@ struct ModelSummary {
   std::vector<LinearSummary> linears;
   std::string embeddings_format;                        // the word embeddings' (empty without weights)
   std::string attention;                                // its products' arithmetic, f32 | int8 (empty without weights)
+  std::string tied_head;  // a tied LM head's arithmetic: "table" (its values, fp32) | "int8-dynamic"; empty: none
 };
 
 ModelSummary inspect_model(const std::string& model_dir);

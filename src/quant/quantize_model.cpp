@@ -35,9 +35,10 @@ Linear quantize_linear(const Linear& linear, const QuantizeOptions& options,
 }
 
 void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options) {
-  if (!options.quantize_embeddings) return;
   EmbeddingTable& table = model.mutable_word_embeddings();
-  table = EmbeddingTable::quantized(table.dequantize(), "int8-rows");
+  if (options.quantize_embeddings) table = EmbeddingTable::quantized(table.dequantize(), "int8-rows");
+  // A tied head has no Linear of its own: it is quantized as the table's int8 rows.
+  if (options.quantize_head && model.info().tied_lm_head) table.set_int8_head();
 }
 
 int quantize_dynamic(SequenceModel& model, const QuantizeOptions& options) {

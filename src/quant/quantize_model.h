@@ -35,7 +35,9 @@ Linear int8_linear(const Linear& linear, Int8Weights weights, const QuantizeOpti
 // Each HF module's rows of a Linear (Q, K and V of a fused one): the tensors a per-tensor scale covers.
 std::vector<int64_t> linear_part_rows(const Linear& linear);
 
-// The word embeddings int8 per row, when options ask for it (both passes below call it).
+// The word embeddings int8 per row, when options ask for it (both passes below call it); with
+// quantize_head, a tied LM head then runs on those rows (EmbeddingTable::set_int8_head; ConfigError
+// when the table is not int8-rows).
 void quantize_embeddings_if_asked(SequenceModel& model, const QuantizeOptions& options);
 
 // Dynamic W8A32 on the default Linears. Returns how many it quantized.

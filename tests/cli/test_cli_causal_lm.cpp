@@ -86,17 +86,24 @@ TEST(CliCausalLmRealModel, StaticW8A8WithSmoothQuantCalibratesOnImdbAndScoresClo
   EXPECT_GT(m["loglikelihood_pearson"].get<double>(), 0.9);
 }
 
-// --attention int8 on a causal LM: recorded in quantization.json and the container, shown by
-// inspect, and scored on HellaSwag (branches and all) beside fp32 by squish compare.
+// --attention int8 and an int8 tied head (--quantize_head on --quantize_embeddings' rows) on a causal
+// LM: recorded in quantization.json and the container, shown by inspect, and scored on HellaSwag
+// (branches and all) beside fp32 by squish compare. Without --quantize_embeddings the tied head has
+// no int8 rows to run on: a clear error.
 TEST(CliCausalLmRealModel, Int8AttentionIsStoredAndScoresCloseToFp32) {
   const std::string out = test::temp_dir("causal_int8_attention") + "/int8";
-  const RunResult r = run_squish("quantize --task hellaswag --mode dynamic --attention int8 --model_dir " +
-                                 quote(smollm2()) + " --output_dir " + quote(out) + " --data_dir " + quote(data_dir()));
+  const std::string common = "quantize --task hellaswag --mode dynamic --attention int8 --quantize_head --model_dir " +
+                             quote(smollm2()) + " --data_dir " + quote(data_dir());
+  const RunResult no_rows = run_squish(common + " --output_dir " + quote(out + "_no_rows"));
+  EXPECT_EQ(no_rows.exit_code, 6);
+  EXPECT_NE(no_rows.err.find("--quantize_embeddings"), std::string::npos) << no_rows.err;
+  const RunResult r = run_squish(common + " --quantize_embeddings --output_dir " + quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(read_file(out + "/quantization.json"))["scheme"]["attention"], "int8");
   const RunResult inspect = run_squish("inspect --model_dir " + quote(out));
   ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
   EXPECT_NE(inspect.out.find("attention     int8"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("lm_head       tied: the int8 rows"), std::string::npos) << inspect.out;
   const std::string compared = test::temp_dir("causal_int8_attention_compare") + "/c";
   const RunResult c =
       run_squish("compare --task hellaswag --max_samples 16 --reference " + quote(smollm2()) + " --model " +

@@ -1,8 +1,8 @@
 // Causal LMs in squish's container: tiny Llama (untied and tied heads) and OPT checkpoints quantized
 // by each scheme (static W8A8 calibrated through SequenceModel::trace, grouped low-bit weights, int8
 // embedding rows that a tied head computes with) are saved, reloaded and saved again as the same
-// bytes, computing the same log-probabilities bit for bit, int8 attention included; a plan naming a
-// Linear the model lacks is refused.
+// bytes, computing the same log-probabilities bit for bit, int8 attention and an int8 tied head
+// included; a plan naming a Linear the model lacks, or an int8 tied head it cannot have, is refused.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -55,6 +55,7 @@ void expect_round_trip(SequenceModel& model, const std::string& tag) {
   for (size_t i = 0; i < model.linears().size(); ++i)
     EXPECT_EQ(model.linears()[i]->weights->format(), reloaded->linears()[i]->weights->format());
   EXPECT_EQ(model.container_plan().embeddings, reloaded->container_plan().embeddings);
+  EXPECT_EQ(model.container_plan().int8_tied_head, reloaded->container_plan().int8_tied_head);
 }
 
 const std::vector<std::string> kDecoders = {"llama/tiny_untied", "llama/tiny_tied", "opt/tiny"};
@@ -119,6 +120,62 @@ TEST(DecoderContainer, Int8AttentionIsStoredAndReloaded) {
     const auto reloaded = load_model(save(*model, "decoder_int8_attention_reloaded"));
     EXPECT_EQ(reloaded->attention_arithmetic(), AttentionArithmetic::kInt8);
     EXPECT_EQ(logprobs_of(*reloaded), int8_attention);
+  }
+}
+
+// --quantize_head on a tied head: the int8 rows of --quantize_embeddings on the int8 GEMM (activations
+// int8 per row), recorded as squish.tied_head and computed again, bit for bit, after reloading.
+TEST(DecoderContainer, TiedHeadOnInt8RowsIsStoredAndReloaded) {
+  for (const std::string& name : {std::string("llama/tiny_tied"), std::string("opt/tiny")}) {
+    SCOPED_TRACE(name);
+    auto model = load_model(test::fixtures_dir() + "/" + name);
+    ASSERT_TRUE(model->info().tied_lm_head);
+    QuantizeOptions options{WeightGranularity::kPerChannel, false, true};  // int8-rows table, its values in fp32
+    quantize_dynamic(*model, options);
+    EXPECT_FALSE(model->container_plan().int8_tied_head);
+    const std::vector<double> table_head = logprobs_of(*model);
+    options.quantize_head = true;
+    quantize_embeddings_if_asked(*model, options);
+    ASSERT_TRUE(model->container_plan().int8_tied_head);
+    const std::vector<double> int8_head = logprobs_of(*model);
+    EXPECT_NE(table_head, int8_head);  // its activations really are quantized
+    ASSERT_EQ(table_head.size(), int8_head.size());
+    for (size_t i = 0; i < table_head.size(); ++i) EXPECT_NEAR(table_head[i], int8_head[i], 0.02);
+    expect_round_trip(*model, "decoder_int8_tied_head");
+    EXPECT_EQ(logprobs_of(*load_model(save(*model, "decoder_int8_tied_head_reloaded"))), int8_head);
+  }
+}
+
+TEST(DecoderContainer, RefusesAnInt8TiedHeadWithoutInt8RowsOrATiedHead) {
+  auto expect_refused = [](SequenceModel& model, ContainerPlan plan, const std::string& tag, const std::string& what) {
+    const std::string dir = save(model, tag, plan);
+    try {
+      load_model(dir);
+      FAIL() << tag << ": loaded";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("squish.tied_head"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  auto tied = load_model(test::fixtures_dir() + "/llama/tiny_tied");
+  quantize_dynamic(*tied, {});
+  ContainerPlan plan = tied->container_plan();  // f32 table
+  plan.int8_tied_head = true;
+  expect_refused(*tied, plan, "tied_head_f32_table", "needs an int8-rows table");
+  auto untied = load_model(test::fixtures_dir() + "/llama/tiny_untied");
+  quantize_dynamic(*untied, {WeightGranularity::kPerChannel, false, true});
+  plan = untied->container_plan();
+  plan.int8_tied_head = true;
+  expect_refused(*untied, plan, "tied_head_untied", "whose lm_head is its own");
+  // An unknown value, written by hand.
+  auto metadata = container_metadata(tied->container_plan());
+  metadata["squish.embeddings"] = "int8-rows";
+  metadata["squish.tied_head"] = "int4";
+  try {
+    read_container_plan(metadata, "m.safetensors");
+    FAIL() << "squish.tied_head int4 was read";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected int8-dynamic"), std::string::npos) << e.what();
   }
 }
 

@@ -5,6 +5,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/int8_scheme.h"
+#include "model/common/int8_linear_weights.h"
 #include "model/common/lowbit_linear_weights.h"
 #include "model/common/lowbit_storage.h"
 
@@ -21,8 +22,29 @@ EmbeddingTable EmbeddingTable::dense(Tensor values) {
 // oneDNN's packed layout of the dequantized table: the head's GEMM reads it contiguously (a
 // transposed view of the table itself made oneDNN repack all of it on every call).
 const LinearWeights& EmbeddingTable::projection() const {
-  std::call_once(projection_->once, [&] { projection_->weights = dense_f32_weights(dequantize()); });
+  std::call_once(projection_->once, [&] {
+    if (int8_head_)
+      projection_->weights = std::make_shared<Int8LinearWeights>(Int8Weights{q_, scales_}, rows_, cols_,
+                                                                 WeightGranularity::kPerChannel, std::nullopt);
+    else
+      projection_->weights = dense_f32_weights(dequantize());
+  });
   return *projection_->weights;
+}
+
+void apply_tied_head_plan(const ContainerPlan& plan, bool tied, EmbeddingTable& table, const std::string& file) {
+  if (!plan.int8_tied_head) return;
+  if (!tied)
+    throw FormatError(file + ": metadata '" + std::string(kTiedHeadKey) + "' on a model whose lm_head is its own");
+  table.set_int8_head();
+}
+
+void EmbeddingTable::set_int8_head() {
+  if (format_ != "int8-rows")
+    throw ConfigError("an int8 LM head computes with an int8-rows embedding table, this one is " + format_ +
+                      " (quantize it with --quantize_embeddings)");
+  int8_head_ = true;
+  projection_ = std::make_shared<Projection>();  // a new head, never the fp32 one made before
 }
 
 EmbeddingTable EmbeddingTable::quantized(const Tensor& values, std::string_view format) {

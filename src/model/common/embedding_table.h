@@ -47,6 +47,11 @@ class EmbeddingTable {
   // by copies; a table given a new representation is a new object, so the head always computes
   // with the table as it is (the two never silently untie). Thread-safe.
   const LinearWeights& projection() const;
+  // From now on the projection of an int8-rows table is its codes on the int8 GEMM, activations int8
+  // per row at run time (what an int8-dynamic Linear computes), instead of its values in fp32: a
+  // causal LM's tied head then runs as fast as its int8 layers. ConfigError for another format.
+  void set_int8_head();
+  bool int8_head() const { return int8_head_; }
   // The tensors a container stores for it under `name` (".weight", plus scales for quantized rows).
   std::vector<TensorToWrite> stored(const std::string& name) const;
 
@@ -58,12 +63,17 @@ class EmbeddingTable {
   std::vector<float> scales_;   // int8-rows, per row
   std::shared_ptr<const std::vector<uint16_t>> halves_;  // f16, [rows, cols] row-major
   std::shared_ptr<const PackedLowBitWeights> groups_;
+  bool int8_head_ = false;
   struct Projection {
     std::once_flag once;
     std::shared_ptr<const LinearWeights> weights;
   };
   std::shared_ptr<Projection> projection_ = std::make_shared<Projection>();
 };
+
+// A container's int8 tied head (ContainerPlan::int8_tied_head) on the table of the model it loads;
+// FormatError naming `file` when the model's head is not tied.
+void apply_tied_head_plan(const ContainerPlan& plan, bool tied, EmbeddingTable& table, const std::string& file);
 
 // Bytes a container stores for a [rows, cols] table in `format` (f32 counted as 4 bytes a value).
 int64_t embedding_stored_bytes(std::string_view format, int64_t rows, int64_t cols);

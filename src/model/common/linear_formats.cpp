@@ -259,6 +259,13 @@ std::optional<ContainerPlan> read_container_plan(const std::map<std::string, std
   }
   if (const auto a = metadata.find(std::string(kAttentionKey)); a != metadata.end())
     plan.attention = parse_attention_arithmetic(a->second, file + ": metadata '" + std::string(kAttentionKey) + "'");
+  if (const auto h = metadata.find(std::string(kTiedHeadKey)); h != metadata.end()) {
+    const std::string where = file + ": metadata '" + std::string(kTiedHeadKey) + "'";
+    if (h->second != "int8-dynamic") throw FormatError(where + ": '" + h->second + "', expected int8-dynamic");
+    if (plan.embeddings != "int8-rows")
+      throw FormatError(where + ": an int8 head needs an int8-rows table, the embeddings are " + plan.embeddings);
+    plan.int8_tied_head = true;
+  }
   return plan;
 }
 
@@ -272,6 +279,7 @@ std::map<std::string, std::string> container_metadata(const ContainerPlan& plan)
   // Written only when it is not the default, so fp32-attention containers stay byte-identical.
   if (plan.attention != AttentionArithmetic::kFp32)
     metadata[std::string(kAttentionKey)] = std::string(attention_arithmetic_name(plan.attention));
+  if (plan.int8_tied_head) metadata[std::string(kTiedHeadKey)] = "int8-dynamic";
   return metadata;
 }
 

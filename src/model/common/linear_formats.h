@@ -85,6 +85,9 @@ struct ContainerPlan {
   LinearPlan linears;
   std::string embeddings = "f32";  // the word embeddings' format (check_embedding_format)
   AttentionArithmetic attention = AttentionArithmetic::kFp32;
+  // A tied LM head on an int8-rows table's codes, run by the int8 GEMM with activations int8 per row
+  // (EmbeddingTable::set_int8_head); false: the table's values in fp32.
+  bool int8_tied_head = false;
 };
 
 // squish's own container is a safetensors file whose metadata carries these keys.
@@ -93,6 +96,7 @@ inline constexpr std::string_view kContainerVersionKey = "squish.container_versi
 inline constexpr std::string_view kPlanKey = "squish.plan";                // JSON {linear: format}
 inline constexpr std::string_view kEmbeddingsKey = "squish.embeddings";    // the embeddings' format
 inline constexpr std::string_view kAttentionKey = "squish.attention";      // "int8"; absent: f32
+inline constexpr std::string_view kTiedHeadKey = "squish.tied_head";       // "int8-dynamic"; absent: the table
 inline constexpr int kContainerVersion = 1;
 
 // The plan of a squish container, or none for any other checkpoint. FormatError naming `file` for a

@@ -142,7 +142,10 @@ LlamaModel llama_from_tensors(const LlamaConfig& config, const TensorMap& tensor
       },
       file, planned ? &*planned : nullptr);
   if (planned) planned->check_all_read(config.architecture);
-  if (plan) model.attention = plan->attention;
+  if (plan) {
+    model.attention = plan->attention;
+    apply_tied_head_plan(*plan, model.weights.tied_head, model.weights.embed_tokens, file);
+  }
   if (unused) *unused = binder.unbound();
   return model;
 }

@@ -153,7 +153,10 @@ OptModel opt_from_tensors(const OptConfig& config, const TensorMap& tensors, con
       config, [&](Param, const std::string& name, const Shape& shape) { return binder.take(name, shape); }, file,
       planned ? &*planned : nullptr);
   if (planned) planned->check_all_read(config.architecture);
-  if (plan) model.attention = plan->attention;
+  if (plan) {
+    model.attention = plan->attention;
+    apply_tied_head_plan(*plan, config.tie_word_embeddings, model.weights.embed_tokens, file);
+  }
   if (unused) *unused = binder.unbound();
   return model;
 }
