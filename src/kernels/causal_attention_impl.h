@@ -245,9 +245,8 @@ void causal_block(const CausalBlock& c) {
       alignas(64) int32_t visible[W], row_branch[W];
       int64_t keys = 1;
       for (int64_t r = 0; r < W; ++r) {
-        const bool valid = r < rows && first + r < c.length;
-        visible[r] = valid ? static_cast<int32_t>(first + r + 1) : 1;
-        row_branch[r] = c.branch ? c.branch[valid ? first + r : 0] : 0;
+        visible[r] = r < rows ? static_cast<int32_t>(causal_visible_keys(first + r, c.length)) : 1;
+        row_branch[r] = c.branch ? c.branch[r < rows && first + r < c.length ? first + r : 0] : 0;
         keys = std::max<int64_t>(keys, visible[r]);
       }
       for (int64_t d = 0; d < HD; ++d)

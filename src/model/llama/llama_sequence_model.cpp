@@ -44,7 +44,7 @@ std::vector<TensorToWrite> LlamaSequenceModel::container_tensors() const { retur
 
 ContainerPlan LlamaSequenceModel::container_plan() const {
   return {plan_of(linears()), std::string(model_.weights.embed_tokens.format()), model_.attention,
-          model_.weights.tied_head && model_.weights.embed_tokens.int8_head()};
+          model_.weights.embed_tokens.int8_head()};
 }
 
 void LlamaSequenceModel::set_attention_arithmetic(AttentionArithmetic a) { model_.attention = a; }

@@ -47,7 +47,7 @@ std::vector<TensorToWrite> OptSequenceModel::container_tensors() const { return 
 
 ContainerPlan OptSequenceModel::container_plan() const {
   return {plan_of(linears()), std::string(model_.weights.embed_tokens.format()), model_.attention,
-          model_.config.tie_word_embeddings && model_.weights.embed_tokens.int8_head()};
+          model_.weights.embed_tokens.int8_head()};
 }
 
 void OptSequenceModel::set_attention_arithmetic(AttentionArithmetic a) { model_.attention = a; }
